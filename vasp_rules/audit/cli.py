@@ -1,0 +1,238 @@
+"""``vasp-rules audit``: verify, inspect, replay and override recorded decisions.
+
+Every command takes the log file as its first argument: ``vasp-rules audit verify DB``,
+``audit head DB``, ``audit show DB ID``, ``audit replay DB ID``,
+``audit override DB ID --by NAME --reason TEXT --outcome OUTCOME``.
+
+Exit codes: 0 ok; 1 verification failed, replay differs, or the log is tampered; 2 invalid input
+(missing file, not a log, newer schema, corrupt database, unknown id), with a one-line error on
+stderr. Reading commands open the file read-only.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from vasp_rules.audit.log import (
+    KIND_OVERRIDE,
+    AuditError,
+    DecisionLog,
+    Head,
+    Record,
+)
+from vasp_rules.audit.replay import PackLoader, replay
+from vasp_rules.decision import Outcome
+
+_OUTCOMES = [o.value for o in Outcome if o is not Outcome.INFO]
+T = TypeVar("T")
+_DB = click.argument("db", type=click.Path(path_type=Path))
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    click.echo(f"error: {' '.join(message.split())}", err=True)
+    raise click.exceptions.Exit(code)
+
+
+def _guarded(action: Callable[[], T]) -> T:
+    """Run ``action``; turn audit and SQLite errors into a one-line message and exit code."""
+    try:
+        return action()
+    except AuditError as exc:
+        _fail(str(exc), exc.exit_code)
+    except sqlite3.Error as exc:
+        _fail(f"corrupt or unreadable decision log: {exc}", 2)
+
+
+def _parse_id(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        _fail(f"record id must be a positive integer, got {text!r}", 2)
+    return int(text)
+
+
+@click.group("audit")
+def audit() -> None:
+    """Verify, inspect, replay and override decisions in a tamper-evident decision log."""
+
+
+@audit.command("verify")
+@_DB
+@click.option(
+    "--anchor",
+    metavar="SEQ:HASH",
+    help="A head printed earlier by `audit head` and kept elsewhere; fail if the log no "
+    "longer contains it (detects a rewritten chain).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def verify_command(db: Path, anchor: str | None, as_json: bool) -> None:
+    """Check the whole chain of DB; report the first broken record (exit 1 if any)."""
+    anchor_head = None
+    if anchor is not None:
+        try:
+            anchor_head = Head.parse(anchor)
+        except ValueError as exc:
+            _fail(str(exc), 2)
+
+    def run() -> Any:
+        with DecisionLog.open(db) as log:
+            return log.verify(anchor=anchor_head)
+
+    report = _guarded(run)
+    click.echo(json.dumps(report.as_dict(), indent=2) if as_json else report.summary())
+    if not report.ok:
+        raise click.exceptions.Exit(1)
+
+
+@audit.command("head")
+@_DB
+def head_command(db: Path) -> None:
+    """Verify DB, then print its head as SEQ:HASH: store it elsewhere to anchor the log."""
+
+    def run() -> Any:
+        with DecisionLog.open(db) as log:
+            return log.verify()
+
+    report = _guarded(run)
+    if not report.ok:
+        click.echo(report.summary(), err=True)
+        raise click.exceptions.Exit(1)
+    click.echo(report.head.token)
+
+
+def _describe(record: Record) -> list[str]:
+    lines = [
+        f"record {record.seq}  {record.kind}  recorded {record.recorded_at}",
+        f"  hash        {record.hash}" + ("" if record.hash_ok else "  (DOES NOT MATCH CONTENT)"),
+        f"  prev_hash   {record.prev_hash}",
+        f"  document    {record.document_kind} {record.document_id}",
+        f"  outcome     {record.outcome}",
+    ]
+    if record.kind == KIND_OVERRIDE:
+        lines += [
+            f"  overrides   record {record.overrides_seq} ({record.overrides_hash})",
+            f"  by          {record.override_by}",
+            f"  reason      {record.override_reason}",
+        ]
+    else:
+        lines += [
+            f"  as_of       {record.as_of}",
+            f"  rule pack   {record.pack_name} {record.pack_version} sha256 {record.pack_sha256}",
+            f"  engine      {record.engine_name} {record.engine_version}",
+        ]
+    return lines
+
+
+def _show_decision(record: Record, overrides: list[Record]) -> list[str]:
+    lines = _describe(record)
+    if overrides:
+        latest = overrides[-1]
+        lines.append(
+            f"  effective   {latest.outcome} (overridden by record {latest.seq}; "
+            f"recorded outcome {record.outcome})"
+        )
+    lines += ["input:", json.dumps(json.loads(record.input_json or "null"), indent=2)]
+    lines += ["decision:", record.decision_json or ""]
+    for override in overrides:
+        lines.append("override:")
+        lines += _describe(override)
+    return lines
+
+
+@audit.command("show")
+@_DB
+@click.argument("record_id", metavar="ID")
+@click.option("--json", "as_json", is_flag=True, help="Print the record(s) as JSON.")
+def show_command(db: Path, record_id: str, as_json: bool) -> None:
+    """Show record ID of DB with its input and decision, and any overrides of it.
+
+    For an override, shows the override and the decision it overrides.
+    """
+    seq = _parse_id(record_id)
+
+    def run() -> tuple[Record, Record | None, list[Record]]:
+        with DecisionLog.open(db) as log:
+            record = log.get(seq)
+            original = None
+            if record.kind == KIND_OVERRIDE and record.overrides_seq is not None:
+                original = log.get(record.overrides_seq)
+            decision = original or record
+            return record, original, log.overrides_of(decision.seq)
+
+    record, original, overrides = _guarded(run)
+    if as_json:
+        payload: dict[str, Any] = {
+            "record": record.as_dict(),
+            "hash_ok": record.hash_ok,
+            "original": None if original is None else original.as_dict(),
+            "overrides": [o.as_dict() for o in overrides],
+        }
+        click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+        return
+    if original is None:
+        lines = _show_decision(record, overrides)
+    else:
+        lines = [*_describe(record), "", "overridden decision:"]
+        lines += _show_decision(original, overrides)
+    click.echo("\n".join(lines))
+
+
+@audit.command("replay")
+@_DB
+@click.argument("record_id", metavar="ID")
+@click.pass_context
+def replay_command(ctx: click.Context, db: Path, record_id: str) -> None:
+    """Re-evaluate record ID from its stored input, rule pack and as_of; exit 1 on any difference.
+
+    Prints the unified diff between the recorded and the replayed decision when they differ.
+    """
+    seq = _parse_id(record_id)
+    obj = ctx.obj if isinstance(ctx.obj, dict) else {}
+    loader: PackLoader | None = obj.get("pack_loader")
+
+    def run() -> Any:
+        with DecisionLog.open(db) as log:
+            return replay(log, seq, loader)
+
+    result = _guarded(run)
+    for note in result.notes:
+        click.echo(f"note: {note}")
+    if result.same:
+        click.echo(f"SAME: record {result.seq} replays byte for byte")
+        return
+    click.echo(f"DIFFERENT: record {result.seq} does not replay to the recorded decision")
+    click.echo(result.diff(), nl=False)
+    raise click.exceptions.Exit(1)
+
+
+@audit.command("override")
+@_DB
+@click.argument("record_id", metavar="ID")
+@click.option("--by", "by", required=True, help="Who overrides the decision.")
+@click.option("--reason", required=True, help="Why.")
+@click.option(
+    "--outcome",
+    required=True,
+    type=click.Choice(_OUTCOMES, case_sensitive=False),
+    help="The outcome that now stands.",
+)
+def override_command(db: Path, record_id: str, by: str, reason: str, outcome: str) -> None:
+    """Append an override of decision ID; the original record is never changed."""
+    seq = _parse_id(record_id)
+
+    if not db.exists():  # an override needs an existing log; never create one here
+        _fail(f"{db}: no such file", 2)
+
+    def run() -> tuple[int, Record]:
+        with DecisionLog.open(db, write=True) as log:
+            new = log.override(seq, by=by, reason=reason, outcome=outcome.upper())
+            return new, log.get(seq)
+
+    new_seq, original = _guarded(run)
+    click.echo(
+        f"recorded override {new_seq} of record {seq}: {original.outcome} -> {outcome.upper()}"
+    )

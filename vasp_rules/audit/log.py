@@ -1,0 +1,1105 @@
+"""An append-only, hash-chained decision log stored in one SQLite file.
+
+Why: an auditor must be able to see, long after the fact, what was decided, on which input, under
+which rule pack and engine, and be shown that the record was not changed since. Every record's
+hash covers its own content (including its sequence number) and the previous record's hash, so
+editing, deleting, inserting or reordering records breaks the chain at a point :meth:`verify`
+reports. The rule pack's files are stored content-addressed, so the log alone is enough to replay
+a decision.
+
+The chain makes tampering *evident*, it does not make it impossible: whoever can write the file
+can recompute every hash. Keep the head (:meth:`DecisionLog.head`) somewhere else to anchor it.
+
+Concurrency and durability: appends run in ``BEGIN IMMEDIATE`` transactions in WAL mode with
+``synchronous=FULL``, so concurrent writers serialise onto one linear chain and a record whose
+append call returned survives the process being killed. Readers open the file read-only, after
+checking its header, so a file that is not a log is never modified.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import secrets
+import sqlite3
+import urllib.parse
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path, PurePosixPath
+from types import TracebackType
+from typing import Any, Final, Protocol, Self
+
+from pydantic import ValidationError
+
+from vasp_rules.decision import Decision, Outcome
+
+#: Version of the table layout and hashing scheme. A log with a higher version is refused.
+SCHEMA_VERSION: Final = 1
+#: SQLite ``application_id`` ("VRDL") written into the file header: identifies a decision log.
+APPLICATION_ID: Final = 0x5652444C
+#: Value of the ``magic`` row of the ``meta`` table.
+MAGIC: Final = "vasp-rules decision log"
+#: ``prev_hash`` of the first record.
+GENESIS_HASH: Final = "0" * 64
+
+#: The two kinds of record in the chain.
+KIND_DECISION: Final = "decision"
+KIND_OVERRIDE: Final = "override"
+
+_HASH_DOMAIN: Final = b"vasp-rules decision-log v1\n"
+_DECISION_OUTCOMES: Final = frozenset(o.value for o in Outcome if o is not Outcome.INFO)
+_SQLITE_MAGIC: Final = b"SQLite format 3\x00"
+_DEFAULT_TIMEOUT: Final = 60.0
+
+_SCHEMA: Final = (
+    """CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) STRICT""",
+    """CREATE TABLE records (
+        seq             INTEGER PRIMARY KEY CHECK (seq >= 1),
+        kind            TEXT NOT NULL CHECK (kind IN ('decision', 'override')),
+        recorded_at     TEXT NOT NULL,
+        document_kind   TEXT NOT NULL,
+        document_id     TEXT NOT NULL,
+        outcome         TEXT NOT NULL,
+        as_of           TEXT,
+        decision_json   TEXT,
+        input_json      TEXT,
+        pack_name       TEXT,
+        pack_version    TEXT,
+        pack_sha256     TEXT,
+        engine_name     TEXT,
+        engine_version  TEXT,
+        overrides_seq   INTEGER,
+        overrides_hash  TEXT,
+        override_by     TEXT,
+        override_reason TEXT,
+        prev_hash       TEXT NOT NULL,
+        hash            TEXT NOT NULL UNIQUE
+    ) STRICT""",
+    "CREATE INDEX records_overrides ON records (overrides_seq) WHERE overrides_seq IS NOT NULL",
+    """CREATE TABLE blobs (
+        sha256  TEXT PRIMARY KEY,
+        content BLOB NOT NULL
+    ) STRICT""",
+    """CREATE TABLE pack_files (
+        pack_sha256 TEXT NOT NULL,
+        path        TEXT NOT NULL,
+        blob_sha256 TEXT NOT NULL,
+        PRIMARY KEY (pack_sha256, path)
+    ) STRICT""",
+)
+
+
+# --------------------------------------------------------------------------- errors
+
+
+class AuditError(Exception):
+    """Base of every error of the audit log. ``exit_code`` is what the CLI exits with."""
+
+    exit_code: int = 2
+
+
+class LogFormatError(AuditError):
+    """The file cannot be used as a decision log (missing, not a log, corrupt, newer schema)."""
+
+
+class NotALogError(LogFormatError):
+    """The file exists but is not a vasp-rules decision log."""
+
+
+class NewerSchemaError(LogFormatError):
+    """The log was written by a newer vasp-rules with a schema this version does not know."""
+
+
+class CorruptLogError(LogFormatError):
+    """SQLite cannot read the file consistently: the database itself is damaged."""
+
+
+class UnknownRecordError(AuditError):
+    """No record with that sequence number."""
+
+
+class RecordingError(AuditError):
+    """A request to append was invalid (mismatched pack, non-JSON input, bad override)."""
+
+
+class TamperedLogError(AuditError):
+    """The log fails its integrity checks, so the operation was refused (exit code 1)."""
+
+    exit_code = 1
+
+
+class LogBusyError(AuditError):
+    """Another process held the log's write lock for longer than the timeout."""
+
+
+# --------------------------------------------------------------------------- packs
+
+
+class PackFiles(Protocol):
+    """What the log needs of a rule pack to record it: identity and the files that make it."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def version(self) -> str: ...
+
+    @property
+    def sha256(self) -> str: ...
+
+    @property
+    def files(self) -> Mapping[str, bytes]: ...
+
+
+def pack_digest(files: Mapping[str, bytes]) -> str:
+    """The rule pack sha256: over sorted paths, ``path NUL sha256(content)-hex LF``."""
+    h = hashlib.sha256()
+    for path in sorted(files):
+        h.update(path.encode("utf-8"))
+        h.update(b"\x00")
+        h.update(hashlib.sha256(files[path]).hexdigest().encode("ascii"))
+        h.update(b"\n")
+    return h.hexdigest()
+
+
+def check_pack_path(path: str) -> str | None:
+    """Why ``path`` is not a safe relative POSIX path inside a pack folder, or None if it is.
+
+    Replay writes stored files under a temporary folder; a tampered path must not escape it.
+    """
+    if not path or "\\" in path or "\x00" in path:
+        return f"invalid file path {path!r} in rule pack"
+    pure = PurePosixPath(path)
+    if pure.is_absolute() or any(part in ("", ".", "..") for part in path.split("/")):
+        return f"unsafe file path {path!r} in rule pack"
+    return None
+
+
+# --------------------------------------------------------------------------- records
+
+
+def canonical_json(value: Any) -> str:
+    """JSON with sorted keys and fixed separators: the bytes that get hashed."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class Head:
+    """The last record of a chain: its sequence number and hash (``0`` and zeros when empty)."""
+
+    seq: int
+    hash: str
+
+    @property
+    def token(self) -> str:
+        """``SEQ:HASH``, the form printed by ``audit head`` and accepted by ``--anchor``."""
+        return f"{self.seq}:{self.hash}"
+
+    @classmethod
+    def parse(cls, token: str) -> Head:
+        """Parse ``SEQ:HASH``; raises :class:`ValueError` on anything else."""
+        seq_text, sep, digest = token.strip().partition(":")
+        if not sep or not seq_text.isdigit() or len(digest) != 64:
+            raise ValueError(f"anchor must look like SEQ:HASH (64 hex digits), got {token!r}")
+        try:
+            int(digest, 16)
+        except ValueError:
+            raise ValueError(f"anchor hash is not hexadecimal: {digest!r}") from None
+        return cls(int(seq_text), digest.lower())
+
+
+@dataclass(frozen=True)
+class Record:
+    """One row of the chain. Decision records carry the decision, input, pack and engine;
+    override records carry the link to the decision they override, who, why and the new outcome.
+    """
+
+    seq: int
+    kind: str
+    recorded_at: str
+    document_kind: str
+    document_id: str
+    outcome: str
+    as_of: str | None
+    decision_json: str | None
+    input_json: str | None
+    pack_name: str | None
+    pack_version: str | None
+    pack_sha256: str | None
+    engine_name: str | None
+    engine_version: str | None
+    overrides_seq: int | None
+    overrides_hash: str | None
+    override_by: str | None
+    override_reason: str | None
+    prev_hash: str
+    hash: str
+
+    def content(self) -> dict[str, Any]:
+        """Every column but ``hash``: what the hash covers (seq and prev_hash included)."""
+        data = dataclasses.asdict(self)
+        del data["hash"]
+        return data
+
+    def computed_hash(self) -> str:
+        """The hash this record's content calls for; differs from ``hash`` if it was edited."""
+        return hashlib.sha256(_HASH_DOMAIN + canonical_json(self.content()).encode()).hexdigest()
+
+    @property
+    def hash_ok(self) -> bool:
+        """Whether the stored hash matches the content (the link to the previous is not checked)."""
+        return self.computed_hash() == self.hash
+
+    def decision(self) -> Decision:
+        """The stored decision (decision records only)."""
+        if self.decision_json is None:
+            raise RecordingError(f"record {self.seq} is an {self.kind} record, not a decision")
+        return Decision.model_validate_json(self.decision_json)
+
+    def document(self) -> dict[str, Any]:
+        """The stored input document (decision records only)."""
+        if self.input_json is None:
+            raise RecordingError(f"record {self.seq} is an {self.kind} record, not a decision")
+        value = json.loads(self.input_json)
+        if not isinstance(value, dict):
+            raise TamperedLogError(f"record {self.seq}: stored input is not a JSON object")
+        return value
+
+    def as_dict(self) -> dict[str, Any]:
+        """All columns, for JSON output."""
+        return dataclasses.asdict(self)
+
+
+RECORD_COLUMNS: Final = tuple(f.name for f in dataclasses.fields(Record))
+_SELECT: Final = f"SELECT {', '.join(RECORD_COLUMNS)} FROM records"
+_INSERT: Final = (
+    f"INSERT INTO records ({', '.join(RECORD_COLUMNS)}) "
+    f"VALUES ({', '.join('?' for _ in RECORD_COLUMNS)})"
+)
+
+
+def _row_to_record(row: Sequence[Any]) -> Record:
+    return Record(*row)
+
+
+def _sealed(record: Record) -> Record:
+    return dataclasses.replace(record, hash=record.computed_hash())
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """Result of :meth:`DecisionLog.verify`. ``first_bad_seq`` is the first broken record."""
+
+    ok: bool
+    records: int
+    head: Head
+    first_bad_seq: int | None = None
+    problem: str | None = None
+
+    def summary(self) -> str:
+        """One line for humans."""
+        if self.ok:
+            return f"OK: {self.records} records verified; head {self.head.token}"
+        return f"FAILED at record {self.first_bad_seq}: {self.problem}"
+
+    def as_dict(self) -> dict[str, Any]:
+        """For JSON output."""
+        return {
+            "ok": self.ok,
+            "records": self.records,
+            "head": self.head.token,
+            "first_bad_seq": self.first_bad_seq,
+            "problem": self.problem,
+        }
+
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """The default clock."""
+    return datetime.now(UTC)
+
+
+def _format_time(moment: datetime) -> str:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise RecordingError("the clock returned a naive datetime; it must be timezone-aware")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+# --------------------------------------------------------------------------- opening
+
+
+def _describe(path: Path) -> str:
+    return str(path)
+
+
+def _check_header(path: Path) -> None:
+    """Refuse, without opening it with SQLite, a file that is not a decision log."""
+    try:
+        with path.open("rb") as fh:
+            header = fh.read(100)
+    except FileNotFoundError:
+        raise LogFormatError(f"{_describe(path)}: no such file") from None
+    except IsADirectoryError:
+        raise NotALogError(f"{_describe(path)}: is a directory, not a decision log") from None
+    except OSError as exc:
+        raise LogFormatError(f"{_describe(path)}: cannot read: {exc.strerror}") from None
+    if not header:
+        raise NotALogError(f"{_describe(path)}: empty file, not a decision log")
+    if not header.startswith(_SQLITE_MAGIC):
+        raise NotALogError(f"{_describe(path)}: not a SQLite database, so not a decision log")
+    if len(header) < 100:
+        raise CorruptLogError(f"{_describe(path)}: corrupt database (truncated header)")
+    app_id = int.from_bytes(header[68:72], "big")
+    if app_id != APPLICATION_ID:
+        raise NotALogError(
+            f"{_describe(path)}: a SQLite database but not a vasp-rules decision log "
+            f"(application_id {app_id:#x})"
+        )
+
+
+def _uri(path: Path, mode: str) -> str:
+    return f"file:{urllib.parse.quote(str(path.absolute()))}?mode={mode}"
+
+
+def _connect(path: Path, mode: str, timeout: float) -> sqlite3.Connection:
+    try:
+        conn = sqlite3.connect(_uri(path, mode), uri=True, isolation_level=None, timeout=timeout)
+    except sqlite3.Error as exc:
+        raise LogFormatError(f"{_describe(path)}: cannot open: {exc}") from None
+    return conn
+
+
+def _check_schema(conn: sqlite3.Connection, path: Path) -> None:
+    """Read ``meta``: the magic must match and the schema version must be one we know."""
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if "meta" not in tables:
+        raise NotALogError(f"{_describe(path)}: not a vasp-rules decision log (no meta table)")
+    meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+    if meta.get("magic") != MAGIC:
+        raise NotALogError(f"{_describe(path)}: not a vasp-rules decision log (bad magic)")
+    try:
+        version = int(meta["schema_version"])
+    except (KeyError, ValueError):
+        raise CorruptLogError(f"{_describe(path)}: corrupt log (bad schema_version)") from None
+    if version > SCHEMA_VERSION:
+        raise NewerSchemaError(
+            f"{_describe(path)}: log schema version {version} is newer than this vasp-rules "
+            f"supports ({SCHEMA_VERSION}); upgrade vasp-rules to read it"
+        )
+    if version < 1:
+        raise CorruptLogError(f"{_describe(path)}: corrupt log (schema_version {version})")
+    missing = {"records", "blobs", "pack_files"} - tables
+    if missing:
+        raise CorruptLogError(
+            f"{_describe(path)}: corrupt log (missing tables: {', '.join(sorted(missing))})"
+        )
+
+
+def _create(path: Path) -> None:
+    """Create an empty log at ``path`` atomically: build it aside, then hard-link it in place.
+
+    Another process never sees a half-written file, and if two processes create the same log
+    at once, one wins and the other uses the winner's file.
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(6)}.creating")
+    try:
+        conn = sqlite3.connect(str(tmp), isolation_level=None)
+        try:
+            conn.execute("BEGIN")
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            for statement in _SCHEMA:
+                conn.execute(statement)
+            conn.executemany(
+                "INSERT INTO meta (key, value) VALUES (?, ?)",
+                [
+                    ("magic", MAGIC),
+                    ("schema_version", str(SCHEMA_VERSION)),
+                    ("created_at", _format_time(utc_now())),
+                    ("head_seq", "0"),
+                    ("head_hash", GENESIS_HASH),
+                ],
+            )
+            conn.execute("COMMIT")
+            conn.execute("PRAGMA journal_mode = WAL")
+        finally:
+            conn.close()
+        with tmp.open("rb") as fh:
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        except OSError:
+            # No hard links on this file system: exclusive-create and copy instead.
+            try:
+                with path.open("xb") as out:
+                    out.write(tmp.read_bytes())
+                    out.flush()
+                    os.fsync(out.fileno())
+            except FileExistsError:
+                pass
+        _fsync_dir(path.parent)
+    except OSError as exc:
+        raise LogFormatError(f"{_describe(path)}: cannot create log: {exc.strerror}") from None
+    finally:
+        for leftover in (tmp, tmp.with_name(tmp.name + "-wal"), tmp.with_name(tmp.name + "-shm")):
+            leftover.unlink(missing_ok=True)
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+# --------------------------------------------------------------------------- the log
+
+
+class DecisionLog:
+    """A decision log file. Open with :meth:`open`; use as a context manager.
+
+    One instance wraps one SQLite connection: do not share it between threads. Any number of
+    processes may open the same file; appends are serialised by SQLite's write lock.
+    """
+
+    def __init__(
+        self, conn: sqlite3.Connection, path: Path, *, writable: bool, clock: Clock
+    ) -> None:
+        self._conn = conn
+        self._path = path
+        self._writable = writable
+        self._clock = clock
+
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        write: bool = False,
+        clock: Clock | None = None,
+        timeout: float = _DEFAULT_TIMEOUT,
+    ) -> DecisionLog:
+        """Open the log at ``path``: read-only by default; ``write=True`` creates it if absent.
+
+        The file is checked (header, application id, magic, schema version) before anything
+        could write to it; :class:`LogFormatError` says why it was refused. ``clock`` gives the
+        recorded time of appends (default: UTC now). ``timeout`` is how long to wait for
+        another writer's lock, in seconds.
+        """
+        p = Path(path)
+        if write and not p.exists():
+            _create(p)
+        _check_header(p)
+        # Check the schema over a read-only connection first, so that even a write-mode open
+        # never touches a file that turns out not to be a log (or to be a newer one).
+        probe = _connect(p, "ro", timeout)
+        try:
+            _check_schema(probe, p)
+        except sqlite3.DatabaseError as exc:
+            raise CorruptLogError(f"{_describe(p)}: corrupt database ({exc})") from None
+        finally:
+            probe.close()
+        conn = _connect(p, "rw" if write else "ro", timeout)
+        try:
+            if write:
+                conn.execute("PRAGMA synchronous = FULL")
+                mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+                if str(mode).lower() != "wal":
+                    conn.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.OperationalError as exc:
+            conn.close()
+            raise LogBusyError(f"{_describe(p)}: cannot open for writing: {exc}") from None
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise CorruptLogError(f"{_describe(p)}: corrupt database ({exc})") from None
+        return cls(conn, p, writable=write, clock=clock or utc_now)
+
+    @property
+    def path(self) -> Path:
+        """The file this log lives in."""
+        return self._path
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._conn.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ transactions
+
+    @contextmanager
+    def _transaction(self, begin: str) -> Iterator[sqlite3.Connection]:
+        """Run a block in one transaction; map SQLite failures onto audit errors."""
+        try:
+            self._conn.execute(begin)
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise LogBusyError(f"{_describe(self._path)}: log is busy: {exc}") from None
+            raise CorruptLogError(f"{_describe(self._path)}: {exc}") from None
+        except sqlite3.DatabaseError as exc:
+            raise CorruptLogError(f"{_describe(self._path)}: corrupt database ({exc})") from None
+        try:
+            yield self._conn
+        except BaseException:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+            raise
+        try:
+            self._conn.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+            raise CorruptLogError(f"{_describe(self._path)}: commit failed ({exc})") from None
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction: one consistent snapshot even while others append."""
+        with self._transaction("BEGIN") as conn:
+            try:
+                yield conn
+            except sqlite3.DatabaseError as exc:
+                raise CorruptLogError(
+                    f"{_describe(self._path)}: corrupt database ({exc})"
+                ) from None
+
+    @contextmanager
+    def _writing(self) -> Iterator[sqlite3.Connection]:
+        if not self._writable:
+            raise AuditError("log was opened read-only")
+        with self._transaction("BEGIN IMMEDIATE") as conn:
+            try:
+                yield conn
+            except sqlite3.DatabaseError as exc:
+                raise CorruptLogError(
+                    f"{_describe(self._path)}: corrupt database ({exc})"
+                ) from None
+
+    # ------------------------------------------------------------------ reading
+
+    def _get(self, conn: sqlite3.Connection, seq: int) -> Record:
+        row = conn.execute(f"{_SELECT} WHERE seq = ?", (seq,)).fetchone()
+        if row is None:
+            raise UnknownRecordError(f"{_describe(self._path)}: no record {seq}")
+        return _row_to_record(row)
+
+    def _last(self, conn: sqlite3.Connection) -> Record | None:
+        row = conn.execute(f"{_SELECT} ORDER BY seq DESC LIMIT 1").fetchone()
+        return None if row is None else _row_to_record(row)
+
+    def _meta_head(self, conn: sqlite3.Connection) -> Head:
+        meta = dict(
+            conn.execute(
+                "SELECT key, value FROM meta WHERE key IN ('head_seq', 'head_hash')"
+            ).fetchall()
+        )
+        try:
+            return Head(int(meta["head_seq"]), str(meta["head_hash"]))
+        except (KeyError, ValueError):
+            raise TamperedLogError(
+                f"{_describe(self._path)}: the log's head entry is missing or damaged"
+            ) from None
+
+    def get(self, seq: int) -> Record:
+        """The record with sequence number ``seq``; :class:`UnknownRecordError` if none."""
+        with self._reading() as conn:
+            return self._get(conn, seq)
+
+    def records(self, *, page: int = 500) -> Iterator[Record]:
+        """All records in sequence order, read ``page`` at a time (each page one snapshot)."""
+        after = 0
+        while True:
+            with self._reading() as conn:
+                rows = conn.execute(
+                    f"{_SELECT} WHERE seq > ? ORDER BY seq LIMIT ?", (after, page)
+                ).fetchall()
+            if not rows:
+                return
+            for row in rows:
+                yield _row_to_record(row)
+            after = rows[-1][0]
+
+    def count(self) -> int:
+        """Number of records."""
+        with self._reading() as conn:
+            return int(conn.execute("SELECT count(*) FROM records").fetchone()[0])
+
+    def head(self) -> Head:
+        """The last record's sequence number and hash (unverified: see :meth:`verify`)."""
+        with self._reading() as conn:
+            last = self._last(conn)
+        return Head(0, GENESIS_HASH) if last is None else Head(last.seq, last.hash)
+
+    def overrides_of(self, seq: int) -> list[Record]:
+        """The override records that point at decision ``seq``, oldest first."""
+        with self._reading() as conn:
+            rows = conn.execute(
+                f"{_SELECT} WHERE overrides_seq = ? AND kind = ? ORDER BY seq",
+                (seq, KIND_OVERRIDE),
+            ).fetchall()
+        return [_row_to_record(r) for r in rows]
+
+    def effective_outcome(self, seq: int) -> Outcome:
+        """The outcome that stands for decision ``seq``: the latest override's, else its own."""
+        record = self.get(seq)
+        overrides = self.overrides_of(seq)
+        return Outcome((overrides[-1] if overrides else record).outcome)
+
+    def pack_files(self, pack_sha256: str) -> dict[str, bytes]:
+        """The stored files of a rule pack, checked against their hashes and the pack hash.
+
+        Raises :class:`TamperedLogError` if they do not reproduce ``pack_sha256``.
+        """
+        with self._reading() as conn:
+            files, problem = self._load_pack(conn, pack_sha256)
+        if problem is not None:
+            raise TamperedLogError(f"{_describe(self._path)}: {problem}")
+        return files
+
+    def _load_pack(
+        self, conn: sqlite3.Connection, pack_sha256: str
+    ) -> tuple[dict[str, bytes], str | None]:
+        rows = conn.execute(
+            "SELECT pf.path, pf.blob_sha256, b.content FROM pack_files AS pf "
+            "LEFT JOIN blobs AS b ON b.sha256 = pf.blob_sha256 "
+            "WHERE pf.pack_sha256 = ? ORDER BY pf.path",
+            (pack_sha256,),
+        ).fetchall()
+        short = pack_sha256[:12]
+        if not rows:
+            return {}, f"the files of rule pack {short} are missing"
+        files: dict[str, bytes] = {}
+        for path, blob_sha, content in rows:
+            bad_path = check_pack_path(path)
+            if bad_path is not None:
+                return {}, f"rule pack {short}: {bad_path}"
+            if content is None:
+                return {}, f"rule pack {short}: stored file {path!r} is missing"
+            if not isinstance(content, bytes) or hashlib.sha256(content).hexdigest() != blob_sha:
+                return {}, f"rule pack {short}: stored file {path!r} does not match its hash"
+            files[path] = content
+        if pack_digest(files) != pack_sha256:
+            return {}, f"rule pack {short}: stored files do not reproduce the pack's sha256"
+        return files, None
+
+    # ------------------------------------------------------------------ appending
+
+    def _checked_head(self, conn: sqlite3.Connection) -> Head:
+        """The head to append after; refuses if the tail was truncated, extended or edited."""
+        last = self._last(conn)
+        actual = Head(0, GENESIS_HASH) if last is None else Head(last.seq, last.hash)
+        if self._meta_head(conn) != actual or (last is not None and not last.hash_ok):
+            raise TamperedLogError(
+                f"{_describe(self._path)}: the end of the chain does not match the log's head; "
+                "refusing to append (run `vasp-rules audit verify`)"
+            )
+        return actual
+
+    def _set_head(self, conn: sqlite3.Connection, head: Head) -> None:
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'head_seq'", (str(head.seq),))
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'head_hash'", (head.hash,))
+
+    def _store_pack(
+        self, conn: sqlite3.Connection, pack_sha256: str, files: Mapping[str, bytes]
+    ) -> None:
+        known = conn.execute(
+            "SELECT 1 FROM pack_files WHERE pack_sha256 = ? LIMIT 1", (pack_sha256,)
+        ).fetchone()
+        if known is not None:
+            return
+        for path in sorted(files):
+            content = bytes(files[path])
+            blob = hashlib.sha256(content).hexdigest()
+            conn.execute(
+                "INSERT OR IGNORE INTO blobs (sha256, content) VALUES (?, ?)", (blob, content)
+            )
+            conn.execute(
+                "INSERT INTO pack_files (pack_sha256, path, blob_sha256) VALUES (?, ?, ?)",
+                (pack_sha256, path, blob),
+            )
+
+    def _now(self) -> str:
+        return _format_time(self._clock())
+
+    def record(self, decision: Decision, document: Mapping[str, Any], pack: PackFiles) -> int:
+        """Append one decision, the input it was made on and the pack that made it.
+
+        Returns the new record's sequence number. When this returns, the record is durable.
+        """
+        return self.record_many([(decision, document)], pack)[0]
+
+    def record_many(
+        self, pairs: Sequence[tuple[Decision, Mapping[str, Any]]], pack: PackFiles
+    ) -> list[int]:
+        """Append several decisions made with one pack, atomically (all or none)."""
+        files = _checked_pack(pack)
+        prepared = [(d, d.to_json(), _input_json(doc, d)) for d, doc in pairs]
+        for decision, _, _ in prepared:
+            _check_decision_matches_pack(decision, pack)
+        if not prepared:
+            return []
+        seqs: list[int] = []
+        with self._writing() as conn:
+            head = self._checked_head(conn)
+            self._store_pack(conn, pack.sha256, files)
+            for decision, decision_json, input_json in prepared:
+                record = _sealed(
+                    Record(
+                        seq=head.seq + 1,
+                        kind=KIND_DECISION,
+                        recorded_at=self._now(),
+                        document_kind=decision.document_kind,
+                        document_id=decision.document_id,
+                        outcome=decision.outcome.value,
+                        as_of=decision.as_of.isoformat(),
+                        decision_json=decision_json,
+                        input_json=input_json,
+                        pack_name=decision.rulepack.name,
+                        pack_version=decision.rulepack.version,
+                        pack_sha256=decision.rulepack.sha256,
+                        engine_name=decision.engine.name,
+                        engine_version=decision.engine.version,
+                        overrides_seq=None,
+                        overrides_hash=None,
+                        override_by=None,
+                        override_reason=None,
+                        prev_hash=head.hash,
+                        hash="",
+                    )
+                )
+                conn.execute(_INSERT, dataclasses.astuple(record))
+                head = Head(record.seq, record.hash)
+                seqs.append(record.seq)
+            self._set_head(conn, head)
+        return seqs
+
+    def override(self, seq: int, *, by: str, reason: str, outcome: Outcome | str) -> int:
+        """Append an override of decision ``seq``; the original record is left as it was.
+
+        Returns the override's sequence number. ``by`` and ``reason`` must be non-empty.
+        """
+        by, reason = by.strip(), reason.strip()
+        if not by:
+            raise RecordingError("an override needs --by: who overrides the decision")
+        if not reason:
+            raise RecordingError("an override needs --reason: why the decision is overridden")
+        try:
+            new_outcome = Outcome(outcome)
+        except ValueError:
+            raise RecordingError(f"unknown outcome {outcome!r}") from None
+        if new_outcome is Outcome.INFO:
+            raise RecordingError("INFO is not a decision outcome")
+        with self._writing() as conn:
+            head = self._checked_head(conn)
+            original = self._get(conn, seq)
+            if original.kind != KIND_DECISION:
+                raise RecordingError(
+                    f"record {seq} is itself an override; override the decision "
+                    f"{original.overrides_seq} instead"
+                )
+            if not original.hash_ok:
+                raise TamperedLogError(
+                    f"{_describe(self._path)}: record {seq} does not match its hash; "
+                    "refusing to override it"
+                )
+            record = _sealed(
+                Record(
+                    seq=head.seq + 1,
+                    kind=KIND_OVERRIDE,
+                    recorded_at=self._now(),
+                    document_kind=original.document_kind,
+                    document_id=original.document_id,
+                    outcome=new_outcome.value,
+                    as_of=None,
+                    decision_json=None,
+                    input_json=None,
+                    pack_name=None,
+                    pack_version=None,
+                    pack_sha256=None,
+                    engine_name=None,
+                    engine_version=None,
+                    overrides_seq=original.seq,
+                    overrides_hash=original.hash,
+                    override_by=by,
+                    override_reason=reason,
+                    prev_hash=head.hash,
+                    hash="",
+                )
+            )
+            conn.execute(_INSERT, dataclasses.astuple(record))
+            self._set_head(conn, Head(record.seq, record.hash))
+        return record.seq
+
+    # ------------------------------------------------------------------ verifying
+
+    def verify(self, *, anchor: Head | None = None) -> VerifyReport:
+        """Check the whole log and report the first broken record.
+
+        Checks, in one snapshot: sequence numbers run 1..n without gaps; each record links to
+        the previous record's hash and matches its own; each record is internally consistent;
+        the stored head matches the last record (detects a truncated or extended tail); every
+        rule pack a decision used is stored intact; and, if given, ``anchor`` (a head kept
+        elsewhere) is still part of the chain. Damage SQLite itself reports raises
+        :class:`CorruptLogError`.
+        """
+        with self._reading() as conn:
+            check = conn.execute("PRAGMA quick_check").fetchall()
+            if [tuple(r) for r in check] != [("ok",)]:
+                detail = "; ".join(str(r[0]) for r in check[:3])
+                raise CorruptLogError(f"{_describe(self._path)}: corrupt database ({detail})")
+            return self._verify(conn, anchor)
+
+    def _verify(self, conn: sqlite3.Connection, anchor: Head | None) -> VerifyReport:
+        prev = Head(0, GENESIS_HASH)
+        count = 0
+        chain_bad: tuple[int, str] | None = None
+        pack_first_use: dict[str, int] = {}
+        for row in conn.execute(f"{_SELECT} ORDER BY seq"):
+            record = _row_to_record(row)
+            expected = prev.seq + 1
+            if record.seq != expected:
+                chain_bad = (expected, f"record {expected} is missing (next is {record.seq})")
+                break
+            if record.prev_hash != prev.hash:
+                chain_bad = (record.seq, f"does not link to record {prev.seq} (prev_hash differs)")
+                break
+            if not record.hash_ok:
+                chain_bad = (record.seq, "content does not match its hash (record was changed)")
+                break
+            problem = self._consistency(conn, record)
+            if problem is not None:
+                chain_bad = (record.seq, problem)
+                break
+            if record.kind == KIND_DECISION and record.pack_sha256 is not None:
+                pack_first_use.setdefault(record.pack_sha256, record.seq)
+            prev = Head(record.seq, record.hash)
+            count += 1
+
+        if chain_bad is None:
+            try:
+                meta_head = self._meta_head(conn)
+            except TamperedLogError:
+                meta_head = Head(-1, "")
+            if meta_head != prev:
+                if meta_head.seq > prev.seq:
+                    first = prev.seq + 1
+                    why = (
+                        f"the log's head is record {meta_head.seq} but the chain ends at "
+                        f"{prev.seq}: records were removed from the end"
+                    )
+                elif 0 <= meta_head.seq < prev.seq:
+                    first = meta_head.seq + 1
+                    why = (
+                        f"records after the log's head ({meta_head.seq}) were added "
+                        "without going through the log"
+                    )
+                else:
+                    first = max(prev.seq, 1)
+                    why = "the log's head entry does not match the last record"
+                chain_bad = (first, why)
+
+        bad: list[tuple[int, str]] = [] if chain_bad is None else [chain_bad]
+        for sha, first_use in sorted(pack_first_use.items(), key=lambda kv: kv[1]):
+            _, problem = self._load_pack(conn, sha)
+            if problem is not None:
+                bad.append((first_use, problem))
+                break
+
+        if not bad and anchor is not None:
+            if anchor.seq > prev.seq:
+                bad.append(
+                    (
+                        prev.seq + 1,
+                        f"the anchor names record {anchor.seq} but the chain ends at "
+                        f"{prev.seq}: records were removed",
+                    )
+                )
+            elif anchor.seq >= 1:
+                row = conn.execute("SELECT hash FROM records WHERE seq = ?", (anchor.seq,))
+                stored = row.fetchone()
+                if stored is None or stored[0] != anchor.hash:
+                    bad.append(
+                        (anchor.seq, "differs from the anchored hash: the chain was rewritten")
+                    )
+            elif anchor.hash != GENESIS_HASH:
+                bad.append((1, "the anchor is not a head of this log"))
+
+        if bad:
+            first_seq, problem = min(bad, key=lambda b: b[0])
+            return VerifyReport(False, count, prev, first_seq, problem)
+        return VerifyReport(True, count, prev)
+
+    def _consistency(self, conn: sqlite3.Connection, record: Record) -> str | None:
+        """Problems a well-formed record cannot have (a forger who recomputed hashes might)."""
+        if record.kind == KIND_DECISION:
+            return _decision_consistency(record)
+        if record.kind == KIND_OVERRIDE:
+            if record.overrides_seq is None or record.overrides_seq >= record.seq:
+                return "override does not point at an earlier record"
+            target = conn.execute(
+                "SELECT kind, hash, document_kind, document_id FROM records WHERE seq = ?",
+                (record.overrides_seq,),
+            ).fetchone()
+            if target is None or target[0] != KIND_DECISION:
+                return f"override points at record {record.overrides_seq}, not a decision"
+            if target[1] != record.overrides_hash:
+                return f"override does not match the hash of record {record.overrides_seq}"
+            if (target[2], target[3]) != (record.document_kind, record.document_id):
+                return "override names a different document than the decision it overrides"
+            if not (record.override_by or "").strip() or not (record.override_reason or "").strip():
+                return "override without who or why"
+            if record.outcome not in _DECISION_OUTCOMES:
+                return f"override has an invalid outcome {record.outcome!r}"
+            return None
+        return f"unknown record kind {record.kind!r}"
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _decision_consistency(record: Record) -> str | None:
+    try:
+        decision = record.decision()
+    except (ValidationError, RecordingError):
+        return "stored decision is not a valid decision"
+    if decision.to_json() != record.decision_json:
+        return "stored decision is not in canonical form"
+    expected = (
+        decision.document_kind,
+        decision.document_id,
+        decision.outcome.value,
+        decision.as_of.isoformat(),
+        decision.rulepack.name,
+        decision.rulepack.version,
+        decision.rulepack.sha256,
+        decision.engine.name,
+        decision.engine.version,
+    )
+    actual = (
+        record.document_kind,
+        record.document_id,
+        record.outcome,
+        record.as_of,
+        record.pack_name,
+        record.pack_version,
+        record.pack_sha256,
+        record.engine_name,
+        record.engine_version,
+    )
+    if expected != actual:
+        return "columns disagree with the stored decision"
+    if any(
+        v is not None
+        for v in (
+            record.overrides_seq,
+            record.overrides_hash,
+            record.override_by,
+            record.override_reason,
+        )
+    ):
+        return "decision record carries override fields"
+    try:
+        record.document()
+    except (ValueError, TamperedLogError):
+        return "stored input is not a JSON object"
+    return None
+
+
+def _checked_pack(pack: PackFiles) -> dict[str, bytes]:
+    files = {str(path): bytes(content) for path, content in pack.files.items()}
+    if not files:
+        raise RecordingError(f"rule pack {pack.name} has no files to store")
+    for path in files:
+        problem = check_pack_path(path)
+        if problem is not None:
+            raise RecordingError(problem)
+    digest = pack_digest(files)
+    if digest != pack.sha256:
+        raise RecordingError(
+            f"rule pack {pack.name}: its files hash to {digest[:12]}, not to its sha256 "
+            f"{pack.sha256[:12]}; the log could not replay it"
+        )
+    return files
+
+
+def _check_decision_matches_pack(decision: Decision, pack: PackFiles) -> None:
+    ref = decision.rulepack
+    if (ref.name, ref.version, ref.sha256) != (pack.name, pack.version, pack.sha256):
+        raise RecordingError(
+            f"decision on {decision.document_id} was made with rule pack "
+            f"{ref.name} {ref.version} ({ref.sha256[:12]}), not with {pack.name} "
+            f"{pack.version} ({pack.sha256[:12]})"
+        )
+
+
+def _input_json(document: Mapping[str, Any], decision: Decision) -> str:
+    """The input as JSON, key order kept; refuse what would not come back identical."""
+    plain = dict(document)
+    try:
+        text = json.dumps(plain, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise RecordingError(
+            f"input for {decision.document_id} is not plain JSON ({exc}); "
+            "it could not be replayed exactly"
+        ) from None
+    if json.loads(text) != plain:
+        raise RecordingError(
+            f"input for {decision.document_id} does not survive a JSON round trip "
+            "(tuples, non-string keys?); it could not be replayed exactly"
+        )
+    return text
+
+
+def record_decisions(
+    log_path: str | os.PathLike[str],
+    pairs: Sequence[tuple[Decision, Mapping[str, Any]]],
+    pack: PackFiles,
+    *,
+    clock: Clock | None = None,
+) -> list[int]:
+    """Append decisions made with ``pack`` to the log at ``log_path`` (created if absent).
+
+    All pairs are recorded in one transaction; returns their sequence numbers. Raises an
+    :class:`AuditError` (see its ``exit_code``) if the file is not a usable log or the request
+    is invalid.
+    """
+    with DecisionLog.open(log_path, write=True, clock=clock) as log:
+        return log.record_many(pairs, pack)
+
+
+def verify_log(log_path: str | os.PathLike[str], *, anchor: Head | None = None) -> VerifyReport:
+    """Open ``log_path`` read-only and verify it (see :meth:`DecisionLog.verify`)."""
+    with DecisionLog.open(log_path) as log:
+        return log.verify(anchor=anchor)
+
+
+def as_of_date(record: Record) -> date:
+    """The ``as_of`` of a decision record."""
+    if record.as_of is None:
+        raise RecordingError(f"record {record.seq} has no as_of (not a decision)")
+    return date.fromisoformat(record.as_of)

@@ -1,0 +1,137 @@
+"""Replay: re-evaluate a recorded decision from the log alone and compare it byte for byte.
+
+Why: a stored decision is only evidence if it can be reproduced. Replay takes the stored input,
+the stored rule pack files (written to a temporary folder) and the stored ``as_of``, evaluates
+again, and compares the canonical JSON of the new decision with the recorded one.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, Protocol
+
+from vasp_rules.audit.log import (
+    KIND_OVERRIDE,
+    AuditError,
+    DecisionLog,
+    TamperedLogError,
+    as_of_date,
+    check_pack_path,
+)
+from vasp_rules.decision import Decision
+
+
+class EvaluatingPack(Protocol):
+    """What replay needs of a loaded rule pack."""
+
+    @property
+    def sha256(self) -> str: ...
+
+    def evaluate(self, document: Mapping[str, Any], as_of: date) -> Decision: ...
+
+
+#: Loads a rule pack from a folder holding its files.
+PackLoader = Callable[[Path], EvaluatingPack]
+
+
+class ReplayError(AuditError):
+    """The stored decision could not be re-evaluated at all (exit code 1)."""
+
+    exit_code = 1
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    """Outcome of a replay. ``seq`` is the decision replayed (the original, for an override)."""
+
+    requested_seq: int
+    seq: int
+    recorded: str
+    replayed: str
+    notes: tuple[str, ...] = ()
+
+    @property
+    def same(self) -> bool:
+        """Whether the replayed decision is byte-for-byte the recorded one."""
+        return self.recorded == self.replayed
+
+    def diff(self) -> str:
+        """Unified diff from the recorded decision to the replayed one (empty when the same)."""
+        lines = difflib.unified_diff(
+            self.recorded.splitlines(keepends=True),
+            self.replayed.splitlines(keepends=True),
+            fromfile=f"recorded (record {self.seq})",
+            tofile="replayed",
+        )
+        return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+
+
+def default_pack_loader() -> PackLoader:
+    """``vasp_rules.pack.RulePack.load``, imported when needed."""
+    try:
+        module = importlib.import_module("vasp_rules.pack")
+    except ImportError as exc:
+        raise AuditError(f"the rule engine (vasp_rules.pack) is not available: {exc}") from None
+    loader: PackLoader = module.RulePack.load
+    return loader
+
+
+def replay(log: DecisionLog, seq: int, loader: PackLoader | None = None) -> ReplayResult:
+    """Re-evaluate decision ``seq`` (or the decision an override ``seq`` points at).
+
+    Raises :class:`TamperedLogError` if the record or its pack fails its hashes, and
+    :class:`ReplayError` if the stored pack cannot be loaded or evaluated.
+    """
+    notes: list[str] = []
+    record = log.get(seq)
+    if record.kind == KIND_OVERRIDE:
+        if record.overrides_seq is None:
+            raise TamperedLogError(f"override record {seq} points at no decision")
+        notes.append(f"record {seq} is an override; replaying decision {record.overrides_seq}")
+        record = log.get(record.overrides_seq)
+    if not record.hash_ok:
+        raise TamperedLogError(
+            f"record {record.seq} does not match its hash; run `vasp-rules audit verify`"
+        )
+    if record.pack_sha256 is None or record.decision_json is None:
+        raise TamperedLogError(f"record {record.seq} lacks its decision or rule pack")
+    files = log.pack_files(record.pack_sha256)
+    document = record.document()
+    as_of = as_of_date(record)
+    load = loader if loader is not None else default_pack_loader()
+    with tempfile.TemporaryDirectory(prefix="vasp-rules-replay-") as tmp:
+        root = Path(tmp)
+        for rel, content in files.items():
+            problem = check_pack_path(rel)
+            if problem is not None:  # pack_files() already refuses these; belt and braces
+                raise TamperedLogError(problem)
+            target = root.joinpath(*rel.split("/"))
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
+        try:
+            pack = load(root)
+            decision = pack.evaluate(document, as_of)
+        except AuditError:
+            raise
+        except Exception as exc:  # the engine's failure is the replay's result, not a crash
+            raise ReplayError(
+                f"could not re-evaluate record {record.seq} with its stored rule pack: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+    if pack.sha256 != record.pack_sha256:
+        notes.append(
+            f"the stored files load as rule pack {pack.sha256[:12]}, "
+            f"not {record.pack_sha256[:12]} as recorded"
+        )
+    if record.engine_version != decision.engine.version:
+        notes.append(
+            f"recorded with engine {record.engine_name} {record.engine_version}, replayed with "
+            f"{decision.engine.name} {decision.engine.version}"
+        )
+    return ReplayResult(seq, record.seq, record.decision_json, decision.to_json(), tuple(notes))

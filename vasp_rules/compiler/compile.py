@@ -1,0 +1,166 @@
+"""Compile a loaded pack for one `as_of` date: select the rules in force, resolve parameters,
+fold constants, and lower each condition to matcher patterns. The result is immutable and shared
+by every evaluation on that date."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from ..engine.durable_backend import Matcher, MatchRule
+from ..entities.registry import KINDS
+from ..lang.ast import Expr
+from ..pack.loader import LoadedPack, LoadedRule, TemplatePart
+from ..pack.params import FX_PARAMETER, ResolvedParam, fx_rates, resolve
+from .fold import fold
+from .lower import FALSE, LimitError, Lowered, Lowerer, depth
+
+TRUE_SUFFIX = "|T"
+UNKNOWN_SUFFIX = "|U"
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    rule: LoadedRule
+    condition: Expr
+    values: dict[str, Expr]
+    reason: list[TemplatePart]
+    remediation: list[TemplatePart]
+    lowered: Lowered
+
+    @property
+    def id(self) -> str:
+        return self.rule.id
+
+    @property
+    def kind(self) -> str:
+        return self.rule.kind
+
+    @property
+    def asks_for_missing(self) -> bool:
+        return self.rule.spec.missing_policy == "require_documents"
+
+
+@dataclass
+class KindPlan:
+    """What a fact of one kind must carry: plain fields (key -> path) and derived fields."""
+
+    fields: dict[str, str] = field(default_factory=dict)
+    hoisted: dict[str, Expr] = field(default_factory=dict)
+
+
+@dataclass
+class CompiledPack:
+    as_of: date
+    rules: list[CompiledRule]
+    params: dict[str, ResolvedParam]
+    fx: dict[str, Decimal]
+    holidays: frozenset[int]
+    plans: dict[str, KindPlan]
+    _matcher: Matcher | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def rules_for(self, kind: str) -> list[CompiledRule]:
+        return [r for r in self.rules if r.kind == kind]
+
+    @property
+    def param_values(self) -> dict[str, Any]:
+        return {name: p.value for name, p in self.params.items()}
+
+    def matcher(self) -> Matcher:
+        """The durable-rules rulesets for this date, created on first use."""
+        with self._lock:
+            if self._matcher is None:
+                match_rules: list[MatchRule] = []
+                for rule in self.rules:
+                    low = rule.lowered
+                    if low.true is not FALSE:
+                        match_rules.append(MatchRule(rule.id + TRUE_SUFFIX, rule.kind, low.true))
+                    if rule.asks_for_missing and low.unknown is not FALSE:
+                        match_rules.append(
+                            MatchRule(rule.id + UNKNOWN_SUFFIX, rule.kind, low.unknown)
+                        )
+                self._matcher = Matcher(match_rules)
+            return self._matcher
+
+    def close(self) -> None:
+        with self._lock:
+            if self._matcher is not None:
+                self._matcher.close()
+                self._matcher = None
+
+
+def compile_pack(pack: LoadedPack, as_of: date) -> CompiledPack:
+    """Compile the rules of `pack` in force on `as_of`. Raises LimitError for a condition the
+    matcher cannot take (the loader compiles every rule once, so a loaded pack never does)."""
+    in_force = sorted((r for r in pack.rules if r.spec.in_force(as_of)), key=lambda r: r.id)
+    names: set[str] = set()
+    for rule in in_force:
+        names |= rule.params
+    if FX_PARAMETER in pack.params:
+        names.add(FX_PARAMETER)
+    holidays_name = pack.manifest.holidays_parameter
+    if holidays_name:
+        names.add(holidays_name)
+    available = {n for n in names if _has_value(pack, n, as_of)}
+    params = resolve(pack.params, available, as_of)
+    holidays = frozenset(params[holidays_name].value) if holidays_name in params else frozenset()
+    plans: dict[str, KindPlan] = {}
+    lowerers: dict[str, Lowerer] = {}
+    compiled: list[CompiledRule] = []
+    for rule in in_force:
+        compiled.append(compile_rule(rule, params, as_of, plans, lowerers))
+    return CompiledPack(as_of, compiled, params, fx_rates(pack.params, as_of), holidays, plans)
+
+
+def compile_rule(
+    rule: LoadedRule,
+    params: dict[str, ResolvedParam],
+    as_of: date,
+    plans: dict[str, KindPlan],
+    lowerers: dict[str, Lowerer],
+) -> CompiledRule:
+    plan = plans.setdefault(rule.kind, KindPlan())
+    lowerer = lowerers.setdefault(rule.kind, Lowerer(KINDS[rule.kind], plan.hoisted))
+    bound = frozenset(rule.values)
+    condition = fold(rule.condition, params, as_of, rule.condition_types, bound)
+    lowered = lowerer.lower(condition)
+    for pattern in (lowered.true, lowered.unknown):
+        if depth(pattern) >= 15:
+            raise LimitError(f"{rule.id}: condition nests deeper than durable-rules allows")
+    plan.fields.update(lowered.fields)
+    values = {
+        name: fold(expr, params, as_of, rule.value_types.get(name), bound)
+        for name, (expr, _t) in rule.values.items()
+    }
+    return CompiledRule(
+        rule,
+        condition,
+        values,
+        _fold_template(rule.reason, params, as_of, bound),
+        _fold_template(rule.remediation, params, as_of, bound),
+        lowered,
+    )
+
+
+def _fold_template(
+    parts: list[TemplatePart], params: dict[str, ResolvedParam], as_of: date, bound: frozenset[str]
+) -> list[TemplatePart]:
+    return [
+        TemplatePart(p.text, fold(p.expr, params, as_of, None, bound), p.type_name)
+        if p.expr is not None
+        else p
+        for p in parts
+    ]
+
+
+def _has_value(pack: LoadedPack, name: str, as_of: date) -> bool:
+    from ..pack.params import value_on
+
+    return value_on(pack.params[name], as_of) is not None
+
+
+__all__ = ["CompiledPack", "CompiledRule", "KindPlan", "compile_pack", "LimitError"]

@@ -1,0 +1,125 @@
+"""Specialise a checked condition for one `as_of`: parameters and `as_of` become constants, and
+arithmetic on constants is computed once. The result is the intermediate form both matchers run."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from ..engine.reference import Context, Evaluator
+from ..engine.values import UNKNOWN
+from ..lang.ast import (
+    Binary,
+    Call,
+    Const,
+    Expr,
+    ListLiteral,
+    Literal,
+    Param,
+    Path,
+    Presence,
+    Quantifier,
+    Unary,
+    render,
+)
+from ..pack.params import ResolvedParam
+
+
+def fold(
+    node: Expr,
+    params: Mapping[str, ResolvedParam],
+    as_of: date,
+    types: Mapping[int, str] | None = None,
+    bound: frozenset[str] = frozenset(),
+) -> Expr:
+    """Replace parameters and as_of by constants and fold constant sub-expressions.
+
+    `bound` holds the quantifier variables in scope: a path starting with one is not constant.
+    `types` maps id(node) of the original tree to its type name, for the constants' types.
+    """
+    folder = _Folder(params, as_of, types or {})
+    return folder.fold(node, bound)
+
+
+class _Folder:
+    def __init__(
+        self, params: Mapping[str, ResolvedParam], as_of: date, types: Mapping[int, str]
+    ) -> None:
+        self.params = params
+        self.as_of = as_of
+        self.types = types
+        ctx = Context(
+            document=None,
+            as_of=as_of,  # type: ignore[arg-type]
+            params={k: v.value for k, v in params.items()},
+        )
+        self.evaluator = Evaluator(ctx)
+
+    def fold(self, node: Expr, bound: frozenset[str]) -> Expr:
+        out = self._fold(node, bound)
+        return out
+
+    def _const(self, original: Expr, value: Any, type_name: str) -> Const:
+        return Const(value, type_name, render(original), getattr(original, "pos", 0))
+
+    def _fold(self, node: Expr, bound: frozenset[str]) -> Expr:
+        tname = self.types.get(id(node), "")
+        if isinstance(node, Path) and node.parts == ("as_of",) and "as_of" not in bound:
+            return self._const(node, self.as_of.toordinal(), "date")
+        if isinstance(node, Param):
+            key = self._fold(node.key, bound) if node.key is not None else None
+            if key is None or isinstance(key, Const | Literal):
+                value = self.evaluator.evaluate(Param(node.name, key))
+                if value.value is not UNKNOWN:
+                    return self._const(node, value.value, tname)
+            return Param(node.name, key, node.pos)
+        if isinstance(node, Unary):
+            inner = self._fold(node.operand, bound)
+            out: Expr = Unary(node.op, inner, node.pos)
+            return self._maybe_const(node, out, [inner], tname)
+        if isinstance(node, Binary):
+            left = self._fold(node.left, bound)
+            right = self._fold(node.right, bound)
+            out = Binary(node.op, left, right, node.pos)
+            if node.op in ("and", "or"):
+                return self._logic(node.op, left, right, out)
+            return self._maybe_const(node, out, [left, right], tname)
+        if isinstance(node, Call):
+            args = tuple(self._fold(a, bound) for a in node.args)
+            out = Call(node.name, args, node.pos)
+            return self._maybe_const(node, out, list(args), tname)
+        if isinstance(node, ListLiteral):
+            items = tuple(self._fold(i, bound) for i in node.items)
+            out = ListLiteral(items, node.pos)
+            return self._maybe_const(node, out, list(items), tname)
+        if isinstance(node, Quantifier):
+            inner_bound = bound | {node.var}
+            return Quantifier(
+                node.kind,
+                node.var,
+                self._fold(node.source, bound),
+                self._fold(node.where, inner_bound) if node.where is not None else None,
+                self._fold(node.body, inner_bound) if node.body is not None else None,
+                node.pos,
+            )
+        if isinstance(node, Presence):
+            return node
+        return node
+
+    def _maybe_const(self, original: Expr, folded: Expr, parts: list[Expr], tname: str) -> Expr:
+        if parts and all(isinstance(p, Const | Literal) for p in parts):
+            result = self.evaluator.evaluate(folded)
+            if result.value is not UNKNOWN:
+                return Const(result.value, tname, render(original), getattr(original, "pos", 0))
+        return folded
+
+    @staticmethod
+    def _logic(op: str, left: Expr, right: Expr, out: Expr) -> Expr:
+        decisive = op == "or"
+        for a, b in ((left, right), (right, left)):
+            if isinstance(a, Const) and a.value is decisive:
+                return a
+            if isinstance(a, Const) and a.value is (not decisive):
+                return b
+        return out

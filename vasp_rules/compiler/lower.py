@@ -1,0 +1,302 @@
+"""Lower a folded condition to durable-rules patterns, in three-valued logic.
+
+For every condition C the matcher gets two patterns over one fact: T(C), which holds exactly when
+C is true, and U(C), which holds exactly when C is unknown because a fact it needs is absent.
+They are built from T, F and U of the parts (Kleene logic), for example
+
+    T(a and b) = T(a) and T(b)          F(a and b) = F(a) or F(b)
+    U(a and b) = U(a) and (T(b) or U(b))  or  T(a) and U(b)
+
+Comparisons of plain document fields, constants and arithmetic on them become native tests
+(`$lt`, `$add`, `$m` references, `$ex`/`$nex` guards). What the matcher cannot express - list
+quantifiers, sums, working days, month arithmetic, membership in a list field, other documents
+of the batch - is *hoisted*: the reference interpreter computes it into a derived field of the
+fact, and the pattern tests that field. A derived field that reads an absent fact is itself
+absent, so unknowns flow through hoisting unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel
+
+from ..engine.reference import Duration
+from ..lang.ast import (
+    Binary,
+    Const,
+    Expr,
+    ListLiteral,
+    Literal,
+    Path,
+    Presence,
+    Unary,
+)
+from ..lang.types import model_fields
+
+# Limits of durable-rules 2.0.28 (see docs/engine.md): exceeding them hangs or errors.
+MAX_NESTING = 15
+MAX_NEX_SIBLINGS = 128
+MAX_IN_LIST = 64  # longer constant lists are hoisted instead of becoming a wide $or
+
+TRUE: dict[str, Any] = {"$true": 1}  # markers, simplified away before anything is emitted
+FALSE: dict[str, Any] = {"$false": 1}
+
+NEGATE = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
+FLIP = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
+DURABLE_OP = {"!=": "$neq", "<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
+ARITH = {"+": "$add", "-": "$sub", "*": "$mul", "/": "$div"}
+
+
+class LimitError(ValueError):
+    """A condition that would exceed a durable-rules limit even after hoisting."""
+
+
+@dataclass
+class Lowered:
+    """The patterns for one condition and what the fact must carry for them."""
+
+    true: dict[str, Any]
+    unknown: dict[str, Any]
+    fields: dict[str, str] = field(default_factory=dict)  # key -> document path
+    hoisted: dict[str, Expr] = field(default_factory=dict)  # key -> expression
+
+
+def field_key(path: str) -> str:
+    return "f_" + path.replace(".", "__")
+
+
+def and_(*parts: dict[str, Any]) -> dict[str, Any]:
+    items: list[dict[str, Any]] = []
+    for p in parts:
+        if p is FALSE:
+            return FALSE
+        if p is TRUE:
+            continue
+        items.extend(p["$and"] if set(p) == {"$and"} else [p])
+    if not items:
+        return TRUE
+    return items[0] if len(items) == 1 else {"$and": items}
+
+
+def or_(*parts: dict[str, Any]) -> dict[str, Any]:
+    items: list[dict[str, Any]] = []
+    for p in parts:
+        if p is TRUE:
+            return TRUE
+        if p is FALSE:
+            continue
+        items.extend(p["$or"] if set(p) == {"$or"} else [p])
+    if not items:
+        return FALSE
+    return items[0] if len(items) == 1 else {"$or": items}
+
+
+def ex(key: str) -> dict[str, Any]:
+    return {"$ex": {key: 1}}
+
+
+def nex(key: str) -> dict[str, Any]:
+    return {"$nex": {key: 1}}
+
+
+def depth(pattern: Any) -> int:
+    """Nesting depth of $and/$or in a pattern."""
+    if isinstance(pattern, dict):
+        own = 1 if set(pattern) & {"$and", "$or"} else 0
+        return own + max((depth(v) for v in pattern.values()), default=0)
+    if isinstance(pattern, list):
+        return max((depth(v) for v in pattern), default=0)
+    return 0
+
+
+def max_nex_siblings(pattern: Any) -> int:
+    if isinstance(pattern, dict):
+        return max((max_nex_siblings(v) for v in pattern.values()), default=0)
+    if isinstance(pattern, list):
+        here = sum(1 for p in pattern if isinstance(p, dict) and "$nex" in p)
+        return max([here] + [max_nex_siblings(v) for v in pattern])
+    return 0
+
+
+class Lowerer:
+    """Lowers conditions of one document kind. Hoisted expressions are shared between the rules
+    of a compiled pack (same expression, same derived field)."""
+
+    def __init__(self, root: type[BaseModel], hoisted: dict[str, Expr] | None = None) -> None:
+        self.root = root
+        self.hoisted: dict[str, Expr] = hoisted if hoisted is not None else {}
+        self._hoist_keys: dict[str, str] = {repr(e): k for k, e in self.hoisted.items()}
+
+    def lower(self, condition: Expr) -> Lowered:
+        self._fields: dict[str, str] = {}
+        self._used_hoists: dict[str, Expr] = {}
+        t, _f, u = self._tfu(condition)
+        if (
+            depth(t) >= MAX_NESTING
+            or depth(u) >= MAX_NESTING
+            or max(max_nex_siblings(t), max_nex_siblings(u)) > MAX_NEX_SIBLINGS
+        ):
+            # Too deep for the matcher: compute the whole condition as one derived field.
+            self._fields = {}
+            self._used_hoists = {}
+            t, _f, u = self._hoisted_bool(condition)
+        return Lowered(t, u, dict(self._fields), dict(self._used_hoists))
+
+    # -- three-valued lowering -------------------------------------------------------------
+    def _tfu(self, node: Expr) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+        if isinstance(node, Const | Literal) and isinstance(node.value, bool):
+            return (TRUE, FALSE, FALSE) if node.value else (FALSE, TRUE, FALSE)
+        if isinstance(node, Unary) and node.op == "not":
+            t, f, u = self._tfu(node.operand)
+            return f, t, u
+        if isinstance(node, Binary) and node.op in ("and", "or"):
+            ta, fa, ua = self._tfu(node.left)
+            tb, fb, ub = self._tfu(node.right)
+            if node.op == "and":
+                return (
+                    and_(ta, tb),
+                    or_(fa, fb),
+                    or_(and_(ua, tb), and_(ua, ub), and_(ta, ub)),
+                )
+            return (
+                or_(ta, tb),
+                and_(fa, fb),
+                or_(and_(ua, fb), and_(ua, ub), and_(fa, ub)),
+            )
+        if isinstance(node, Presence):
+            key = self._plain_field(node.path)
+            if key is None:
+                return self._hoisted_bool(node)
+            present, absent = ex(key), nex(key)
+            return (present, absent, FALSE) if node.present else (absent, present, FALSE)
+        if isinstance(node, Binary) and node.op in NEGATE:
+            return self._comparison(node)
+        if isinstance(node, Binary) and node.op in ("in", "not in"):
+            return self._membership(node)
+        if isinstance(node, Path):  # a boolean field used as a test
+            key = self._plain_field(node)
+            if key is not None:
+                return ({key: True}, {key: False}, nex(key))
+        return self._hoisted_bool(node)
+
+    def _hoisted_bool(self, node: Expr) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+        key = self._hoist(node)
+        return {key: True}, {key: False}, nex(key)
+
+    def _comparison(self, node: Binary) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+        op, left, right = node.op, node.left, node.right
+        lkey = self._plain_field(left) if isinstance(left, Path) else None
+        if lkey is None and isinstance(right, Path):
+            rkey = self._plain_field(right)
+            if rkey is not None:
+                op, left, right, lkey = FLIP[op], right, left, rkey
+        if lkey is None:
+            return self._hoisted_bool(node)
+        keys = [lkey]
+        operand = self._operand(right, keys)
+        if operand is None:
+            return self._hoisted_bool(node)
+        guard = and_(*(ex(k) for k in dict.fromkeys(keys)))
+        unknown = or_(*(nex(k) for k in dict.fromkeys(keys)))
+        return (
+            and_(guard, _test(op, lkey, operand)),
+            and_(guard, _test(NEGATE[op], lkey, operand)),
+            unknown,
+        )
+
+    def _membership(self, node: Binary) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+        key = self._plain_field(node.left) if isinstance(node.left, Path) else None
+        items = _constant_items(node.right)
+        if key is None or items is None or len(items) > MAX_IN_LIST:
+            return self._hoisted_bool(node)
+        found = or_(*({key: v} for v in items)) if items else FALSE
+        absent = and_(*({"$neq": {key: v}} for v in items)) if items else TRUE
+        t, f = and_(ex(key), found), and_(ex(key), absent)
+        if node.op == "not in":
+            t, f = f, t
+        return t, f, nex(key)
+
+    # -- operands --------------------------------------------------------------------------
+    def _operand(self, node: Expr, keys: list[str]) -> Any:
+        """A native durable operand (literal, `$m` reference or arithmetic), or None."""
+        if isinstance(node, Const | Literal):
+            return _literal(node.value)
+        if isinstance(node, Path):
+            key = self._plain_field(node)
+            if key is None:
+                return None
+            keys.append(key)
+            return {"$m": key}
+        if isinstance(node, Binary) and node.op in ARITH:
+            left = self._operand(node.left, keys)
+            right = self._operand(node.right, keys)
+            if left is None or right is None:
+                return None
+            return {ARITH[node.op]: {"$l": left, "$r": right}}
+        return None
+
+    def _plain_field(self, path: Path) -> str | None:
+        """The fact key for a path of scalar fields reached through objects only; else None."""
+        model: type[BaseModel] | None = self.root
+        for i, part in enumerate(path.parts):
+            if model is None:
+                return None
+            fields = model_fields(model)
+            if part not in fields:
+                return None
+            tp = fields[part].type
+            last = i == len(path.parts) - 1
+            if last:
+                if tp.name in ("list", "object", "map"):
+                    return None
+            elif tp.name == "object" and tp.model is not None:
+                model = tp.model
+            else:
+                return None
+        key = field_key(path.dotted)
+        self._fields[key] = path.dotted
+        return key
+
+    def _hoist(self, node: Expr) -> str:
+        text = repr(node)
+        key = self._hoist_keys.get(text)
+        if key is None:
+            key = f"h_{len(self.hoisted) + 1}"
+            self._hoist_keys[text] = key
+            self.hoisted[key] = node
+        self._used_hoists[key] = node
+        return key
+
+
+def _literal(value: Any) -> Any:
+    if isinstance(value, Duration):
+        if value.unit == "days":
+            return value.amount
+        if value.unit == "hours":
+            return value.amount * 3600
+        return None
+    if isinstance(value, bool | int | str | Decimal):
+        return value
+    return None
+
+
+def _constant_items(node: Expr) -> list[Any] | None:
+    if isinstance(node, Const) and isinstance(node.value, list):
+        items = node.value
+    elif isinstance(node, ListLiteral) and all(isinstance(i, Const | Literal) for i in node.items):
+        items = [i.value for i in node.items if isinstance(i, Const | Literal)]
+    else:
+        return None
+    lowered = [_literal(v) for v in items]
+    if any(v is None for v in lowered):
+        return None
+    return lowered
+
+
+def _test(op: str, key: str, operand: Any) -> dict[str, Any]:
+    if op == "==":
+        return {key: operand}
+    return {DURABLE_OP[op]: {key: operand}}

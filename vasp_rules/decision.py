@@ -1,0 +1,121 @@
+"""Decisions: the output of an evaluation, with the findings that produced it.
+
+A decision is a pure function of (document, rule pack, as_of). Its JSON form is canonical: the
+same input, pack and date give byte-identical JSON (see :meth:`Decision.to_json`).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Outcome(StrEnum):
+    """Finding and decision outcomes. Severity order is given by :data:`SEVERITY`."""
+
+    REJECT = "REJECT"
+    REFER = "REFER"
+    REQUIRE_DOCUMENTS = "REQUIRE_DOCUMENTS"
+    APPROVE_WITH_CONDITIONS = "APPROVE_WITH_CONDITIONS"
+    APPROVE = "APPROVE"
+    INFO = "INFO"
+
+
+#: Higher is more severe. INFO never changes a decision, so it ranks with APPROVE.
+SEVERITY: dict[Outcome, int] = {
+    Outcome.REJECT: 5,
+    Outcome.REFER: 4,
+    Outcome.REQUIRE_DOCUMENTS: 3,
+    Outcome.APPROVE_WITH_CONDITIONS: 2,
+    Outcome.APPROVE: 1,
+    Outcome.INFO: 0,
+}
+
+
+def most_severe(outcomes: list[Outcome]) -> Outcome:
+    """The decision outcome for a set of finding outcomes: INFO is ignored; none means APPROVE."""
+    ranked = [o for o in outcomes if o is not Outcome.INFO]
+    if not ranked:
+        return Outcome.APPROVE
+    return max(ranked, key=lambda o: SEVERITY[o])
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Citation(_Frozen):
+    """Where a rule comes from, and how sure we are of it (P primary, S secondary, A assumption)."""
+
+    instrument: str
+    provision: str
+    url: str | None = None
+    confidence: str = Field(pattern="^[PSA]$")
+
+
+class Finding(_Frozen):
+    """One rule that fired: what it decided, why, on which facts, and what would clear it."""
+
+    rule_id: str
+    rule_version: int
+    title: str
+    outcome: Outcome
+    reason: str
+    citation: Citation
+    facts: dict[str, Any] = Field(
+        default_factory=dict, description="field path -> value read from the document"
+    )
+    missing: list[str] = Field(
+        default_factory=list,
+        description="paths of facts the rule needed but the document left absent (REQUIRE_DOCUMENTS)",
+    )
+    remediation: str
+
+
+class RulePackRef(_Frozen):
+    name: str
+    version: str
+    sha256: str
+
+
+class EngineRef(_Frozen):
+    name: str
+    version: str
+
+
+class Decision(_Frozen):
+    """The decision on one document."""
+
+    document_kind: str
+    document_id: str
+    outcome: Outcome
+    as_of: date
+    findings: list[Finding]
+    rules_evaluated: list[str] = Field(description="ids of the pack's rules in force on as_of")
+    no_rules_in_force: bool = Field(
+        default=False,
+        description="true when no rule of the pack applies to this kind on as_of: "
+        "the APPROVE outcome then means 'nothing was checked', not 'compliant'",
+    )
+    rulepack: RulePackRef
+    input_sha256: str
+    engine: EngineRef
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        """Canonical JSON: sorted keys, fixed separators. Identical inputs give identical bytes."""
+        data = self.model_dump(mode="json")
+        return json.dumps(data, indent=indent, sort_keys=True, ensure_ascii=False)
+
+    @property
+    def fired(self) -> list[str]:
+        """Ids of the rules that produced a finding, in finding order."""
+        return [f.rule_id for f in self.findings]
+
+
+def finding_sort_key(finding: Finding) -> tuple[int, str, str]:
+    """Findings are ordered most severe first, then by rule id, then by reason."""
+    return (-SEVERITY[finding.outcome], finding.rule_id, finding.reason)

@@ -1,0 +1,1 @@
+"""Stage 3: matching (durable-rules, and the reference interpreter) and findings."""

@@ -1,0 +1,170 @@
+"""The one module that talks to durable-rules.
+
+It drives the low-level `durable_rules_engine` module directly instead of `durable.engine.Host`,
+because the Host starts self-re-arming timer threads that lose results and crash under threads
+(see docs/engine.md). Guards, each with a regression test in tests/test_durable_hazards.py:
+
+- no Host, no background threads; one process-wide lock around every call into the C engine
+  (it never releases the GIL, so the lock costs no parallelism);
+- every fact gets a unique `id` (content-derived ids collide) and its own session id, and every
+  session is deleted after use, so applicants never see each other and the live-session cap of
+  1,024 per ruleset is never reached;
+- every kind has a sentinel rule that fires for every fact, so an action always runs before
+  `delete_state` (which segfaults on a session where no action ran);
+- every pattern starts with the positive `kind` discriminator (patterns of only `$nex` refire
+  forever);
+- numbers are written as plain decimals, never exponent form; no floats, dates or Decimals reach
+  `json.dumps`;
+- facts are asserted, not posted (a posted event is consumed by the first rule that fires);
+- rules are spread over rulesets of at most RULES_PER_RULESET, far below the 512-way fan-out
+  that hangs the matcher and the 4,096-rule cap;
+- rulesets are deleted when their compiled pack is dropped (creating without deleting leaks).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import durable_rules_engine as _engine
+
+from .values import plain_number
+
+RULES_PER_RULESET = 200
+SENTINEL = "__seen__"
+ENGINE_NAME = "durable-rules"
+ENGINE_VERSION = "2.0.28"
+
+_LOCK = threading.RLock()
+_ids = itertools.count(1)
+
+
+class EngineError(RuntimeError):
+    """durable-rules refused a fact or a ruleset; the message says which and why."""
+
+
+def to_json(value: Any) -> str:
+    """JSON text with numbers in plain notation (durable-rules rejects exponent form)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | Decimal):
+        if isinstance(value, Decimal) and not value.is_finite():
+            raise EngineError(f"non-finite number {value} cannot reach durable-rules")
+        return plain_number(value)
+    if isinstance(value, float):
+        raise EngineError("floats never reach durable-rules; use int or Decimal")
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, Mapping):
+        return "{" + ",".join(f"{json.dumps(str(k))}:{to_json(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(to_json(v) for v in value) + "]"
+    raise EngineError(f"cannot send {type(value).__name__} to durable-rules")
+
+
+@dataclass(frozen=True)
+class MatchRule:
+    """One durable rule: its name, the document kind it matches and its pattern (no kind test)."""
+
+    name: str
+    kind: str
+    pattern: dict[str, Any]
+
+
+class Matcher:
+    """A set of durable rulesets for one compiled pack. Thread-safe; close() frees them."""
+
+    def __init__(self, rules: Iterable[MatchRule]) -> None:
+        by_kind: dict[str, list[MatchRule]] = {}
+        for rule in rules:
+            by_kind.setdefault(rule.kind, []).append(rule)
+        self._shards: dict[str, list[int]] = {}
+        self._handles: list[int] = []
+        try:
+            for kind, kind_rules in sorted(by_kind.items()):
+                per = RULES_PER_RULESET - 1
+                for start in range(0, len(kind_rules), per):
+                    chunk = kind_rules[start : start + per]
+                    self._shards.setdefault(kind, []).append(self._create(kind, chunk))
+        except BaseException:
+            self.close()
+            raise
+
+    def _create(self, kind: str, rules: list[MatchRule]) -> int:
+        definition: dict[str, Any] = {
+            f"{SENTINEL}|{kind}": {"all": [{"m": {"kind": kind}}]},
+        }
+        for rule in rules:
+            pattern = {"$and": [{"kind": kind}, *_conjuncts(rule.pattern)]}
+            definition[rule.name] = {"all": [{"m": pattern}]}
+        name = f"vasp_rules_{next(_ids)}"
+        with _LOCK:
+            try:
+                handle = _engine.create_ruleset(name, to_json(definition))
+            except Exception as exc:  # the C engine reports limits as plain errors
+                raise EngineError(f"durable-rules refused ruleset for {kind}: {exc}") from exc
+            self._handles.append(handle)
+        return int(handle)
+
+    def kinds(self) -> set[str]:
+        return set(self._shards)
+
+    def match(self, kind: str, fact: Mapping[str, Any]) -> set[str]:
+        """Names of the rules whose pattern holds for one fact (the sentinel excluded)."""
+        fired: set[str] = set()
+        for handle in self._shards.get(kind, []):
+            fired |= self._match_one(handle, kind, fact)
+        return fired
+
+    def _match_one(self, handle: int, kind: str, fact: Mapping[str, Any]) -> set[str]:
+        n = next(_ids)
+        sid = f"s{n}"
+        message = dict(fact)
+        message.update({"sid": sid, "id": f"{sid}.f", "kind": kind})
+        payload = to_json(message)
+        fired: set[str] = set()
+        with _LOCK:
+            try:
+                code, state = _engine.assert_fact(handle, payload)
+            except Exception as exc:
+                raise EngineError(f"durable-rules refused a {kind} fact: {exc}") from exc
+            if code != 0:
+                # 1: nothing matched (impossible with the sentinel); 2: duplicate fact id
+                raise EngineError(f"durable-rules returned code {code} for a {kind} fact")
+            result = _engine.start_action_for_state(handle, state)
+            ran = False
+            while result:
+                ran = True
+                for name in json.loads(result[1]):
+                    fired.add(name)
+                nxt = _engine.complete_and_start_action(handle, state)
+                result = (None, nxt) if nxt else None
+            if not ran:  # deleting a session where no action ran segfaults
+                raise EngineError("no rule fired for a fact; the sentinel rule is missing")
+            _engine.delete_state(handle, sid)
+        fired.discard(f"{SENTINEL}|{kind}")
+        return fired
+
+    def close(self) -> None:
+        with _LOCK:
+            while self._handles:
+                _engine.delete_ruleset(self._handles.pop())
+
+    def __del__(self) -> None:  # pragma: no cover - best effort at interpreter exit
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+def _conjuncts(pattern: dict[str, Any]) -> list[dict[str, Any]]:
+    if set(pattern) == {"$and"}:
+        return list(pattern["$and"])
+    return [pattern]

@@ -1,0 +1,147 @@
+"""Run a compiled pack over documents: build each document's fact, match it with durable-rules
+(or the reference interpreter), and turn what fired into findings with reasons."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from ..compiler.compile import TRUE_SUFFIX, UNKNOWN_SUFFIX, CompiledPack, CompiledRule
+from ..decision import Citation, Finding, Outcome, finding_sort_key
+from ..lang.ast import Path
+from ..pack.loader import TemplatePart
+from .reference import Context, Evaluator
+from .values import UNKNOWN, format_value
+
+EngineName = Literal["durable", "reference"]
+
+
+@dataclass(frozen=True)
+class Item:
+    """One document of an evaluation: its parsed model, kind and id."""
+
+    model: BaseModel
+    kind: str
+    id: str
+
+
+def context_for(compiled: CompiledPack, item: Item, batch: Sequence[Item]) -> Context:
+    """The evaluation context of one document; `batch` is every document evaluated with it."""
+    others: dict[str, list[BaseModel]] = {}
+    ids: dict[int, str] = {}
+    for other in batch:
+        if other is item:
+            continue
+        others.setdefault(other.kind, []).append(other.model)
+        ids[id(other.model)] = other.id
+    return Context(
+        document=item.model,
+        as_of=compiled.as_of,
+        params=compiled.param_values,
+        fx_to_pkr=compiled.fx,
+        batch=others,
+        document_ids=ids,
+        holidays=compiled.holidays,
+    )
+
+
+def project(compiled: CompiledPack, item: Item, ctx: Context) -> dict[str, Any]:
+    """The flat fact durable-rules matches: plain fields and derived (hoisted) fields, each
+    present only when known."""
+    plan = compiled.plans.get(item.kind)
+    fact: dict[str, Any] = {}
+    if plan is None:
+        return fact
+    ev = Evaluator(ctx)
+    for key, dotted in plan.fields.items():
+        value = ev.evaluate(Path(tuple(dotted.split(".")))).value
+        if value is not UNKNOWN:
+            fact[key] = value
+    for key, expr in plan.hoisted.items():
+        value = ev.evaluate(expr).value
+        if value is not UNKNOWN:
+            fact[key] = value
+    return fact
+
+
+def fired_rules(
+    compiled: CompiledPack, item: Item, ctx: Context, engine: EngineName
+) -> list[tuple[CompiledRule, bool]]:
+    """The rules that fired for one document, each with True (condition held) or False
+    (condition unknown: facts missing)."""
+    rules = compiled.rules_for(item.kind)
+    out: list[tuple[CompiledRule, bool]] = []
+    if engine == "reference":
+        for rule in rules:
+            value = Evaluator(ctx).evaluate(rule.condition).value
+            if value is True:
+                out.append((rule, True))
+            elif value is UNKNOWN and rule.asks_for_missing:
+                out.append((rule, False))
+        return out
+    if not rules:
+        return out
+    names = compiled.matcher().match(item.kind, project(compiled, item, ctx))
+    for rule in rules:
+        if rule.id + TRUE_SUFFIX in names:
+            out.append((rule, True))
+        elif rule.id + UNKNOWN_SUFFIX in names:
+            out.append((rule, False))
+    return out
+
+
+def finding_for(rule: CompiledRule, held: bool, ctx: Context) -> Finding:
+    """Explain one fired rule: the facts it read, what was missing, its reason and remedy."""
+    ev = Evaluator(ctx)
+    result = ev.evaluate(rule.condition)
+    scope: dict[str, tuple[Any, str]] = {}
+    for name, expr in rule.values.items():
+        scope[name] = (ev._eval(expr, scope).value, name)
+    spec = rule.rule.spec
+    citation = Citation(**spec.citation.model_dump())
+    if held:
+        missing = sorted(ev.absent)
+        reason = _render(rule.reason, ev, scope)
+        remediation = _render(rule.remediation, ev, scope)
+        outcome = spec.outcome
+    else:
+        missing = sorted(result.missing) or ["(unknown fact)"]
+        listed = ", ".join(missing)
+        reason = f"{spec.title}: cannot be decided because {listed} is not provided"
+        remediation = f"Provide {listed} so that {spec.id} can be decided."
+        outcome = Outcome.REQUIRE_DOCUMENTS
+    return Finding(
+        rule_id=spec.id,
+        rule_version=spec.version,
+        title=spec.title,
+        outcome=outcome,
+        reason=reason,
+        citation=citation,
+        facts=dict(sorted(ev.reads.items())),
+        missing=missing,
+        remediation=remediation,
+    )
+
+
+def _render(parts: list[TemplatePart], ev: Evaluator, scope: dict[str, tuple[Any, str]]) -> str:
+    out: list[str] = []
+    for part in parts:
+        if part.expr is None:
+            out.append(part.text)
+        else:
+            value = ev._eval(part.expr, scope).value
+            out.append(format_value(value, part.type_name))
+    return "".join(out)
+
+
+def findings_for(
+    compiled: CompiledPack, item: Item, batch: Sequence[Item], engine: EngineName
+) -> list[Finding]:
+    ctx = context_for(compiled, item, batch)
+    findings = [
+        finding_for(rule, held, ctx) for rule, held in fired_rules(compiled, item, ctx, engine)
+    ]
+    return sorted(findings, key=finding_sort_key)

@@ -1,0 +1,457 @@
+"""The reference interpreter: evaluates compiled conditions directly, in three-valued logic.
+
+It is the test oracle for the durable-rules matcher (both must agree on every document), the
+source of explanations (which facts were read, which were missing, which list items mattered),
+and the evaluator of sub-expressions that the matcher cannot express (aggregates, working days).
+
+Three-valued logic (Kleene): a comparison that reads an absent fact is UNKNOWN; `false and X`
+is false whatever X is; `true or X` is true. A rule whose condition is UNKNOWN asks for the
+missing facts (REQUIRE_DOCUMENTS) instead of guessing.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from pydantic import BaseModel
+
+from ..lang.ast import (
+    Binary,
+    Call,
+    Const,
+    Expr,
+    ListLiteral,
+    Literal,
+    Param,
+    Path,
+    Presence,
+    Quantifier,
+    Unary,
+)
+from .values import (
+    UNKNOWN,
+    date_to_engine,
+    datetime_to_engine,
+    is_money,
+    money_to_paisa,
+    to_json_value,
+)
+
+Missing = frozenset[str]
+NONE: Missing = frozenset()
+
+
+@dataclass(frozen=True)
+class Duration:
+    unit: str
+    amount: int
+
+
+@dataclass
+class Context:
+    """Everything an evaluation may read besides the condition itself."""
+
+    document: BaseModel
+    as_of: date
+    params: Mapping[str, Any] = field(default_factory=dict)  # engine values on as_of
+    fx_to_pkr: Mapping[str, Decimal] = field(default_factory=dict)
+    batch: Mapping[str, Sequence[BaseModel]] = field(default_factory=dict)  # other documents
+    document_ids: Mapping[int, str] = field(default_factory=dict)  # id(doc) -> document id
+    holidays: frozenset[int] = frozenset()  # day numbers that are not working days
+
+
+@dataclass
+class Result:
+    value: Any
+    missing: Missing = NONE
+
+
+class Evaluator:
+    """Evaluates expressions against one context and records what it read.
+
+    `reads` maps each concrete field path read (with list indices) to its JSON value;
+    `absent` collects paths found absent by an explicit `is missing` test that held.
+    """
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.reads: dict[str, Any] = {}
+        self.absent: set[str] = set()
+
+    # -- entry points --------------------------------------------------------------------
+    def evaluate(self, node: Expr) -> Result:
+        return self._eval(node, {})
+
+    # -- dispatch --------------------------------------------------------------------------
+    def _eval(self, node: Expr, scope: dict[str, tuple[Any, str]]) -> Result:
+        if isinstance(node, Const):
+            return Result(node.value)
+        if isinstance(node, Literal):
+            v = node.value
+            if isinstance(v, date):
+                return Result(date_to_engine(v))
+            return Result(v)
+        if isinstance(node, ListLiteral):
+            items = [self._eval(i, scope) for i in node.items]
+            return Result([i.value for i in items], _union(i.missing for i in items))
+        if isinstance(node, Path):
+            return self._path(node, scope)
+        if isinstance(node, Param):
+            return self._param(node, scope)
+        if isinstance(node, Presence):
+            leaves, _ = self._resolve(node.path, scope)
+            absent = [p for v, p in leaves if v is None]
+            for raw, path in leaves:
+                if not _is_model(raw):
+                    self.reads.setdefault(path, to_json_value(raw))
+            holds = (not absent) if node.present else bool(absent)
+            if holds and not node.present:
+                self.absent.update(absent)
+            return Result(holds)
+        if isinstance(node, Unary):
+            inner = self._eval(node.operand, scope)
+            if inner.value is UNKNOWN:
+                return inner
+            return Result((not inner.value) if node.op == "not" else -inner.value)
+        if isinstance(node, Binary):
+            return self._binary(node, scope)
+        if isinstance(node, Call):
+            return self._call(node, scope)
+        return self._quantifier(node, scope)
+
+    # -- paths ---------------------------------------------------------------------------
+    def _resolve(
+        self, node: Path, scope: dict[str, tuple[Any, str]]
+    ) -> tuple[list[tuple[Any, str]], bool]:
+        """Follow a path; return the leaves (raw value or None, concrete path) and whether the
+        path went through a list (then the leaves form a list)."""
+        head, parts = node.parts[0], node.parts[1:]
+        mapped = False
+        current: list[tuple[Any, str]]
+        if head in scope:
+            current = [scope[head]]
+        elif head == "as_of":
+            return [(self.ctx.as_of, "as_of")], False
+        elif head == "batch":
+            kind = parts[0]
+            docs = self.ctx.batch.get(kind, ())
+            current = [
+                (d, f"batch.{kind}[{self.ctx.document_ids.get(id(d), i)}]")
+                for i, d in enumerate(docs)
+            ]
+            parts = parts[1:]
+            mapped = True
+        else:
+            current = [(self.ctx.document, "")]
+            parts = node.parts
+        for part in parts:
+            nxt: list[tuple[Any, str]] = []
+            for value, path in current:
+                if value is None:
+                    nxt.append((None, path))
+                    continue
+                if isinstance(value, list):
+                    mapped = True
+                    for i, item in enumerate(value):
+                        nxt.append(_step(item, part, f"{path}[{i}]"))
+                else:
+                    nxt.append(_step(value, part, path))
+            current = nxt
+        if mapped:
+            flat: list[tuple[Any, str]] = []
+            for value, path in current:
+                if isinstance(value, list):
+                    flat.extend((v, f"{path}[{i}]") for i, v in enumerate(value))
+                else:
+                    flat.append((value, path))
+            current = flat
+        return current, mapped
+
+    def _path(self, node: Path, scope: dict[str, tuple[Any, str]]) -> Result:
+        leaves, mapped = self._resolve(node, scope)
+        values: list[Any] = []
+        missing: set[str] = set()
+        for raw, path in leaves:
+            if path != "as_of" and not _is_model(raw):
+                self.reads.setdefault(path, to_json_value(raw))
+            value, miss = self._engine_value(raw, path)
+            values.append(value)
+            missing.update(miss)
+        if mapped:
+            return Result(values, frozenset(missing))
+        value = values[0]
+        return Result(value, frozenset(missing) if value is UNKNOWN else NONE)
+
+    def _engine_value(self, raw: Any, path: str) -> tuple[Any, set[str]]:
+        if raw is None:
+            return UNKNOWN, {path}
+        if isinstance(raw, bool | int | str | Decimal):
+            return raw, set()
+        if isinstance(raw, datetime):
+            return datetime_to_engine(raw), set()
+        if isinstance(raw, date):
+            return date_to_engine(raw), set()
+        if is_money(raw):
+            paisa = money_to_paisa(raw.amount, raw.currency, self.ctx.fx_to_pkr)
+            if paisa is None:
+                return UNKNOWN, {f"param.fx_to_pkr[{raw.currency}]"}
+            return paisa, set()
+        if isinstance(raw, list):
+            return [self._engine_value(v, path)[0] for v in raw], set()
+        return raw, set()
+
+    def _param(self, node: Param, scope: dict[str, tuple[Any, str]]) -> Result:
+        value = self.ctx.params.get(node.name, UNKNOWN)
+        if value is UNKNOWN:
+            return Result(UNKNOWN, frozenset({f"param.{node.name}"}))
+        if node.key is None:
+            return Result(value)
+        key = self._eval(node.key, scope)
+        if key.value is UNKNOWN:
+            return key
+        if key.value not in value:
+            return Result(UNKNOWN, frozenset({f"param.{node.name}[{key.value}]"}))
+        return Result(value[key.value])
+
+    # -- operators -----------------------------------------------------------------------
+    def _binary(self, node: Binary, scope: dict[str, tuple[Any, str]]) -> Result:
+        op = node.op
+        if op in ("and", "or"):
+            left = self._eval(node.left, scope)
+            right = self._eval(node.right, scope)
+            decisive = op == "or"  # the value that settles the result whatever the other is
+            if left.value is decisive or right.value is decisive:
+                return Result(decisive)
+            if left.value is UNKNOWN or right.value is UNKNOWN:
+                return Result(UNKNOWN, left.missing | right.missing)
+            return Result(not decisive)
+        left = self._eval(node.left, scope)
+        right = self._eval(node.right, scope)
+        if op in ("in", "not in"):
+            return self._membership(op, left, right)
+        if left.value is UNKNOWN or right.value is UNKNOWN:
+            return Result(UNKNOWN, left.missing | right.missing)
+        a, b = left.value, right.value
+        if op in COMPARE:
+            return Result(COMPARE[op](a, b))
+        return self._arith(op, a, b, left.missing | right.missing)
+
+    def _membership(self, op: str, left: Result, right: Result) -> Result:
+        if left.value is UNKNOWN or right.value is UNKNOWN:
+            return Result(UNKNOWN, left.missing | right.missing)
+        container = right.value
+        found = (
+            left.value in container
+            if isinstance(container, Mapping)
+            else any(item is not UNKNOWN and item == left.value for item in container)
+        )
+        if (
+            not found
+            and not isinstance(container, Mapping)
+            and any(item is UNKNOWN for item in container)
+        ):
+            return Result(UNKNOWN, right.missing)
+        return Result(found if op == "in" else not found)
+
+    def _arith(self, op: str, a: Any, b: Any, missing: Missing) -> Result:
+        if isinstance(b, Duration):
+            return Result(add_duration(a, b, -1 if op == "-" else 1, self.ctx.holidays))
+        if op == "+":
+            return Result(a + b)
+        if op == "-":
+            return Result(a - b)
+        if op == "*":
+            return Result(_num(a) * _num(b) if _frac(a, b) else a * b)
+        try:
+            return Result(_num(a) / _num(b))
+        except (ZeroDivisionError, InvalidOperation):
+            return Result(UNKNOWN, missing | {"(division by zero)"})
+
+    def _call(self, node: Call, scope: dict[str, tuple[Any, str]]) -> Result:
+        args = [self._eval(a, scope) for a in node.args]
+        missing = _union(a.missing for a in args)
+        if any(a.value is UNKNOWN for a in args):
+            return Result(UNKNOWN, missing)
+        values = [a.value for a in args]
+        name = node.name
+        if name in ("days", "months", "years", "hours", "working_days"):
+            return Result(Duration(name, int(values[0])))
+        if name == "len":
+            return Result(len(values[0]))
+        if name == "max":
+            return Result(max(values[0], values[1]))
+        if name == "min":
+            return Result(min(values[0], values[1]))
+        if name == "matches":
+            return Result(re.fullmatch(str(values[1]), str(values[0])) is not None)
+        raise ValueError(f"unknown function {name}")
+
+    # -- quantifiers -----------------------------------------------------------------------
+    def _items(
+        self, node: Quantifier, scope: dict[str, tuple[Any, str]]
+    ) -> tuple[list[tuple[Any, str]] | None, Missing]:
+        source = node.source
+        if isinstance(source, Path):
+            leaves, mapped = self._resolve(source, scope)
+            if mapped:
+                return leaves, NONE
+            raw, path = leaves[0]
+            if raw is None:
+                self.reads.setdefault(path, None)
+                return None, frozenset({path})
+            return [(item, f"{path}[{i}]") for i, item in enumerate(raw)], NONE
+        result = self._eval(source, scope)
+        if result.value is UNKNOWN:
+            return None, result.missing
+        label = source.origin if isinstance(source, Const) else "list"
+        return [(item, f"{label}[{i}]") for i, item in enumerate(result.value)], NONE
+
+    def _quantifier(self, node: Quantifier, scope: dict[str, tuple[Any, str]]) -> Result:
+        items, source_missing = self._items(node, scope)
+        if items is None:
+            return Result(UNKNOWN, source_missing)
+        kind = node.kind
+        verdicts: list[tuple[Any, Missing]] = []  # per item: the value that item contributes
+        for raw, path in items:
+            inner = dict(scope)
+            inner[node.var] = (raw, path)
+            keep: Any = True
+            miss: Missing = NONE
+            if node.where is not None:
+                w = self._eval(node.where, inner)
+                keep, miss = w.value, w.missing
+            if keep is False:
+                verdicts.append((_SKIP, NONE))
+                continue
+            if node.body is None and kind == "select":
+                body = self._eval(Path((node.var,)), inner)
+                if keep is UNKNOWN:
+                    body = Result(UNKNOWN, miss)
+            elif node.body is None:
+                body = Result(keep, miss)
+            else:
+                body = self._eval(node.body, inner)
+                if keep is UNKNOWN:
+                    if kind in ("any", "none", "count") and body.value is False:
+                        verdicts.append((_SKIP, NONE))
+                        continue
+                    if kind == "all" and body.value is True:
+                        verdicts.append((_SKIP, NONE))
+                        continue
+                    body = Result(UNKNOWN, miss | body.missing)
+            if kind in ("any", "all", "none", "count") and body.value is UNKNOWN:
+                verdicts.append((UNKNOWN, body.missing))
+            else:
+                verdicts.append((body.value, body.missing))
+        return self._aggregate(kind, [v for v in verdicts if v[0] is not _SKIP], source_missing)
+
+    def _aggregate(self, kind: str, verdicts: list[tuple[Any, Missing]], _src: Missing) -> Result:
+        unknown = [m for v, m in verdicts if v is UNKNOWN]
+        missing = _union(unknown)
+        if kind in ("any", "none"):
+            if any(v is True for v, _ in verdicts):
+                return Result(kind == "any")
+            if unknown:
+                return Result(UNKNOWN, missing)
+            return Result(kind == "none")
+        if kind == "all":
+            if any(v is False for v, _ in verdicts):
+                return Result(False)
+            if unknown:
+                return Result(UNKNOWN, missing)
+            return Result(True)
+        if unknown:
+            return Result(UNKNOWN, missing)
+        values = [v for v, _ in verdicts]
+        if kind == "count":
+            return Result(sum(1 for v in values if v is True))
+        if kind == "select":
+            return Result(values)
+        if kind == "sum":
+            total: Any = 0
+            for v in values:
+                total = total + v
+            return Result(total)
+        if not values:
+            return Result(UNKNOWN, frozenset({"(empty list)"}))
+        return Result(max(values) if kind == "max" else min(values))
+
+
+_SKIP = object()
+
+COMPARE = {
+    "==": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+}
+
+
+def _step(value: Any, part: str, path: str) -> tuple[Any, str]:
+    child = f"{path}.{part}" if path else part
+    if isinstance(value, BaseModel):
+        return getattr(value, part, None), child
+    if isinstance(value, Mapping):
+        return value.get(part), child
+    return None, child
+
+
+def _is_model(value: Any) -> bool:
+    return isinstance(value, BaseModel) and not is_money(value)
+
+
+def _union(parts: Any) -> Missing:
+    out: set[str] = set()
+    for p in parts:
+        out.update(p)
+    return frozenset(out)
+
+
+def _num(v: Any) -> Decimal:
+    return v if isinstance(v, Decimal) else Decimal(v)
+
+
+def _frac(a: Any, b: Any) -> bool:
+    return isinstance(a, Decimal) or isinstance(b, Decimal)
+
+
+def add_months(day: int, months: int) -> int:
+    d = date.fromordinal(day)
+    total = d.year * 12 + (d.month - 1) + months
+    year, month = divmod(total, 12)
+    month += 1
+    last = calendar.monthrange(year, month)[1]
+    return date(year, month, min(d.day, last)).toordinal()
+
+
+def add_working_days(day: int, n: int, holidays: frozenset[int]) -> int:
+    """Step n working days (Monday to Friday, skipping holidays) from day; n may be negative."""
+    step = 1 if n >= 0 else -1
+    remaining = abs(n)
+    current = day
+    while remaining:
+        current += step
+        if date.fromordinal(current).weekday() < 5 and current not in holidays:
+            remaining -= 1
+    return current
+
+
+def add_duration(base: int, d: Duration, sign: int, holidays: frozenset[int] = frozenset()) -> int:
+    n = d.amount * sign
+    if d.unit == "days":
+        return base + n
+    if d.unit == "hours":
+        return base + 3600 * n
+    if d.unit == "months":
+        return add_months(base, n)
+    if d.unit == "years":
+        return add_months(base, 12 * n)
+    return add_working_days(base, n, holidays)

@@ -1,0 +1,117 @@
+"""Engine values: the one representation both matchers see.
+
+Dates are day numbers (proleptic ordinal), datetimes are seconds since the Unix epoch (UTC), money
+is an integer number of paisa (PKR minor units) after conversion at the pack's reference rate,
+other numbers are int or Decimal. Integers keep durable-rules away from floats in exponent form,
+and give both matchers the exact same inputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+from pydantic import BaseModel
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class Unknown:
+    """The value of a fact the document leaves absent (or of an expression that reads one)."""
+
+    _instance: Unknown | None = None
+
+    def __new__(cls) -> Unknown:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+    def __bool__(self) -> bool:
+        raise TypeError("UNKNOWN has no truth value; test `is UNKNOWN` instead")
+
+
+UNKNOWN = Unknown()
+
+
+def money_to_paisa(amount: Decimal, currency: str, fx_to_pkr: Mapping[str, Any]) -> int | None:
+    """Convert an amount to PKR paisa with the reference rate; None if the pack has no rate."""
+    if currency == "PKR":
+        rate = Decimal(1)
+    elif currency in fx_to_pkr:
+        rate = Decimal(str(fx_to_pkr[currency]))
+    else:
+        return None
+    pkr = (Decimal(amount) * rate).quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
+    return int(pkr * 100)
+
+
+def date_to_engine(value: date) -> int:
+    return value.toordinal()
+
+
+def datetime_to_engine(value: datetime) -> int:
+    if value.tzinfo is None:
+        raise ValueError("naive datetime reached the engine")
+    return int((value - EPOCH) // timedelta(seconds=1))
+
+
+def is_money(value: Any) -> bool:
+    return isinstance(value, BaseModel) and type(value).__name__ == "Money"
+
+
+def to_json_value(value: Any) -> Any:
+    """The value as it appears in the document's JSON form (for `facts` in findings)."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f") if value == value.to_integral() else str(value)
+    if isinstance(value, list | tuple):
+        return [to_json_value(v) for v in value]
+    return value
+
+
+def plain_number(value: int | Decimal) -> str:
+    """A number as plain JSON text: never exponent form (durable-rules rejects it)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text or "0"
+
+
+def format_value(value: Any, type_name: str) -> str:
+    """Render an engine value for a reason text a compliance officer reads."""
+    if value is UNKNOWN or value is None:
+        return "unknown"
+    if type_name == "money":
+        return "PKR " + _group(Decimal(value) / 100)
+    if type_name == "date" and isinstance(value, int):
+        return date.fromordinal(value).isoformat()
+    if type_name == "datetime" and isinstance(value, int):
+        return (EPOCH + timedelta(seconds=value)).isoformat().replace("+00:00", "Z")
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(format_value(v, "") for v in value) if value else "none"
+    if isinstance(value, Decimal):
+        return plain_number(value)
+    return str(value)
+
+
+def _group(amount: Decimal) -> str:
+    quantized = amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
+    if quantized == quantized.to_integral():
+        return f"{int(quantized):,}"
+    return f"{quantized:,.2f}"

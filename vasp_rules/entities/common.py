@@ -1,0 +1,336 @@
+"""Value types and sub-models shared by the four document kinds.
+
+Validation is strict where a loose reading could change a compliance outcome: dates must be
+``YYYY-MM-DD`` (no timestamps, no ``01/03/2026``), datetimes must carry an offset, amounts are
+exact decimals (never binary floats), codes must be upper-case ISO codes, and booleans and
+integers are not coerced from strings. Enumerations are ``typing.Literal`` so that rule
+type-checking can read their values with :func:`typing.get_args`.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, Literal
+
+import stdnum.lei
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    WithJsonSchema,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from vasp_rules.entities.iso import COUNTRIES, CURRENCIES
+
+__all__ = [
+    "Country",
+    "Currency",
+    "Date",
+    "DateTime",
+    "Decimal0",
+    "IdDocument",
+    "IdDocumentType",
+    "Identifier",
+    "Lei",
+    "Money",
+    "NonNegativeInt",
+    "Pep",
+    "Percentage",
+    "SanctionsResult",
+    "SanctionsScreening",
+    "StrictModel",
+    "Text",
+]
+
+
+class StrictModel(BaseModel):
+    """Base of every entity model: unknown fields are errors and instances are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- scalars -------------------------------------------------------------------------------------
+
+#: Free text. Numbers are not turned into strings.
+Text = StrictStr
+#: A document or record identifier: non-empty text.
+Identifier = Annotated[StrictStr, Field(min_length=1)]
+#: An integer >= 0; ``True``, ``"7"`` and ``7.0`` are rejected.
+NonNegativeInt = Annotated[StrictInt, Field(ge=0)]
+
+_DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def _to_decimal(value: object) -> object:
+    """Exact decimal from a string, int, Decimal or float (via ``str`` so 0.1 stays 0.1)."""
+    if isinstance(value, bool):
+        raise PydanticCustomError("decimal_type", "expected a decimal number, got a boolean")
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, int):
+        result = Decimal(value)
+    elif isinstance(value, float):
+        result = Decimal(str(value))
+    elif isinstance(value, str):
+        if not _DECIMAL_TEXT.fullmatch(value):
+            raise PydanticCustomError(
+                "decimal_parsing",
+                "expected a decimal number such as '1500000.00', got {got}",
+                {"got": repr(value)[:60]},
+            )
+        try:
+            result = Decimal(value)
+        except InvalidOperation:  # pragma: no cover - the pattern admits only valid literals
+            raise PydanticCustomError("decimal_parsing", "not a decimal number") from None
+    else:
+        raise PydanticCustomError(
+            "decimal_type",
+            "expected a decimal number (string or number), got {got}",
+            {"got": type(value).__name__},
+        )
+    if not result.is_finite():
+        raise PydanticCustomError("decimal_finite", "NaN and Infinity are not allowed")
+    return result
+
+
+def _decimal_schema(**bounds: int) -> WithJsonSchema:
+    return WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", **bounds},
+                {"type": "string", "pattern": f"^{_DECIMAL_TEXT.pattern}$"},
+            ]
+        }
+    )
+
+
+#: An exact decimal >= 0 (string, int, Decimal or float; floats are read through ``str``).
+Decimal0 = Annotated[Decimal, BeforeValidator(_to_decimal), Field(ge=0), _decimal_schema(minimum=0)]
+#: A percentage: an exact decimal from 0 to 100 inclusive.
+Percentage = Annotated[
+    Decimal,
+    BeforeValidator(_to_decimal),
+    Field(ge=0, le=100),
+    _decimal_schema(minimum=0, maximum=100),
+]
+
+
+def _check_code(value: str, codes: frozenset[str], width: int, standard: str) -> str:
+    if value in codes:
+        return value
+    if value.upper() in codes:
+        raise PydanticCustomError(
+            "iso_code_case",
+            "{standard} codes are upper-case: use {upper}, not {got}",
+            {"standard": standard, "upper": repr(value.upper()), "got": repr(value)},
+        )
+    raise PydanticCustomError(
+        "iso_code",
+        "{got} is not an {standard} code",
+        {"got": repr(value)[: width + 20], "standard": standard},
+    )
+
+
+def _check_country(value: str) -> str:
+    return _check_code(value, COUNTRIES, 2, "ISO 3166-1 alpha-2 country")
+
+
+def _check_currency(value: str) -> str:
+    return _check_code(value, CURRENCIES, 3, "ISO 4217 currency")
+
+
+#: ISO 3166-1 alpha-2 code, upper case (``"pk"`` is rejected with a hint, not normalised).
+Country = Annotated[
+    StrictStr,
+    AfterValidator(_check_country),
+    WithJsonSchema({"type": "string", "pattern": "^[A-Z]{2}$"}),
+]
+#: ISO 4217 alphabetic code, upper case.
+Currency = Annotated[
+    StrictStr,
+    AfterValidator(_check_currency),
+    WithJsonSchema({"type": "string", "pattern": "^[A-Z]{3}$"}),
+]
+
+_DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_DATETIME_TEXT = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?"
+    r"(?:Z|[+-][0-9]{2}(?::?[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?)?)"
+)
+
+
+def _parse_date(value: object) -> object:
+    """A ``date`` object or ``YYYY-MM-DD`` text; not a datetime, timestamp or other format."""
+    if isinstance(value, datetime):
+        raise PydanticCustomError("date_type", "expected a date (YYYY-MM-DD), got a datetime")
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str):
+        raise PydanticCustomError(
+            "date_type",
+            "expected a date written YYYY-MM-DD, got {got}",
+            {"got": type(value).__name__},
+        )
+    if not _DATE_TEXT.fullmatch(value):
+        raise PydanticCustomError(
+            "date_format",
+            "expected a date written YYYY-MM-DD, got {got}",
+            {"got": repr(value)[:40]},
+        )
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise PydanticCustomError(
+            "date_value",
+            "{got} is not a calendar date: {why}",
+            {"got": repr(value), "why": str(exc)},
+        ) from None
+
+
+def _parse_datetime(value: object) -> object:
+    """A timezone-aware ``datetime`` or ISO 8601 text with an offset (``Z`` or ``+05:00``)."""
+    if isinstance(value, str):
+        if not _DATETIME_TEXT.fullmatch(value):
+            if _DATETIME_TEXT.fullmatch(value + "Z"):
+                raise PydanticCustomError(
+                    "datetime_naive",
+                    "datetime {got} has no UTC offset (add Z or +05:00)",
+                    {"got": repr(value)},
+                )
+            raise PydanticCustomError(
+                "datetime_format",
+                "expected an ISO 8601 datetime with offset such as "
+                "'2026-03-01T14:30:00+05:00', got {got}",
+                {"got": repr(value)[:60]},
+            )
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError as exc:
+            raise PydanticCustomError(
+                "datetime_value",
+                "{got} is not a valid datetime: {why}",
+                {"got": repr(value), "why": str(exc)},
+            ) from None
+    if not isinstance(value, datetime):
+        raise PydanticCustomError(
+            "datetime_type",
+            "expected an ISO 8601 datetime with offset, got {got}",
+            {"got": type(value).__name__},
+        )
+    if value.utcoffset() is None:
+        raise PydanticCustomError("datetime_naive", "datetime has no timezone offset")
+    return value
+
+
+#: A calendar date: ``datetime.date`` (as YAML gives) or ``YYYY-MM-DD`` text.
+Date = Annotated[date, BeforeValidator(_parse_date)]
+#: A timezone-aware datetime: an aware ``datetime`` or ISO 8601 text with an offset.
+DateTime = Annotated[AwareDatetime, BeforeValidator(_parse_datetime)]
+
+
+def _check_lei(value: str) -> str:
+    """ISO 17442: 18 letters or digits then 2 check digits (MOD 97-10, via python-stdnum)."""
+    compact: str = stdnum.lei.compact(value)
+    if len(compact) != 20:
+        raise PydanticCustomError(
+            "lei_length", "LEI must have 20 characters (got {n})", {"n": len(compact)}
+        )
+    if not re.fullmatch(r"[A-Z0-9]{18}[0-9]{2}", compact):
+        raise PydanticCustomError(
+            "lei_format", "LEI must be 18 letters or digits followed by 2 check digits"
+        )
+    if not stdnum.lei.is_valid(compact):
+        raise PydanticCustomError("lei_checksum", "LEI check digits do not match (ISO 17442)")
+    return compact
+
+
+#: Legal Entity Identifier; spaces and dashes are removed and letters upper-cased.
+Lei = Annotated[
+    StrictStr,
+    AfterValidator(_check_lei),
+    WithJsonSchema({"type": "string", "description": "ISO 17442 Legal Entity Identifier"}),
+]
+
+
+# --- shared sub-models ---------------------------------------------------------------------------
+
+
+class Money(StrictModel):
+    """An exact, non-negative amount in an ISO 4217 currency; never a float."""
+
+    amount: Decimal0
+    currency: Currency
+
+
+IdDocumentType = Literal["CNIC", "NICOP", "PASSPORT"]
+Pep = Literal["NONE", "DOMESTIC", "FOREIGN", "INTERNATIONAL_ORG"]
+SanctionsResult = Literal["CLEAR", "POTENTIAL_MATCH", "CONFIRMED_MATCH"]
+
+_NADRA_NUMBER = re.compile(r"[0-9]{5}-?[0-9]{7}-?[0-9]")
+
+
+def _nadra_number_problem(kind: str, number: str) -> PydanticCustomError | None:
+    """Why a CNIC/NICOP number is not 13 digits (optionally dashed 12345-1234567-1), or None.
+
+    Only the 13-digit shape is enforced. ``stdnum.pk.cnic`` also requires a first digit 1-7
+    and a non-zero last digit; that rejects real numbers (Azad Jammu and Kashmir locality codes
+    start with 8) and NICOPs, so it is not used.
+    """
+    if not re.fullmatch(r"[0-9-]+", number):
+        return PydanticCustomError(
+            "nadra_number_format",
+            "{kind} number may contain only digits and dashes",
+            {"kind": kind},
+        )
+    digits = number.replace("-", "")
+    if len(digits) != 13:
+        return PydanticCustomError(
+            "nadra_number_length",
+            "{kind} number must have 13 digits (got {n})",
+            {"kind": kind, "n": len(digits)},
+        )
+    if not _NADRA_NUMBER.fullmatch(number):
+        return PydanticCustomError(
+            "nadra_number_format", "{kind} number dashes go as 12345-1234567-1", {"kind": kind}
+        )
+    return None
+
+
+class IdDocument(StrictModel):
+    """An identity document. CNIC/NICOP numbers are checked and normalised to 13 digits."""
+
+    type: IdDocumentType
+    number: Annotated[StrictStr, Field(min_length=1)]
+    expires_on: Date
+
+    @model_validator(mode="before")
+    @classmethod
+    def _normalise_nadra_number(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        kind, number = data.get("type"), data.get("number")
+        if kind not in ("CNIC", "NICOP") or not isinstance(number, str):
+            return data
+        problem = _nadra_number_problem(kind, number)
+        if problem is not None:
+            raise ValidationError.from_exception_data(
+                cls.__name__, [InitErrorDetails(type=problem, loc=("number",), input=number)]
+            )
+        return {**data, "number": number.replace("-", "")}
+
+
+class SanctionsScreening(StrictModel):
+    """The latest sanctions screening of a person or customer."""
+
+    result: SanctionsResult
+    screened_on: Date

@@ -1,0 +1,131 @@
+"""The document kinds: dispatch on ``kind``, turn validation failures into readable errors.
+
+:func:`parse_document` is the one entry point for untrusted input: whatever it is given, it
+returns a model or raises :class:`DocumentError`, whose errors carry a path relative to the
+document root (``firm.people[0].id_document.number``) and a message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, cast
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from vasp_rules.entities.amnesty import AmnestyDeclaration
+from vasp_rules.entities.customer import Customer
+from vasp_rules.entities.licence import LicenceApplication
+from vasp_rules.entities.transfer import Transfer
+
+__all__ = [
+    "ID_FIELD",
+    "KINDS",
+    "Document",
+    "DocumentError",
+    "document_id",
+    "format_path",
+    "json_schema",
+    "parse_document",
+]
+
+KINDS: dict[str, type[BaseModel]] = {
+    "licence_application": LicenceApplication,
+    "customer": Customer,
+    "amnesty_declaration": AmnestyDeclaration,
+    "transfer": Transfer,
+}
+
+#: The field that identifies a document of each kind.
+ID_FIELD: dict[str, str] = {
+    "licence_application": "application_id",
+    "customer": "customer_id",
+    "amnesty_declaration": "declaration_id",
+    "transfer": "transfer_id",
+}
+
+Document = LicenceApplication | Customer | AmnestyDeclaration | Transfer
+
+#: How a path to the document itself is shown.
+ROOT = "<document>"
+
+
+class DocumentError(ValueError):
+    """An input document is invalid. ``errors`` lists ``(path, message)``; ``""`` is the root."""
+
+    def __init__(self, errors: Iterable[tuple[str, str]]) -> None:
+        self.errors: list[tuple[str, str]] = list(errors)
+        super().__init__(self.errors)
+
+    def __str__(self) -> str:
+        return "\n".join(f"{path or ROOT}: {message}" for path, message in self.errors)
+
+    @classmethod
+    def from_validation_error(cls, exc: ValidationError) -> DocumentError:
+        """Convert pydantic's errors, keeping their order."""
+        return cls((format_path(err["loc"]), _message(err)) for err in exc.errors())
+
+
+def format_path(loc: Iterable[int | str]) -> str:
+    """``("firm", "people", 0, "lei")`` -> ``"firm.people[0].lei"``."""
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path
+
+
+def _message(err: ErrorDetails) -> str:
+    kind = err["type"]
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "extra_forbidden":
+        return "unknown field"
+    message = err["msg"].removeprefix("Value error, ")
+    if kind == "literal_error":
+        message += f" (got {_short(err.get('input'))})"
+    return message
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _known_kinds() -> str:
+    return ", ".join(KINDS)
+
+
+def _model_for(kind: object) -> type[BaseModel]:
+    if kind is None:
+        raise DocumentError([("kind", f"'kind' is missing; known kinds: {_known_kinds()}")])
+    if not isinstance(kind, str) or kind not in KINDS:
+        raise DocumentError(
+            [("kind", f"unknown kind {_short(kind)}; known kinds: {_known_kinds()}")]
+        )
+    return KINDS[kind]
+
+
+def parse_document(data: Mapping[str, Any]) -> Document:
+    """Validate one document (a JSON/YAML mapping) into its model, or raise DocumentError."""
+    if not isinstance(data, Mapping):
+        raise DocumentError(
+            [("", f"a document must be a mapping (JSON object), not {type(data).__name__}")]
+        )
+    model = _model_for(data.get("kind"))
+    try:
+        return cast(Document, model.model_validate(dict(data)))
+    except ValidationError as exc:
+        raise DocumentError.from_validation_error(exc) from None
+
+
+def json_schema(kind: str) -> dict[str, Any]:
+    """Pydantic's JSON schema (validation mode) for one document kind."""
+    return _model_for(kind).model_json_schema()
+
+
+def document_id(doc: Document) -> str:
+    """The identifier of a document (its ``application_id``, ``customer_id``, ...)."""
+    return str(getattr(doc, ID_FIELD[doc.kind]))

@@ -1,0 +1,1 @@
+"""The condition language: syntax tree, parser, types and checker."""

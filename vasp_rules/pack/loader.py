@@ -1,0 +1,457 @@
+"""Load a rule pack folder: parse every file, validate it against the file schemas, parse and
+type-check every condition and template against the entity schemas, and report every problem
+at once with its file, line and rule id."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from ..entities.registry import KINDS
+from ..lang.ast import Expr
+from ..lang.checker import Checker, TypeCheckError
+from ..lang.parser import ConditionSyntaxError, parse_condition
+from ..lang.types import BOOL, Type
+from .params import FX_PARAMETER, check_value, declared_type, value_on
+from .schema import Manifest, ParamFile, ParamSpec, RuleSpec
+from .yamlio import YamlError, line_of, load_yaml, plain, value_line
+
+
+@dataclass(frozen=True)
+class PackIssue:
+    """One problem found in a pack: where it is and what is wrong."""
+
+    file: str
+    line: int | None
+    rule_id: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file + (f":{self.line}" if self.line else "")
+        rule = f" [{self.rule_id}]" if self.rule_id else ""
+        return f"{where}{rule}: {self.message}"
+
+
+class PackError(ValueError):
+    """A pack that cannot be used. `issues` lists every problem found, not only the first."""
+
+    def __init__(self, issues: list[PackIssue]) -> None:
+        self.issues = issues
+        count = len(issues)
+        head = f"{count} problem{'s' if count != 1 else ''} in rule pack"
+        super().__init__(head + ":\n" + "\n".join(f"  {i}" for i in issues))
+
+
+@dataclass(frozen=True)
+class TemplatePart:
+    text: str
+    expr: Expr | None = None
+    type_name: str = ""
+
+
+@dataclass
+class LoadedRule:
+    """A rule ready to compile: its spec, where it was written, and its checked expressions."""
+
+    spec: RuleSpec
+    file: str
+    line: int | None
+    condition: Expr
+    condition_types: dict[int, str]
+    values: dict[str, tuple[Expr, Type]]
+    value_types: dict[str, dict[int, str]]
+    reason: list[TemplatePart]
+    remediation: list[TemplatePart]
+    params: set[str] = field(default_factory=set)
+    root_paths: set[str] = field(default_factory=set)
+    batch_kinds: set[str] = field(default_factory=set)
+    reads_money: bool = False
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    @property
+    def kind(self) -> str:
+        return self.spec.applies_to
+
+
+@dataclass
+class LoadedPack:
+    root: Path
+    manifest: Manifest
+    params: dict[str, ParamSpec]
+    param_sources: dict[str, tuple[str, int | None]]
+    rules: list[LoadedRule]
+    files: dict[str, bytes]
+
+
+def pack_sha256(files: Mapping[str, bytes]) -> str:
+    """sha256 over the pack's files: for each path in order, path NUL sha256(content) newline."""
+    digest = hashlib.sha256()
+    for path in sorted(files):
+        digest.update(path.encode() + b"\0" + hashlib.sha256(files[path]).hexdigest().encode())
+        digest.update(b"\n")
+    return digest.hexdigest()
+
+
+def read_files(root: Path) -> dict[str, bytes]:
+    files: dict[str, bytes] = {}
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if path.is_file() and not any(p.startswith((".", "__")) for p in rel.parts):
+            files[rel.as_posix()] = path.read_bytes()
+    return files
+
+
+_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]+)\}")
+
+
+class _Loader:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.issues: list[PackIssue] = []
+
+    def issue(self, file: str, line: int | None, rule_id: str | None, message: str) -> None:
+        self.issues.append(PackIssue(file, line, rule_id, message))
+
+    def load(self) -> LoadedPack:
+        if not self.root.is_dir():
+            raise PackError([PackIssue(str(self.root), None, None, "no such rule pack folder")])
+        files = read_files(self.root)
+        manifest = self._manifest()
+        params, sources = self._params()
+        rules = self._rules(params)
+        self._check_ids(rules)
+        self._check_param_coverage(rules, params, sources)
+        if manifest is not None and manifest.holidays_parameter is not None:
+            spec = params.get(manifest.holidays_parameter)
+            if spec is None or spec.type != "list of date":
+                self.issue(
+                    "pack.yaml",
+                    None,
+                    None,
+                    f"holidays_parameter {manifest.holidays_parameter!r} must name a "
+                    "'list of date' parameter",
+                )
+        if self.issues or manifest is None:
+            raise PackError(self.issues)
+        return LoadedPack(self.root, manifest, params, sources, rules, files)
+
+    # -- manifest and parameters ---------------------------------------------------------
+    def _read(self, rel: str) -> Any:
+        try:
+            return load_yaml(self.root / rel)
+        except YamlError as exc:
+            self.issue(rel, exc.line, None, exc.message)
+        except OSError as exc:
+            self.issue(rel, None, None, f"cannot read: {exc.strerror}")
+        return None
+
+    def _validation(
+        self,
+        rel: str,
+        node: Any,
+        exc: ValidationError,
+        prefix: tuple[Any, ...],
+        rule_id: str | None,
+    ) -> None:
+        for err in exc.errors():
+            loc = prefix + tuple(err["loc"])
+            where = ".".join(str(p) for p in loc)
+            self.issue(rel, line_of(node, loc), rule_id, f"{where}: {err['msg']}")
+
+    def _manifest(self) -> Manifest | None:
+        if not (self.root / "pack.yaml").is_file():
+            self.issue("pack.yaml", None, None, "missing: every pack needs a pack.yaml manifest")
+            return None
+        node = self._read("pack.yaml")
+        if node is None:
+            return None
+        try:
+            return Manifest.model_validate(plain(node))
+        except ValidationError as exc:
+            self._validation("pack.yaml", node, exc, (), None)
+            return None
+
+    def _params(self) -> tuple[dict[str, ParamSpec], dict[str, tuple[str, int | None]]]:
+        params: dict[str, ParamSpec] = {}
+        sources: dict[str, tuple[str, int | None]] = {}
+        for path in sorted((self.root / "parameters").glob("*.yaml")):
+            rel = path.relative_to(self.root).as_posix()
+            node = self._read(rel)
+            if node is None:
+                continue
+            try:
+                parsed = ParamFile.model_validate(plain(node))
+            except ValidationError as exc:
+                self._validation(rel, node, exc, (), None)
+                continue
+            for name, spec in parsed.parameters.items():
+                line = line_of(node, ["parameters", name])
+                if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+                    self.issue(rel, line, None, f"parameter name {name!r} must be lower_snake_case")
+                if name in params:
+                    other = sources[name]
+                    self.issue(
+                        rel,
+                        line,
+                        None,
+                        f"parameter {name!r} is already defined at {other[0]}:{other[1]}",
+                    )
+                    continue
+                for i, entry in enumerate(spec.values):
+                    try:
+                        check_value(spec, entry.value)
+                    except (ValueError, ArithmeticError) as exc:
+                        self.issue(
+                            rel,
+                            line_of(node, ["parameters", name, "values", i, "value"]),
+                            None,
+                            f"parameter {name!r}: {exc}",
+                        )
+                starts = sorted(v.from_ for v in spec.values)
+                if len(set(starts)) != len(starts):
+                    self.issue(rel, line, None, f"parameter {name!r} has two values from one date")
+                params[name] = spec
+                sources[name] = (rel, line)
+        fx = params.get(FX_PARAMETER)
+        if fx is not None and fx.type != "table of number":
+            self.issue(*sources[FX_PARAMETER], None, f"{FX_PARAMETER} must be a 'table of number'")
+        for name, spec in params.items():
+            if "money" in spec.type:
+                self._check_currencies(name, spec, params, sources)
+        return params, sources
+
+    def _check_currencies(
+        self,
+        name: str,
+        spec: ParamSpec,
+        params: dict[str, ParamSpec],
+        sources: dict[str, tuple[str, int | None]],
+    ) -> None:
+        fx = params.get(FX_PARAMETER)
+        for entry in spec.values:
+            raw = entry.value
+            monies = (
+                raw.values()
+                if isinstance(raw, dict) and "currency" not in raw
+                else (raw if isinstance(raw, list) else [raw])
+            )
+            for money in monies:
+                if not isinstance(money, dict):
+                    continue
+                currency = money.get("currency")
+                if currency == "PKR":
+                    continue
+                rates = value_on(fx, entry.from_) if fx else None
+                if rates is None or currency not in rates.value:
+                    self.issue(
+                        *sources[name],
+                        None,
+                        f"parameter {name!r} uses {currency} but {FX_PARAMETER} has no "
+                        f"{currency} rate on {entry.from_}",
+                    )
+
+    # -- rules ---------------------------------------------------------------------------
+    def _rules(self, params: dict[str, ParamSpec]) -> list[LoadedRule]:
+        param_types = {name: declared_type(spec) for name, spec in params.items()}
+        out: list[LoadedRule] = []
+        rule_files = sorted((self.root / "rules").glob("*.yaml"))
+        if not rule_files:
+            self.issue("rules/", None, None, "no rule files (rules/*.yaml)")
+        for path in rule_files:
+            rel = path.relative_to(self.root).as_posix()
+            node = self._read(rel)
+            if node is None:
+                continue
+            items = node.get("rules") if hasattr(node, "get") else None
+            if not isinstance(items, list) or (hasattr(node, "keys") and set(node) != {"rules"}):
+                self.issue(
+                    rel,
+                    1,
+                    None,
+                    "a rule file is a mapping with one key, 'rules', holding a list of rules",
+                )
+                continue
+            for i, item in enumerate(items):
+                rule_id = str(item.get("id")) if hasattr(item, "get") and item.get("id") else None
+                try:
+                    spec = RuleSpec.model_validate(plain(item))
+                except ValidationError as exc:
+                    self._validation(rel, node, exc, ("rules", i), rule_id)
+                    continue
+                loaded = self._rule(spec, rel, item, line_of(node, ["rules", i]), param_types)
+                if loaded is not None:
+                    out.append(loaded)
+        return out
+
+    def _rule(
+        self, spec: RuleSpec, rel: str, node: Any, line: int | None, param_types: dict[str, Type]
+    ) -> LoadedRule | None:
+        root = KINDS[spec.applies_to]
+        ok = True
+        values: dict[str, tuple[Expr, Type]] = {}
+        value_types: dict[str, dict[int, str]] = {}
+        params: set[str] = set()
+        paths: set[str] = set()
+        batch: set[str] = set()
+        money: list[bool] = []
+
+        def check(
+            text: str, key: str, names: Mapping[str, Type], expect: Type | None
+        ) -> tuple[Expr, Type, dict[int, str]] | None:
+            where = (
+                value_line(node, key)
+                if "." not in key
+                else value_line(node.get("values", {}), key.split(".", 1)[1])
+            )
+            try:
+                expr = parse_condition(text)
+                ck = Checker(root, param_types, KINDS, names)
+                result = ck.check(expr, expect)
+            except ConditionSyntaxError as exc:
+                self.issue(
+                    rel,
+                    where,
+                    spec.id,
+                    f"{key}: {exc.message} (column {exc.offset + 1} of {text.strip()!r})",
+                )
+                return None
+            except TypeCheckError as exc:
+                self.issue(
+                    rel,
+                    where,
+                    spec.id,
+                    f"{key}: {exc.message} (column {exc.pos + 1} of {text.strip()!r})",
+                )
+                return None
+            params.update(result.params)
+            paths.update(result.root_paths)
+            batch.update(result.batch_kinds)
+            money.append(result.reads_money)
+            return expr, result.type, ck.types
+
+        for name, text in spec.values.items():  # each value may use the ones before it
+            got = check(text, f"values.{name}", {n: t for n, (_e, t) in values.items()}, None)
+            if got is None:
+                ok = False
+                continue
+            values[name] = (got[0], got[1])
+            value_types[name] = got[2]
+        names = {n: t for n, (_e, t) in values.items()}
+        cond = check(spec.when, "when", names, BOOL)
+        if cond is None:
+            ok = False
+        reason = self._template(spec.reason, "reason", rel, node, spec, check, names)
+        remediation = self._template(spec.remediation, "remediation", rel, node, spec, check, names)
+        if not ok or cond is None or reason is None or remediation is None:
+            return None
+        return LoadedRule(
+            spec,
+            rel,
+            line,
+            cond[0],
+            cond[2],
+            values,
+            value_types,
+            reason,
+            remediation,
+            params,
+            paths,
+            batch,
+            any(money),
+        )
+
+    def _template(
+        self,
+        text: str,
+        key: str,
+        rel: str,
+        node: Any,
+        spec: RuleSpec,
+        check: Any,
+        names: Mapping[str, Type],
+    ) -> list[TemplatePart] | None:
+        parts: list[TemplatePart] = []
+        pos = 0
+        ok = True
+        for m in _PLACEHOLDER.finditer(text):
+            parts.append(TemplatePart(text[pos : m.start()]))
+            pos = m.end()
+            if m.group(0) in ("{{", "}}"):
+                parts.append(TemplatePart(m.group(0)[0]))
+                continue
+            got = check(m.group(1), key, names, None)
+            if got is None:
+                ok = False
+                continue
+            parts.append(TemplatePart("", got[0], got[1].name))
+        parts.append(TemplatePart(text[pos:]))
+        if "{" in "".join(p.text for p in parts if p.expr is None and p.text not in "{}"):
+            self.issue(rel, value_line(node, key), spec.id, f"{key}: unbalanced '{{' or '}}'")
+            ok = False
+        return [p for p in parts if p.text or p.expr is not None] if ok else None
+
+    def _check_ids(self, rules: list[LoadedRule]) -> None:
+        seen: dict[str, LoadedRule] = {}
+        for rule in rules:
+            first = seen.get(rule.id)
+            if first is not None:
+                self.issue(
+                    rule.file,
+                    rule.line,
+                    rule.id,
+                    f"duplicate rule id (first defined at {first.file}:{first.line})",
+                )
+            else:
+                seen[rule.id] = rule
+
+    def _check_param_coverage(
+        self,
+        rules: list[LoadedRule],
+        params: dict[str, ParamSpec],
+        sources: dict[str, tuple[str, int | None]],
+    ) -> None:
+        """Every parameter a rule reads must have a value on every day the rule is in force."""
+        for rule in rules:
+            spec = rule.spec
+            needed = set(rule.params)
+            if rule.reads_money and FX_PARAMETER in params:
+                needed.add(FX_PARAMETER)
+            for name in sorted(needed):
+                pspec = params[name]
+                days = {spec.effective_from}
+                for v in pspec.values:
+                    for d in (v.from_, v.to + timedelta(days=1) if v.to else None):
+                        if d is not None and spec.in_force(d):
+                            days.add(d)
+                gaps = [d for d in sorted(days) if value_on(pspec, d) is None]
+                if gaps:
+                    self.issue(
+                        rule.file,
+                        rule.line,
+                        rule.id,
+                        f"parameter {name!r} has no value on {gaps[0]}, while the rule is "
+                        f"in force (from {spec.effective_from}"
+                        f"{' to ' + str(spec.effective_to) if spec.effective_to else ''})",
+                    )
+
+
+def load_pack(root: Path) -> LoadedPack:
+    """Load and check a pack folder; raise PackError listing every problem."""
+    return _Loader(root).load()
+
+
+def kinds() -> Mapping[str, type[BaseModel]]:
+    return KINDS
+
+
+__all__ = ["PackError", "PackIssue", "LoadedRule", "LoadedPack", "load_pack", "pack_sha256", "date"]

@@ -1,0 +1,96 @@
+"""YAML reading with line numbers, for error messages that point at the file and line."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+
+class YamlError(ValueError):
+    def __init__(self, message: str, line: int | None) -> None:
+        self.message = message
+        self.line = line
+        super().__init__(message)
+
+
+def load_yaml(path: Path) -> Any:
+    """Parse a YAML file into ruamel's round-trip nodes (which remember their lines)."""
+    yaml = YAML(typ="rt")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise YamlError(f"not UTF-8 text: {exc}", None) from None
+    try:
+        return yaml.load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        raise YamlError(f"invalid YAML: {exc.problem or exc.context}", line) from None
+    except YAMLError as exc:
+        raise YamlError(f"invalid YAML: {exc}", None) from None
+
+
+def plain(node: Any) -> Any:
+    """Round-trip nodes to plain dicts, lists and scalars (dates stay dates)."""
+    if isinstance(node, CommentedMap | dict):
+        return {str(k) if not isinstance(k, str) else k: plain(v) for k, v in node.items()}
+    if isinstance(node, CommentedSeq | list):
+        return [plain(v) for v in node]
+    if isinstance(node, datetime):
+        return node
+    if isinstance(node, date):
+        return date(node.year, node.month, node.day)
+    if isinstance(node, bool | int | float | str) or node is None:
+        if isinstance(node, str):
+            return str(node)
+        if isinstance(node, float):
+            return float(node)
+        if isinstance(node, int) and not isinstance(node, bool):
+            return int(node)
+        return node
+    return node
+
+
+def line_of(node: Any, loc: Sequence[Any]) -> int | None:
+    """1-based line of the item at `loc` below `node` (the deepest position that exists)."""
+    line: int | None = _own_line(node)
+    current = node
+    for part in loc:
+        if isinstance(current, CommentedMap) and part in current:
+            try:
+                line = current.lc.key(part)[0] + 1
+            except (KeyError, TypeError, AttributeError):
+                pass
+            current = current[part]
+        elif isinstance(current, CommentedSeq) and isinstance(part, int) and part < len(current):
+            try:
+                line = current.lc.item(part)[0] + 1
+            except (KeyError, TypeError, AttributeError, IndexError):
+                pass
+            current = current[part]
+        else:
+            break
+    return line
+
+
+def value_line(node: Any, key: str) -> int | None:
+    """1-based line where the value of `key` starts in a mapping."""
+    if isinstance(node, CommentedMap) and key in node:
+        try:
+            return int(node.lc.value(key)[0]) + 1
+        except (KeyError, TypeError, AttributeError):
+            return line_of(node, [key])
+    return None
+
+
+def _own_line(node: Any) -> int | None:
+    lc = getattr(node, "lc", None)
+    if lc is not None and getattr(lc, "line", None) is not None:
+        return int(lc.line) + 1
+    return None

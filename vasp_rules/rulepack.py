@@ -1,0 +1,248 @@
+"""The public entry point: load a rule pack, evaluate documents, get decisions."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from . import __version__
+from .compiler.compile import CompiledPack, compile_pack
+from .decision import Decision, EngineRef, RulePackRef, most_severe
+from .engine.durable_backend import ENGINE_NAME, ENGINE_VERSION
+from .engine.evaluate import EngineName, Item, findings_for
+from .entities.registry import ID_FIELD, DocumentError, parse_document
+from .pack.loader import LoadedPack, PackError, PackIssue, load_pack, pack_sha256
+
+BUNDLED = Path(__file__).resolve().parent.parent / "rules"
+COMPILED_CACHE_SIZE = 16
+
+
+def find_pack(name_or_path: str | Path) -> Path:
+    """A pack folder from a path, or the name of a bundled pack (e.g. "pk")."""
+    path = Path(name_or_path)
+    if path.is_dir():
+        return path
+    for root in (Path.cwd() / "rules", BUNDLED):
+        candidate = root / str(name_or_path)
+        if candidate.is_dir() and (candidate / "pack.yaml").exists():
+            return candidate
+    raise PackError(
+        [
+            PackIssue(
+                str(name_or_path),
+                None,
+                None,
+                "no such rule pack (give a folder or a bundled pack name, e.g. pk)",
+            )
+        ]
+    )
+
+
+class RulePack:
+    """A loaded, checked rule pack. Evaluation is thread-safe and deterministic: the decision
+    depends only on the document, the pack's files and `as_of`."""
+
+    def __init__(self, loaded: LoadedPack) -> None:
+        self._loaded = loaded
+        self.files: dict[str, bytes] = loaded.files
+        self.sha256: str = pack_sha256(loaded.files)
+        self._compiled: OrderedDict[date, CompiledPack] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load(cls, name_or_path: str | Path = "pk") -> RulePack:
+        """Load and check a pack: a folder, or a bundled pack's name. Raises PackError listing
+        every problem with its file, line and rule id."""
+        root = find_pack(name_or_path)
+        pack = cls(load_pack(root))
+        pack._compile_every_rule()
+        return pack
+
+    # -- what the pack is ----------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self._loaded.manifest.name
+
+    @property
+    def version(self) -> str:
+        return self._loaded.manifest.version
+
+    @property
+    def root(self) -> Path:
+        return self._loaded.root
+
+    @property
+    def loaded(self) -> LoadedPack:
+        return self._loaded
+
+    @property
+    def ref(self) -> RulePackRef:
+        return RulePackRef(name=self.name, version=self.version, sha256=self.sha256)
+
+    def rule_ids(self, on: date | None = None, kind: str | None = None) -> list[str]:
+        """Ids of the pack's rules, optionally only those in force on a date, of one kind."""
+        return sorted(
+            r.id
+            for r in self._loaded.rules
+            if (on is None or r.spec.in_force(on)) and (kind is None or r.kind == kind)
+        )
+
+    # -- compilation ---------------------------------------------------------------------
+    def compiled(self, as_of: date) -> CompiledPack:
+        """The pack compiled for one date (cached; least recently used dates are dropped and
+        their durable-rules rulesets freed)."""
+        with self._lock:
+            hit = self._compiled.get(as_of)
+            if hit is not None:
+                self._compiled.move_to_end(as_of)
+                return hit
+        fresh = compile_pack(self._loaded, as_of)
+        with self._lock:
+            existing = self._compiled.get(as_of)
+            if existing is not None:
+                return existing
+            self._compiled[as_of] = fresh
+            while len(self._compiled) > COMPILED_CACHE_SIZE:
+                _, old = self._compiled.popitem(last=False)
+                old.close()
+        return fresh
+
+    def _compile_every_rule(self) -> None:
+        """Compile each rule on the first day of each of its parameters' epochs, so that a
+        condition durable-rules cannot take is reported when the pack loads."""
+        issues: list[PackIssue] = []
+        days: set[date] = set()
+        for rule in self._loaded.rules:
+            days.add(rule.spec.effective_from)
+        for day in sorted(days):
+            try:
+                compiled = compile_pack(self._loaded, day)
+                compiled.matcher()
+                compiled.close()
+            except ValueError as exc:
+                issues.append(PackIssue("rules/", None, None, f"cannot compile on {day}: {exc}"))
+        if issues:
+            raise PackError(issues)
+
+    # -- evaluation ----------------------------------------------------------------------
+    def evaluate(
+        self,
+        document: Mapping[str, Any] | BaseModel,
+        as_of: date,
+        *,
+        engine: EngineName = "durable",
+    ) -> Decision:
+        """Evaluate one document alone (it sees no other document)."""
+        return self.evaluate_many([document], as_of, engine=engine)[0]
+
+    def evaluate_many(
+        self,
+        documents: Sequence[Mapping[str, Any] | BaseModel],
+        as_of: date,
+        *,
+        engine: EngineName = "durable",
+        batch: bool = True,
+        workers: int = 1,
+    ) -> list[Decision]:
+        """Evaluate documents together, in order. With `batch` (the default) cross-document rules
+        relate them (e.g. one wallet declared twice); without it each is evaluated alone.
+        `workers` > 1 spreads the work over processes (cross-document facts are computed
+        over the whole batch either way)."""
+        items = [_item(doc, i) for i, doc in enumerate(documents)]
+        if workers > 1 and len(items) > 1:
+            return self._evaluate_in_processes(items, as_of, engine, batch, workers)
+        compiled = self.compiled(as_of)
+        return [self._decide(compiled, item, items if batch else [item], engine) for item in items]
+
+    def _decide(
+        self, compiled: CompiledPack, item: Item, batch: Sequence[Item], engine: EngineName
+    ) -> Decision:
+        findings = findings_for(compiled, item, batch, engine)
+        in_force = [r.id for r in compiled.rules_for(item.kind)]
+        return Decision(
+            document_kind=item.kind,
+            document_id=item.id,
+            outcome=most_severe([f.outcome for f in findings]),
+            as_of=compiled.as_of,
+            findings=findings,
+            rules_evaluated=in_force,
+            no_rules_in_force=not in_force,
+            rulepack=self.ref,
+            input_sha256=document_sha256(item.model),
+            engine=EngineRef(
+                name=f"vasp-rules/{ENGINE_NAME} {ENGINE_VERSION}", version=__version__
+            ),
+        )
+
+    def _evaluate_in_processes(
+        self, items: list[Item], as_of: date, engine: EngineName, batch: bool, workers: int
+    ) -> list[Decision]:
+        docs = [item.model.model_dump(mode="json") for item in items]
+        chunks = _chunks(len(docs), workers)
+        jobs = [(str(self.root), docs, as_of, engine, batch, start, stop) for start, stop in chunks]
+        from multiprocessing import get_context
+
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+            parts = list(pool.map(_worker, jobs))
+        out: list[Decision] = []
+        for part in parts:
+            out.extend(Decision.model_validate_json(text) for text in part)
+        for decision in out:  # the workers loaded the same files; prove it
+            if decision.rulepack.sha256 != self.sha256:
+                raise RuntimeError("a worker loaded a different rule pack")
+        return out
+
+
+_worker_packs: dict[str, RulePack] = {}
+
+
+def _worker(job: tuple[str, list[dict[str, Any]], date, EngineName, bool, int, int]) -> list[str]:
+    root, docs, as_of, engine, batch, start, stop = job
+    pack = _worker_packs.get(root)
+    if pack is None:
+        pack = _worker_packs[root] = RulePack.load(root)
+    items = [_item(doc, i) for i, doc in enumerate(docs)]
+    compiled = pack.compiled(as_of)
+    return [
+        pack._decide(compiled, item, items if batch else [item], engine).to_json()
+        for item in items[start:stop]
+    ]
+
+
+def _chunks(n: int, parts: int) -> list[tuple[int, int]]:
+    size = -(-n // parts)
+    return [(i, min(i + size, n)) for i in range(0, n, size)]
+
+
+def _item(document: Mapping[str, Any] | BaseModel, index: int) -> Item:
+    try:
+        model = document if isinstance(document, BaseModel) else parse_document(document)
+    except DocumentError as exc:
+        if len(str(index)) and index:
+            raise DocumentError(
+                [(f"documents[{index}]" + (f".{p}" if p else ""), m) for p, m in exc.errors]
+            ) from None
+        raise
+    kind = str(model.kind)
+    return Item(model, kind, str(getattr(model, ID_FIELD[kind])))
+
+
+def document_sha256(model: BaseModel) -> str:
+    """sha256 of the document's canonical JSON (validated form, sorted keys), so the same
+    document written as YAML or JSON, in any key order, hashes the same."""
+    data = model.model_dump(mode="json")
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def iter_kinds() -> Iterable[str]:
+    return ID_FIELD.keys()
