@@ -71,7 +71,7 @@ class Finding(_Frozen):
     )
     missing: list[str] = Field(
         default_factory=list,
-        description="paths of facts the rule needed but the document left absent (REQUIRE_DOCUMENTS)",
+        description="paths of facts the rule needed but the document left absent",
     )
     remediation: str
 

@@ -19,7 +19,7 @@ from .compiler.compile import CompiledPack, compile_pack
 from .decision import Decision, EngineRef, RulePackRef, most_severe
 from .engine.durable_backend import ENGINE_NAME, ENGINE_VERSION
 from .engine.evaluate import EngineName, Item, findings_for
-from .entities.registry import ID_FIELD, DocumentError, parse_document
+from .entities.registry import ID_FIELD, KINDS, DocumentError, parse_document
 from .pack.loader import LoadedPack, PackError, PackIssue, load_pack, pack_sha256
 
 BUNDLED = Path(__file__).resolve().parent.parent / "rules"
@@ -157,7 +157,7 @@ class RulePack:
         relate them (e.g. one wallet declared twice); without it each is evaluated alone.
         `workers` > 1 spreads the work over processes (cross-document facts are computed
         over the whole batch either way)."""
-        items = [_item(doc, i) for i, doc in enumerate(documents)]
+        items = [_item(doc, i if len(documents) > 1 else None) for i, doc in enumerate(documents)]
         if workers > 1 and len(items) > 1:
             return self._evaluate_in_processes(items, as_of, engine, batch, workers)
         compiled = self.compiled(as_of)
@@ -223,16 +223,22 @@ def _chunks(n: int, parts: int) -> list[tuple[int, int]]:
     return [(i, min(i + size, n)) for i in range(0, n, size)]
 
 
-def _item(document: Mapping[str, Any] | BaseModel, index: int) -> Item:
+def _item(document: Mapping[str, Any] | BaseModel, index: int | None) -> Item:
+    """Validate one input document. In a batch, error paths start with documents[i]."""
     try:
-        model = document if isinstance(document, BaseModel) else parse_document(document)
+        model: BaseModel
+        if isinstance(document, BaseModel):
+            known = isinstance(document, tuple(KINDS.values()))
+            model = document if known else parse_document(document.model_dump(mode="json"))
+        else:
+            model = parse_document(document)
     except DocumentError as exc:
-        if len(str(index)) and index:
-            raise DocumentError(
-                [(f"documents[{index}]" + (f".{p}" if p else ""), m) for p, m in exc.errors]
-            ) from None
-        raise
-    kind = str(model.kind)
+        if index is None:
+            raise
+        raise DocumentError(
+            [(f"documents[{index}]" + (f".{p}" if p else ""), m) for p, m in exc.errors]
+        ) from None
+    kind = str(model.model_dump(include={"kind"})["kind"])
     return Item(model, kind, str(getattr(model, ID_FIELD[kind])))
 
 

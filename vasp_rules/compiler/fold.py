@@ -51,7 +51,7 @@ class _Folder:
         self.types = types
         ctx = Context(
             document=None,
-            as_of=as_of,  # type: ignore[arg-type]
+            as_of=as_of,
             params={k: v.value for k, v in params.items()},
         )
         self.evaluator = Evaluator(ctx)

@@ -99,7 +99,8 @@ def finding_for(rule: CompiledRule, held: bool, ctx: Context) -> Finding:
     result = ev.evaluate(rule.condition)
     scope: dict[str, tuple[Any, str]] = {}
     for name, expr in rule.values.items():
-        scope[name] = (ev._eval(expr, scope).value, name)
+        scope[name] = (ev.evaluate_in(expr, scope).value, name)
+        ev.computed.add(name)
     spec = rule.rule.spec
     citation = Citation(**spec.citation.model_dump())
     if held:
@@ -132,7 +133,7 @@ def _render(parts: list[TemplatePart], ev: Evaluator, scope: dict[str, tuple[Any
         if part.expr is None:
             out.append(part.text)
         else:
-            value = ev._eval(part.expr, scope).value
+            value = ev.evaluate_in(part.expr, scope).value
             out.append(format_value(value, part.type_name))
     return "".join(out)
 

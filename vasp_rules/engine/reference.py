@@ -57,7 +57,7 @@ class Duration:
 class Context:
     """Everything an evaluation may read besides the condition itself."""
 
-    document: BaseModel
+    document: BaseModel | None  # None only while folding constants
     as_of: date
     params: Mapping[str, Any] = field(default_factory=dict)  # engine values on as_of
     fx_to_pkr: Mapping[str, Decimal] = field(default_factory=dict)
@@ -83,6 +83,12 @@ class Evaluator:
         self.ctx = ctx
         self.reads: dict[str, Any] = {}
         self.absent: set[str] = set()
+        #: scope paths that name computed values (a rule's `values`), not document fields
+        self.computed: set[str] = set()
+
+    def evaluate_in(self, node: Expr, scope: dict[str, tuple[Any, str]]) -> Result:
+        """Evaluate with extra names in scope: name -> (engine value, label)."""
+        return self._eval(node, scope)
 
     # -- entry points --------------------------------------------------------------------
     def evaluate(self, node: Expr) -> Result:
@@ -178,7 +184,7 @@ class Evaluator:
         values: list[Any] = []
         missing: set[str] = set()
         for raw, path in leaves:
-            if path != "as_of" and not _is_model(raw):
+            if path != "as_of" and path not in self.computed and not _is_model(raw):
                 self.reads.setdefault(path, to_json_value(raw))
             value, miss = self._engine_value(raw, path)
             values.append(value)

@@ -132,7 +132,9 @@ class Checker:
             return self._binary(node, scope)
         if isinstance(node, Call):
             return self._call(node, scope)
-        return self._quantifier(node, scope)
+        if isinstance(node, Quantifier):
+            return self._quantifier(node, scope)
+        raise TypeCheckError("constants appear only after compilation", 0)
 
     def _want_bool(self, tp: Type, node: Expr, where: str) -> None:
         if tp.name != "bool":
