@@ -72,9 +72,7 @@ def _spawn(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
     script = tmp_path / "writer.py"
     script.write_text(WRITER)
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        [str(ROOT), str(ROOT / "tests"), env.get("PYTHONPATH", "")]
-    )
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "tests"), env.get("PYTHONPATH", "")])
     return subprocess.Popen(
         [sys.executable, str(script), *args],
         stdout=subprocess.PIPE,

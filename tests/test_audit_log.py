@@ -141,9 +141,7 @@ def test_decision_from_another_pack_is_refused(tmp_path: Path, pack: FakePack) -
         assert log.count() == 0
 
 
-def test_pack_whose_files_do_not_hash_to_its_sha_is_refused(
-    tmp_path: Path, pack: FakePack
-) -> None:
+def test_pack_whose_files_do_not_hash_to_its_sha_is_refused(tmp_path: Path, pack: FakePack) -> None:
     items = pairs(pack, 1, 1)
     pack.files["extra.txt"] = b"not part of the hash"
     with pytest.raises(RecordingError, match="could not replay"):
@@ -263,9 +261,7 @@ def test_append_is_refused_after_the_tail_was_cut(tmp_path: Path, pack: FakePack
         assert log.count() == 2
 
 
-def test_append_is_refused_after_the_last_record_was_edited(
-    tmp_path: Path, pack: FakePack
-) -> None:
+def test_append_is_refused_after_the_last_record_was_edited(tmp_path: Path, pack: FakePack) -> None:
     db = tmp_path / "d.db"
     record_decisions(db, pairs(pack, 1, 2), pack)
     conn = sqlite3.connect(db)

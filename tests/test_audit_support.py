@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -22,6 +23,7 @@ from vasp_rules.decision import (
     Finding,
     Outcome,
     RulePackRef,
+    most_severe,
 )
 
 ENGINE_VERSION = "0.1.0"
@@ -40,7 +42,7 @@ def pack_files(threshold: int = 1000, version: str = "1.0.0") -> dict[str, bytes
     return {
         "pack.toml": f'name = "fake-pk"\nversion = "{version}"\n'.encode(),
         "rules/limits/threshold.txt": f"{threshold}\n".encode(),
-        "rules/README.md": "Fake pack for audit-log tests.\n".encode(),
+        "rules/README.md": b"Fake pack for audit-log tests.\n",
     }
 
 
@@ -72,9 +74,31 @@ class FakePack:
         return cls(files, engine_version)
 
     def evaluate(self, document: Mapping[str, Any], as_of: date) -> Decision:
+        return self.evaluate_many([document], as_of)[0]
+
+    def evaluate_many(self, documents: Sequence[Mapping[str, Any]], as_of: date) -> list[Decision]:
+        """Like the real pack's batch evaluation: a cross-document rule refers a wallet that
+        more than one document of the batch declares."""
+        wallets = Counter(d["wallet"] for d in documents if "wallet" in d)
+        return [self._decide(d, as_of, wallets) for d in documents]
+
+    def _decide(self, document: Mapping[str, Any], as_of: date, wallets: Counter[str]) -> Decision:
         threshold = int(self.files["rules/limits/threshold.txt"].decode())
         findings: list[Finding] = []
         citation = Citation(instrument="Test Act", provision="s. 1", confidence="A")
+        if wallets.get(document.get("wallet", ""), 0) > 1:
+            findings.append(
+                Finding(
+                    rule_id="WALLET-1",
+                    rule_version=1,
+                    title="Wallet declared twice",
+                    outcome=Outcome.REFER,
+                    reason=f"wallet {document['wallet']} appears {wallets[document['wallet']]} "
+                    "times in the batch",
+                    citation=citation,
+                    remediation="explain the shared wallet",
+                )
+            )
         amount = document.get("amount")
         if amount is None:
             findings.append(
@@ -102,7 +126,7 @@ class FakePack:
                     remediation="reduce the amount",
                 )
             )
-        outcome = findings[0].outcome if findings else Outcome.APPROVE
+        outcome = most_severe([f.outcome for f in findings])
         canonical = json.dumps(document, sort_keys=True, separators=(",", ":"))
         return Decision(
             document_kind=str(document.get("kind", "transfer")),
@@ -110,7 +134,7 @@ class FakePack:
             outcome=outcome,
             as_of=as_of,
             findings=findings,
-            rules_evaluated=["LIMIT-1"],
+            rules_evaluated=["LIMIT-1", "WALLET-1"],
             rulepack=RulePackRef(name=self.name, version=self.version, sha256=self.sha256),
             input_sha256=hashlib.sha256(canonical.encode()).hexdigest(),
             engine=EngineRef(name="vasp-rules", version=self.engine_version),

@@ -6,7 +6,7 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from datetime import date
 from pathlib import Path
@@ -152,11 +152,12 @@ class RulePack:
         engine: EngineName = "durable",
         batch: bool = True,
         workers: int = 1,
+        on_decision: Callable[[Decision], None] | None = None,
     ) -> list[Decision]:
         """Evaluate documents together, in order. With `batch` (the default) cross-document rules
         relate them (e.g. one wallet declared twice); without it each is evaluated alone.
         `workers` > 1 spreads the work over processes (cross-document facts are computed
-        over the whole batch either way)."""
+        over the whole batch either way). `on_decision` is called after each decision (progress)."""
         items = [_item(doc, i if len(documents) > 1 else None) for i, doc in enumerate(documents)]
         if workers > 1 and len(items) > 1:
             return self._evaluate_in_processes(items, as_of, engine, batch, workers)

@@ -33,7 +33,7 @@ from pathlib import Path, PurePosixPath
 from types import TracebackType
 from typing import Any, Final, Protocol, Self
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from vasp_rules.decision import Decision, Outcome
 
@@ -70,6 +70,8 @@ _SCHEMA: Final = (
         as_of           TEXT,
         decision_json   TEXT,
         input_json      TEXT,
+        batch_start     INTEGER,
+        batch_size      INTEGER,
         pack_name       TEXT,
         pack_version    TEXT,
         pack_sha256     TEXT,
@@ -230,6 +232,8 @@ class Record:
     as_of: str | None
     decision_json: str | None
     input_json: str | None
+    batch_start: int | None
+    batch_size: int | None
     pack_name: str | None
     pack_version: str | None
     pack_sha256: str | None
@@ -321,6 +325,8 @@ class VerifyReport:
 
 
 Clock = Callable[[], datetime]
+#: An input document: a JSON-like mapping, or a validated pydantic document model.
+Document = Mapping[str, Any] | BaseModel
 
 
 def utc_now() -> datetime:
@@ -746,7 +752,7 @@ class DecisionLog:
     def _now(self) -> str:
         return _format_time(self._clock())
 
-    def record(self, decision: Decision, document: Mapping[str, Any], pack: PackFiles) -> int:
+    def record(self, decision: Decision, document: Document, pack: PackFiles) -> int:
         """Append one decision, the input it was made on and the pack that made it.
 
         Returns the new record's sequence number. When this returns, the record is durable.
@@ -754,19 +760,33 @@ class DecisionLog:
         return self.record_many([(decision, document)], pack)[0]
 
     def record_many(
-        self, pairs: Sequence[tuple[Decision, Mapping[str, Any]]], pack: PackFiles
+        self,
+        pairs: Sequence[tuple[Decision, Document]],
+        pack: PackFiles,
+        *,
+        batch: bool = False,
     ) -> list[int]:
-        """Append several decisions made with one pack, atomically (all or none)."""
+        """Append several decisions made with one pack, atomically (all or none).
+
+        ``batch=True`` says the documents were evaluated together, in this order, in one
+        ``evaluate_many`` call, so cross-document rules may have related them; replay then
+        re-evaluates them together. Otherwise each decision is replayed alone.
+        """
         files = _checked_pack(pack)
         prepared = [(d, d.to_json(), _input_json(doc, d)) for d, doc in pairs]
         for decision, _, _ in prepared:
             _check_decision_matches_pack(decision, pack)
         if not prepared:
             return []
+        together = batch and len(prepared) > 1
+        if together and len({d.as_of for d, _, _ in prepared}) > 1:
+            raise RecordingError("decisions evaluated as one batch must share one as_of")
         seqs: list[int] = []
         with self._writing() as conn:
             head = self._checked_head(conn)
             self._store_pack(conn, pack.sha256, files)
+            batch_start = head.seq + 1 if together else None
+            batch_size = len(prepared) if together else None
             for decision, decision_json, input_json in prepared:
                 record = _sealed(
                     Record(
@@ -779,6 +799,8 @@ class DecisionLog:
                         as_of=decision.as_of.isoformat(),
                         decision_json=decision_json,
                         input_json=input_json,
+                        batch_start=batch_start,
+                        batch_size=batch_size,
                         pack_name=decision.rulepack.name,
                         pack_version=decision.rulepack.version,
                         pack_sha256=decision.rulepack.sha256,
@@ -838,6 +860,8 @@ class DecisionLog:
                     as_of=None,
                     decision_json=None,
                     input_json=None,
+                    batch_start=None,
+                    batch_size=None,
                     pack_name=None,
                     pack_version=None,
                     pack_sha256=None,
@@ -879,6 +903,7 @@ class DecisionLog:
         count = 0
         chain_bad: tuple[int, str] | None = None
         pack_first_use: dict[str, int] = {}
+        leader: Record | None = None  # first record of a batch still expecting members
         for row in conn.execute(f"{_SELECT} ORDER BY seq"):
             record = _row_to_record(row)
             expected = prev.seq + 1
@@ -891,14 +916,23 @@ class DecisionLog:
             if not record.hash_ok:
                 chain_bad = (record.seq, "content does not match its hash (record was changed)")
                 break
-            problem = self._consistency(conn, record)
+            problem = self._consistency(conn, record) or _batch_problem(record, leader)
             if problem is not None:
                 chain_bad = (record.seq, problem)
                 break
             if record.kind == KIND_DECISION and record.pack_sha256 is not None:
                 pack_first_use.setdefault(record.pack_sha256, record.seq)
+            if record.batch_start == record.seq:
+                leader = record
+            if leader is not None and record.seq == _batch_end(leader):
+                leader = None
             prev = Head(record.seq, record.hash)
             count += 1
+        if chain_bad is None and leader is not None:
+            chain_bad = (
+                prev.seq + 1,
+                f"batch of records {leader.seq}-{_batch_end(leader)} ends early at {prev.seq}",
+            )
 
         if chain_bad is None:
             try:
@@ -982,6 +1016,32 @@ class DecisionLog:
 # --------------------------------------------------------------------------- helpers
 
 
+def _batch_end(leader: Record) -> int:
+    return leader.seq + (leader.batch_size or 1) - 1
+
+
+def _batch_problem(record: Record, leader: Record | None) -> str | None:
+    """Batches are contiguous runs of decisions sharing batch fields, as_of and pack."""
+    if leader is not None:
+        same = (
+            record.kind == KIND_DECISION
+            and record.batch_start == leader.seq
+            and record.batch_size == leader.batch_size
+            and record.as_of == leader.as_of
+            and record.pack_sha256 == leader.pack_sha256
+        )
+        if not same:
+            return f"breaks the batch of records {leader.seq}-{_batch_end(leader)}"
+        return None
+    if record.batch_start is None and record.batch_size is None:
+        return None
+    if record.kind != KIND_DECISION or record.batch_start is None or record.batch_size is None:
+        return "malformed batch fields"
+    if record.batch_size < 2 or record.batch_start != record.seq:
+        return f"claims a batch starting at record {record.batch_start} it is not part of"
+    return None
+
+
 def _decision_consistency(record: Record) -> str | None:
     try:
         decision = record.decision()
@@ -1057,9 +1117,12 @@ def _check_decision_matches_pack(decision: Decision, pack: PackFiles) -> None:
         )
 
 
-def _input_json(document: Mapping[str, Any], decision: Decision) -> str:
+def _input_json(document: Document, decision: Decision) -> str:
     """The input as JSON, key order kept; refuse what would not come back identical."""
-    plain = dict(document)
+    if isinstance(document, BaseModel):
+        plain = document.model_dump(mode="json")
+    else:
+        plain = dict(document)
     try:
         text = json.dumps(plain, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError) as exc:
@@ -1077,19 +1140,22 @@ def _input_json(document: Mapping[str, Any], decision: Decision) -> str:
 
 def record_decisions(
     log_path: str | os.PathLike[str],
-    pairs: Sequence[tuple[Decision, Mapping[str, Any]]],
+    pairs: Sequence[tuple[Decision, Document]],
     pack: PackFiles,
     *,
+    batch: bool = False,
     clock: Clock | None = None,
 ) -> list[int]:
     """Append decisions made with ``pack`` to the log at ``log_path`` (created if absent).
 
-    All pairs are recorded in one transaction; returns their sequence numbers. Raises an
+    All pairs are recorded in one transaction; returns their sequence numbers. Pass
+    ``batch=True`` when the documents were evaluated together (``evaluate_many`` with
+    cross-document rules), so that replay evaluates them together again. Raises an
     :class:`AuditError` (see its ``exit_code``) if the file is not a usable log or the request
     is invalid.
     """
     with DecisionLog.open(log_path, write=True, clock=clock) as log:
-        return log.record_many(pairs, pack)
+        return log.record_many(pairs, pack, batch=batch)
 
 
 def verify_log(log_path: str | os.PathLike[str], *, anchor: Head | None = None) -> VerifyReport:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import importlib
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -20,6 +20,7 @@ from vasp_rules.audit.log import (
     KIND_OVERRIDE,
     AuditError,
     DecisionLog,
+    Record,
     TamperedLogError,
     as_of_date,
     check_pack_path,
@@ -34,6 +35,10 @@ class EvaluatingPack(Protocol):
     def sha256(self) -> str: ...
 
     def evaluate(self, document: Mapping[str, Any], as_of: date) -> Decision: ...
+
+    def evaluate_many(
+        self, documents: Sequence[Mapping[str, Any]], as_of: date
+    ) -> list[Decision]: ...
 
 
 #: Loads a rule pack from a folder holding its files.
@@ -72,6 +77,26 @@ class ReplayResult:
         return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
 
 
+def _batch_members(log: DecisionLog, record: Record) -> list[Record]:
+    """The records evaluated together with ``record``, checked against their hashes."""
+    start, size = record.batch_start, record.batch_size
+    if start is None or size is None or size < 2:
+        raise TamperedLogError(f"record {record.seq} has malformed batch fields")
+    members = [log.get(seq) for seq in range(start, start + size)]
+    for member in members:
+        if (
+            not member.hash_ok
+            or (member.batch_start, member.batch_size) != (start, size)
+            or member.as_of != record.as_of
+            or member.pack_sha256 != record.pack_sha256
+        ):
+            raise TamperedLogError(
+                f"record {member.seq} of the batch {start}-{start + size - 1} fails its checks; "
+                "run `vasp-rules audit verify`"
+            )
+    return members
+
+
 def default_pack_loader() -> PackLoader:
     """``vasp_rules.pack.RulePack.load``, imported when needed."""
     try:
@@ -102,7 +127,16 @@ def replay(log: DecisionLog, seq: int, loader: PackLoader | None = None) -> Repl
     if record.pack_sha256 is None or record.decision_json is None:
         raise TamperedLogError(f"record {record.seq} lacks its decision or rule pack")
     files = log.pack_files(record.pack_sha256)
-    document = record.document()
+    documents = [record.document()]
+    index = 0
+    if record.batch_start is not None:
+        members = _batch_members(log, record)
+        documents = [m.document() for m in members]
+        index = record.seq - record.batch_start
+        notes.append(
+            f"record {record.seq} was evaluated in one batch with records "
+            f"{members[0].seq}-{members[-1].seq}; replaying the batch together"
+        )
     as_of = as_of_date(record)
     load = loader if loader is not None else default_pack_loader()
     with tempfile.TemporaryDirectory(prefix="vasp-rules-replay-") as tmp:
@@ -116,7 +150,16 @@ def replay(log: DecisionLog, seq: int, loader: PackLoader | None = None) -> Repl
             target.write_bytes(content)
         try:
             pack = load(root)
-            decision = pack.evaluate(document, as_of)
+            if len(documents) == 1:
+                decision = pack.evaluate(documents[0], as_of)
+            else:
+                decisions = pack.evaluate_many(documents, as_of)
+                if len(decisions) != len(documents):
+                    raise ReplayError(
+                        f"the engine returned {len(decisions)} decisions for a batch of "
+                        f"{len(documents)}"
+                    )
+                decision = decisions[index]
         except AuditError:
             raise
         except Exception as exc:  # the engine's failure is the replay's result, not a crash
