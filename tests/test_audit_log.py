@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 from test_audit_support import AS_OF, FakePack, StepClock, document, pack_files, pairs
 
 from vasp_rules.audit import (
@@ -17,6 +18,7 @@ from vasp_rules.audit import (
     KIND_OVERRIDE,
     DecisionLog,
     Head,
+    LogFormatError,
     RecordingError,
     TamperedLogError,
     UnknownRecordError,
@@ -302,3 +304,47 @@ def test_anchor_detects_a_rewritten_or_shortened_chain(tmp_path: Path, pack: Fak
     # The log may grow after the anchor was taken.
     record_decisions(real, pairs(pack, 5, 2), pack)
     assert verify_log(real, anchor=anchor).ok
+
+
+def test_batch_records_carry_their_batch(tmp_path: Path, pack: FakePack) -> None:
+    db = tmp_path / "d.db"
+    record_decisions(db, pairs(pack, 1, 2), pack)  # alone: no batch
+    seqs = record_decisions(db, pairs(pack, 3, 3), pack, batch=True)
+    record_decisions(db, pairs(pack, 6, 1), pack, batch=True)  # a batch of one is alone
+    with DecisionLog.open(db) as log:
+        batch = {r.seq: (r.batch_start, r.batch_size) for r in log.records()}
+    assert seqs == [3, 4, 5]
+    assert batch == {
+        1: (None, None),
+        2: (None, None),
+        3: (3, 3),
+        4: (3, 3),
+        5: (3, 3),
+        6: (None, None),
+    }
+    assert verify_log(db).ok
+
+
+def test_batch_needs_one_as_of(tmp_path: Path, pack: FakePack) -> None:
+    first = pairs(pack, 1, 1)[0]
+    other_day = (pack.evaluate(first[1], date(2026, 1, 1)), first[1])
+    with pytest.raises(RecordingError, match="one as_of"):
+        record_decisions(tmp_path / "d.db", [first, other_day], pack, batch=True)
+    assert record_decisions(tmp_path / "d.db", [first, other_day], pack) == [1, 2]
+
+
+def test_a_validated_document_model_is_stored_as_its_json(tmp_path: Path, pack: FakePack) -> None:
+    class Doc(BaseModel):
+        id: str
+        amount: int
+
+    model = Doc(id="T-1", amount=5)
+    decision = pack.evaluate(model.model_dump(mode="json"), AS_OF)
+    record_decisions(tmp_path / "d.db", [(decision, model)], pack)
+    with DecisionLog.open(tmp_path / "d.db") as log:
+        assert log.get(1).document() == {"id": "T-1", "amount": 5}
+
+
+def test_log_in_a_missing_folder_is_a_clear_error(tmp_path: Path, pack: FakePack) -> None:
+    with pytest.raises(LogFormatError, match="cannot create log"):
+        record_decisions(tmp_path / "no" / "such" / "d.db", pairs(pack, 1, 1), pack)

@@ -163,3 +163,56 @@ def test_replay_with_the_real_rule_pack(tmp_path: Path) -> None:
         for seq in seqs:
             result = replay(log, seq, default_pack_loader())
             assert result.same, result.diff()
+
+
+def _wallet_docs() -> list[dict[str, Any]]:
+    return [
+        {"kind": "transfer", "id": "W-1", "amount": 10, "wallet": "bc1-shared"},
+        {"kind": "transfer", "id": "W-2", "amount": 20, "wallet": "bc1-own"},
+        {"kind": "transfer", "id": "W-3", "amount": 30, "wallet": "bc1-shared"},
+    ]
+
+
+def test_a_batch_replays_together(tmp_path: Path) -> None:
+    """Cross-document findings only reproduce when the batch is evaluated together again."""
+    pack = FakePack(pack_files())
+    docs = _wallet_docs()
+    decisions = pack.evaluate_many(docs, AS_OF)
+    assert [d.outcome for d in decisions] == [Outcome.REFER, Outcome.APPROVE, Outcome.REFER]
+    assert pack.evaluate(docs[0], AS_OF).outcome is Outcome.APPROVE  # alone, it differs
+    db = tmp_path / "d.db"
+    record_decisions(db, pairs(pack, 1, 1), pack)
+    seqs = record_decisions(db, list(zip(decisions, docs, strict=True)), pack, batch=True)
+    assert seqs == [2, 3, 4]
+    with DecisionLog.open(db) as log:
+        for seq in seqs:
+            result = replay(log, seq, FakePack.load)
+            assert result.same, result.diff()
+            assert any("batch" in n and "2-4" in n for n in result.notes)
+
+
+def test_a_batch_recorded_as_singles_does_not_replay(tmp_path: Path) -> None:
+    """Recording batch decisions without batch=True loses their context: replay says so."""
+    pack = FakePack(pack_files())
+    docs = _wallet_docs()
+    decisions = pack.evaluate_many(docs, AS_OF)
+    db = tmp_path / "d.db"
+    record_decisions(db, list(zip(decisions, docs, strict=True)), pack)
+    with DecisionLog.open(db) as log:
+        result = replay(log, 1, FakePack.load)
+    assert not result.same
+    assert '-  "outcome": "REFER"' in result.diff()
+
+
+def test_replay_refuses_a_batch_with_a_tampered_member(tmp_path: Path) -> None:
+    pack = FakePack(pack_files())
+    docs = _wallet_docs()
+    decisions = pack.evaluate_many(docs, AS_OF)
+    db = tmp_path / "d.db"
+    record_decisions(db, list(zip(decisions, docs, strict=True)), pack, batch=True)
+    conn = sqlite3.connect(db)
+    conn.execute("UPDATE records SET input_json = replace(input_json, '30', '31') WHERE seq = 3")
+    conn.commit()
+    conn.close()
+    with DecisionLog.open(db) as log, pytest.raises(TamperedLogError, match="batch"):
+        replay(log, 1, FakePack.load)

@@ -8,6 +8,7 @@ expected record.
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
 import sqlite3
 import tempfile
@@ -35,7 +36,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with DecisionLog.open(db, write=True, clock=clock) as log:
         log.record_many(pairs(a, 1, 3), a)  # 1-3
         log.override(2, by="Officer A", reason="checked by hand", outcome="REFER")  # 4
-        log.record_many(pairs(b, 4, 3), b)  # 5-7
+        log.record_many(pairs(b, 4, 3), b, batch=True)  # 5-7, evaluated together
         log.override(6, by="Officer B", reason="sanctions hit", outcome="REJECT")  # 8
         log.record(*pairs(a, 7, 1)[0], a)  # 9
     assert verify_log(db).ok and verify_log(db).records == N_RECORDS
@@ -61,10 +62,10 @@ def _mutated(old: Any, column: str, data: st.DataObject, taken: set[int]) -> Any
         return data.draw(st.integers(1, 10_000).filter(lambda v: v not in taken), label="seq")
     if column == "kind":
         return "override" if old == "decision" else "decision"
-    if column == "overrides_seq":
+    if column in {"overrides_seq", "batch_start", "batch_size"}:
         if old is None:
-            return data.draw(st.integers(-5, 50), label="overrides_seq")
-        return data.draw(st.none() | st.integers(-5, 50).filter(lambda v: v != old))
+            return data.draw(st.integers(-5, 50), label=column)
+        return data.draw(st.none() | st.integers(-5, 50).filter(lambda v: v != old), label=column)
     if old is None:
         return data.draw(st.text(max_size=8), label="new text")
     nullable = column not in {"kind", "recorded_at", "document_kind", "document_id", "outcome"}
@@ -142,7 +143,7 @@ def _tamper(db: Path, action: str, data: st.DataObject) -> set[int]:
 
 
 @settings(
-    max_examples=300,
+    max_examples=int(os.environ.get("AUDIT_TAMPER_EXAMPLES", "300")),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
@@ -237,3 +238,17 @@ def test_consistently_forged_override_link_is_detected(copy_of: Path) -> None:
     conn.close()
     report = verify_log(copy_of)
     assert not report.ok and report.first_bad_seq == N_RECORDS - 1
+
+
+def test_cutting_a_batch_short_is_detected_even_with_the_head_forged(copy_of: Path) -> None:
+    """Remove the tail from inside the batch 5-7 and fix up the head entry to match."""
+    records = _records(copy_of)
+    conn = sqlite3.connect(copy_of)
+    conn.execute("DELETE FROM records WHERE seq >= 7")
+    conn.execute("UPDATE meta SET value = '6' WHERE key = 'head_seq'")
+    conn.execute("UPDATE meta SET value = ? WHERE key = 'head_hash'", (records[6].hash,))
+    conn.commit()
+    conn.close()
+    report = verify_log(copy_of)
+    assert not report.ok and report.first_bad_seq == 7
+    assert "batch" in (report.problem or "")

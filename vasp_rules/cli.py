@@ -341,6 +341,12 @@ def _register_optional() -> None:
     else:
         main.add_command(audit)
     try:
+        from .catalogue import docs
+    except ImportError:  # pragma: no cover
+        pass
+    else:
+        main.add_command(docs)
+    try:
         from .explain.cli import explain, whatif
     except ImportError:  # pragma: no cover
         pass

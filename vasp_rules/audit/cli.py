@@ -47,6 +47,8 @@ def _guarded(action: Callable[[], T]) -> T:
         _fail(str(exc), exc.exit_code)
     except sqlite3.Error as exc:
         _fail(f"corrupt or unreadable decision log: {exc}", 2)
+    except OSError as exc:
+        _fail(f"{exc.filename or 'file'}: {exc.strerror or exc}", 2)
 
 
 def _parse_id(text: str) -> int:

@@ -457,6 +457,8 @@ def _create(path: Path) -> None:
         _fsync_dir(path.parent)
     except OSError as exc:
         raise LogFormatError(f"{_describe(path)}: cannot create log: {exc.strerror}") from None
+    except sqlite3.Error as exc:
+        raise LogFormatError(f"{_describe(path)}: cannot create log: {exc}") from None
     finally:
         for leftover in (tmp, tmp.with_name(tmp.name + "-wal"), tmp.with_name(tmp.name + "-shm")):
             leftover.unlink(missing_ok=True)
@@ -519,7 +521,9 @@ class DecisionLog:
         try:
             _check_schema(probe, p)
         except sqlite3.DatabaseError as exc:
-            raise CorruptLogError(f"{_describe(p)}: corrupt database ({exc})") from None
+            raise CorruptLogError(
+                f"{_describe(p)}: corrupt or unreadable database ({exc})"
+            ) from None
         finally:
             probe.close()
         conn = _connect(p, "rw" if write else "ro", timeout)
@@ -534,7 +538,9 @@ class DecisionLog:
             raise LogBusyError(f"{_describe(p)}: cannot open for writing: {exc}") from None
         except sqlite3.DatabaseError as exc:
             conn.close()
-            raise CorruptLogError(f"{_describe(p)}: corrupt database ({exc})") from None
+            raise CorruptLogError(
+                f"{_describe(p)}: corrupt or unreadable database ({exc})"
+            ) from None
         return cls(conn, p, writable=write, clock=clock or utc_now)
 
     @property
@@ -569,7 +575,9 @@ class DecisionLog:
                 raise LogBusyError(f"{_describe(self._path)}: log is busy: {exc}") from None
             raise CorruptLogError(f"{_describe(self._path)}: {exc}") from None
         except sqlite3.DatabaseError as exc:
-            raise CorruptLogError(f"{_describe(self._path)}: corrupt database ({exc})") from None
+            raise CorruptLogError(
+                f"{_describe(self._path)}: corrupt or unreadable database ({exc})"
+            ) from None
         try:
             yield self._conn
         except BaseException:
@@ -591,7 +599,7 @@ class DecisionLog:
                 yield conn
             except sqlite3.DatabaseError as exc:
                 raise CorruptLogError(
-                    f"{_describe(self._path)}: corrupt database ({exc})"
+                    f"{_describe(self._path)}: corrupt or unreadable database ({exc})"
                 ) from None
 
     @contextmanager
@@ -603,7 +611,7 @@ class DecisionLog:
                 yield conn
             except sqlite3.DatabaseError as exc:
                 raise CorruptLogError(
-                    f"{_describe(self._path)}: corrupt database ({exc})"
+                    f"{_describe(self._path)}: corrupt or unreadable database ({exc})"
                 ) from None
 
     # ------------------------------------------------------------------ reading
@@ -928,11 +936,6 @@ class DecisionLog:
                 leader = None
             prev = Head(record.seq, record.hash)
             count += 1
-        if chain_bad is None and leader is not None:
-            chain_bad = (
-                prev.seq + 1,
-                f"batch of records {leader.seq}-{_batch_end(leader)} ends early at {prev.seq}",
-            )
 
         if chain_bad is None:
             try:
@@ -956,6 +959,12 @@ class DecisionLog:
                     first = max(prev.seq, 1)
                     why = "the log's head entry does not match the last record"
                 chain_bad = (first, why)
+
+        if chain_bad is None and leader is not None:
+            chain_bad = (
+                prev.seq + 1,
+                f"batch of records {leader.seq}-{_batch_end(leader)} ends early at {prev.seq}",
+            )
 
         bad: list[tuple[int, str]] = [] if chain_bad is None else [chain_bad]
         for sha, first_use in sorted(pack_first_use.items(), key=lambda kv: kv[1]):

@@ -187,7 +187,7 @@ class Lowerer:
         return {key: True}, {key: False}, nex(key)
 
     def _comparison(self, node: Binary) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-        op, left, right = node.op, node.left, node.right
+        op, left, right = _isolate_field(node.op, node.left, node.right)
         lkey = self._plain_field(left) if isinstance(left, Path) else None
         if lkey is None and isinstance(right, Path):
             rkey = self._plain_field(right)
@@ -269,6 +269,27 @@ class Lowerer:
             self.hoisted[key] = node
         self._used_hoists[key] = node
         return key
+
+
+def _isolate_field(op: str, left: Expr, right: Expr) -> tuple[str, Expr, Expr]:
+    """Move added or subtracted terms to the right, so a plain field stands alone on the left
+    (`a - b > c` becomes `a > c + b`): durable-rules compares a field with an expression, not
+    two expressions. Exact for + and -; products and quotients are left alone (sign)."""
+    for _ in range(8):
+        if isinstance(left, Binary) and left.op in ("+", "-") and isinstance(left.left, Path):
+            inverse = "-" if left.op == "+" else "+"
+            left, right = left.left, Binary(inverse, right, left.right, left.pos)
+        elif (
+            isinstance(right, Binary)
+            and right.op in ("+", "-")
+            and isinstance(right.left, Path)
+            and not isinstance(left, Path)
+        ):
+            op = FLIP[op]
+            left, right = right, left
+        else:
+            break
+    return op, left, right
 
 
 def _literal(value: Any) -> Any:

@@ -1,0 +1,223 @@
+"""Regression tests for the durable-rules 2.0.28 hazards the engine guards against.
+
+Each test names the hazard (see docs/engine.md) and fails if the guard is removed. Tests that
+could hang or crash the interpreter run in a subprocess with a timeout.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from conftest import AS_OF, ROOT, example, make_pack, rule_yaml
+
+from vasp_rules import PackError, RulePack
+from vasp_rules.compiler.lower import MAX_NESTING, depth
+from vasp_rules.engine import durable_backend
+from vasp_rules.engine.durable_backend import EngineError, Matcher, to_json
+
+
+def run_isolated(code: str, timeout: int = 120) -> subprocess.CompletedProcess[str]:
+    """Run code in a fresh interpreter (a segfault or hang must not take pytest down)."""
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_no_host_threads_are_started(pk: RulePack) -> None:
+    """Hazard: Host() starts timer threads that lose results and segfault under threads."""
+    before = threading.active_count()
+    for _ in range(20):
+        pk.evaluate(example("licence_application"), AS_OF)
+    assert threading.active_count() == before
+    assert "durable.engine" not in sys.modules, "the Host layer must never be imported"
+
+
+def test_only_one_module_imports_durable() -> None:
+    sources = [p for p in (ROOT / "vasp_rules").rglob("*.py")]
+    importers = [p.relative_to(ROOT).as_posix() for p in sources
+                 if "import durable" in p.read_text() or "from durable" in p.read_text()]
+    assert importers == ["vasp_rules/engine/durable_backend.py"]
+
+
+def test_a_document_that_fires_nothing_does_not_segfault() -> None:
+    """Hazard: delete_state on a session where no action ran segfaults. The sentinel rule makes
+    an action run for every fact; a transfer that fires no rule exercises exactly that path."""
+    result = run_isolated("""
+        import json
+        from datetime import date
+        from vasp_rules import RulePack
+        pack = RulePack.load("rules/pk")
+        doc = json.load(open("examples/transfer.json"))
+        for i in range(300):
+            doc["transfer_id"] = f"T{i}"
+            d = pack.evaluate(doc, date(2026, 6, 1))
+        print("OK", d.outcome.value)
+    """)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.startswith("OK")
+
+
+def test_matcher_refuses_to_delete_a_session_where_nothing_ran() -> None:
+    """The guard itself: in a ruleset without the sentinel, a fact that matches no rule runs
+    no action; the matcher raises instead of calling delete_state (which would segfault)."""
+    import durable_rules_engine
+
+    definition = {"only": {"all": [{"m": {"$and": [{"kind": "transfer"}, {"f_x": 1}]}}]}}
+    handle = int(durable_rules_engine.create_ruleset("no_sentinel_probe", json.dumps(definition)))
+    matcher = Matcher([])
+    try:
+        with pytest.raises(EngineError):
+            matcher._match_one(handle, "transfer", {"f_x": 2})
+    finally:
+        durable_rules_engine.delete_ruleset(handle)
+
+
+def test_identical_documents_get_distinct_fact_ids(pk: RulePack) -> None:
+    """Hazard: facts without an id get one from their content; identical content is rejected
+    as already observed. Every fact gets a unique id, so identical documents all evaluate."""
+    doc = example("customer")
+    decisions = pk.evaluate_many([doc] * 50, AS_OF, batch=False)
+    assert len({d.to_json() for d in decisions}) == 1
+
+
+def test_more_sessions_than_the_per_ruleset_cap(pk: RulePack) -> None:
+    """Hazard: 1,024 live sessions per ruleset, then MemoryError. Sessions are deleted after
+    each document, so a batch far larger than the cap evaluates."""
+    doc = example("transfer")
+    docs = []
+    for i in range(1500):
+        d = dict(doc)
+        d["transfer_id"] = f"T{i}"
+        docs.append(d)
+    decisions = pk.evaluate_many(docs, AS_OF, batch=False)
+    assert len(decisions) == 1500
+
+
+def test_numbers_never_reach_the_engine_in_exponent_form() -> None:
+    """Hazard: durable-rules rejects 1e-05 and 1e+16 (error 204) and Infinity (202)."""
+    assert to_json({"a": Decimal("0.00001"), "b": Decimal("1E+20"), "c": 10**17}) == (
+        '{"a":0.00001,"b":100000000000000000000,"c":100000000000000000}'
+    )
+    with pytest.raises(EngineError):
+        to_json({"x": Decimal("Infinity")})
+    with pytest.raises(EngineError):
+        to_json({"x": 1.5})  # floats are refused: money and dates are integers
+
+
+def test_tiny_and_huge_amounts_evaluate(pk: RulePack) -> None:
+    doc = example("customer")
+    doc["outward_transfers_this_year"] = {"amount": "0.00001", "currency": "USD"}
+    assert pk.evaluate(doc, AS_OF, engine="durable").to_json() == pk.evaluate(
+        doc, AS_OF, engine="reference").to_json()
+    doc["outward_transfers_this_year"] = {"amount": "12345678901234567.89", "currency": "USD"}
+    d = pk.evaluate(doc, AS_OF)
+    assert "VER-14" in d.fired
+    assert d.to_json() == pk.evaluate(doc, AS_OF, engine="reference").to_json()
+
+
+def test_string_compared_with_number_is_refused_at_load(tmp_path: Path) -> None:
+    """Hazard: durable-rules compares a string with a number as strings ("100" < 25)."""
+    root = make_pack(tmp_path, "rules:\n" + rule_yaml("T-01", "customer", 'customer_id < 25'))
+    with pytest.raises(PackError) as info:
+        RulePack.load(root)
+    assert "cannot compare string with int" in str(info.value)
+
+
+def test_regex_is_evaluated_by_python_not_the_engine(tmp_path: Path) -> None:
+    """Hazard: durable's $mt dialect breaks backslash escapes. `matches` is hoisted and run by
+    Python's re.fullmatch, so \\d works as written."""
+    root = make_pack(tmp_path, "rules:\n" + rule_yaml(
+        "T-01", "customer", 'matches(customer_id, "CUST-\\\\d{8}")'))
+    pack = RulePack.load(root)
+    compiled = pack.compiled(AS_OF)
+    assert "$mt" not in json.dumps(compiled.rules[0].lowered.true)
+    assert pack.evaluate(example("customer"), AS_OF).fired == ["T-01"]
+    doc = example("customer")
+    doc["customer_id"] = "CUST-0048197X"
+    assert pack.evaluate(doc, AS_OF).fired == []
+
+
+def test_many_rules_with_different_first_tests_do_not_hang(tmp_path: Path) -> None:
+    """Hazard: more than 512 distinct tests under one node hangs forever. Rules are spread over
+    rulesets of at most 200, so 600 rules whose first tests differ still evaluate."""
+    rules = "rules:\n" + "".join(
+        rule_yaml(f"T-{i:03d}", "customer", f"customer_id == \"C{i}\"") for i in range(600))
+    root = make_pack(tmp_path, rules)
+    result = run_isolated(f"""
+        import json
+        from datetime import date
+        from vasp_rules import RulePack
+        pack = RulePack.load({str(root)!r})
+        doc = json.load(open("examples/customer.json"))
+        doc["customer_id"] = "C599"
+        print(pack.evaluate(doc, date(2026, 6, 1)).fired)
+    """, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "T-599" in result.stdout
+
+
+def test_identical_conditions_beyond_the_sharing_limit(tmp_path: Path) -> None:
+    """Hazard: at most 256 rules may share one identical condition; shards stay below it."""
+    rules = "rules:\n" + "".join(
+        rule_yaml(f"T-{i:03d}", "customer", 'risk_rating == "HIGH"') for i in range(300))
+    pack = RulePack.load(make_pack(tmp_path, rules))
+    doc = example("customer")
+    doc["risk_rating"] = "HIGH"
+    assert len(pack.evaluate(doc, AS_OF).findings) == 300
+
+
+def test_deep_conditions_are_hoisted_below_the_nesting_limit(tmp_path: Path) -> None:
+    """Hazard: $and/$or nesting deeper than 15 is refused. A deeper condition is computed as
+    one derived field instead, and still agrees with the reference interpreter."""
+    cond = "risk_rating == \"HIGH\""
+    for i in range(20):
+        cond = f"({cond} or customer_id == \"X{i}\") and biometric_verified"
+    pack = RulePack.load(make_pack(tmp_path, "rules:\n" + rule_yaml("T-01", "customer", cond)))
+    low = pack.compiled(AS_OF).rules[0].lowered
+    assert depth(low.true) < MAX_NESTING and depth(low.unknown) < MAX_NESTING
+    doc = example("customer")
+    for risk in ("HIGH", "LOW"):
+        doc["risk_rating"] = risk
+        assert pack.evaluate(doc, AS_OF).to_json() == pack.evaluate(
+            doc, AS_OF, engine="reference").to_json()
+
+
+def test_threads_give_the_same_results_as_sequential(pk: RulePack) -> None:
+    """Hazard: concurrent calls into the C engine crashed. One lock serialises them."""
+    kinds = ["licence_application", "customer", "amnesty_declaration", "transfer"]
+    docs = [example(k) for k in kinds] * 25
+    sequential = [pk.evaluate(d, AS_OF).to_json() for d in docs]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        threaded = list(pool.map(lambda d: pk.evaluate(d, AS_OF).to_json(), docs))
+    assert threaded == sequential
+
+
+def test_rulesets_of_dropped_dates_are_deleted(pk: RulePack, monkeypatch: pytest.MonkeyPatch
+                                               ) -> None:
+    """Hazard: rulesets created without being deleted leak about 53 KB each. Compiled dates
+    are cached in a bounded LRU and their rulesets deleted on eviction."""
+    deleted: list[int] = []
+    real = durable_backend._engine.delete_ruleset
+    monkeypatch.setattr(durable_backend._engine, "delete_ruleset",
+                        lambda h: (deleted.append(h), real(h)))
+    fresh = RulePack.load(pk.root)
+    for offset in range(40):
+        fresh.evaluate(example("customer"), date.fromordinal(AS_OF.toordinal() + offset))
+    assert len(fresh._compiled) <= 16
+    assert deleted, "evicted dates must delete their durable rulesets"
+
+
+def test_evaluate_many_in_processes_matches_in_process(pk: RulePack) -> None:
+    """The C engine never releases the GIL: parallelism is by processes, with equal results."""
+    docs = [example(k) for k in ("licence_application", "customer", "transfer")] * 4
+    local = [d.to_json() for d in pk.evaluate_many(docs, AS_OF)]
+    spread = [d.to_json() for d in pk.evaluate_many(docs, AS_OF, workers=2)]
+    assert spread == local
