@@ -172,3 +172,11 @@ def test_replay_engine_failure_exits_1(db: Path) -> None:
 
     result = run("replay", db, "1", loader=broken)
     assert result.exit_code == 1 and result.stderr.startswith("error: could not re-evaluate")
+
+
+def test_show_displays_a_damaged_record_without_crashing(db: Path) -> None:
+    _sql(db, "UPDATE records SET input_json = '{not json', decision_json = 'x' WHERE seq = 1")
+    result = run("show", db, "1")
+    assert result.exit_code == 0
+    assert "{not json" in result.stdout and "DOES NOT MATCH" in result.stdout
+    assert run("verify", db).exit_code == 1

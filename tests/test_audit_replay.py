@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from test_audit_support import AS_OF, FakePack, StepClock, pack_files, pairs
 
 from vasp_rules.audit import (
@@ -21,6 +22,7 @@ from vasp_rules.audit import (
     replay,
     verify_log,
 )
+from vasp_rules.audit.cli import audit
 from vasp_rules.decision import Decision, Outcome
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -163,6 +165,8 @@ def test_replay_with_the_real_rule_pack(tmp_path: Path) -> None:
         for seq in seqs:
             result = replay(log, seq, default_pack_loader())
             assert result.same, result.diff()
+    cli = CliRunner().invoke(audit, ["replay", str(db), str(seqs[-1])], catch_exceptions=False)
+    assert cli.exit_code == 0 and cli.stdout.startswith("SAME"), cli.output
 
 
 def _wallet_docs() -> list[dict[str, Any]]:
@@ -216,3 +220,23 @@ def test_replay_refuses_a_batch_with_a_tampered_member(tmp_path: Path) -> None:
     conn.close()
     with DecisionLog.open(db) as log, pytest.raises(TamperedLogError, match="batch"):
         replay(log, 1, FakePack.load)
+
+
+def test_replay_a_real_batch(tmp_path: Path) -> None:
+    """The bundled examples evaluated together in one batch replay together."""
+    pack_module = pytest.importorskip("vasp_rules.pack")
+    from vasp_rules.audit import default_pack_loader
+
+    pack = pack_module.RulePack.load(ROOT / "rules" / "pk")
+    documents = [
+        json.loads(p.read_text(encoding="utf-8"))
+        for p in sorted((ROOT / "examples").glob("*.json"))
+    ]
+    decisions = pack.evaluate_many(documents, AS_OF)
+    db = tmp_path / "decisions.db"
+    seqs = record_decisions(db, list(zip(decisions, documents, strict=True)), pack, batch=True)
+    assert verify_log(db).ok
+    with DecisionLog.open(db) as log:
+        for seq in seqs:
+            result = replay(log, seq, default_pack_loader())
+            assert result.same, result.diff()

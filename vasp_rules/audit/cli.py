@@ -7,6 +7,9 @@ Every command takes the log file as its first argument: ``vasp-rules audit verif
 Exit codes: 0 ok; 1 verification failed, replay differs, or the log is tampered; 2 invalid input
 (missing file, not a log, newer schema, corrupt database, unknown id), with a one-line error on
 stderr. Reading commands open the file read-only.
+
+``record_decisions`` is re-exported here for the main CLI's ``evaluate --log``; it raises
+:class:`AuditError`, whose ``exit_code`` is the code to exit with.
 """
 
 from __future__ import annotations
@@ -25,9 +28,12 @@ from vasp_rules.audit.log import (
     DecisionLog,
     Head,
     Record,
+    record_decisions,
 )
 from vasp_rules.audit.replay import PackLoader, replay
 from vasp_rules.decision import Outcome
+
+__all__ = ["AuditError", "audit", "record_decisions"]
 
 _OUTCOMES = [o.value for o in Outcome if o is not Outcome.INFO]
 T = TypeVar("T")
@@ -129,6 +135,14 @@ def _describe(record: Record) -> list[str]:
     return lines
 
 
+def _pretty(text: str | None) -> str:
+    """Indented JSON for display; the raw text if it is not JSON (a damaged record)."""
+    try:
+        return json.dumps(json.loads(text or "null"), indent=2, ensure_ascii=False)
+    except ValueError:
+        return text or ""
+
+
 def _show_decision(record: Record, overrides: list[Record]) -> list[str]:
     lines = _describe(record)
     if overrides:
@@ -137,7 +151,7 @@ def _show_decision(record: Record, overrides: list[Record]) -> list[str]:
             f"  effective   {latest.outcome} (overridden by record {latest.seq}; "
             f"recorded outcome {record.outcome})"
         )
-    lines += ["input:", json.dumps(json.loads(record.input_json or "null"), indent=2)]
+    lines += ["input:", _pretty(record.input_json)]
     lines += ["decision:", record.decision_json or ""]
     for override in overrides:
         lines.append("override:")

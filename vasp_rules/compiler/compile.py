@@ -16,7 +16,7 @@ from ..lang.ast import Expr
 from ..pack.loader import LoadedPack, LoadedRule, TemplatePart
 from ..pack.params import FX_PARAMETER, ResolvedParam, fx_rates, resolve
 from .fold import fold
-from .lower import FALSE, LimitError, Lowered, Lowerer, depth
+from .lower import FALSE, TRUE, LimitError, Lowered, Lowerer, depth
 
 TRUE_SUFFIX = "|T"
 UNKNOWN_SUFFIX = "|U"
@@ -77,12 +77,14 @@ class CompiledPack:
                 match_rules: list[MatchRule] = []
                 for rule in self.rules:
                     low = rule.lowered
-                    if low.true is not FALSE:
-                        match_rules.append(MatchRule(rule.id + TRUE_SUFFIX, rule.kind, low.true))
-                    if rule.asks_for_missing and low.unknown is not FALSE:
-                        match_rules.append(
-                            MatchRule(rule.id + UNKNOWN_SUFFIX, rule.kind, low.unknown)
-                        )
+                    for suffix, pattern in ((TRUE_SUFFIX, low.true), (UNKNOWN_SUFFIX, low.unknown)):
+                        if pattern is FALSE or (
+                            suffix == UNKNOWN_SUFFIX and not rule.asks_for_missing
+                        ):
+                            continue
+                        # TRUE: the condition always holds; the kind test alone matches
+                        native = {} if pattern is TRUE else pattern
+                        match_rules.append(MatchRule(rule.id + suffix, rule.kind, native))
                 self._matcher = Matcher(match_rules)
             return self._matcher
 

@@ -165,6 +165,8 @@ class Matcher:
 
 
 def _conjuncts(pattern: dict[str, Any]) -> list[dict[str, Any]]:
+    if not pattern:
+        return []
     if set(pattern) == {"$and"}:
         return list(pattern["$and"])
     return [pattern]

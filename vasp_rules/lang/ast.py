@@ -196,4 +196,5 @@ def render(node: Expr) -> str:
 
 def _wrap(node: Expr) -> str:
     text = render(node)
-    return f"({text})" if isinstance(node, Binary) else text
+    needs = isinstance(node, Binary | Presence) or (isinstance(node, Unary) and node.op == "not")
+    return f"({text})" if needs else text

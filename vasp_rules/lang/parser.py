@@ -77,13 +77,24 @@ _TOKEN = re.compile(
 )
 
 
+_HINTS = {
+    "=": " (compare with '==')",
+    "&&": " (write 'and')",
+    "&": " (write 'and')",
+    "||": " (write 'or')",
+    "|": " (write 'or')",
+    "!": " (write 'not', or '!=' to compare)",
+}
+
+
 def tokenize(text: str) -> list[Token]:
     tokens: list[Token] = []
     pos = 0
     while pos < len(text):
         m = _TOKEN.match(text, pos)
         if m is None:
-            raise ConditionSyntaxError(f"unexpected character {text[pos]!r}", pos, text)
+            hint = _HINTS.get(text[pos : pos + 2]) or _HINTS.get(text[pos], "")
+            raise ConditionSyntaxError(f"unexpected character {text[pos]!r}{hint}", pos, text)
         kind = m.lastgroup
         if kind == "num":
             tokens.append(Token("NUM", m.group().replace("_", ""), pos))

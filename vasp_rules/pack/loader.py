@@ -118,6 +118,7 @@ class _Loader:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.issues: list[PackIssue] = []
+        self.ids: list[tuple[str, str, int | None]] = []  # every rule id written, with its place
 
     def issue(self, file: str, line: int | None, rule_id: str | None, message: str) -> None:
         self.issues.append(PackIssue(file, line, rule_id, message))
@@ -129,7 +130,7 @@ class _Loader:
         manifest = self._manifest()
         params, sources = self._params()
         rules = self._rules(params)
-        self._check_ids(rules)
+        self._check_ids()
         self._check_param_coverage(rules, params, sources)
         if manifest is not None and manifest.holidays_parameter is not None:
             spec = params.get(manifest.holidays_parameter)
@@ -165,7 +166,7 @@ class _Loader:
     ) -> None:
         for err in exc.errors():
             loc = prefix + tuple(err["loc"])
-            where = ".".join(str(p) for p in loc)
+            where = ".".join(str(p) for p in err["loc"]) or "(rule)"
             self.issue(rel, line_of(node, loc), rule_id, f"{where}: {err['msg']}")
 
     def _manifest(self) -> Manifest | None:
@@ -283,6 +284,8 @@ class _Loader:
                 continue
             for i, item in enumerate(items):
                 rule_id = str(item.get("id")) if hasattr(item, "get") and item.get("id") else None
+                if rule_id is not None:
+                    self.ids.append((rule_id, rel, line_of(node, ["rules", i])))
                 try:
                     spec = RuleSpec.model_validate(plain(item))
                 except ValidationError as exc:
@@ -400,19 +403,20 @@ class _Loader:
             ok = False
         return [p for p in parts if p.text or p.expr is not None] if ok else None
 
-    def _check_ids(self, rules: list[LoadedRule]) -> None:
-        seen: dict[str, LoadedRule] = {}
-        for rule in rules:
-            first = seen.get(rule.id)
-            if first is not None:
+    def _check_ids(self) -> None:
+        """Rule ids are unique across the pack (checked even for rules that failed to load)."""
+        first: dict[str, tuple[str, int | None]] = {}
+        for rule_id, file, line in self.ids:
+            if rule_id in first:
+                where = first[rule_id]
                 self.issue(
-                    rule.file,
-                    rule.line,
-                    rule.id,
-                    f"duplicate rule id (first defined at {first.file}:{first.line})",
+                    file,
+                    line,
+                    rule_id,
+                    f"duplicate rule id (first defined at {where[0]}:{where[1]})",
                 )
             else:
-                seen[rule.id] = rule
+                first[rule_id] = (file, line)
 
     def _check_param_coverage(
         self,

@@ -22,6 +22,7 @@ class YamlError(ValueError):
 def load_yaml(path: Path) -> Any:
     """Parse a YAML file into ruamel's round-trip nodes (which remember their lines)."""
     yaml = YAML(typ="rt")
+    yaml.constructor.add_constructor("tag:yaml.org,2002:timestamp", _lenient_timestamp)
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
@@ -34,6 +35,15 @@ def load_yaml(path: Path) -> Any:
         raise YamlError(f"invalid YAML: {exc.problem or exc.context}", line) from None
     except YAMLError as exc:
         raise YamlError(f"invalid YAML: {exc}", None) from None
+
+
+def _lenient_timestamp(constructor: Any, node: Any) -> Any:
+    """Dates YAML recognises but cannot build (2026-13-01) stay text, so the schema reports
+    them with their field and line instead of the parser crashing."""
+    try:
+        return constructor.construct_yaml_timestamp(node)
+    except ValueError:
+        return constructor.construct_scalar(node)
 
 
 def plain(node: Any) -> Any:
