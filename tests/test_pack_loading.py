@@ -19,7 +19,8 @@ def issues_of(root: Path) -> list[str]:
 
 def test_all_errors_are_reported_at_once_with_file_line_and_rule(tmp_path: Path) -> None:
     rules = "rules:\n" + "".join([
-        rule_yaml("T-01", "licence_application", "firm.paid_up_capitol > param.capital_floor[\"EXCHANGE\"]"),
+        rule_yaml("T-01", "licence_application",
+                  "firm.paid_up_capitol > param.capital_floor[\"EXCHANGE\"]"),
         rule_yaml("T-02", "licence_application", "submitted_on < firm.paid_up_capital"),
         rule_yaml("T-03", "customer", "param.no_such_parameter > 3"),
         rule_yaml("T-01", "customer", "risk_rating == \"HIGH\""),

@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from . import __version__
+from .audit import AuditError
 from .decision import Decision, Outcome
 from .entities.registry import KINDS, DocumentError, json_schema
 from .pack.loader import PackError
@@ -64,6 +65,9 @@ def handles_errors(func: F) -> F:
             for line in lines[1:]:
                 click.echo(f"  {line}", err=True)
             sys.exit(2)
+        except AuditError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(exc.exit_code)
         except (UsageProblem, ScenarioError, YamlError) as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(2)
@@ -158,7 +162,9 @@ def evaluate(
     if log_path:
         from .audit.cli import record_decisions
 
-        record_decisions(log_path, list(zip(decisions, documents, strict=True)), rulepack)
+        record_decisions(
+            log_path, list(zip(decisions, documents, strict=True)), rulepack, batch=not separate
+        )
     if fmt == "json":
         if len(decisions) == 1:
             click.echo(decisions[0].to_json())
