@@ -55,7 +55,7 @@ def project(compiled: CompiledPack, item: Item, ctx: Context) -> dict[str, Any]:
     fact: dict[str, Any] = {}
     if plan is None:
         return fact
-    ev = Evaluator(ctx)
+    ev = Evaluator(ctx, record=False)
     for key, dotted in plan.fields.items():
         value = ev.evaluate(Path(tuple(dotted.split(".")))).value
         if value is not UNKNOWN:
@@ -76,7 +76,7 @@ def fired_rules(
     out: list[tuple[CompiledRule, bool]] = []
     if engine == "reference":
         for rule in rules:
-            value = Evaluator(ctx).evaluate(rule.condition).value
+            value = Evaluator(ctx, record=False).evaluate(rule.condition).value
             if value is True:
                 out.append((rule, True))
             elif value is UNKNOWN and rule.asks_for_missing:

@@ -79,8 +79,9 @@ class Evaluator:
     `absent` collects paths found absent by an explicit `is missing` test that held.
     """
 
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, *, record: bool = True) -> None:
         self.ctx = ctx
+        self.record = record  # projection needs values only; explanations need what was read
         self.reads: dict[str, Any] = {}
         self.absent: set[str] = set()
         #: scope paths that name computed values (a rule's `values`), not document fields
@@ -114,7 +115,7 @@ class Evaluator:
             leaves, _ = self._resolve(node.path, scope)
             absent = [p for v, p in leaves if v is None]
             for raw, path in leaves:
-                if not _is_model(raw):
+                if self.record and not _is_model(raw):
                     self.reads.setdefault(path, to_json_value(raw))
             holds = (not absent) if node.present else bool(absent)
             if holds and not node.present:
@@ -184,7 +185,7 @@ class Evaluator:
         values: list[Any] = []
         missing: set[str] = set()
         for raw, path in leaves:
-            if path != "as_of" and path not in self.computed and not _is_model(raw):
+            if self.record and path != "as_of" and path not in self.computed and not _is_model(raw):
                 self.reads.setdefault(path, to_json_value(raw))
             value, miss = self._engine_value(raw, path)
             values.append(value)
