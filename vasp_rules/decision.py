@@ -13,6 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .explain.trace import Explanation
+
 
 class Outcome(StrEnum):
     """Finding and decision outcomes. Severity order is given by :data:`SEVERITY`."""
@@ -104,10 +106,17 @@ class Decision(_Frozen):
     rulepack: RulePackRef
     input_sha256: str
     engine: EngineRef
+    explanation: Explanation | None = Field(
+        default=None,
+        description="traces and suggested changes, only when asked for "
+        "(RulePack.evaluate(..., explain=True)); absent from the JSON otherwise",
+    )
 
     def to_json(self, *, indent: int | None = 2) -> str:
-        """Canonical JSON: sorted keys, fixed separators. Identical inputs give identical bytes."""
-        data = self.model_dump(mode="json")
+        """Canonical JSON: sorted keys, fixed separators. Identical inputs give identical bytes.
+        A decision without an explanation has no `explanation` key."""
+        exclude = {"explanation"} if self.explanation is None else None
+        data = self.model_dump(mode="json", exclude=exclude)
         return json.dumps(data, indent=indent, sort_keys=True, ensure_ascii=False)
 
     @property

@@ -79,6 +79,10 @@ FIXED_FACTS: dict[str, str] = {
     "amount": "a fact of the executed transfer",
     "asset": "a fact of the executed transfer",
     "counterparty_type": "a fact of the executed transfer",
+    "jurisdiction": "the jurisdiction of a licence or counterparty",
+    "incorporation_country": "the country the firm is incorporated in",
+    "regulator": "the regulator that issued a licence or action",
+    "licence_no": "the number of a licence",
 }
 
 #: Dates of events: once recorded on or before as_of, the event has happened and stays.
@@ -365,7 +369,8 @@ class Solver:
         if currency != "PKR":
             paisa = money_to_paisa(amount, currency, self.compiled.fx)
             if paisa is not None:
-                shown += f" (PKR {money_text(Decimal(paisa) / 100, 'PKR')[4:]} at the reference rate)"
+                pkr = money_text(Decimal(paisa) / 100, "PKR")
+                shown += f" ({pkr} at the reference rate)"
         if raw is None:
             value: Any = {"amount": _plain(amount, 2), "currency": currency}
             return self._edit(path, value, "threshold", _inclusive(op), raw, shown=shown)
@@ -493,7 +498,10 @@ class Solver:
         """Supply every absent document fact in `missing` (any value; the type decides)."""
         edits: list[Edit] = []
         for path in sorted(missing):
-            if path.startswith(("param.", "(")):
+            if path.startswith("("):
+                self.unsupported.append(path)
+                return ()
+            if path.startswith("param."):
                 self.blocked.append(f"{path} is not set in the rule pack on {self.as_of}")
                 return ()
             try:
@@ -538,12 +546,16 @@ class Solver:
                     continue
                 per_item.append(self._clear_item(test, True, inner, raw, path))
             else:  # one item must satisfy the test (any: true; all: false)
+                if index == 0 and isinstance(node.source, Path) and node.source.parts[0] != "batch":
+                    self.unsupported.append(f"a new entry in {render(node.source)}")
                 needed = [self.fix(test, kind == "any", inner)]
                 if filt is not None:
                     needed.insert(0, self.fix(filt, True, inner))
                 per_item.append(_all(needed))
         if kind == "any" and not want or kind == "all" and want:
             return _all(per_item)
+        if not items and isinstance(node.source, Path) and node.source.parts[0] != "batch":
+            self.unsupported.append(f"a new entry in {render(node.source)}")
         return _any(per_item)
 
     def _clear_item(
@@ -649,16 +661,17 @@ def _cost(alt: Alt) -> tuple[int, int, str]:
 
 def _merge(alts: Sequence[Alt]) -> Alt | None:
     """One edit set from several; None if two edits set one field to different values."""
-    by_path: dict[PathParts, Edit] = {}
-    order: list[PathParts] = []
+    by_path: dict[Any, Edit] = {}
+    order: list[Any] = []
     for alt in alts:
         for edit in alt:
-            seen = by_path.get(edit.path)
+            key: Any = (edit.path, repr(edit.value)) if edit.kind == "add" else edit.path
+            seen = by_path.get(key)
             if seen is None:
-                by_path[edit.path] = edit
-                order.append(edit.path)
+                by_path[key] = edit
+                order.append(key)
             elif seen.value is ANY:
-                by_path[edit.path] = replace(edit, kind="supply") if edit.before is None else edit
+                by_path[key] = replace(edit, kind="supply") if edit.before is None else edit
             elif edit.value is ANY or seen.value == edit.value:
                 continue
             else:
@@ -909,10 +922,12 @@ def suggest(
 ) -> Suggestion:
     """The verified, minimal set of changes that clears one finding, or why there is none."""
     spec = rule.rule.spec
-    base = {"rule_id": spec.id, "finding_outcome": finding.outcome.value}
+    rule_id, outcome = spec.id, finding.outcome.value
     reason = spec.not_clearable_reason
     if reason:
-        return Suggestion(**base, status="not_clearable", reason=reason)
+        return Suggestion(
+            rule_id=rule_id, finding_outcome=outcome, status="not_clearable", reason=reason
+        )
     alternatives = solver.fix(rule.rule.condition, False, {})
     candidates: list[Alt] = []
     for alt in alternatives:
@@ -945,7 +960,8 @@ def suggest(
         applied = verifier.apply(alt)
         assert applied is not None
         return Suggestion(
-            **base,
+            rule_id=rule_id,
+            finding_outcome=outcome,
             status="clearable",
             changes=applied[1],
             outcome_after=after.outcome.value,
@@ -954,7 +970,8 @@ def suggest(
     blocked = list(dict.fromkeys(solver.blocked))
     if blocked and not candidates and not solver.unsupported:
         return Suggestion(
-            **base,
+            rule_id=rule_id,
+            finding_outcome=outcome,
             status="not_clearable",
             reason="The applicant cannot clear this finding: " + "; ".join(blocked) + ".",
         )
@@ -962,7 +979,8 @@ def suggest(
     if blocked:
         note += " (" + "; ".join(blocked) + ")"
     return Suggestion(
-        **base,
+        rule_id=rule_id,
+        finding_outcome=outcome,
         status="no_verified_change",
         reason=f"{note}. What the rule asks: {finding.remediation}",
     )

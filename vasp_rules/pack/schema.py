@@ -107,6 +107,12 @@ class RuleSpec(_Strict):
     effective_from: date
     effective_to: date | None = None
     tags: list[str] = Field(default_factory=list)
+    not_clearable_reason: str | None = Field(
+        default=None,
+        min_length=1,
+        description="why the applicant cannot clear this finding by changing the input (e.g. "
+        "a conviction); explanations then state it instead of suggesting changes",
+    )
 
     @field_validator("id")
     @classmethod
