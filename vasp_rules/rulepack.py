@@ -6,7 +6,7 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from datetime import date
 from pathlib import Path
@@ -140,9 +140,11 @@ class RulePack:
         as_of: date,
         *,
         engine: EngineName = "durable",
+        explain: bool = False,
     ) -> Decision:
-        """Evaluate one document alone (it sees no other document)."""
-        return self.evaluate_many([document], as_of, engine=engine)[0]
+        """Evaluate one document alone (it sees no other document). With `explain`, the
+        decision carries an explanation (see `evaluate_many`)."""
+        return self.evaluate_many([document], as_of, engine=engine, explain=explain)[0]
 
     def evaluate_many(
         self,
@@ -153,16 +155,29 @@ class RulePack:
         batch: bool = True,
         workers: int = 1,
         on_decision: Callable[[Decision], None] | None = None,
+        explain: bool = False,
     ) -> list[Decision]:
         """Evaluate documents together, in order. With `batch` (the default) cross-document rules
         relate them (e.g. one wallet declared twice); without it each is evaluated alone.
         `workers` > 1 spreads the work over processes (cross-document facts are computed
-        over the whole batch either way). `on_decision` is called after each decision (progress)."""
+        over the whole batch either way). `on_decision` is called after each decision (progress).
+        With `explain`, each decision carries `explanation`: the condition trace of every finding
+        and verified changes that would clear each blocking finding (vasp_rules.explain); it is
+        computed in this process."""
         items = [_item(doc, i if len(documents) > 1 else None) for i, doc in enumerate(documents)]
-        if workers > 1 and len(items) > 1:
+        if workers > 1 and len(items) > 1 and not explain:
             return self._evaluate_in_processes(items, as_of, engine, batch, workers)
         compiled = self.compiled(as_of)
-        return [self._decide(compiled, item, items if batch else [item], engine) for item in items]
+        decisions = [
+            self._decide(compiled, item, items if batch else [item], engine) for item in items
+        ]
+        if explain:
+            from .explain.api import attach_explanations
+
+            decisions = attach_explanations(
+                self, compiled, items, decisions, batch=batch, engine=engine
+            )
+        return decisions
 
     def _decide(
         self, compiled: CompiledPack, item: Item, batch: Sequence[Item], engine: EngineName
@@ -249,7 +264,3 @@ def document_sha256(model: BaseModel) -> str:
     data = model.model_dump(mode="json")
     text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def iter_kinds() -> Iterable[str]:
-    return ID_FIELD.keys()

@@ -110,9 +110,20 @@ def finding_for(rule: CompiledRule, held: bool, ctx: Context) -> Finding:
         outcome = spec.outcome
     else:
         missing = sorted(result.missing) or ["(unknown fact)"]
-        listed = ", ".join(missing)
-        reason = f"{spec.title}: cannot be decided because {listed} is not provided"
-        remediation = f"Provide {listed} so that {spec.id} can be decided."
+        facts = [m for m in missing if not m.startswith("param.")]
+        gaps = [m for m in missing if m.startswith("param.")]
+        because = []
+        if facts:
+            because.append(f"{', '.join(facts)} {'is' if len(facts) == 1 else 'are'} not provided")
+        if gaps:
+            because.append(f"the rule pack has no value for {', '.join(gaps)} on {ctx.as_of}")
+        reason = f"{spec.title}: cannot be decided because {' and '.join(because)}"
+        todo = []
+        if facts:
+            todo.append(f"Provide {', '.join(facts)}")
+        if gaps:
+            todo.append(f"ask the pack's maintainers to add {', '.join(gaps)}")
+        remediation = f"{'; '.join(todo)} so that {spec.id} can be decided."
         outcome = Outcome.REQUIRE_DOCUMENTS
     return Finding(
         rule_id=spec.id,

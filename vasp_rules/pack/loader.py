@@ -8,11 +8,11 @@ import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from ..entities.registry import KINDS
 from ..lang.ast import Expr
@@ -454,8 +454,4 @@ def load_pack(root: Path) -> LoadedPack:
     return _Loader(root).load()
 
 
-def kinds() -> Mapping[str, type[BaseModel]]:
-    return KINDS
-
-
-__all__ = ["PackError", "PackIssue", "LoadedRule", "LoadedPack", "load_pack", "pack_sha256", "date"]
+__all__ = ["PackError", "PackIssue", "LoadedRule", "LoadedPack", "load_pack", "pack_sha256"]
