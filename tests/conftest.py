@@ -10,8 +10,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import Phase, settings
 
 from vasp_rules import RulePack
+
+# Hypothesis's "explain" phase traces every line while re-running a failing example; on this
+# engine that turns a failure report into many minutes. Report failures without it.
+settings.register_profile(
+    "vasp", phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink], deadline=None
+)
+settings.load_profile("vasp")
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
