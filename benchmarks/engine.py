@@ -54,7 +54,9 @@ def synthetic(count: int, seed: int) -> list[dict[str, Any]]:
                 flagged = date(2026, 1, 1) + timedelta(days=rng.randrange(0, 120))
                 doc["suspicion_flagged_on"] = flagged.isoformat()
                 if rng.random() < 0.5:
-                    doc["str_filed_on"] = (flagged + timedelta(days=rng.randrange(0, 20))).isoformat()
+                    doc["str_filed_on"] = (
+                        flagged + timedelta(days=rng.randrange(0, 20))
+                    ).isoformat()
         elif kind == "amnesty_declaration":
             doc["declaration_id"] = f"DECL-{i}"
             for h in doc["holdings"]:
@@ -63,13 +65,16 @@ def synthetic(count: int, seed: int) -> list[dict[str, Any]]:
             doc["transfer_id"] = f"TX-{i}"
             doc["value"]["amount"] = str(rng.randrange(10, 3000))
             doc["originator"]["account_or_wallet"] = f"ACC-{rng.randrange(0, count // 20 + 1)}"
-            doc["executed_at"] = f"2026-03-01T{rng.randrange(0, 24):02d}:{rng.randrange(0, 60):02d}:00+05:00"
+            doc["executed_at"] = (
+                f"2026-03-01T{rng.randrange(0, 24):02d}:{rng.randrange(0, 60):02d}:00+05:00"
+            )
         docs.append(doc)
     return docs
 
 
-def measure(pack: RulePack, docs: list[dict[str, Any]], as_of: date, engine: str,
-            batch_size: int) -> tuple[float, int, list[str]]:
+def measure(
+    pack: RulePack, docs: list[dict[str, Any]], as_of: date, engine: str, batch_size: int
+) -> tuple[float, int, list[str]]:
     """Seconds and outcomes of a timed pass, then peak traced bytes of a second, traced pass
     (tracing slows allocation-heavy code, so it never runs while timing)."""
     elapsed, outcomes = _run(pack, docs, as_of, engine, batch_size)
@@ -80,15 +85,25 @@ def measure(pack: RulePack, docs: list[dict[str, Any]], as_of: date, engine: str
     return elapsed, peak, outcomes
 
 
-def _run(pack: RulePack, docs: list[dict[str, Any]], as_of: date, engine: str,
-         batch_size: int, label: str = "") -> tuple[float, list[str]]:
+def _run(
+    pack: RulePack,
+    docs: list[dict[str, Any]],
+    as_of: date,
+    engine: str,
+    batch_size: int,
+    label: str = "",
+) -> tuple[float, list[str]]:
     started = time.perf_counter()
     outcomes: list[str] = []
     step = batch_size or 1000
     for start in range(0, len(docs), step):
         part = docs[start : start + step]
-        decisions = pack.evaluate_many(part, as_of, engine=engine,  # type: ignore[arg-type]
-                                       batch=batch_size > 0)
+        decisions = pack.evaluate_many(
+            part,
+            as_of,
+            engine=engine,  # type: ignore[arg-type]
+            batch=batch_size > 0,
+        )
         outcomes.extend(d.outcome.value for d in decisions)
         done = start + len(part)
         print(f"\r  {engine}{label}: {done:>6}/{len(docs)}", end="", file=sys.stderr, flush=True)
@@ -103,8 +118,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--pack", default=str(ROOT / "rules" / "pk"))
     parser.add_argument("--as-of", default="2026-06-01")
-    parser.add_argument("--batch-size", type=int, default=0,
-                        help="evaluate in related batches of this size (0: each document alone)")
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=0,
+        help="evaluate in related batches of this size (0: each document alone)",
+    )
     args = parser.parse_args()
     as_of = date.fromisoformat(args.as_of)
     pack = RulePack.load(args.pack)
@@ -116,15 +135,23 @@ def main() -> None:
     r_time, r_peak, r_out = measure(pack, docs, as_of, "reference", args.batch_size)
     rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     n = len(docs)
-    print(f"documents: {n} (seed {args.seed}, pack {pack.name} {pack.version}, "
-          f"{len(pack.compiled(as_of).rules)} rules in force on {as_of}, "
-          f"batch size {args.batch_size or 'none'})")
-    print(f"durable-rules : {n / d_time:8.0f} decisions/s  ({d_time:6.2f} s)  "
-          f"peak traced {d_peak / 2**20:6.1f} MiB")
-    print(f"reference     : {n / r_time:8.0f} decisions/s  ({r_time:6.2f} s)  "
-          f"peak traced {r_peak / 2**20:6.1f} MiB")
+    print(
+        f"documents: {n} (seed {args.seed}, pack {pack.name} {pack.version}, "
+        f"{len(pack.compiled(as_of).rules)} rules in force on {as_of}, "
+        f"batch size {args.batch_size or 'none'})"
+    )
+    print(
+        f"durable-rules : {n / d_time:8.0f} decisions/s  ({d_time:6.2f} s)  "
+        f"peak traced {d_peak / 2**20:6.1f} MiB"
+    )
+    print(
+        f"reference     : {n / r_time:8.0f} decisions/s  ({r_time:6.2f} s)  "
+        f"peak traced {r_peak / 2**20:6.1f} MiB"
+    )
     print(f"ratio durable/reference throughput: {r_time / d_time:.2f}")
-    print(f"process max RSS: {rss_after / 1024:.0f} MiB (before timing: {rss_before / 1024:.0f} MiB)")
+    print(
+        f"process max RSS: {rss_after / 1024:.0f} MiB (before timing: {rss_before / 1024:.0f} MiB)"
+    )
     print(f"outcomes agree: {d_out == r_out}")
     if d_out != r_out:
         sys.exit(1)

@@ -292,7 +292,8 @@ _amnesty_declaration = st.fixed_dictionaries(
     {
         "kind": st.just("amnesty_declaration"),
         "declaration_id": _ids,
-        "programme_id": st.sampled_from(["VA-AMNESTY-2026", "VA-AMNESTY-2027"]),
+        # mostly the bundled pack's programme, so its amnesty rules really run
+        "programme_id": st.sampled_from(["PK-VA-AMNESTY-2026"] * 4 + ["VA-AMNESTY-2027"]),
         "submitted_on": _dates,
         "declarant": st.fixed_dictionaries(
             {

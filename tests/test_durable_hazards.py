@@ -221,3 +221,39 @@ def test_evaluate_many_in_processes_matches_in_process(pk: RulePack) -> None:
     local = [d.to_json() for d in pk.evaluate_many(docs, AS_OF)]
     spread = [d.to_json() for d in pk.evaluate_many(docs, AS_OF, workers=2)]
     assert spread == local
+
+
+def test_wide_disjunctions_stay_below_the_compound_node_limit(tmp_path: Path) -> None:
+    """Hazard (measured while building the pack): durable-rules refuses a pattern with more than
+    15 $and/$or nodes (error 113), e.g. an `or` of 14 conjunctions over optional facts. The
+    compiler counts nodes and hoists such conditions; it also probes each rule's patterns in a
+    throwaway ruleset, so an unknown limit degrades to hoisting instead of failing."""
+    parts = [f'(identity_verified_on > date("2026-01-{i + 1:02d}") and str_filed_on is missing)'
+             for i in range(14)]
+    root = make_pack(tmp_path, "rules:\n" + rule_yaml("T-01", "customer", " or ".join(parts)))
+    pack = RulePack.load(root)
+    low = pack.compiled(AS_OF).rules[0].lowered
+    from vasp_rules.compiler.lower import within_limits
+
+    assert within_limits(low.true, low.unknown)
+    doc = example("customer")
+    for day in ("2025-12-31", "2026-01-20"):
+        doc["identity_verified_on"] = day
+        assert pack.evaluate(doc, AS_OF).to_json() == pack.evaluate(
+            doc, AS_OF, engine="reference").to_json()
+
+
+def test_a_pattern_that_grows_after_a_parameter_date_still_evaluates(tmp_path: Path) -> None:
+    """The shape of a compiled condition depends on as_of (constants fold differently before
+    and after a date), so limits are enforced for every date compiled, not only at load."""
+    cond = ('as_of > param.act_2026_date + months(6) and firm.noc_status != "GRANTED" and '
+            '(stage != "FULL" or submitted_on > param.act_2026_date + months(6)) and '
+            '(firm.noc_granted_on is missing or firm.annual_fixed_overheads is missing or '
+            'firm.secp_registration_no is missing or firm.lei is missing)')
+    root = make_pack(tmp_path, "rules:\n" + rule_yaml("T-01", "licence_application", cond,
+                                                      effective_from="2026-03-03"))
+    pack = RulePack.load(root)
+    doc = example("licence_application")
+    for day in (date(2026, 6, 1), date(2026, 9, 4), date(2027, 1, 1)):
+        assert pack.evaluate(doc, day).to_json() == pack.evaluate(
+            doc, day, engine="reference").to_json()

@@ -188,3 +188,52 @@ def test_missing_fact_yields_require_documents_naming_it(tmp_path: Path) -> None
         "stage == \"FULL\" and firm.paid_up_capital < firm.annual_fixed_overheads * 0.25")
     pack = RulePack.load(make_pack(tmp_path, rules))
     assert pack.evaluate(doc, AS_OF).findings == []
+
+
+def test_a_condition_may_use_the_rules_named_values(tmp_path: Path) -> None:
+    rules = "rules:\n" + rule_yaml(
+        "T-01", "customer", "risky and p > 0", values="{risky: 'risk_rating == \"HIGH\"', "
+        "p: 'count(p in exposure_countries: p != \"PK\")'}")
+    pack = RulePack.load(make_pack(tmp_path, rules))
+    doc = example("customer")
+    doc["risk_rating"], doc["exposure_countries"] = "HIGH", ["AE"]
+    assert pack.evaluate(doc, AS_OF).fired == ["T-01"]
+    doc["risk_rating"] = "LOW"
+    assert pack.evaluate(doc, AS_OF).fired == []
+    for engine in ("durable", "reference"):
+        doc["risk_rating"] = "HIGH"
+        assert pack.evaluate(doc, AS_OF, engine=engine).fired == ["T-01"]
+
+
+def test_reason_templates_format_lists_of_dates_and_money(tmp_path: Path) -> None:
+    rules = "rules:\n" + rule_yaml(
+        "T-01", "licence_application", "len(firm.foreign_licences) > 0",
+        reason="expiring {firm.foreign_licences.expires_on}; capital {firm.paid_up_capital}")
+    pack = RulePack.load(make_pack(tmp_path, rules))
+    (finding,) = pack.evaluate(example("licence_application"), AS_OF).findings
+    assert finding.reason == "expiring 2027-07-14, 2028-01-31; capital PKR 850,000,000"
+
+
+def test_parameters_are_not_reported_as_document_facts(tmp_path: Path) -> None:
+    rules = "rules:\n" + rule_yaml(
+        "T-01", "licence_application",
+        "any(t in param.eoi_required_documents: t not in documents.type)",
+        effective_from="2025-09-13")
+    pack = RulePack.load(make_pack(tmp_path, rules))
+    doc = example("licence_application")
+    doc["documents"] = doc["documents"][:2]
+    (finding,) = pack.evaluate(doc, AS_OF).findings
+    assert finding.facts and all(not k.startswith("param.") for k in finding.facts)
+    assert "documents[0].type" in finding.facts
+
+
+def test_max_of_an_empty_list_asks_for_an_item(tmp_path: Path) -> None:
+    rules = "rules:\n" + rule_yaml(
+        "T-01", "licence_application",
+        "firm.paid_up_capital < max(a in activities: param.capital_floor[a])",
+        effective_from="2025-09-13")
+    pack = RulePack.load(make_pack(tmp_path, rules))
+    doc = example("licence_application")
+    doc["activities"] = []
+    (finding,) = pack.evaluate(doc, AS_OF).findings
+    assert finding.missing == ["activities (at least one item)"]

@@ -10,13 +10,13 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from ..engine.durable_backend import Matcher, MatchRule
+from ..engine.durable_backend import Matcher, MatchRule, accepts
 from ..entities.registry import KINDS
 from ..lang.ast import Expr
 from ..pack.loader import LoadedPack, LoadedRule, TemplatePart
 from ..pack.params import FX_PARAMETER, ResolvedParam, fx_rates, resolve
 from .fold import fold
-from .lower import FALSE, TRUE, LimitError, Lowered, Lowerer, depth
+from .lower import FALSE, TRUE, LimitError, Lowered, Lowerer
 
 TRUE_SUFFIX = "|T"
 UNKNOWN_SUFFIX = "|U"
@@ -82,9 +82,7 @@ class CompiledPack:
                             suffix == UNKNOWN_SUFFIX and not rule.asks_for_missing
                         ):
                             continue
-                        # TRUE: the condition always holds; the kind test alone matches
-                        native = {} if pattern is TRUE else pattern
-                        match_rules.append(MatchRule(rule.id + suffix, rule.kind, native))
+                        match_rules.append(MatchRule(rule.id + suffix, rule.kind, _native(pattern)))
                 self._matcher = Matcher(match_rules)
             return self._matcher
 
@@ -126,14 +124,15 @@ def compile_rule(
     lowerers: dict[str, Lowerer],
 ) -> CompiledRule:
     plan = plans.setdefault(rule.kind, KindPlan())
-    lowerer = lowerers.setdefault(rule.kind, Lowerer(KINDS[rule.kind], plan.hoisted))
+    lowerer = lowerers.setdefault(rule.kind, Lowerer(KINDS[rule.kind]))
     bound = frozenset(rule.values)
     condition = fold(rule.condition, params, as_of, rule.condition_types, bound)
     lowered = lowerer.lower(condition)
-    for pattern in (lowered.true, lowered.unknown):
-        if depth(pattern) >= 15:
-            raise LimitError(f"{rule.id}: condition nests deeper than durable-rules allows")
+    native = [_native(p) for p in (lowered.true, lowered.unknown) if p is not FALSE]
+    if not accepts(rule.kind, native):
+        lowered = lowerer.lower(condition, whole=True)
     plan.fields.update(lowered.fields)
+    plan.hoisted.update(lowered.hoisted)
     values = {
         name: fold(expr, params, as_of, rule.value_types.get(name), bound)
         for name, (expr, _t) in rule.values.items()
@@ -157,6 +156,11 @@ def _fold_template(
         else p
         for p in parts
     ]
+
+
+def _native(pattern: dict[str, Any]) -> dict[str, Any]:
+    """TRUE (the condition always holds) becomes the empty pattern: the kind test alone."""
+    return {} if pattern is TRUE else pattern
 
 
 def _has_value(pack: LoadedPack, name: str, as_of: date) -> bool:

@@ -39,6 +39,9 @@ from ..lang.types import model_fields
 # Limits of durable-rules 2.0.28 (see docs/engine.md): exceeding them hangs or errors.
 MAX_NESTING = 15
 MAX_NEX_SIBLINGS = 128
+# Measured here: a pattern with more than 15 $and/$or nodes (the kind test's $and included) is
+# refused with error 113, e.g. an $or of 14 conjunctions. Larger conditions are hoisted.
+MAX_COMPOUND = 15
 MAX_IN_LIST = 64  # longer constant lists are hoisted instead of becoming a wide $or
 
 TRUE: dict[str, Any] = {"$true": 1}  # markers, simplified away before anything is emitted
@@ -112,6 +115,32 @@ def depth(pattern: Any) -> int:
     return 0
 
 
+def compound_nodes(pattern: Any) -> int:
+    """Number of $and/$or nodes in a pattern once the matcher wraps it with the kind test."""
+
+    def count(node: Any) -> int:
+        if isinstance(node, dict):
+            own = 1 if set(node) & {"$and", "$or"} else 0
+            return own + sum(count(v) for v in node.values())
+        if isinstance(node, list):
+            return sum(count(v) for v in node)
+        return 0
+
+    top_is_and = isinstance(pattern, dict) and set(pattern) == {"$and"}
+    return count(pattern) + (0 if top_is_and else 1)
+
+
+def within_limits(*patterns: dict[str, Any]) -> bool:
+    """Whether durable-rules accepts these patterns (limits measured on 2.0.28)."""
+    return all(
+        depth(p) < MAX_NESTING
+        and compound_nodes(p) <= MAX_COMPOUND
+        and max_nex_siblings(p) <= MAX_NEX_SIBLINGS
+        for p in patterns
+        if p is not TRUE and p is not FALSE
+    )
+
+
 def max_nex_siblings(pattern: Any) -> int:
     if isinstance(pattern, dict):
         return max((max_nex_siblings(v) for v in pattern.values()), default=0)
@@ -122,26 +151,24 @@ def max_nex_siblings(pattern: Any) -> int:
 
 
 class Lowerer:
-    """Lowers conditions of one document kind. Hoisted expressions are shared between the rules
-    of a compiled pack (same expression, same derived field)."""
+    """Lowers conditions of one document kind. A hoisted expression gets one derived field
+    however many rules of the compiled pack use it."""
 
-    def __init__(self, root: type[BaseModel], hoisted: dict[str, Expr] | None = None) -> None:
+    def __init__(self, root: type[BaseModel]) -> None:
         self.root = root
-        self.hoisted: dict[str, Expr] = hoisted if hoisted is not None else {}
-        self._hoist_keys: dict[str, str] = {repr(e): k for k, e in self.hoisted.items()}
+        self._hoist_keys: dict[str, str] = {}
 
-    def lower(self, condition: Expr) -> Lowered:
+    def lower(self, condition: Expr, *, whole: bool = False) -> Lowered:
+        """Lower a condition; with `whole`, or when the patterns would exceed a durable-rules
+        limit, compute the whole condition as one derived field instead."""
         self._fields: dict[str, str] = {}
+        self._always: set[str] = set()
         self._used_hoists: dict[str, Expr] = {}
-        t, _f, u = self._tfu(condition)
-        if (
-            depth(t) >= MAX_NESTING
-            or depth(u) >= MAX_NESTING
-            or max(max_nex_siblings(t), max_nex_siblings(u)) > MAX_NEX_SIBLINGS
-        ):
-            # Too deep for the matcher: compute the whole condition as one derived field.
-            self._fields = {}
-            self._used_hoists = {}
+        if not whole:
+            t, _f, u = self._tfu(condition)
+            whole = not within_limits(t, u)
+        if whole:
+            self._fields, self._always, self._used_hoists = {}, set(), {}
             t, _f, u = self._hoisted_bool(condition)
         return Lowered(t, u, dict(self._fields), dict(self._used_hoists))
 
@@ -170,7 +197,10 @@ class Lowerer:
             key = self._plain_field(node.path)
             if key is None:
                 return self._hoisted_bool(node)
-            present, absent = ex(key), nex(key)
+            if key in self._always:
+                present, absent = TRUE, FALSE
+            else:
+                present, absent = ex(key), nex(key)
             return (present, absent, FALSE) if node.present else (absent, present, FALSE)
         if isinstance(node, Binary) and node.op in NEGATE:
             return self._comparison(node)
@@ -179,7 +209,7 @@ class Lowerer:
         if isinstance(node, Path):  # a boolean field used as a test
             key = self._plain_field(node)
             if key is not None:
-                return ({key: True}, {key: False}, nex(key))
+                return ({key: True}, {key: False}, FALSE if key in self._always else nex(key))
         return self._hoisted_bool(node)
 
     def _hoisted_bool(self, node: Expr) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
@@ -199,8 +229,9 @@ class Lowerer:
         operand = self._operand(right, keys)
         if operand is None:
             return self._hoisted_bool(node)
-        guard = and_(*(ex(k) for k in dict.fromkeys(keys)))
-        unknown = or_(*(nex(k) for k in dict.fromkeys(keys)))
+        fallible = [k for k in dict.fromkeys(keys) if k not in self._always]
+        guard = and_(*(ex(k) for k in fallible))
+        unknown = or_(*(nex(k) for k in fallible))
         return (
             and_(guard, _test(op, lkey, operand)),
             and_(guard, _test(NEGATE[op], lkey, operand)),
@@ -214,10 +245,11 @@ class Lowerer:
             return self._hoisted_bool(node)
         found = or_(*({key: v} for v in items)) if items else FALSE
         absent = and_(*({"$neq": {key: v}} for v in items)) if items else TRUE
-        t, f = and_(ex(key), found), and_(ex(key), absent)
+        always = key in self._always
+        t, f = (found, absent) if always else (and_(ex(key), found), and_(ex(key), absent))
         if node.op == "not in":
             t, f = f, t
-        return t, f, nex(key)
+        return t, f, FALSE if always else nex(key)
 
     # -- operands --------------------------------------------------------------------------
     def _operand(self, node: Expr, keys: list[str]) -> Any:
@@ -241,6 +273,7 @@ class Lowerer:
     def _plain_field(self, path: Path) -> str | None:
         """The fact key for a path of scalar fields reached through objects only; else None."""
         model: type[BaseModel] | None = self.root
+        always = True  # every step required: the fact is present in every valid document
         for i, part in enumerate(path.parts):
             if model is None:
                 return None
@@ -248,25 +281,30 @@ class Lowerer:
             if part not in fields:
                 return None
             tp = fields[part].type
+            always = always and not fields[part].optional
             last = i == len(path.parts) - 1
             if last:
                 if tp.name in ("list", "object", "map"):
                     return None
+                # money may still be unknown: its currency can lack a reference rate
+                if tp.name == "money":
+                    always = False
             elif tp.name == "object" and tp.model is not None:
                 model = tp.model
             else:
                 return None
         key = field_key(path.dotted)
         self._fields[key] = path.dotted
+        if always:
+            self._always.add(key)
         return key
 
     def _hoist(self, node: Expr) -> str:
         text = repr(node)
         key = self._hoist_keys.get(text)
         if key is None:
-            key = f"h_{len(self.hoisted) + 1}"
+            key = f"h_{len(self._hoist_keys) + 1}"
             self._hoist_keys[text] = key
-            self.hoisted[key] = node
         self._used_hoists[key] = node
         return key
 
@@ -277,9 +315,11 @@ def _isolate_field(op: str, left: Expr, right: Expr) -> tuple[str, Expr, Expr]:
     two expressions. Exact for + and -; products and quotients are left alone (sign)."""
     for _ in range(8):
         if isinstance(left, Binary) and left.op in ("+", "-") and isinstance(left.left, Path):
-            inverse = "-" if left.op == "+" else "+"
-            left, right = left.left, Binary(inverse, right, left.right, left.pos)
-        elif (
+            moved = left
+            right = Binary("-" if moved.op == "+" else "+", right, moved.right, moved.pos)
+            left = moved.left
+            continue
+        if (
             isinstance(right, Binary)
             and right.op in ("+", "-")
             and isinstance(right.left, Path)

@@ -164,6 +164,16 @@ class Matcher:
             pass
 
 
+def accepts(kind: str, patterns: Iterable[dict[str, Any]]) -> bool:
+    """Whether durable-rules accepts these patterns, tried in a throwaway ruleset: a guard
+    against limits of the C engine that the compiler's own checks do not know about."""
+    try:
+        Matcher([MatchRule(f"probe|{i}", kind, p) for i, p in enumerate(patterns)]).close()
+    except EngineError:
+        return False
+    return True
+
+
 def _conjuncts(pattern: dict[str, Any]) -> list[dict[str, Any]]:
     if not pattern:
         return []

@@ -33,6 +33,7 @@ from ..lang.ast import (
     Presence,
     Quantifier,
     Unary,
+    render,
 )
 from .values import (
     UNKNOWN,
@@ -115,7 +116,7 @@ class Evaluator:
             leaves, _ = self._resolve(node.path, scope)
             absent = [p for v, p in leaves if v is None]
             for raw, path in leaves:
-                if self.record and not _is_model(raw):
+                if self.record and _from_document(path) and not _is_model(raw):
                     self.reads.setdefault(path, to_json_value(raw))
             holds = (not absent) if node.present else bool(absent)
             if holds and not node.present:
@@ -185,7 +186,12 @@ class Evaluator:
         values: list[Any] = []
         missing: set[str] = set()
         for raw, path in leaves:
-            if self.record and path != "as_of" and path not in self.computed and not _is_model(raw):
+            if (
+                self.record
+                and _from_document(path)
+                and path not in self.computed
+                and not _is_model(raw)
+            ):
                 self.reads.setdefault(path, to_json_value(raw))
             value, miss = self._engine_value(raw, path)
             values.append(value)
@@ -356,9 +362,10 @@ class Evaluator:
                 verdicts.append((UNKNOWN, body.missing))
             else:
                 verdicts.append((body.value, body.missing))
-        return self._aggregate(kind, [v for v in verdicts if v[0] is not _SKIP], source_missing)
+        kept = [v for v in verdicts if v[0] is not _SKIP]
+        return self._aggregate(kind, kept, render(node.source))
 
-    def _aggregate(self, kind: str, verdicts: list[tuple[Any, Missing]], _src: Missing) -> Result:
+    def _aggregate(self, kind: str, verdicts: list[tuple[Any, Missing]], source: str) -> Result:
         unknown = [m for v, m in verdicts if v is UNKNOWN]
         missing = _union(unknown)
         if kind in ("any", "none"):
@@ -386,7 +393,7 @@ class Evaluator:
                 total = total + v
             return Result(total)
         if not values:
-            return Result(UNKNOWN, frozenset({"(empty list)"}))
+            return Result(UNKNOWN, frozenset({f"{source} (at least one item)"}))
         return Result(max(values) if kind == "max" else min(values))
 
 
@@ -409,6 +416,11 @@ def _step(value: Any, part: str, path: str) -> tuple[Any, str]:
     if isinstance(value, Mapping):
         return value.get(part), child
     return None, child
+
+
+def _from_document(path: str) -> bool:
+    """Whether a path names a fact of a document (not a parameter, a literal list or as_of)."""
+    return not path.startswith(("param.", "list[", "as_of"))
 
 
 def _is_model(value: Any) -> bool:

@@ -104,7 +104,8 @@ def format_value(value: Any, type_name: str) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, list):
-        return ", ".join(format_value(v, "") for v in value) if value else "none"
+        item_type = type_name[5:] if type_name.startswith("list:") else ""
+        return ", ".join(format_value(v, item_type) for v in value) if value else "none"
     if isinstance(value, Decimal):
         return plain_number(value)
     return str(value)

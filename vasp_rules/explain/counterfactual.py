@@ -37,7 +37,7 @@ from ..engine.evaluate import EngineName, Item, context_for
 from ..engine.reference import Context, Evaluator, Result
 from ..engine.values import EPOCH, UNKNOWN, is_money, money_to_paisa
 from ..entities.registry import ID_FIELD, KINDS, DocumentError, parse_document
-from ..lang.ast import Binary, Expr, Path, Presence, Quantifier, Unary, render
+from ..lang.ast import Binary, Expr, Path, Presence, Quantifier, Unary, children, render
 from ..lang.types import NUMBER, STRING, Type, model_fields
 from .docpath import PathError, PathParts, edited, format_path, get_at, parse_path
 from .fmt import display_json, item_label, jsonable, money_text
@@ -83,6 +83,11 @@ FIXED_FACTS: dict[str, str] = {
     "incorporation_country": "the country the firm is incorporated in",
     "regulator": "the regulator that issued a licence or action",
     "licence_no": "the number of a licence",
+    "type": "the kind of an existing entry (add a new entry instead)",
+    "location": "where a holding was held on the reference date",
+    "wallet_address": "the address of a declared wallet",
+    "chain": "the chain of a declared holding",
+    "asset_symbol": "the asset of a declared holding",
 }
 
 #: Dates of events: once recorded on or before as_of, the event has happened and stays.
@@ -272,14 +277,32 @@ class Solver:
         return self._unsupported(node, scope)
 
     def _unsupported(self, node: Expr, scope: dict[str, tuple[Any, str]]) -> list[Alt]:
-        ev = Evaluator(self.ctx)
-        ev.evaluate_in(node, scope)
-        if not ev.reads:
+        """No edit derived for `node`: blocked when everything it reads is beyond the
+        applicant's reach (facts of record, the date, parameters), else not supported."""
+        if not _reads_document(node, scope):
             self.blocked.append(
                 f"{render(node)} depends only on the evaluation date and the pack's parameters"
             )
-        else:
+            return []
+        ev = Evaluator(self.ctx)
+        ev.evaluate_in(node, scope)
+        reasons: list[str] = []
+        for path, value in sorted(ev.reads.items()):
+            try:
+                parts = parse_path(path)
+            except PathError:
+                continue
+            if path.startswith("batch."):
+                reasons.append(f"it depends on another document of the batch ({path})")
+                continue
+            reason = self._blocked(parts, ANY, value)
+            if reason is None:
+                self.unsupported.append(render(node))
+                return []
+            reasons.append(reason)
+        if not reasons:
             self.unsupported.append(render(node))
+        self.blocked.extend(reasons)
         return []
 
     # -- comparisons -----------------------------------------------------------------------
@@ -289,18 +312,29 @@ class Solver:
         op = node.op if want else NEGATE[node.op]
         alts: list[Alt] = []
         editable = False
-        for side, other, side_op in ((node.left, node.right, op), (node.right, node.left, FLIP[op])):
+        solved: set[str] = set()  # fields already solved for (or found out of reach)
+        for side, other, side_op in (
+            (node.left, node.right, op),
+            (node.right, node.left, FLIP[op]),
+        ):
             leaf = self._leaf(side, scope)
             if leaf is None:
                 continue
             editable = True
+            if self._out_of_reach(leaf):
+                solved.add(leaf[1])
+                continue
             bound = self._eval(other, scope)
             if bound.value is UNKNOWN:
                 continue
+            solved.add(leaf[1])
+            blocked_before = len(self.blocked)
             edit = self._solve(leaf[0], leaf[1], side_op, bound.value)
             if edit is not None:
                 alts.append((edit,))
-        if current.value is UNKNOWN:
+            elif len(self.blocked) == blocked_before:
+                self.unsupported.append(render(node))
+        if current.value is UNKNOWN and not current.missing & solved:
             supplies = self._supplies(current.missing)
             if supplies:
                 alts.append(supplies)
@@ -384,20 +418,28 @@ class Solver:
         target = _boundary(Decimal(bound), op, Decimal(1))
         if target is None:
             return None
-        value = int(target)
+        bound_value = value = int(target)
         incl = _inclusive(op)
-        if tp.name == "date":
-            if incl == ">=":
-                value = max(value, self.as_of.toordinal())  # a later date also satisfies it
-            shown = date.fromordinal(value).isoformat()
-            json_value: Any = shown
-        else:
-            if incl == ">=":
-                start = int((_midnight(self.as_of) - EPOCH).total_seconds())
-                value = max(value, start)
-            moment = EPOCH + timedelta(seconds=value)
-            json_value = moment.isoformat()
-            shown = json_value.replace("+00:00", "Z")
+        # today (as_of) when it meets the bound: an event to come, not one back-dated
+        today = (
+            self.as_of.toordinal()
+            if tp.name == "date"
+            else int((_midnight(self.as_of) - EPOCH).total_seconds())
+        )
+        if incl == ">=" or incl == "<=" and today <= value:
+            value = max(value, today) if incl == ">=" else today
+
+        def text(v: int) -> str:
+            if tp.name == "date":
+                return date.fromordinal(v).isoformat()
+            return (EPOCH + timedelta(seconds=v)).isoformat().replace("+00:00", "Z")
+
+        json_value: Any = (
+            text(value) if tp.name == "date" else (EPOCH + timedelta(seconds=value)).isoformat()
+        )
+        shown = text(bound_value) if incl != "==" else text(value)
+        if value != bound_value and incl != "==":
+            shown += f" (verified with {text(value)})"
         return self._edit(path, json_value, "date", incl, raw, shown=shown)
 
     # -- membership ------------------------------------------------------------------------
@@ -410,17 +452,22 @@ class Solver:
         left = self._eval(node.left, scope)
         right = self._eval(node.right, scope)
         leaf = self._leaf(node.left, scope)
+        if leaf is not None and self._out_of_reach(leaf):
+            editable, leaf = True, None
         if leaf is not None and right.value is not UNKNOWN:
             editable = True
             container = right.value
             options = list(container) if isinstance(container, Mapping) else list(container)
             tp = schema_type(self.root, parse_path(leaf[1]))
+            choices: list[Any]
             if want_in:
                 choices = [v for v in options if isinstance(v, str | bool | int)][:3]
             elif tp is not None and tp.enum:
                 choices = sorted(v for v in tp.enum if v not in options)[:2]
             else:
                 choices = []
+            if not choices:
+                self.unsupported.append(render(node))
             for choice in choices:
                 edit = self._edit(leaf[1], choice, "flip", "==", leaf[0])
                 if edit is not None:
@@ -489,7 +536,9 @@ class Solver:
         if node.present != want:
             present = [p for raw, p in leaves if raw is not None]
             for path in present:
-                self.blocked.append(f"{path} is on record; a finding is never cleared by hiding it")
+                self.blocked.append(
+                    f"{path} is on record (a finding is not cleared by removing a fact)"
+                )
             return []
         supplies = self._supplies(frozenset(p for raw, p in leaves if raw is None))
         return [supplies] if supplies else []
@@ -546,17 +595,96 @@ class Solver:
                     continue
                 per_item.append(self._clear_item(test, True, inner, raw, path))
             else:  # one item must satisfy the test (any: true; all: false)
-                if index == 0 and isinstance(node.source, Path) and node.source.parts[0] != "batch":
-                    self.unsupported.append(f"a new entry in {render(node.source)}")
                 needed = [self.fix(test, kind == "any", inner)]
                 if filt is not None:
                     needed.insert(0, self.fix(filt, True, inner))
                 per_item.append(_all(needed))
         if kind == "any" and not want or kind == "all" and want:
             return _all(per_item)
-        if not items and isinstance(node.source, Path) and node.source.parts[0] != "batch":
+        entry = self._new_entry(node, test, filt, scope) if kind == "any" else None
+        if entry is not None:
+            per_item.append([entry])
+        elif isinstance(node.source, Path) and node.source.parts[0] != "batch":
             self.unsupported.append(f"a new entry in {render(node.source)}")
         return _any(per_item)
+
+    def _new_entry(
+        self, node: Quantifier, test: Expr, filt: Expr | None, scope: dict[str, tuple[Any, str]]
+    ) -> Alt | None:
+        """A new list entry built to pass the quantifier's test (a missing policy, licence,
+        document): each conjunct naming one of its fields fixes that field; the other
+        required fields get defaults. None when a conjunct cannot be met this way."""
+        if not isinstance(node.source, Path) or node.source.parts[0] in ("batch", "as_of"):
+            return None
+        leaf = self._leaf(node.source, scope, allow_list=True)
+        if leaf is None or not isinstance(leaf[0], list):
+            return None
+        raw, path = leaf
+        item = parse_path(path) + (len(raw),)
+        item_tp = schema_type(self.root, item)
+        if item_tp is None or item_tp.model is None:
+            return None
+        given: dict[str, Any] = {}
+        for cond in _conjuncts(filt) + _conjuncts(test):
+            found = self._entry_field(cond, node.var, item, scope)
+            if found is None:
+                return None
+            given.update(found)
+        entry = default_object(item_tp.model, self.as_of, given)
+        kind = given.get("type")
+        shown = f"a {kind} entry" if isinstance(kind, str) else f"an entry {display_json(given)}"
+        edit = self._structural(format_path(item), entry, "add", shown)
+        return (edit,) if edit is not None else None
+
+    def _entry_field(
+        self, cond: Expr, var: str, item: PathParts, scope: dict[str, tuple[Any, str]]
+    ) -> dict[str, Any] | None:
+        """The field values that make one conjunct hold for a new entry (None: cannot)."""
+
+        def field(expr: Expr) -> str | None:
+            ok = isinstance(expr, Path) and len(expr.parts) == 2 and expr.parts[0] == var
+            return expr.parts[1] if ok and isinstance(expr, Path) else None
+
+        if isinstance(cond, Path) and field(cond):
+            return {cond.parts[1]: True}
+        if isinstance(cond, Unary) and cond.op == "not" and field(cond.operand):
+            assert isinstance(cond.operand, Path)
+            return {cond.operand.parts[1]: False}
+        if isinstance(cond, Presence) and cond.present and field(cond.path):
+            name = cond.path.parts[1]
+            tp = schema_type(self.root, item + (name,))
+            return {name: default_value(tp, self.as_of)} if tp is not None else None
+        if not isinstance(cond, Binary):
+            return None
+        if cond.op == "in" and field(cond.left):
+            options = self._eval(cond.right, scope).value
+            first: str | None = None
+            if isinstance(options, list | Mapping):
+                first = next((v for v in options if isinstance(v, str)), None)
+            return {str(field(cond.left)): first} if first is not None else None
+        if cond.op not in FLIP:
+            return None
+        if cond.op == "==":
+            for side, other in ((cond.left, cond.right), (cond.right, cond.left)):
+                target = field(side)
+                value = self._eval(other, scope).value if target is not None else UNKNOWN
+                if target is not None and isinstance(value, str | bool | int):
+                    tp = schema_type(self.root, item + (target,))
+                    if tp is not None and tp.name in ("string", "bool", "int"):
+                        return {target: value}
+        for side, other, op in (
+            (cond.left, cond.right, cond.op),
+            (cond.right, cond.left, FLIP[cond.op]),
+        ):
+            target = field(side)
+            if target is None:
+                continue
+            bound = self._eval(other, scope)
+            if bound.value is UNKNOWN:
+                return None
+            edit = self._solve(None, format_path(item + (target,)), op, bound.value)
+            return {target: edit.value} if edit is not None else None
+        return None
 
     def _clear_item(
         self, test: Expr, want: bool, scope: dict[str, tuple[Any, str]], raw: Any, path: str
@@ -594,12 +722,38 @@ class Solver:
             return None
         return raw, path
 
+    def _out_of_reach(self, leaf: tuple[Any, str]) -> bool:
+        """Record and report a field the applicant cannot change whatever its new value."""
+        raw, path = leaf
+        before = jsonable(raw) if raw is not None else None
+        reason = self._blocked(parse_path(path), ANY, before)
+        if reason is not None:
+            self.blocked.append(reason)
+        return reason is not None
+
+    def _is_new(self, parts: PathParts) -> bool:
+        """The path is inside a list entry that does not exist yet (one being added)."""
+        for k, part in enumerate(parts):
+            if isinstance(part, int):
+                container = get_at(self.document, parts[:k])
+                if isinstance(container, list) and part >= len(container):
+                    return True
+        return False
+
     def _blocked(self, parts: PathParts, value: Any, before: Any) -> str | None:
         path = format_path(parts)
-        for part in parts:
-            if isinstance(part, str) and part in FIXED_FACTS:
-                return f"{path} is {FIXED_FACTS[part]}, which the applicant cannot change"
+        if self._is_new(parts):  # a new entry records nothing yet; only the date matters
+            if isinstance(value, str) and _is_time(value) and _day(value) < self.as_of:
+                return f"{path} would have to be {value}, a date in the past"
+            return None
         names = [p for p in parts if isinstance(p, str)]
+        if len(parts) > 1 and parts[-1] in ("amount", "currency"):
+            parent = schema_type(self.root, parts[:-1])
+            if parent is not None and parent.name == "money":
+                names = names[:-1]  # the amount of a money field: judge the field itself
+        for name in names:
+            if name in FIXED_FACTS:
+                return f"{path} is {FIXED_FACTS[name]}, which the applicant cannot change"
         last = names[-1] if names else ""
         if last in EVENT_DATES and before is not None and _day(before) <= self.as_of:
             return f"{path} records an event that has already happened ({display_json(before)})"
@@ -651,12 +805,47 @@ class Solver:
         return Edit(parts, value, kind, kind, shown, before)
 
 
+def _conjuncts(node: Expr | None) -> list[Expr]:
+    """The parts of a chain of `and`s."""
+    if node is None:
+        return []
+    if isinstance(node, Binary) and node.op == "and":
+        return _conjuncts(node.left) + _conjuncts(node.right)
+    return [node]
+
+
+def _reads_document(node: Expr, scope: dict[str, tuple[Any, str]]) -> bool:
+    """Whether an expression can read the document: a path that is not `as_of` and not a
+    quantifier variable ranging over a parameter."""
+    bound_to_pack = {name for name, (_raw, path) in scope.items() if path.startswith("param.")}
+    return _reads(node, bound_to_pack)
+
+
+def _reads(node: Expr, pack_vars: set[str]) -> bool:
+    if isinstance(node, Path):
+        return node.parts[0] not in pack_vars and node.parts[0] != "as_of"
+    if isinstance(node, Presence):
+        return _reads(node.path, pack_vars)
+    if isinstance(node, Quantifier):
+        if _reads(node.source, pack_vars):
+            return True
+        inner = pack_vars | {node.var}
+        return any(_reads(p, inner) for p in (node.where, node.body) if p is not None)
+    return any(_reads(child, pack_vars) for child in children(node))
+
+
 # -- combining alternatives --------------------------------------------------------------------
 
 
-def _cost(alt: Alt) -> tuple[int, int, str]:
+_KIND_RANK = {"add": 1, "remove": 2}
+
+
+def _cost(alt: Alt) -> tuple[int, int, int, str]:
+    """Fewer edits first; then field edits before adding or removing list entries; then
+    concrete values before 'any value'; then a fixed order, so results are deterministic."""
+    structural = sum(_KIND_RANK.get(e.kind, 0) for e in alt)
     supplies = sum(1 for e in alt if e.value is ANY)
-    return (len(alt), supplies, repr([(e.path, e.value) for e in alt]))
+    return (len(alt), structural, supplies, repr([(e.path, e.value) for e in alt]))
 
 
 def _merge(alts: Sequence[Alt]) -> Alt | None:
@@ -674,9 +863,44 @@ def _merge(alts: Sequence[Alt]) -> Alt | None:
                 by_path[key] = replace(edit, kind="supply") if edit.before is None else edit
             elif edit.value is ANY or seen.value == edit.value:
                 continue
+            elif (stricter := _stricter(seen, edit)) is not None:
+                by_path[key] = stricter
             else:
                 return None
     return tuple(by_path[p] for p in order)
+
+
+def _stricter(a: Edit, b: Edit) -> Edit | None:
+    """Of two bounds on one field in the same direction, the one that also meets the other
+    (the higher minimum, the lower maximum); None if they are not comparable bounds."""
+    if a.op != b.op or a.op not in (">=", "<=") or a.kind != b.kind:
+        return None
+    try:
+        if a.kind == "date":
+            left, right = _moment(a.value), _moment(b.value)
+            higher = a if left >= right else b
+            lower = b if higher is a else a
+        else:
+            higher = a if _number(a.value) >= _number(b.value) else b
+            lower = b if higher is a else a
+    except (ArithmeticError, ValueError, TypeError, KeyError):
+        return None
+    return higher if a.op == ">=" else lower
+
+
+def _number(value: Any) -> Decimal:
+    """A bound's value as a number: a plain number, or the amount of a money value (whose
+    currency is the field's own, so the same on both sides)."""
+    if isinstance(value, Mapping):
+        return Decimal(str(value["amount"]))
+    return Decimal(str(value))
+
+
+def _moment(value: Any) -> datetime:
+    text = str(value)
+    if len(text) == 10:
+        return _midnight(date.fromisoformat(text))
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def _all(parts: Sequence[list[Alt]]) -> list[Alt]:
@@ -874,26 +1098,30 @@ def _change(edit: Edit) -> Change:
     path = edit.text_path
     shown = edit.shown or display_json(edit.value)
     if edit.kind == "add":
-        list_path = format_path(edit.path[:-1])
-        text = f"add {shown} to {list_path}"
+        text = f"add {shown} to {format_path(edit.path[:-1])}"
     elif edit.kind == "remove":
         text = f"remove {shown} ({path})"
     else:
         field = path.removesuffix(".amount") if path.endswith(".amount") else path
+        timed = edit.field_type is not None and edit.field_type.name in ("date", "datetime")
         phrase = {
-            ">=": "on or after" if edit.kind == "date" else "at least",
-            "<=": "on or before" if edit.kind == "date" else "at most",
+            ">=": "on or after" if timed else "at least",
+            "<=": "on or before" if timed else "at most",
         }.get(edit.op)
-        if phrase is not None:
-            text = f"{field} must be {phrase} {shown}"
+        supply = edit.kind == "supply"
+        if edit.op == "supply":
+            text = f"provide {field}"
+            if edit.value != PLACEHOLDER_TEXT:
+                text += f" (verified with {shown})"
         elif edit.op == "!=":
-            text = f"{field} must not be {edit.avoid} (for example {shown})"
-        elif edit.op == "supply":
-            text = f"provide {field} (verified with {shown})"
+            text = (
+                f"provide {field}, other than {edit.avoid} (for example {shown})"
+                if supply
+                else f"{field} must not be {edit.avoid} (for example {shown})"
+            )
         else:
-            text = f"{field} must be {shown}"
-        if edit.kind == "supply" and edit.op != "supply":
-            text = f"provide {text}"
+            requirement = f"{phrase} {shown}" if phrase is not None else shown
+            text = f"provide {field}: {requirement}" if supply else f"{field} must be {requirement}"
     return Change(path=path, value=edit.value, before=edit.before, kind=edit.kind, text=text)
 
 
@@ -905,12 +1133,8 @@ def _expand(alt: Alt, as_of: date) -> list[Alt]:
             choices.append([edit])
             continue
         values = _supply_values(edit.field_type, as_of)
-        choices.append([replace(edit, value=v, shown=_shown(v)) for v in values])
+        choices.append([replace(edit, value=v, shown=display_json(v)) for v in values])
     return [tuple(c) for c in itertools.islice(itertools.product(*choices), 16)]
-
-
-def _shown(value: Any) -> str:
-    return display_json(value)
 
 
 def suggest(

@@ -53,6 +53,8 @@ def format_engine(value: Any, tp: Type | None) -> str:
     if isinstance(value, Mapping):
         return f"table of {len(value)} entries"
     if isinstance(value, list):
+        if any(isinstance(v, BaseModel) and not is_money(v) for v in value):
+            return f"{len(value)} {'entry' if len(value) == 1 else 'entries'}"
         item = tp.item if tp is not None else None
         return ", ".join(format_engine(v, item) for v in value) if value else "none"
     if isinstance(value, str):

@@ -9,6 +9,7 @@ Outcomes are kept as their text (``"REJECT"``, ...) for the same reason.
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from typing import Any, Literal
 
@@ -159,7 +160,24 @@ class Suggestion(_Model):
     @property
     def set_arguments(self) -> list[str]:
         """The changes as `whatif --set` arguments, in the order they must be applied."""
-        return [f"{c.path}={json.dumps(c.value, ensure_ascii=False)}" for c in self.changes]
+        return [f"{c.path}={_argument(c.value)}" for c in self.changes]
+
+
+_PLAIN = re.compile(r"[A-Za-z0-9_.:+-]+")
+
+
+def _argument(value: Any) -> str:
+    """A value as `--set` reads it back: bare when that reads back the same text
+    (`1500000.00`, `ACTIVE`, `2026-06-01`), JSON otherwise."""
+    if isinstance(value, str) and _PLAIN.fullmatch(value):
+        from .whatif import WhatIfError, parse_value  # whatif imports decision, which imports us
+
+        try:
+            if parse_value(value) == value:
+                return value
+        except WhatIfError:
+            pass
+    return json.dumps(value, ensure_ascii=False)
 
 
 class Explanation(_Model):

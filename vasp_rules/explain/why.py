@@ -9,6 +9,7 @@ items that made the difference are marked `decisive`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -32,9 +33,19 @@ from ..lang.checker import Checker
 from ..lang.types import Type
 from ..pack.params import FX_PARAMETER, declared_type
 from .fmt import display_json, format_engine, item_label, jsonable
-from .trace import ItemTrace, KeyCondition, NodeKind, ParamRead, RuleTrace, TraceNode, Verdict
+from .trace import (
+    ItemTrace,
+    KeyCondition,
+    NodeKind,
+    ParamRead,
+    RuleStatus,
+    RuleTrace,
+    TraceNode,
+    Verdict,
+)
 
 Scope = dict[str, tuple[Any, str]]
+_HEAD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 COMPARISONS = frozenset({"==", "!=", "<", "<=", ">", ">="})
 
 
@@ -83,14 +94,30 @@ class Tracer:
         self.compiled = compiled
         self.ctx = ctx
         self.types: dict[int, Type] = {}
+        self.fields: frozenset[str] = frozenset()
+
+    def _document_reads(self, reads: dict[str, Any]) -> dict[str, Any]:
+        """Only reads of document fields (and of other documents of the batch): the evaluator
+        also records the items of a quantifier over a parameter, which are pack values."""
+        return {
+            path: value
+            for path, value in sorted(reads.items())
+            if (m := _HEAD.match(path)) is not None
+            and (m.group() in self.fields or m.group() == "batch")
+        }
 
     # -- public ----------------------------------------------------------------------------
     def trace(self, rule: CompiledRule) -> RuleTrace:
         """The trace of one rule: its tree, status and the decisive leaf conditions."""
+        from ..entities.registry import KINDS
+
         self.types = condition_types(self.compiled, rule)
+        self.fields = frozenset(KINDS[rule.kind].model_fields)
         tree, result = self.node(rule.rule.condition, {})
         verdict = verdict_of(result.value) or "unknown"
         spec = rule.rule.spec
+        status: RuleStatus
+        finding: str | None
         if verdict == "true":
             status, finding = "fired", spec.outcome.value
         elif verdict == "unknown" and rule.asks_for_missing:
@@ -105,7 +132,7 @@ class Tracer:
             rule_version=spec.version,
             title=spec.title,
             rule_outcome=spec.outcome.value,
-            status=status,  # type: ignore[arg-type]
+            status=status,
             finding_outcome=finding,
             verdict=verdict,
             condition=render(rule.rule.condition),
@@ -126,7 +153,10 @@ class Tracer:
         tp = self.types.get(id(node))
         children: list[TraceNode] = []
         for child in _traced_children(node):
-            children.append(self.node(child, scope)[0])
+            sub = self.node(child, scope)[0]
+            if isinstance(node, Quantifier) and child is node.source and isinstance(child, Path):
+                sub.reads = {}  # the list itself: what was read of it shows item by item
+            children.append(sub)
         items = self._items(node, scope) if isinstance(node, Quantifier) else []
         params = self._own_params(node, scope, ev.reads)
         for sub in children:
@@ -142,7 +172,7 @@ class Tracer:
             type=str(tp) if tp is not None else "",
             verdict=verdict,
             value=verdict if verdict is not None else format_engine(result.value, tp),
-            reads=dict(sorted(ev.reads.items())),
+            reads=self._document_reads(ev.reads),
             missing=sorted(result.missing),
             params=_unique(params),
             children=children,
@@ -162,8 +192,10 @@ class Tracer:
             inner = dict(scope)
             inner[node.var] = (raw, path)
             where = self.node(node.where, inner) if node.where is not None else None
-            body = self.node(node.body, inner) if node.body is not None else None
             keep = where[1].value if where is not None else True
+            # like the interpreter, the body of an item the filter excludes is not evaluated
+            traced = node.body is not None and keep is not False
+            body = self.node(node.body, inner) if traced and node.body is not None else None
             included, contribution = _contribution(node.kind, keep, body[1] if body else None)
             item = ItemTrace(
                 path=path,

@@ -7,6 +7,7 @@ Every node carries the character offset where it starts in its condition text, f
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -149,6 +150,30 @@ def children(node: Expr) -> tuple[Expr, ...]:
     if isinstance(node, Quantifier):
         return tuple(x for x in (node.source, node.where, node.body) if x is not None)
     return ()
+
+
+def map_children(node: Expr, fn: Callable[[Expr], Expr]) -> Expr:
+    """A copy of node with fn applied to each direct sub-expression (positions kept)."""
+    if isinstance(node, ListLiteral):
+        return ListLiteral(tuple(fn(i) for i in node.items), node.pos)
+    if isinstance(node, Param):
+        return Param(node.name, fn(node.key) if node.key is not None else None, node.pos)
+    if isinstance(node, Unary):
+        return Unary(node.op, fn(node.operand), node.pos)
+    if isinstance(node, Binary):
+        return Binary(node.op, fn(node.left), fn(node.right), node.pos)
+    if isinstance(node, Call):
+        return Call(node.name, tuple(fn(a) for a in node.args), node.pos)
+    if isinstance(node, Quantifier):
+        return Quantifier(
+            node.kind,
+            node.var,
+            fn(node.source),
+            fn(node.where) if node.where is not None else None,
+            fn(node.body) if node.body is not None else None,
+            node.pos,
+        )
+    return node
 
 
 def walk(node: Expr) -> list[Expr]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -15,7 +15,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..entities.registry import KINDS
-from ..lang.ast import Expr
+from ..lang.ast import Expr, map_children
+from ..lang.ast import Path as PathNode
+from ..lang.ast import Quantifier as QuantifierNode
 from ..lang.checker import Checker, TypeCheckError
 from ..lang.parser import ConditionSyntaxError, parse_condition
 from ..lang.types import BOOL, Type
@@ -309,7 +311,11 @@ class _Loader:
         money: list[bool] = []
 
         def check(
-            text: str, key: str, names: Mapping[str, Type], expect: Type | None
+            text: str,
+            key: str,
+            names: Mapping[str, Type],
+            expect: Type | None,
+            transform: Callable[[Expr], Expr] | None = None,
         ) -> tuple[Expr, Type, dict[int, str]] | None:
             where = (
                 value_line(node, key)
@@ -318,6 +324,8 @@ class _Loader:
             )
             try:
                 expr = parse_condition(text)
+                if transform is not None:
+                    expr = transform(expr)
                 ck = Checker(root, param_types, KINDS, names)
                 result = ck.check(expr, expect)
             except ConditionSyntaxError as exc:
@@ -350,7 +358,10 @@ class _Loader:
             values[name] = (got[0], got[1])
             value_types[name] = got[2]
         names = {n: t for n, (_e, t) in values.items()}
-        cond = check(spec.when, "when", names, BOOL)
+        # the condition may use the rule's values by name: they are inlined, so that both
+        # matchers evaluate one self-contained expression
+        inlined = {n: e for n, (e, _t) in values.items()}
+        cond = check(spec.when, "when", {}, BOOL, lambda e: inline_values(e, inlined))
         if cond is None:
             ok = False
         reason = self._template(spec.reason, "reason", rel, node, spec, check, names)
@@ -396,7 +407,7 @@ class _Loader:
             if got is None:
                 ok = False
                 continue
-            parts.append(TemplatePart("", got[0], got[1].name))
+            parts.append(TemplatePart("", got[0], display_type(got[1])))
         parts.append(TemplatePart(text[pos:]))
         if "{" in "".join(p.text for p in parts if p.expr is None and p.text not in "{}"):
             self.issue(rel, value_line(node, key), spec.id, f"{key}: unbalanced '{{' or '}}'")
@@ -447,6 +458,37 @@ class _Loader:
                         f"in force (from {spec.effective_from}"
                         f"{' to ' + str(spec.effective_to) if spec.effective_to else ''})",
                     )
+
+
+def display_type(tp: Type) -> str:
+    """How a template value is formatted: its type name, with the item type for lists."""
+    if tp.name == "list" and tp.item is not None:
+        return f"list:{tp.item.name}"
+    return tp.name
+
+
+def inline_values(node: Expr, values: Mapping[str, Expr]) -> Expr:
+    """Replace references to a rule's named values by their expressions (recursively)."""
+    if not values:
+        return node
+    if isinstance(node, PathNode) and node.parts[0] in values:
+        target = inline_values(values[node.parts[0]], values)
+        if len(node.parts) == 1:
+            return target
+        if isinstance(target, PathNode):
+            return PathNode(target.parts + node.parts[1:], node.pos)
+        return node  # the checker reports the unknown name with its position
+    if isinstance(node, QuantifierNode) and node.var in values:  # the variable shadows a value
+        inner = {k: v for k, v in values.items() if k != node.var}
+        return QuantifierNode(
+            node.kind,
+            node.var,
+            inline_values(node.source, values),
+            inline_values(node.where, inner) if node.where is not None else None,
+            inline_values(node.body, inner) if node.body is not None else None,
+            node.pos,
+        )
+    return map_children(node, lambda child: inline_values(child, values))
 
 
 def load_pack(root: Path) -> LoadedPack:

@@ -1,0 +1,402 @@
+"""The bundled Pakistan pack: complete against the catalogue, cited with the right confidence,
+effective-dated along the regime's timeline, free of A-tagged literals, and fully covered by the
+scenario suites (the CI gate: every rule fired and seen not firing)."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import EXAMPLES, PK, ROOT, example
+
+from vasp_rules import RulePack
+from vasp_rules.compiler.compile import compile_pack
+from vasp_rules.lang.ast import Literal, walk
+from vasp_rules.pack.params import value_on
+from vasp_rules.scenarios import Coverage, PackCache, discover, load_cases, run_case
+
+SCENARIOS = ROOT / "tests" / "scenarios"
+SHARED_CATALOGUE = ROOT.parent / "shared" / "domain" / "CATALOGUE.md"
+
+# Every rule of ../shared/domain/CATALOGUE.md: its outcome and the confidence tag of the source it
+# is modelled on (the first tag of its "modelled on" column; LIC-14 is "as LIC-13"). The rule's
+# citation carries that tag; A-tagged figures live in parameters. Checked against the shared
+# file below when it is present.
+CATALOGUE: dict[str, tuple[str, str]] = {
+    "LIC-01": ("REFER", "S"),
+    "LIC-02": ("REJECT", "S"),
+    "LIC-03": ("REFER", "S"),
+    "LIC-04": ("REQUIRE_DOCUMENTS", "S"),
+    "LIC-05": ("REJECT", "S"),
+    "LIC-06": ("REQUIRE_DOCUMENTS", "S"),
+    "LIC-07": ("REJECT", "S"),
+    "LIC-08": ("APPROVE_WITH_CONDITIONS", "S"),
+    "LIC-09": ("REFER", "S"),
+    "LIC-10": ("REFER", "S"),
+    "LIC-11": ("INFO", "S"),
+    "LIC-12": ("REJECT", "A"),
+    "LIC-13": ("REJECT", "P"),
+    "LIC-14": ("REQUIRE_DOCUMENTS", "P"),
+    "LIC-15": ("REFER", "P"),
+    "LIC-16": ("REFER", "P"),
+    "LIC-17": ("REQUIRE_DOCUMENTS", "P"),
+    "LIC-18": ("REJECT", "S"),  # REFUSED; PENDING is LIC-18-P (REQUIRE_DOCUMENTS)
+    "LIC-19": ("INFO", "S"),
+    "LIC-20": ("REFER", "S"),
+    "LIC-21": ("REFER", "S"),
+    "LIC-22": ("REQUIRE_DOCUMENTS", "P"),
+    "VER-01": ("REJECT", "P"),
+    "VER-02": ("REJECT", "P"),
+    "VER-03": ("REFER", "P"),
+    "VER-04": ("REFER", "P"),
+    "VER-05": ("REQUIRE_DOCUMENTS", "S"),
+    "VER-06": ("REQUIRE_DOCUMENTS", "S"),
+    "VER-07": ("REFER", "S"),
+    "VER-08": ("REFER", "S"),
+    "VER-09": ("REJECT", "P"),
+    "VER-10": ("REFER", "S"),
+    "VER-11": ("INFO", "S"),
+    "VER-12": ("APPROVE_WITH_CONDITIONS", "S"),
+    "VER-13": ("REJECT", "P"),
+    "VER-14": ("REFER", "S"),
+    "VER-15": ("REQUIRE_DOCUMENTS", "P"),
+    "AMN-01": ("REJECT", "S"),
+    "AMN-02": ("REJECT", "S"),
+    "AMN-03": ("REJECT", "S"),
+    "AMN-04": ("REJECT", "P"),
+    "AMN-05": ("REQUIRE_DOCUMENTS", "P"),
+    "AMN-06": ("REQUIRE_DOCUMENTS", "P"),
+    "AMN-07": ("REJECT", "A"),
+    "AMN-08": ("INFO", "S"),
+    "AMN-09": ("REFER", "P"),
+    "AMN-10": ("REJECT", "S"),
+    "AMN-11": ("REQUIRE_DOCUMENTS", "A"),
+    "AMN-12": ("REFER", "P"),
+    "AMN-13": ("INFO", "P"),
+    "AMN-14": ("REFER", "A"),
+    "TR-01": ("REJECT", "P"),
+    "TR-02": ("REJECT", "P"),
+    "TR-03": ("REJECT", "P"),
+    "TR-04": ("REFER", "P"),
+    "TR-05": ("REFER", "P"),
+    "TR-06": ("REQUIRE_DOCUMENTS", "P"),
+    "TR-07": ("APPROVE_WITH_CONDITIONS", "P"),
+    "TR-08": ("REJECT", "P"),
+    "TR-09": ("REJECT", "P"),
+    "TR-10": ("REFER", "S"),
+}
+
+# Rules the pack adds to the catalogue's: a catalogue check split by document kind or outcome.
+VARIANTS: dict[str, tuple[str, str, str]] = {
+    # id: (catalogue id, outcome, confidence)
+    "LIC-18-P": ("LIC-18", "REQUIRE_DOCUMENTS", "S"),
+    "VER-02-C": ("VER-02", "REJECT", "P"),
+    "VER-03-C": ("VER-03", "REFER", "P"),
+    "VER-04-C": ("VER-04", "REFER", "P"),
+    "AMN-00": ("AMN-01", "REJECT", "A"),
+}
+
+# The regime's timeline (REGIME.md): every rule takes effect on one of these dates.
+TIMELINE = {
+    date(2018, 4, 6): "SBP BPRD Circular 3 of 2018",
+    date(2025, 7, 8): "Virtual Assets Ordinance 2025",
+    date(2025, 9, 13): "PVARA Expression of Interest",
+    date(2025, 12, 2): "PVARA NOC Regulations 2025",
+    date(2025, 12, 5): "amnesty announced (illustrative programme)",
+    date(2026, 3, 3): "Virtual Assets Act 2026",
+    date(2030, 12, 31): "FATF revised R.16 applied",
+}
+
+PROGRAMME = "PK-VA-AMNESTY-2026"
+
+
+def _rules(pk: RulePack) -> dict[str, Any]:
+    return {r.id: r for r in pk.loaded.rules}
+
+
+# -- completeness and citations -------------------------------------------------------------------
+
+
+def test_every_catalogued_rule_is_in_the_pack(pk: RulePack) -> None:
+    ids = set(_rules(pk))
+    assert set(CATALOGUE) - ids == set()
+    assert ids - set(CATALOGUE) == set(VARIANTS)
+
+
+def test_embedded_catalogue_matches_the_shared_one() -> None:
+    if not SHARED_CATALOGUE.exists():
+        pytest.skip("../shared/domain/CATALOGUE.md is not available")
+    rows = {}
+    for line in SHARED_CATALOGUE.read_text(encoding="utf-8").splitlines():
+        m = re.match(r"\| ((?:LIC|VER|AMN|TR)-\d+) \| .*? \| (.*?) \| (.*?) \|$", line.strip())
+        if m:
+            rows[m.group(1)] = (m.group(2), m.group(3))
+    assert set(rows) == set(CATALOGUE)
+    for rule_id, (outcome, modelled_on) in rows.items():
+        tags = re.findall(r"\[([PSA])\]", modelled_on)
+        if modelled_on.startswith("as "):
+            tags = re.findall(r"\[([PSA])\]", rows[modelled_on[3:].strip()][1])
+        expected_outcome, expected_tag = CATALOGUE[rule_id]
+        assert tags[0] == expected_tag, rule_id
+        assert outcome.startswith(expected_outcome) or outcome == "as stated", rule_id
+
+
+def test_outcomes_and_confidence_tags_match_the_catalogue(pk: RulePack) -> None:
+    for rule_id, rule in _rules(pk).items():
+        if rule_id in VARIANTS:
+            _base, outcome, tag = VARIANTS[rule_id]
+        else:
+            outcome, tag = CATALOGUE[rule_id]
+        assert rule.spec.outcome.value == outcome, rule_id
+        assert rule.spec.citation.confidence == tag, rule_id
+
+
+def test_citations_name_an_instrument_and_link_to_their_source(pk: RulePack) -> None:
+    for rule in pk.loaded.rules:
+        c = rule.spec.citation
+        assert c.instrument and c.provision
+        if c.confidence in ("P", "S"):
+            assert c.url and c.url.startswith("https://"), rule.id
+        if c.confidence == "A":
+            assert "illustrative" in (c.instrument + c.provision).lower() or rule.id == "LIC-12"
+
+
+def test_every_reason_shows_values_and_every_remediation_says_what_clears_it(pk: RulePack) -> None:
+    for rule in pk.loaded.rules:
+        assert re.search(r"\{[^{}]+\}", rule.spec.reason), f"{rule.id}: reason shows no value"
+        assert len(rule.spec.remediation.split()) >= 5, rule.id
+
+
+# -- parameters ----------------------------------------------------------------------------------
+
+
+def test_no_number_literal_in_rules_except_0_1_100(pk: RulePack) -> None:
+    """A-tagged figures are parameters: a rule may only use 0, 1 and 100 as literal numbers."""
+    for rule in pk.loaded.rules:
+        trees = [rule.condition, *(e for e, _t in rule.values.values())]
+        trees += [p.expr for p in (*rule.reason, *rule.remediation) if p.expr is not None]
+        for tree in trees:
+            for node in walk(tree):
+                if isinstance(node, Literal) and isinstance(node.value, int | Decimal):
+                    if not isinstance(node.value, bool):
+                        assert node.value in (0, 1, 100), f"{rule.id}: literal {node.value}"
+                if isinstance(node, Literal) and isinstance(node.value, date):
+                    pytest.fail(f"{rule.id}: literal date {node.value}; use a parameter")
+
+
+def test_parameters_carry_provenance_and_a_values_are_flagged(pk: RulePack) -> None:
+    for name, spec in pk.loaded.params.items():
+        for entry in spec.values:
+            assert entry.source.strip(), name
+            assert entry.confidence in ("P", "S", "A"), name
+        if name.startswith("amnesty_"):
+            assert spec.illustrative, f"{name}: amnesty figures are illustrative"
+            assert all(e.confidence == "A" for e in spec.values), name
+            assert "ILLUSTRATIVE" in spec.description, name
+        if spec.illustrative:
+            assert any(e.confidence == "A" for e in spec.values), name
+
+
+def test_amnesty_parameters_are_keyed_by_programme(pk: RulePack) -> None:
+    for name, spec in pk.loaded.params.items():
+        if name.startswith("amnesty_") and spec.type.startswith("table of "):
+            for entry in spec.values:
+                assert set(entry.value) == {PROGRAMME}, name
+
+
+def test_the_published_extension_moves_the_window_close(pk: RulePack) -> None:
+    closes = pk.loaded.params["amnesty_window_closes"]
+    before = value_on(closes, date(2026, 6, 23))
+    after = value_on(closes, date(2026, 6, 24))
+    assert before is not None and after is not None
+    assert before.value[PROGRAMME] == date(2026, 6, 30)
+    assert after.value[PROGRAMME] == date(2026, 7, 31)
+    assert "extension" in after.source
+
+
+# -- effective dating -----------------------------------------------------------------------------
+
+
+def test_rules_take_effect_on_the_regime_timeline(pk: RulePack) -> None:
+    for rule in pk.loaded.rules:
+        assert rule.spec.effective_from in TIMELINE, rule.id
+
+
+@pytest.mark.parametrize(
+    ("kind", "day", "added"),
+    [
+        ("licence_application", date(2025, 7, 8), {"LIC-12", "LIC-22", "VER-01", "VER-05"}),
+        ("licence_application", date(2025, 9, 13), {"LIC-02", "LIC-03", "LIC-04", "VER-08"}),
+        ("licence_application", date(2025, 12, 2), {"LIC-05", "LIC-11", "VER-06", "VER-12"}),
+        ("licence_application", date(2026, 3, 3), {"LIC-01", "LIC-19"}),
+        ("amnesty_declaration", date(2025, 12, 5), {"AMN-01", "AMN-13", "AMN-14"}),
+        ("transfer", date(2025, 7, 8), {"TR-01", "TR-10"}),
+        ("transfer", date(2030, 12, 31), {"TR-09"}),
+    ],
+)
+def test_the_same_document_gets_the_rules_in_force_on_each_date(
+    pk: RulePack, kind: str, day: date, added: set[str]
+) -> None:
+    doc = example(kind)
+    before = set(pk.evaluate(doc, day - timedelta(days=1)).rules_evaluated)
+    on = set(pk.evaluate(doc, day).rules_evaluated)
+    assert before < on
+    assert added <= on - before
+
+
+def test_bprd_circular_rule_is_in_force_alone_before_the_ordinance(pk: RulePack) -> None:
+    decision = pk.evaluate(example("licence_application"), date(2020, 1, 1))
+    assert decision.rules_evaluated == ["LIC-21"]
+    assert decision.fired == ["LIC-21"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "day"),
+    [
+        ("licence_application", date(2018, 4, 5)),
+        ("customer", date(2025, 7, 7)),
+        ("transfer", date(2025, 7, 7)),
+        ("amnesty_declaration", date(2025, 12, 4)),
+    ],
+)
+def test_no_rule_in_force_is_reported_not_approved_silently(
+    pk: RulePack, kind: str, day: date
+) -> None:
+    decision = pk.evaluate(example(kind), day)
+    assert decision.rules_evaluated == []
+    assert decision.no_rules_in_force
+    assert pk.evaluate(example(kind), date(2026, 6, 1)).no_rules_in_force is False
+
+
+def test_matcher_builds_on_every_date_the_pack_changes(pk: RulePack) -> None:
+    """Folding as_of and parameters changes the matcher patterns from one date to another, and
+    durable-rules refuses patterns with too many expressions. Build the matcher on every date a
+    rule or parameter value starts or ends, on every date a date parameter names, and monthly."""
+    days: set[date] = set()
+    for rule in pk.loaded.rules:
+        days.add(rule.spec.effective_from)
+        if rule.spec.effective_to:
+            days.add(rule.spec.effective_to + timedelta(days=1))
+    for spec in pk.loaded.params.values():
+        for entry in spec.values:
+            days.add(entry.from_)
+            if entry.to:
+                days.add(entry.to + timedelta(days=1))
+            raw = entry.value
+            items = (
+                raw.values() if isinstance(raw, dict) else raw if isinstance(raw, list) else [raw]
+            )
+            for item in items:
+                if isinstance(item, date):
+                    days |= {item, item + timedelta(days=1)}
+    day = date(2025, 1, 1)
+    while day <= date(2032, 1, 1):
+        days.add(day)
+        day += timedelta(days=30)
+    for day in sorted(days):
+        compiled = compile_pack(pk.loaded, day)
+        try:
+            compiled.matcher()
+        finally:
+            compiled.close()
+
+
+# -- amnesty semantics ---------------------------------------------------------------------------
+
+
+def _amnesty(**changes: Any) -> dict[str, Any]:
+    doc = json.loads((EXAMPLES / "amnesty_declaration_extension.json").read_text())
+    doc.update(changes)
+    return doc
+
+
+@pytest.mark.parametrize(
+    ("amount", "tier", "levy"),
+    [
+        ("5000000.00", "T1", "PKR 100,000"),
+        ("5000000.01", "T2", "PKR 150,000"),
+        ("50000000.00", "T2", "PKR 1,500,000"),
+        ("50000000.01", "T3", "PKR 2,500,000"),
+    ],
+)
+def test_amn08_states_tier_and_levy_in_pkr(pk: RulePack, amount: str, tier: str, levy: str) -> None:
+    doc = _amnesty()
+    doc["holdings"] = doc["holdings"][:1]
+    doc["holdings"][0]["value_at_reference"] = {"amount": amount, "currency": "PKR"}
+    decision = pk.evaluate(doc, date(2026, 8, 10))
+    (finding,) = [f for f in decision.findings if f.rule_id == "AMN-08"]
+    assert f"tier {tier}" in finding.reason
+    assert f"is {levy} " in finding.reason
+
+
+def test_amn13_is_on_every_decision_under_the_programme(pk: RulePack) -> None:
+    variants = [
+        _amnesty(),
+        _amnesty(submitted_on="2026-09-01"),
+        _amnesty(attestation_signed=False),
+        _amnesty(holdings=[]),
+        json.loads((EXAMPLES / "amnesty_declaration.json").read_text()),
+    ]
+    for day in (date(2025, 12, 5), date(2026, 7, 15), date(2027, 1, 1)):
+        for doc in variants:
+            assert "AMN-13" in pk.evaluate(doc, day).fired
+
+
+def test_amn01_honours_the_extension(pk: RulePack) -> None:
+    late = _amnesty(submitted_on="2026-07-15")
+    assert "AMN-01" not in pk.evaluate(late, date(2026, 7, 20)).fired
+    assert "AMN-01" in pk.evaluate(_amnesty(submitted_on="2026-08-01"), date(2026, 8, 2)).fired
+
+
+# -- examples -----------------------------------------------------------------------------------
+
+
+def test_examples_decide_as_the_readme_shows(pk: RulePack) -> None:
+    """`vasp-rules evaluate examples/*.json --as-of 2026-06-01` (README)."""
+    expected = {
+        "licence_application": ("REFER", {"LIC-21", "VER-06", "LIC-11", "LIC-19"}),
+        "customer": ("APPROVE", set()),
+        "amnesty_declaration": ("REFER", {"AMN-09", "AMN-08", "AMN-13"}),
+        "transfer": ("APPROVE", set()),
+    }
+    for kind, (outcome, fired) in expected.items():
+        decision = pk.evaluate(example(kind), date(2026, 6, 1))
+        assert decision.outcome.value == outcome, kind
+        assert set(decision.fired) == fired, kind
+
+
+def test_every_example_file_is_valid(pk: RulePack) -> None:
+    for path in sorted(EXAMPLES.rglob("*.json")):
+        data = json.loads(path.read_text())
+        docs = data if isinstance(data, list) else [data]
+        assert pk.evaluate_many(docs, date(2026, 6, 1)), path
+
+
+# -- the scenario suites: the CI coverage gate ----------------------------------------------
+
+
+def test_scenario_suites_pass_and_cover_every_rule() -> None:
+    """Every rule of the bundled pack fires in some case and is seen not firing in another."""
+    files = discover([SCENARIOS])
+    assert {f.name for f in files} >= {
+        f"{area}.scenarios.yaml"
+        for area in ("licensing", "verification", "amnesty", "travel_rule", "end_to_end")
+    }
+    packs = PackCache()
+    coverage = Coverage()
+    failures = []
+    for file in files:
+        for case in load_cases(file):
+            assert Path(case.pack).resolve() == PK.resolve(), case.name
+            result = run_case(case, packs)
+            coverage.add(result)
+            if not result.passed:
+                failures.append(f"{file.name}::{case.name}\n{result.diff()}")
+    assert failures == []
+    all_rules = RulePack.load(PK).rule_ids()
+    assert coverage.gaps(all_rules) == []

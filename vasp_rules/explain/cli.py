@@ -1,0 +1,216 @@
+"""`vasp-rules explain` and `vasp-rules whatif` (click commands; the main group registers them).
+
+    vasp-rules explain FILE --as-of DATE [--pack PACK] [--rule ID ...]
+                       [--format text|markdown|html|json] [-o OUTPUT] [--no-suggest]
+    vasp-rules whatif FILE --set PATH=VALUE [--set ...] --as-of DATE [--pack PACK]
+                      [--format text|json]
+
+Exit codes: 0 ok; 2 invalid input (file, document, date, rule id, --set) or rule pack, with a
+one-line error on stderr and no traceback.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from functools import wraps
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+from rich.console import Console
+
+from ..entities.registry import DocumentError
+from ..pack.loader import PackError
+from ..pack.yamlio import YamlError, load_yaml, plain
+from ..rulepack import RulePack
+from .api import ExplainError
+from .api import explain as run_explain
+from .render import (
+    print_text,
+    render_html,
+    render_json,
+    render_markdown,
+    render_text,
+    whatif_renderables,
+)
+from .whatif import WhatIfError
+from .whatif import whatif as run_whatif
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class _Problem(Exception):
+    """Bad input from the user: one line on stderr, exit code 2."""
+
+
+def _fail(message: str) -> NoReturn:
+    raise _Problem(message)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _guarded(func: F) -> F:
+    """Turn every expected error into a one-line message and exit code 2."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except PackError as exc:
+            more = len(exc.issues) - 1
+            rest = f" (and {more} more problem{'s' if more != 1 else ''})" if more > 0 else ""
+            message = f"invalid rule pack: {exc.issues[0]}{rest}" if exc.issues else str(exc)
+        except DocumentError as exc:
+            message = "invalid document: " + "; ".join(
+                f"{path or '<document>'}: {text}" for path, text in exc.errors
+            )
+        except (ExplainError, WhatIfError, _Problem) as exc:
+            message = str(exc)
+        except OSError as exc:
+            message = f"{exc.filename or ''}: {exc.strerror or exc}"
+        click.echo(f"error: {_one_line(message)}", err=True)
+        raise click.exceptions.Exit(2)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def read_document(name: str) -> dict[str, Any]:
+    """One document from a JSON or YAML file (decimals kept exact)."""
+    path = Path(name)
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = (
+            json.loads(text, parse_float=Decimal)
+            if path.suffix.lower() == ".json"
+            else plain(load_yaml(path))
+        )
+    except json.JSONDecodeError as exc:
+        _fail(f"{name}:{exc.lineno}: invalid JSON: {exc.msg}")
+    except YamlError as exc:
+        _fail(f"{name}:{exc.line}: {exc.message}")
+    if isinstance(data, list):
+        _fail(f"{name}: holds {len(data)} documents; explain and whatif take one document")
+    if not isinstance(data, dict):
+        _fail(f"{name}: expected a document (a mapping with 'kind')")
+    return data
+
+
+def parse_as_of(value: str | None) -> date:
+    if value is None:
+        _fail("--as-of DATE is required (YYYY-MM-DD)")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        _fail(f"--as-of {value!r} is not a date (YYYY-MM-DD)")
+
+
+_FILE = click.argument("file", metavar="FILE")
+_AS_OF = click.option("--as-of", "as_of", metavar="DATE", help="Evaluation date, YYYY-MM-DD.")
+_PACK = click.option(
+    "--pack", default="pk", show_default=True, help="Rule pack folder or bundled name."
+)
+
+
+@click.command("explain")
+@_FILE
+@_AS_OF
+@_PACK
+@click.option(
+    "--rule",
+    "rules",
+    multiple=True,
+    metavar="ID",
+    help="Also explain this rule (why it did or did not apply); repeatable.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown", "html", "json"]),
+    default="text",
+    show_default=True,
+    help="text for the terminal; markdown or html for a report; json for tools.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the report to this file instead of standard output.",
+)
+@click.option("--no-suggest", is_flag=True, help="Do not look for changes that would clear.")
+@_guarded
+def explain(
+    file: str,
+    as_of: str | None,
+    pack: str,
+    rules: tuple[str, ...],
+    fmt: str,
+    output: Path | None,
+    no_suggest: bool,
+) -> None:
+    """Explain the decision on the document in FILE: each finding with its reason, citation,
+    the values and parameters it read, its condition tree, and verified changes that would
+    clear it. --rule ID explains why a rule did not apply."""
+    day = parse_as_of(as_of)
+    document = read_document(file)
+    rule_pack = RulePack.load(pack)
+    decision = run_explain(rule_pack, document, day, rules=rules, suggest=not no_suggest)
+    if fmt == "text" and output is None:
+        print_text(decision, Console(highlight=False), file=file)
+        return
+    if fmt == "text":
+        report = render_text(decision, file=file)
+    elif fmt == "markdown":
+        report = render_markdown(decision, file=file)
+    elif fmt == "html":
+        report = render_html(decision, file=file)
+    else:
+        report = render_json(decision) + "\n"
+    if output is None:
+        click.echo(report, nl=False)
+    else:
+        output.write_text(report, encoding="utf-8")
+        click.echo(f"wrote {output}", err=True)
+
+
+@click.command("whatif")
+@_FILE
+@click.option(
+    "--set",
+    "assignments",
+    multiple=True,
+    metavar="PATH=VALUE",
+    help="Change one field, e.g. firm.people[1].outsourced=false (null removes it); repeatable.",
+)
+@_AS_OF
+@_PACK
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+)
+@_guarded
+def whatif(file: str, assignments: tuple[str, ...], as_of: str | None, pack: str, fmt: str) -> None:
+    """Evaluate the document in FILE as it is and with the --set changes, and show the
+    difference: findings added and removed, outcome before and after."""
+    if not assignments:
+        _fail("give at least one --set PATH=VALUE")
+    day = parse_as_of(as_of)
+    document = read_document(file)
+    rule_pack = RulePack.load(pack)
+    result = run_whatif(rule_pack, document, list(assignments), day)
+    if fmt == "json":
+        click.echo(json.dumps(result.summary(), indent=2, sort_keys=True, ensure_ascii=False))
+        return
+    console = Console(highlight=False)
+    for item in whatif_renderables(result):
+        console.print(item)
+
+
+__all__ = ["explain", "read_document", "whatif"]
