@@ -61,10 +61,17 @@ class CompiledPack:
     holidays: frozenset[int]
     plans: dict[str, KindPlan]
     _matcher: Matcher | None = None
+    _by_kind: dict[str, list[CompiledRule]] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def rules_for(self, kind: str) -> list[CompiledRule]:
-        return [r for r in self.rules if r.kind == kind]
+        by_kind = self._by_kind
+        if by_kind is None:
+            by_kind = {}
+            for rule in self.rules:
+                by_kind.setdefault(rule.kind, []).append(rule)
+            self._by_kind = by_kind
+        return by_kind.get(kind, [])
 
     @property
     def param_values(self) -> dict[str, Any]:

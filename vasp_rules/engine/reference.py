@@ -67,7 +67,7 @@ class Context:
     holidays: frozenset[int] = frozenset()  # day numbers that are not working days
 
 
-@dataclass
+@dataclass(slots=True)
 class Result:
     value: Any
     missing: Missing = NONE
@@ -98,40 +98,36 @@ class Evaluator:
 
     # -- dispatch --------------------------------------------------------------------------
     def _eval(self, node: Expr, scope: dict[str, tuple[Any, str]]) -> Result:
-        if isinstance(node, Const):
-            return Result(node.value)
-        if isinstance(node, Literal):
-            v = node.value
-            if isinstance(v, date):
-                return Result(date_to_engine(v))
-            return Result(v)
-        if isinstance(node, ListLiteral):
-            items = [self._eval(i, scope) for i in node.items]
-            return Result([i.value for i in items], _union(i.missing for i in items))
-        if isinstance(node, Path):
-            return self._path(node, scope)
-        if isinstance(node, Param):
-            return self._param(node, scope)
-        if isinstance(node, Presence):
-            leaves, _ = self._resolve(node.path, scope)
-            absent = [p for v, p in leaves if v is None]
-            for raw, path in leaves:
-                if self.record and _from_document(path) and not _is_model(raw):
-                    self.reads.setdefault(path, to_json_value(raw))
-            holds = (not absent) if node.present else bool(absent)
-            if holds and not node.present:
-                self.absent.update(absent)
-            return Result(holds)
-        if isinstance(node, Unary):
-            inner = self._eval(node.operand, scope)
-            if inner.value is UNKNOWN:
-                return inner
-            return Result((not inner.value) if node.op == "not" else -inner.value)
-        if isinstance(node, Binary):
-            return self._binary(node, scope)
-        if isinstance(node, Call):
-            return self._call(node, scope)
-        return self._quantifier(node, scope)
+        result: Result = _DISPATCH[type(node)](self, node, scope)
+        return result
+
+    def _const(self, node: Const, scope: dict[str, tuple[Any, str]]) -> Result:
+        return Result(node.value)
+
+    def _literal(self, node: Literal, scope: dict[str, tuple[Any, str]]) -> Result:
+        v = node.value
+        return Result(date_to_engine(v) if isinstance(v, date) else v)
+
+    def _list(self, node: ListLiteral, scope: dict[str, tuple[Any, str]]) -> Result:
+        items = [self._eval(i, scope) for i in node.items]
+        return Result([i.value for i in items], _union(i.missing for i in items))
+
+    def _presence(self, node: Presence, scope: dict[str, tuple[Any, str]]) -> Result:
+        leaves, _ = self._resolve(node.path, scope)
+        absent = [p for v, p in leaves if v is None]
+        for raw, path in leaves:
+            if self.record and _from_document(path) and not _is_model(raw):
+                self.reads.setdefault(path, to_json_value(raw))
+        holds = (not absent) if node.present else bool(absent)
+        if holds and not node.present:
+            self.absent.update(absent)
+        return Result(holds)
+
+    def _unary(self, node: Unary, scope: dict[str, tuple[Any, str]]) -> Result:
+        inner = self._eval(node.operand, scope)
+        if inner.value is UNKNOWN:
+            return inner
+        return Result((not inner.value) if node.op == "not" else -inner.value)
 
     # -- paths ---------------------------------------------------------------------------
     def _resolve(
@@ -182,6 +178,20 @@ class Evaluator:
         return current, mapped
 
     def _path(self, node: Path, scope: dict[str, tuple[Any, str]]) -> Result:
+        if not self.record and node.parts[0] not in scope and node.parts[0] not in _SPECIAL:
+            # fast path for projection: a document path through objects only
+            value: Any = self.ctx.document
+            for part in node.parts:
+                if isinstance(value, BaseModel) and not isinstance(value, list):
+                    value = getattr(value, part, None)
+                    if value is None or isinstance(value, list):
+                        break
+                else:
+                    value = None
+                    break
+            else:
+                engine, gaps = self._engine_value(value, node.dotted)
+                return Result(engine, frozenset(gaps))
         leaves, mapped = self._resolve(node, scope)
         values: list[Any] = []
         missing: set[str] = set()
@@ -398,6 +408,20 @@ class Evaluator:
 
 
 _SKIP = object()
+_SPECIAL = frozenset({"as_of", "batch"})
+
+_DISPATCH: dict[type, Any] = {
+    Const: Evaluator._const,
+    Literal: Evaluator._literal,
+    ListLiteral: Evaluator._list,
+    Path: Evaluator._path,
+    Param: Evaluator._param,
+    Presence: Evaluator._presence,
+    Unary: Evaluator._unary,
+    Binary: Evaluator._binary,
+    Call: Evaluator._call,
+    Quantifier: Evaluator._quantifier,
+}
 
 COMPARE = {
     "==": lambda a, b: a == b,
