@@ -126,3 +126,40 @@ def test_as_of_dates_cover_the_timeline() -> None:
     lo, hi = date(2025, 12, 5), date(2031, 6, 30)
     for milestone in (date(2025, 12, 2) + timedelta(days=3), date(2026, 3, 3), date(2030, 12, 31)):
         assert lo <= milestone <= hi
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(docs=st.lists(documents("transfer"), min_size=2, max_size=8),
+       wallets=st.lists(st.sampled_from(["W1", "W2", None]), min_size=8, max_size=8),
+       as_of=as_of_dates)
+def test_batch_index_changes_no_decision(docs: list[dict], wallets: list, as_of: date) -> None:
+    """The batch's equality index (which skips documents that cannot pass an equality filter)
+    gives the same decisions as visiting every document, absent values included. Only the facts
+    read from the skipped documents differ: those are not read at all."""
+    from vasp_rules.engine.reference import Evaluator
+
+    for i, doc in enumerate(docs):
+        doc["transfer_id"] = f"T-{i}"
+        doc["executed_at"] = f"2026-03-01T{i:02d}:00:00+05:00"
+        if wallets[i] is None:
+            doc["originator"].pop("account_or_wallet", None)
+        else:
+            doc["originator"]["account_or_wallet"] = wallets[i]
+    p = pack("pk")
+    indexed = _decisions(p, docs, as_of, "durable")
+    original = Evaluator._candidates
+    try:
+        Evaluator._candidates = lambda self, node, kind, scope: None  # type: ignore[method-assign]
+        naive = _decisions(p, docs, as_of, "durable")
+    finally:
+        Evaluator._candidates = original  # type: ignore[method-assign]
+    assert [_without_batch_facts(d) for d in indexed] == [_without_batch_facts(d) for d in naive]
+
+
+def _without_batch_facts(decision_json: str) -> dict:
+    import json
+
+    data = json.loads(decision_json)
+    for finding in data["findings"]:
+        finding["facts"] = {k: v for k, v in finding["facts"].items() if not k.startswith("batch.")}
+    return data

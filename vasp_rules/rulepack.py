@@ -18,7 +18,8 @@ from . import __version__
 from .compiler.compile import CompiledPack, compile_pack
 from .decision import Decision, EngineRef, RulePackRef, most_severe
 from .engine.durable_backend import ENGINE_NAME, ENGINE_VERSION
-from .engine.evaluate import EngineName, Item, findings_for
+from .engine.evaluate import EngineName, Item, batch_view, findings_for
+from .engine.reference import BatchView
 from .entities.registry import ID_FIELD, KINDS, DocumentError, parse_document
 from .pack.loader import LoadedPack, PackError, PackIssue, load_pack, pack_sha256
 
@@ -168,9 +169,12 @@ class RulePack:
         if workers > 1 and len(items) > 1 and not explain:
             return self._evaluate_in_processes(items, as_of, engine, batch, workers)
         compiled = self.compiled(as_of)
-        decisions = [
-            self._decide(compiled, item, items if batch else [item], engine) for item in items
-        ]
+        view = batch_view(items) if batch else None  # built once: n documents, one batch
+        decisions: list[Decision] = []
+        for item in items:
+            decisions.append(self._decide(compiled, item, view or batch_view([item]), engine))
+            if on_decision is not None:
+                on_decision(decisions[-1])
         if explain:
             from .explain.api import attach_explanations
 
@@ -180,7 +184,7 @@ class RulePack:
         return decisions
 
     def _decide(
-        self, compiled: CompiledPack, item: Item, batch: Sequence[Item], engine: EngineName
+        self, compiled: CompiledPack, item: Item, batch: BatchView, engine: EngineName
     ) -> Decision:
         findings = findings_for(compiled, item, batch, engine)
         in_force = [r.id for r in compiled.rules_for(item.kind)]
@@ -228,8 +232,9 @@ def _worker(job: tuple[str, list[dict[str, Any]], date, EngineName, bool, int, i
         pack = _worker_packs[root] = RulePack.load(root)
     items = [_item(doc, i) for i, doc in enumerate(docs)]
     compiled = pack.compiled(as_of)
+    view = batch_view(items) if batch else None
     return [
-        pack._decide(compiled, item, items if batch else [item], engine).to_json()
+        pack._decide(compiled, item, view if view else batch_view([item]), engine).to_json()
         for item in items[start:stop]
     ]
 

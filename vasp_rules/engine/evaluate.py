@@ -13,7 +13,7 @@ from ..compiler.compile import TRUE_SUFFIX, UNKNOWN_SUFFIX, CompiledPack, Compil
 from ..decision import Citation, Finding, Outcome, finding_sort_key
 from ..lang.ast import Path
 from ..pack.loader import TemplatePart
-from .reference import Context, Evaluator
+from .reference import BatchView, Context, Evaluator
 from .values import UNKNOWN, format_value
 
 EngineName = Literal["durable", "reference"]
@@ -28,22 +28,21 @@ class Item:
     id: str
 
 
-def context_for(compiled: CompiledPack, item: Item, batch: Sequence[Item]) -> Context:
-    """The evaluation context of one document; `batch` is every document evaluated with it."""
-    others: dict[str, list[BaseModel]] = {}
-    ids: dict[int, str] = {}
-    for other in batch:
-        if other is item:
-            continue
-        others.setdefault(other.kind, []).append(other.model)
-        ids[id(other.model)] = other.id
+def batch_view(items: Sequence[Item]) -> BatchView:
+    """The shared view of documents evaluated together."""
+    return BatchView([(i.kind, i.id, i.model) for i in items])
+
+
+def context_for(compiled: CompiledPack, item: Item, batch: Sequence[Item] | BatchView) -> Context:
+    """The evaluation context of one document; `batch` is every document evaluated with it
+    (a BatchView built once per evaluation, or the items themselves)."""
+    view = batch if isinstance(batch, BatchView) else batch_view(batch)
     return Context(
         document=item.model,
         as_of=compiled.as_of,
         params=compiled.param_values,
         fx_to_pkr=compiled.fx,
-        batch=others,
-        document_ids=ids,
+        batch=view,
         holidays=compiled.holidays,
     )
 
@@ -150,7 +149,7 @@ def _render(parts: list[TemplatePart], ev: Evaluator, scope: dict[str, tuple[Any
 
 
 def findings_for(
-    compiled: CompiledPack, item: Item, batch: Sequence[Item], engine: EngineName
+    compiled: CompiledPack, item: Item, batch: Sequence[Item] | BatchView, engine: EngineName
 ) -> list[Finding]:
     ctx = context_for(compiled, item, batch)
     findings = [

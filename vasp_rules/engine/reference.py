@@ -33,6 +33,7 @@ from ..lang.ast import (
     Presence,
     Quantifier,
     Unary,
+    children,
     render,
 )
 from .values import (
@@ -54,6 +55,58 @@ class Duration:
     amount: int
 
 
+class BatchView:
+    """The documents evaluated together, by kind, shared by every document's context.
+
+    Built once per evaluation, so that relating n documents does not cost n copies of the
+    batch; it also keeps equality indexes (kind, field path) -> documents, so a batch
+    quantifier filtered by `x.field == value` visits only the documents that can match."""
+
+    def __init__(self, documents: Sequence[tuple[str, str, BaseModel]]) -> None:
+        self.by_kind: dict[str, list[BaseModel]] = {}
+        self.ids: dict[int, str] = {}
+        for kind, doc_id, model in documents:
+            self.by_kind.setdefault(kind, []).append(model)
+            self.ids[id(model)] = doc_id
+        self._indexes: dict[tuple[str, tuple[str, ...]], _Index | None] = {}
+
+    def index(self, kind: str, parts: tuple[str, ...], ctx: Context) -> _Index | None:
+        """Positions of the kind's documents by the engine value at `parts` (None when the
+        path crosses a list or a value cannot be a key)."""
+        key = (kind, parts)
+        if key not in self._indexes:
+            self._indexes[key] = self._build(kind, parts, ctx)
+        return self._indexes[key]
+
+    def _build(self, kind: str, parts: tuple[str, ...], ctx: Context) -> _Index | None:
+        buckets: dict[Any, list[int]] = {}
+        unknown: list[int] = []
+        probe = Evaluator(ctx, record=False)
+        for i, doc in enumerate(self.by_kind.get(kind, [])):
+            value: Any = doc
+            for part in parts:
+                value = getattr(value, part, None) if isinstance(value, BaseModel) else None
+                if value is None:
+                    break
+            if isinstance(value, list):
+                return None
+            engine, _ = probe._engine_value(value, "")
+            if engine is UNKNOWN:
+                unknown.append(i)
+                continue
+            try:
+                buckets.setdefault(engine, []).append(i)
+            except TypeError:
+                return None
+        return _Index(buckets, unknown)
+
+
+@dataclass(frozen=True)
+class _Index:
+    buckets: dict[Any, list[int]]
+    unknown: list[int]  # documents whose value is absent: the test on them is unknown, not false
+
+
 @dataclass
 class Context:
     """Everything an evaluation may read besides the condition itself."""
@@ -62,8 +115,7 @@ class Context:
     as_of: date
     params: Mapping[str, Any] = field(default_factory=dict)  # engine values on as_of
     fx_to_pkr: Mapping[str, Decimal] = field(default_factory=dict)
-    batch: Mapping[str, Sequence[BaseModel]] = field(default_factory=dict)  # other documents
-    document_ids: Mapping[int, str] = field(default_factory=dict)  # id(doc) -> document id
+    batch: BatchView | None = None  # every document of the evaluation, this one included
     holidays: frozenset[int] = frozenset()  # day numbers that are not working days
 
 
@@ -144,11 +196,7 @@ class Evaluator:
             return [(self.ctx.as_of, "as_of")], False
         elif head == "batch":
             kind = parts[0]
-            docs = self.ctx.batch.get(kind, ())
-            current = [
-                (d, f"batch.{kind}[{self.ctx.document_ids.get(id(d), i)}]")
-                for i, d in enumerate(docs)
-            ]
+            current = self._batch_items(kind, None)
             parts = parts[1:]
             mapped = True
         else:
@@ -320,6 +368,9 @@ class Evaluator:
         self, node: Quantifier, scope: dict[str, tuple[Any, str]]
     ) -> tuple[list[tuple[Any, str]] | None, Missing]:
         source = node.source
+        if isinstance(source, Path) and source.parts[0] == "batch" and len(source.parts) == 2:
+            kind = source.parts[1]
+            return self._batch_items(kind, self._candidates(node, kind, scope)), NONE
         if isinstance(source, Path):
             leaves, mapped = self._resolve(source, scope)
             if mapped:
@@ -334,6 +385,57 @@ class Evaluator:
             return None, result.missing
         label = source.origin if isinstance(source, Const) else "list"
         return [(item, f"{label}[{i}]") for i, item in enumerate(result.value)], NONE
+
+    def _batch_items(self, kind: str, positions: list[int] | None) -> list[tuple[Any, str]]:
+        """The other documents of a kind in the batch (all, or those at `positions`)."""
+        view = self.ctx.batch
+        if view is None:
+            return []
+        docs = view.by_kind.get(kind, [])
+        chosen = range(len(docs)) if positions is None else positions
+        return [
+            (docs[i], f"batch.{kind}[{view.ids.get(id(docs[i]), i)}]")
+            for i in chosen
+            if docs[i] is not self.ctx.document
+        ]
+
+    def _candidates(
+        self, node: Quantifier, kind: str, scope: dict[str, tuple[Any, str]]
+    ) -> list[int] | None:
+        """Positions of the batch documents that can pass `where`, from an equality conjunct
+        `VAR.path == EXPR` (EXPR not using VAR) and the batch's index; None means all.
+
+        The others fail that conjunct (their value is known and different), so skipping them
+        changes no verdict; documents whose value is absent are always kept (unknown)."""
+        view = self.ctx.batch
+        if node.where is None or view is None:
+            return None
+        others = [d for d in view.by_kind.get(kind, []) if d is not self.ctx.document]
+        if not others:
+            return []
+        for conjunct in _conjuncts(node.where):
+            if not (isinstance(conjunct, Binary) and conjunct.op == "=="):
+                continue
+            for mine, other in ((conjunct.left, conjunct.right), (conjunct.right, conjunct.left)):
+                if not (
+                    isinstance(mine, Path) and mine.parts[0] == node.var and len(mine.parts) > 1
+                ):
+                    continue
+                if _mentions(other, node.var):
+                    continue
+                index = view.index(kind, mine.parts[1:], self.ctx)
+                if index is None:
+                    continue
+                # read as the full scan would (it reads it once per other document)
+                value = self._eval(other, scope).value
+                if value is UNKNOWN:
+                    continue
+                try:
+                    hits = index.buckets.get(value, [])
+                except TypeError:
+                    continue
+                return sorted(hits + index.unknown)
+        return None
 
     def _quantifier(self, node: Quantifier, scope: dict[str, tuple[Any, str]]) -> Result:
         items, source_missing = self._items(node, scope)
@@ -440,6 +542,21 @@ def _step(value: Any, part: str, path: str) -> tuple[Any, str]:
     if isinstance(value, Mapping):
         return value.get(part), child
     return None, child
+
+
+def _conjuncts(node: Expr) -> list[Expr]:
+    if isinstance(node, Binary) and node.op == "and":
+        return _conjuncts(node.left) + _conjuncts(node.right)
+    return [node]
+
+
+def _mentions(node: Expr, var: str) -> bool:
+    """Whether an expression reads a variable (a path starting with it)."""
+    if isinstance(node, Path):
+        return node.parts[0] == var
+    if isinstance(node, Quantifier) and node.var == var:
+        return _mentions(node.source, var)
+    return any(_mentions(child, var) for child in children(node))
 
 
 def _from_document(path: str) -> bool:
