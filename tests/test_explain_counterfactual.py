@@ -18,9 +18,9 @@ from test_explain_support import (
 )
 
 from vasp_rules import Decision, parse_document
+from vasp_rules.docpath import edited, parse_path
 from vasp_rules.explain import explain
 from vasp_rules.explain.counterfactual import Verifier, amount_for
-from vasp_rules.explain.docpath import edited, parse_path
 from vasp_rules.explain.trace import Suggestion
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from vasp_rules import RulePack
-from vasp_rules.explain.docpath import get_at, parse_path
+from vasp_rules.docpath import get_at, parse_path
 from vasp_rules.explain.trace import TraceNode
 
 AS_OF = date(2026, 6, 1)
@@ -510,7 +510,7 @@ def declaration(**changes: Any) -> dict[str, Any]:
 
 
 def _changed(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
-    from vasp_rules.explain.docpath import set_at
+    from vasp_rules.docpath import set_at
 
     doc = copy.deepcopy(base)
     for path, value in changes.items():

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .decision import SEVERITY, Decision, Outcome
+from .docpath import PathError, parse_path, set_at
 from .entities.registry import ID_FIELD, DocumentError
 from .pack.loader import PackError
 from .pack.yamlio import YamlError, line_of, load_yaml, plain
@@ -207,8 +207,8 @@ def _documents(
     for path, value in edits.items():
         try:
             target = documents[0] if not is_batch else documents
-            set_path(target, str(path), value)
-        except (KeyError, IndexError, TypeError, ValueError) as exc:
+            set_at(target, parse_path(str(path)), _jsonable(value))
+        except PathError as exc:
             raise ScenarioError(file, line, name, f"set {path}: {exc}") from None
     return [_jsonable(d) for d in documents], is_batch
 
@@ -240,26 +240,6 @@ def _expectation(file: Path, line: int | None, name: str, raw: Mapping[str, Any]
         ids("absent"),
         str(raw["error"]) if raw.get("error") is not None else None,
     )
-
-
-_SEGMENT = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
-
-
-def set_path(target: Any, path: str, value: Any) -> None:
-    """Set `a.b[2].c` in nested dicts/lists; `None` removes the field (makes it absent)."""
-    parts: list[str | int] = []
-    for m in _SEGMENT.finditer(path):
-        parts.append(m.group(1) if m.group(1) is not None else int(m.group(2)))
-    if not parts:
-        raise ValueError("empty path")
-    current = target
-    for part in parts[:-1]:
-        current = current[part]
-    last = parts[-1]
-    if value is None and isinstance(current, dict):
-        current.pop(last, None)
-    else:
-        current[last] = value
 
 
 def _jsonable(value: Any) -> Any:
@@ -382,5 +362,4 @@ __all__ = [
     "discover",
     "load_cases",
     "run_case",
-    "set_path",
 ]

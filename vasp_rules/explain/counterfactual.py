@@ -33,13 +33,13 @@ from pydantic import BaseModel
 
 from ..compiler.compile import CompiledPack, CompiledRule
 from ..decision import SEVERITY, Decision, Finding, Outcome
+from ..docpath import PathError, PathParts, edited, format_path, get_at, parse_path
 from ..engine.evaluate import EngineName, Item, context_for
 from ..engine.reference import Context, Evaluator, Result
 from ..engine.values import EPOCH, UNKNOWN, is_money, money_to_paisa
 from ..entities.registry import ID_FIELD, KINDS, DocumentError, parse_document
 from ..lang.ast import Binary, Expr, Path, Presence, Quantifier, Unary, children, render
 from ..lang.types import NUMBER, STRING, Type, model_fields
-from .docpath import PathError, PathParts, edited, format_path, get_at, parse_path
 from .fmt import display_json, item_label, jsonable, money_text
 from .trace import Change, ChangeKind, Suggestion
 

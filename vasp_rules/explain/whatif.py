@@ -1,6 +1,6 @@
 """What-if: evaluate a document before and after edits, and report the decision difference.
 
-An assignment is `PATH=VALUE`: PATH as in :mod:`vasp_rules.explain.docpath`
+An assignment is `PATH=VALUE`: PATH as in :mod:`vasp_rules.docpath`
 (`firm.people[1].outsourced`), VALUE a JSON value or a YAML scalar or flow collection
 (`false`, `ACTIVE`, `2026-09-30`, `{amount: "150000000", currency: PKR}`); `null` removes the
 field (the fact becomes absent) or the list item; index == length appends.
@@ -19,8 +19,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from ..decision import Decision, Finding, Outcome
+from ..docpath import PathError, PathParts, edited, parse_path
 from ..engine.evaluate import EngineName
-from .docpath import PathError, PathParts, edited, parse_path
 
 if TYPE_CHECKING:
     from ..rulepack import RulePack

@@ -15,8 +15,9 @@ from typing import Any
 
 PathParts = tuple[str | int, ...]
 
-_PATH = re.compile(
-    r"[A-Za-z_][A-Za-z0-9_]*(?:\[[0-9]+\])*(?:\.[A-Za-z_][A-Za-z0-9_]*(?:\[[0-9]+\])*)*"
+_PATH = re.compile(  # a batch (a list of documents) is addressed from an index: [0].value
+    r"(?:\[[0-9]+\])*(?:[A-Za-z_][A-Za-z0-9_]*(?:\[[0-9]+\])*)?"
+    r"(?:\.[A-Za-z_][A-Za-z0-9_]*(?:\[[0-9]+\])*)*"
 )
 _PART = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)|\[([0-9]+)\]")
 
@@ -27,7 +28,7 @@ class PathError(ValueError):
 
 def parse_path(text: str) -> PathParts:
     """`firm.people[1].outsourced` -> ("firm", "people", 1, "outsourced")."""
-    if not _PATH.fullmatch(text):
+    if not text or text.startswith(".") or not _PATH.fullmatch(text):
         raise PathError(
             f"invalid path {text!r} (write names joined by dots, list indices in brackets, "
             "e.g. firm.people[1].outsourced)"
@@ -67,7 +68,7 @@ def get_at(document: Any, parts: PathParts) -> Any:
     return current
 
 
-def set_at(document: dict[str, Any], parts: PathParts, value: Any) -> None:
+def set_at(document: dict[str, Any] | list[Any], parts: PathParts, value: Any) -> None:
     """Edit a document in place: set, append (index == length) or remove (value None)."""
     if not parts:
         raise PathError("empty path")
