@@ -202,9 +202,13 @@ def render(node: Expr) -> str:
     if isinstance(node, Param):
         return f"param.{node.name}" + (f"[{render(node.key)}]" if node.key is not None else "")
     if isinstance(node, Unary):
-        return f"not {_wrap(node.operand)}" if node.op == "not" else f"-{_wrap(node.operand)}"
+        if node.op == "not":
+            return f"not {_wrap(node.operand, _PREC['not'])}"
+        return f"-{_wrap(node.operand, _PREC['neg'])}"
     if isinstance(node, Binary):
-        return f"{_wrap(node.left)} {node.op} {_wrap(node.right)}"
+        prec = _PREC[node.op]
+        # operators group to the left: an equal-precedence right operand keeps its parentheses
+        return f"{_wrap(node.left, prec)} {node.op} {_wrap(node.right, prec + 1)}"
     if isinstance(node, Presence):
         return f"{node.path.dotted} is {'present' if node.present else 'missing'}"
     if isinstance(node, Call):
@@ -219,7 +223,42 @@ def render(node: Expr) -> str:
     return text + ")"
 
 
-def _wrap(node: Expr) -> str:
+_PREC = {
+    "or": 1,
+    "and": 2,
+    "not": 3,
+    "==": 4,
+    "!=": 4,
+    "<": 4,
+    "<=": 4,
+    ">": 4,
+    ">=": 4,
+    "in": 4,
+    "not in": 4,
+    "is": 4,
+    "+": 5,
+    "-": 5,
+    "*": 6,
+    "/": 6,
+    "neg": 7,
+}
+
+
+def _precedence(node: Expr) -> int:
+    if isinstance(node, Binary):
+        return _PREC[node.op]
+    if isinstance(node, Unary):
+        return _PREC["not"] if node.op == "not" else _PREC["neg"]
+    if isinstance(node, Presence):
+        return _PREC["is"]
+    return 99  # atoms: literals, paths, calls, quantifiers
+
+
+def _wrap(node: Expr, minimum: int) -> str:
+    """Render a sub-expression, in parentheses when it binds looser than its place needs."""
     text = render(node)
-    needs = isinstance(node, Binary | Presence) or (isinstance(node, Unary) and node.op == "not")
+    needs = _precedence(node) < minimum
+    # comparisons do not chain: a comparison inside a comparison is always wrapped
+    if minimum == _PREC["=="] + 1 or (_precedence(node) == _PREC["=="] == minimum):
+        needs = needs or _precedence(node) == _PREC["=="]
     return f"({text})" if needs else text
