@@ -226,20 +226,27 @@ class Evaluator:
         return current, mapped
 
     def _path(self, node: Path, scope: dict[str, tuple[Any, str]]) -> Result:
-        if not self.record and node.parts[0] not in scope and node.parts[0] not in _SPECIAL:
-            # fast path for projection: a document path through objects only
-            value: Any = self.ctx.document
-            for part in node.parts:
-                if isinstance(value, BaseModel) and not isinstance(value, list):
+        if not self.record:
+            # fast path for projection: a path through objects only, from the document or a
+            # quantifier variable; anything else (lists, absent steps) takes the general path
+            head = node.parts[0]
+            rest: tuple[str, ...]
+            if head in scope:
+                value, rest = scope[head][0], node.parts[1:]
+            elif head in _SPECIAL:
+                value, rest = None, ()
+            else:
+                value, rest = self.ctx.document, node.parts
+            if value is not None and not isinstance(value, list):
+                for part in rest:
+                    if not isinstance(value, BaseModel):
+                        break
                     value = getattr(value, part, None)
                     if value is None or isinstance(value, list):
                         break
                 else:
-                    value = None
-                    break
-            else:
-                engine, gaps = self._engine_value(value, node.dotted)
-                return Result(engine, frozenset(gaps))
+                    engine, gaps = self._engine_value(value, node.dotted)
+                    return Result(engine, frozenset(gaps))
         leaves, mapped = self._resolve(node, scope)
         values: list[Any] = []
         missing: set[str] = set()
