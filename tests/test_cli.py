@@ -122,3 +122,21 @@ def test_console_script_has_no_traceback_on_bad_pack() -> None:
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert result.stderr.startswith("error:")
+
+
+def test_hostile_files_are_refused_in_one_line(tmp_path: Path) -> None:
+    """A YAML alias bomb (refused before it expands), a binary file, a folder."""
+    bomb = tmp_path / "bomb.yaml"
+    lines = ['a: &a ["x","x","x","x","x","x","x","x","x"]']
+    for prev, name in zip("abcdefg", "bcdefgh", strict=True):
+        lines.append(f"{name}: &{name} [" + ",".join([f"*{prev}"] * 9) + "]")
+    bomb.write_text("\n".join(lines) + "\nkind: customer\n")
+    binary = tmp_path / "bad.json"
+    binary.write_bytes(b"\xff\xfe\x00garbage")
+    for path, message in ((bomb, "expands to more than"), (binary, "not UTF-8"),
+                          (tmp_path, "Is a directory")):
+        for command in ("evaluate", "explain"):
+            code, out, err = run(command, str(path), "--as-of", "2026-06-01")
+            assert code == 2, (command, path, err)
+            assert message in err and "Traceback" not in err + out
+            assert len(err.strip().splitlines()) == 1

@@ -21,9 +21,10 @@ from rich.table import Table
 from . import __version__
 from .audit import AuditError
 from .decision import Decision, Outcome
+from .docfiles import InputFileError, read_document_file
 from .entities.registry import KINDS, DocumentError, json_schema
 from .pack.loader import PackError
-from .pack.yamlio import YamlError, load_yaml, plain
+from .pack.yamlio import YamlError
 from .rulepack import RulePack
 from .scenarios import Coverage, PackCache, ScenarioError, discover, load_cases, run_case
 
@@ -68,7 +69,7 @@ def handles_errors(func: F) -> F:
         except AuditError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(exc.exit_code)
-        except (UsageProblem, ScenarioError, YamlError) as exc:
+        except (UsageProblem, ScenarioError, YamlError, InputFileError) as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(2)
         except OSError as exc:
@@ -89,32 +90,10 @@ def read_documents(paths: Sequence[str]) -> list[dict[str, Any]]:
     """Documents from JSON or YAML files; a file may hold one document or a list of them."""
     documents: list[dict[str, Any]] = []
     for name in paths:
-        path = Path(name)
-        text = path.read_text(encoding="utf-8")
-        try:
-            data = json.loads(text) if path.suffix == ".json" else plain(load_yaml(path))
-        except json.JSONDecodeError as exc:
-            fail(f"{name}:{exc.lineno}: invalid JSON: {exc.msg}")
-        except YamlError as exc:
-            fail(f"{name}:{exc.line}: {exc.message}")
-        items = data if isinstance(data, list) else [data]
-        for item in items:
-            if not isinstance(item, dict):
-                fail(f"{name}: expected a document (a mapping with 'kind') or a list of them")
-            documents.append(_json_dates(item))
+        documents.extend(read_document_file(name)[0])
     if not documents:
         fail("no documents given")
     return documents
-
-
-def _json_dates(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _json_dates(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_json_dates(v) for v in value]
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

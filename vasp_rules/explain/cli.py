@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import date
-from decimal import Decimal
 from functools import wraps
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
@@ -22,9 +21,9 @@ from typing import Any, NoReturn, TypeVar
 import click
 from rich.console import Console
 
+from ..docfiles import InputFileError, read_document_file
 from ..entities.registry import DocumentError
 from ..pack.loader import PackError
-from ..pack.yamlio import YamlError, load_yaml, plain
 from ..rulepack import RulePack
 from .api import ExplainError
 from .api import explain as run_explain
@@ -81,23 +80,13 @@ def _guarded(func: F) -> F:
 
 def read_document(name: str) -> dict[str, Any]:
     """One document from a JSON or YAML file (decimals kept exact)."""
-    path = Path(name)
-    text = path.read_text(encoding="utf-8")
     try:
-        data = (
-            json.loads(text, parse_float=Decimal)
-            if path.suffix.lower() == ".json"
-            else plain(load_yaml(path))
-        )
-    except json.JSONDecodeError as exc:
-        _fail(f"{name}:{exc.lineno}: invalid JSON: {exc.msg}")
-    except YamlError as exc:
-        _fail(f"{name}:{exc.line}: {exc.message}")
-    if isinstance(data, list):
-        _fail(f"{name}: holds {len(data)} documents; explain and whatif take one document")
-    if not isinstance(data, dict):
-        _fail(f"{name}: expected a document (a mapping with 'kind')")
-    return data
+        documents, is_list = read_document_file(name)
+    except InputFileError as exc:
+        _fail(str(exc))
+    if is_list:
+        _fail(f"{name}: holds {len(documents)} documents; explain and whatif take one document")
+    return documents[0]
 
 
 def parse_as_of(value: str | None) -> date:

@@ -28,13 +28,15 @@ def load_yaml(path: Path) -> Any:
     except UnicodeDecodeError as exc:
         raise YamlError(f"not UTF-8 text: {exc}", None) from None
     try:
-        return yaml.load(text)
+        data = yaml.load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         raise YamlError(f"invalid YAML: {exc.problem or exc.context}", line) from None
     except YAMLError as exc:
         raise YamlError(f"invalid YAML: {exc}", None) from None
+    _check_expansion(data)
+    return data
 
 
 def _lenient_timestamp(constructor: Any, node: Any) -> Any:
@@ -44,6 +46,30 @@ def _lenient_timestamp(constructor: Any, node: Any) -> Any:
         return constructor.construct_yaml_timestamp(node)
     except ValueError:
         return constructor.construct_scalar(node)
+
+
+#: Values a YAML file may expand to. Aliases (`*a`) can make a small file expand
+#: exponentially ("billion laughs"); past this the file is refused instead of exhausting memory.
+MAX_EXPANDED_NODES = 1_000_000
+
+
+def _check_expansion(data: Any) -> None:
+    """Count the values `data` expands to, stopping at the limit."""
+    budget = MAX_EXPANDED_NODES
+    stack = [data]
+    while stack:
+        node = stack.pop()
+        budget -= 1
+        if budget < 0:
+            raise YamlError(
+                f"the YAML expands to more than {MAX_EXPANDED_NODES:,} values (through "
+                "aliases?); refusing it",
+                None,
+            )
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
 
 
 def plain(node: Any) -> Any:

@@ -1,0 +1,54 @@
+"""Reading input documents from JSON or YAML files, for the command line."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from .pack.yamlio import YamlError, load_yaml, plain
+
+
+class InputFileError(ValueError):
+    """A file that does not hold documents; the message names the file (and line)."""
+
+
+def read_document_file(name: str) -> tuple[list[dict[str, Any]], bool]:
+    """The documents in a file, and whether the file held a list (a batch) rather than one.
+
+    JSON numbers are read as exact decimals; YAML dates become ISO text, as in JSON."""
+    path = Path(name)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InputFileError(f"{name}: not UTF-8 text (expected a JSON or YAML document)") from None
+    try:
+        if path.suffix.lower() == ".json":
+            data: Any = json.loads(text, parse_float=Decimal)
+        else:
+            data = plain(load_yaml(path))
+    except json.JSONDecodeError as exc:
+        raise InputFileError(f"{name}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+    except YamlError as exc:
+        where = f"{name}:{exc.line}" if exc.line else name
+        raise InputFileError(f"{where}: {exc.message}") from None
+    is_list = isinstance(data, list)
+    items = data if is_list else [data]
+    for item in items:
+        if not isinstance(item, dict):
+            raise InputFileError(
+                f"{name}: expected a document (a mapping with 'kind') or a list of them"
+            )
+    return [_iso_dates(item) for item in items], is_list
+
+
+def _iso_dates(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _iso_dates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_iso_dates(v) for v in value]
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
