@@ -624,3 +624,25 @@ def test_model_names() -> None:
         "IdDocument",
         "SanctionsScreening",
     } <= names
+
+
+@pytest.mark.parametrize("amount", ["1e400", "9" * 5000, "1E+18", "1e-19"])
+def test_absurd_amounts_are_refused_with_the_path(amount: str) -> None:
+    """Past 18 digits either side of the point the engines' arithmetic (and Python's
+    integer-to-text limit) would be strained: such input is refused, not half-evaluated."""
+    doc = example("customer")
+    doc["outward_transfers_this_year"] = {"amount": amount, "currency": "USD"}
+    with pytest.raises(DocumentError) as info:
+        parse_document(doc)
+    assert str(info.value).startswith("outward_transfers_this_year.amount: out of range")
+
+
+def test_largest_accepted_amount_evaluates_identically_in_both_engines() -> None:
+    from vasp_rules import RulePack
+
+    pack = RulePack.load(EXAMPLES.parent / "rules" / "pk")
+    doc = example("customer")
+    doc["outward_transfers_this_year"] = {"amount": "9" * 18 + ".25", "currency": "USD"}
+    durable = pack.evaluate(doc, date(2026, 6, 1))
+    assert "VER-14" in durable.fired
+    assert durable.to_json() == pack.evaluate(doc, date(2026, 6, 1), engine="reference").to_json()

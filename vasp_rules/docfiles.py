@@ -31,6 +31,8 @@ def read_document_file(name: str) -> tuple[list[dict[str, Any]], bool]:
             data = plain(load_yaml(path))
     except json.JSONDecodeError as exc:
         raise InputFileError(f"{name}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+    except ValueError as exc:  # e.g. an integer too long to read
+        raise InputFileError(f"{name}: invalid JSON: {exc}") from None
     except YamlError as exc:
         where = f"{name}:{exc.line}" if exc.line else name
         raise InputFileError(f"{where}: {exc.message}") from None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from typing import Any
 
 from pydantic import BaseModel
@@ -46,8 +46,10 @@ def money_to_paisa(amount: Decimal, currency: str, fx_to_pkr: Mapping[str, Any])
         rate = Decimal(str(fx_to_pkr[currency]))
     else:
         return None
-    pkr = (Decimal(amount) * rate).quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
-    return int(pkr * 100)
+    amount = Decimal(amount)
+    with localcontext() as ctx:  # exact however large: the default 28 digits would overflow
+        ctx.prec = max(28, amount.adjusted() + rate.adjusted() + 12)
+        return int(cents(amount * rate).scaleb(2))
 
 
 def date_to_engine(value: date) -> int:
@@ -96,7 +98,7 @@ def format_value(value: Any, type_name: str) -> str:
     if value is UNKNOWN or value is None:
         return "unknown"
     if type_name == "money":
-        return "PKR " + _group(Decimal(value) / 100)
+        return "PKR " + group_thousands(Decimal(value).scaleb(-2))
     if type_name == "date" and isinstance(value, int):
         return date.fromordinal(value).isoformat()
     if type_name == "datetime" and isinstance(value, int):
@@ -111,8 +113,16 @@ def format_value(value: Any, type_name: str) -> str:
     return str(value)
 
 
-def _group(amount: Decimal) -> str:
-    quantized = amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
+def cents(amount: Decimal) -> Decimal:
+    """Round to 0.01 (half even), exactly, whatever the amount's size."""
+    with localcontext() as ctx:
+        ctx.prec = max(28, amount.adjusted() + 12)
+        return amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
+
+
+def group_thousands(amount: Decimal) -> str:
+    """`30,000,000` or `1,234.50`: whole amounts without decimals."""
+    quantized = cents(amount)
     if quantized == quantized.to_integral():
         return f"{int(quantized):,}"
     return f"{quantized:,.2f}"

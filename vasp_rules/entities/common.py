@@ -66,7 +66,9 @@ Text = StrictStr
 #: A document or record identifier: non-empty text.
 Identifier = Annotated[StrictStr, Field(min_length=1)]
 #: An integer >= 0; ``True``, ``"7"`` and ``7.0`` are rejected.
-NonNegativeInt = Annotated[StrictInt, Field(ge=0)]
+NonNegativeInt = Annotated[StrictInt, Field(ge=0, le=10**9)]
+
+MAX_DECIMAL = Decimal(10) ** 18
 
 _DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
@@ -100,6 +102,15 @@ def _to_decimal(value: object) -> object:
         )
     if not result.is_finite():
         raise PydanticCustomError("decimal_finite", "NaN and Infinity are not allowed")
+    exponent = result.normalize().as_tuple().exponent  # an int for finite numbers
+    if result and (abs(result) >= MAX_DECIMAL or (isinstance(exponent, int) and exponent < -18)):
+        # no real amount, quantity or share comes near these; past them the arithmetic of the
+        # engines (and Python's integer-to-text limit) would be strained
+        raise PydanticCustomError(
+            "decimal_range",
+            "out of range: at most 18 digits before and 18 after the decimal point, got {got}",
+            {"got": repr(value)[:40]},
+        )
     return result
 
 

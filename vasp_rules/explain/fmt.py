@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from pydantic import BaseModel
 
 from ..engine.reference import Duration
-from ..engine.values import UNKNOWN, format_value, is_money, plain_number
+from ..engine.values import UNKNOWN, format_value, group_thousands, is_money, plain_number
 from ..lang.types import Type
 
 #: Fields tried, in order, to name a list item (a person, a holding, a licence, ...).
@@ -80,11 +80,9 @@ def display_json(value: Any) -> str:
 def money_text(amount: Any, currency: str) -> str:
     """`PKR 150,000,000` / `USD 2,400,000.50`: grouped, cents only when there are any."""
     try:
-        dec = Decimal(str(amount)).quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
+        return f"{currency} {group_thousands(Decimal(str(amount)))}"
     except InvalidOperation:
         return f"{currency} {amount}"
-    text = f"{int(dec):,}" if dec == dec.to_integral() else f"{dec:,.2f}"
-    return f"{currency} {text}"
 
 
 def jsonable(value: Any) -> Any:
