@@ -8,6 +8,7 @@ optional facts randomly absent), batches mix kinds, and `as_of` ranges over the 
 
 from __future__ import annotations
 
+import os
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -40,7 +41,7 @@ def _second_instance() -> RulePack:
 
 
 as_of_dates = st.dates(min_value=date(2025, 12, 5), max_value=date(2031, 6, 30))
-SETTINGS = settings(max_examples=150, deadline=None,
+SETTINGS = settings(max_examples=int(os.environ.get("AGREEMENT_EXAMPLES", "150")), deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 

@@ -10,23 +10,21 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date
-from functools import wraps
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, TypeVar
 
 import click
 from rich.console import Console
 from rich.table import Table
 
 from . import __version__
-from .audit import AuditError
+from .cli_support import fail, handles_errors, parse_date
 from .decision import Decision, Outcome
-from .docfiles import InputFileError, read_document_file
-from .entities.registry import KINDS, DocumentError, json_schema
+from .docfiles import read_document_file
+from .entities.registry import KINDS, json_schema
 from .pack.loader import PackError
-from .pack.yamlio import YamlError
 from .rulepack import RulePack
-from .scenarios import Coverage, PackCache, ScenarioError, discover, load_cases, run_case
+from .scenarios import Coverage, PackCache, discover, load_cases, run_case
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -38,52 +36,6 @@ OUTCOME_STYLE = {
     Outcome.APPROVE: "bold green",
     Outcome.INFO: "dim",
 }
-
-
-class UsageProblem(Exception):
-    """Bad input from the user: printed as one line, exit code 2."""
-
-
-def fail(message: str) -> NoReturn:
-    raise UsageProblem(message)
-
-
-def handles_errors(func: F) -> F:
-    """Turn every expected error into a clear message and exit code 2."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except PackError as exc:
-            click.echo(f"error: {len(exc.issues)} problem(s) in rule pack", err=True)
-            for issue in exc.issues:
-                click.echo(f"  {issue}", err=True)
-            sys.exit(2)
-        except DocumentError as exc:
-            lines = str(exc).splitlines()
-            click.echo(f"error: invalid document: {lines[0]}", err=True)
-            for line in lines[1:]:
-                click.echo(f"  {line}", err=True)
-            sys.exit(2)
-        except AuditError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(exc.exit_code)
-        except (UsageProblem, ScenarioError, YamlError, InputFileError) as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
-        except OSError as exc:
-            click.echo(f"error: {exc.filename or ''}: {exc.strerror or exc}", err=True)
-            sys.exit(2)
-
-    return wrapper  # type: ignore[return-value]
-
-
-def parse_date(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        fail(f"--as-of {value!r} is not a date (YYYY-MM-DD)")
 
 
 def read_documents(paths: Sequence[str]) -> list[dict[str, Any]]:
@@ -212,8 +164,14 @@ def render_decision(console: Console, decision: Decision) -> None:
 @click.argument("pack", default="pk")
 @handles_errors
 def check(pack: str) -> None:
-    """Check a rule pack: files, schemas, conditions, parameters, engine limits."""
-    rulepack = RulePack.load(pack)
+    """Check a rule pack: files, schemas, conditions, parameters, engine limits. Every problem
+    is listed on stdout (file:line [rule]: message); exit 2 if there is any."""
+    try:
+        rulepack = RulePack.load(pack)
+    except PackError as exc:
+        for issue in exc.issues:
+            click.echo(str(issue))
+        raise
     kinds: dict[str, int] = {}
     for rule in rulepack.loaded.rules:
         kinds[rule.kind] = kinds.get(rule.kind, 0) + 1

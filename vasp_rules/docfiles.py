@@ -8,10 +8,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from .errors import InputError
 from .pack.yamlio import YamlError, load_yaml, plain
 
 
-class InputFileError(ValueError):
+class InputFileError(InputError):
     """A file that does not hold documents; the message names the file (and line)."""
 
 

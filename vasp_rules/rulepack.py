@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from . import __version__
 from .compiler.compile import CompiledPack, compile_pack
 from .decision import Decision, EngineRef, RulePackRef, most_severe
-from .engine.durable_backend import ENGINE_NAME, ENGINE_VERSION
+from .engine.durable_backend import ENGINE_NAME, ENGINE_VERSION, EngineError
 from .engine.evaluate import EngineName, Item, batch_view, findings_for
 from .engine.reference import BatchView
 from .entities.registry import ID_FIELD, KINDS, DocumentError, parse_document
@@ -118,8 +118,9 @@ class RulePack:
         return fresh
 
     def _compile_every_rule(self) -> None:
-        """Compile each rule on the first day of each of its parameters' epochs, so that a
-        condition durable-rules cannot take is reported when the pack loads."""
+        """Compile the pack on the first day of each rule, and build its durable-rules
+        rulesets, so that a problem only compilation finds is reported when the pack loads.
+        (Conditions too large for durable-rules do not fail: they are hoisted.)"""
         issues: list[PackIssue] = []
         days: set[date] = set()
         for rule in self._loaded.rules:
@@ -129,7 +130,7 @@ class RulePack:
                 compiled = compile_pack(self._loaded, day)
                 compiled.matcher()
                 compiled.close()
-            except ValueError as exc:
+            except (ValueError, KeyError, EngineError) as exc:
                 issues.append(PackIssue("rules/", None, None, f"cannot compile on {day}: {exc}"))
         if issues:
             raise PackError(issues)

@@ -17,6 +17,7 @@ from typing import Any
 from .decision import SEVERITY, Decision, Outcome
 from .docpath import PathError, parse_path, set_at
 from .entities.registry import ID_FIELD, DocumentError
+from .errors import InputError
 from .pack.loader import PackError
 from .pack.yamlio import YamlError, line_of, load_yaml, plain
 from .rulepack import RulePack
@@ -26,7 +27,7 @@ _EXPECT_KEYS = {"outcome", "findings", "absent", "error"}
 _CASE_KEYS = {"name", "as_of", "input", "input_file", "set", "expect", "description", "batch"}
 
 
-class ScenarioError(ValueError):
+class ScenarioError(InputError):
     """A scenario file that cannot be run: names the file, line and case."""
 
     def __init__(self, file: Path, line: int | None, case: str | None, message: str) -> None:

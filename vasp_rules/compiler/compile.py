@@ -16,7 +16,7 @@ from ..lang.ast import Expr
 from ..pack.loader import LoadedPack, LoadedRule, TemplatePart
 from ..pack.params import FX_PARAMETER, ResolvedParam, fx_rates, resolve
 from .fold import fold
-from .lower import FALSE, TRUE, LimitError, Lowered, Lowerer
+from .lower import FALSE, TRUE, Lowered, Lowerer
 
 TRUE_SUFFIX = "|T"
 UNKNOWN_SUFFIX = "|U"
@@ -101,8 +101,8 @@ class CompiledPack:
 
 
 def compile_pack(pack: LoadedPack, as_of: date) -> CompiledPack:
-    """Compile the rules of `pack` in force on `as_of`. Raises LimitError for a condition the
-    matcher cannot take (the loader compiles every rule once, so a loaded pack never does)."""
+    """Compile the rules of `pack` in force on `as_of`. A condition whose patterns durable-rules
+    would refuse (measured limits, or a probe ruleset that fails) is hoisted whole instead."""
     in_force = sorted((r for r in pack.rules if r.spec.in_force(as_of)), key=lambda r: r.id)
     names: set[str] = set()
     for rule in in_force:
@@ -176,4 +176,4 @@ def _has_value(pack: LoadedPack, name: str, as_of: date) -> bool:
     return value_on(pack.params[name], as_of) is not None
 
 
-__all__ = ["CompiledPack", "CompiledRule", "KindPlan", "compile_pack", "LimitError"]
+__all__ = ["CompiledPack", "CompiledRule", "KindPlan", "compile_pack"]

@@ -53,10 +53,6 @@ DURABLE_OP = {"!=": "$neq", "<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
 ARITH = {"+": "$add", "-": "$sub", "*": "$mul", "/": "$div"}
 
 
-class LimitError(ValueError):
-    """A condition that would exceed a durable-rules limit even after hoisting."""
-
-
 @dataclass
 class Lowered:
     """The patterns for one condition and what the fact must carry for them."""

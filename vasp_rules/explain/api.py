@@ -13,6 +13,7 @@ from ..compiler.compile import CompiledPack
 from ..decision import Decision, Outcome
 from ..engine.evaluate import EngineName, Item, context_for
 from ..entities.registry import ID_FIELD, KINDS, parse_document
+from ..errors import InputError
 from .counterfactual import Solver, Verifier, is_blocking, suggest
 from .trace import Explanation, RuleTrace, Suggestion
 from .why import Tracer
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     from ..rulepack import RulePack
 
 
-class ExplainError(ValueError):
+class ExplainError(InputError):
     """A rule that cannot be explained for this document and date (unknown, not in force, or
     for another kind of document)."""
 

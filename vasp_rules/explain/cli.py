@@ -14,18 +14,15 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import date
-from functools import wraps
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
 from rich.console import Console
 
+from ..cli_support import fail, handles_errors, parse_date
 from ..docfiles import InputFileError, read_document_file
-from ..entities.registry import DocumentError
-from ..pack.loader import PackError
 from ..rulepack import RulePack
-from .api import ExplainError
 from .api import explain as run_explain
 from .render import (
     print_text,
@@ -35,47 +32,13 @@ from .render import (
     render_text,
     whatif_renderables,
 )
-from .whatif import WhatIfError
 from .whatif import whatif as run_whatif
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class _Problem(Exception):
-    """Bad input from the user: one line on stderr, exit code 2."""
-
-
 def _fail(message: str) -> NoReturn:
-    raise _Problem(message)
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _guarded(func: F) -> F:
-    """Turn every expected error into a one-line message and exit code 2."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except PackError as exc:
-            more = len(exc.issues) - 1
-            rest = f" (and {more} more problem{'s' if more != 1 else ''})" if more > 0 else ""
-            message = f"invalid rule pack: {exc.issues[0]}{rest}" if exc.issues else str(exc)
-        except DocumentError as exc:
-            message = "invalid document: " + "; ".join(
-                f"{path or '<document>'}: {text}" for path, text in exc.errors
-            )
-        except (ExplainError, WhatIfError, _Problem) as exc:
-            message = str(exc)
-        except OSError as exc:
-            message = f"{exc.filename or ''}: {exc.strerror or exc}"
-        click.echo(f"error: {_one_line(message)}", err=True)
-        raise click.exceptions.Exit(2)
-
-    return wrapper  # type: ignore[return-value]
+    fail(message)
 
 
 def read_document(name: str) -> dict[str, Any]:
@@ -90,12 +53,7 @@ def read_document(name: str) -> dict[str, Any]:
 
 
 def parse_as_of(value: str | None) -> date:
-    if value is None:
-        _fail("--as-of DATE is required (YYYY-MM-DD)")
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        _fail(f"--as-of {value!r} is not a date (YYYY-MM-DD)")
+    return parse_date(value)
 
 
 _FILE = click.argument("file", metavar="FILE")
@@ -131,7 +89,7 @@ _PACK = click.option(
     help="Write the report to this file instead of standard output.",
 )
 @click.option("--no-suggest", is_flag=True, help="Do not look for changes that would clear.")
-@_guarded
+@handles_errors
 def explain(
     file: str,
     as_of: str | None,
@@ -184,7 +142,7 @@ def explain(
     default="text",
     show_default=True,
 )
-@_guarded
+@handles_errors
 def whatif(file: str, assignments: tuple[str, ...], as_of: str | None, pack: str, fmt: str) -> None:
     """Evaluate the document in FILE as it is and with the --set changes, and show the
     difference: findings added and removed, outcome before and after."""

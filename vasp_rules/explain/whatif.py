@@ -21,12 +21,13 @@ from ruamel.yaml.error import YAMLError
 from ..decision import Decision, Finding, Outcome
 from ..docpath import PathError, PathParts, edited, parse_path
 from ..engine.evaluate import EngineName
+from ..errors import InputError
 
 if TYPE_CHECKING:
     from ..rulepack import RulePack
 
 
-class WhatIfError(ValueError):
+class WhatIfError(InputError):
     """An assignment that cannot be parsed or applied to the document."""
 
 
