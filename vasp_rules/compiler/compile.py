@@ -12,7 +12,7 @@ from typing import Any
 
 from ..engine.durable_backend import Matcher, MatchRule, accepts
 from ..entities.registry import KINDS
-from ..lang.ast import Expr
+from ..lang.ast import Expr, Path
 from ..pack.loader import LoadedPack, LoadedRule, TemplatePart
 from ..pack.params import FX_PARAMETER, ResolvedParam, fx_rates, resolve
 from .fold import fold
@@ -51,6 +51,15 @@ class KindPlan:
     fields: dict[str, str] = field(default_factory=dict)
     hoisted: dict[str, Expr] = field(default_factory=dict)
 
+    @property
+    def field_paths(self) -> dict[str, Path]:
+        """The plain fields as path expressions (built once)."""
+        if len(self._paths) != len(self.fields):
+            self._paths = {k: Path(tuple(v.split("."))) for k, v in self.fields.items()}
+        return self._paths
+
+    _paths: dict[str, Path] = field(default_factory=dict)
+
 
 @dataclass
 class CompiledPack:
@@ -62,6 +71,7 @@ class CompiledPack:
     plans: dict[str, KindPlan]
     _matcher: Matcher | None = None
     _by_kind: dict[str, list[CompiledRule]] | None = None
+    _param_values: dict[str, Any] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def rules_for(self, kind: str) -> list[CompiledRule]:
@@ -75,7 +85,10 @@ class CompiledPack:
 
     @property
     def param_values(self) -> dict[str, Any]:
-        return {name: p.value for name, p in self.params.items()}
+        """Parameter name -> engine value on this date (computed once)."""
+        if self._param_values is None:
+            self._param_values = {name: p.value for name, p in self.params.items()}
+        return self._param_values
 
     def matcher(self) -> Matcher:
         """The durable-rules rulesets for this date, created on first use."""

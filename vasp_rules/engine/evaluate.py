@@ -11,7 +11,6 @@ from pydantic import BaseModel
 
 from ..compiler.compile import TRUE_SUFFIX, UNKNOWN_SUFFIX, CompiledPack, CompiledRule
 from ..decision import Citation, Finding, Outcome, finding_sort_key
-from ..lang.ast import Path
 from ..pack.loader import TemplatePart
 from .reference import BatchView, Context, Evaluator
 from .values import UNKNOWN, format_value
@@ -55,8 +54,8 @@ def project(compiled: CompiledPack, item: Item, ctx: Context) -> dict[str, Any]:
     if plan is None:
         return fact
     ev = Evaluator(ctx, record=False)
-    for key, dotted in plan.fields.items():
-        value = ev.evaluate(Path(tuple(dotted.split(".")))).value
+    for key, path in plan.field_paths.items():
+        value = ev.evaluate(path).value
         if value is not UNKNOWN:
             fact[key] = value
     for key, expr in plan.hoisted.items():
