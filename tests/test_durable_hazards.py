@@ -257,3 +257,18 @@ def test_a_pattern_that_grows_after_a_parameter_date_still_evaluates(tmp_path: P
     for day in (date(2026, 6, 1), date(2026, 9, 4), date(2027, 1, 1)):
         assert pack.evaluate(doc, day).to_json() == pack.evaluate(
             doc, day, engine="reference").to_json()
+
+
+def test_fractions_are_not_computed_in_doubles(tmp_path: Path) -> None:
+    """durable-rules computes in doubles, where 0.1 * 3 > 0.3. Fields holding fractional
+    numbers, fractional constants and division stay with the exact reference interpreter, so
+    both matchers decide 0.1 * 3 > 0.3 as false."""
+    root = make_pack(tmp_path, "rules:\n" + rule_yaml("T-01", "transfer", "amount * 3 > 0.3"))
+    pack = RulePack.load(root)
+    assert pack.compiled(AS_OF).rules[0].lowered.hoisted, "the fractional test must be hoisted"
+    doc = example("transfer")
+    doc["amount"] = "0.1"
+    assert pack.evaluate(doc, AS_OF).fired == []
+    assert pack.evaluate(doc, AS_OF, engine="reference").fired == []
+    doc["amount"] = "0.1000001"
+    assert pack.evaluate(doc, AS_OF).fired == ["T-01"]

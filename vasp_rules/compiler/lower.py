@@ -50,7 +50,9 @@ FALSE: dict[str, Any] = {"$false": 1}
 NEGATE = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
 FLIP = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 DURABLE_OP = {"!=": "$neq", "<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
-ARITH = {"+": "$add", "-": "$sub", "*": "$mul", "/": "$div"}
+# Division is left to the reference interpreter: it yields fractions (inexact in doubles) and
+# its division by zero is unknown, not an engine error.
+ARITH = {"+": "$add", "-": "$sub", "*": "$mul"}
 
 
 @dataclass
@@ -280,7 +282,9 @@ class Lowerer:
             always = always and not fields[part].optional
             last = i == len(path.parts) - 1
             if last:
-                if tp.name in ("list", "object", "map"):
+                # numbers with fractions stay with the reference interpreter: durable-rules
+                # computes in doubles, where 0.1 + 0.2 > 0.3
+                if tp.name in ("list", "object", "map", "number"):
                     return None
                 # money may still be unknown: its currency can lack a reference rate
                 if tp.name == "money":
@@ -335,7 +339,10 @@ def _literal(value: Any) -> Any:
         if value.unit == "hours":
             return value.amount * 3600
         return None
-    if isinstance(value, bool | int | str | Decimal):
+    if isinstance(value, Decimal):
+        # only whole numbers go native (exact in durable-rules); fractions are hoisted
+        return int(value) if value == value.to_integral_value() else None
+    if isinstance(value, bool | int | str):
         return value
     return None
 
