@@ -262,8 +262,10 @@ def test_a_pattern_that_grows_after_a_parameter_date_still_evaluates(tmp_path: P
 def test_fractions_are_not_computed_in_doubles(tmp_path: Path) -> None:
     """durable-rules computes in doubles, where 0.1 * 3 > 0.3. Fields holding fractional
     numbers, fractional constants and division stay with the exact reference interpreter, so
-    both matchers decide 0.1 * 3 > 0.3 as false."""
-    root = make_pack(tmp_path, "rules:\n" + rule_yaml("T-01", "transfer", "amount * 3 > 0.3"))
+    both matchers decide 0.1 > 0.3 - 0.1 * 2 as false (in doubles the right side is
+    0.09999999999999998)."""
+    root = make_pack(tmp_path, "rules:\n" + rule_yaml("T-01", "transfer",
+                                                      "amount > 0.3 - amount * 2"))
     pack = RulePack.load(root)
     assert pack.compiled(AS_OF).rules[0].lowered.hoisted, "the fractional test must be hoisted"
     doc = example("transfer")
