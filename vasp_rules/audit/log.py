@@ -580,6 +580,12 @@ class DecisionLog:
             ) from None
         try:
             yield self._conn
+        except sqlite3.DatabaseError as exc:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+            raise CorruptLogError(
+                f"{_describe(self._path)}: corrupt or unreadable database ({exc})"
+            ) from None
         except BaseException:
             if self._conn.in_transaction:
                 self._conn.execute("ROLLBACK")
@@ -595,24 +601,15 @@ class DecisionLog:
     def _reading(self) -> Iterator[sqlite3.Connection]:
         """A read transaction: one consistent snapshot even while others append."""
         with self._transaction("BEGIN") as conn:
-            try:
-                yield conn
-            except sqlite3.DatabaseError as exc:
-                raise CorruptLogError(
-                    f"{_describe(self._path)}: corrupt or unreadable database ({exc})"
-                ) from None
+            yield conn
 
     @contextmanager
     def _writing(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction, taken at once so that concurrent writers queue."""
         if not self._writable:
             raise AuditError("log was opened read-only")
         with self._transaction("BEGIN IMMEDIATE") as conn:
-            try:
-                yield conn
-            except sqlite3.DatabaseError as exc:
-                raise CorruptLogError(
-                    f"{_describe(self._path)}: corrupt or unreadable database ({exc})"
-                ) from None
+            yield conn
 
     # ------------------------------------------------------------------ reading
 
