@@ -1,0 +1,24 @@
+"""Decisions are a pure function of (document, pack, as_of): nothing in evaluation reads the
+clock, the environment or the network."""
+
+from __future__ import annotations
+
+import re
+
+from conftest import ROOT
+
+CLOCK = re.compile(r"\b(datetime\.now|date\.today|datetime\.utcnow|time\.time|os\.environ|"
+                   r"urllib|requests|socket)\b")
+
+
+def test_no_clock_environment_or_network_outside_the_audit_log() -> None:
+    """Only the audit log stamps the time a record was written (metadata, not decision)."""
+    offenders = []
+    for path in sorted((ROOT / "vasp_rules").rglob("*.py")):
+        rel = path.relative_to(ROOT).as_posix()
+        if rel.startswith("vasp_rules/audit/"):
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if CLOCK.search(line) and not line.lstrip().startswith("#"):
+                offenders.append(f"{rel}:{number}: {line.strip()}")
+    assert offenders == []
