@@ -38,3 +38,21 @@ def test_readme_gives_the_two_setup_commands_and_ci_runs_the_test_one() -> None:
     assert "vasp-rules evaluate examples/*.json --as-of 2026-06-01" in main_job
     assert tests.endswith("-m pytest")
     assert tests in (ROOT / ".ci" / "run").read_text()
+
+
+def test_the_library_tour_runs(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The README's Python tour, run as a user's script would run it (from the repository)."""
+    import subprocess
+    import sys
+
+    code = re.search(r"### The library\n\n```python\n(.*?)```", README, re.S)
+    assert code is not None
+    script = tmp_path / "tour.py"
+    body = code.group(1).replace("\n", "\n    ")
+    script.write_text(
+        f"def main() -> None:\n    {body}\n\nif __name__ == '__main__':\n    main()\n"
+    )
+    result = subprocess.run([sys.executable, str(script)], cwd=ROOT, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "LIC-21" in result.stdout

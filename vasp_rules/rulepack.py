@@ -8,6 +8,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -212,8 +213,16 @@ class RulePack:
         jobs = [(str(self.root), docs, as_of, engine, batch, start, stop) for start, stop in chunks]
         from multiprocessing import get_context
 
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-            parts = list(pool.map(_worker, jobs))
+        # spawn, not fork: a forked child could inherit the engine lock held by another thread
+        try:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+                parts = list(pool.map(_worker, jobs))
+        except BrokenProcessPool:
+            raise RuntimeError(
+                "a worker process died before finishing. With workers > 1 the calling script "
+                "is imported again in each worker: put its top-level code under "
+                "`if __name__ == '__main__':` (or use workers=1)"
+            ) from None
         out: list[Decision] = []
         for part in parts:
             out.extend(Decision.model_validate_json(text) for text in part)
