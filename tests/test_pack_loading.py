@@ -165,6 +165,7 @@ def test_rule_outside_its_window_is_not_evaluated(tmp_path: Path) -> None:
 
     assert pack.evaluate(doc, date(2025, 12, 31)).rules_evaluated == []
     assert pack.evaluate(doc, date(2025, 12, 31)).no_rules_in_force
+    assert pack.evaluate(doc, date(2025, 12, 31)).outcome.value == "NO_RULES_IN_FORCE"
     assert pack.evaluate(doc, date(2026, 1, 1)).fired == ["T-01"]
     assert pack.evaluate(doc, date(2026, 3, 31)).fired == ["T-01"]
     assert pack.evaluate(doc, date(2026, 4, 1)).fired == []

@@ -270,6 +270,7 @@ def test_no_rule_in_force_is_reported_not_approved_silently(
     decision = pk.evaluate(example(kind), day)
     assert decision.rules_evaluated == []
     assert decision.no_rules_in_force
+    assert decision.outcome.value == "NO_RULES_IN_FORCE"  # not an approval
     assert pk.evaluate(example(kind), date(2026, 6, 1)).no_rules_in_force is False
 
 

@@ -31,6 +31,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 OUTCOME_STYLE = {
     Outcome.REJECT: "bold red",
     Outcome.REFER: "bold yellow",
+    Outcome.NO_RULES_IN_FORCE: "bold yellow",
     Outcome.REQUIRE_DOCUMENTS: "bold magenta",
     Outcome.APPROVE_WITH_CONDITIONS: "bold cyan",
     Outcome.APPROVE: "bold green",

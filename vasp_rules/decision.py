@@ -25,12 +25,17 @@ class Outcome(StrEnum):
     APPROVE_WITH_CONDITIONS = "APPROVE_WITH_CONDITIONS"
     APPROVE = "APPROVE"
     INFO = "INFO"
+    #: The decision when no rule of the pack applies to the document's kind on as_of: nothing
+    #: was checked, so it must not read as an approval. Never a finding's outcome.
+    NO_RULES_IN_FORCE = "NO_RULES_IN_FORCE"
 
 
-#: Higher is more severe. INFO never changes a decision, so it ranks with APPROVE.
+#: Higher is more severe. INFO never changes a decision, so it ranks below APPROVE. A document
+#: that no rule covered needs a person, like a referral, so it ranks just below REFER.
 SEVERITY: dict[Outcome, int] = {
-    Outcome.REJECT: 5,
-    Outcome.REFER: 4,
+    Outcome.REJECT: 6,
+    Outcome.REFER: 5,
+    Outcome.NO_RULES_IN_FORCE: 4,
     Outcome.REQUIRE_DOCUMENTS: 3,
     Outcome.APPROVE_WITH_CONDITIONS: 2,
     Outcome.APPROVE: 1,

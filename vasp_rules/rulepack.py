@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from . import __version__
 from .compiler.compile import CompiledPack, compile_pack
-from .decision import Decision, EngineRef, RulePackRef, most_severe
+from .decision import Decision, EngineRef, Outcome, RulePackRef, most_severe
 from .engine.durable_backend import ENGINE_NAME, ENGINE_VERSION, EngineError
 from .engine.evaluate import EngineName, Item, batch_view, findings_for
 from .engine.reference import BatchView
@@ -193,7 +193,9 @@ class RulePack:
         return Decision(
             document_kind=item.kind,
             document_id=item.id,
-            outcome=most_severe([f.outcome for f in findings]),
+            outcome=most_severe([f.outcome for f in findings])
+            if in_force
+            else Outcome.NO_RULES_IN_FORCE,
             as_of=compiled.as_of,
             findings=findings,
             rules_evaluated=in_force,

@@ -37,6 +37,7 @@ STATUS_TEXT = {
 OUTCOME_STYLE = {
     "REJECT": "bold red",
     "REFER": "bold yellow",
+    "NO_RULES_IN_FORCE": "bold yellow",
     "REQUIRE_DOCUMENTS": "bold magenta",
     "APPROVE_WITH_CONDITIONS": "bold cyan",
     "APPROVE": "bold green",
@@ -426,7 +427,7 @@ dl.meta{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem;margin
 dl.meta dt{font-weight:600}dl.meta dd{margin:0}
 .badge{display:inline-block;padding:.05rem .5rem;border-radius:.3rem;font-size:.85rem;
 font-weight:700;color:#fff;background:#56606e}
-.o-REJECT{background:#b3261e}.o-REFER{background:#a36100}.o-REQUIRE_DOCUMENTS{background:#7b3fa0}
+.o-REJECT{background:#b3261e}.o-REFER{background:#a36100}.o-NO_RULES_IN_FORCE{background:#a36100}.o-REQUIRE_DOCUMENTS{background:#7b3fa0}
 .o-APPROVE_WITH_CONDITIONS{background:#00758f}.o-APPROVE{background:#2e7d32}
 .o-INFO{background:#8a94a3}
 article{border:1px solid #dde3ea;border-radius:.5rem;padding:.5rem 1rem 1rem;margin:1rem 0}

@@ -121,6 +121,13 @@ class RuleSpec(_Strict):
             raise ValueError(f"rule id {v!r} must look like LIC-01 (capitals, digits, dashes)")
         return v
 
+    @field_validator("outcome")
+    @classmethod
+    def _outcome(cls, v: Outcome) -> Outcome:
+        if v is Outcome.NO_RULES_IN_FORCE:
+            raise ValueError("NO_RULES_IN_FORCE is a decision, not a rule outcome")
+        return v
+
     @field_validator("values")
     @classmethod
     def _value_names(cls, v: dict[str, str]) -> dict[str, str]:
