@@ -274,3 +274,45 @@ def test_fractions_are_not_computed_in_doubles(tmp_path: Path) -> None:
     assert pack.evaluate(doc, AS_OF, engine="reference").fired == []
     doc["amount"] = "0.1000001"
     assert pack.evaluate(doc, AS_OF).fired == ["T-01"]
+
+
+def test_a_600_way_disjunction_does_not_hang(tmp_path: Path) -> None:
+    """Hazard: more than 512 distinct tests under one node hangs forever (a 600-way `$or`).
+    No $and/$or of ours holds more than 64 tests: a wider condition is hoisted."""
+    cond = "customer_id in [" + ", ".join(f'"C{i}"' for i in range(600)) + "]"
+    root = make_pack(tmp_path, "rules:\n" + rule_yaml("T-01", "customer", cond))
+    result = run_isolated(f"""
+        import json
+        from datetime import date
+        from vasp_rules import RulePack
+        from vasp_rules.compiler.lower import widest
+        pack = RulePack.load({str(root)!r})
+        low = pack.compiled(date(2026, 6, 1)).rules[0].lowered
+        assert widest(low.true) <= 64, widest(low.true)
+        doc = json.load(open("examples/customer.json"))
+        doc["customer_id"] = "C599"
+        print(pack.evaluate(doc, date(2026, 6, 1)).fired)
+    """, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "T-01" in result.stdout
+
+
+def test_many_optional_facts_in_one_condition_do_not_blow_up(tmp_path: Path) -> None:
+    """Three-valued patterns share sub-patterns; written out they grow exponentially with the
+    optional facts a condition combines. Such conditions are measured with a cap and hoisted,
+    so loading stays quick (guarded here against a hang, not timed)."""
+    parts = [f'(identity_verified_on > date("2026-01-{i % 28 + 1:02d}") or str_filed_on is missing)'
+             for i in range(45)]
+    root = make_pack(tmp_path, "rules:\n" + rule_yaml("T-01", "customer", " and ".join(parts)))
+    result = run_isolated(f"""
+        import json
+        from datetime import date
+        from vasp_rules import RulePack
+        pack = RulePack.load({str(root)!r})
+        doc = json.load(open("examples/customer.json"))
+        a = pack.evaluate(doc, date(2026, 6, 1)).to_json()
+        b = pack.evaluate(doc, date(2026, 6, 1), engine="reference").to_json()
+        print("same" if a == b else "different")
+    """, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "same"

@@ -176,3 +176,12 @@ def test_batch_paths_name_a_kind() -> None:
     checker = Checker(Customer, PARAMS, KINDS)
     result = checker.check(parse_condition("count(c in batch.customer: c.pep != \"NONE\") > 0"))
     assert result.batch_kinds == {"customer"}
+
+
+def test_a_very_long_chain_is_refused_with_a_clear_error_not_a_crash() -> None:
+    chain = " or ".join(f'customer_id == "C{i}"' for i in range(600))
+    with pytest.raises(ConditionSyntaxError, match="nests more than 100 levels"):
+        parse_condition(chain)
+    with pytest.raises(ConditionSyntaxError, match="nests more than 100 levels"):
+        parse_condition("(" * 5000 + "a" + ")" * 5000)
+    assert parse_condition(" or ".join(["a"] * 90)) is not None

@@ -39,6 +39,9 @@ from ..lang.types import model_fields
 # Limits of durable-rules 2.0.28 (see docs/engine.md): exceeding them hangs or errors.
 MAX_NESTING = 15
 MAX_NEX_SIBLINGS = 128
+# More than 512 distinct tests under one node hangs the matcher forever (a 600-way $or did);
+# no $and/$or of ours holds more than this many tests, wider ones are hoisted.
+MAX_SIBLINGS = 64
 # Measured here: a pattern with more than 15 $and/$or nodes (the kind test's $and included) is
 # refused with error 113, e.g. an $or of 14 conjunctions. Larger conditions are hoisted.
 MAX_COMPOUND = 15
@@ -128,15 +131,47 @@ def compound_nodes(pattern: Any) -> int:
     return count(pattern) + (0 if top_is_and else 1)
 
 
+#: Patterns are built with shared sub-patterns; written out as a tree they can grow
+#: exponentially with the number of optional facts a condition combines. Beyond this many
+#: nodes a pattern is not measured further: the condition is hoisted.
+MAX_PATTERN_NODES = 2_000
+
+
+def pattern_size(pattern: Any, cap: int = MAX_PATTERN_NODES + 1) -> int:
+    """Nodes of a pattern written out as a tree, counted up to `cap` (then `cap`)."""
+    count = 0
+    stack = [pattern]
+    while stack and count < cap:
+        node = stack.pop()
+        count += 1
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return count
+
+
 def within_limits(*patterns: dict[str, Any]) -> bool:
     """Whether durable-rules accepts these patterns (limits measured on 2.0.28)."""
     return all(
-        depth(p) < MAX_NESTING
+        pattern_size(p) <= MAX_PATTERN_NODES
+        and depth(p) < MAX_NESTING
         and compound_nodes(p) <= MAX_COMPOUND
         and max_nex_siblings(p) <= MAX_NEX_SIBLINGS
+        and widest(p) <= MAX_SIBLINGS
         for p in patterns
         if p is not TRUE and p is not FALSE
     )
+
+
+def widest(pattern: Any) -> int:
+    """The largest number of tests in one $and/$or of a pattern."""
+    if isinstance(pattern, dict):
+        own = max((len(v) for k, v in pattern.items() if k in ("$and", "$or")), default=0)
+        return max([own] + [widest(v) for v in pattern.values()])
+    if isinstance(pattern, list):
+        return max((widest(v) for v in pattern), default=0)
+    return 0
 
 
 def max_nex_siblings(pattern: Any) -> int:

@@ -36,6 +36,7 @@ from .ast import (
     Presence,
     Quantifier,
     Unary,
+    children,
 )
 
 QUANTIFIERS = frozenset({"any", "all", "none", "count", "sum", "max", "min", "select"})
@@ -359,6 +360,32 @@ class _Parser:
         return Quantifier(tok.text, var, source, where, body, tok.pos)
 
 
+#: How deeply a condition may nest (a chain of N `or`s nests N deep). Every stage walks the
+#: tree recursively; this keeps them far from Python's recursion limit.
+MAX_DEPTH = 100
+
+
 def parse_condition(text: str) -> Expr:
     """Parse a condition or value expression. Raises ConditionSyntaxError with the offset."""
-    return _Parser(text).parse()
+    too_deep = (
+        f"the condition nests more than {MAX_DEPTH} levels deep: write long lists of "
+        "alternatives as `x in [...]` or a parameter list, or split the rule"
+    )
+    try:
+        tree = _Parser(text).parse()
+    except RecursionError:
+        raise ConditionSyntaxError(too_deep, 0, text[:80]) from None
+    if depth_of(tree) > MAX_DEPTH:
+        raise ConditionSyntaxError(too_deep, 0, text[:80])
+    return tree
+
+
+def depth_of(tree: Expr) -> int:
+    """Depth of a syntax tree, computed without recursion."""
+    deepest = 0
+    stack = [(tree, 1)]
+    while stack:
+        node, level = stack.pop()
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in children(node))
+    return deepest
