@@ -164,3 +164,31 @@ def _without_batch_facts(decision_json: str) -> dict:
     for finding in data["findings"]:
         finding["facts"] = {k: v for k, v in finding["facts"].items() if not k.startswith("batch.")}
     return data
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(docs=st.lists(documents("amnesty_declaration"), min_size=2, max_size=6),
+       wallets=st.lists(st.sampled_from(["bc1-a", "bc1-b", "0xc"]), min_size=30, max_size=30),
+       as_of=as_of_dates)
+def test_batch_value_index_changes_no_decision(
+    docs: list[dict], wallets: list[str], as_of: date
+) -> None:
+    """`x in batch.KIND.path` answered from the batch's value index gives the decisions a scan
+    of every other document gives (only the facts read from non-matching documents differ)."""
+    from vasp_rules.engine.reference import Evaluator
+
+    n = 0
+    for i, doc in enumerate(docs):
+        doc["declaration_id"] = f"D-{i}"
+        for h in doc["holdings"]:
+            h["wallet_address"] = wallets[n % len(wallets)]
+            n += 1
+    p = pack("pk")
+    indexed = _decisions(p, docs, as_of, "durable")
+    original = Evaluator._is_batch_path
+    try:
+        Evaluator._is_batch_path = lambda self, node, scope: False  # type: ignore[method-assign]
+        naive = _decisions(p, docs, as_of, "durable")
+    finally:
+        Evaluator._is_batch_path = original  # type: ignore[method-assign]
+    assert [_without_batch_facts(d) for d in indexed] == [_without_batch_facts(d) for d in naive]

@@ -69,6 +69,7 @@ class BatchView:
             self.by_kind.setdefault(kind, []).append(model)
             self.ids[id(model)] = doc_id
         self._indexes: dict[tuple[str, tuple[str, ...]], _Index | None] = {}
+        self._leaves: dict[tuple[str, tuple[str, ...]], _Leaves] = {}
 
     def index(self, kind: str, parts: tuple[str, ...], ctx: Context) -> _Index | None:
         """Positions of the kind's documents by the engine value at `parts` (None when the
@@ -77,6 +78,27 @@ class BatchView:
         if key not in self._indexes:
             self._indexes[key] = self._build(kind, parts, ctx)
         return self._indexes[key]
+
+    def leaves(self, kind: str, parts: tuple[str, ...], ctx: Context) -> _Leaves:
+        """Every value at `batch.KIND.parts` (through lists), by engine value, with the
+        document it belongs to and its concrete path; built once per batch."""
+        key = (kind, parts)
+        if key not in self._leaves:
+            by_value: dict[Any, list[tuple[int, str, Any]]] = {}
+            unknown: list[tuple[int, str, Any]] = []
+            probe = Evaluator(ctx, record=False)
+            for i, doc in enumerate(self.by_kind.get(kind, [])):
+                label = f"batch.{kind}[{self.ids.get(id(doc), i)}]"
+                found, _ = probe._resolve(Path(("__doc", *parts)), {"__doc": (doc, label)})
+                for raw, path in found:
+                    value, _gaps = probe._engine_value(raw, path)
+                    entry = (i, path, None if raw is None else to_json_value(raw))
+                    if value is UNKNOWN:
+                        unknown.append(entry)
+                    else:
+                        by_value.setdefault(_hashable(value), []).append(entry)
+            self._leaves[key] = _Leaves(by_value, unknown)
+        return self._leaves[key]
 
     def _build(self, kind: str, parts: tuple[str, ...], ctx: Context) -> _Index | None:
         buckets: dict[Any, list[int]] = {}
@@ -105,6 +127,16 @@ class BatchView:
 class _Index:
     buckets: dict[Any, list[int]]
     unknown: list[int]  # documents whose value is absent: the test on them is unknown, not false
+
+
+@dataclass(frozen=True)
+class _Leaves:
+    by_value: dict[Any, list[tuple[int, str, Any]]]  # value -> (document, path, JSON value)
+    unknown: list[tuple[int, str, Any]]  # absent values: a membership test on them is unknown
+
+
+def _hashable(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
 
 
 @dataclass
@@ -309,6 +341,9 @@ class Evaluator:
             if left.value is UNKNOWN or right.value is UNKNOWN:
                 return Result(UNKNOWN, left.missing | right.missing)
             return Result(not decisive)
+        if op in ("in", "not in") and self._is_batch_path(node.right, scope):
+            assert isinstance(node.right, Path)
+            return self._batch_membership(op, self._eval(node.left, scope), node.right)
         left = self._eval(node.left, scope)
         right = self._eval(node.right, scope)
         if op in ("in", "not in"):
@@ -319,6 +354,42 @@ class Evaluator:
         if op in COMPARE:
             return Result(COMPARE[op](a, b))
         return self._arith(op, a, b, left.missing | right.missing)
+
+    def _is_batch_path(self, node: Expr, scope: dict[str, tuple[Any, str]]) -> bool:
+        return (
+            isinstance(node, Path)
+            and node.parts[0] == "batch"
+            and "batch" not in scope
+            and len(node.parts) > 2
+            and self.ctx.batch is not None
+        )
+
+    def _batch_membership(self, op: str, left: Result, right: Path) -> Result:
+        """`x in batch.KIND.path` through the batch's value index: the same verdict as scanning
+        every other document, reading only the values that match (or are absent)."""
+        assert self.ctx.batch is not None
+        kind, parts = right.parts[1], right.parts[2:]
+        leaves = self.ctx.batch.leaves(kind, parts, self.ctx)
+        docs = self.ctx.batch.by_kind.get(kind, [])
+        mine = self.ctx.document
+
+        def others(entries: list[tuple[int, str, Any]]) -> list[tuple[int, str, Any]]:
+            return [entry for entry in entries if docs[entry[0]] is not mine]
+
+        unknown = others(leaves.unknown)
+        missing = frozenset(path for _, path, _ in unknown)
+        if left.value is UNKNOWN:
+            return Result(UNKNOWN, left.missing | missing)
+        try:
+            hits = others(leaves.by_value.get(_hashable(left.value), []))
+        except TypeError:
+            hits = []
+        if self.record:
+            for _, path, json_value in hits + unknown:
+                self.reads.setdefault(path, json_value)
+        if not hits and unknown:
+            return Result(UNKNOWN, missing)
+        return Result(bool(hits) if op == "in" else not hits)
 
     def _membership(self, op: str, left: Result, right: Result) -> Result:
         if left.value is UNKNOWN or right.value is UNKNOWN:
