@@ -44,14 +44,15 @@ def read_document_file(name: str) -> tuple[list[dict[str, Any]], bool]:
             raise InputFileError(
                 f"{name}: expected a document (a mapping with 'kind') or a list of them"
             )
-    return [_iso_dates(item) for item in items], is_list
+    return [iso_dates(item) for item in items], is_list
 
 
-def _iso_dates(value: Any) -> Any:
+def iso_dates(value: Any) -> Any:
+    """Document data as JSON would carry it: dates (which YAML reads as dates) as ISO text."""
     if isinstance(value, dict):
-        return {k: _iso_dates(v) for k, v in value.items()}
+        return {str(k): iso_dates(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_iso_dates(v) for v in value]
+        return [iso_dates(v) for v in value]
     if isinstance(value, date):
         return value.isoformat()
     return value

@@ -7,7 +7,6 @@ A scenario file (`*.scenarios.yaml`) holds cases; each evaluates one document or
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .decision import SEVERITY, Decision, Outcome
+from .docfiles import InputFileError, iso_dates, read_document_file
 from .docpath import PathError, parse_path, set_at
 from .entities.registry import ID_FIELD, DocumentError
 from .errors import InputError
@@ -187,17 +187,15 @@ def _documents(
     if "input_file" in raw:
         source = file.parent / str(raw["input_file"])
         try:
-            text = source.read_text(encoding="utf-8")
-            data: Any = json.loads(text) if source.suffix == ".json" else plain(load_yaml(source))
-        except (OSError, ValueError) as exc:
+            documents, is_batch = read_document_file(str(source))
+        except (OSError, InputFileError) as exc:
             raise ScenarioError(
                 file, line, name, f"cannot read input_file {source}: {exc}"
             ) from None
     else:
-        data = raw["input"]
-    data = copy.deepcopy(data)
-    is_batch = isinstance(data, list)
-    documents = data if is_batch else [data]
+        data = copy.deepcopy(raw["input"])
+        is_batch = isinstance(data, list)
+        documents = data if is_batch else [data]
     if not documents or not all(isinstance(d, dict) for d in documents):
         raise ScenarioError(
             file, line, name, "input is a document (mapping) or a non-empty list of documents"
@@ -208,10 +206,10 @@ def _documents(
     for path, value in edits.items():
         try:
             target = documents[0] if not is_batch else documents
-            set_at(target, parse_path(str(path)), _jsonable(value))
+            set_at(target, parse_path(str(path)), iso_dates(value))
         except PathError as exc:
             raise ScenarioError(file, line, name, f"set {path}: {exc}") from None
-    return [_jsonable(d) for d in documents], is_batch
+    return [iso_dates(d) for d in documents], is_batch
 
 
 def _expectation(file: Path, line: int | None, name: str, raw: Mapping[str, Any]) -> Expectation:
@@ -241,16 +239,6 @@ def _expectation(file: Path, line: int | None, name: str, raw: Mapping[str, Any]
         ids("absent"),
         str(raw["error"]) if raw.get("error") is not None else None,
     )
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
 
 
 def _doc_id(doc: Mapping[str, Any]) -> str:
