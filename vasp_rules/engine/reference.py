@@ -59,25 +59,29 @@ class BatchView:
     """The documents evaluated together, by kind, shared by every document's context.
 
     Built once per evaluation, so that relating n documents does not cost n copies of the
-    batch; it also keeps equality indexes (kind, field path) -> documents, so a batch
-    quantifier filtered by `x.field == value` visits only the documents that can match."""
+    batch; it also keeps value indexes (kind, field path) -> documents, so that a batch
+    quantifier filtered by `x.field == value`, or a test `v in batch.KIND.path`, visits only
+    the documents that can match."""
 
     def __init__(self, documents: Sequence[tuple[str, str, BaseModel]]) -> None:
         self.by_kind: dict[str, list[BaseModel]] = {}
         self.ids: dict[int, str] = {}
+        self._kind_of: dict[int, str] = {}
         for kind, doc_id, model in documents:
             self.by_kind.setdefault(kind, []).append(model)
             self.ids[id(model)] = doc_id
-        self._indexes: dict[tuple[str, tuple[str, ...]], _Index | None] = {}
+            self._kind_of[id(model)] = kind
         self._leaves: dict[tuple[str, tuple[str, ...]], _Leaves] = {}
 
-    def index(self, kind: str, parts: tuple[str, ...], ctx: Context) -> _Index | None:
-        """Positions of the kind's documents by the engine value at `parts` (None when the
-        path crosses a list or a value cannot be a key)."""
-        key = (kind, parts)
-        if key not in self._indexes:
-            self._indexes[key] = self._build(kind, parts, ctx)
-        return self._indexes[key]
+    def label(self, kind: str, position: int) -> str:
+        """How a batch document is named in paths: batch.KIND[document id]."""
+        doc = self.by_kind[kind][position]
+        return f"batch.{kind}[{self.ids.get(id(doc), position)}]"
+
+    def has_others(self, kind: str, document: BaseModel | None) -> bool:
+        """Whether the batch holds a document of `kind` other than `document`."""
+        count = len(self.by_kind.get(kind, []))
+        return count > (1 if self._kind_of.get(id(document)) == kind else 0)
 
     def leaves(self, kind: str, parts: tuple[str, ...], ctx: Context) -> _Leaves:
         """Every value at `batch.KIND.parts` (through lists), by engine value, with the
@@ -88,8 +92,8 @@ class BatchView:
             unknown: list[tuple[int, str, Any]] = []
             probe = Evaluator(ctx, record=False)
             for i, doc in enumerate(self.by_kind.get(kind, [])):
-                label = f"batch.{kind}[{self.ids.get(id(doc), i)}]"
-                found, _ = probe._resolve(Path(("__doc", *parts)), {"__doc": (doc, label)})
+                scope = {"__doc": (doc, self.label(kind, i))}
+                found, _ = probe._resolve(Path(("__doc", *parts)), scope)
                 for raw, path in found:
                     value, _gaps = probe._engine_value(raw, path)
                     entry = (i, path, None if raw is None else to_json_value(raw))
@@ -99,34 +103,6 @@ class BatchView:
                         by_value.setdefault(_hashable(value), []).append(entry)
             self._leaves[key] = _Leaves(by_value, unknown)
         return self._leaves[key]
-
-    def _build(self, kind: str, parts: tuple[str, ...], ctx: Context) -> _Index | None:
-        buckets: dict[Any, list[int]] = {}
-        unknown: list[int] = []
-        probe = Evaluator(ctx, record=False)
-        for i, doc in enumerate(self.by_kind.get(kind, [])):
-            value: Any = doc
-            for part in parts:
-                value = getattr(value, part, None) if isinstance(value, BaseModel) else None
-                if value is None:
-                    break
-            if isinstance(value, list):
-                return None
-            engine, _ = probe._engine_value(value, "")
-            if engine is UNKNOWN:
-                unknown.append(i)
-                continue
-            try:
-                buckets.setdefault(engine, []).append(i)
-            except TypeError:
-                return None
-        return _Index(buckets, unknown)
-
-
-@dataclass(frozen=True)
-class _Index:
-    buckets: dict[Any, list[int]]
-    unknown: list[int]  # documents whose value is absent: the test on them is unknown, not false
 
 
 @dataclass(frozen=True)
@@ -471,11 +447,7 @@ class Evaluator:
             return []
         docs = view.by_kind.get(kind, [])
         chosen = range(len(docs)) if positions is None else positions
-        return [
-            (docs[i], f"batch.{kind}[{view.ids.get(id(docs[i]), i)}]")
-            for i in chosen
-            if docs[i] is not self.ctx.document
-        ]
+        return [(docs[i], view.label(kind, i)) for i in chosen if docs[i] is not self.ctx.document]
 
     def _candidates(
         self, node: Quantifier, kind: str, scope: dict[str, tuple[Any, str]]
@@ -488,8 +460,7 @@ class Evaluator:
         view = self.ctx.batch
         if node.where is None or view is None:
             return None
-        others = [d for d in view.by_kind.get(kind, []) if d is not self.ctx.document]
-        if not others:
+        if not view.has_others(kind, self.ctx.document):
             return []
         for conjunct in _conjuncts(node.where):
             if not (isinstance(conjunct, Binary) and conjunct.op == "=="):
@@ -501,18 +472,16 @@ class Evaluator:
                     continue
                 if _mentions(other, node.var):
                     continue
-                index = view.index(kind, mine.parts[1:], self.ctx)
-                if index is None:
-                    continue
+                leaves = view.leaves(kind, mine.parts[1:], self.ctx)
                 # read as the full scan would (it reads it once per other document)
                 value = self._eval(other, scope).value
                 if value is UNKNOWN:
                     continue
                 try:
-                    hits = index.buckets.get(value, [])
+                    hits = leaves.by_value.get(_hashable(value), [])
                 except TypeError:
                     continue
-                return sorted(hits + index.unknown)
+                return sorted({pos for pos, _, _ in hits} | {pos for pos, _, _ in leaves.unknown})
         return None
 
     def _quantifier(self, node: Quantifier, scope: dict[str, tuple[Any, str]]) -> Result:
