@@ -174,7 +174,7 @@ class RulePack:
         view = batch_view(items) if batch else None  # built once: n documents, one batch
         decisions: list[Decision] = []
         for item in items:
-            decisions.append(self._decide(compiled, item, view or batch_view([item]), engine))
+            decisions.append(self._decide(compiled, item, view, engine))
             if on_decision is not None:
                 on_decision(decisions[-1])
         if explain:
@@ -186,9 +186,11 @@ class RulePack:
         return decisions
 
     def _decide(
-        self, compiled: CompiledPack, item: Item, batch: BatchView, engine: EngineName
+        self, compiled: CompiledPack, item: Item, batch: BatchView | None, engine: EngineName
     ) -> Decision:
-        findings = findings_for(compiled, item, batch, engine)
+        """The decision on one document; `batch` is the shared view of the documents evaluated
+        with it, or None when it is evaluated alone."""
+        findings = findings_for(compiled, item, batch or batch_view([item]), engine)
         in_force = [r.id for r in compiled.rules_for(item.kind)]
         return Decision(
             document_kind=item.kind,
@@ -245,10 +247,7 @@ def _worker(job: tuple[str, list[dict[str, Any]], date, EngineName, bool, int, i
     items = [_item(doc, i) for i, doc in enumerate(docs)]
     compiled = pack.compiled(as_of)
     view = batch_view(items) if batch else None
-    return [
-        pack._decide(compiled, item, view if view else batch_view([item]), engine).to_json()
-        for item in items[start:stop]
-    ]
+    return [pack._decide(compiled, item, view, engine).to_json() for item in items[start:stop]]
 
 
 def _chunks(n: int, parts: int) -> list[tuple[int, int]]:
