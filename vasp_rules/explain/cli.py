@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import date
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, TypeVar
 
 import click
 from rich.console import Console
 
 from ..cli_support import fail, handles_errors, parse_date
-from ..docfiles import InputFileError, read_document_file
+from ..docfiles import read_document_file
 from ..rulepack import RulePack
 from .api import explain as run_explain
 from .render import (
@@ -37,23 +36,12 @@ from .whatif import whatif as run_whatif
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _fail(message: str) -> NoReturn:
-    fail(message)
-
-
 def read_document(name: str) -> dict[str, Any]:
     """One document from a JSON or YAML file (decimals kept exact)."""
-    try:
-        documents, is_list = read_document_file(name)
-    except InputFileError as exc:
-        _fail(str(exc))
+    documents, is_list = read_document_file(name)
     if is_list:
-        _fail(f"{name}: holds {len(documents)} documents; explain and whatif take one document")
+        fail(f"{name}: holds {len(documents)} documents; explain and whatif take one document")
     return documents[0]
-
-
-def parse_as_of(value: str | None) -> date:
-    return parse_date(value)
 
 
 _FILE = click.argument("file", metavar="FILE")
@@ -102,7 +90,7 @@ def explain(
     """Explain the decision on the document in FILE: each finding with its reason, citation,
     the values and parameters it read, its condition tree, and verified changes that would
     clear it. --rule ID explains why a rule did not apply."""
-    day = parse_as_of(as_of)
+    day = parse_date(as_of)
     document = read_document(file)
     rule_pack = RulePack.load(pack)
     decision = run_explain(rule_pack, document, day, rules=rules, suggest=not no_suggest)
@@ -147,8 +135,8 @@ def whatif(file: str, assignments: tuple[str, ...], as_of: str | None, pack: str
     """Evaluate the document in FILE as it is and with the --set changes, and show the
     difference: findings added and removed, outcome before and after."""
     if not assignments:
-        _fail("give at least one --set PATH=VALUE")
-    day = parse_as_of(as_of)
+        fail("give at least one --set PATH=VALUE")
+    day = parse_date(as_of)
     document = read_document(file)
     rule_pack = RulePack.load(pack)
     result = run_whatif(rule_pack, document, list(assignments), day)
