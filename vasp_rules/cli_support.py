@@ -3,6 +3,7 @@ exit code 2 (never a traceback), and reading dates."""
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 from collections.abc import Callable
 from datetime import date
@@ -44,6 +45,9 @@ def handles_errors(func: F) -> F:
         except AuditError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(exc.exit_code)
+        except sqlite3.Error as exc:  # a decision log SQLite cannot read
+            click.echo(f"error: corrupt or unreadable decision log: {exc}", err=True)
+            sys.exit(2)
         except EngineError as exc:  # a durable-rules refusal the compiler did not foresee
             click.echo(f"error: rule engine: {exc} (please report this with the input)", err=True)
             sys.exit(2)

@@ -15,7 +15,6 @@ stderr. Reading commands open the file read-only.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
@@ -31,6 +30,7 @@ from vasp_rules.audit.log import (
     record_decisions,
 )
 from vasp_rules.audit.replay import PackLoader, replay
+from vasp_rules.cli_support import handles_errors
 from vasp_rules.decision import Outcome
 
 __all__ = ["AuditError", "audit", "record_decisions"]
@@ -46,15 +46,10 @@ def _fail(message: str, code: int) -> NoReturn:
 
 
 def _guarded(action: Callable[[], T]) -> T:
-    """Run ``action``; turn audit and SQLite errors into a one-line message and exit code."""
-    try:
-        return action()
-    except AuditError as exc:
-        _fail(str(exc), exc.exit_code)
-    except sqlite3.Error as exc:
-        _fail(f"corrupt or unreadable decision log: {exc}", 2)
-    except OSError as exc:
-        _fail(f"{exc.filename or 'file'}: {exc.strerror or exc}", 2)
+    """Run ``action``; audit, SQLite and file errors become the one-line message and exit
+    code every `vasp-rules` command gives (vasp_rules.cli_support)."""
+    result: T = handles_errors(action)()
+    return result
 
 
 def _parse_id(text: str) -> int:
