@@ -35,7 +35,8 @@ from vasp_rules.decision import Outcome
 
 __all__ = ["AuditError", "audit", "record_decisions"]
 
-_OUTCOMES = [o.value for o in Outcome if o is not Outcome.INFO]
+# an override records a person's decision: never INFO, never "nothing was checked"
+_OUTCOMES = [o.value for o in Outcome if o not in (Outcome.INFO, Outcome.NO_RULES_IN_FORCE)]
 T = TypeVar("T")
 _DB = click.argument("db", type=click.Path(path_type=Path))
 

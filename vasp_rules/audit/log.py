@@ -841,6 +841,8 @@ class DecisionLog:
             raise RecordingError(f"unknown outcome {outcome!r}") from None
         if new_outcome is Outcome.INFO:
             raise RecordingError("INFO is not a decision outcome")
+        if new_outcome is Outcome.NO_RULES_IN_FORCE:
+            raise RecordingError("an override is a person's decision, not 'no rules in force'")
         with self._writing() as conn:
             head = self._checked_head(conn)
             original = self._get(conn, seq)
