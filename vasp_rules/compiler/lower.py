@@ -164,6 +164,24 @@ def within_limits(*patterns: dict[str, Any]) -> bool:
     )
 
 
+def _field_keys(pattern: Any) -> set[str]:
+    """The document-field keys a pattern tests or references."""
+    found: set[str] = set()
+    stack = [pattern]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key.startswith("f_"):
+                    found.add(key)
+                elif key == "$m" and isinstance(value, str):
+                    found.add(value)
+                stack.append(value)
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
+
+
 def widest(pattern: Any) -> int:
     """The largest number of tests in one $and/$or of a pattern."""
     if isinstance(pattern, dict):
@@ -203,7 +221,11 @@ class Lowerer:
         if whole:
             self._fields, self._always, self._used_hoists = {}, set(), {}
             t, _f, u = self._hoisted_bool(condition)
-        return Lowered(t, u, dict(self._fields), dict(self._used_hoists))
+        # only the fields the final patterns test (a comparison found non-native after its
+        # field was looked up is hoisted, and its field need not be projected)
+        used = _field_keys(t) | _field_keys(u)
+        fields = {k: v for k, v in self._fields.items() if k in used}
+        return Lowered(t, u, fields, dict(self._used_hoists))
 
     # -- three-valued lowering -------------------------------------------------------------
     def _tfu(self, node: Expr) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
