@@ -18,10 +18,13 @@ from rich.console import Console
 from rich.table import Table
 
 from . import __version__
+from .audit.cli import audit
+from .catalogue import docs
 from .cli_support import fail, handles_errors, parse_date
 from .decision import Decision, Outcome
 from .docfiles import read_document_file
 from .entities.registry import KINDS, json_schema
+from .explain.cli import explain, whatif
 from .pack.loader import PackError
 from .rulepack import RulePack
 from .scenarios import Coverage, PackCache, discover, load_cases, run_case
@@ -276,30 +279,9 @@ def schema(kind: str) -> None:
     click.echo(json.dumps(json_schema(kind), indent=2, sort_keys=True))
 
 
-def _register_optional() -> None:
-    """Commands that live with their feature packages."""
-    try:
-        from .audit.cli import audit
-    except ImportError:  # pragma: no cover - the audit package is optional at build time
-        pass
-    else:
-        main.add_command(audit)
-    try:
-        from .catalogue import docs
-    except ImportError:  # pragma: no cover
-        pass
-    else:
-        main.add_command(docs)
-    try:
-        from .explain.cli import explain, whatif
-    except ImportError:  # pragma: no cover
-        pass
-    else:
-        main.add_command(explain)
-        main.add_command(whatif)
-
-
-_register_optional()
+# Commands that live with their feature packages.
+for _command in (audit, docs, explain, whatif):
+    main.add_command(_command)
 
 
 if __name__ == "__main__":  # pragma: no cover
