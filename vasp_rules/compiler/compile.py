@@ -14,7 +14,7 @@ from ..engine.durable_backend import Matcher, MatchRule, accepts
 from ..entities.registry import KINDS
 from ..lang.ast import Expr, Path
 from ..pack.loader import LoadedPack, LoadedRule, TemplatePart
-from ..pack.params import FX_PARAMETER, ResolvedParam, fx_rates, resolve
+from ..pack.params import FX_PARAMETER, ResolvedParam, fx_rates, resolve, value_on
 from .fold import fold
 from .lower import FALSE, TRUE, Lowered, Lowerer
 
@@ -125,7 +125,7 @@ def compile_pack(pack: LoadedPack, as_of: date) -> CompiledPack:
     holidays_name = pack.manifest.holidays_parameter
     if holidays_name:
         names.add(holidays_name)
-    available = {n for n in names if _has_value(pack, n, as_of)}
+    available = {n for n in names if value_on(pack.params[n], as_of) is not None}
     params = resolve(pack.params, available, as_of)
     holidays = frozenset(params[holidays_name].value) if holidays_name in params else frozenset()
     plans: dict[str, KindPlan] = {}
@@ -181,12 +181,6 @@ def _fold_template(
 def _native(pattern: dict[str, Any]) -> dict[str, Any]:
     """TRUE (the condition always holds) becomes the empty pattern: the kind test alone."""
     return {} if pattern is TRUE else pattern
-
-
-def _has_value(pack: LoadedPack, name: str, as_of: date) -> bool:
-    from ..pack.params import value_on
-
-    return value_on(pack.params[name], as_of) is not None
 
 
 __all__ = ["CompiledPack", "CompiledRule", "KindPlan", "compile_pack"]
