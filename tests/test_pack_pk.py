@@ -16,6 +16,7 @@ from conftest import EXAMPLES, PK, ROOT, example
 
 from vasp_rules import RulePack
 from vasp_rules.compiler.compile import compile_pack
+from vasp_rules.entities.ivms101 import parse_ivms101
 from vasp_rules.lang.ast import Literal, walk
 from vasp_rules.pack.params import value_on
 from vasp_rules.scenarios import Coverage, PackCache, discover, load_cases, run_case
@@ -375,6 +376,8 @@ def test_every_example_file_is_valid(pk: RulePack) -> None:
     for path in sorted(EXAMPLES.rglob("*.json")):
         data = json.loads(path.read_text())
         docs = data if isinstance(data, list) else [data]
+        if path.parent.name == "ivms101" and "ivms101" in docs[0]:  # IVMS101 envelopes
+            docs = [parse_ivms101(d) for d in docs]
         assert pk.evaluate_many(docs, date(2026, 6, 1)), path
 
 

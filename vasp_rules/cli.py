@@ -23,6 +23,7 @@ from .catalogue import docs
 from .cli_support import fail, handles_errors, parse_date
 from .decision import Decision, Outcome
 from .docfiles import read_document_file
+from .entities.ivms101 import parse_ivms101_many
 from .entities.registry import KINDS, json_schema
 from .explain.cli import explain, whatif
 from .pack.loader import PackError
@@ -79,6 +80,14 @@ def main() -> None:
     type=click.Path(dir_okay=False),
     help="Record every decision into this audit log (SQLite).",
 )
+@click.option(
+    "--input-format",
+    "input_format",
+    type=click.Choice(["document", "ivms101"]),
+    default="document",
+    show_default=True,
+    help="ivms101: each file holds IVMS101 envelopes mapped to transfers (docs/ivms101.md).",
+)
 @handles_errors
 def evaluate(
     files: tuple[str, ...],
@@ -88,11 +97,14 @@ def evaluate(
     separate: bool,
     workers: int,
     log_path: str | None,
+    input_format: str,
 ) -> None:
     """Evaluate documents (JSON or YAML) with a rule pack on a date."""
     day = parse_date(as_of)
     rulepack = RulePack.load(pack)
-    documents = read_documents(files)
+    documents: list[Any] = read_documents(files)
+    if input_format == "ivms101":
+        documents = parse_ivms101_many(documents)
     decisions = _evaluate_with_progress(rulepack, documents, day, not separate, workers)
     if log_path:
         from .audit.cli import record_decisions

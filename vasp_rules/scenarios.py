@@ -16,7 +16,9 @@ from typing import Any
 from .decision import SEVERITY, Decision, Outcome
 from .docfiles import InputFileError, iso_dates, read_document_file
 from .docpath import PathError, parse_path, set_at
+from .entities.ivms101 import parse_ivms101_many
 from .entities.registry import ID_FIELD, DocumentError
+from .entities.transfer import Transfer
 from .errors import InputError
 from .pack.loader import PackError
 from .pack.yamlio import YamlError, line_of, load_yaml, plain
@@ -24,7 +26,19 @@ from .rulepack import RulePack
 
 SCENARIO_SUFFIX = ".scenarios.yaml"
 _EXPECT_KEYS = {"outcome", "findings", "absent", "error"}
-_CASE_KEYS = {"name", "as_of", "input", "input_file", "set", "expect", "description", "batch"}
+_CASE_KEYS = {
+    "name",
+    "as_of",
+    "input",
+    "input_file",
+    "input_format",
+    "set",
+    "expect",
+    "description",
+    "batch",
+}
+#: `input_format` values: plain documents, or IVMS101 envelopes mapped to transfers
+INPUT_FORMATS = ("document", "ivms101")
 
 
 class ScenarioError(InputError):
@@ -55,6 +69,7 @@ class Case:
     expect: Expectation | None
     per_document: dict[str, Expectation]
     pack: str
+    input_format: str = "document"
 
     @property
     def id(self) -> str:
@@ -155,6 +170,9 @@ def _case(file: Path, line: int | None, raw: Any, header: Mapping[str, Any], pac
     if not isinstance(as_of, date):
         raise ScenarioError(file, line, name, "as_of must be a date (YYYY-MM-DD)")
     documents, is_batch = _documents(file, line, name, raw)
+    input_format = str(raw.get("input_format", "document"))
+    if input_format not in INPUT_FORMATS:
+        raise ScenarioError(file, line, name, f"input_format is one of {', '.join(INPUT_FORMATS)}")
     expect_raw = raw.get("expect")
     if not isinstance(expect_raw, dict) or not expect_raw:
         raise ScenarioError(file, line, name, "expect must state outcome, findings or absent")
@@ -163,7 +181,7 @@ def _case(file: Path, line: int | None, raw: Any, header: Mapping[str, Any], pac
     if set(expect_raw) <= _EXPECT_KEYS:
         expect = _expectation(file, line, name, expect_raw)
     else:
-        ids = {_doc_id(d) for d in documents}
+        ids = {_doc_id(d, input_format) for d in documents}
         for doc_id, sub in expect_raw.items():
             if str(doc_id) not in ids:
                 raise ScenarioError(
@@ -176,7 +194,9 @@ def _case(file: Path, line: int | None, raw: Any, header: Mapping[str, Any], pac
             if not isinstance(sub, dict):
                 raise ScenarioError(file, line, name, f"expect.{doc_id} must be a mapping")
             per_document[str(doc_id)] = _expectation(file, line, name, sub)
-    return Case(file, line, name, as_of, documents, is_batch, expect, per_document, pack)
+    return Case(
+        file, line, name, as_of, documents, is_batch, expect, per_document, pack, input_format
+    )
 
 
 def _documents(
@@ -241,7 +261,10 @@ def _expectation(file: Path, line: int | None, name: str, raw: Mapping[str, Any]
     )
 
 
-def _doc_id(doc: Mapping[str, Any]) -> str:
+def _doc_id(doc: Mapping[str, Any], input_format: str = "document") -> str:
+    if input_format == "ivms101":
+        side = doc.get("transfer")
+        return str(side.get("transfer_id", "")) if isinstance(side, Mapping) else ""
     kind = doc.get("kind")
     return str(doc.get(ID_FIELD.get(str(kind), ""), "")) if kind else ""
 
@@ -262,7 +285,10 @@ def run_case(case: Case, packs: PackCache) -> CaseResult:
     """Evaluate a case and compare with what it expects."""
     pack = packs.get(case.pack)
     try:
-        decisions = pack.evaluate_many(case.documents, case.as_of)
+        inputs: Sequence[Mapping[str, Any] | Transfer] = case.documents
+        if case.input_format == "ivms101":
+            inputs = parse_ivms101_many(case.documents)
+        decisions = pack.evaluate_many(inputs, case.as_of)
     except DocumentError as exc:
         wanted = case.expect.error if case.expect else None
         if wanted is not None and wanted in str(exc):

@@ -1,0 +1,228 @@
+"""IVMS101 payloads mapped to transfers: the round-trip examples, both editions, the CLI's
+--input-format ivms101, and one-line errors that name the IVMS101 path."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from conftest import AS_OF, EXAMPLES
+
+from vasp_rules import RulePack
+from vasp_rules.cli import main
+from vasp_rules.entities.ivms101 import Ivms101Error, parse_ivms101, to_transfer
+
+IVMS = EXAMPLES / "ivms101"
+ENVELOPES = sorted(p for p in IVMS.glob("*.json") if not p.name.endswith(".transfer.json"))
+
+
+def load(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((IVMS / name).read_text())
+    return data
+
+
+def errors_of(envelope: dict[str, Any]) -> list[tuple[str, str]]:
+    with pytest.raises(Ivms101Error) as info:
+        parse_ivms101(envelope)
+    return info.value.errors
+
+
+@pytest.mark.parametrize("path", ENVELOPES, ids=lambda p: p.name)
+def test_round_trip_example_maps_to_its_transfer_and_decides_the_same(
+    path: Path, pk: RulePack
+) -> None:
+    envelope = json.loads(path.read_text())
+    expected = json.loads(path.with_suffix(".transfer.json").read_text())
+    assert to_transfer(envelope) == expected
+    via_ivms = pk.evaluate(parse_ivms101(envelope), AS_OF)
+    direct = pk.evaluate(expected, AS_OF)
+    assert via_ivms.to_json() == direct.to_json()
+
+
+def test_both_editions_are_covered_by_examples() -> None:
+    versions = {load(p.name)["ivms101"]["payloadMetadata"]["payloadVersion"] for p in ENVELOPES}
+    assert versions == {"101", "101.2023"}
+
+
+def test_natural_person_fields_are_mapped() -> None:
+    transfer = parse_ivms101(load("outgoing_2020.json"))
+    o = transfer.originator
+    assert o.name == "Bilal Ahmed Qureshi"  # secondaryIdentifier then primaryIdentifier
+    assert o.national_id == "4210177342905"  # a dashed PK identity card, as 13 digits
+    assert o.date_of_birth is not None and o.date_of_birth.isoformat() == "1994-03-08"
+    assert o.place_of_birth == "Karachi"
+    assert o.address == "12 Street 4, F-7/2, Islamabad, 44000, PK"
+    assert o.customer_id == "CUST-00481977" and o.account_or_wallet == "CUST-00481977"
+    assert transfer.counterparty_vasp is not None
+    assert transfer.counterparty_vasp.name == "Gulf Crest Exchange"
+    assert transfer.counterparty_vasp.jurisdiction == "AE"
+
+
+def test_legal_person_with_lei_and_2023_person_accounts() -> None:
+    transfer = parse_ivms101(load("incoming_2023.json"))
+    assert transfer.originator.name == "Crescent Textile Mills Limited"  # LEGL, not TRAD
+    assert transfer.originator.national_id == "5493001KJTIIGC8Y1R12"
+    assert transfer.originator.customer_id == "LGL-000731"
+    assert transfer.originator.account_or_wallet.startswith("bc1q")  # type: ignore[union-attr]
+    assert transfer.beneficiary.name == "Sana Malik"
+    assert transfer.counterparty_vasp is not None
+    assert transfer.counterparty_vasp.name == "Bosphorus Digital Custody A.S."
+
+
+def test_version_is_inferred_without_payload_metadata() -> None:
+    for name in ("outgoing_2020.json", "incoming_2023.json"):
+        envelope = load(name)
+        del envelope["ivms101"]["payloadMetadata"]
+        assert parse_ivms101(envelope).transfer_id == load(name)["transfer"]["transfer_id"]
+
+
+def test_2020_name_as_a_single_object_is_accepted_but_2023_name_as_a_list_is_not() -> None:
+    envelope = load("outgoing_2020.json")
+    person = envelope["ivms101"]["originator"]["originatorPersons"][0]["naturalPerson"]
+    person["name"] = person["name"][0]
+    assert parse_ivms101(envelope).originator.name == "Bilal Ahmed Qureshi"
+    envelope = load("incoming_2023.json")
+    person = envelope["ivms101"]["beneficiary"]["beneficiaryPerson"][0]["naturalPerson"]
+    person["name"] = [person["name"]]
+    [(path, message)] = errors_of(envelope)
+    assert path == "ivms101.beneficiary.beneficiaryPerson[0].naturalPerson.name"
+    assert "one object, not a list" in message
+
+
+BASE = "ivms101.originator.originatorPersons[0].naturalPerson"
+
+
+@pytest.mark.parametrize(
+    ("edit", "path", "words"),
+    [
+        (
+            lambda e: e["ivms101"]["originator"]["originatorPersons"][0]["naturalPerson"][
+                "nationalIdentification"
+            ].update(nationalIdentifierType="LEIX"),
+            f"{BASE}.nationalIdentification.nationalIdentifierType",
+            "cannot identify a natural person",
+        ),
+        (
+            lambda e: e["ivms101"]["originator"]["originatorPersons"][0]["naturalPerson"][
+                "dateAndPlaceOfBirth"
+            ].update(dateOfBirth="1994-02-30"),
+            f"{BASE}.dateAndPlaceOfBirth.dateOfBirth",
+            "not a calendar date",
+        ),
+        (
+            lambda e: e["ivms101"]["originator"]["originatorPersons"][0]["naturalPerson"][
+                "dateAndPlaceOfBirth"
+            ].update(dateOfBirth="2026-03-02"),
+            f"{BASE}.dateAndPlaceOfBirth.dateOfBirth",
+            "after the transfer was executed",
+        ),
+        (
+            lambda e: e["ivms101"]["originator"]["originatorPersons"][0].update(
+                legalPerson={"name": {"nameIdentifier": []}}
+            ),
+            "ivms101.originator.originatorPersons[0]",
+            "exactly one of naturalPerson or legalPerson",
+        ),
+        (
+            lambda e: e["ivms101"]["originator"]["originatorPersons"][0]["naturalPerson"][
+                "geographicAddress"
+            ][0].update(country="Pakistan"),
+            f"{BASE}.geographicAddress[0].country",
+            "ISO 3166-1",
+        ),
+        (
+            lambda e: e["ivms101"]["originator"]["originatorPersons"][0]["naturalPerson"].update(
+                nickname="BQ"
+            ),
+            f"{BASE}.nickname",
+            "unknown field",
+        ),
+        (
+            lambda e: e["transfer"]["counterparty_vasp"].update(jurisdiction="SA"),
+            "transfer.counterparty_vasp.jurisdiction",
+            "contradicts ivms101.beneficiaryVASP.beneficiaryVASP.legalPerson.countryOfRegistration",
+        ),
+        (
+            lambda e: e["transfer"].update(originator={"name": "X"}),
+            "transfer.originator",
+            "comes from the IVMS101 payload",
+        ),
+        (
+            lambda e: e["ivms101"]["beneficiaryVASP"]["beneficiaryVASP"].update(
+                naturalPerson=e["ivms101"]["originator"]["originatorPersons"][0]["naturalPerson"],
+                legalPerson=None,
+            ),
+            "ivms101.beneficiaryVASP.beneficiaryVASP.naturalPerson",
+            "a VASP is a legal person",
+        ),
+        (
+            lambda e: e["ivms101"]["beneficiary"]["beneficiaryPersons"][0]["legalPerson"].update(
+                customerIdentification="C-1"
+            ),
+            "ivms101.beneficiary.beneficiaryPersons[0].legalPerson.customerIdentification",
+            "customerIdentification is IVMS101.2023",
+        ),
+        (
+            lambda e: e["transfer"].pop("direction"),
+            "transfer.direction",
+            "required field is missing",
+        ),
+    ],
+)
+def test_unmappable_or_contradictory_payloads_name_the_ivms101_path(
+    edit: Any, path: str, words: str
+) -> None:
+    envelope = copy.deepcopy(load("outgoing_2020.json"))
+    edit(envelope)
+    errors = errors_of(envelope)
+    assert errors[0][0] == path
+    assert words in errors[0][1]
+
+
+def test_not_an_envelope() -> None:
+    assert errors_of([])[0][0] == ""  # type: ignore[arg-type]
+    assert errors_of({"kind": "transfer"})[0] == (
+        "kind",
+        "unknown field (an IVMS101 input has ivms101 and transfer)",
+    )
+    assert errors_of({"ivms101": {}, "transfer": {}})[0][0] == "ivms101.originator"
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_cli_evaluate_input_format_ivms101_matches_the_transfer_document() -> None:
+    args = ("--as-of", "2026-06-01", "--format", "json")
+    code, via_ivms, _ = run(
+        "evaluate", "--input-format", "ivms101", str(IVMS / "outgoing_2020.json"), *args
+    )
+    assert code == 0
+    code, direct, _ = run("evaluate", str(IVMS / "outgoing_2020.transfer.json"), *args)
+    assert code == 0 and via_ivms == direct
+
+
+def test_cli_ivms101_error_is_one_line_with_the_path(tmp_path: Path) -> None:
+    envelope = load("outgoing_2020.json")
+    envelope["ivms101"]["payloadMetadata"]["payloadVersion"] = "102"
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(envelope))
+    code, out, err = run(
+        "evaluate", "--input-format", "ivms101", str(path), "--as-of", "2026-06-01"
+    )
+    assert code == 2 and len(err.splitlines()) == 1 and "Traceback" not in err + out
+    assert err.startswith("error: invalid document: ivms101.payloadMetadata.payloadVersion:")
+
+
+def test_cli_ivms101_batch_paths_start_with_the_document_index(tmp_path: Path) -> None:
+    good, bad = load("outgoing_2020.json"), load("incoming_2023.json")
+    bad["transfer"]["amount"] = "-1"
+    path = tmp_path / "batch.json"
+    path.write_text(json.dumps([good, bad]))
+    code, _, err = run("evaluate", "--input-format", "ivms101", str(path), "--as-of", "2026-06-01")
+    assert code == 2 and "documents[1].transfer.amount:" in err
