@@ -29,6 +29,7 @@ from .explain.cli import explain, whatif
 from .pack.loader import PackError
 from .rulepack import RulePack
 from .scenarios import Coverage, PackCache, discover, load_cases, run_case
+from .service.cli import serve
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -292,7 +293,7 @@ def schema(kind: str) -> None:
 
 
 # Commands that live with their feature packages.
-for _command in (audit, docs, explain, whatif):
+for _command in (audit, docs, explain, whatif, serve):
     main.add_command(_command)
 
 

@@ -1,0 +1,231 @@
+"""Decision-service throughput and latency against in-process `pack.evaluate`.
+
+Starts `vasp-rules serve` on a free 127.0.0.1 port (never another address), sends a fixed
+number of requests (one document each, cycling through examples/*.json) over keep-alive
+connections at concurrency 1 and 16, checks every answer is the library's decision byte for byte,
+and prints throughput, p50/p99 latency and server CPU per request beside the same documents
+evaluated in this process, one after another. The server is stopped at the end, also on error.
+
+Run: ``python benchmarks/service.py [--requests N] [--workers W] [--kinds transfer,customer]``
+(from the repository root; needs the `service` extra). The ratio column is service throughput
+over in-process throughput; the issue's aim is >= 0.7 at concurrency 16 with 2 workers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from vasp_rules import RulePack
+
+ROOT = Path(__file__).resolve().parents[1]
+AS_OF = date(2026, 6, 1)
+HOST = "127.0.0.1"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its children (Linux /proc), or NaN elsewhere."""
+    try:
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0.0
+        pending = [pid]
+        while pending:
+            p = pending.pop()
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+            for task in Path(f"/proc/{p}/task").iterdir():
+                children = (task / "children").read_text().split()
+                pending.extend(int(c) for c in children)
+        return total
+    except (OSError, ValueError):
+        return float("nan")
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def _connection(
+    port: int, requests: list[bytes], next_index: list[int], latencies: list[float]
+) -> list[tuple[int, bytes]]:
+    reader, writer = await asyncio.open_connection(HOST, port)
+    answers: list[tuple[int, bytes]] = []
+    try:
+        while next_index[0] < len(requests):
+            i = next_index[0]
+            next_index[0] += 1
+            started = time.perf_counter()
+            writer.write(requests[i])
+            head = await reader.readuntil(b"\r\n\r\n")
+            status = int(head.split(b" ", 2)[1])
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":", 1)[1])
+            body = await reader.readexactly(length)
+            latencies.append(time.perf_counter() - started)
+            if status != 200:
+                raise RuntimeError(f"request {i}: HTTP {status}: {body[:200]!r}")
+            answers.append((i, body))
+    finally:
+        writer.close()
+    return answers
+
+
+async def load(
+    port: int, requests: list[bytes], concurrency: int
+) -> tuple[float, list[float], dict[int, bytes]]:
+    """Send every request over `concurrency` keep-alive connections; (seconds, latencies,
+    answers by request index)."""
+    latencies: list[float] = []
+    next_index = [0]
+    started = time.perf_counter()
+    parts = await asyncio.gather(
+        *(_connection(port, requests, next_index, latencies) for _ in range(concurrency))
+    )
+    elapsed = time.perf_counter() - started
+    return elapsed, latencies, {i: body for part in parts for i, body in part}
+
+
+def http_request(port: int, document: dict[str, Any]) -> bytes:
+    body = json.dumps(document).encode()
+    return (
+        f"POST /v1/evaluate?as_of={AS_OF.isoformat()} HTTP/1.1\r\nHost: {HOST}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+
+
+def start_server(workers: int) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "vasp_rules.cli",
+            "serve",
+            "--host",
+            HOST,
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--no-access-log",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+    )
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("the server exited while starting")
+        try:
+            with urllib.request.urlopen(f"http://{HOST}:{port}/healthz", timeout=2) as r:
+                if r.status == 200:
+                    return process, port
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("the server did not start within 180 s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--requests", type=int, default=2000, help="requests per run")
+    parser.add_argument("--workers", type=int, default=2, help="server worker processes")
+    parser.add_argument(
+        "--kinds", default="", help="only these document kinds (comma-separated; default all)"
+    )
+    args = parser.parse_args()
+    kinds = {k for k in args.kinds.split(",") if k}
+    base = []
+    for path in sorted((ROOT / "examples").glob("*.json")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        for doc in data if isinstance(data, list) else [data]:
+            if not kinds or doc["kind"] in kinds:
+                base.append(doc)
+    documents = [base[i % len(base)] for i in range(args.requests)]
+    print(
+        f"{len(documents)} requests, one document each, cycling {len(base)} example documents "
+        f"({', '.join(sorted({d['kind'] for d in base}))}); as_of {AS_OF}"
+    )
+
+    pack = RulePack.load(ROOT / "rules" / "pk")
+    expected = [pack.evaluate(d, AS_OF).to_json().encode() for d in base]  # also warms up
+    latencies: list[float] = []
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    for doc in documents:
+        t = time.perf_counter()
+        pack.evaluate(doc, AS_OF)
+        latencies.append(time.perf_counter() - t)
+    wall = time.perf_counter() - wall0
+    cpu = time.process_time() - cpu0
+    baseline = len(documents) / wall
+    rows = [("in-process pack.evaluate", 1, baseline, latencies, cpu / len(documents), 1.0)]
+
+    process, port = start_server(args.workers)
+    try:
+        requests = [http_request(port, d) for d in documents]
+        warm = [http_request(port, d) for d in base] * (4 * args.workers)
+        asyncio.run(load(port, warm, 2 * args.workers))
+        for concurrency in (1, 16):
+            cpu_before = cpu_seconds(process.pid)
+            elapsed, lat, answers = asyncio.run(load(port, requests, concurrency))
+            cpu_used = cpu_seconds(process.pid) - cpu_before
+            for i, body in answers.items():
+                if body != expected[i % len(base)]:
+                    raise RuntimeError(f"request {i}: the decision differs from the library's")
+            rate = len(requests) / elapsed
+            rows.append(
+                (
+                    f"service, {args.workers} workers",
+                    concurrency,
+                    rate,
+                    lat,
+                    cpu_used / len(requests),
+                    rate / baseline,
+                )
+            )
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    print(
+        f"{'':28}{'conc.':>6}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'CPU ms/req':>12}{'ratio':>7}"
+    )
+    for name, conc, rate, lat, cpu_per, ratio in rows:
+        print(
+            f"{name:28}{conc:>6}{rate:>10.1f}{percentile(lat, 0.5) * 1e3:>9.2f}"
+            f"{percentile(lat, 0.99) * 1e3:>9.2f}{cpu_per * 1e3:>12.2f}{ratio:>7.2f}"
+        )
+    print(
+        f"(mean in-process latency {statistics.mean(latencies) * 1e3:.2f} ms; "
+        f"{os.cpu_count()} CPUs; every service answer equalled the library's decision)"
+    )
+
+
+if __name__ == "__main__":
+    main()

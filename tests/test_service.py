@@ -1,0 +1,456 @@
+"""The HTTP decision service, tested over real HTTP: `vasp-rules serve` runs in a subprocess on
+a free loopback port, and every server a test starts is stopped by it."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from conftest import AS_OF, EXAMPLES, ROOT, example
+
+from vasp_rules import RulePack
+from vasp_rules.audit import DecisionLog
+from vasp_rules.cli import main
+from vasp_rules.entities.ivms101 import parse_ivms101
+from vasp_rules.entities.registry import json_schema
+
+KEY = "test-key-7f3a9c51e2"
+OTHER_KEY = "second-key-0b44"
+LIMIT = 300_000
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@dataclass
+class Server:
+    port: int
+    process: subprocess.Popen[bytes]
+    output: Path
+    log: Path | None
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        key: str | None = KEY,
+        headers: dict[str, str] | None = None,
+        raw: bytes | None = None,
+    ) -> tuple[int, dict[str, str], bytes]:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        try:
+            sent = dict(headers or {})
+            if key is not None:
+                sent["Authorization"] = f"Bearer {key}"
+            data = raw if raw is not None else (None if body is None else json.dumps(body))
+            if data is not None:
+                sent.setdefault("Content-Type", "application/json")
+            conn.request(method, path, body=data, headers=sent)
+            response = conn.getresponse()
+            return (
+                response.status,
+                {k.lower(): v for k, v in response.getheaders()},
+                response.read(),
+            )
+        finally:
+            conn.close()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+
+def start_server(tmp: Path, *args: str) -> Server:
+    port = free_port()
+    output = tmp / f"server-{port}.log"
+    with output.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "vasp_rules.cli", "serve", "--port", str(port), *args],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+        )
+    log = Path(args[args.index("--log") + 1]) if "--log" in args else None
+    server = Server(port, process, output, log)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"server exited: {output.read_text()}")
+        try:
+            if server.request("GET", "/healthz", key=None)[0] == 200:
+                return server
+        except OSError:
+            pass
+        time.sleep(0.2)
+    server.stop()
+    raise AssertionError(f"server did not start: {output.read_text()}")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    tmp = tmp_path_factory.mktemp("service")
+    keys = tmp / "keys.txt"
+    keys.write_text(f"# service keys\n{KEY}\n{OTHER_KEY}\n")
+    srv = start_server(
+        tmp,
+        "--log",
+        str(tmp / "audit.db"),
+        "--api-key-file",
+        str(keys),
+        "--max-body-bytes",
+        str(LIMIT),
+    )
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+def evaluate_path(**params: str) -> str:
+    query = "&".join(f"{k}={v}" for k, v in {"as_of": AS_OF.isoformat(), **params}.items())
+    return f"/v1/evaluate?{query}"
+
+
+def assert_error(status: int, headers: dict[str, str], body: bytes, expected: int) -> Any:
+    assert status == expected, body
+    assert headers["content-type"].startswith("application/json")
+    assert body.count(b"\n") <= 1  # one line
+    data = json.loads(body)
+    assert isinstance(data["error"], str) and "\n" not in data["error"] and data["error"]
+    assert data["request_id"] == headers["x-request-id"]
+    return data
+
+
+# -- decisions ------------------------------------------------------------------------------
+
+
+def test_evaluate_returns_the_library_json_byte_for_byte_and_records_it(
+    server: Server, pk: RulePack
+) -> None:
+    doc = example("transfer")
+    status, headers, body = server.request("POST", evaluate_path(), doc)
+    assert status == 200 and headers["content-type"] == "application/json"
+    assert body == pk.evaluate(doc, AS_OF).to_json().encode()
+    assert headers["x-request-id"]
+    seq = int(headers["x-audit-records"])
+    assert server.log is not None
+    with DecisionLog.open(server.log) as audit:
+        record = audit.get(seq)
+        assert record.decision_json == body.decode()
+        assert audit.verify().ok
+        assert headers["x-audit-head"] == audit.head().token
+
+
+def test_a_list_is_a_batch_in_the_cli_json_shape(server: Server, pk: RulePack) -> None:
+    docs = [example("customer"), example("transfer"), example("transfer_unhosted")]
+    status, headers, body = server.request("POST", evaluate_path(), docs)
+    assert status == 200
+    expected = pk.evaluate_many(docs, AS_OF)
+    assert body.decode() == "[\n" + ",\n".join(d.to_json() for d in expected) + "\n]"
+    first, last = (int(x) for x in headers["x-audit-records"].split("-"))
+    assert last - first == 2
+
+
+def test_explain_true_adds_the_explanation(server: Server, pk: RulePack) -> None:
+    doc = example("customer")
+    doc["pep"] = "FOREIGN"
+    status, _, body = server.request("POST", evaluate_path(explain="true"), doc)
+    assert status == 200
+    assert body == pk.evaluate(doc, AS_OF, explain=True).to_json().encode()
+    assert "explanation" in json.loads(body)
+
+
+def test_explain_html_report(server: Server) -> None:
+    doc = example("licence_application")
+    doc["firm"]["people"][1]["outsourced"] = True
+    status, headers, body = server.request(
+        "POST", f"/v1/explain?as_of={AS_OF}&format=html&suggest=false", doc
+    )
+    assert status == 200 and headers["content-type"].startswith("text/html")
+    assert b"<html" in body and b"LIC-07" in body
+
+
+def test_whatif(server: Server) -> None:
+    doc = example("transfer")
+    status, _, body = server.request(
+        "POST", f"/v1/whatif?as_of={AS_OF}", {"document": doc, "set": ["originator.name=null"]}
+    )
+    assert status == 200
+    result = json.loads(body)
+    assert result["outcome_before"] == "APPROVE" and result["outcome_after"] == "REJECT"
+    status, headers, body = server.request(
+        "POST", f"/v1/whatif?as_of={AS_OF}", {"document": doc, "set": ["no.such.path=1"]}
+    )
+    assert_error(status, headers, body, 422)
+
+
+def test_ivms101_payload(server: Server, pk: RulePack) -> None:
+    envelope = json.loads((EXAMPLES / "ivms101" / "incoming_2023.json").read_text())
+    status, _, body = server.request("POST", evaluate_path(input_format="ivms101"), envelope)
+    assert status == 200
+    assert body == pk.evaluate(parse_ivms101(envelope), AS_OF).to_json().encode()
+    envelope["ivms101"]["payloadMetadata"]["payloadVersion"] = "101"
+    status, headers, body = server.request("POST", evaluate_path(input_format="ivms101"), envelope)
+    data = assert_error(status, headers, body, 422)
+    assert data["errors"][0]["path"] == "ivms101.originator.originatorPerson"
+
+
+# -- catalogue endpoints ----------------------------------------------------------------------
+
+
+def test_packs_schema_health_and_openapi(server: Server, pk: RulePack) -> None:
+    status, _, body = server.request("GET", "/v1/packs?on=2026-06-01")
+    [info] = json.loads(body)
+    assert status == 200
+    assert (info["name"], info["version"], info["sha256"]) == (pk.name, pk.version, pk.sha256)
+    assert info["rules_in_force"] == pk.rule_ids(AS_OF)
+    status, _, body = server.request("GET", "/v1/packs/pk")
+    assert status == 200 and json.loads(body)["rules"] == pk.rule_ids()
+    status, _, body = server.request("GET", "/v1/schema/transfer")
+    assert status == 200 and json.loads(body) == json_schema("transfer")
+    status, _, body = server.request("GET", "/healthz", key=None)
+    assert status == 200 and json.loads(body)["status"] == "ok"
+    status, _, body = server.request("GET", "/openapi.json")
+    spec = json.loads(body)
+    assert spec["openapi"].startswith("3.1") and "/v1/evaluate" in spec["paths"]
+    assert "Decision" in spec["components"]["schemas"]
+
+
+def test_metrics_count_requests_decisions_and_latency(server: Server) -> None:
+    server.request("POST", evaluate_path(), example("transfer"))
+    status, headers, body = server.request("GET", "/metrics")
+    assert status == 200 and headers["content-type"].startswith("text/plain")
+    text = body.decode()
+    assert 'vasp_rules_decisions_total{kind="transfer",outcome="APPROVE",pack="pk"}' in text
+    assert 'vasp_rules_http_requests_total{method="POST",route="/v1/evaluate",status="200"}' in text
+    assert 'vasp_rules_http_request_duration_seconds_bucket{le="0.1",route="/v1/evaluate"}' in text
+
+
+# -- errors: never a 500 ---------------------------------------------------------------------
+
+
+def test_invalid_document_is_422_with_field_paths(server: Server) -> None:
+    doc = example("customer")
+    doc["pep"] = "SOMETIMES"
+    doc["id_document"]["number"] = "123"
+    status, headers, body = server.request("POST", evaluate_path(), [example("transfer"), doc])
+    data = assert_error(status, headers, body, 422)
+    paths = [e["path"] for e in data["errors"]]
+    assert "documents[1].pep" in paths and "documents[1].id_document.number" in paths
+
+
+def test_unknown_pack_kind_and_route_are_404(server: Server) -> None:
+    for method, path in (
+        ("POST", evaluate_path(pack="nope")),
+        ("GET", "/v1/schema/nope"),
+        ("GET", "/v1/packs/nope"),
+        ("GET", "/v2/nothing"),
+    ):
+        status, headers, body = server.request(method, path, {} if method == "POST" else None)
+        assert_error(status, headers, body, 404)
+
+
+def test_api_key_missing_or_wrong_is_401(server: Server) -> None:
+    for key in (None, "wrong", KEY + "x", ""):
+        doc = example("transfer")
+        status, headers, body = server.request("POST", evaluate_path(), doc, key=key)
+        data = assert_error(status, headers, body, 401)
+        assert data["error"] == "missing or wrong API key"
+        assert headers["www-authenticate"] == "Bearer"
+    status, _, _ = server.request(
+        "POST", evaluate_path(), example("transfer"), key=None, headers={"X-API-Key": OTHER_KEY}
+    )
+    assert status == 200
+
+
+def test_body_over_the_limit_is_413_with_or_without_content_length(server: Server) -> None:
+    big = json.dumps([example("transfer")] * 400).encode()
+    assert len(big) > LIMIT
+    status, headers, body = server.request("POST", evaluate_path(), raw=big)
+    assert_error(status, headers, body, 413)
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+    try:
+        chunks = (big[i : i + 65536] for i in range(0, len(big), 65536))
+        conn.request(
+            "POST",
+            evaluate_path(),
+            body=chunks,
+            headers={"Authorization": f"Bearer {KEY}"},
+            encode_chunked=True,
+        )
+        response = conn.getresponse()
+        assert_error(
+            response.status,
+            {k.lower(): v for k, v in response.getheaders()},
+            response.read(),
+            413,
+        )
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize(
+    ("raw", "status"),
+    [
+        (b"", 400),
+        (b"{not json", 400),
+        (b"\xff\xfe{}", 400),
+        (b'{"kind": "customer", "kind": "transfer"}', 400),
+        (b'{"amount": NaN}', 400),
+        (b"[" * 5000 + b"]" * 5000, 400),
+        (b"1" * 5000, 400),
+        (b"[]", 422),
+        (b"[1, 2]", 422),
+        (b'"text"', 422),
+        (b"{}", 422),
+        (b'{"kind": "transfer"}', 422),
+        (b'{"kind": "nonsense"}', 422),
+        (b'{"kind": "transfer", "amount": 1e999999}', 422),
+    ],
+)
+def test_bad_bodies_are_4xx_one_line_json(server: Server, raw: bytes, status: int) -> None:
+    got, headers, body = server.request("POST", evaluate_path(), raw=raw)
+    assert_error(got, headers, body, status)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "as_of=2026-13-01",
+        "as_of=yesterday",
+        "as_of=2026-06-01&explain=maybe",
+        "as_of=2026-06-01&input_format=xml",
+    ],
+)
+def test_bad_parameters_are_422(server: Server, query: str) -> None:
+    status, headers, body = server.request("POST", f"/v1/evaluate?{query}", example("transfer"))
+    data = assert_error(status, headers, body, 422)
+    assert data["errors"][0]["path"].startswith("query.")
+
+
+def test_request_id_is_echoed_when_sane(server: Server) -> None:
+    _, headers, _ = server.request("GET", "/healthz", headers={"X-Request-Id": "trace-42.a"})
+    assert headers["x-request-id"] == "trace-42.a"
+    _, headers, _ = server.request("GET", "/healthz", headers={"X-Request-Id": "bad id\t!"})
+    assert headers["x-request-id"] != "bad id\t!" and len(headers["x-request-id"]) == 32
+
+
+# -- concurrency and disconnects ---------------------------------------------------------------
+
+
+def test_concurrent_requests_get_their_own_decisions(server: Server, pk: RulePack) -> None:
+    docs = [example(k) for k in ("transfer", "customer", "transfer_unhosted", "customer")]
+    for i, doc in enumerate(docs):
+        key = "transfer_id" if doc["kind"] == "transfer" else "customer_id"
+        doc[key] = f"{doc[key]}-{i}"
+    expected = {i: pk.evaluate(d, AS_OF).to_json().encode() for i, d in enumerate(docs)}
+    jobs = [i % len(docs) for i in range(48)]
+    with ThreadPoolExecutor(16) as pool:
+        results = list(
+            pool.map(lambda i: (i, server.request("POST", evaluate_path(), docs[i])), jobs)
+        )
+    for i, (status, _, body) in results:
+        assert status == 200 and body == expected[i]
+    assert len({h["x-request-id"] for _, (_, h, _) in results}) == len(jobs)
+
+
+def test_client_disconnecting_mid_request_leaves_the_server_serving(server: Server) -> None:
+    assert server.log is not None
+    with DecisionLog.open(server.log) as audit:
+        before = audit.count()
+    body = json.dumps(example("transfer")).encode()
+    # 1. the body stops half way and the client goes away
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
+        s.sendall(
+            f"POST {evaluate_path()} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {KEY}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+            + body[: len(body) // 2]
+        )
+    # 2. a whole slow request (a batch), then the client leaves before the answer
+    batch = json.dumps([example("licence_application")] * 20).encode()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
+        s.sendall(
+            f"POST {evaluate_path()} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {KEY}\r\n"
+            f"Content-Length: {len(batch)}\r\n\r\n".encode()
+            + batch
+        )
+    time.sleep(0.3)
+    status, _, _ = server.request("POST", evaluate_path(), example("transfer"))
+    assert status == 200 and server.process.poll() is None
+    with DecisionLog.open(server.log) as audit:
+        # the half-sent request decided nothing; the abandoned batch may or may not be recorded
+        assert audit.count() - before in (1, 21)
+        assert audit.verify().ok
+
+
+def test_keys_are_never_logged(server: Server) -> None:
+    server.request("POST", evaluate_path(), example("transfer"))
+    server.request("POST", evaluate_path(), example("transfer"), key="wrong-key-d81f")
+    assert server.log is not None
+    for path in (server.output, server.log):
+        data = path.read_bytes()
+        assert KEY.encode() not in data and OTHER_KEY.encode() not in data
+        assert b"wrong-key-d81f" not in data
+
+
+# -- several workers ----------------------------------------------------------------------
+
+
+def test_two_workers_serve_and_sum_their_metrics(tmp_path: Path, pk: RulePack) -> None:
+    srv = start_server(tmp_path, "--workers", "2", "--no-access-log")
+    try:
+        doc = example("transfer")
+        expected = pk.evaluate(doc, AS_OF).to_json().encode()
+        with ThreadPoolExecutor(8) as pool:
+            results = list(
+                pool.map(lambda _: srv.request("POST", evaluate_path(), doc, key=None), range(24))
+            )
+        assert all(status == 200 and body == expected for status, _, body in results)
+        _, _, body = srv.request("GET", "/metrics", key=None)
+        line = 'vasp_rules_decisions_total{kind="transfer",outcome="APPROVE",pack="pk"} 24.0'
+        assert line in body.decode()
+    finally:
+        srv.stop()
+    assert srv.process.returncode is not None
+
+
+# -- the serve command's own errors ------------------------------------------------------------
+
+
+def test_serve_refuses_bad_options_in_one_line(tmp_path: Path) -> None:
+    not_a_log = tmp_path / "notes.db"
+    not_a_log.write_text("hello")
+    empty_keys = tmp_path / "keys.txt"
+    empty_keys.write_text("# none\n")
+    for args, words in (
+        (["--pack", str(tmp_path / "nowhere")], "no such rule pack"),
+        (["--api-key-file", str(tmp_path / "missing.txt")], "missing.txt"),
+        (["--api-key-file", str(empty_keys)], "no API key"),
+        (["--log", str(not_a_log)], "notes.db"),
+    ):
+        result = CliRunner().invoke(main, ["serve", "--port", "1", *args])
+        assert result.exit_code == 2, result.output
+        assert words in result.stderr and len(result.stderr.splitlines()) == 1

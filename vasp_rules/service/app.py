@@ -1,0 +1,537 @@
+"""The HTTP decision service: a thin ASGI layer (Starlette) over RulePack, explain and the
+audit log. docs/service.md describes every endpoint.
+
+Every response body is JSON (the HTML and text reports of /v1/explain aside); every error is
+``{"error": "<one line>", "errors": [{"path": ..., "message": ...}], "request_id": ...}`` with
+4xx status: 400 unreadable JSON, 401 missing or wrong API key, 404 unknown pack, kind or route,
+405 wrong method, 413 body over the limit, 422 invalid document or parameter,
+503 decision log unusable. Decisions are the library's JSON, byte for byte.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import re
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from time import perf_counter
+from typing import Any
+
+import anyio.to_thread
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ..audit import AuditError, DecisionLog
+from ..decision import Decision
+from ..engine.durable_backend import EngineError
+from ..entities.ivms101 import parse_ivms101_many
+from ..entities.registry import KINDS, DocumentError, json_schema
+from ..errors import InputError
+from ..rulepack import RulePack
+from .metrics import Metrics
+from .openapi import openapi_document
+
+log = logging.getLogger("vasp_rules.service")
+
+DEFAULT_MAX_BODY = 10 * 1024 * 1024
+DEFAULT_MAX_BATCH = 10_000
+INPUT_FORMATS = ("document", "ivms101")
+#: requests with at most this many documents (no explanation, no audit log) are evaluated on
+#: the event loop; larger ones in a worker thread, so the server keeps answering meanwhile
+INLINE_DOCUMENTS = 4
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+_JSON = "application/json"
+
+
+@dataclass
+class ServiceConfig:
+    """What a service instance serves. `packs` are names or folders; the first is the default.
+    `api_keys` empty means no authentication."""
+
+    packs: Sequence[str] = ("pk",)
+    log_path: str | None = None
+    api_keys: Sequence[str] = ()
+    max_body_bytes: int = DEFAULT_MAX_BODY
+    max_batch: int = DEFAULT_MAX_BATCH
+    loaded: dict[str, RulePack] = field(default_factory=dict)
+
+    def load_packs(self) -> dict[str, RulePack]:
+        """Load every pack (raises PackError); keyed by the pack's own name."""
+        if not self.loaded:
+            for ref in self.packs:
+                pack = RulePack.load(ref)
+                self.loaded.setdefault(pack.name, pack)
+        return self.loaded
+
+
+class ApiError(Exception):
+    """An error response: status, one-line message, and optional (path, message) details."""
+
+    def __init__(self, status: int, message: str, errors: Sequence[tuple[str, str]] = ()) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = " ".join(message.split())
+        self.errors = list(errors)
+
+
+def error_response(
+    status: int, message: str, request_id: str, errors: Sequence[tuple[str, str]] = ()
+) -> Response:
+    body: dict[str, Any] = {"error": " ".join(message.split()), "request_id": request_id}
+    if errors:
+        body["errors"] = [{"path": p, "message": " ".join(m.split())} for p, m in errors]
+    headers = {"www-authenticate": "Bearer"} if status == 401 else None
+    return Response(
+        json.dumps(body, ensure_ascii=False) + "\n", status, headers=headers, media_type=_JSON
+    )
+
+
+def _key_digest(key: str | bytes) -> bytes:
+    raw = key.encode() if isinstance(key, str) else key
+    return hashlib.sha256(raw).digest()
+
+
+class _Gate:
+    """Pure ASGI middleware: request id, API key check (constant time), metrics. Headers are
+    never logged, so keys are not either."""
+
+    def __init__(self, app: ASGIApp, keys: Sequence[str], metrics: Metrics) -> None:
+        self.app = app
+        self.digests = [_key_digest(k) for k in keys]
+        self.metrics = metrics
+
+    def authorised(self, headers: Mapping[bytes, bytes]) -> bool:
+        given = headers.get(b"x-api-key")
+        auth = headers.get(b"authorization")
+        if given is None and auth is not None and auth[:7].lower() == b"bearer ":
+            given = auth[7:].strip()
+        if given is None:
+            return False
+        digest = _key_digest(given)
+        ok = False
+        for expected in self.digests:  # every key is compared: no early exit
+            ok |= hmac.compare_digest(digest, expected)
+        return ok
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = perf_counter()
+        headers = dict(scope["headers"])
+        incoming = headers.get(b"x-request-id", b"").decode("latin-1")
+        request_id = incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        status = 500
+
+        async def tagged(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-request-id", request_id.encode()),
+                ]
+            await send(message)
+
+        path = scope["path"]
+        try:
+            if self.digests and path != "/healthz" and not self.authorised(headers):
+                response = error_response(401, "missing or wrong API key", request_id)
+                await response(scope, receive, tagged)
+            else:
+                await self.app(scope, receive, tagged)
+        finally:
+            self.metrics.request(scope["method"], route_of(path), status, perf_counter() - started)
+
+
+def route_of(path: str) -> str:
+    """The route template of a path, for metric labels (unknown paths are one label)."""
+    if path in ROUTES:
+        return path
+    for prefix in ("/v1/schema/", "/v1/packs/"):
+        if path.startswith(prefix):
+            return prefix + ("{kind}" if "schema" in prefix else "{name}")
+    return "other"
+
+
+ROUTES = frozenset(
+    {
+        "/v1/evaluate",
+        "/v1/explain",
+        "/v1/whatif",
+        "/v1/packs",
+        "/healthz",
+        "/metrics",
+        "/openapi.json",
+    }
+)
+
+
+# -- reading requests ---------------------------------------------------------------------
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ApiError(400, f"invalid JSON: duplicate key {key!r} in one object")
+        out[key] = value
+    return out
+
+
+def _no_constants(name: str) -> Any:
+    raise ApiError(400, f"invalid JSON: {name} is not allowed")
+
+
+async def read_json(request: Request, limit: int) -> Any:
+    """The body as JSON (numbers with a fraction as exact decimals); 413 past `limit` bytes.
+    The body is read as JSON whatever its content-type says (curl's --data sends form type)."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            raise ApiError(400, "invalid Content-Length")
+        if int(declared) > limit:
+            raise ApiError(413, f"body of {declared} bytes is over the limit of {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(413, f"body is over the limit of {limit} bytes")
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    if not body.strip():
+        raise ApiError(400, "empty body: send a JSON document or a list of documents")
+    try:
+        return json.loads(
+            body,
+            parse_float=Decimal,
+            object_pairs_hook=_no_duplicates,
+            parse_constant=_no_constants,
+        )
+    except UnicodeDecodeError:
+        raise ApiError(400, "invalid JSON: the body is not UTF-8") from None
+    except json.JSONDecodeError as exc:
+        where = f"line {exc.lineno} column {exc.colno}"
+        raise ApiError(400, f"invalid JSON at {where}: {exc.msg}") from None
+    except RecursionError:
+        raise ApiError(400, "invalid JSON: nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer too long to read
+        raise ApiError(400, f"invalid JSON: {exc}") from None
+
+
+def query_date(request: Request, name: str, *, required: bool = True) -> date | None:
+    value = request.query_params.get(name)
+    if value is None:
+        if required:
+            raise ApiError(422, f"{name}=YYYY-MM-DD is required", [(f"query.{name}", "missing")])
+        return None
+    try:
+        return date.fromisoformat(value) if len(value) == 10 else date.fromisoformat("x")
+    except ValueError:
+        raise ApiError(
+            422,
+            f"{name} {value[:40]!r} is not a date (YYYY-MM-DD)",
+            [(f"query.{name}", "not a date (YYYY-MM-DD)")],
+        ) from None
+
+
+def query_choice(request: Request, name: str, choices: Sequence[str], default: str) -> str:
+    value = request.query_params.get(name, default)
+    if value not in choices:
+        raise ApiError(
+            422,
+            f"{name} is one of {', '.join(choices)}; got {value[:40]!r}",
+            [(f"query.{name}", f"one of {', '.join(choices)}")],
+        )
+    return value
+
+
+def query_bool(request: Request, name: str, default: bool) -> bool:
+    return query_choice(request, name, ("true", "false"), "true" if default else "false") == "true"
+
+
+def document_list(body: Any, input_format: str, max_batch: int) -> tuple[list[Any], bool]:
+    """The documents of a body (one, or a list) in the given input format."""
+    is_list = isinstance(body, list)
+    items = body if is_list else [body]
+    if not items:
+        raise ApiError(422, "empty list: send at least one document")
+    if len(items) > max_batch:
+        raise ApiError(413, f"{len(items)} documents: at most {max_batch} per request")
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            where = f"documents[{i}]" if is_list else ""
+            raise ApiError(
+                422,
+                f"{where or 'body'}: a document is a JSON object, not {type(item).__name__}",
+                [(where, "expected an object")],
+            )
+    if input_format == "ivms101":
+        return list(parse_ivms101_many(items)), is_list
+    return items, is_list
+
+
+def decisions_json(decisions: Sequence[Decision], as_list: bool) -> str:
+    """The library's decision JSON; a list as `vasp-rules evaluate --format json` writes it."""
+    if not as_list:
+        return decisions[0].to_json()
+    return "[\n" + ",\n".join(d.to_json() for d in decisions) + "\n]"
+
+
+# -- the application --------------------------------------------------------------------
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+class Service:
+    """State shared by the endpoints: packs, configuration, metrics."""
+
+    def __init__(self, config: ServiceConfig, metrics: Metrics) -> None:
+        self.config = config
+        self.packs = config.load_packs()
+        self.default = next(iter(self.packs))
+        self.metrics = metrics
+
+    def pack(self, request: Request) -> RulePack:
+        name = request.query_params.get("pack", self.default)
+        pack = self.packs.get(name)
+        if pack is None:
+            raise ApiError(404, f"unknown pack {name[:60]!r}; served: {', '.join(self.packs)}")
+        return pack
+
+    def record(
+        self, pack: RulePack, decisions: Sequence[Decision], documents: Sequence[Any], batch: bool
+    ) -> tuple[list[int], str]:
+        """Append to the audit log; the records' numbers and the log's head after them."""
+        assert self.config.log_path is not None
+        with DecisionLog.open(self.config.log_path, write=True) as audit:
+            seqs = audit.record_many(
+                list(zip(decisions, documents, strict=True)), pack, batch=batch
+            )
+            return seqs, audit.head().token
+
+    # -- endpoints ----------------------------------------------------------------------
+    async def evaluate(self, request: Request) -> Response:
+        pack = self.pack(request)
+        as_of = query_date(request, "as_of")
+        assert as_of is not None
+        explain = query_bool(request, "explain", False)
+        batch = query_bool(request, "batch", True)
+        input_format = query_choice(request, "input_format", INPUT_FORMATS, "document")
+        body = await read_json(request, self.config.max_body_bytes)
+        documents, as_list = document_list(body, input_format, self.config.max_batch)
+
+        def work() -> tuple[list[Decision], dict[str, str]]:
+            decisions = pack.evaluate_many(documents, as_of, batch=batch, explain=explain)
+            headers: dict[str, str] = {}
+            if self.config.log_path is not None:
+                seqs, head = self.record(pack, decisions, documents, batch)
+                headers["x-audit-records"] = (
+                    f"{seqs[0]}-{seqs[-1]}" if len(seqs) > 1 else str(seqs[0])
+                )
+                headers["x-audit-head"] = head
+                log.info(
+                    "request %s: %d decision(s) recorded as audit records %s",
+                    request.state.request_id,
+                    len(seqs),
+                    headers["x-audit-records"],
+                )
+            return decisions, headers
+
+        if len(documents) <= INLINE_DOCUMENTS and not explain and self.config.log_path is None:
+            decisions, headers = work()  # about a millisecond: a thread hop would cost a third
+        else:
+            decisions, headers = await anyio.to_thread.run_sync(work)
+        self.metrics.decisions(pack.name, decisions)
+        return Response(decisions_json(decisions, as_list), headers=headers, media_type=_JSON)
+
+    async def explain(self, request: Request) -> Response:
+        from ..explain.api import explain as run_explain
+        from ..explain.render import render_html, render_markdown, render_text
+
+        pack = self.pack(request)
+        as_of = query_date(request, "as_of")
+        assert as_of is not None
+        fmt = query_choice(request, "format", ("json", "html", "markdown", "text"), "json")
+        suggest = query_bool(request, "suggest", True)
+        input_format = query_choice(request, "input_format", INPUT_FORMATS, "document")
+        rules = request.query_params.getlist("rule")
+        body = await read_json(request, self.config.max_body_bytes)
+        if isinstance(body, list):
+            raise ApiError(422, "explain takes one document, not a list")
+        [document], _ = document_list(body, input_format, 1)
+
+        def work() -> Decision:
+            return run_explain(pack, document, as_of, rules=rules, suggest=suggest)
+
+        decision = await anyio.to_thread.run_sync(work)
+        self.metrics.decisions(pack.name, [decision])
+        label = "request"
+        if fmt == "html":
+            return Response(render_html(decision, file=label), media_type="text/html")
+        if fmt == "markdown":
+            return Response(render_markdown(decision, file=label), media_type="text/markdown")
+        if fmt == "text":
+            return Response(render_text(decision, file=label), media_type="text/plain")
+        return Response(decision.to_json(), media_type=_JSON)
+
+    async def whatif(self, request: Request) -> Response:
+        from ..explain.whatif import whatif as run_whatif
+
+        pack = self.pack(request)
+        as_of = query_date(request, "as_of")
+        assert as_of is not None
+        input_format = query_choice(request, "input_format", INPUT_FORMATS, "document")
+        body = await read_json(request, self.config.max_body_bytes)
+        if not isinstance(body, dict) or set(body) - {"document", "set"}:
+            raise ApiError(422, 'whatif takes {"document": {...}, "set": ["PATH=VALUE", ...]}')
+        assignments = body.get("set")
+        if (
+            not isinstance(assignments, list)
+            or not assignments
+            or not all(isinstance(a, str) for a in assignments)
+        ):
+            raise ApiError(
+                422, "set is a non-empty list of PATH=VALUE strings", [("set", "expected a list")]
+            )
+        if not isinstance(body.get("document"), dict):
+            raise ApiError(422, "document is required (an object)", [("document", "missing")])
+        [document], _ = document_list(body["document"], input_format, 1)
+        if not isinstance(document, dict):  # an IVMS101 envelope, now a validated transfer
+            document = document.model_dump(mode="json")
+
+        def work() -> str:
+            result = run_whatif(pack, document, assignments, as_of)
+            return json.dumps(result.summary(), indent=2, sort_keys=True, ensure_ascii=False)
+
+        return Response(await anyio.to_thread.run_sync(work), media_type=_JSON)
+
+    async def packs_list(self, request: Request) -> Response:
+        on = query_date(request, "on", required=False)
+        return _json([self._describe(p, on) for p in self.packs.values()])
+
+    async def pack_one(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        pack = self.packs.get(name)
+        if pack is None:
+            raise ApiError(404, f"unknown pack {name[:60]!r}; served: {', '.join(self.packs)}")
+        return _json(self._describe(pack, query_date(request, "on", required=False)))
+
+    @staticmethod
+    def _describe(pack: RulePack, on: date | None) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "name": pack.name,
+            "version": pack.version,
+            "sha256": pack.sha256,
+            "rules": pack.rule_ids(),
+        }
+        if on is not None:
+            out["on"] = on.isoformat()
+            out["rules_in_force"] = pack.rule_ids(on)
+        return out
+
+    async def schema(self, request: Request) -> Response:
+        kind = request.path_params["kind"]
+        if kind not in KINDS:
+            raise ApiError(404, f"unknown kind {kind[:60]!r}; known kinds: {', '.join(KINDS)}")
+        return _json(json_schema(kind))
+
+    async def healthz(self, request: Request) -> Response:
+        return _json({"status": "ok", "packs": list(self.packs)})
+
+    async def metrics_text(self, request: Request) -> Response:
+        body, ctype = self.metrics.render()
+        return Response(body, media_type=ctype)
+
+    async def openapi(self, request: Request) -> Response:
+        return _json(openapi_document(list(self.packs)))
+
+
+def _json(data: Any) -> Response:
+    return Response(
+        json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n", media_type=_JSON
+    )
+
+
+def _guarded(handler: Handler) -> Handler:
+    """Turn every expected error into its JSON response; an unexpected one into a logged 500."""
+
+    async def run(request: Request) -> Response:
+        request_id = str(request.state.request_id)
+        try:
+            return await handler(request)
+        except ApiError as exc:
+            return error_response(exc.status, exc.message, request_id, exc.errors)
+        except DocumentError as exc:
+            problems = "; ".join(f"{p or '<document>'}: {m}" for p, m in exc.errors)
+            return error_response(422, f"invalid document: {problems}", request_id, exc.errors)
+        except InputError as exc:  # what-if assignments, rules to explain
+            return error_response(422, str(exc), request_id)
+        except EngineError as exc:
+            return error_response(422, f"rule engine refused this input: {exc}", request_id)
+        except AuditError as exc:
+            log.error("request %s: decision log: %s", request_id, exc)
+            return error_response(503, f"decision log unavailable: {exc}", request_id)
+        except ClientDisconnect:
+            log.info("request %s: client disconnected before sending the whole body", request_id)
+            return Response(status_code=400)  # never sent: nobody is listening
+        except Exception:
+            log.exception("request %s: internal error", request_id)
+            return error_response(500, f"internal error (request id {request_id})", request_id)
+
+    return run
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    request_id = str(getattr(request.state, "request_id", ""))
+    message = {404: "no such endpoint", 405: "method not allowed"}.get(
+        exc.status_code, str(exc.detail)
+    )
+    return error_response(
+        exc.status_code, f"{message}: {request.method} {request.url.path}", request_id
+    )
+
+
+def create_app(config: ServiceConfig | None = None, *, metrics: Metrics | None = None) -> ASGIApp:
+    """The ASGI application for `config` (packs are loaded now: a bad pack fails here)."""
+    config = config or ServiceConfig()
+    metrics = metrics or Metrics()
+    service = Service(config, metrics)
+    g = _guarded
+    routes = [
+        Route("/v1/evaluate", g(service.evaluate), methods=["POST"]),
+        Route("/v1/explain", g(service.explain), methods=["POST"]),
+        Route("/v1/whatif", g(service.whatif), methods=["POST"]),
+        Route("/v1/packs", g(service.packs_list), methods=["GET"]),
+        Route("/v1/packs/{name}", g(service.pack_one), methods=["GET"]),
+        Route("/v1/schema/{kind}", g(service.schema), methods=["GET"]),
+        Route("/healthz", g(service.healthz), methods=["GET"]),
+        Route("/metrics", g(service.metrics_text), methods=["GET"]),
+        Route("/openapi.json", g(service.openapi), methods=["GET"]),
+    ]
+    app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
+    return _Gate(app, config.api_keys, metrics)
+
+
+def read_api_keys(path: str | Path) -> list[str]:
+    """API keys, one per line (blank lines and # comments ignored)."""
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    keys = [ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
+    if not keys:
+        raise InputError(f"{path}: no API key in the file (one key per line)")
+    return keys

@@ -1,0 +1,155 @@
+"""`vasp-rules serve`: run the decision service on uvicorn.
+
+    vasp-rules serve [--pack PACK ...] [--host H] [--port P] [--workers N] [--log DB]
+                     [--api-key-file F] [--max-body-bytes N]
+
+Everything that can be wrong with the options (a pack that does not load, an unreadable key
+file, a file that is not a decision log) is a one-line error and exit code 2 before the server
+starts. With --workers > 1 each worker process loads the packs itself; the configuration reaches
+the workers through the environment (the key file's path, never the keys).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+from typing import Any
+
+import click
+
+from ..cli_support import fail, handles_errors
+
+CONFIG_ENV = "VASP_RULES_SERVICE_CONFIG"
+
+
+def _config_from(settings: dict[str, Any]) -> Any:
+    from .app import ServiceConfig, read_api_keys
+
+    key_file = settings.get("api_key_file")
+    return ServiceConfig(
+        packs=settings["packs"],
+        log_path=settings.get("log"),
+        api_keys=read_api_keys(key_file) if key_file else (),
+        max_body_bytes=settings["max_body_bytes"],
+        max_batch=settings["max_batch"],
+    )
+
+
+def app_from_environment() -> Any:
+    """The app for a uvicorn worker process, configured by `serve` through the environment."""
+    from .app import create_app
+
+    _quiet_logging()
+    return create_app(_config_from(json.loads(os.environ[CONFIG_ENV])))
+
+
+def _quiet_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(name)s: %(message)s")
+
+
+@click.command("serve")
+@click.option(
+    "--pack",
+    "packs",
+    multiple=True,
+    metavar="PACK",
+    help="Rule pack to serve (folder or bundled name); repeatable. The first is the default. "
+    "[default: pk]",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Worker processes (each loads the packs).",
+)
+@click.option(
+    "--log",
+    "log_path",
+    type=click.Path(dir_okay=False),
+    help="Record every decision in this tamper-evident audit log (SQLite; created if absent).",
+)
+@click.option(
+    "--api-key-file",
+    type=click.Path(dir_okay=False),
+    help="Require an API key (Authorization: Bearer KEY or X-API-Key): one key per line.",
+)
+@click.option(
+    "--max-body-bytes",
+    type=click.IntRange(1, 2**31),
+    default=10 * 1024 * 1024,
+    show_default=True,
+    help="Larger request bodies get 413.",
+)
+@click.option(
+    "--max-batch",
+    type=click.IntRange(1, 10**6),
+    default=10_000,
+    show_default=True,
+    help="Most documents in one request.",
+)
+@click.option("--access-log/--no-access-log", default=True, show_default=True)
+@handles_errors
+def serve(
+    packs: tuple[str, ...],
+    host: str,
+    port: int,
+    workers: int,
+    log_path: str | None,
+    api_key_file: str | None,
+    max_body_bytes: int,
+    max_batch: int,
+    access_log: bool,
+) -> None:
+    """Run the HTTP decision service (docs/service.md). Example:
+
+    vasp-rules serve --pack pk --port 8000 --log decisions.db --api-key-file keys.txt
+    """
+    try:
+        import uvicorn
+
+        from .app import create_app
+    except ImportError as exc:
+        fail(f"the service needs its extra: pip install 'vasp-rules[service]' ({exc})")
+    settings: dict[str, Any] = {
+        "packs": list(packs) or ["pk"],
+        "log": log_path,
+        "api_key_file": api_key_file,
+        "max_body_bytes": max_body_bytes,
+        "max_batch": max_batch,
+    }
+    config = _config_from(settings)  # reads the key file: fails here if unusable
+    if log_path:
+        from ..audit import DecisionLog
+
+        DecisionLog.open(log_path, write=True).close()  # a file that is not a log fails here
+    _quiet_logging()
+    common: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "access_log": access_log,
+        "log_level": "info",
+        "timeout_graceful_shutdown": 10,
+    }
+    if workers == 1:
+        app = create_app(config)  # loads the packs: a bad pack fails here, before listening
+        uvicorn.run(app, **common)
+        return
+    config.load_packs()  # check them once here, so a bad pack is one error, not one per worker
+    metrics_dir = tempfile.mkdtemp(prefix="vasp-rules-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    os.environ[CONFIG_ENV] = json.dumps(settings)
+    try:
+        uvicorn.run(
+            "vasp_rules.service.cli:app_from_environment",
+            factory=True,
+            workers=workers,
+            **common,
+        )
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)

@@ -1,0 +1,280 @@
+"""The OpenAPI 3.1 description the service serves at /openapi.json, built from the same
+pydantic models that validate requests and shape decisions (so it cannot drift from them)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from .. import __version__
+from ..decision import Decision
+from ..entities.registry import KINDS
+
+_REF = "#/components/schemas/{model}"
+
+
+def _hoist(model: type[BaseModel], schemas: dict[str, Any], *, mode: str) -> dict[str, Any]:
+    schema = model.model_json_schema(ref_template=_REF, mode=mode)  # type: ignore[arg-type]
+    for name, sub in schema.pop("$defs", {}).items():
+        schemas.setdefault(name, sub)
+    return schema
+
+
+def _param(name: str, where: str, description: str, **schema: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": where,
+        "required": where == "path" or name == "as_of",
+        "description": description,
+        "schema": schema or {"type": "string"},
+    }
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": _REF.format(model="Error")}}},
+    }
+
+
+def openapi_document(packs: list[str]) -> dict[str, Any]:
+    """The API description; `packs` are the names this instance serves."""
+    schemas: dict[str, Any] = {}
+    kinds = {kind: _hoist(model, schemas, mode="validation") for kind, model in KINDS.items()}
+    schemas.update({f"Document_{kind}": s for kind, s in kinds.items()})
+    schemas["Decision"] = _hoist(Decision, schemas, mode="serialization")
+    schemas["Document"] = {
+        "oneOf": [{"$ref": _REF.format(model=f"Document_{k}")} for k in kinds],
+        "discriminator": {"propertyName": "kind"},
+    }
+    schemas["Ivms101Envelope"] = {
+        "type": "object",
+        "description": "An IVMS101 payload and the transfer's own fields (docs/ivms101.md)",
+        "required": ["ivms101", "transfer"],
+        "additionalProperties": False,
+        "properties": {"ivms101": {"type": "object"}, "transfer": {"type": "object"}},
+    }
+    schemas["Error"] = {
+        "type": "object",
+        "required": ["error", "request_id"],
+        "properties": {
+            "error": {"type": "string", "description": "one line"},
+            "request_id": {"type": "string"},
+            "errors": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"path": {"type": "string"}, "message": {"type": "string"}},
+                },
+            },
+        },
+    }
+    input_body = {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "oneOf": [
+                        {"$ref": _REF.format(model="Document")},
+                        {"type": "array", "items": {"$ref": _REF.format(model="Document")}},
+                        {"$ref": _REF.format(model="Ivms101Envelope")},
+                        {"type": "array", "items": {"$ref": _REF.format(model="Ivms101Envelope")}},
+                    ]
+                }
+            }
+        },
+    }
+    pack = _param("pack", "query", "Rule pack name (default: the first served)", enum=packs)
+    as_of = _param("as_of", "query", "Evaluation date, YYYY-MM-DD", type="string", format="date")
+    input_format = _param(
+        "input_format", "query", "document, or ivms101 envelopes", enum=["document", "ivms101"]
+    )
+    errors = {
+        "400": _error("Unreadable JSON"),
+        "401": _error("Missing or wrong API key"),
+        "404": _error("Unknown pack"),
+        "413": _error("Body over the size limit"),
+        "422": _error("Invalid document or parameter, with field paths"),
+        "503": _error("Decision log unavailable"),
+    }
+    decision_ref = {"$ref": _REF.format(model="Decision")}
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "vasp-rules decision service",
+            "version": __version__,
+            "description": "Explainable compliance decisions for virtual-asset regulation.",
+        },
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+            },
+        },
+        "security": [{"bearer": []}, {"apiKey": []}],
+        "paths": {
+            "/v1/evaluate": {
+                "post": {
+                    "summary": "Decide one document, or a list evaluated together as a batch",
+                    "parameters": [
+                        as_of,
+                        pack,
+                        input_format,
+                        _param("explain", "query", "Attach explanations", enum=["true", "false"]),
+                        _param(
+                            "batch",
+                            "query",
+                            "Relate the documents of a list (cross-document rules)",
+                            enum=["true", "false"],
+                        ),
+                    ],
+                    "requestBody": input_body,
+                    "responses": {
+                        "200": {
+                            "description": "The decision (the library's JSON), or a list of them",
+                            "headers": {
+                                "X-Request-Id": {"schema": {"type": "string"}},
+                                "X-Audit-Records": {
+                                    "description": "Audit log records written (with --log)",
+                                    "schema": {"type": "string"},
+                                },
+                                "X-Audit-Head": {
+                                    "description": "The log's head after them, SEQ:HASH",
+                                    "schema": {"type": "string"},
+                                },
+                            },
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "oneOf": [
+                                            decision_ref,
+                                            {"type": "array", "items": decision_ref},
+                                        ]
+                                    }
+                                }
+                            },
+                        },
+                        **errors,
+                    },
+                }
+            },
+            "/v1/explain": {
+                "post": {
+                    "summary": "Decide one document and explain it",
+                    "parameters": [
+                        as_of,
+                        pack,
+                        input_format,
+                        _param(
+                            "format",
+                            "query",
+                            "Report format",
+                            enum=["json", "html", "markdown", "text"],
+                        ),
+                        _param("rule", "query", "Also explain this rule (repeatable)"),
+                        _param(
+                            "suggest",
+                            "query",
+                            "Look for changes that would clear",
+                            enum=["true", "false"],
+                        ),
+                    ],
+                    "requestBody": input_body,
+                    "responses": {
+                        "200": {
+                            "description": "The decision with its explanation, or a report",
+                            "content": {
+                                "application/json": {"schema": decision_ref},
+                                "text/html": {"schema": {"type": "string"}},
+                                "text/markdown": {"schema": {"type": "string"}},
+                                "text/plain": {"schema": {"type": "string"}},
+                            },
+                        },
+                        **errors,
+                    },
+                }
+            },
+            "/v1/whatif": {
+                "post": {
+                    "summary": "Decide a document before and after PATH=VALUE changes",
+                    "parameters": [as_of, pack, input_format],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["document", "set"],
+                                    "properties": {
+                                        "document": {"type": "object"},
+                                        "set": {"type": "array", "items": {"type": "string"}},
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        "200": {
+                            "description": "Outcome before and after; findings added, "
+                            "removed and changed",
+                            "content": {"application/json": {"schema": {"type": "object"}}},
+                        },
+                        **errors,
+                    },
+                }
+            },
+            "/v1/packs": {
+                "get": {
+                    "summary": "Packs served: name, version, sha256, rules (in force on `on`)",
+                    "parameters": [
+                        _param(
+                            "on",
+                            "query",
+                            "List the rules in force on this date",
+                            type="string",
+                            format="date",
+                        )
+                    ],
+                    "responses": {"200": {"description": "The packs"}, **errors},
+                }
+            },
+            "/v1/packs/{name}": {
+                "get": {
+                    "summary": "One pack",
+                    "parameters": [
+                        _param("name", "path", "Pack name"),
+                        _param(
+                            "on",
+                            "query",
+                            "List the rules in force on this date",
+                            type="string",
+                            format="date",
+                        ),
+                    ],
+                    "responses": {"200": {"description": "The pack"}, **errors},
+                }
+            },
+            "/v1/schema/{kind}": {
+                "get": {
+                    "summary": "JSON Schema of a document kind",
+                    "parameters": [_param("kind", "path", "Document kind", enum=list(KINDS))],
+                    "responses": {"200": {"description": "The JSON Schema"}, **errors},
+                }
+            },
+            "/healthz": {
+                "get": {
+                    "summary": "Liveness (no API key needed)",
+                    "security": [],
+                    "responses": {"200": {"description": "ok"}},
+                }
+            },
+            "/metrics": {
+                "get": {
+                    "summary": "Prometheus metrics",
+                    "responses": {"200": {"description": "Prometheus text format"}},
+                }
+            },
+        },
+    }
