@@ -50,6 +50,7 @@ INPUT_FORMATS = ("document", "ivms101")
 #: requests with at most this many documents (no explanation, no audit log) are evaluated on
 #: the event loop; larger ones in a worker thread, so the server keeps answering meanwhile
 INLINE_DOCUMENTS = 4
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _JSON = "application/json"
 
@@ -239,7 +240,9 @@ def query_date(request: Request, name: str, *, required: bool = True) -> date | 
             raise ApiError(422, f"{name}=YYYY-MM-DD is required", [(f"query.{name}", "missing")])
         return None
     try:
-        return date.fromisoformat(value) if len(value) == 10 else date.fromisoformat("x")
+        if not _DATE.fullmatch(value):  # fromisoformat alone would take 20260601 too
+            raise ValueError(value)
+        return date.fromisoformat(value)
     except ValueError:
         raise ApiError(
             422,
