@@ -454,3 +454,24 @@ def test_serve_refuses_bad_options_in_one_line(tmp_path: Path) -> None:
         result = CliRunner().invoke(main, ["serve", "--port", "1", *args])
         assert result.exit_code == 2, result.output
         assert words in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+def test_the_command_line_works_without_the_service_extra() -> None:
+    """Without starlette/uvicorn installed, every other command works and `serve` says what to
+    install (one line, exit 2)."""
+    script = (
+        "import sys; sys.modules['starlette'] = None; sys.modules['uvicorn'] = None\n"
+        "from vasp_rules.cli import main\n"
+        "sys.argv = ['vasp-rules'] + sys.argv[1:]\n"
+        "main()\n"
+    )
+    ok = subprocess.run(
+        [sys.executable, "-c", script, "schema", "transfer"], capture_output=True, cwd=ROOT
+    )
+    assert ok.returncode == 0, ok.stderr
+    refused = subprocess.run(
+        [sys.executable, "-c", script, "serve"], capture_output=True, text=True, cwd=ROOT
+    )
+    assert refused.returncode == 2
+    assert "pip install 'vasp-rules[service]'" in refused.stderr
+    assert len(refused.stderr.splitlines()) == 1
