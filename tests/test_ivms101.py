@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from conftest import AS_OF, EXAMPLES
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from vasp_rules import RulePack
 from vasp_rules.cli import main
@@ -226,3 +228,63 @@ def test_cli_ivms101_batch_paths_start_with_the_document_index(tmp_path: Path) -
     path.write_text(json.dumps([good, bad]))
     code, _, err = run("evaluate", "--input-format", "ivms101", str(path), "--as-of", "2026-06-01")
     assert code == 2 and "documents[1].transfer.amount:" in err
+
+
+# -- any edit of a payload: a transfer or one clear error, never a crash ----------------------
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+
+def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out = [prefix]
+    if isinstance(value, dict):
+        for k, v in value.items():
+            out += _paths(v, (*prefix, k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            out += _paths(v, (*prefix, i))
+    return out
+
+
+@settings(max_examples=150)
+@given(
+    name=st.sampled_from([p.name for p in ENVELOPES]),
+    picks=st.lists(
+        st.tuples(st.integers(0, 10_000), st.booleans(), _JSON_VALUES), min_size=1, max_size=3
+    ),
+)
+def test_any_edit_maps_or_fails_with_one_line_naming_a_path(
+    name: str, picks: list[tuple[int, bool, Any]]
+) -> None:
+    envelope = load(name)
+    for index, delete, value in picks:
+        paths = _paths(envelope)[1:]
+        if not paths:
+            break
+        path = paths[index % len(paths)]
+        parent: Any = envelope
+        for part in path[:-1]:
+            parent = parent[part]
+        if delete and isinstance(parent, dict):
+            del parent[path[-1]]
+        else:
+            parent[path[-1]] = value
+    try:
+        transfer = parse_ivms101(envelope)
+    except Ivms101Error as exc:
+        assert exc.errors and all("\n" not in m for _, m in exc.errors)
+        assert all(
+            p == ""
+            or p.split(".")[0].split("[")[0] in ("ivms101", "transfer")
+            or p in ("kind",)
+            or "." not in p
+            for p, _ in exc.errors
+        )
+    else:
+        assert transfer.kind == "transfer"
