@@ -192,6 +192,21 @@ def test_explain_html_report(server: Server) -> None:
     assert b"<html" in body and b"LIC-07" in body
 
 
+def test_explain_json_is_the_library_explanation_and_unknown_rules_are_422(
+    server: Server, pk: RulePack
+) -> None:
+    from vasp_rules.explain import explain
+
+    doc = example("transfer_unhosted")
+    status, _, body = server.request("POST", f"/v1/explain?as_of={AS_OF}&rule=TR-01", doc)
+    assert status == 200
+    assert body == explain(pk, doc, AS_OF, rules=["TR-01"]).to_json().encode()
+    status, headers, body = server.request("POST", f"/v1/explain?as_of={AS_OF}&rule=NOPE-1", doc)
+    assert "NOPE-1" in assert_error(status, headers, body, 422)["error"]
+    status, headers, body = server.request("POST", f"/v1/explain?as_of={AS_OF}", [doc, doc])
+    assert_error(status, headers, body, 422)
+
+
 def test_whatif(server: Server) -> None:
     doc = example("transfer")
     status, _, body = server.request(
