@@ -176,10 +176,16 @@ def test_a_list_is_a_batch_in_the_cli_json_shape(server: Server, pk: RulePack) -
 def test_explain_true_adds_the_explanation(server: Server, pk: RulePack) -> None:
     doc = example("customer")
     doc["pep"] = "FOREIGN"
-    status, _, body = server.request("POST", evaluate_path(explain="true"), doc)
+    status, headers, body = server.request("POST", evaluate_path(explain="true"), doc)
     assert status == 200
     assert body == pk.evaluate(doc, AS_OF, explain=True).to_json().encode()
     assert "explanation" in json.loads(body)
+    # the log keeps the decision itself, which replays byte for byte
+    assert server.log is not None
+    result = CliRunner().invoke(
+        main, ["audit", "replay", str(server.log), headers["x-audit-records"]]
+    )
+    assert result.exit_code == 0, result.output
 
 
 def test_explain_html_report(server: Server) -> None:

@@ -322,9 +322,10 @@ class Service:
         """Append to the audit log; the records' numbers and the log's head after them."""
         assert self.config.log_path is not None
         with DecisionLog.open(self.config.log_path, write=True) as audit:
-            seqs = audit.record_many(
-                list(zip(decisions, documents, strict=True)), pack, batch=batch
-            )
+            # the explanation is derived, not decided: the log keeps the decision as replay
+            # recomputes it (an explained decision would not replay byte for byte)
+            plain = [d.model_copy(update={"explanation": None}) for d in decisions]
+            seqs = audit.record_many(list(zip(plain, documents, strict=True)), pack, batch=batch)
             return seqs, audit.head().token
 
     # -- endpoints ----------------------------------------------------------------------
