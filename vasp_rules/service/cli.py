@@ -129,6 +129,12 @@ def serve(
 
         DecisionLog.open(log_path, write=True).close()  # a file that is not a log fails here
     _quiet_logging()
+    if not api_key_file and host not in ("127.0.0.1", "::1", "localhost"):
+        logging.getLogger("vasp_rules.service").warning(
+            "listening on %s without --api-key-file: anyone who can reach it can ask for "
+            "decisions (see docs/service.md, 'Behind a reverse proxy')",
+            host,
+        )
     common: dict[str, Any] = {
         "host": host,
         "port": port,
