@@ -23,6 +23,7 @@ docs/ivms101.md lists the mapping field by field.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
@@ -107,12 +108,11 @@ def _fail(path: str, message: str) -> Ivms101Error:
 
 
 class _Payload:
-    """Walks one payload, checking shapes and remembering where each transfer field came from."""
+    """Walks one payload, checking shapes; each mapped value comes with its envelope path."""
 
     def __init__(self, version: Version, declared: str) -> None:
         self.version = version
         self.declared = declared  # how the version was known, for messages
-        self.sources: dict[str, str] = {}  # transfer path -> envelope path
 
     # -- shapes -------------------------------------------------------------------------
     def obj(
@@ -585,7 +585,7 @@ def _map(envelope: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     sources: dict[str, str] = {}
     for key in _TRANSFER_KEYS:
         if key in side:
-            doc[key] = side[key]
+            doc[key] = copy.deepcopy(side[key])  # the result shares nothing with the input
             sources[key] = f"transfer.{key}"
 
     parties: dict[str, dict[str, Any]] = {}
@@ -616,9 +616,8 @@ def _map(envelope: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
             accounts, accounts_path = person_accounts, f"{person_path}.accountNumber"
         person_path += ".naturalPerson" if kind == "natural" else ".legalPerson"
         out: dict[str, Any] = {}
-        names = {"name": f"{person_path}.name"}
         out["name"] = person["name"]
-        sources[f"{party}.name"] = names["name"]
+        sources[f"{party}.name"] = f"{person_path}.name"
         if accounts:
             out["account_or_wallet"] = accounts[0]
             sources[f"{party}.account_or_wallet"] = f"{accounts_path}[0]"
