@@ -496,3 +496,59 @@ def test_the_command_line_works_without_the_service_extra() -> None:
     assert refused.returncode == 2
     assert "pip install 'vasp-rules[service]'" in refused.stderr
     assert len(refused.stderr.splitlines()) == 1
+
+
+# -- in process: several packs --------------------------------------------------------------
+
+
+def asgi_call(app: Any, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
+    """One request straight through the ASGI interface (no network)."""
+    import asyncio
+
+    route, _, query = path.partition("?")
+    scope = {
+        "type": "http",
+        "method": method,
+        "path": route,
+        "raw_path": route.encode(),
+        "query_string": query.encode(),
+        "headers": [(b"content-length", str(len(body)).encode())],
+        "http_version": "1.1",
+        "scheme": "http",
+        "server": ("127.0.0.1", 8000),
+        "client": ("127.0.0.1", 5000),
+        "root_path": "",
+    }
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    status = next(m["status"] for m in sent if m["type"] == "http.response.start")
+    return status, b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+
+
+def test_several_packs_are_chosen_by_name_and_names_must_differ(tmp_path: Path) -> None:
+    import shutil
+
+    from vasp_rules.errors import InputError
+    from vasp_rules.service import ServiceConfig, create_app
+
+    other = tmp_path / "pk-next"
+    shutil.copytree(ROOT / "rules" / "pk", other)
+    manifest = other / "pack.yaml"
+    manifest.write_text(manifest.read_text().replace("name: pk", "name: pk-next", 1))
+    app = create_app(ServiceConfig(packs=["pk", str(other)]))
+    status, body = asgi_call(app, "GET", "/v1/packs")
+    assert status == 200 and [p["name"] for p in json.loads(body)] == ["pk", "pk-next"]
+    doc = json.dumps(example("transfer")).encode()
+    status, body = asgi_call(app, "POST", f"/v1/evaluate?as_of={AS_OF}&pack=pk-next", doc)
+    assert status == 200 and json.loads(body)["rulepack"]["name"] == "pk-next"
+    status, body = asgi_call(app, "POST", f"/v1/evaluate?as_of={AS_OF}", doc)
+    assert status == 200 and json.loads(body)["rulepack"]["name"] == "pk"
+    with pytest.raises(InputError, match="two packs are named 'pk'"):
+        create_app(ServiceConfig(packs=["pk", str(ROOT / "rules" / "pk")]))

@@ -72,7 +72,12 @@ class ServiceConfig:
         if not self.loaded:
             for ref in self.packs:
                 pack = RulePack.load(ref)
-                self.loaded.setdefault(pack.name, pack)
+                if pack.name in self.loaded:
+                    raise InputError(
+                        f"two packs are named {pack.name!r} ({self.loaded[pack.name].root} and "
+                        f"{pack.root}): requests choose a pack by name, so names must differ"
+                    )
+                self.loaded[pack.name] = pack
         return self.loaded
 
 
