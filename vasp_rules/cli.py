@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from . import __version__
+from .analysis.cli import register as register_analysis
 from .audit.cli import audit
 from .catalogue import docs
 from .cli_support import fail, handles_errors, parse_date
@@ -295,6 +296,7 @@ def schema(kind: str) -> None:
 # Commands that live with their feature packages.
 for _command in (audit, docs, explain, whatif, serve):
     main.add_command(_command)
+register_analysis(main)
 
 
 if __name__ == "__main__":  # pragma: no cover

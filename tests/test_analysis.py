@@ -1,0 +1,331 @@
+"""Rule-pack analysis: the symbolic model agrees with the engine, analyze finds what is there
+(and only that), diff witnesses reproduce, and the CLI's shapes and exit codes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+import z3
+from click.testing import CliRunner
+from conftest import AS_OF, PK, make_pack, rule_yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from strategies import documents
+
+from vasp_rules import RulePack
+from vasp_rules.analysis import Side, analyze, diff
+from vasp_rules.analysis.symbolic import Encoder, SymDoc, rule_model
+from vasp_rules.cli import main
+
+EXTRA_PARAMS = """
+parameters:
+  risk_limits:
+    type: table of number
+    description: A table with no row for any risk rating (the rule reading it is never decided).
+    values:
+      - from: 2018-01-01
+        value: {NOPE: "1"}
+        source: test
+        confidence: A
+"""
+
+RULES = "rules:\n" + "".join(
+    [
+        rule_yaml("T-DEAD", "customer", 'pep == "NONE" and pep != "NONE"'),
+        rule_yaml("T-ALWAYS", "customer", 'pep == "NONE" or pep != "NONE"', "REFER"),
+        rule_yaml("T-SANC", "customer", 'sanctions_screening.result == "CONFIRMED_MATCH"'),
+        rule_yaml(
+            "T-RED",
+            "customer",
+            'sanctions_screening.result == "CONFIRMED_MATCH" and risk_rating == "HIGH"',
+            "REFER",
+        ),
+        rule_yaml("T-UNDEC", "customer", "param.risk_limits[risk_rating] > 0", "REFER"),
+        rule_yaml("T-REGEX", "customer", 'matches(full_name, "A.*")', "REFER"),
+        rule_yaml("T-CASH", "customer", "largest_cash_transaction >= param.ctr_threshold", "REFER"),
+    ]
+)
+
+
+@pytest.fixture(scope="module")
+def test_pack(tmp_path_factory: pytest.TempPathFactory) -> RulePack:
+    root = make_pack(tmp_path_factory.mktemp("analysis"), RULES, params_yaml=EXTRA_PARAMS)
+    return RulePack.load(root)
+
+
+@pytest.fixture(scope="module")
+def analysis(test_pack: RulePack) -> dict[str, Any]:
+    return analyze(test_pack, AS_OF).to_json()
+
+
+def test_analyze_finds_dead_always_redundant_undecidable_and_unknown(
+    analysis: dict[str, Any],
+) -> None:
+    customer = analysis["kinds"]["customer"]
+    assert customer["dead"] == ["T-DEAD"]
+    assert customer["always"] == ["T-ALWAYS"]
+    assert {"rule": "T-RED", "implied_by": "T-SANC"} in customer["redundant"]
+    assert customer["undecidable"] == ["T-UNDEC"]
+    assert customer["unknown"] == ["T-REGEX"]
+    # a rule that always fires makes every rule of lower or equal severity redundant
+    assert {"rule": "T-CASH", "implied_by": "T-ALWAYS"} in customer["redundant"]
+    assert all("T-CASH" not in customer[k] for k in ("dead", "always", "undecidable", "unknown"))
+
+
+def test_redundancy_respects_severity(analysis: dict[str, Any]) -> None:
+    # T-SANC (REJECT) fires whenever T-RED (REFER) does; not the other way round
+    pairs = analysis["kinds"]["customer"]["redundant"]
+    assert {"rule": "T-SANC", "implied_by": "T-RED"} not in pairs
+
+
+@settings(max_examples=60, suppress_health_check=list(HealthCheck))
+@given(doc=documents("customer"))
+def test_no_document_fires_a_rule_called_dead(
+    test_pack: RulePack, analysis: dict[str, Any], doc: dict[str, Any]
+) -> None:
+    dead = set(analysis["kinds"]["customer"]["dead"])
+    always = set(analysis["kinds"]["customer"]["always"])
+    decision = test_pack.evaluate(doc, AS_OF, engine="reference")
+    fired = {f.rule_id for f in decision.findings}
+    assert not dead & fired
+    assert always <= fired
+
+
+def _rule_witnesses(pack: RulePack, on: date) -> list[tuple[str, str, dict[str, Any], bool]]:
+    """For every exactly encoded rule of the pack: a document on which the model says it fires
+    holding, and one on which it fires for missing facts (when such documents exist)."""
+    compiled = pack.compiled(on)
+    out = []
+    docs: dict[str, SymDoc] = {}
+    for rule in compiled.rules:
+        doc = docs.setdefault(rule.kind, SymDoc(rule.kind, 2, compiled.fx))
+        m = rule_model(Encoder(doc, compiled, alone=True), rule, opaque=False)
+        if not m.exact:
+            continue
+        for formula, held in ((m.fires_true, True), (m.fires_unknown, False), (m.false, None)):
+            s = z3.Solver()
+            s.add(*doc.axioms, formula)
+            if s.check() == z3.sat:
+                out.append((rule.id, rule.kind, doc.document(s.model()), held))
+    return out
+
+
+@pytest.mark.parametrize("on", [AS_OF, date(2025, 12, 10)])
+def test_model_agrees_with_engine_on_every_pk_rule(pk: RulePack, on: date) -> None:
+    """Documents built from the model make each rule fire (held or for missing facts) or not,
+    exactly as the model says, through the durable-rules engine."""
+    cases = _rule_witnesses(pk, on)
+    assert len(cases) > 80
+    for rule_id, _kind, document, held in cases:
+        decision = pk.evaluate(document, on)
+        finding = next((f for f in decision.findings if f.rule_id == rule_id), None)
+        if held is None:
+            assert finding is None, (rule_id, document)
+        else:
+            assert finding is not None, (rule_id, held, document)
+            asked = finding.outcome == "REQUIRE_DOCUMENTS" and finding.missing != []
+            assert held or asked, (rule_id, document)
+
+
+def test_diff_of_a_pack_with_itself_is_equivalent(pk: RulePack) -> None:
+    result = diff(Side(pk, AS_OF), Side(pk, AS_OF))
+    assert result.equivalent
+    assert result.to_json() == {"on": "2026-06-01", "equivalent": True, "witnesses": []}
+
+
+@pytest.fixture(scope="module")
+def raised_threshold(tmp_path_factory: pytest.TempPathFactory) -> RulePack:
+    root = tmp_path_factory.mktemp("pk2") / "pk"
+    shutil.copytree(PK, root)
+    params = root / "parameters" / "travel_rule.yaml"
+    text = params.read_text()
+    assert "value: {amount: 1000, currency: USD}" in text
+    params.write_text(
+        text.replace(
+            "value: {amount: 1000, currency: USD}", "value: {amount: 1200, currency: USD}", 1
+        )
+    )
+    return RulePack.load(root)
+
+
+def test_changed_threshold_yields_witnesses_at_the_boundary(
+    pk: RulePack, raised_threshold: RulePack
+) -> None:
+    result = diff(Side(pk, AS_OF), Side(raised_threshold, AS_OF), kinds=["transfer"])
+    data = result.to_json()
+    assert data["equivalent"] is False
+    assert data["witnesses"]
+    old_t, new_t = 1000 * 280, 1200 * 280  # PKR at the pack's USD rate
+    for w in data["witnesses"]:
+        assert w["kind"] == "transfer"
+        value = w["document"]["value"]
+        assert value["currency"] == "PKR"
+        assert old_t <= float(value["amount"]) < new_t
+        # every witness reproduces through the normal engine
+        a = pk.evaluate(w["document"], AS_OF)
+        b = raised_threshold.evaluate(w["document"], AS_OF)
+        assert (str(a.outcome), sorted({f.rule_id for f in a.findings})) == (
+            w["old"]["outcome"],
+            w["old"]["fired"],
+        )
+        assert (str(b.outcome), sorted({f.rule_id for f in b.findings})) == (
+            w["new"]["outcome"],
+            w["new"]["fired"],
+        )
+        assert w["old"] != w["new"]
+
+
+def test_two_dates_of_one_pack(pk: RulePack) -> None:
+    """What changes on the day LIC-19 takes effect (2026-03-03)."""
+    result = diff(
+        Side(pk, date(2026, 3, 2)), Side(pk, date(2026, 3, 3)), kinds=["licence_application"]
+    )
+    assert not result.equivalent
+    for w in result.witnesses:
+        assert "LIC-19" in w.to_json()["new"]["fired"]
+        assert "LIC-19" not in w.to_json()["old"]["fired"]
+
+
+# -- command line ------------------------------------------------------------------------
+
+
+def _run(*args: str) -> Any:
+    return CliRunner().invoke(main, list(args))
+
+
+def test_cli_analyze_json_shape_and_exit_codes(test_pack: RulePack) -> None:
+    res = _run("analyze", str(test_pack.root), "--on", "2026-06-01", "--format", "json")
+    assert res.exit_code == 1, res.output
+    data = json.loads(res.output)
+    assert set(data) == {"on", "kinds", "timeline"}
+    assert data["on"] == "2026-06-01"
+    assert set(data["kinds"]["customer"]) == {
+        "dead",
+        "always",
+        "redundant",
+        "undecidable",
+        "unknown",
+    }
+    assert _run("analyze", "no-such-pack", "--on", "2026-06-01").exit_code == 2
+    assert _run("analyze", "pk", "--on", "yesterday").exit_code == 2
+
+
+def test_cli_analyze_exit_0_when_nothing_found(tmp_path: Path) -> None:
+    root = make_pack(tmp_path, "rules:\n" + rule_yaml("T-OK", "customer", 'pep != "NONE"'))
+    res = _run("analyze", str(root), "--on", "2026-06-01")
+    assert res.exit_code == 0, res.output
+    assert "nothing found" in res.output
+
+
+def test_cli_analyze_reports_parameter_gaps(tmp_path: Path) -> None:
+    params = """
+    parameters:
+      gappy:
+        type: int
+        description: a parameter with a hole in its timeline
+        values:
+          - {from: 2018-01-01, to: 2019-12-31, value: 1, source: test, confidence: A}
+          - {from: 2020-02-01, value: 2, source: test, confidence: A}
+    """
+    root = make_pack(
+        tmp_path, "rules:\n" + rule_yaml("T-OK", "customer", 'pep != "NONE"'), params_yaml=params
+    )
+    res = _run("analyze", str(root), "--on", "2026-06-01", "--format", "json")
+    assert res.exit_code == 1
+    assert {
+        "type": "parameter_gap",
+        "parameter": "gappy",
+        "from": "2020-01-01",
+        "to": "2020-01-31",
+    } in json.loads(res.output)["timeline"]
+
+
+def test_cli_diff_json(raised_threshold: RulePack) -> None:
+    res = _run(
+        "diff",
+        "pk",
+        str(raised_threshold.root),
+        "--on",
+        "2026-06-01",
+        "--kind",
+        "transfer",
+        "--format",
+        "json",
+        "--witnesses",
+        "1",
+    )
+    assert res.exit_code == 1, res.output
+    data = json.loads(res.output)
+    assert data["equivalent"] is False
+    (w,) = data["witnesses"]
+    assert set(w) == {"kind", "document", "old", "new"}
+    assert set(w["old"]) == {"outcome", "fired"}
+    same = _run("diff", "pk", "pk", "--on", "2026-06-01", "--kind", "customer")
+    assert same.exit_code == 0, same.output
+    assert "equivalent" in same.output
+
+
+def _population(path: Path, pk_docs: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(d) + "\n" for d in pk_docs))
+    return path
+
+
+@pytest.fixture(scope="module")
+def population(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    docs = []
+    for i, amount in enumerate([100, 290_000, 300_000, 330_000, 400_000]):
+        doc = json.loads((PK.parent.parent / "examples" / "transfer.json").read_text())
+        doc["transfer_id"] = f"T{i}"
+        doc["value"] = {"amount": str(amount), "currency": "PKR"}
+        doc["originator"] = {"name": "A", "account_or_wallet": "w1"}
+        docs.append(doc)
+    return _population(tmp_path_factory.mktemp("pop") / "pop.jsonl", docs)
+
+
+def test_cli_population_impact(raised_threshold: RulePack, population: Path) -> None:
+    args = ["diff", "pk", str(raised_threshold.root), "--on", "2026-06-01"]
+    res = _run(*args, "--population", str(population), "--format", "json")
+    assert res.exit_code == 1, res.output
+    data = json.loads(res.output)
+    assert data["documents"] == 5
+    assert data["changed"] == 3
+    moved = [t for t in data["transitions"] if t["old"] != t["new"]]
+    assert sum(t["count"] for t in moved) == 3
+    assert sorted(x for t in moved for x in t["examples"]) == ["T1", "T2", "T3"]
+    assert {r["rule"] for r in data["no_longer_firing"]} >= {"TR-01"}
+    text = _run(*args, "--population", str(population))
+    assert "transition matrix" in text.output and "T1" in text.output
+    page = _run(*args, "--population", str(population), "--format", "html")
+    assert page.exit_code == 1 and 'id="impact-data"' in page.output
+
+
+def test_cli_population_bad_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"kind": "transfer"}\nnot json\n')
+    res = _run("diff", "pk", "pk", "--on", "2026-06-01", "--population", str(bad))
+    assert res.exit_code == 2
+    assert "bad.jsonl:1" in res.output
+
+
+@settings(max_examples=15, suppress_health_check=list(HealthCheck), deadline=None)
+@given(data=st.data())
+def test_witness_documents_are_schema_valid(pk: RulePack, data: st.DataObject) -> None:
+    """Random solver answers (random extra constraints on a kind) give valid documents."""
+    kind = data.draw(st.sampled_from(["customer", "transfer", "amnesty_declaration"]))
+    compiled = pk.compiled(AS_OF)
+    doc = SymDoc(kind, 2, compiled.fx)
+    models = [
+        rule_model(Encoder(doc, compiled, alone=True), r, opaque=True)
+        for r in compiled.rules_for(kind)
+    ]
+    pick = data.draw(st.lists(st.sampled_from(models), max_size=3))
+    s = z3.Solver()
+    s.add(*doc.axioms, *[m.fires for m in pick])
+    if s.check() == z3.sat:
+        document = doc.document(s.model())
+        pk.evaluate(document, AS_OF)  # validates, or raises DocumentError

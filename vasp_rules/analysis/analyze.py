@@ -1,0 +1,220 @@
+"""`analyze`: what a pack's rules can do on a date, proved with the symbolic model.
+
+Per kind: dead rules (no valid document makes them fire), always rules (every valid document
+makes them fire; INFO rules aside), redundant rules (whenever one fires, another rule with the
+same or a more severe outcome fires too), undecidable rules (their condition is never true nor
+false: a fact or parameter is always missing) and unknown rules (not encoded exactly, so nothing
+is claimed about them). Over the whole timeline: gaps and overlaps in parameters' windows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import z3
+
+from ..compiler.compile import CompiledPack
+from ..decision import SEVERITY, Outcome
+from ..pack.loader import LoadedPack
+from .symbolic import DEFAULT_BOUND, FALSE, Encoder, RuleModel, SymDoc, rule_model
+
+#: Solver time limit per question (milliseconds); a question it cannot answer in time makes the
+#: rule "unknown" (for dead/always) or is simply not claimed (for redundancy).
+TIMEOUT_MS = 10_000
+
+
+@dataclass
+class KindReport:
+    dead: list[str] = field(default_factory=list)
+    always: list[str] = field(default_factory=list)
+    redundant: list[dict[str, str]] = field(default_factory=list)
+    undecidable: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
+    why_unknown: dict[str, str] = field(default_factory=dict)
+
+    def findings(self) -> int:
+        return len(self.dead) + len(self.always) + len(self.redundant) + len(self.undecidable)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "dead": self.dead,
+            "always": self.always,
+            "redundant": self.redundant,
+            "undecidable": self.undecidable,
+            "unknown": self.unknown,
+        }
+
+
+@dataclass
+class Analysis:
+    on: date
+    kinds: dict[str, KindReport]
+    timeline: list[dict[str, Any]]
+    bound: int
+
+    @property
+    def found(self) -> bool:
+        return bool(self.timeline) or any(k.findings() for k in self.kinds.values())
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "on": self.on.isoformat(),
+            "kinds": {k: r.to_json() for k, r in sorted(self.kinds.items())},
+            "timeline": self.timeline,
+        }
+
+
+def _solver(doc: SymDoc) -> z3.Solver:
+    s = z3.Solver()
+    s.set("timeout", TIMEOUT_MS)
+    s.add(*doc.axioms)
+    return s
+
+
+def _check(s: z3.Solver, *formulas: Any) -> z3.CheckSatResult:
+    s.push()
+    try:
+        s.add(*formulas)
+        return s.check()
+    finally:
+        s.pop()
+
+
+def _covers(m: RuleModel, severity: int) -> Any:
+    """m fires with an outcome at least as severe as `severity`."""
+    parts = []
+    if _severity(m.outcome) >= severity:
+        parts.append(m.fires_true)
+    if SEVERITY[Outcome.REQUIRE_DOCUMENTS] >= severity:
+        parts.append(m.fires_unknown)
+    return z3.Or(parts) if parts else FALSE
+
+
+def _severity(outcome: Outcome) -> int:
+    return SEVERITY[outcome] if outcome is not Outcome.INFO else -1
+
+
+def analyze_kind(
+    compiled: CompiledPack,
+    kind: str,
+    bound: int = DEFAULT_BOUND,
+    progress: Callable[[str], None] | None = None,
+) -> KindReport:
+    """Dead, always, redundant, undecidable and unknown rules of one kind."""
+    doc = SymDoc(kind, bound, compiled.fx)
+    enc = Encoder(doc, compiled, alone=False)
+    models = [rule_model(enc, r, opaque=False) for r in compiled.rules_for(kind)]
+    s = _solver(doc)
+    report = KindReport()
+    live: list[RuleModel] = []
+    for m in models:
+        rid = m.rule.id
+        if progress is not None:
+            progress(rid)
+        if not m.exact:
+            report.unknown.append(rid)
+            report.why_unknown[rid] = m.why
+            continue
+        decided = _check(s, z3.Or(m.true, m.false))
+        if decided == z3.unsat:
+            report.undecidable.append(rid)
+            continue
+        can_fire = _check(s, m.fires)
+        if can_fire == z3.unsat:
+            report.dead.append(rid)
+            continue
+        if can_fire == z3.unknown or decided == z3.unknown:
+            report.unknown.append(rid)
+            report.why_unknown[rid] = "the solver gave no answer in time"
+            continue
+        if m.outcome is not Outcome.INFO and _check(s, z3.Not(m.fires)) == z3.unsat:
+            report.always.append(rid)
+        live.append(m)
+    # redundancy: r is implied by s when no document makes r fire without s firing at least as
+    # severely. Candidates are pruned with documents on which r fires.
+    implied: dict[str, str] = {}
+    always = set(report.always)
+    # a rule that always fires implies every rule of lower severity: name it only as a last resort
+    candidates = sorted(live, key=lambda m: m.rule.id in always)
+    for r in live:
+        samples: list[z3.ModelRef] = []
+        s.push()
+        s.add(r.fires)
+        if s.check() == z3.sat:
+            samples.append(s.model())
+        s.pop()
+        for other in candidates:
+            if other is r:
+                continue
+            if any(
+                not z3.is_true(sample.eval(other.fires, model_completion=True))
+                for sample in samples
+            ):
+                continue
+            escape = z3.Or(
+                z3.And(r.fires_true, z3.Not(_covers(other, _severity(r.outcome)))),
+                z3.And(
+                    r.fires_unknown,
+                    z3.Not(_covers(other, SEVERITY[Outcome.REQUIRE_DOCUMENTS])),
+                ),
+            )
+            s.push()
+            s.add(escape)
+            answer = s.check()
+            if answer == z3.sat:
+                samples.append(s.model())
+            s.pop()
+            if answer == z3.unsat:
+                if implied.get(other.rule.id) == r.rule.id:
+                    continue  # equivalent pair: report only the later one
+                implied[r.rule.id] = other.rule.id
+                break
+    report.redundant = [{"rule": k, "implied_by": v} for k, v in sorted(implied.items())]
+    return report
+
+
+def timeline(pack: LoadedPack) -> list[dict[str, Any]]:
+    """Gaps (days without a value between two values) and overlaps (a value whose window runs
+    past the next value's start) in every parameter's effective windows."""
+    out: list[dict[str, Any]] = []
+    for name, spec in sorted(pack.params.items()):
+        values = sorted(spec.values, key=lambda v: v.from_)
+        for a, b in zip(values, values[1:], strict=False):
+            if a.to is None:
+                continue
+            if a.to >= b.from_:
+                out.append(
+                    {
+                        "type": "parameter_overlap",
+                        "parameter": name,
+                        "from": b.from_.isoformat(),
+                        "to": a.to.isoformat(),
+                    }
+                )
+            elif a.to + timedelta(days=1) < b.from_:
+                out.append(
+                    {
+                        "type": "parameter_gap",
+                        "parameter": name,
+                        "from": (a.to + timedelta(days=1)).isoformat(),
+                        "to": (b.from_ - timedelta(days=1)).isoformat(),
+                    }
+                )
+    return out
+
+
+def analyze(
+    pack: Any,
+    on: date,
+    *,
+    bound: int = DEFAULT_BOUND,
+    progress: Callable[[str], None] | None = None,
+) -> Analysis:
+    """Analyse the rules of a RulePack in force on `on`."""
+    compiled = pack.compiled(on)
+    kinds = sorted({r.kind for r in compiled.rules})
+    reports = {k: analyze_kind(compiled, k, bound, progress) for k in kinds}
+    return Analysis(on, reports, timeline(pack.loaded), bound)

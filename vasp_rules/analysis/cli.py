@@ -1,0 +1,205 @@
+"""`vasp-rules analyze` and `vasp-rules diff`.
+
+analyze exits 0 when nothing is found, 1 when something is, 2 on bad input.
+diff exits 0 when the two sides decide every document alike (proved, or over the population),
+1 when some document is decided differently (or equivalence could not be proved), 2 on bad input.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from ..cli_support import fail, handles_errors, parse_date
+from ..entities.registry import KINDS
+from ..rulepack import RulePack
+from .analyze import Analysis, analyze
+from .diff import DiffResult, Side, diff
+from .impact import impact, render_html, render_text
+from .symbolic import DEFAULT_BOUND
+
+_FORMAT = click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+_BOUND = click.option(
+    "--list-bound",
+    "bound",
+    type=click.IntRange(0, 8),
+    default=DEFAULT_BOUND,
+    show_default=True,
+    help="Most items a list may hold in the symbolic model (quantifiers are unrolled).",
+)
+
+
+@click.command("analyze")
+@click.argument("pack")
+@click.option("--on", "on", required=True, help="Date whose rules are analysed, YYYY-MM-DD.")
+@_FORMAT
+@_BOUND
+@handles_errors
+def analyze_command(pack: str, on: str, fmt: str, bound: int) -> None:
+    """Find dead, always-firing, redundant and undecidable rules of PACK on a date, and gaps
+    or overlaps in its parameters' timeline."""
+    day = parse_date(on, "--on")
+    rule_pack = RulePack.load(pack)
+    result = analyze(rule_pack, day, bound=bound)
+    if fmt == "json":
+        click.echo(json.dumps(result.to_json(), indent=2, sort_keys=True))
+    else:
+        click.echo(_analysis_text(result, rule_pack.name), nl=False)
+    sys.exit(1 if result.found else 0)
+
+
+def _analysis_text(result: Analysis, name: str) -> str:
+    lines = [f"analysis of {name} on {result.on} (lists of at most {result.bound} items)"]
+    for kind, rep in sorted(result.kinds.items()):
+        lines.append(f"\n{kind}")
+        if not rep.findings() and not rep.unknown:
+            lines.append("  nothing found")
+        for label, ids in (
+            ("dead (no valid document makes it fire)", rep.dead),
+            ("always fires (on every valid document)", rep.always),
+            ("never decided (a fact or parameter is always missing)", rep.undecidable),
+        ):
+            for rid in ids:
+                lines.append(f"  {rid}: {label}")
+        for pair in rep.redundant:
+            lines.append(
+                f"  {pair['rule']}: redundant (whenever it fires, {pair['implied_by']} fires "
+                "with the same or a more severe outcome)"
+            )
+        for rid in rep.unknown:
+            lines.append(f"  {rid}: unknown, not analysed ({rep.why_unknown.get(rid, '')})")
+    if result.timeline:
+        lines.append("\ntimeline")
+        for item in result.timeline:
+            what = "no value" if item["type"] == "parameter_gap" else "two values overlap"
+            lines.append(f"  {item['parameter']}: {what} from {item['from']} to {item['to']}")
+    return "\n".join(lines) + "\n"
+
+
+@click.command("diff")
+@click.argument("old")
+@click.argument("new", required=False)
+@click.option("--on", "on", required=True, help="Evaluation date, YYYY-MM-DD.")
+@click.option(
+    "--new-on",
+    "new_on",
+    help="Evaluate NEW on this date instead (compare two dates; NEW defaults to OLD).",
+)
+@click.option("--kind", "kinds", multiple=True, type=click.Choice(sorted(KINDS)))
+@click.option(
+    "--witnesses",
+    type=click.IntRange(1, 50),
+    default=3,
+    show_default=True,
+    help="Witness documents per kind.",
+)
+@click.option(
+    "--population",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A JSON Lines file of documents: report the impact on them instead.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "html"]),
+    default="text",
+    show_default=True,
+    help="html: a report with the transition matrix drawn (with --population).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the report to this file instead of standard output.",
+)
+@_BOUND
+@handles_errors
+def diff_command(
+    old: str,
+    new: str | None,
+    on: str,
+    new_on: str | None,
+    kinds: tuple[str, ...],
+    witnesses: int,
+    population: Path | None,
+    fmt: str,
+    output: Path | None,
+    bound: int,
+) -> None:
+    """Whether any valid document is decided differently by OLD and NEW (packs, or one pack on
+    two dates with --new-on), with witness documents confirmed by the engine; or, with
+    --population, the impact of the change on those documents."""
+    day = parse_date(on, "--on")
+    day_new = parse_date(new_on, "--new-on") if new_on else day
+    old_pack = RulePack.load(old)
+    new_pack = RulePack.load(new) if new is not None and new != old else old_pack
+    sides = Side(old_pack, day), Side(new_pack, day_new)
+    title = f"{old} on {day} -> {new or old} on {day_new}"
+    if population is not None:
+        result = impact(*sides, population, progress=_progress)
+        if result.total >= 1000:
+            click.echo("", err=True)
+        if fmt == "json":
+            report = json.dumps({"on": day.isoformat(), **result.to_json()}, indent=2)
+        elif fmt == "html":
+            report = render_html(result, "Impact: " + title)
+        else:
+            report = render_text(result, "impact of " + title)
+        _write(report, output)
+        sys.exit(1 if result.changed else 0)
+    if fmt == "html":
+        fail("--format html needs --population")
+    answer = diff(*sides, kinds=kinds or None, witnesses=witnesses, bound=bound)
+    if fmt == "json":
+        _write(json.dumps(answer.to_json(), indent=2, sort_keys=True), output)
+    else:
+        _write(_diff_text(answer, title), output)
+    sys.exit(0 if answer.equivalent else 1)
+
+
+def _progress(count: int) -> None:
+    if count % 1000 == 0:
+        click.echo(f"\r{count} documents", err=True, nl=False)
+
+
+def _write(report: str, output: Path | None) -> None:
+    if not report.endswith("\n"):
+        report += "\n"
+    if output is None:
+        click.echo(report, nl=False)
+    else:
+        output.write_text(report, encoding="utf-8")
+        click.echo(f"wrote {output}", err=True)
+
+
+def _diff_text(result: DiffResult, title: str) -> str:
+    lines = [f"diff {title}"]
+    if result.equivalent:
+        lines.append(
+            f"equivalent: every valid document of {', '.join(result.kinds)} is decided "
+            "alike (documents evaluated alone)"
+        )
+    for kind, why in sorted(result.undetermined.items()):
+        lines.append(f"{kind}: not proved equivalent and no witness confirmed ({why})")
+    for w in result.witnesses:
+        j = w.to_json()
+        lines.append("")
+        lines.append(f"{w.kind} decided differently:")
+        lines.append(f"  old: {j['old']['outcome']}  fired {', '.join(j['old']['fired']) or '-'}")
+        lines.append(f"  new: {j['new']['outcome']}  fired {', '.join(j['new']['fired']) or '-'}")
+        lines.append("  document: " + json.dumps(w.document, sort_keys=True))
+    return "\n".join(lines) + "\n"
+
+
+def register(group: click.Group) -> None:
+    """Add the analysis commands to the `vasp-rules` group."""
+    group.add_command(analyze_command)
+    group.add_command(diff_command)
+
+
+__all__ = ["analyze_command", "diff_command", "register"]

@@ -1,0 +1,188 @@
+"""`diff`: does any valid document get a different decision from two packs (or two dates, or
+one pack with changed parameters)? If so, show witness documents.
+
+The question goes to the solver per kind: some document on which the decisions' outcomes or the
+sets of fired rules differ. Each answer is turned into a concrete document, validated against
+the entity schema and evaluated with both packs through the normal engine; only a document the
+engine confirms is shown. Documents are evaluated alone (no batch), as `evaluate` does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import z3
+
+from ..decision import Decision
+from ..entities.registry import DocumentError, parse_document
+from ..rulepack import RulePack
+from .symbolic import DEFAULT_BOUND, FALSE, Encoder, RuleModel, SymDoc, outcome_rank, rule_model
+
+#: How many solver answers per kind may fail to reproduce before the kind is left undetermined.
+MAX_UNCONFIRMED = 5
+TIMEOUT_MS = 20_000
+
+
+@dataclass
+class Side:
+    """One side of a comparison: a pack and the date it is evaluated on."""
+
+    pack: RulePack
+    on: date
+
+
+@dataclass
+class Witness:
+    kind: str
+    document: dict[str, Any]
+    old: Decision
+    new: Decision
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "document": self.document,
+            "old": _summary(self.old),
+            "new": _summary(self.new),
+        }
+
+
+def _summary(d: Decision) -> dict[str, Any]:
+    return {"outcome": str(d.outcome), "fired": sorted({f.rule_id for f in d.findings})}
+
+
+def decided_differently(a: Decision, b: Decision) -> bool:
+    """Outcome or set of fired rules differ."""
+    return _summary(a) != _summary(b)
+
+
+@dataclass
+class DiffResult:
+    on: date
+    new_on: date
+    kinds: list[str]
+    witnesses: list[Witness] = field(default_factory=list)
+    differing: list[str] = field(default_factory=list)  # kinds with a confirmed witness
+    undetermined: dict[str, str] = field(default_factory=dict)  # kind -> why
+
+    @property
+    def equivalent(self) -> bool:
+        return not self.differing and not self.undetermined
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "on": self.on.isoformat(),
+            "equivalent": self.equivalent,
+            "witnesses": [w.to_json() for w in self.witnesses],
+        }
+        if self.new_on != self.on:
+            out["new_on"] = self.new_on.isoformat()
+        if self.undetermined:
+            out["undetermined"] = dict(sorted(self.undetermined.items()))
+        return out
+
+
+def _kinds(side: Side) -> set[str]:
+    return {r.kind for r in side.pack.compiled(side.on).rules}
+
+
+def diff(
+    old: Side,
+    new: Side,
+    *,
+    kinds: Iterable[str] | None = None,
+    witnesses: int = 3,
+    bound: int = DEFAULT_BOUND,
+    progress: Callable[[str], None] | None = None,
+) -> DiffResult:
+    """Compare two sides; up to `witnesses` confirmed witness documents per kind."""
+    chosen = sorted(set(kinds) if kinds is not None else _kinds(old) | _kinds(new))
+    result = DiffResult(old.on, new.on, chosen)
+    for kind in chosen:
+        if progress is not None:
+            progress(kind)
+        _diff_kind(old, new, kind, witnesses, bound, result)
+    return result
+
+
+def _diff_kind(old: Side, new: Side, kind: str, limit: int, bound: int, result: DiffResult) -> None:
+    c_old, c_new = old.pack.compiled(old.on), new.pack.compiled(new.on)
+    fx = {**c_old.fx, **c_new.fx}
+    doc = SymDoc(kind, bound, fx)
+    m_old = [
+        rule_model(Encoder(doc, c_old, alone=True), r, opaque=True) for r in c_old.rules_for(kind)
+    ]
+    m_new = [
+        rule_model(Encoder(doc, c_new, alone=True), r, opaque=True) for r in c_new.rules_for(kind)
+    ]
+    if c_old.fx != c_new.fx:
+        # money fields' convertibility depends on each side's rates: only exact when equal
+        result.undetermined[kind] = "the two sides use different exchange rates"
+    rank_old, rank_new = outcome_rank(m_old), outcome_rank(m_new)
+    fires_old = {m.rule.id: m.fires for m in m_old}
+    fires_new = {m.rule.id: m.fires for m in m_new}
+    ids = sorted(set(fires_old) | set(fires_new))
+    fired_diff = [fires_old.get(i, FALSE) != fires_new.get(i, FALSE) for i in ids]
+    differs = z3.Or(rank_old != rank_new, *fired_diff)
+    s = z3.Solver()
+    s.set("timeout", TIMEOUT_MS)
+    s.add(*doc.axioms)
+    s.add(differs)
+    found = 0
+    unconfirmed = 0
+    while found < limit:
+        answer = s.check()
+        if answer == z3.unsat:
+            break
+        if answer == z3.unknown:
+            result.undetermined.setdefault(kind, "the solver gave no answer in time")
+            break
+        model = s.model()
+        # the next answer must differ in how the two decisions differ (a new kind of change)
+        signature = [rank_old == model.eval(rank_old), rank_new == model.eval(rank_new)]
+        for i in ids:
+            for table in (fires_old, fires_new):
+                f = table.get(i, FALSE)
+                signature.append(f == model.eval(f, model_completion=True))
+        s.add(z3.Not(z3.And(signature)))
+        witness = confirm(doc, model, old, new, kind, f"W-{kind}-{found + unconfirmed + 1}")
+        if witness is None:
+            unconfirmed += 1
+            if unconfirmed >= MAX_UNCONFIRMED:
+                break
+            continue
+        result.witnesses.append(witness)
+        found += 1
+    if found:
+        result.differing.append(kind)
+        result.undetermined.pop(kind, None)
+    elif unconfirmed:
+        exact = all(m.exact for m in m_old + m_new)
+        result.undetermined.setdefault(
+            kind,
+            "solver answers did not reproduce"
+            + ("" if exact else " (rules not encoded exactly: " + _inexact(m_old + m_new) + ")"),
+        )
+
+
+def _inexact(models: list[RuleModel]) -> str:
+    return ", ".join(sorted({m.rule.id for m in models if not m.exact}))
+
+
+def confirm(
+    doc: SymDoc, model: z3.ModelRef, old: Side, new: Side, kind: str, doc_id: str
+) -> Witness | None:
+    """The model as a document, if it is valid and the engine decides it differently."""
+    document = doc.document(model, doc_id)
+    try:
+        parse_document(document)
+    except DocumentError:
+        return None
+    a = old.pack.evaluate(document, old.on)
+    b = new.pack.evaluate(document, new.on)
+    if not decided_differently(a, b):
+        return None
+    return Witness(kind, document, a, b)
