@@ -231,7 +231,7 @@ documents; cells off the diagonal are documents whose outcome changed.</p>
     counts[t.old + "|" + t.new] = t.count;
     if (t.count > max) max = t.count;
   }});
-  var cell = 70, left = 200, top = 150;
+  var cell = 70, left = 200, top = 120;
   var ns = "http://www.w3.org/2000/svg";
   var svg = document.createElementNS(ns, "svg");
   svg.setAttribute("id", "transition-chart");
@@ -244,6 +244,7 @@ documents; cells off the diagonal are documents whose outcome changed.</p>
     if (rotate) t.setAttribute("transform", "rotate(-40 " + x + " " + y + ")");
     t.textContent = s;
     svg.appendChild(t);
+    return t;
   }}
   outcomes.forEach(function (a, i) {{
     text(left - 8, top + i * cell + cell / 2 + 4, a, "end", false);
@@ -261,7 +262,9 @@ documents; cells off the diagonal are documents whose outcome changed.</p>
       tip.textContent = a + " \\u2192 " + b + ": " + count;
       r.appendChild(tip);
       svg.appendChild(r);
-      text(left + j * cell + cell / 2, top + i * cell + cell / 2 + 4, String(count), "middle");
+      var label = text(left + j * cell + cell / 2, top + i * cell + cell / 2 + 4, String(count),
+                       "middle");
+      if (shade > 0.5) label.setAttribute("fill", "#fff");
     }});
   }});
   document.getElementById("chart").appendChild(svg);
