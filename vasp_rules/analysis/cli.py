@@ -163,7 +163,7 @@ def diff_command(
 
 
 def _progress(count: int) -> None:
-    if count % 1000 == 0:
+    if count >= 1000:
         click.echo(f"\r{count} documents", err=True, nl=False)
 
 

@@ -67,6 +67,9 @@ class DiffResult:
     witnesses: list[Witness] = field(default_factory=list)
     differing: list[str] = field(default_factory=list)  # kinds with a confirmed witness
     undetermined: dict[str, str] = field(default_factory=dict)  # kind -> why
+    #: solver answers the engine did not confirm, per kind: with exactly encoded rules this
+    #: is a bug in the model (tests assert none)
+    unconfirmed: dict[str, int] = field(default_factory=dict)
 
     @property
     def equivalent(self) -> bool:
@@ -151,6 +154,7 @@ def _diff_kind(old: Side, new: Side, kind: str, limit: int, bound: int, result: 
         witness = confirm(doc, model, old, new, kind, f"W-{kind}-{found + unconfirmed + 1}")
         if witness is None:
             unconfirmed += 1
+            result.unconfirmed[kind] = unconfirmed
             if unconfirmed >= MAX_UNCONFIRMED:
                 break
             continue

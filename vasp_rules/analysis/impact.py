@@ -104,23 +104,44 @@ def impact(
     new: Side,
     population: Path,
     progress: Callable[[int], None] | None = None,
+    chunk: int = 500,
 ) -> Impact:
-    """Evaluate every document of the population with both sides."""
+    """Evaluate every document of the population with both sides (streamed in chunks; each
+    document alone)."""
     result = Impact()
-    for number, doc in read_population(population):
+    pending: list[tuple[int, dict[str, Any]]] = []
+
+    def flush() -> None:
+        docs = [d for _n, d in pending]
         try:
-            a = old.pack.evaluate(doc, old.on)
-            b = new.pack.evaluate(doc, new.on)
-        except DocumentError as exc:
-            problems = "; ".join(f"{p or '<document>'}: {m}" for p, m in exc.errors)
-            raise InputError(f"{population}:{number}: invalid document: {problems}") from None
-        result.add(
-            a.document_id,
-            (str(a.outcome), {f.rule_id for f in a.findings}),
-            (str(b.outcome), {f.rule_id for f in b.findings}),
-        )
+            before = old.pack.evaluate_many(docs, old.on, batch=False)
+            after = new.pack.evaluate_many(docs, new.on, batch=False)
+        except DocumentError:
+            for number, doc in pending:  # find the line
+                try:
+                    old.pack.evaluate(doc, old.on)
+                except DocumentError as exc:
+                    problems = "; ".join(f"{p or '<document>'}: {m}" for p, m in exc.errors)
+                    raise InputError(
+                        f"{population}:{number}: invalid document: {problems}"
+                    ) from None
+            raise
+        for a, b in zip(before, after, strict=True):
+            result.add(
+                a.document_id,
+                (str(a.outcome), {f.rule_id for f in a.findings}),
+                (str(b.outcome), {f.rule_id for f in b.findings}),
+            )
+        pending.clear()
         if progress is not None:
             progress(result.total)
+
+    for number, doc in read_population(population):
+        pending.append((number, doc))
+        if len(pending) >= chunk:
+            flush()
+    if pending:
+        flush()
     return result
 
 

@@ -100,6 +100,7 @@ class SymDoc:
         self.vars: dict[Key, Any] = {}
         self.axioms: list[Any] = []
         self.opaque: dict[str, tuple[Any, Any]] = {}
+        self.counter = 0  # fresh auxiliary variables
         self.max_rate = max([Decimal(1), *fx.values()])
         self.fx = dict(fx)
 
@@ -534,6 +535,9 @@ class Encoder:
                 return V("int", a.expr + sign * b.expr, known)
             if b.unit == "hours":
                 return V("int", a.expr + sign * 3600 * b.expr, known)
+            if b.unit == "working_days" and z3.is_int_value(z3.simplify(b.expr)):
+                steps = sign * z3.simplify(b.expr).as_long()
+                return V("int", self.working_days(a.expr, steps), known)
             raise Inexact(f"{b.unit} arithmetic on a document's date")
         if a.tag not in ("int", "real") or b.tag not in ("int", "real"):
             raise Inexact(f"arithmetic on {a.tag} and {b.tag}")
@@ -548,6 +552,35 @@ class Encoder:
         rx = x if z3.is_real(x) else z3.ToReal(x)
         ry = y if z3.is_real(y) else z3.ToReal(y)
         return V("real", rx / ry, z3.And(known, ry != 0))
+
+    def working_days(self, day: Any, steps: int) -> Any:
+        """`day + working_days(steps)` (engine.reference.add_working_days) as a fresh day
+        number: a working day (Monday to Friday, not a pack holiday) with exactly |steps|
+        working days after `day` up to it (or before `day` from it, going back)."""
+        if steps == 0:
+            return day
+        self.doc.counter += 1
+        result = z3.Int(f"working_day{self.doc.counter}")
+        holidays = sorted(self.compiled.holidays)
+
+        def weekdays_upto(x: Any) -> Any:  # Monday-Friday days in [1, x]; day 1 is a Monday
+            return 5 * (x / 7) + z3.If(x % 7 > 5, 5, x % 7)
+
+        def working_in(lo: Any, hi: Any) -> Any:  # working days in (lo, hi]
+            off = [z3.If(z3.And(lo < h, h <= hi), 1, 0) for h in holidays if (h - 1) % 7 < 5]
+            return weekdays_upto(hi) - weekdays_upto(lo) - (z3.Sum(off) if off else 0)
+
+        is_working = z3.And((result - 1) % 7 < 5, *[result != h for h in holidays])
+        if steps > 0:
+            count = working_in(day, result) == steps
+            order = result > day
+        else:
+            count = working_in(result - 1, day - 1) == -steps
+            order = result < day
+        self.doc.axioms.append(
+            z3.Implies(z3.And(day >= DATE_MIN, day <= DATE_MAX), z3.And(order, is_working, count))
+        )
+        return result
 
     def membership(self, node: Binary, scope: dict[str, V]) -> V:
         right = node.right
