@@ -97,6 +97,59 @@ def _severity(outcome: Outcome) -> int:
     return SEVERITY[outcome] if outcome is not Outcome.INFO else -1
 
 
+@dataclass
+class RuleGroup:
+    """The internal rules the loader made of one rule id for one kind (a rule with cases, or
+    applying to several kinds, is several internal rules sharing its id): findings name the id."""
+
+    id: str
+    cases: list[RuleModel]
+
+    @property
+    def exact(self) -> bool:
+        return all(c.exact for c in self.cases)
+
+    @property
+    def why(self) -> str:
+        return "; ".join(c.why for c in self.cases if not c.exact)
+
+    @property
+    def fires(self) -> Any:
+        return z3.Or([c.fires for c in self.cases])
+
+    @property
+    def decided(self) -> Any:
+        return z3.Or([z3.Or(c.true, c.false) for c in self.cases])
+
+    @property
+    def info(self) -> bool:
+        return all(c.outcome is Outcome.INFO for c in self.cases)
+
+    def covers(self, severity: int) -> Any:
+        """Some case fires with an outcome at least as severe as `severity`."""
+        return z3.Or([_covers(c, severity) for c in self.cases])
+
+    def escapes(self, other: RuleGroup) -> Any:
+        """Documents on which this rule fires and `other` does not fire as severely."""
+        req = SEVERITY[Outcome.REQUIRE_DOCUMENTS]
+        return z3.Or(
+            [
+                z3.Or(
+                    z3.And(c.fires_true, z3.Not(other.covers(_severity(c.outcome)))),
+                    z3.And(c.fires_unknown, z3.Not(other.covers(req))),
+                )
+                for c in self.cases
+            ]
+        )
+
+
+def group_rules(models: list[RuleModel]) -> list[RuleGroup]:
+    groups: dict[str, RuleGroup] = {}
+    for m in models:
+        groups.setdefault(m.rule.id, RuleGroup(m.rule.id, [])).cases.append(m)
+    return [groups[k] for k in sorted(groups)]
+
+
 def analyze_kind(
     compiled: CompiledPack,
     kind: str,
@@ -106,23 +159,23 @@ def analyze_kind(
     """Dead, always, redundant, undecidable and unknown rules of one kind."""
     doc = SymDoc(kind, bound, compiled.fx)
     enc = Encoder(doc, compiled, alone=False)
-    models = [rule_model(enc, r, opaque=False) for r in compiled.rules_for(kind)]
+    groups = group_rules([rule_model(enc, r, opaque=False) for r in compiled.rules_for(kind)])
     s = _solver(doc)
     report = KindReport()
-    live: list[RuleModel] = []
-    for m in models:
-        rid = m.rule.id
+    live: list[RuleGroup] = []
+    for g in groups:
+        rid = g.id
         if progress is not None:
             progress(rid)
-        if not m.exact:
+        if not g.exact:
             report.unknown.append(rid)
-            report.why_unknown[rid] = m.why
+            report.why_unknown[rid] = g.why
             continue
-        decided = _check(s, z3.Or(m.true, m.false))
+        decided = _check(s, g.decided)
         if decided == z3.unsat:
             report.undecidable.append(rid)
             continue
-        can_fire = _check(s, m.fires)
+        can_fire = _check(s, g.fires)
         if can_fire == z3.unsat:
             report.dead.append(rid)
             continue
@@ -130,15 +183,15 @@ def analyze_kind(
             report.unknown.append(rid)
             report.why_unknown[rid] = "the solver gave no answer in time"
             continue
-        if m.outcome is not Outcome.INFO and _check(s, z3.Not(m.fires)) == z3.unsat:
+        if not g.info and _check(s, z3.Not(g.fires)) == z3.unsat:
             report.always.append(rid)
-        live.append(m)
+        live.append(g)
     # redundancy: r is implied by s when no document makes r fire without s firing at least as
     # severely. Candidates are pruned with documents on which r fires.
     implied: dict[str, str] = {}
     always = set(report.always)
     # a rule that always fires implies every rule of lower severity: name it only as a last resort
-    candidates = sorted(live, key=lambda m: m.rule.id in always)
+    candidates = sorted(live, key=lambda g: g.id in always)
     for r in live:
         samples: list[z3.ModelRef] = []
         s.push()
@@ -154,23 +207,16 @@ def analyze_kind(
                 for sample in samples
             ):
                 continue
-            escape = z3.Or(
-                z3.And(r.fires_true, z3.Not(_covers(other, _severity(r.outcome)))),
-                z3.And(
-                    r.fires_unknown,
-                    z3.Not(_covers(other, SEVERITY[Outcome.REQUIRE_DOCUMENTS])),
-                ),
-            )
             s.push()
-            s.add(escape)
+            s.add(r.escapes(other))
             answer = s.check()
             if answer == z3.sat:
                 samples.append(s.model())
             s.pop()
             if answer == z3.unsat:
-                if implied.get(other.rule.id) == r.rule.id:
+                if implied.get(other.id) == r.id:
                     continue  # equivalent pair: report only the later one
-                implied[r.rule.id] = other.rule.id
+                implied[r.id] = other.id
                 break
     report.redundant = [{"rule": k, "implied_by": v} for k, v in sorted(implied.items())]
     return report

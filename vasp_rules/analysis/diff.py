@@ -125,8 +125,8 @@ def _diff_kind(old: Side, new: Side, kind: str, limit: int, bound: int, result: 
         # money fields' convertibility depends on each side's rates: only exact when equal
         result.undetermined[kind] = "the two sides use different exchange rates"
     rank_old, rank_new = outcome_rank(m_old), outcome_rank(m_new)
-    fires_old = {m.rule.id: m.fires for m in m_old}
-    fires_new = {m.rule.id: m.fires for m in m_new}
+    fires_old = _fires_by_id(m_old)
+    fires_new = _fires_by_id(m_new)
     ids = sorted(set(fires_old) | set(fires_new))
     fired_diff = [fires_old.get(i, FALSE) != fires_new.get(i, FALSE) for i in ids]
     differs = z3.Or(rank_old != rank_new, *fired_diff)
@@ -170,6 +170,15 @@ def _diff_kind(old: Side, new: Side, kind: str, limit: int, bound: int, result: 
             "solver answers did not reproduce"
             + ("" if exact else " (rules not encoded exactly: " + _inexact(m_old + m_new) + ")"),
         )
+
+
+def _fires_by_id(models: list[RuleModel]) -> dict[str, Any]:
+    """Whether a finding names each rule id (several internal rules may share an id: the
+    cases of a rule, or one rule's condition for each kind it applies to)."""
+    out: dict[str, list[Any]] = {}
+    for m in models:
+        out.setdefault(m.rule.id, []).append(m.fires)
+    return {k: z3.Or(v) for k, v in out.items()}
 
 
 def _inexact(models: list[RuleModel]) -> str:

@@ -101,6 +101,7 @@ class SymDoc:
         self.axioms: list[Any] = []
         self.opaque: dict[str, tuple[Any, Any]] = {}
         self.counter = 0  # fresh auxiliary variables
+        self.working: dict[Any, Any] = {}  # (day, steps, holidays) -> day + working_days(steps)
         self.max_rate = max([Decimal(1), *fx.values()])
         self.fx = dict(fx)
 
@@ -559,9 +560,16 @@ class Encoder:
         working days after `day` up to it (or before `day` from it, going back)."""
         if steps == 0:
             return day
+        holidays = sorted(self.compiled.holidays)
+        key = (z3.simplify(day).sexpr(), steps, tuple(holidays))
+        if key in self.doc.working:  # the same day in both packs: one variable, one answer
+            return self.doc.working[key]
         self.doc.counter += 1
         result = z3.Int(f"working_day{self.doc.counter}")
-        holidays = sorted(self.compiled.holidays)
+        self.doc.working[key] = result
+        # at most two weekend days per five working days, plus every holiday: a bound that
+        # keeps the solver's search short
+        reach = abs(steps) + 2 * (abs(steps) // 5 + 2) + len(holidays)
 
         def weekdays_upto(x: Any) -> Any:  # Monday-Friday days in [1, x]; day 1 is a Monday
             return 5 * (x / 7) + z3.If(x % 7 > 5, 5, x % 7)
@@ -573,10 +581,10 @@ class Encoder:
         is_working = z3.And((result - 1) % 7 < 5, *[result != h for h in holidays])
         if steps > 0:
             count = working_in(day, result) == steps
-            order = result > day
+            order = z3.And(result > day, result <= day + reach)
         else:
             count = working_in(result - 1, day - 1) == -steps
-            order = result < day
+            order = z3.And(result < day, result >= day - reach)
         self.doc.axioms.append(
             z3.Implies(z3.And(day >= DATE_MIN, day <= DATE_MAX), z3.And(order, is_working, count))
         )
