@@ -395,3 +395,30 @@ def test_bundled_pack_findings_are_explained_in_the_docs(pk_analysis: dict[str, 
     for rid, category in findings:
         assert f"**{rid} {category}" in section, f"{rid} is {category}: fix it or explain it"
     assert result["timeline"] == []
+
+
+def test_rules_sharing_an_id_are_one_rule(test_pack: RulePack) -> None:
+    """The loader may make several internal rules of one id (a rule's cases, or its condition
+    for each kind): findings name the id, so analysis judges them together."""
+    import dataclasses
+
+    from vasp_rules.analysis.analyze import group_rules
+
+    compiled = test_pack.compiled(AS_OF)
+    doc = SymDoc("customer", 2, compiled.fx)
+    enc = Encoder(doc, compiled, alone=True)
+    by_id = {r.id: r for r in compiled.rules_for("customer")}
+
+    def as_case(rule_id: str, new_id: str) -> Any:
+        rule = by_id[rule_id]
+        spec = rule.rule.spec.model_copy(update={"id": new_id})
+        return dataclasses.replace(rule, rule=dataclasses.replace(rule.rule, spec=spec))
+
+    # T-DEAD's case never fires, T-SANC's does: the rule "T-X" is not dead
+    (group,) = group_rules(
+        [rule_model(enc, as_case(i, "T-X"), opaque=False) for i in ("T-DEAD", "T-SANC")]
+    )
+    s = z3.Solver()
+    s.add(*doc.axioms, group.fires)
+    assert s.check() == z3.sat
+    assert len(group.cases) == 2 and group.exact and not group.info

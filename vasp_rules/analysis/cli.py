@@ -145,7 +145,10 @@ def diff_command(
         if result.total >= 1000:
             click.echo("", err=True)
         if fmt == "json":
-            report = json.dumps({"on": day.isoformat(), **result.to_json()}, indent=2)
+            dates = {"on": day.isoformat()}
+            if day_new != day:
+                dates["new_on"] = day_new.isoformat()
+            report = json.dumps({**dates, **result.to_json()}, indent=2)
         elif fmt == "html":
             report = render_html(result, "Impact: " + title)
         else:
