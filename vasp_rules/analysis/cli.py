@@ -195,6 +195,14 @@ def _diff_text(result: DiffResult, title: str) -> str:
         lines.append(f"{w.kind} decided differently:")
         lines.append(f"  old: {j['old']['outcome']}  fired {', '.join(j['old']['fired']) or '-'}")
         lines.append(f"  new: {j['new']['outcome']}  fired {', '.join(j['new']['fired']) or '-'}")
+        for rid, side, facts, missing in w.changes():
+            where = {"old": "fires with OLD only", "new": "fires with NEW only"}.get(
+                side, "fires with another outcome"
+            )
+            read = ", ".join(f"{k} = {json.dumps(v)}" for k, v in sorted(facts.items()))
+            lines.append(f"  {rid} {where}: read {read or 'nothing'}")
+            if missing:
+                lines.append(f"    missing: {', '.join(missing)}")
         lines.append("  document: " + json.dumps(w.document, sort_keys=True))
     return "\n".join(lines) + "\n"
 

@@ -49,6 +49,23 @@ class Witness:
             "new": _summary(self.new),
         }
 
+    def changes(self) -> list[tuple[str, str, dict[str, Any], list[str]]]:
+        """The findings that make the difference: (rule id, "old"/"new"/"both", facts the rule
+        read, facts it found missing), for rules firing on one side only or with another
+        outcome."""
+        old = {f.rule_id: f for f in self.old.findings}
+        new = {f.rule_id: f for f in self.new.findings}
+        out = []
+        for rid in sorted(set(old) | set(new)):
+            a, b = old.get(rid), new.get(rid)
+            if a is not None and b is not None and a.outcome == b.outcome:
+                continue
+            side = "both" if a is not None and b is not None else ("old" if a else "new")
+            finding = a or b
+            assert finding is not None
+            out.append((rid, side, dict(finding.facts), list(finding.missing)))
+        return out
+
 
 def _summary(d: Decision) -> dict[str, Any]:
     return {"outcome": str(d.outcome), "fired": sorted({f.rule_id for f in d.findings})}
@@ -150,6 +167,7 @@ def _diff_kind(old: Side, new: Side, kind: str, limit: int, bound: int, result: 
             for table in (fires_old, fires_new):
                 f = table.get(i, FALSE)
                 signature.append(f == model.eval(f, model_completion=True))
+        model = _plainest(s, z3.And(signature), doc.preferences(old.on, model), model)
         s.add(z3.Not(z3.And(signature)))
         witness = confirm(doc, model, old, new, kind, f"W-{kind}-{found + unconfirmed + 1}")
         if witness is None:
@@ -170,6 +188,30 @@ def _diff_kind(old: Side, new: Side, kind: str, limit: int, bound: int, result: 
             "solver answers did not reproduce"
             + ("" if exact else " (rules not encoded exactly: " + _inexact(m_old + m_new) + ")"),
         )
+
+
+def _plainest(
+    s: z3.Solver, signature: Any, preferences: list[Any], fallback: z3.ModelRef
+) -> z3.ModelRef:
+    """A model with the same difference and as many plain values as possible (short lists,
+    facts present, dates on the evaluation day, first enumeration values...), so that a witness
+    shows only what matters. Preferences are tried in chunks, then one by one."""
+    s.push()
+    s.add(signature)
+    chunks = [preferences[i : i + 8] for i in range(0, len(preferences), 8)]
+    for chunk in chunks:
+        for attempt in [chunk] if len(chunk) == 1 else [chunk, *[[p] for p in chunk]]:
+            s.push()
+            s.add(*attempt)
+            ok = s.check() == z3.sat
+            s.pop()
+            if ok:
+                s.add(*attempt)
+                if attempt is chunk:
+                    break
+    model = s.model() if s.check() == z3.sat else fallback
+    s.pop()
+    return model
 
 
 def _fires_by_id(models: list[RuleModel]) -> dict[str, Any]:

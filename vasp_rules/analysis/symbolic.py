@@ -176,6 +176,34 @@ class SymDoc:
             self.opaque[key] = (z3.Bool(f"opaque{n}"), z3.Bool(f"opaque{n}_known"))
         return self.opaque[key]
 
+    def preferences(self, on: date, model: z3.ModelRef) -> list[Any]:
+        """Plain values for the variables (those the model does not already give): no list
+        items, facts present and convertible, dates on `on`, numbers 0, first enumeration
+        values, false; used to make witness documents easy to read."""
+        day = on.toordinal()
+        moment = int((datetime(on.year, on.month, on.day) - datetime(1970, 1, 1)).total_seconds())
+        out: list[Any] = []
+        for (role, _path), var in sorted(self.vars.items(), key=lambda kv: _order(kv[0])):
+            if role == "len":
+                want: Any = var == 0
+            elif role in ("present", "conv"):
+                want = var == z3.BoolVal(True)
+            elif z3.is_bool(var):
+                want = var == z3.BoolVal(False)
+            elif z3.is_string(var):
+                want = var == z3.StringVal("X")
+            elif z3.is_real(var):
+                want = var == 0
+            else:
+                name = str(var)
+                if "date" in name or name.endswith(("_on", "_at")):
+                    want = var == (moment if name.endswith("_at") else day)
+                else:
+                    want = var == 0
+            if not z3.is_true(model.eval(want, model_completion=True)):
+                out.append(want)
+        return out
+
     # -- a solver's model as a document ------------------------------------------------------
     def document(self, model: z3.ModelRef, doc_id: str = "W-1") -> dict[str, Any]:
         """The concrete JSON document a model describes (fields no rule reads get defaults)."""
@@ -243,6 +271,10 @@ class SymDoc:
             ctx.prec = 60
             amount = (Decimal(paisa).scaleb(-2) / rate).quantize(Decimal(1).scaleb(-18))
         return {"amount": decimal_text(amount), "currency": currency}
+
+
+def _order(key: Key) -> tuple[int, str]:
+    return ({"len": 0, "present": 1, "conv": 2}.get(key[0], 3), ".".join(map(str, key[1])))
 
 
 def _decimal(value: Any) -> Decimal:
