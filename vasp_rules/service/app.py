@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 import json
 import logging
 import re
@@ -116,6 +117,13 @@ class _Gate:
         self.app = app
         self.digests = [_key_digest(k) for k in keys]
         self.metrics = metrics
+        # request ids: a random prefix per process and a counter (unique across workers and
+        # restarts, and cheaper than a random id per request)
+        self._prefix = uuid.uuid4().hex[:12]
+        self._ids = itertools.count(1)
+
+    def new_id(self) -> str:
+        return f"{self._prefix}-{next(self._ids):x}"
 
     def authorised(self, headers: Mapping[bytes, bytes]) -> bool:
         given = headers.get(b"x-api-key")
@@ -137,7 +145,7 @@ class _Gate:
         started = perf_counter()
         headers = dict(scope["headers"])
         incoming = headers.get(b"x-request-id", b"").decode("latin-1")
-        request_id = incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        request_id = incoming if _REQUEST_ID.fullmatch(incoming) else self.new_id()
         scope.setdefault("state", {})["request_id"] = request_id
         status = 500
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -44,13 +45,23 @@ class Metrics:
             registry=self.registry,
         )
 
+        # labelled children, looked up once per label combination (labels() is not free)
+        self._children: dict[tuple[str, ...], Any] = {}
+
+    def _child(self, metric: Any, *labels: str) -> Any:
+        key = (str(id(metric)), *labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
+
     def request(self, method: str, route: str, status: int, seconds: float) -> None:
-        self.requests.labels(method, route, str(status)).inc()
-        self.latency.labels(route).observe(seconds)
+        self._child(self.requests, method, route, str(status)).inc()
+        self._child(self.latency, route).observe(seconds)
 
     def decisions(self, pack: str, decisions: Sequence[Decision]) -> None:
         for d in decisions:
-            self.outcomes.labels(pack, d.document_kind, d.outcome.value).inc()
+            self._child(self.outcomes, pack, d.document_kind, d.outcome.value).inc()
 
     def render(self) -> tuple[bytes, str]:
         """The exposition text, summed over worker processes when there are several."""
