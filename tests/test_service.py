@@ -19,6 +19,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from conftest import AS_OF, EXAMPLES, ROOT, example
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from vasp_rules import RulePack
 from vasp_rules.audit import DecisionLog
@@ -554,3 +556,55 @@ def test_several_packs_are_chosen_by_name_and_names_must_differ(tmp_path: Path) 
     assert status == 200 and json.loads(body)["rulepack"]["name"] == "pk"
     with pytest.raises(InputError, match="two packs are named 'pk'"):
         create_app(ServiceConfig(packs=["pk", str(ROOT / "rules" / "pk")]))
+
+
+# -- property: bad input never gets a 500 -------------------------------------------------------
+
+_SERVICE_APP: list[Any] = []
+
+
+def _app() -> Any:
+    if not _SERVICE_APP:
+        from vasp_rules.service import ServiceConfig, create_app
+
+        _SERVICE_APP.append(create_app(ServiceConfig(max_body_bytes=100_000)))
+    return _SERVICE_APP[0]
+
+
+_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    kind=st.sampled_from(["transfer", "customer", "transfer_unhosted"]),
+    edits=st.lists(st.tuples(st.integers(0, 1000), _VALUES), max_size=3),
+    route=st.sampled_from(["/v1/evaluate", "/v1/explain?suggest=false", "/v1/whatif"]),
+    mangle=st.sampled_from(["none", "truncate", "list", "garbage"]),
+)
+def test_mutated_requests_never_get_a_500(
+    kind: str, edits: list[tuple[int, Any]], route: str, mangle: str
+) -> None:
+    doc: Any = example(kind)
+    for index, value in edits:
+        keys = sorted(doc)
+        doc[keys[index % len(keys)]] = value
+    body: Any = {"document": doc, "set": ["kind=null"]} if route == "/v1/whatif" else doc
+    raw = json.dumps(body).encode()
+    if mangle == "truncate":
+        raw = raw[: len(raw) // 2]
+    elif mangle == "list":
+        raw = json.dumps([doc, doc]).encode()
+    elif mangle == "garbage":
+        raw = bytes(range(256))
+    sep = "&" if "?" in route else "?"
+    status, answer = asgi_call(_app(), "POST", f"{route}{sep}as_of={AS_OF}", raw)
+    assert status in (200, 400, 413, 422), answer
+    if status != 200:
+        error = json.loads(answer)["error"]
+        assert error and "\n" not in error
