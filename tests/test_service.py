@@ -260,6 +260,13 @@ def test_packs_schema_health_and_openapi(server: Server, pk: RulePack) -> None:
     spec = json.loads(body)
     assert spec["openapi"].startswith("3.1") and "/v1/evaluate" in spec["paths"]
     assert "Decision" in spec["components"]["schemas"]
+    import jsonschema
+
+    for schema in spec["components"]["schemas"].values():
+        jsonschema.Draft202012Validator.check_schema(schema)
+    # every reference resolves within the document
+    refs = set(re.findall(r'"#/components/schemas/([^"]+)"', body.decode()))
+    assert refs <= set(spec["components"]["schemas"])
 
 
 def test_metrics_count_requests_decisions_and_latency(server: Server) -> None:
