@@ -185,7 +185,7 @@ def check(pack: str) -> None:
     """Check a rule pack: files, schemas, conditions, parameters, engine limits. Every problem
     is listed on stdout (file:line [rule]: message); exit 2 if there is any."""
     try:
-        rulepack = RulePack.load(pack)
+        rulepack = RulePack.load(pack, check_every_date=True)
     except PackError as exc:
         for issue in exc.issues:
             click.echo(str(issue))

@@ -24,6 +24,8 @@ from .engine.reference import BatchView
 from .entities.registry import ID_FIELD, KINDS, DocumentError, parse_document
 from .pack.loader import LoadedPack, PackError, PackIssue, load_pack, pack_sha256
 
+#: sha256 of packs whose every effective date compiled in this process
+_CHECKED: set[str] = set()
 BUNDLED = Path(__file__).resolve().parent.parent / "rules"
 COMPILED_CACHE_SIZE = 16
 
@@ -61,12 +63,15 @@ class RulePack:
         self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, name_or_path: str | Path = "pk") -> RulePack:
+    def load(cls, name_or_path: str | Path = "pk", *, check_every_date: bool = False) -> RulePack:
         """Load and check a pack: a folder, or a bundled pack's name. Raises PackError listing
-        every problem with its file, line and rule id."""
+        every problem with its file, line and rule id. Dates are compiled when first evaluated;
+        `check_every_date` also compiles the pack on every rule's first day now (what
+        `vasp-rules check` does), so that a problem only compilation finds fails the load."""
         root = find_pack(name_or_path)
         pack = cls(load_pack(root))
-        pack._compile_every_rule()
+        if check_every_date:
+            pack.check_every_date()
         return pack
 
     # -- what the pack is ----------------------------------------------------------------
@@ -107,7 +112,12 @@ class RulePack:
             if hit is not None:
                 self._compiled.move_to_end(as_of)
                 return hit
-        fresh = compile_pack(self._loaded, as_of)
+        try:
+            fresh = compile_pack(self._loaded, as_of)
+        except (ValueError, KeyError, EngineError) as exc:
+            raise PackError(
+                [PackIssue("rules/", None, None, f"cannot compile on {as_of}: {exc}")]
+            ) from None
         with self._lock:
             existing = self._compiled.get(as_of)
             if existing is not None:
@@ -118,10 +128,13 @@ class RulePack:
                 old.close()
         return fresh
 
-    def _compile_every_rule(self) -> None:
+    def check_every_date(self) -> None:
         """Compile the pack on the first day of each rule, and build its durable-rules
-        rulesets, so that a problem only compilation finds is reported when the pack loads.
-        (Conditions too large for durable-rules do not fail: they are hoisted.)"""
+        rulesets; raise PackError listing every date that cannot be compiled. (Conditions too
+        large for durable-rules do not fail: they are hoisted.) Done once per pack content in
+        a process: the result is remembered by the pack's sha256."""
+        if self.sha256 in _CHECKED:
+            return
         issues: list[PackIssue] = []
         days: set[date] = set()
         for rule in self._loaded.rules:
@@ -135,6 +148,7 @@ class RulePack:
                 issues.append(PackIssue("rules/", None, None, f"cannot compile on {day}: {exc}"))
         if issues:
             raise PackError(issues)
+        _CHECKED.add(self.sha256)
 
     # -- evaluation ----------------------------------------------------------------------
     def evaluate(

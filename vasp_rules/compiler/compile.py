@@ -10,16 +10,34 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from ..decision import Citation
 from ..engine.durable_backend import Matcher, MatchRule, accepts
 from ..entities.registry import KINDS
 from ..lang.ast import Expr, Path
 from ..pack.loader import LoadedPack, LoadedRule, TemplatePart
 from ..pack.params import FX_PARAMETER, ResolvedParam, fx_rates, resolve, value_on
+from .closures import Fn, compile_expr
 from .fold import fold
 from .lower import FALSE, TRUE, Lowered, Lowerer
+from .values_only import ValueFn, compile_value
 
 TRUE_SUFFIX = "|T"
 UNKNOWN_SUFFIX = "|U"
+
+
+Template = tuple[tuple[str, Fn | None, str], ...]  # (literal text, hole, the hole's type name)
+
+
+@dataclass(frozen=True)
+class RuleProgram:
+    """A rule's closures for building its finding, and the constants of that finding, made
+    once per compile: the condition (recording what it reads), its `values`, its templates."""
+
+    condition: Fn
+    values: tuple[tuple[str, Fn], ...]
+    reason: Template
+    remediation: Template
+    citation: Citation
 
 
 @dataclass(frozen=True)
@@ -30,6 +48,7 @@ class CompiledRule:
     reason: list[TemplatePart]
     remediation: list[TemplatePart]
     lowered: Lowered
+    program: RuleProgram
 
     @property
     def id(self) -> str:
@@ -50,6 +69,8 @@ class KindPlan:
 
     fields: dict[str, str] = field(default_factory=dict)
     hoisted: dict[str, Expr] = field(default_factory=dict)
+    #: key -> value closure for every plain and derived field, in fact order (built once)
+    getters: tuple[tuple[str, ValueFn], ...] = ()
 
     @property
     def field_paths(self) -> dict[str, Path]:
@@ -133,6 +154,11 @@ def compile_pack(pack: LoadedPack, as_of: date) -> CompiledPack:
     compiled: list[CompiledRule] = []
     for rule in in_force:
         compiled.append(compile_rule(rule, params, as_of, plans, lowerers))
+    for plan in plans.values():
+        plan.getters = tuple(
+            [(key, compile_value(path)) for key, path in plan.field_paths.items()]
+            + [(key, compile_value(expr)) for key, expr in plan.hoisted.items()]
+        )
     return CompiledPack(as_of, compiled, params, fx_rates(pack.params, as_of), holidays, plans)
 
 
@@ -157,13 +183,21 @@ def compile_rule(
         name: fold(expr, params, as_of, rule.value_types.get(name), bound)
         for name, (expr, _t) in rule.values.items()
     }
-    return CompiledRule(
-        rule,
-        condition,
-        values,
-        _fold_template(rule.reason, params, as_of, bound),
-        _fold_template(rule.remediation, params, as_of, bound),
-        lowered,
+    reason = _fold_template(rule.reason, params, as_of, bound)
+    remediation = _fold_template(rule.remediation, params, as_of, bound)
+    program = RuleProgram(
+        compile_expr(condition),
+        tuple((name, compile_expr(expr)) for name, expr in values.items()),
+        _compile_template(reason),
+        _compile_template(remediation),
+        Citation(**rule.spec.citation.model_dump()),
+    )
+    return CompiledRule(rule, condition, values, reason, remediation, lowered, program)
+
+
+def _compile_template(parts: list[TemplatePart]) -> Template:
+    return tuple(
+        (p.text, compile_expr(p.expr) if p.expr is not None else None, p.type_name) for p in parts
     )
 
 
@@ -183,4 +217,4 @@ def _native(pattern: dict[str, Any]) -> dict[str, Any]:
     return {} if pattern is TRUE else pattern
 
 
-__all__ = ["CompiledPack", "CompiledRule", "KindPlan", "compile_pack"]
+__all__ = ["CompiledPack", "CompiledRule", "KindPlan", "RuleProgram", "compile_pack"]

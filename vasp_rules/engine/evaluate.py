@@ -9,7 +9,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from ..compiler.compile import TRUE_SUFFIX, UNKNOWN_SUFFIX, CompiledPack, CompiledRule
+from ..compiler.compile import (
+    TRUE_SUFFIX,
+    UNKNOWN_SUFFIX,
+    CompiledPack,
+    CompiledRule,
+    Template,
+)
+from ..compiler.values_only import Env
 from ..decision import Citation, Finding, Outcome, finding_sort_key
 from ..pack.loader import TemplatePart
 from .reference import BatchView, Context, Evaluator
@@ -53,13 +60,9 @@ def project(compiled: CompiledPack, item: Item, ctx: Context) -> dict[str, Any]:
     fact: dict[str, Any] = {}
     if plan is None:
         return fact
-    ev = Evaluator(ctx, record=False)
-    for key, path in plan.field_paths.items():
-        value = ev.evaluate(path).value
-        if value is not UNKNOWN:
-            fact[key] = value
-    for key, expr in plan.hoisted.items():
-        value = ev.evaluate(expr).value
+    env = Env(ctx)
+    for key, getter in plan.getters:
+        value = getter(env)
         if value is not UNKNOWN:
             fact[key] = value
     return fact
@@ -91,20 +94,34 @@ def fired_rules(
     return out
 
 
-def finding_for(rule: CompiledRule, held: bool, ctx: Context) -> Finding:
-    """Explain one fired rule: the facts it read, what was missing, its reason and remedy."""
+def finding_for(rule: CompiledRule, held: bool, ctx: Context, *, compiled: bool = True) -> Finding:
+    """Explain one fired rule: the facts it read, what was missing, its reason and remedy.
+    With `compiled` (the fast path) the rule's closures compute it; without, the reference
+    interpreter walks the syntax tree (the oracle the closures are tested against)."""
     ev = Evaluator(ctx)
-    result = ev.evaluate(rule.condition)
     scope: dict[str, tuple[Any, str]] = {}
-    for name, expr in rule.values.items():
-        scope[name] = (ev.evaluate_in(expr, scope).value, name)
-        ev.computed.add(name)
+    program = rule.program
+    if compiled:
+        result = program.condition(ev, scope)
+        for name, fn in program.values:
+            scope[name] = (fn(ev, scope).value, name)
+            ev.computed.add(name)
+        citation = program.citation
+    else:
+        result = ev.evaluate(rule.condition)
+        for name, expr in rule.values.items():
+            scope[name] = (ev.evaluate_in(expr, scope).value, name)
+            ev.computed.add(name)
+        citation = Citation(**rule.rule.spec.citation.model_dump())
     spec = rule.rule.spec
-    citation = Citation(**spec.citation.model_dump())
     if held:
         missing = sorted(ev.absent)
-        reason = _render(rule.reason, ev, scope)
-        remediation = _render(rule.remediation, ev, scope)
+        if compiled:
+            reason = _render_compiled(program.reason, ev, scope)
+            remediation = _render_compiled(program.remediation, ev, scope)
+        else:
+            reason = _render(rule.reason, ev, scope)
+            remediation = _render(rule.remediation, ev, scope)
         outcome = spec.outcome
     else:
         missing = sorted(result.missing) or ["(unknown fact)"]
@@ -123,7 +140,8 @@ def finding_for(rule: CompiledRule, held: bool, ctx: Context) -> Finding:
             todo.append(f"ask the pack's maintainers to add {', '.join(gaps)}")
         remediation = f"{'; '.join(todo)} so that {spec.id} can be decided."
         outcome = Outcome.REQUIRE_DOCUMENTS
-    return Finding(
+    make = Finding.model_construct if compiled else Finding  # trusted: built from checked parts
+    return make(
         rule_id=spec.id,
         rule_version=spec.version,
         title=spec.title,
@@ -147,11 +165,23 @@ def _render(parts: list[TemplatePart], ev: Evaluator, scope: dict[str, tuple[Any
     return "".join(out)
 
 
+def _render_compiled(template: Template, ev: Evaluator, scope: dict[str, tuple[Any, str]]) -> str:
+    out: list[str] = []
+    for text, fn, type_name in template:
+        if fn is None:
+            out.append(text)
+        else:
+            out.append(format_value(fn(ev, scope).value, type_name))
+    return "".join(out)
+
+
 def findings_for(
     compiled: CompiledPack, item: Item, batch: Sequence[Item] | BatchView, engine: EngineName
 ) -> list[Finding]:
     ctx = context_for(compiled, item, batch)
+    fast = engine != "reference"
     findings = [
-        finding_for(rule, held, ctx) for rule, held in fired_rules(compiled, item, ctx, engine)
+        finding_for(rule, held, ctx, compiled=fast)
+        for rule, held in fired_rules(compiled, item, ctx, engine)
     ]
     return sorted(findings, key=finding_sort_key)

@@ -1,0 +1,361 @@
+"""Compile checked expressions into Python closures, once per pack and date.
+
+The reference interpreter (`engine.reference.Evaluator`) walks the syntax tree on every call:
+a dictionary dispatch per node, the general path resolver for every field, the source text of a
+quantifier rendered again for every evaluation. Here each node becomes a closure whose children,
+constants, concrete paths and operator are bound once, when the pack is compiled for a date.
+
+A compiled expression is called as `fn(ev, scope)` with the same `Evaluator` (its context, its
+`record` flag and the `reads`/`absent`/`computed` it records into) and scope as the reference,
+and returns the same `Result`: same value, same missing facts, same reads. Shapes the closures do
+not specialise (batch look-ups, paths that pass through lists or absent objects, parameters)
+delegate to the reference interpreter's own method for that node, so their semantics are shared,
+not copied. Nothing here parses or evaluates rule text: the input is the checked, folded tree.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel
+
+from ..engine.reference import (
+    COMPARE,
+    NONE,
+    Duration,
+    Evaluator,
+    Result,
+    _from_document,
+    _is_model,
+    _union,
+)
+from ..engine.values import UNKNOWN, date_to_engine, to_json_value
+from ..lang.ast import (
+    Binary,
+    Call,
+    Const,
+    Expr,
+    ListLiteral,
+    Literal,
+    Param,
+    Path,
+    Presence,
+    Quantifier,
+    Unary,
+    render,
+)
+
+Scope = dict[str, tuple[Any, str]]
+Fn = Callable[[Evaluator, Scope], Result]
+
+_SKIP = object()
+_SPECIAL = frozenset({"as_of", "batch"})
+_DURATIONS = frozenset({"days", "months", "years", "hours", "working_days"})
+_SCALARS = (str, int, bool)  # engine values as they are (bool is an int; listed for clarity)
+
+
+def compile_expr(node: Expr) -> Fn:
+    """A closure equivalent to `Evaluator._eval(node, scope)`."""
+    return _COMPILERS[type(node)](node)
+
+
+def _delegate(method: Callable[[Evaluator, Any, Scope], Result], node: Expr) -> Fn:
+    def run(ev: Evaluator, scope: Scope) -> Result:
+        return method(ev, node, scope)
+
+    return run
+
+
+def _const(node: Const) -> Fn:
+    value = node.value
+
+    def run(ev: Evaluator, scope: Scope) -> Result:
+        return Result(value)
+
+    return run
+
+
+def _literal(node: Literal) -> Fn:
+    value = date_to_engine(node.value) if isinstance(node.value, date) else node.value
+
+    def run(ev: Evaluator, scope: Scope) -> Result:
+        return Result(value)
+
+    return run
+
+
+def _list(node: ListLiteral) -> Fn:
+    items = [compile_expr(i) for i in node.items]
+
+    def run(ev: Evaluator, scope: Scope) -> Result:
+        results = [f(ev, scope) for f in items]
+        return Result([r.value for r in results], _union(r.missing for r in results))
+
+    return run
+
+
+def _walk(value: Any, parts: tuple[str, ...]) -> tuple[Any, int] | None:
+    """Follow `parts` through objects from `value`: (leaf, number of steps that produced a
+    value) or None when the path passes through a list (the general resolver maps it)."""
+    taken = 0
+    for part in parts:
+        if value is None:
+            return None, taken
+        if isinstance(value, list):
+            return None
+        if isinstance(value, BaseModel):
+            value = getattr(value, part, None)
+        elif isinstance(value, Mapping):
+            value = value.get(part)
+        else:
+            value = None
+        taken += 1
+    return value, taken
+
+
+def _path(node: Path) -> Fn:
+    """A field path. Through objects only (the common case) it reads attributes directly, and
+    names the concrete path exactly as the general resolver would (up to the first absent
+    step); anything else is left to the reference interpreter."""
+    head, rest = node.parts[0], node.parts[1:]
+    general = Evaluator._path
+    doc_paths = [".".join(node.parts[: i + 1]) for i in range(len(node.parts))]
+    var_suffixes = ["." + ".".join(rest[: i + 1]) for i in range(len(rest))]
+    doc_from = [_from_document(p) for p in doc_paths]
+
+    def run(ev: Evaluator, scope: Scope) -> Result:
+        if head in scope:
+            start, label = scope[head]
+            if start is None or isinstance(start, list):
+                return general(ev, node, scope)
+            walked = _walk(start, rest)
+            if walked is None:
+                return general(ev, node, scope)
+            raw, taken = walked
+            path = label + var_suffixes[taken - 1] if taken else label
+            recorded = _from_document(path) if ev.record else False
+        elif head in _SPECIAL:
+            return general(ev, node, scope)
+        else:
+            walked = _walk(ev.ctx.document, node.parts)
+            if walked is None or not walked[1]:
+                return general(ev, node, scope)
+            raw, taken = walked
+            path = doc_paths[taken - 1]
+            recorded = doc_from[taken - 1] if ev.record else False
+        if isinstance(raw, list):
+            return general(ev, node, scope)
+        if recorded and path not in ev.computed and not _is_model(raw):
+            ev.reads.setdefault(path, to_json_value(raw))
+        if raw is None:
+            return Result(UNKNOWN, frozenset({path}))
+        if isinstance(raw, _SCALARS) or isinstance(raw, Decimal):
+            return Result(raw)
+        value, gaps = ev._engine_value(raw, path)
+        return Result(value, frozenset(gaps) if value is UNKNOWN else NONE)
+
+    return run
+
+
+def _presence(node: Presence) -> Fn:
+    """`PATH is missing|present` over objects only; through lists, the reference method."""
+    parts = node.path.parts
+    head, rest = parts[0], parts[1:]
+    present = node.present
+    general = Evaluator._presence
+    doc_paths = [".".join(parts[: i + 1]) for i in range(len(parts))]
+    var_suffixes = ["." + ".".join(rest[: i + 1]) for i in range(len(rest))]
+
+    def run(ev: Evaluator, scope: Scope) -> Result:
+        if head in scope:
+            start, label = scope[head]
+            if isinstance(start, list):
+                return general(ev, node, scope)
+            walked = _walk(start, rest)
+            if walked is None:
+                return general(ev, node, scope)
+            raw, taken = walked
+            path = label + var_suffixes[taken - 1] if taken else label
+        elif head in _SPECIAL:
+            return general(ev, node, scope)
+        else:
+            walked = _walk(ev.ctx.document, parts)
+            if walked is None or not walked[1]:
+                return general(ev, node, scope)
+            raw, taken = walked
+            path = doc_paths[taken - 1]
+        if ev.record and _from_document(path) and not _is_model(raw):
+            ev.reads.setdefault(path, to_json_value(raw))
+        absent = raw is None
+        if present:
+            return Result(not absent)
+        if absent:
+            ev.absent.add(path)
+        return Result(absent)
+
+    return run
+
+
+def _unary(node: Unary) -> Fn:
+    operand = compile_expr(node.operand)
+    negate = node.op == "not"
+
+    def run(ev: Evaluator, scope: Scope) -> Result:
+        inner = operand(ev, scope)
+        if inner.value is UNKNOWN:
+            return inner
+        return Result((not inner.value) if negate else -inner.value)
+
+    return run
+
+
+def _is_batch_path(node: Expr) -> bool:
+    return isinstance(node, Path) and node.parts[0] == "batch" and len(node.parts) > 2
+
+
+def _binary(node: Binary) -> Fn:
+    op = node.op
+    if op in ("in", "not in") and _is_batch_path(node.right):
+        return _delegate(Evaluator._binary, node)  # the batch's value index (reference)
+    left_fn = compile_expr(node.left)
+    right_fn = compile_expr(node.right)
+    if op in ("and", "or"):
+        decisive = op == "or"  # the value that settles the result whatever the other is
+        settled = not decisive
+
+        def logic(ev: Evaluator, scope: Scope) -> Result:
+            left = left_fn(ev, scope)
+            if left.value is decisive and not ev.record:
+                return Result(decisive)  # the other side cannot change it; nothing to record
+            right = right_fn(ev, scope)
+            if left.value is decisive or right.value is decisive:
+                return Result(decisive)
+            if left.value is UNKNOWN or right.value is UNKNOWN:
+                return Result(UNKNOWN, left.missing | right.missing)
+            return Result(settled)
+
+        return logic
+    if op in ("in", "not in"):
+
+        def member(ev: Evaluator, scope: Scope) -> Result:
+            return ev._membership(op, left_fn(ev, scope), right_fn(ev, scope))
+
+        return member
+    if op in COMPARE:
+        compare: Callable[[Any, Any], bool] = COMPARE[op]
+
+        def comparison(ev: Evaluator, scope: Scope) -> Result:
+            left = left_fn(ev, scope)
+            right = right_fn(ev, scope)
+            a, b = left.value, right.value
+            if a is UNKNOWN or b is UNKNOWN:
+                return Result(UNKNOWN, left.missing | right.missing)
+            return Result(compare(a, b))
+
+        return comparison
+
+    def arithmetic(ev: Evaluator, scope: Scope) -> Result:
+        left = left_fn(ev, scope)
+        right = right_fn(ev, scope)
+        if left.value is UNKNOWN or right.value is UNKNOWN:
+            return Result(UNKNOWN, left.missing | right.missing)
+        return ev._arith(op, left.value, right.value, left.missing | right.missing)
+
+    return arithmetic
+
+
+def _call(node: Call) -> Fn:
+    args = [compile_expr(a) for a in node.args]
+    name = node.name
+
+    def run(ev: Evaluator, scope: Scope) -> Result:
+        results = [f(ev, scope) for f in args]
+        for r in results:
+            if r.value is UNKNOWN:
+                return Result(UNKNOWN, _union(a.missing for a in results))
+        values = [a.value for a in results]
+        if name in _DURATIONS:
+            return Result(Duration(name, int(values[0])))
+        if name == "len":
+            return Result(len(values[0]))
+        if name == "max":
+            return Result(max(values[0], values[1]))
+        if name == "min":
+            return Result(min(values[0], values[1]))
+        if name == "matches":
+            return Result(re.fullmatch(str(values[1]), str(values[0])) is not None)
+        raise ValueError(f"unknown function {name}")
+
+    return run
+
+
+def _quantifier(node: Quantifier) -> Fn:
+    source = node.source
+    if isinstance(source, Path) and source.parts[0] == "batch" and len(source.parts) == 2:
+        return _delegate(Evaluator._quantifier, node)  # batch candidates (reference)
+    kind, var = node.kind, node.var
+    where = compile_expr(node.where) if node.where is not None else None
+    if node.body is not None:
+        body_fn: Fn | None = compile_expr(node.body)
+    elif kind == "select":
+        body_fn = compile_expr(Path((var,)))
+    else:
+        body_fn = None
+    source_text = render(source)
+    items_of = Evaluator._items
+    skip_false = kind in ("any", "none", "count")
+
+    def run(ev: Evaluator, scope: Scope) -> Result:
+        items, source_missing = items_of(ev, node, scope)
+        if items is None:
+            return Result(UNKNOWN, source_missing)
+        verdicts: list[tuple[Any, frozenset[str]]] = []
+        for item in items:
+            inner = dict(scope)
+            inner[var] = item
+            keep: Any = True
+            miss: frozenset[str] = NONE
+            if where is not None:
+                w = where(ev, inner)
+                keep, miss = w.value, w.missing
+                if keep is False:
+                    continue
+            if body_fn is None:
+                body = Result(keep, miss)
+            elif node.body is None:  # select without a body: the item itself
+                body = body_fn(ev, inner)
+                if keep is UNKNOWN:
+                    body = Result(UNKNOWN, miss)
+            else:
+                body = body_fn(ev, inner)
+                if keep is UNKNOWN:
+                    if skip_false and body.value is False:
+                        continue
+                    if kind == "all" and body.value is True:
+                        continue
+                    body = Result(UNKNOWN, miss | body.missing)
+            verdicts.append((body.value, body.missing))
+        return ev._aggregate(kind, verdicts, source_text)
+
+    return run
+
+
+_COMPILERS: dict[type, Callable[[Any], Fn]] = {
+    Const: _const,
+    Literal: _literal,
+    ListLiteral: _list,
+    Path: _path,
+    Param: lambda node: _delegate(Evaluator._param, node),
+    Presence: _presence,
+    Unary: _unary,
+    Binary: _binary,
+    Call: _call,
+    Quantifier: _quantifier,
+}
+
+
+__all__ = ["Fn", "Scope", "compile_expr"]

@@ -1,0 +1,472 @@
+"""Value-only closures for projecting facts: what durable-rules needs, nothing else.
+
+Projection (plain and derived fields of a fact) uses only the *value* of each expression, never
+the facts it read or why it is unknown: those are built later, and only for the rules that fired
+(see `closures.py`). So these closures return bare engine values (UNKNOWN when unknown), skip
+the right side of `and`/`or` once the left settles it, stop a quantifier at its first decisive
+item, and compute a sub-expression that does not depend on a quantifier's variable once per
+document instead of once per item. Each shape gives the same value as the reference
+interpreter (`engine.reference.Evaluator`), which the agreement tests check; batch look-ups are
+evaluated by the reference interpreter itself.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from pydantic import BaseModel
+
+from ..engine.reference import COMPARE, Context, Duration, Evaluator, add_duration
+from ..engine.values import UNKNOWN, date_to_engine, datetime_to_engine, is_money, money_to_paisa
+from ..lang.ast import (
+    Binary,
+    Call,
+    Const,
+    Expr,
+    ListLiteral,
+    Literal,
+    Param,
+    Path,
+    Presence,
+    Quantifier,
+    Unary,
+    children,
+)
+
+_MISSING = object()
+
+
+class Env:
+    """One document's projection: the document, its context, bound variables, a cache."""
+
+    __slots__ = ("doc", "ctx", "vars", "cache", "_ev")
+
+    def __init__(self, ctx: Context) -> None:
+        self.doc = ctx.document
+        self.ctx = ctx
+        self.vars: dict[str, Any] = {}
+        self.cache: dict[int, Any] = {}
+        self._ev: Evaluator | None = None
+
+    def reference(self, node: Expr) -> Any:
+        """The reference interpreter's value for a node (batch look-ups), in the same scope."""
+        if self._ev is None:
+            self._ev = Evaluator(self.ctx, record=False)
+        scope = {name: (raw, name) for name, raw in self.vars.items()}
+        return self._ev.evaluate_in(node, scope).value
+
+
+ValueFn = Callable[[Env], Any]
+
+
+def compile_value(node: Expr) -> ValueFn:
+    """A closure computing the reference interpreter's value of `node` (no scope)."""
+    return _Compiler().compile(node, frozenset())
+
+
+def _mentions(node: Expr, names: frozenset[str]) -> bool:
+    if isinstance(node, Path):
+        return node.parts[0] in names or node.parts[0] == "batch"
+    if isinstance(node, Quantifier):
+        inner = names - {node.var}
+        return (
+            _mentions(node.source, names)
+            or (node.where is not None and _mentions(node.where, inner))
+            or (node.body is not None and _mentions(node.body, inner))
+        )
+    return any(_mentions(c, names) for c in children(node))
+
+
+def _engine(raw: Any, fx: Mapping[str, Any]) -> Any:
+    """Engine value of a raw document value (as `Evaluator._engine_value`)."""
+    if raw is None:
+        return UNKNOWN
+    if isinstance(raw, bool | int | str | Decimal):
+        return raw
+    if is_money(raw):
+        paisa = money_to_paisa(raw.amount, raw.currency, fx)
+        return UNKNOWN if paisa is None else paisa
+    if isinstance(raw, datetime):
+        return datetime_to_engine(raw)
+    if isinstance(raw, date):
+        return date_to_engine(raw)
+    if isinstance(raw, list):
+        return [_engine(v, fx) for v in raw]
+    return raw
+
+
+def _step(value: Any, part: str) -> Any:
+    if isinstance(value, BaseModel):
+        return getattr(value, part, None)
+    if isinstance(value, Mapping):
+        return value.get(part)
+    return None
+
+
+def _leaves(start: Any, parts: tuple[str, ...]) -> tuple[list[Any], bool]:
+    """Raw leaves of a path from `start` (as `Evaluator._resolve`, without the paths)."""
+    current = [start]
+    mapped = False
+    for part in parts:
+        nxt: list[Any] = []
+        for value in current:
+            if value is None:
+                nxt.append(None)
+            elif isinstance(value, list):
+                mapped = True
+                nxt.extend(_step(item, part) for item in value)
+            else:
+                nxt.append(_step(value, part))
+        current = nxt
+    if mapped:
+        flat: list[Any] = []
+        for value in current:
+            if isinstance(value, list):
+                flat.extend(value)
+            else:
+                flat.append(value)
+        current = flat
+    return current, mapped
+
+
+class _Compiler:
+    def compile(self, node: Expr, bound: frozenset[str]) -> ValueFn:
+        fn = self._compile(node, bound)
+        if bound and not isinstance(node, Const | Literal | Path) and not _mentions(node, bound):
+            return _cached(fn)  # loop-invariant inside a quantifier: once per document
+        return fn
+
+    def _compile(self, node: Expr, bound: frozenset[str]) -> ValueFn:
+        if isinstance(node, Const):
+            value = node.value
+            return lambda env: value
+        if isinstance(node, Literal):
+            lit = node.value
+            value = date_to_engine(lit) if isinstance(lit, date) else lit
+            return lambda env: value
+        if isinstance(node, ListLiteral):
+            items = [self.compile(i, bound) for i in node.items]
+            return lambda env: [f(env) for f in items]
+        if isinstance(node, Path):
+            return self._path(node, bound)
+        if isinstance(node, Param):
+            return self._param(node, bound)
+        if isinstance(node, Presence):
+            return self._presence(node, bound)
+        if isinstance(node, Unary):
+            return self._unary(node, bound)
+        if isinstance(node, Binary):
+            return self._binary(node, bound)
+        if isinstance(node, Call):
+            return self._call(node, bound)
+        return self._quantifier(node, bound)
+
+    # -- paths -----------------------------------------------------------------------------
+    def _path(self, node: Path, bound: frozenset[str]) -> ValueFn:
+        head = node.parts[0]
+        if head in ("as_of", "batch") and head not in bound:
+            return lambda env: env.reference(node)
+        from_var = head in bound
+        parts = node.parts[1:] if from_var else node.parts
+
+        def run(env: Env) -> Any:
+            value = env.vars[head] if from_var else env.doc
+            for part in parts:
+                if value is None:
+                    return UNKNOWN
+                if isinstance(value, list):  # through a list: every item's value, flattened
+                    fx = env.ctx.fx_to_pkr
+                    start = env.vars[head] if from_var else env.doc
+                    return [_engine(raw, fx) for raw in _leaves(start, parts)[0]]
+                if isinstance(value, BaseModel):
+                    value = getattr(value, part, None)
+                elif isinstance(value, Mapping):
+                    value = value.get(part)
+                else:
+                    return UNKNOWN
+            if value is None:
+                return UNKNOWN
+            if isinstance(value, str | int | Decimal):
+                return value
+            return _engine(value, env.ctx.fx_to_pkr)
+
+        return run
+
+    def _presence(self, node: Presence, bound: frozenset[str]) -> ValueFn:
+        head = node.path.parts[0]
+        if head in ("as_of", "batch") and head not in bound:
+            return lambda env: env.reference(node)
+        from_var = head in bound
+        parts = node.path.parts[1:] if from_var else node.path.parts
+        present = node.present
+
+        def run(env: Env) -> Any:
+            leaves, _ = _leaves(env.vars[head] if from_var else env.doc, parts)
+            absent = any(v is None for v in leaves)
+            return (not absent) if present else absent
+
+        return run
+
+    def _param(self, node: Param, bound: frozenset[str]) -> ValueFn:
+        name = node.name
+        key_fn = self.compile(node.key, bound) if node.key is not None else None
+
+        def run(env: Env) -> Any:
+            value = env.ctx.params.get(name, UNKNOWN)
+            if value is UNKNOWN or key_fn is None:
+                return value
+            key = key_fn(env)
+            if key is UNKNOWN or key not in value:
+                return UNKNOWN
+            return value[key]
+
+        return run
+
+    # -- operators -------------------------------------------------------------------------
+    def _unary(self, node: Unary, bound: frozenset[str]) -> ValueFn:
+        operand = self.compile(node.operand, bound)
+        if node.op == "not":
+
+            def negation(env: Env) -> Any:
+                v = operand(env)
+                return v if v is UNKNOWN else not v
+
+            return negation
+
+        def minus(env: Env) -> Any:
+            v = operand(env)
+            return v if v is UNKNOWN else -v
+
+        return minus
+
+    def _binary(self, node: Binary, bound: frozenset[str]) -> ValueFn:
+        op = node.op
+        right = node.right
+        if (
+            op in ("in", "not in")
+            and isinstance(right, Path)
+            and right.parts[0] == "batch"
+            and "batch" not in bound
+            and len(right.parts) > 2
+        ):
+            return lambda env: env.reference(node)
+        lf = self.compile(node.left, bound)
+        rf = self.compile(node.right, bound)
+        if op == "and":
+
+            def conj(env: Env) -> Any:
+                a = lf(env)
+                if a is False:
+                    return False
+                b = rf(env)
+                if b is False:
+                    return False
+                if a is UNKNOWN or b is UNKNOWN:
+                    return UNKNOWN
+                return True
+
+            return conj
+        if op == "or":
+
+            def disj(env: Env) -> Any:
+                a = lf(env)
+                if a is True:
+                    return True
+                b = rf(env)
+                if b is True:
+                    return True
+                if a is UNKNOWN or b is UNKNOWN:
+                    return UNKNOWN
+                return False
+
+            return disj
+        if op in ("in", "not in"):
+            want = op == "in"
+
+            def member(env: Env) -> Any:
+                a = lf(env)
+                container = rf(env)
+                if a is UNKNOWN or container is UNKNOWN:
+                    return UNKNOWN
+                found = a in container  # identity or ==, as the reference's scan
+                if not found and not isinstance(container, Mapping):
+                    for item in container:
+                        if item is UNKNOWN:
+                            return UNKNOWN
+                return found if want else not found
+
+            return member
+        if op in COMPARE:
+            compare: Callable[[Any, Any], bool] = COMPARE[op]
+
+            def comparison(env: Env) -> Any:
+                a = lf(env)
+                if a is UNKNOWN:
+                    return UNKNOWN
+                b = rf(env)
+                if b is UNKNOWN:
+                    return UNKNOWN
+                return compare(a, b)
+
+            return comparison
+
+        def arithmetic(env: Env) -> Any:
+            a = lf(env)
+            b = rf(env)
+            if a is UNKNOWN or b is UNKNOWN:
+                return UNKNOWN
+            if isinstance(b, Duration):
+                return add_duration(a, b, -1 if op == "-" else 1, env.ctx.holidays)
+            if op == "+":
+                return a + b
+            if op == "-":
+                return a - b
+            if op == "*":
+                if isinstance(a, Decimal) or isinstance(b, Decimal):
+                    return Decimal(a) * Decimal(b)
+                return a * b
+            try:
+                return Decimal(a) / Decimal(b)
+            except (ZeroDivisionError, InvalidOperation):
+                return UNKNOWN
+
+        return arithmetic
+
+    def _call(self, node: Call, bound: frozenset[str]) -> ValueFn:
+        args = [self.compile(a, bound) for a in node.args]
+        name = node.name
+
+        def run(env: Env) -> Any:
+            values = [f(env) for f in args]
+            for v in values:
+                if v is UNKNOWN:
+                    return UNKNOWN
+            if name in ("days", "months", "years", "hours", "working_days"):
+                return Duration(name, int(values[0]))
+            if name == "len":
+                return len(values[0])
+            if name == "max":
+                return max(values[0], values[1])
+            if name == "min":
+                return min(values[0], values[1])
+            if name == "matches":
+                return re.fullmatch(str(values[1]), str(values[0])) is not None
+            raise ValueError(f"unknown function {name}")
+
+        return run
+
+    # -- quantifiers -------------------------------------------------------------------------
+    def _quantifier(self, node: Quantifier, bound: frozenset[str]) -> ValueFn:
+        source = node.source
+        if isinstance(source, Path) and source.parts[0] == "batch" and "batch" not in bound:
+            return lambda env: env.reference(node)
+        kind, var = node.kind, node.var
+        inner = bound | {var}
+        where = self.compile(node.where, inner) if node.where is not None else None
+        if node.body is not None:
+            body: ValueFn | None = self.compile(node.body, inner)
+        else:
+            body = None
+        select_item = node.body is None and kind == "select"
+        items_of = self._items(source, bound)
+
+        def run(env: Env) -> Any:
+            items = items_of(env)
+            if items is UNKNOWN:
+                return UNKNOWN
+            fx = env.ctx.fx_to_pkr
+            names = env.vars
+            saved = names.get(var, _MISSING)
+            unknown = False
+            values: list[Any] = []
+            try:
+                for item in items:
+                    names[var] = item
+                    keep: Any = True
+                    if where is not None:
+                        keep = where(env)
+                        if keep is False:
+                            continue
+                    if select_item:
+                        v = UNKNOWN if keep is UNKNOWN else _engine(item, fx)
+                    elif body is None:
+                        v = keep
+                    else:
+                        v = body(env)
+                        if keep is UNKNOWN:
+                            if kind in ("any", "none", "count") and v is False:
+                                continue
+                            if kind == "all" and v is True:
+                                continue
+                            v = UNKNOWN
+                    if v is UNKNOWN:
+                        unknown = True
+                        continue
+                    if kind == "any" and v is True:
+                        return True
+                    if kind == "none" and v is True:
+                        return False
+                    if kind == "all" and v is False:
+                        return False
+                    values.append(v)
+            finally:
+                if saved is _MISSING:
+                    names.pop(var, None)
+                else:
+                    names[var] = saved
+            if kind in ("any", "none", "all"):
+                return UNKNOWN if unknown else kind != "any"
+            if unknown:
+                return UNKNOWN
+            if kind == "count":
+                return sum(1 for v in values if v is True)
+            if kind == "select":
+                return values
+            if kind == "sum":
+                total: Any = 0
+                for v in values:
+                    total = total + v
+                return total
+            if not values:
+                return UNKNOWN
+            return max(values) if kind == "max" else min(values)
+
+        return run
+
+    def _items(self, source: Expr, bound: frozenset[str]) -> ValueFn:
+        """The items a quantifier ranges over: raw values from a path, engine values from
+        anything else; UNKNOWN when the source is absent."""
+        if isinstance(source, Path) and not (source.parts[0] == "as_of" and "as_of" not in bound):
+            head = source.parts[0]
+            from_var = head in bound
+            parts = source.parts[1:] if from_var else source.parts
+
+            def from_path(env: Env) -> Any:
+                leaves, mapped = _leaves(env.vars[head] if from_var else env.doc, parts)
+                if mapped:
+                    return leaves
+                raw = leaves[0]
+                return UNKNOWN if raw is None else raw
+
+            return from_path
+        return self.compile(source, bound)
+
+
+def _cached(fn: ValueFn) -> ValueFn:
+    key = id(fn)
+
+    def run(env: Env) -> Any:
+        cache = env.cache
+        value = cache.get(key, _MISSING)
+        if value is _MISSING:
+            value = cache[key] = fn(env)
+        return value
+
+    return run
+
+
+__all__ = ["Env", "ValueFn", "compile_value"]
