@@ -89,3 +89,19 @@ def test_loading_compiles_no_date_until_one_is_evaluated() -> None:
     assert not fresh._compiled
     checked = RulePack.load(PACKS["constructs"], check_every_date=True)
     assert checked.sha256 == fresh.sha256
+
+
+def test_money_without_a_reference_rate_is_still_present() -> None:
+    """Regression (found by the fast-path benchmark): overheads stated in a currency the pack
+    has no rate for are present, so LIC-14 ("overheads not stated") must not fire; durable-rules
+    used to test presence on the converted value (absent without a rate) and disagreed with the
+    reference interpreter. Presence of a money field is now computed, not tested natively."""
+    import json
+
+    doc = json.loads((HERE.parent / "examples" / "licence_application.json").read_text())
+    doc["firm"]["annual_fixed_overheads"] = {"amount": "1000000", "currency": "JPY"}
+    p = pack("pk")
+    durable = p.evaluate(doc, date(2026, 6, 1))
+    reference = p.evaluate(doc, date(2026, 6, 1), engine="reference")
+    assert "LIC-14" not in durable.fired
+    assert durable.to_json() == reference.to_json()

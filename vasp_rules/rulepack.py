@@ -17,9 +17,9 @@ from pydantic import BaseModel
 
 from . import __version__
 from .compiler.compile import CompiledPack, compile_pack
-from .decision import Decision, EngineRef, Outcome, RulePackRef, most_severe
+from .decision import Decision, EngineRef, Finding, Outcome, RulePackRef, most_severe
 from .engine.durable_backend import ENGINE_NAME, ENGINE_VERSION, EngineError
-from .engine.evaluate import EngineName, Item, batch_view, findings_for
+from .engine.evaluate import EngineName, Item, batch_view, findings_for, findings_for_many
 from .engine.reference import BatchView
 from .entities.registry import ID_FIELD, KINDS, DocumentError, parse_document
 from .pack.loader import LoadedPack, PackError, PackIssue, load_pack, pack_sha256
@@ -28,6 +28,8 @@ from .pack.loader import LoadedPack, PackError, PackIssue, load_pack, pack_sha25
 _CHECKED: set[str] = set()
 BUNDLED = Path(__file__).resolve().parent.parent / "rules"
 COMPILED_CACHE_SIZE = 16
+MATCH_CHUNK = 200  # documents whose facts durable-rules matches in shared sessions
+_ENGINE_REF = EngineRef(name=f"vasp-rules/{ENGINE_NAME} {ENGINE_VERSION}", version=__version__)
 
 
 def find_pack(name_or_path: str | Path) -> Path:
@@ -60,6 +62,7 @@ class RulePack:
         self.files: dict[str, bytes] = loaded.files
         self.sha256: str = pack_sha256(loaded.files)
         self._compiled: OrderedDict[date, CompiledPack] = OrderedDict()
+        self._ref = self.ref
         self._lock = threading.Lock()
 
     @classmethod
@@ -187,10 +190,13 @@ class RulePack:
         compiled = self.compiled(as_of)
         view = batch_view(items) if batch else None  # built once: n documents, one batch
         decisions: list[Decision] = []
-        for item in items:
-            decisions.append(self._decide(compiled, item, view, engine))
-            if on_decision is not None:
-                on_decision(decisions[-1])
+        for start in range(0, len(items), MATCH_CHUNK):  # durable sessions shared by a chunk
+            chunk = items[start : start + MATCH_CHUNK]
+            found = findings_for_many(compiled, chunk, view, engine)
+            for item, findings in zip(chunk, found, strict=True):
+                decisions.append(self._decision(compiled, item, findings))
+                if on_decision is not None:
+                    on_decision(decisions[-1])
         if explain:
             from .explain.api import attach_explanations
 
@@ -204,9 +210,15 @@ class RulePack:
     ) -> Decision:
         """The decision on one document; `batch` is the shared view of the documents evaluated
         with it, or None when it is evaluated alone."""
-        findings = findings_for(compiled, item, batch or batch_view([item]), engine)
+        return self._decision(
+            compiled, item, findings_for(compiled, item, batch or batch_view([item]), engine)
+        )
+
+    def _decision(self, compiled: CompiledPack, item: Item, findings: list[Finding]) -> Decision:
+        """Assemble a decision from trusted parts (no re-validation: every part was built by
+        the engine from validated input and the checked pack)."""
         in_force = [r.id for r in compiled.rules_for(item.kind)]
-        return Decision(
+        return Decision.model_construct(
             document_kind=item.kind,
             document_id=item.id,
             outcome=most_severe([f.outcome for f in findings])
@@ -216,11 +228,10 @@ class RulePack:
             findings=findings,
             rules_evaluated=in_force,
             no_rules_in_force=not in_force,
-            rulepack=self.ref,
+            rulepack=self._ref,
             input_sha256=document_sha256(item.model),
-            engine=EngineRef(
-                name=f"vasp-rules/{ENGINE_NAME} {ENGINE_VERSION}", version=__version__
-            ),
+            engine=_ENGINE_REF,
+            explanation=None,
         )
 
     def _evaluate_in_processes(

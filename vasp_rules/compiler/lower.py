@@ -250,7 +250,9 @@ class Lowerer:
             )
         if isinstance(node, Presence):
             key = self._plain_field(node.path)
-            if key is None:
+            # a money field is absent from the fact also when present without a reference
+            # rate for its currency: its presence is computed, not tested with $ex/$nex
+            if key is None or self._is_money(node.path):
                 return self._hoisted_bool(node)
             if key in self._always:
                 present, absent = TRUE, FALSE
@@ -324,6 +326,18 @@ class Lowerer:
                 return None
             return {ARITH[node.op]: {"$l": left, "$r": right}}
         return None
+
+    def _is_money(self, path: Path) -> bool:
+        model: type[BaseModel] | None = self.root
+        for part in path.parts:
+            fields = model_fields(model) if model is not None else {}
+            if part not in fields:
+                return False
+            tp = fields[part].type
+            if tp.name == "money":
+                return True
+            model = tp.model if tp.name == "object" else None
+        return False
 
     def _plain_field(self, path: Path) -> str | None:
         """The fact key for a path of scalar fields reached through objects only; else None."""

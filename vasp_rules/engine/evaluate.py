@@ -86,6 +86,49 @@ def fired_rules(
     if not rules:
         return out
     names = compiled.matcher().match(item.kind, project(compiled, item, ctx))
+    return _outcomes(rules, names)
+
+
+def findings_for_many(
+    compiled: CompiledPack, items: Sequence[Item], batch: BatchView | None, engine: EngineName
+) -> list[list[Finding]]:
+    """The findings of several documents, in order. `batch` is the view they share, or None
+    when each is evaluated alone. With durable-rules, the facts of all of them are matched in
+    shared sessions (see durable_backend.Matcher.match_many)."""
+    ctxs = [context_for(compiled, item, batch or batch_view([item])) for item in items]
+    if engine == "reference":
+        fired = [
+            fired_rules(compiled, item, ctx, engine)
+            for item, ctx in zip(items, ctxs, strict=True)
+        ]
+    else:
+        by_kind: dict[str, list[int]] = {}
+        for i, item in enumerate(items):
+            if compiled.rules_for(item.kind):
+                by_kind.setdefault(item.kind, []).append(i)
+        names: list[set[str]] = [set() for _ in items]
+        matcher = compiled.matcher() if by_kind else None
+        for kind, positions in by_kind.items():
+            assert matcher is not None
+            facts = [project(compiled, items[i], ctxs[i]) for i in positions]
+            for i, found in zip(positions, matcher.match_many(kind, facts), strict=True):
+                names[i] = found
+        fired = [
+            _outcomes(compiled.rules_for(item.kind), found)
+            for item, found in zip(items, names, strict=True)
+        ]
+    fast = engine != "reference"
+    return [
+        sorted(
+            (finding_for(rule, held, ctx, compiled=fast) for rule, held in pairs),
+            key=finding_sort_key,
+        )
+        for pairs, ctx in zip(fired, ctxs, strict=True)
+    ]
+
+
+def _outcomes(rules: list[CompiledRule], names: set[str]) -> list[tuple[CompiledRule, bool]]:
+    out: list[tuple[CompiledRule, bool]] = []
     for rule in rules:
         if rule.id + TRUE_SUFFIX in names:
             out.append((rule, True))

@@ -1,0 +1,366 @@
+"""The compiled fast path against hand-written Python, in one process.
+
+For licence applications and transfers it compares `RulePack.evaluate` with "the project's
+pydantic validation + a hand-written evaluator of the same rules in force" (benchmarks/
+handwritten_licence.py, benchmarks/handwritten_transfer.py) on the same generated documents.
+It first checks that both fire the same rule ids (prints the agreement and how many of the
+rules in force the documents exercise), then times interleaved rounds (CPU and wall time,
+median of --rounds) and prints decisions per second and the ratio engine / hand-written. Then:
+single-decision CPU latency per kind (p50/p90/p99), mixed-kind throughput of durable-rules and
+of the reference interpreter, RulePack.load time, the first evaluation on a new date, and the
+resident memory over many decisions. Figures are ratios measured in the same run: this machine
+is shared and noisy; nothing here is asserted.
+
+    python benchmarks/fastpath.py [--count 2000] [--rounds 5] [--seed 11] [--memory 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import gc
+import json
+import random
+import resource
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any, get_args
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from engine import synthetic  # noqa: E402
+from handwritten_licence import LicenceRules  # noqa: E402
+from handwritten_transfer import TransferRules  # noqa: E402
+
+from vasp_rules import RulePack  # noqa: E402
+from vasp_rules.entities import (  # noqa: E402
+    Activity,
+    ConvictionCategory,
+    CounterpartyType,
+    CustodyModel,
+    EnforcementType,
+    LicenceDocumentType,
+    LicenceStatus,
+    NocStatus,
+    Pep,
+    PkEntityStatus,
+    PolicyType,
+    Role,
+    SanctionsResult,
+    SecurityClearance,
+)
+from vasp_rules.entities.registry import parse_document  # noqa: E402
+
+AS_OF = date(2026, 6, 1)
+CURRENCIES = ["PKR", "PKR", "USD", "AED", "EUR", "GBP", "JPY"]  # JPY: no reference rate
+COUNTRIES = ["PK", "PK", "AE", "GB", "US", "SG", "IN", "KP", "IR", "DE"]
+
+
+def _pick(rng: random.Random, literal: Any) -> str:
+    return str(rng.choice(get_args(literal)))
+
+
+def _some(rng: random.Random, literal: Any, most: int) -> list[str]:
+    options = list(get_args(literal))
+    return rng.sample(options, rng.randint(0, min(most, len(options))))
+
+
+def _day(rng: random.Random, start: date, days: int) -> str:
+    return (start + timedelta(days=rng.randrange(days))).isoformat()
+
+
+def _money(rng: random.Random, low: int, high: int) -> dict[str, str]:
+    return {"amount": f"{rng.randrange(low, high)}.{rng.randrange(100):02d}",
+            "currency": rng.choice(CURRENCIES)}
+
+
+def licence_applications(count: int, seed: int) -> list[dict[str, Any]]:
+    """Licence applications varied in stage, activities, documents, capital and its currency,
+    policies, enforcement history and people (roles, nationality, PEP, sanctions, convictions,
+    experience, clearance), so that most rules fire on some documents and not on others."""
+    rng = random.Random(seed)
+    template = json.loads((ROOT / "examples" / "licence_application.json").read_text())
+    person0 = template["firm"]["people"][0]
+    docs = []
+    for i in range(count):
+        doc = copy.deepcopy(template)
+        doc["application_id"] = f"APP-{i}"
+        doc["stage"] = rng.choice(["EOI", "NOC", "FULL"])
+        doc["submitted_on"] = _day(rng, date(2025, 9, 1), 500)
+        doc["activities"] = _some(rng, Activity, 3) or ["EXCHANGE"]
+        types = list(get_args(LicenceDocumentType))
+        keep = types if rng.random() < 0.4 else rng.sample(types, rng.randint(3, len(types)))
+        doc["documents"] = [{"type": t, "received_on": _day(rng, date(2025, 9, 1), 200)}
+                            for t in keep]
+        firm = doc["firm"]
+        firm["pk_entity_status"] = _pick(rng, PkEntityStatus)
+        firm["noc_status"] = _pick(rng, NocStatus)
+        firm["goaml_registered"] = rng.random() < 0.6
+        firm["paid_up_capital"] = _money(rng, 10**5, 2 * 10**10)
+        if rng.random() < 0.15:
+            firm.pop("annual_fixed_overheads", None)
+        else:
+            firm["annual_fixed_overheads"] = _money(rng, 10**4, 10**9)
+        firm["custody_model"] = _pick(rng, CustodyModel)
+        firm["proprietary_trading"] = rng.random() < 0.2
+        firm["pk_registered_office"] = rng.random() < 0.8
+        firm["data_locations"] = rng.sample(COUNTRIES[:6], rng.randint(1, 3))
+        firm["shariah_products"] = rng.random() < 0.2
+        if rng.random() < 0.5:
+            firm["shariah_clearance_ref"] = f"SH-{i}"
+        firm["uses_pk_banking_rails"] = rng.random() < 0.5
+        for lic in firm["foreign_licences"]:
+            lic["status"] = _pick(rng, LicenceStatus) if rng.random() < 0.3 else "ACTIVE"
+            lic["jurisdiction"] = rng.choice(COUNTRIES)
+            lic["expires_on"] = _day(rng, date(2025, 6, 1), 1200)
+        if rng.random() < 0.2:
+            firm["foreign_licences"] = []
+        firm["policies"] = [{"type": t, "board_approved_on": _day(rng, date(2025, 1, 1), 600)}
+                            for t in _some(rng, PolicyType, 7)]
+        firm["record_retention_years"] = rng.randrange(3, 12)
+        firm["enforcement_history"] = [
+            {"regulator": "R", "on": _day(rng, date(2018, 1, 1), 3000),
+             "type": _pick(rng, EnforcementType), "resolved": rng.random() < 0.8}
+            for _ in range(rng.choice([0, 0, 1, 2]))
+        ]
+        people = []
+        for j in range(rng.randint(1, 6)):
+            person = copy.deepcopy(person0)
+            person["full_name"] = f"Person {i}-{j}"
+            person["nationalities"] = rng.sample(COUNTRIES[:8], rng.randint(1, 2))
+            person["residence_country"] = rng.choice(COUNTRIES[:6])
+            person["roles"] = _some(rng, Role, 3)
+            person["ownership_pct"] = str(rng.choice([0, 0, 5, 10, 25, 40, 60, 80]))
+            person["pep"] = "NONE" if rng.random() < 0.85 else _pick(rng, Pep)
+            result = "CLEAR" if rng.random() < 0.85 else _pick(rng, SanctionsResult)
+            person["sanctions_screening"]["result"] = result
+            person["convictions"] = [
+                {"category": _pick(rng, ConvictionCategory), "convicted_on": "2015-05-05",
+                 "jurisdiction": "PK"}
+                for _ in range(1 if rng.random() < 0.1 else 0)
+            ]
+            person["years_relevant_experience"] = rng.randrange(0, 20)
+            person["outsourced"] = rng.random() < 0.1
+            if rng.random() < 0.15:
+                person.pop("fit_and_proper_declared_on", None)
+            person["security_clearance"] = _pick(rng, SecurityClearance)
+            people.append(person)
+        firm["people"] = people
+        docs.append(doc)
+    return docs
+
+
+def transfers(count: int, seed: int) -> list[dict[str, Any]]:
+    """Transfers varied in direction, value and currency, absent originator and beneficiary
+    details, counterparty type and jurisdiction, and travel-rule timing."""
+    rng = random.Random(seed)
+    template = json.loads((ROOT / "examples" / "transfer.json").read_text())
+    docs = []
+    for i in range(count):
+        doc = copy.deepcopy(template)
+        doc["transfer_id"] = f"TX-{i}"
+        doc["direction"] = rng.choice(["IN", "OUT"])
+        doc["value"] = _money(rng, 10, 400_000)
+        if doc["value"]["currency"] in ("USD", "EUR", "GBP"):
+            doc["value"]["amount"] = f"{rng.randrange(10, 3000)}.00"
+        for key in ("name", "account_or_wallet", "address", "national_id", "customer_id",
+                    "date_of_birth", "place_of_birth"):
+            if rng.random() < 0.2:
+                doc["originator"].pop(key, None)
+        for key in ("name", "account_or_wallet"):
+            if rng.random() < 0.15:
+                doc["beneficiary"].pop(key, None)
+        doc["counterparty_type"] = _pick(rng, CounterpartyType)
+        if rng.random() < 0.2:
+            doc.pop("counterparty_vasp", None)
+        else:
+            vasp = doc["counterparty_vasp"]
+            vasp["jurisdiction"] = rng.choice(COUNTRIES)
+            vasp["licensed"] = rng.random() < 0.8
+            if rng.random() < 0.2:
+                vasp.pop("due_diligence_on", None)
+        doc["unhosted_ownership_verified"] = rng.random() < 0.5
+        minute = rng.randrange(0, 50)
+        doc["executed_at"] = f"2026-03-01T14:{minute:02d}:05+05:00"
+        doc["data_transmitted_at"] = f"2026-03-01T14:{minute + rng.randrange(0, 10):02d}:04+05:00"
+        doc["settled_at"] = f"2026-03-01T14:{minute + rng.randrange(0, 10):02d}:37+05:00"
+        for key in ("data_transmitted_at", "settled_at"):
+            if rng.random() < 0.15:
+                doc.pop(key)
+        docs.append(doc)
+    return docs
+
+
+def _handwritten(kind: str, pack: RulePack, as_of: date) -> Callable[[dict[str, Any]], set[str]]:
+    """Validation (the project's pydantic models) + the hand-written rules of one kind."""
+    compiled = pack.compiled(as_of)
+    rules_type = LicenceRules if kind == "licence_application" else TransferRules
+    rules = rules_type(dict(compiled.param_values), dict(compiled.fx), as_of)
+
+    def decide(doc: dict[str, Any]) -> set[str]:
+        return rules.fired(parse_document(doc))  # type: ignore[arg-type]
+
+    return decide
+
+
+def agreement(pack: RulePack, kind: str, docs: list[dict[str, Any]]) -> None:
+    hand = _handwritten(kind, pack, AS_OF)
+    same = 0
+    seen: set[str] = set()
+    first_difference = ""
+    for doc in docs:
+        engine = set(pack.evaluate(doc, AS_OF).fired)
+        mine = hand(doc)
+        seen |= engine
+        if engine == mine:
+            same += 1
+        elif not first_difference:
+            first_difference = f" (first difference: engine {sorted(engine - mine)} "
+            first_difference += f"vs hand-written {sorted(mine - engine)})"
+    in_force = pack.rule_ids(on=AS_OF, kind=kind)
+    print(f"  {kind}: same rule ids on {same}/{len(docs)} documents "
+          f"({100 * same / len(docs):.2f}%){first_difference}; "
+          f"{len(seen & set(in_force))} of {len(in_force)} rules in force fire on some document")
+
+
+def _timed(run: Callable[[], None]) -> tuple[float, float]:
+    gc.collect()
+    cpu, wall = time.process_time(), time.perf_counter()
+    run()
+    return time.process_time() - cpu, time.perf_counter() - wall
+
+
+def throughput(pack: RulePack, kind: str, docs: list[dict[str, Any]], rounds: int) -> None:
+    hand = _handwritten(kind, pack, AS_OF)
+
+    def engine() -> None:
+        for doc in docs:
+            pack.evaluate(doc, AS_OF)
+
+    def handwritten() -> None:
+        for doc in docs:
+            hand(doc)
+
+    def validation_only() -> None:
+        for doc in docs:
+            parse_document(doc)
+
+    samples: dict[str, list[tuple[float, float]]] = {"engine": [], "hand": [], "valid": []}
+    for _ in range(rounds):  # interleaved, so drift on a shared machine hits both alike
+        samples["engine"].append(_timed(engine))
+        samples["hand"].append(_timed(handwritten))
+        samples["valid"].append(_timed(validation_only))
+    n = len(docs)
+
+    def rate(name: str, which: int) -> float:
+        return n / statistics.median(s[which] for s in samples[name])
+
+    print(f"  {kind} ({n} documents, median of {rounds} interleaved rounds):")
+    for which, label in ((0, "CPU "), (1, "wall")):
+        e, h, v = rate("engine", which), rate("hand", which), rate("valid", which)
+        print(f"    {label}: engine {e:8.0f}/s   validation + hand-written {h:8.0f}/s   "
+              f"validation alone {v:8.0f}/s   ratio engine/hand-written {e / h:.2f}x")
+
+
+def latency(pack: RulePack, kind: str, docs: list[dict[str, Any]]) -> None:
+    times = []
+    for doc in docs:
+        start = time.thread_time_ns()
+        pack.evaluate(doc, AS_OF)
+        times.append((time.thread_time_ns() - start) / 1e6)
+    times.sort()
+
+    def q(p: float) -> float:
+        return times[min(len(times) - 1, int(p * len(times)))]
+
+    print(f"  {kind:20s} p50 {q(0.5):6.3f} ms   p90 {q(0.9):6.3f} ms   p99 {q(0.99):6.3f} ms")
+
+
+def mixed(pack: RulePack, docs: list[dict[str, Any]], rounds: int) -> None:
+    results: dict[str, list[float]] = {"durable": [], "reference": []}
+    for _ in range(rounds):
+        for engine in results:
+            def run(engine: str = engine) -> None:
+                for doc in docs:
+                    pack.evaluate(doc, AS_OF, engine=engine)  # type: ignore[arg-type]
+            results[engine].append(_timed(run)[0])
+    d = len(docs) / statistics.median(results["durable"])
+    r = len(docs) / statistics.median(results["reference"])
+    print(f"  {len(docs)} mixed documents, CPU: durable-rules {d:.0f}/s, reference interpreter "
+          f"{r:.0f}/s, ratio {d / r:.2f}x")
+
+
+def loading(rounds: int) -> None:
+    loads = [_timed(lambda: RulePack.load("pk")) for _ in range(rounds)]
+    print(f"  RulePack.load('pk'): CPU {statistics.median(c for c, _ in loads):.3f} s, "
+          f"wall {statistics.median(w for _, w in loads):.3f} s (median of {rounds})")
+    doc = json.loads((ROOT / "examples" / "licence_application.json").read_text())
+    firsts = []
+    for k in range(rounds):
+        pack = RulePack.load("pk")
+        pack.evaluate(doc, AS_OF)
+        day = AS_OF + timedelta(days=30 + k)
+        firsts.append(_timed(lambda pack=pack, day=day: pack.evaluate(doc, day)))
+    cpu = 1000 * statistics.median(c for c, _ in firsts)
+    wall = 1000 * statistics.median(w for _, w in firsts)
+    print(f"  first evaluation on a new date: CPU {cpu:.1f} ms, wall {wall:.1f} ms")
+
+
+def memory(pack: RulePack, docs: list[dict[str, Any]], total: int) -> None:
+    step = max(total // 5, 1)
+    done = 0
+    marks = []
+    while done < total:
+        for doc in docs:
+            pack.evaluate(doc, AS_OF)
+            done += 1
+            if done % step == 0:
+                rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+                marks.append(f"{done:,}: {rss:.0f} MB")
+            if done >= total:
+                break
+    print("  peak RSS after " + ", ".join(marks))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--count", type=int, default=2000, help="documents per kind")
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--memory", type=int, default=100_000,
+                    help="decisions for the memory check (1000000 for the full check)")
+    args = ap.parse_args()
+    pack = RulePack.load("pk")
+    by_kind = {
+        "licence_application": licence_applications(args.count, args.seed),
+        "transfer": transfers(args.count, args.seed + 1),
+    }
+    print(f"as_of {AS_OF}; pack {pack.name} {pack.version}")
+    print("agreement with the hand-written evaluators (rule ids fired):")
+    for kind, docs in by_kind.items():
+        agreement(pack, kind, docs)
+    print("throughput, engine vs validation + hand-written rules:")
+    for kind, docs in by_kind.items():
+        throughput(pack, kind, docs, args.rounds)
+    others = synthetic(args.count * 2, args.seed)
+    print("single-decision latency (CPU):")
+    for kind in ("licence_application", "transfer", "customer", "amnesty_declaration"):
+        docs = by_kind.get(kind) or [d for d in others if d["kind"] == kind]
+        latency(pack, kind, docs)
+    print("mixed kinds:")
+    mix = [d for group in zip(*by_kind.values(), others[::2], strict=False) for d in group]
+    mixed(pack, mix[: args.count], max(3, args.rounds // 2))
+    print("loading:")
+    loading(3)
+    print("memory:")
+    memory(pack, mix, args.memory)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,84 @@
+"""The pk pack's transfer rules in force, written by hand as plain Python.
+
+A yardstick for benchmarks/fastpath.py (see handwritten_licence.py). A transfer evaluated alone
+has no other transfers, so the structuring rule TR-10 (a sum over the batch) reduces to its
+own value, which is below the threshold whenever the rule's other test holds: it fires only when
+the value is unknown (no reference rate for its currency). TR-09 takes effect on 2030-12-31.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from vasp_rules.engine.values import money_to_paisa
+from vasp_rules.entities.transfer import Transfer
+
+TR_09_FROM = date(2030, 12, 31)
+
+
+class TransferRules:
+    """The rules on one date; parameters are read once."""
+
+    def __init__(self, params: dict[str, Any], fx: dict[str, Decimal], as_of: date) -> None:
+        self.fx = fx
+        self.threshold = params["travel_rule_threshold"]
+        self.unhosted = params["unhosted_wallet_threshold"]
+        self.call_for_action = set(params["fatf_call_for_action"])
+        self.tr09 = as_of >= TR_09_FROM
+
+    def fired(self, t: Transfer) -> set[str]:
+        out: set[str] = set()
+        o, b = t.originator, t.beneficiary
+        value = money_to_paisa(t.value.amount, t.value.currency, self.fx)
+        threshold = self.threshold
+        names_missing = o.name is None or o.account_or_wallet is None
+        no_identifier = (
+            o.address is None
+            and o.national_id is None
+            and o.customer_id is None
+            and (o.date_of_birth is None or o.place_of_birth is None)
+        )
+        beneficiary_missing = b.name is None or b.account_or_wallet is None
+        if t.direction == "OUT":
+            if names_missing or no_identifier:
+                if value is None or value >= threshold:
+                    out.add("TR-01")  # held, or unknown for want of a rate
+            if beneficiary_missing:
+                out.add("TR-02")
+            if names_missing or beneficiary_missing:
+                if value is None or value < threshold:
+                    out.add("TR-03")
+        else:
+            if names_missing or beneficiary_missing:
+                out.add("TR-04")
+            elif no_identifier and (value is None or value >= threshold):
+                out.add("TR-04")
+        vasp = t.counterparty_vasp
+        if t.counterparty_type == "VASP" and (
+            vasp is None or not vasp.licensed or vasp.due_diligence_on is None
+        ):
+            out.add("TR-05")
+        if (
+            t.counterparty_type == "UNHOSTED"
+            and not t.unhosted_ownership_verified
+            and (value is None or value > self.unhosted)
+        ):
+            out.add("TR-06")
+        sent, settled = t.data_transmitted_at, t.settled_at
+        if sent is not None and settled is not None and sent > settled:
+            out.add("TR-07")
+        if vasp is not None and vasp.jurisdiction in self.call_for_action:
+            out.add("TR-08")
+        if (
+            self.tr09
+            and vasp is not None
+            and vasp.jurisdiction != "PK"
+            and (o.address is None or o.date_of_birth is None)
+            and (value is None or value > threshold)
+        ):
+            out.add("TR-09")
+        if o.account_or_wallet is not None and value is None:
+            out.add("TR-10")
+        return out
