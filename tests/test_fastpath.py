@@ -105,3 +105,37 @@ def test_money_without_a_reference_rate_is_still_present() -> None:
     reference = p.evaluate(doc, date(2026, 6, 1), engine="reference")
     assert "LIC-14" not in durable.fired
     assert durable.to_json() == reference.to_json()
+
+
+@SETTINGS
+@given(docs=st.lists(any_document(), min_size=2, max_size=6), as_of=as_of_dates)
+def test_a_shared_session_matches_each_fact_as_if_alone(docs: list[dict], as_of: date) -> None:
+    """Isolation inside one durable-rules session: the rules each fact fires among others
+    are exactly those it fires in a session of its own."""
+    from vasp_rules.engine.evaluate import project
+
+    compiled = pack("pk").compiled(as_of)
+    matcher = compiled.matcher()
+    items = [_item(d, i) for i, d in enumerate(docs)]
+    by_kind: dict[str, list[dict]] = {}
+    for item in items:
+        ctx = context_for(compiled, item, batch_view([item]))
+        by_kind.setdefault(item.kind, []).append(project(compiled, item, ctx))
+    for kind, facts in by_kind.items():
+        together = matcher.match_many(kind, facts + facts)  # identical facts too
+        assert together == [matcher.match(kind, f) for f in facts + facts]
+
+
+def test_trusted_models_equal_validated_ones() -> None:
+    """Decisions and findings are assembled without re-validation; they are the same models,
+    with the same JSON, as validated ones."""
+    import json
+
+    from vasp_rules.decision import Decision
+
+    doc = json.loads((HERE.parent / "examples" / "licence_application.json").read_text())
+    decision = pack("pk").evaluate(doc, date(2026, 6, 1))
+    validated = Decision.model_validate(decision.model_dump())
+    assert decision == validated
+    assert decision.to_json() == validated.to_json()
+    assert decision.findings, "the example should fire some rules"

@@ -19,7 +19,14 @@ from . import __version__
 from .compiler.compile import CompiledPack, compile_pack
 from .decision import Decision, EngineRef, Finding, Outcome, RulePackRef, most_severe
 from .engine.durable_backend import ENGINE_NAME, ENGINE_VERSION, EngineError
-from .engine.evaluate import EngineName, Item, batch_view, findings_for, findings_for_many
+from .engine.evaluate import (
+    EngineName,
+    Item,
+    batch_view,
+    findings_for,
+    findings_for_many,
+    trusted,
+)
 from .engine.reference import BatchView
 from .entities.registry import ID_FIELD, KINDS, DocumentError, parse_document
 from .pack.loader import LoadedPack, PackError, PackIssue, load_pack, pack_sha256
@@ -218,7 +225,8 @@ class RulePack:
         """Assemble a decision from trusted parts (no re-validation: every part was built by
         the engine from validated input and the checked pack)."""
         in_force = [r.id for r in compiled.rules_for(item.kind)]
-        return Decision.model_construct(
+        return trusted(
+            Decision,
             document_kind=item.kind,
             document_id=item.id,
             outcome=most_severe([f.outcome for f in findings])

@@ -147,10 +147,10 @@ def _path(node: Path) -> Fn:
             raw, taken = walked
             path = doc_paths[taken - 1]
             recorded = doc_from[taken - 1] if ev.record else False
-        if isinstance(raw, list):
-            return general(ev, node, scope)
         if recorded and path not in ev.computed and not _is_model(raw):
             ev.reads.setdefault(path, to_json_value(raw))
+        if isinstance(raw, list):  # a list field at the end of the path: its items' values
+            return Result([v if isinstance(v, str) else ev._engine_value(v, path)[0] for v in raw])
         if raw is None:
             return Result(UNKNOWN, frozenset({path}))
         if isinstance(raw, _SCALARS) or isinstance(raw, Decimal):
