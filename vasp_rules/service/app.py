@@ -16,6 +16,7 @@ import itertools
 import json
 import logging
 import re
+import threading
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -321,6 +322,7 @@ class Service:
         self.packs = config.load_packs()
         self.default = next(iter(self.packs))
         self.metrics = metrics
+        self._logs = threading.local()  # per thread: the open decision log
 
     def pack(self, request: Request) -> RulePack:
         name = request.query_params.get("pack", self.default)
@@ -332,14 +334,24 @@ class Service:
     def record(
         self, pack: RulePack, decisions: Sequence[Decision], documents: Sequence[Any], batch: bool
     ) -> tuple[list[int], str]:
-        """Append to the audit log; the records' numbers and the log's head after them."""
+        """Append to the audit log; the records' numbers and the log's head after them.
+
+        Each thread keeps its log open (an SQLite connection serves one thread): opening and
+        checking the file for every request would cost several times the append itself."""
         assert self.config.log_path is not None
-        with DecisionLog.open(self.config.log_path, write=True) as audit:
-            # the explanation is derived, not decided: the log keeps the decision as replay
-            # recomputes it (an explained decision would not replay byte for byte)
-            plain = [d.model_copy(update={"explanation": None}) for d in decisions]
+        audit: DecisionLog | None = getattr(self._logs, "log", None)
+        if audit is None:
+            audit = self._logs.log = DecisionLog.open(self.config.log_path, write=True)
+        # the explanation is derived, not decided: the log keeps the decision as replay
+        # recomputes it (an explained decision would not replay byte for byte)
+        plain = [d.model_copy(update={"explanation": None}) for d in decisions]
+        try:
             seqs = audit.record_many(list(zip(plain, documents, strict=True)), pack, batch=batch)
             return seqs, audit.head().token
+        except BaseException:
+            self._logs.log = None  # reopen (and re-check the file) on the next request
+            audit.close()
+            raise
 
     # -- endpoints ----------------------------------------------------------------------
     async def evaluate(self, request: Request) -> Response:
