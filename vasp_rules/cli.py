@@ -199,6 +199,11 @@ def check(pack: str) -> None:
         f"({summary}), {len(rulepack.loaded.params)} parameters, sha256 "
         f"{rulepack.sha256}"
     )
+    for access in rulepack.batch_plan().unkeyed:
+        click.echo(
+            f"note: {access.rule_id} reads batch.{access.kind} with no key ({access.reason}): "
+            f"scanned in full, O(n^2) per batch: {access.text}"
+        )
 
 
 @main.command(name="test")

@@ -48,9 +48,10 @@ class Item:
     id: str
 
 
-def batch_view(items: Sequence[Item]) -> BatchView:
-    """The shared view of documents evaluated together."""
-    return BatchView([(i.kind, i.id, i.model) for i in items])
+def batch_view(items: Sequence[Item], *, keyed: bool = True) -> BatchView:
+    """The shared view of documents evaluated together (`keyed=False`: batch quantifiers visit
+    every document, the plain definition that keyed plans are tested against)."""
+    return BatchView([(i.kind, i.id, i.model) for i in items], keyed=keyed)
 
 
 def context_for(compiled: CompiledPack, item: Item, batch: Sequence[Item] | BatchView) -> Context:

@@ -21,6 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from ..compiler.batchplan import plan_quantifier
 from ..lang.ast import (
     Binary,
     Call,
@@ -33,9 +34,9 @@ from ..lang.ast import (
     Presence,
     Quantifier,
     Unary,
-    children,
     render,
 )
+from .keyed import KeyedIndex
 from .values import (
     UNKNOWN,
     date_to_engine,
@@ -63,7 +64,13 @@ class BatchView:
     quantifier filtered by `x.field == value`, or a test `v in batch.KIND.path`, visits only
     the documents that can match."""
 
-    def __init__(self, documents: Sequence[tuple[str, str, BaseModel]]) -> None:
+    def __init__(
+        self, documents: Sequence[tuple[str, str, BaseModel]], *, keyed: bool = True
+    ) -> None:
+        #: False evaluates every batch quantifier by visiting every document (the plain
+        #: definition; the oracle of the keyed plans)
+        self.keyed = keyed
+        self._indexes: dict[int, tuple[Quantifier, KeyedIndex | None]] = {}
         self.by_kind: dict[str, list[BaseModel]] = {}
         self.ids: dict[int, str] = {}
         self._kind_of: dict[int, str] = {}
@@ -82,6 +89,21 @@ class BatchView:
         """Whether the batch holds a document of `kind` other than `document`."""
         count = len(self.by_kind.get(kind, []))
         return count > (1 if self._kind_of.get(id(document)) == kind else 0)
+
+    def keyed_index(self, node: Quantifier, ev: Evaluator) -> KeyedIndex | None:
+        """The keyed index of a batch quantifier over this batch (compiler/batchplan.py),
+        built on first use; None when its filter has no keyed shape."""
+        entry = self._indexes.get(id(node))
+        if entry is not None and entry[0] is node:
+            return entry[1]
+        plan = plan_quantifier(node)
+        index = None
+        if plan is not None and plan.keyed:
+            docs = self.by_kind.get(plan.kind, [])
+            labels = [self.label(plan.kind, i) for i in range(len(docs))]
+            index = KeyedIndex(plan, docs, labels, Evaluator(ev.ctx, record=False))
+        self._indexes[id(node)] = (node, index)
+        return index
 
     def leaves(self, kind: str, parts: tuple[str, ...], ctx: Context) -> _Leaves:
         """Every value at `batch.KIND.parts` (through lists), by engine value, with the
@@ -338,6 +360,7 @@ class Evaluator:
             and "batch" not in scope
             and len(node.parts) > 2
             and self.ctx.batch is not None
+            and self.ctx.batch.keyed
         )
 
     def _batch_membership(self, op: str, left: Result, right: Path) -> Result:
@@ -452,37 +475,19 @@ class Evaluator:
     def _candidates(
         self, node: Quantifier, kind: str, scope: dict[str, tuple[Any, str]]
     ) -> list[int] | None:
-        """Positions of the batch documents that can pass `where`, from an equality conjunct
-        `VAR.path == EXPR` (EXPR not using VAR) and the batch's index; None means all.
-
-        The others fail that conjunct (their value is known and different), so skipping them
-        changes no verdict; documents whose value is absent are always kept (unknown)."""
+        """Positions of the batch documents that can pass `where`, from the quantifier's keyed
+        plan (equality keys, a window, filters on the other document alone; see
+        compiler/batchplan.py); None means all. The others certainly fail `where`, so skipping
+        them changes no verdict; documents whose key is absent are always kept (unknown)."""
         view = self.ctx.batch
-        if node.where is None or view is None:
+        if node.where is None or view is None or not view.keyed:
             return None
         if not view.has_others(kind, self.ctx.document):
             return []
-        for conjunct in _conjuncts(node.where):
-            if not (isinstance(conjunct, Binary) and conjunct.op == "=="):
-                continue
-            for mine, other in ((conjunct.left, conjunct.right), (conjunct.right, conjunct.left)):
-                if not (
-                    isinstance(mine, Path) and mine.parts[0] == node.var and len(mine.parts) > 1
-                ):
-                    continue
-                if _mentions(other, node.var):
-                    continue
-                leaves = view.leaves(kind, mine.parts[1:], self.ctx)
-                # read as the full scan would (it reads it once per other document)
-                value = self._eval(other, scope).value
-                if value is UNKNOWN:
-                    continue
-                try:
-                    hits = leaves.by_value.get(_hashable(value), [])
-                except TypeError:
-                    continue
-                return sorted({pos for pos, _, _ in hits} | {pos for pos, _, _ in leaves.unknown})
-        return None
+        index = view.keyed_index(node, self)
+        if index is None:
+            return None
+        return index.candidates(self, scope)
 
     def _quantifier(self, node: Quantifier, scope: dict[str, tuple[Any, str]]) -> Result:
         items, source_missing = self._items(node, scope)
@@ -589,21 +594,6 @@ def _step(value: Any, part: str, path: str) -> tuple[Any, str]:
     if isinstance(value, Mapping):
         return value.get(part), child
     return None, child
-
-
-def _conjuncts(node: Expr) -> list[Expr]:
-    if isinstance(node, Binary) and node.op == "and":
-        return _conjuncts(node.left) + _conjuncts(node.right)
-    return [node]
-
-
-def _mentions(node: Expr, var: str) -> bool:
-    """Whether an expression reads a variable (a path starting with it)."""
-    if isinstance(node, Path):
-        return node.parts[0] == var
-    if isinstance(node, Quantifier) and node.var == var:
-        return _mentions(node.source, var)
-    return any(_mentions(child, var) for child in children(node))
 
 
 def _from_document(path: str) -> bool:

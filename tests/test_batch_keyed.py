@@ -1,0 +1,152 @@
+"""Property: cross-document rules compiled to keyed plans decide exactly as their plain
+definition (every batch quantifier visiting every other document of the whole batch).
+
+Batches are small and share keys on purpose (a few wallets, originators, times an hour apart,
+absent keys), so that groups, windows, unknown keys and documents filtered out all occur. The
+keyed evaluation reads only the documents that can pass a filter: the facts it records from
+other documents (`batch.*` paths) are those documents' only, so they are left out of the
+comparison; everything else (outcomes, findings, reasons, the document's own facts) must match
+byte for byte.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import date
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from strategies import documents
+
+from vasp_rules import RulePack
+from vasp_rules.compiler.batchplan import plan_quantifier
+from vasp_rules.engine.evaluate import Item, batch_view
+from vasp_rules.lang.parser import parse_condition
+from vasp_rules.rulepack import _item
+
+HERE = Path(__file__).resolve().parent
+PACKS = {"pk": HERE.parent / "rules" / "pk", "batchshapes": HERE / "packs" / "batchshapes"}
+_loaded: dict[str, RulePack] = {}
+SETTINGS = settings(
+    max_examples=int(os.environ.get("BATCH_EXAMPLES", "40")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+as_of_dates = st.sampled_from([date(2026, 6, 1), date(2031, 1, 15)])
+
+
+def pack(name: str) -> RulePack:
+    if name not in _loaded:
+        _loaded[name] = RulePack.load(PACKS[name])
+    return _loaded[name]
+
+
+def _both(p: RulePack, docs: list[dict], as_of: date, engine: str = "durable") -> tuple[list, list]:
+    items: list[Item] = [_item(d, i) for i, d in enumerate(docs)]
+    compiled = p.compiled(as_of)
+    keyed = batch_view(items)
+    plain = batch_view(items, keyed=False)
+    a = [p._decide(compiled, it, keyed, engine).to_json() for it in items]  # type: ignore[arg-type]
+    b = [p._decide(compiled, it, plain, engine).to_json() for it in items]  # type: ignore[arg-type]
+    return [_own_facts(x) for x in a], [_own_facts(x) for x in b]
+
+
+def _own_facts(decision_json: str) -> dict:
+    data = json.loads(decision_json)
+    for finding in data["findings"]:
+        finding["facts"] = {k: v for k, v in finding["facts"].items() if not k.startswith("batch.")}
+    return data
+
+
+WALLETS = ["W1", "W2", "W3", None]
+
+
+@st.composite
+def transfer_batches(draw: st.DrawFn) -> list[dict]:
+    docs = draw(st.lists(documents("transfer"), min_size=2, max_size=9))
+    for i, doc in enumerate(docs):
+        doc["transfer_id"] = f"T-{i}"
+        hour = draw(st.sampled_from([0, 1, 5, 23, 24, 25, 47, 48, 49]))
+        day, hh = divmod(hour, 24)
+        doc["executed_at"] = f"2026-03-{1 + day:02d}T{hh:02d}:00:00+05:00"
+        wallet = draw(st.sampled_from(WALLETS))
+        if wallet is None:
+            doc["originator"].pop("account_or_wallet", None)
+        else:
+            doc["originator"]["account_or_wallet"] = wallet
+        doc["direction"] = draw(st.sampled_from(["IN", "OUT"]))
+        amount = draw(st.sampled_from(["100.00", "400.00", "999.99", "1000.00"]))
+        doc["value"] = {"amount": amount, "currency": draw(st.sampled_from(["USD", "PKR"]))}
+    return docs
+
+
+@st.composite
+def declaration_batches(draw: st.DrawFn) -> list[dict]:
+    docs = draw(st.lists(documents("amnesty_declaration"), min_size=2, max_size=6))
+    for i, doc in enumerate(docs):
+        doc["declaration_id"] = f"D-{i}"
+        for h in doc["holdings"]:
+            h["wallet_address"] = draw(st.sampled_from(["bc1-a", "bc1-b", "0xc", "0xd"]))
+            h["asset_symbol"] = draw(st.sampled_from(["BTC", "ETH", "USDT"]))
+    return docs
+
+
+@SETTINGS
+@given(docs=transfer_batches(), as_of=as_of_dates)
+def test_keyed_transfers_decide_as_the_plain_definition(docs: list[dict], as_of: date) -> None:
+    for name in PACKS:
+        keyed, plain = _both(pack(name), docs, as_of)
+        assert keyed == plain
+
+
+@SETTINGS
+@given(docs=declaration_batches(), as_of=as_of_dates)
+def test_keyed_declarations_decide_as_the_plain_definition(docs: list[dict], as_of: date) -> None:
+    for name in PACKS:
+        keyed, plain = _both(pack(name), docs, as_of)
+        assert keyed == plain
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(docs=transfer_batches())
+def test_keyed_reference_engine_agrees_too(docs: list[dict]) -> None:
+    keyed, plain = _both(pack("batchshapes"), docs, date(2026, 6, 1), "reference")
+    assert keyed == plain
+
+
+def test_plans_read_keys_windows_and_filters() -> None:
+    """The plan of a structuring filter: two equality keys, a window on executed_at, and the
+    conjuncts on the other transfer alone filtered once."""
+    node = parse_condition(
+        "sum(t in batch.transfer where t.originator.account_or_wallet is present "
+        "and t.originator.account_or_wallet == originator.account_or_wallet "
+        "and t.direction == direction and t.value < 100 "
+        "and t.executed_at <= executed_at and executed_at - hours(24) < t.executed_at: t.value)"
+    )
+    plan = plan_quantifier(node)  # type: ignore[arg-type]
+    assert plan is not None and plan.kind == "transfer" and plan.var == "t"
+    assert len(plan.static) == 2 and len(plan.equalities) == 2
+    assert [b.op for b in plan.bounds] == ["<=", ">"]
+
+
+def test_unkeyed_batch_rules_are_named_with_their_cost() -> None:
+    """`vasp-rules check` lists batch filters that are scanned in full (quadratic)."""
+    unkeyed = pack("batchshapes").batch_plan().unkeyed
+    assert {a.rule_id for a in unkeyed} == {"B-UNKEYED", "B-STATIC", "B-SEMI"}
+    assert all(a.reason for a in unkeyed)
+    assert not pack("pk").batch_plan().unkeyed
+
+
+def test_check_names_batch_rules_scanned_in_full() -> None:
+    from click.testing import CliRunner
+
+    from vasp_rules.cli import main
+
+    result = CliRunner().invoke(main, ["check", str(PACKS["batchshapes"])])
+    assert result.exit_code == 0
+    assert "note: B-UNKEYED reads batch.transfer with no key" in result.output
+    assert "B-WINDOW" not in result.output
+    clean = CliRunner().invoke(main, ["check", str(PACKS["pk"])])
+    assert "note:" not in clean.output

@@ -1,0 +1,209 @@
+"""Keyed indexes of a batch: the run-time half of compiler/batchplan.py.
+
+One index per (batch quantifier, batch) is built in one pass over the documents of its kind:
+documents failing a filter conjunct on themselves alone are dropped once; the rest are grouped
+by their equality keys and, within a group, sorted by the window key. A document's evaluation
+then visits its group's window only (plus documents whose key is unknown, which can never be
+skipped): O(log n + window) instead of O(n). Skipping a document is only ever done when its
+filter is certainly false, so verdicts are those of the full scan.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..compiler.batchplan import QuantPlan
+from .values import UNKNOWN
+
+if TYPE_CHECKING:
+    from .reference import Evaluator
+
+Scope = dict[str, tuple[Any, str]]
+
+
+def hashable(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(hashable(v) for v in value)
+    return value
+
+
+@dataclass
+class _Group:
+    keys: list[Any] = field(default_factory=list)  # sorted window keys
+    positions: list[int] = field(default_factory=list)  # aligned with keys
+    unsorted: list[int] = field(default_factory=list)  # window key unknown: always visited
+
+
+class KeyedIndex:
+    """The documents of one kind that can pass one batch quantifier's filter, by key."""
+
+    def __init__(
+        self, plan: QuantPlan, docs: Sequence[Any], labels: Sequence[str], ev: Evaluator
+    ) -> None:
+        self.plan = plan
+        self._docs = docs
+        self._labels = labels
+        self._groups: dict[tuple[int, ...], tuple[dict[Any, _Group], list[int]]] = {}
+        self._semi: list[tuple[dict[Any, list[int]], list[int]]] | None = None
+        var = plan.var
+        allowed: list[int] = []
+        eq_values: list[list[Any]] = []
+        window: list[Any] = []
+        for pos, doc in enumerate(docs):
+            scope: Scope = {var: (doc, labels[pos])}
+            if any(ev._eval(c, scope).value is False for c in plan.static):
+                continue
+            allowed.append(pos)
+            eq_values.append([_key(ev._eval(e.key, scope).value) for e in plan.equalities])
+            if plan.bounds:
+                window.append(_key(ev._eval(plan.bounds[0].key, scope).value))
+        self.allowed = allowed
+        self._eq_values = eq_values
+        self._window = window
+        self._ev = ev
+
+    # -- groups by a subset of the equality keys ---------------------------------------------
+    def _grouped(self, mask: tuple[int, ...]) -> tuple[dict[Any, _Group], list[int]]:
+        hit = self._groups.get(mask)
+        if hit is not None:
+            return hit
+        groups: dict[Any, _Group] = {}
+        wild: list[int] = []
+        staged: dict[Any, list[tuple[Any, int]]] = {}
+        for n, pos in enumerate(self.allowed):
+            values = self._eq_values[n]
+            key = tuple(values[i] for i in mask)
+            if any(v is _WILD for v in key):
+                wild.append(pos)
+                continue
+            w = self._window[n] if self.plan.bounds else None
+            staged.setdefault(key, []).append((w, pos))
+        for key, entries in staged.items():
+            group = _Group()
+            if self.plan.bounds:
+                known = [(w, p) for w, p in entries if w is not _WILD]
+                group.unsorted = [p for w, p in entries if w is _WILD]
+                try:
+                    known.sort(key=lambda e: e[0])
+                except TypeError:  # keys of different types: no window, visit them all
+                    group.unsorted = sorted(p for _, p in entries)
+                    known = []
+                group.keys = [w for w, _ in known]
+                group.positions = [p for _, p in known]
+            else:
+                group.unsorted = [p for _, p in entries]
+            groups[key] = group
+        self._groups[mask] = (groups, wild)
+        return groups, wild
+
+    def _semijoin(self, i: int) -> tuple[dict[Any, list[int]], list[int]]:
+        if self._semi is None:
+            self._semi = [self._build_semijoin(j) for j in range(len(self.plan.semijoins))]
+        return self._semi[i]
+
+    def _build_semijoin(self, i: int) -> tuple[dict[Any, list[int]], list[int]]:
+        semi = self.plan.semijoins[i]
+        ev = self._ev
+        by_value: dict[Any, list[int]] = {}
+        wild: list[int] = []
+        for pos in self.allowed:
+            scope: Scope = {self.plan.var: (self._docs[pos], self._labels[pos])}
+            leaves, mapped = ev._resolve(semi.source, scope)
+            items = leaves
+            if not mapped and leaves and isinstance(leaves[0][0], list):
+                raw_list, base = leaves[0]
+                items = [(item, f"{base}[{i}]") for i, item in enumerate(raw_list)]
+            seen: set[Any] = set()
+            is_wild = False
+            for raw, path in items:
+                if raw is None:
+                    is_wild = True
+                    break
+                inner = dict(scope)
+                inner[semi.item_var] = (raw, path)
+                value = _key(ev._eval(semi.key, inner).value)
+                if value is _WILD:
+                    is_wild = True
+                    break
+                seen.add(value)
+            if is_wild:
+                wild.append(pos)
+                continue
+            for value in seen:
+                by_value.setdefault(value, []).append(pos)
+        return by_value, wild
+
+    # -- one document's candidates -----------------------------------------------------------
+    def candidates(self, ev: Evaluator, scope: Scope) -> list[int] | None:
+        """Positions (in batch order) of the documents that can pass the filter, evaluated in
+        `scope`; None when the plan cannot narrow them (then every document is visited)."""
+        plan = self.plan
+        probes = [_key(ev._eval(e.probe, scope).value) for e in plan.equalities]
+        lo: tuple[Any, bool] | None = None
+        hi: tuple[Any, bool] | None = None
+        for b in plan.bounds:
+            v = _key(ev._eval(b.probe, scope).value)
+            if v is _WILD:
+                continue
+            try:
+                if b.op in (">", ">="):
+                    if lo is None or v > lo[0] or (v == lo[0] and b.op == ">"):
+                        lo = (v, b.op == ">=")
+                elif hi is None or v < hi[0] or (v == hi[0] and b.op == "<"):
+                    hi = (v, b.op == "<=")
+            except TypeError:
+                continue
+        semi_probes = [ev._eval(s.probe, scope).value for s in plan.semijoins]
+        mask = tuple(i for i, p in enumerate(probes) if p is not _WILD)
+        if mask or plan.bounds:
+            groups, wild = self._grouped(mask)
+            group = groups.get(tuple(probes[i] for i in mask))
+            if group is None:
+                return sorted(wild)
+            chosen = list(group.unsorted) + wild
+            chosen.extend(group.positions[_window(group.keys, lo, hi)])
+            return sorted(chosen)
+        for i, value in enumerate(semi_probes):
+            values = value if self.plan.semijoins[i].member else [value]
+            if value is UNKNOWN or not isinstance(values, list):
+                continue
+            keys = [_key(v) for v in values]
+            if any(k is _WILD for k in keys):
+                continue
+            by_value, wild = self._semijoin(i)
+            found: set[int] = set(wild)
+            for k in keys:
+                found.update(by_value.get(k, ()))
+            return sorted(found)
+        if plan.static:
+            return list(self.allowed)
+        return None
+
+
+_WILD = object()  # an unknown or unhashable key: the document is always visited
+
+
+def _key(value: Any) -> Any:
+    if value is UNKNOWN:
+        return _WILD
+    if isinstance(value, list):
+        if any(v is UNKNOWN for v in value):
+            return _WILD
+        return hashable(value)
+    try:
+        hash(value)
+    except TypeError:
+        return _WILD
+    return value
+
+
+def _window(keys: list[Any], lo: tuple[Any, bool] | None, hi: tuple[Any, bool] | None) -> slice:
+    try:
+        start = 0 if lo is None else (bisect_left if lo[1] else bisect_right)(keys, lo[0])
+        stop = len(keys) if hi is None else (bisect_right if hi[1] else bisect_left)(keys, hi[0])
+    except TypeError:
+        return slice(0, len(keys))
+    return slice(start, max(start, stop))
