@@ -7,15 +7,14 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
 from . import __version__
+from .compiler.batchplan import BatchPlan, plan_rules
 from .compiler.compile import CompiledPack, compile_pack
 from .decision import Decision, EngineRef, Finding, Outcome, RulePackRef, most_severe
 from .engine.durable_backend import ENGINE_NAME, ENGINE_VERSION, EngineError
@@ -33,6 +32,10 @@ from .pack.loader import LoadedPack, PackError, PackIssue, load_pack, pack_sha25
 
 #: sha256 of packs whose every effective date compiled in this process
 _CHECKED: set[str] = set()
+
+if TYPE_CHECKING:
+    from .scale.pool import WorkerPool
+
 BUNDLED = Path(__file__).resolve().parent.parent / "rules"
 COMPILED_CACHE_SIZE = 16
 MATCH_CHUNK = 200  # documents whose facts durable-rules matches in shared sessions
@@ -71,6 +74,7 @@ class RulePack:
         self._compiled: OrderedDict[date, CompiledPack] = OrderedDict()
         self._ref = self.ref
         self._lock = threading.Lock()
+        self._pool: WorkerPool | None = None
 
     @classmethod
     def load(cls, name_or_path: str | Path = "pk", *, check_every_date: bool = False) -> RulePack:
@@ -112,6 +116,11 @@ class RulePack:
             for r in self._loaded.rules
             if (on is None or r.spec.in_force(on)) and (kind is None or r.kind == kind)
         )
+
+    def batch_plan(self, on: date | None = None) -> BatchPlan:
+        """Where the pack's rules (in force on a date, or all) read other documents of a batch,
+        and by which keys (see compiler/batchplan.py)."""
+        return plan_rules(r for r in self._loaded.rules if on is None or r.spec.in_force(on))
 
     # -- compilation ---------------------------------------------------------------------
     def compiled(self, as_of: date) -> CompiledPack:
@@ -191,9 +200,9 @@ class RulePack:
         With `explain`, each decision carries `explanation`: the condition trace of every finding
         and verified changes that would clear each blocking finding (vasp_rules.explain); it is
         computed in this process."""
+        if workers > 1 and len(documents) > 1 and not explain:
+            return self._evaluate_in_processes(documents, as_of, engine, batch, workers)
         items = [_item(doc, i if len(documents) > 1 else None) for i, doc in enumerate(documents)]
-        if workers > 1 and len(items) > 1 and not explain:
-            return self._evaluate_in_processes(items, as_of, engine, batch, workers)
         compiled = self.compiled(as_of)
         view = batch_view(items) if batch else None  # built once: n documents, one batch
         decisions: list[Decision] = []
@@ -243,49 +252,53 @@ class RulePack:
         )
 
     def _evaluate_in_processes(
-        self, items: list[Item], as_of: date, engine: EngineName, batch: bool, workers: int
+        self,
+        documents: Sequence[Mapping[str, Any] | BaseModel],
+        as_of: date,
+        engine: EngineName,
+        batch: bool,
+        workers: int,
     ) -> list[Decision]:
-        docs = [item.model.model_dump(mode="json") for item in items]
-        chunks = _chunks(len(docs), workers)
-        jobs = [(str(self.root), docs, as_of, engine, batch, start, stop) for start, stop in chunks]
-        from multiprocessing import get_context
+        """Chunks decided by a persistent pool of worker processes (vasp_rules.scale): each
+        document is validated once, in a worker; each chunk travels with only the documents
+        its batch rules may visit."""
+        from .scale.chunks import Invalid, evaluate_chunked
 
-        # spawn, not fork: a forked child could inherit the engine lock held by another thread
-        try:
-            with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-                parts = list(pool.map(_worker, jobs))
-        except BrokenProcessPool:
-            raise RuntimeError(
-                "a worker process died before finishing. With workers > 1 the calling script "
-                "is imported again in each worker: put its top-level code under "
-                "`if __name__ == '__main__':` (or use workers=1)"
-            ) from None
+        raws = [d.model_dump(mode="json") if isinstance(d, BaseModel) else d for d in documents]
         out: list[Decision] = []
-        for part in parts:
-            out.extend(Decision.model_validate_json(text) for text in part)
-        for decision in out:  # the workers loaded the same files; prove it
-            if decision.rulepack.sha256 != self.sha256:
-                raise RuntimeError("a worker loaded a different rule pack")
+        for position, result in evaluate_chunked(
+            self, raws, as_of, engine=engine, batch=batch, workers=workers
+        ):
+            if isinstance(result, Invalid):
+                raise DocumentError(
+                    [
+                        (f"documents[{position}]" + (f".{p}" if p else ""), m)
+                        for p, m in result.errors
+                    ]
+                )
+            out.append(result)
         return out
 
+    def worker_pool(self, workers: int) -> WorkerPool:
+        """The persistent pool of `workers` processes with this pack loaded (started on first
+        use, kept for later calls, closed by `close` or at exit)."""
+        from .scale.pool import WorkerPool
 
-_worker_packs: dict[str, RulePack] = {}
+        with self._lock:
+            pool = self._pool
+            if pool is not None and (pool.workers != workers or not pool.alive):
+                pool.close()
+                pool = None
+            if pool is None:
+                pool = self._pool = WorkerPool(self, workers)
+            return pool
 
-
-def _worker(job: tuple[str, list[dict[str, Any]], date, EngineName, bool, int, int]) -> list[str]:
-    root, docs, as_of, engine, batch, start, stop = job
-    pack = _worker_packs.get(root)
-    if pack is None:
-        pack = _worker_packs[root] = RulePack.load(root)
-    items = [_item(doc, i) for i, doc in enumerate(docs)]
-    compiled = pack.compiled(as_of)
-    view = batch_view(items) if batch else None
-    return [pack._decide(compiled, item, view, engine).to_json() for item in items[start:stop]]
-
-
-def _chunks(n: int, parts: int) -> list[tuple[int, int]]:
-    size = -(-n // parts)
-    return [(i, min(i + size, n)) for i in range(0, n, size)]
+    def close(self) -> None:
+        """Stop the worker processes, if any."""
+        with self._lock:
+            if self._pool is not None:
+                self._pool.close()
+                self._pool = None
 
 
 def _item(document: Mapping[str, Any] | BaseModel, index: int | None) -> Item:

@@ -1,0 +1,91 @@
+"""Splitting a batch: chunks decided beside their neighbours (the documents their batch rules
+may visit, from the keyed plan) decide exactly as the whole batch in one process, in this
+process and in a persistent pool of worker processes, including groups that span chunks."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_batch_keyed import declaration_batches, pack, transfer_batches
+
+from vasp_rules import RulePack
+from vasp_rules.entities.registry import DocumentError
+from vasp_rules.scale.chunks import Invalid, evaluate_chunked
+
+ROOT = Path(__file__).resolve().parent.parent
+AS_OF = date(2026, 6, 1)
+
+
+def _whole(p: RulePack, docs: list[dict], as_of: date = AS_OF) -> list[str]:
+    return [d.to_json() for d in p.evaluate_many(docs, as_of)]  # type: ignore[arg-type]
+
+
+def _chunked(p: RulePack, docs: list[dict], size: int, workers: int = 1) -> list[str]:
+    out = []
+    for _, result in evaluate_chunked(p, docs, AS_OF, workers=workers, size=size, as_json=True):
+        assert not isinstance(result, Invalid)
+        out.append(result)
+    return out
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(docs=transfer_batches(), size=st.integers(1, 4))
+def test_transfer_chunks_decide_as_the_whole_batch(docs: list[dict], size: int) -> None:
+    for name in ("pk", "batchshapes"):
+        assert _chunked(pack(name), docs, size) == _whole(pack(name), docs)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(docs=declaration_batches(), size=st.integers(1, 3))
+def test_declaration_chunks_decide_as_the_whole_batch(docs: list[dict], size: int) -> None:
+    for name in ("pk", "batchshapes"):
+        assert _chunked(pack(name), docs, size) == _whole(pack(name), docs)
+
+
+def _mixed() -> list[dict]:
+    """Shared wallets and one originator's transfers spread over the whole input."""
+    docs = []
+    for i in range(24):
+        kind = ("amnesty_declaration", "transfer", "customer")[i % 3]
+        doc = json.loads((ROOT / "examples" / f"{kind}.json").read_text())
+        if kind == "amnesty_declaration":
+            doc["declaration_id"] = f"D-{i}"
+            doc["holdings"][0]["wallet_address"] = f"bc1-shared-{i % 2}"
+            doc["holdings"][1]["wallet_address"] = f"T-own-{i}"
+        elif kind == "transfer":
+            doc["transfer_id"] = f"T-{i}"
+            doc["value"] = {"amount": "400.00", "currency": "USD"}
+            doc["executed_at"] = f"2026-03-01T{i % 24:02d}:00:00+05:00"
+        else:
+            doc["customer_id"] = f"CUST-{i:08d}"
+        docs.append(copy.deepcopy(doc))
+    return docs
+
+
+def test_worker_pool_decides_as_one_process_with_groups_across_chunks() -> None:
+    p = RulePack.load("pk")
+    try:
+        docs = _mixed()
+        whole = _whole(p, docs)
+        assert sum("AMN-14" in d for d in whole) == 8 and sum("TR-10" in d for d in whole) >= 2
+        assert _chunked(p, docs, size=5, workers=2) == whole
+        # the pool persists between calls, with the pack loaded once per worker
+        pool = p.worker_pool(2)
+        assert [d.to_json() for d in p.evaluate_many(docs, AS_OF, workers=2)] == whole
+        assert p.worker_pool(2) is pool
+        separate = [d.to_json() for d in p.evaluate_many(docs, AS_OF, batch=False)]
+        assert [d.to_json() for d in p.evaluate_many(docs, AS_OF, workers=2, batch=False)] == (
+            separate
+        )
+        bad = copy.deepcopy(docs)
+        bad[7]["value"] = {"amount": "-1", "currency": "USD"}
+        with pytest.raises(DocumentError, match=r"documents\[7\]\.value"):
+            p.evaluate_many(bad, AS_OF, workers=2)
+    finally:
+        p.close()

@@ -1,0 +1,1 @@
+"""Population scale: JSON Lines streams, a persistent process pool, Dask (optional)."""

@@ -1,0 +1,183 @@
+"""Evaluating a batch in chunks: each chunk is decided beside the neighbours its documents may
+visit (groups.py), so that it decides exactly as inside the whole batch. The same code runs in
+this process, in pool workers (pool.py) and in Dask tasks (dask.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from ..engine.evaluate import Item, batch_view
+from ..engine.reference import Context
+from ..entities.registry import DocumentError
+from .groups import DocKeys, Grouping, Neighbours
+from .pool import Job, WorkerPool
+
+if TYPE_CHECKING:
+    from ..rulepack import RulePack
+
+
+@dataclass(frozen=True)
+class Invalid:
+    """A document that failed validation: its position and the errors (path, message)."""
+
+    position: int
+    errors: list[tuple[str, str]]
+
+    def message(self) -> str:
+        return "; ".join(f"{p}: {m}" if p else m for p, m in self.errors)
+
+
+def validate(raw: Any, position: int) -> Item | Invalid:
+    """Parse one raw document (JSON text, a mapping or a model) into an item."""
+    import json
+
+    from ..rulepack import _item
+
+    try:
+        if isinstance(raw, str | bytes):
+            try:
+                raw = json.loads(raw)
+            except ValueError as exc:
+                return Invalid(position, [("", f"not valid JSON: {exc}")])
+            if not isinstance(raw, dict):
+                return Invalid(position, [("", "a document must be a JSON object")])
+        return _item(raw, None)
+    except DocumentError as exc:
+        return Invalid(position, list(exc.errors))
+
+
+def grouping(pack: RulePack, as_of: date) -> Grouping:
+    compiled = pack.compiled(as_of)
+    ctx = Context(
+        document=None,
+        as_of=as_of,
+        params=compiled.param_values,
+        fx_to_pkr=compiled.fx,
+        holidays=compiled.holidays,
+    )
+    return Grouping(pack.batch_plan(as_of), ctx)
+
+
+def relates(pack: RulePack, as_of: date, batch: bool) -> bool:
+    """Whether documents evaluated together on `as_of` can affect each other's decisions."""
+    return batch and grouping(pack, as_of).relates
+
+
+def decide_chunk(
+    pack: RulePack,
+    own: Sequence[tuple[int, Item | Invalid]],
+    neighbours: Sequence[tuple[int, Item | Invalid]],
+    as_of: date,
+    engine: str,
+    batch: bool,
+    as_json: bool,
+) -> list[tuple[int, Any]]:
+    """Decide the chunk's own documents; each result is a decision (JSON text or object) or
+    the Invalid record of a document that failed validation."""
+    compiled = pack.compiled(as_of)
+    valid = [(p, x) for p, x in own if isinstance(x, Item)]
+    view = None
+    if batch:
+        together = sorted(valid + [(p, x) for p, x in neighbours if isinstance(x, Item)],
+                          key=lambda e: e[0])
+        view = batch_view([x for _, x in together])
+    out: list[tuple[int, Any]] = []
+    for position, x in own:
+        if isinstance(x, Invalid):
+            out.append((position, x))
+            continue
+        decision = pack._decide(compiled, x, view, engine)  # type: ignore[arg-type]
+        out.append((position, decision.to_json() if as_json else decision))
+    return out
+
+
+def run_job(pack: RulePack, job: Job, kept: dict[int, Any]) -> list[tuple[int, Any]]:
+    """Answer one job (in a worker, or in this process with a local `kept`)."""
+    if job.phase == "keys":
+        assert job.docs is not None
+        items = [(p, validate(raw, p)) for p, raw in job.docs]
+        kept[job.chunk] = items
+        g = grouping(pack, job.as_of)
+        return [(p, g.keys(x) if isinstance(x, Item) else x) for p, x in items]
+    if job.docs is None:
+        own = kept.pop(job.chunk)
+    else:
+        own = [(p, validate(raw, p)) for p, raw in job.docs]
+    neighbours = [(p, validate(raw, p)) for p, raw in job.neighbours]
+    return decide_chunk(pack, own, neighbours, job.as_of, job.engine, job.batch, job.as_json)
+
+
+def chunk_size(n: int, workers: int) -> int:
+    """Chunks small enough to balance the workers and bound memory, large enough that the
+    per-job overhead stays small."""
+    return max(64, min(2000, -(-n // (workers * 4))))
+
+
+def evaluate_chunked(
+    pack: RulePack,
+    raws: Sequence[Any],
+    as_of: date,
+    *,
+    engine: str = "durable",
+    batch: bool = True,
+    workers: int = 1,
+    as_json: bool = False,
+    size: int | None = None,
+) -> Iterator[tuple[int, Any]]:
+    """Decide every raw document, in input order, with a pool of `workers` processes (or in
+    this process when 1). When documents relate (batch rules), a first phase validates each
+    chunk and computes its group keys; the second decides each chunk beside its neighbours."""
+    n = len(raws)
+    step = size or chunk_size(n, workers)
+    bounds = [(s, min(s + step, n)) for s in range(0, n, step)]
+    two_phase = relates(pack, as_of, batch)
+    runner = _runner(pack, workers)
+    keys: list[DocKeys | Invalid] = []
+    if two_phase:
+        phase1 = (
+            Job("keys", c, as_of, [(p, raws[p]) for p in range(s, e)], [])
+            for c, (s, e) in enumerate(bounds)
+        )
+        for part in runner(phase1):
+            keys.extend(k for _, k in part)
+        index = Neighbours([k if isinstance(k, DocKeys) else DocKeys("") for k in keys])
+        phase2 = (
+            Job(
+                "decide", c, as_of, None,
+                [(p, raws[p]) for p in index.of(range(s, e)) if isinstance(keys[p], DocKeys)],
+                engine, batch, as_json,
+            )
+            for c, (s, e) in enumerate(bounds)
+        )
+        jobs = phase2
+    else:
+        jobs = (
+            Job("decide", c, as_of, [(p, raws[p]) for p in range(s, e)], [], engine, batch,
+                as_json)
+            for c, (s, e) in enumerate(bounds)
+        )
+    for part in runner(jobs):
+        yield from part
+
+
+def _runner(pack: RulePack, workers: int) -> Any:
+    if workers <= 1:
+        kept: dict[int, Any] = {}
+
+        def local(jobs: Any) -> Iterator[list[tuple[int, Any]]]:
+            for job in jobs:
+                yield run_job(pack, job, kept)
+
+        return local
+    pool = pack.worker_pool(workers)
+
+    def remote(jobs: Any) -> Iterator[list[tuple[int, Any]]]:
+        return pool.run(jobs)
+
+    return remote
+
+
+__all__ = ["Invalid", "WorkerPool", "decide_chunk", "evaluate_chunked", "run_job", "validate"]

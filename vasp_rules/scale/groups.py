@@ -1,0 +1,138 @@
+"""Cross-document facts for splitting a batch: which documents a document's evaluation can
+visit, from the pack's keyed batch plan (compiler/batchplan.py), computed in one pass.
+
+Each keyed access groups documents by key values (a wallet, an originator and direction):
+a document visits only documents sharing one of its own key values, plus documents whose key is
+unknown (they can never be skipped). A chunk of the batch evaluated beside its `neighbours`
+therefore decides exactly as it would inside the whole batch. Accesses without a key (and
+documents whose own key is unknown) visit every document of the kind: those are all sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..compiler.batchplan import Access, BatchPlan
+from ..engine.evaluate import Item
+from ..engine.keyed import hashable
+from ..engine.reference import Context, Evaluator
+from ..engine.values import UNKNOWN
+
+#: key of one document for one access: (access number, key value)
+GroupKey = tuple[int, Any]
+
+
+@dataclass
+class DocKeys:
+    """What one document publishes and looks for."""
+
+    kind: str
+    publishes: list[GroupKey] = field(default_factory=list)  # others find it by these
+    wild: list[int] = field(default_factory=list)  # accesses where everyone must see it
+    probes: list[GroupKey] = field(default_factory=list)  # it visits documents with these
+    needs_all: list[str] = field(default_factory=list)  # kinds it visits entirely
+
+
+class Grouping:
+    """Keys of the documents of a batch for a pack's batch plan."""
+
+    def __init__(self, plan: BatchPlan, ctx: Context) -> None:
+        self.accesses: list[Access] = [a for a in plan.accesses if a.kind]
+        self._ev = Evaluator(ctx, record=False)
+        self._by_owner: dict[str, list[int]] = {}
+        self._by_kind: dict[str, list[int]] = {}
+        for n, access in enumerate(self.accesses):
+            self._by_owner.setdefault(access.owner, []).append(n)
+            self._by_kind.setdefault(access.kind, []).append(n)
+
+    @property
+    def relates(self) -> bool:
+        """Whether any rule relates documents at all."""
+        return bool(self.accesses)
+
+    def kinds(self) -> set[str]:
+        return set(self._by_owner) | set(self._by_kind)
+
+    def keys(self, item: Item) -> DocKeys:
+        """One pass over one document: its keys for every access that involves its kind."""
+        out = DocKeys(item.kind)
+        label = item.id
+        for n in self._by_kind.get(item.kind, []):
+            access = self.accesses[n]
+            if access.group is None:
+                continue
+            scope = {access.var: (item.model, label)}
+            if any(self._ev._eval(c, scope).value is False for c in access.static):
+                continue
+            values = self._values(access, scope)
+            if values is None:
+                out.wild.append(n)
+            else:
+                out.publishes.extend((n, v) for v in values)
+        for n in self._by_owner.get(item.kind, []):
+            access = self.accesses[n]
+            if access.group is None:
+                out.needs_all.append(access.kind)
+                continue
+            values = self._values(access, {access.var: (item.model, label)})
+            if values is None:
+                out.needs_all.append(access.kind)
+            else:
+                out.probes.extend((n, v) for v in values)
+        return out
+
+    def _values(self, access: Access, scope: dict[str, tuple[Any, str]]) -> list[Any] | None:
+        """The key values of one document (None: unknown, it matches anything)."""
+        assert access.group is not None
+        parts: list[Any] = []
+        for expr in access.group:
+            value = self._ev._eval(expr, scope).value
+            if value is UNKNOWN:
+                return None
+            parts.append(value)
+        if len(parts) == 1:
+            value = parts[0]
+            if isinstance(value, list):  # a key through a list: one value per item
+                if any(v is UNKNOWN for v in value):
+                    return None
+                return sorted({hashable(v) for v in value}, key=repr)
+            return [hashable(value)]
+        if any(isinstance(p, list) for p in parts):
+            return None
+        return [tuple(hashable(p) for p in parts)]
+
+
+class Neighbours:
+    """An in-memory index of a batch's keys: the documents a chunk needs beside it."""
+
+    def __init__(self, keys: Sequence[DocKeys]) -> None:
+        self.members: dict[GroupKey, list[int]] = {}
+        self.wild: dict[int, list[int]] = {}
+        self.by_kind: dict[str, list[int]] = {}
+        for pos, k in enumerate(keys):
+            self.by_kind.setdefault(k.kind, []).append(pos)
+            for g in k.publishes:
+                self.members.setdefault(g, []).append(pos)
+            for n in k.wild:
+                self.wild.setdefault(n, []).append(pos)
+        self._keys = keys
+
+    def of(self, positions: Iterable[int]) -> list[int]:
+        """Positions outside `positions` that their evaluations may visit (sorted)."""
+        mine = set(positions)
+        found: set[int] = set()
+        kinds: set[str] = set()
+        accesses: set[int] = set()
+        for pos in mine:
+            k = self._keys[pos]
+            kinds.update(k.needs_all)
+            for g in k.probes:
+                accesses.add(g[0])
+                found.update(self.members.get(g, ()))
+        for n in accesses:
+            found.update(self.wild.get(n, ()))
+        for kind in kinds:
+            found.update(self.by_kind.get(kind, ()))
+        return sorted(found - mine)

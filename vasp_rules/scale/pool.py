@@ -1,0 +1,145 @@
+"""A persistent pool of worker processes, each with the pack loaded once.
+
+durable-rules never releases the GIL, so parallel evaluation needs processes. Each worker loads
+the pack once when it starts (and proves it loaded the same files: same sha256), then serves
+jobs over a pipe until the pool closes. A job carries only its chunk of raw documents (each is
+validated once, in the worker) plus the neighbours its evaluation may visit (see groups.py), and
+its answer is compact: decisions as canonical JSON text or pickled objects, never re-validated.
+
+Jobs are assigned round robin (job i to worker i mod N) so that a two-phase run can send the
+second phase of a chunk to the worker that validated it in the first and kept its documents.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from multiprocessing.connection import Connection
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..rulepack import RulePack
+
+DIED = (
+    "a worker process died before finishing. With workers > 1 the calling script is imported "
+    "again in each worker: put its top-level code under `if __name__ == '__main__':` (or use "
+    "workers=1)"
+)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One chunk. `docs` are (position, raw document) pairs to decide; `neighbours` are
+    (position, raw document) pairs that the chunk's evaluations may visit but that are decided
+    elsewhere. `phase` is "decide", or "keys" (validate, keep the items, return group keys)."""
+
+    phase: str
+    chunk: int
+    as_of: date
+    docs: list[tuple[int, Any]] | None
+    neighbours: list[tuple[int, Any]]
+    engine: str = "durable"
+    batch: bool = True
+    as_json: bool = True
+    keep_errors: bool = False
+
+
+class WorkerPool:
+    """N worker processes serving jobs; results come back in submission order."""
+
+    def __init__(self, pack: RulePack, workers: int) -> None:
+        ctx = multiprocessing.get_context("spawn")  # a forked child could inherit held locks
+        self.workers = workers
+        self.sha256 = pack.sha256
+        self._conns: list[Connection] = []
+        self._procs: list[Any] = []
+        for _ in range(workers):
+            parent, child = ctx.Pipe()
+            proc = ctx.Process(
+                target=_serve, args=(child, str(pack.root), pack.sha256), daemon=True
+            )
+            proc.start()
+            child.close()
+            self._conns.append(parent)
+            self._procs.append(proc)
+        for conn in self._conns:
+            self._receive(conn)  # "ready", or the worker's error
+
+    def _receive(self, conn: Connection) -> Any:
+        try:
+            status, payload = conn.recv()
+        except (EOFError, OSError):
+            self.close()
+            raise RuntimeError(DIED) from None
+        if status == "error":
+            raise RuntimeError(f"a worker failed: {payload}")
+        return payload
+
+    def run(self, jobs: Iterable[Job], in_flight: int = 2) -> Iterator[Any]:
+        """Send jobs round robin, at most `in_flight` waiting per worker; yield each job's
+        result in order."""
+        pending: deque[int] = deque()
+        n = 0
+        for job in jobs:
+            worker = n % self.workers
+            if len(pending) >= in_flight * self.workers:
+                yield self._receive(self._conns[pending.popleft()])
+            try:
+                self._conns[worker].send(job)
+            except (BrokenPipeError, OSError):
+                self.close()
+                raise RuntimeError(DIED) from None
+            pending.append(worker)
+            n += 1
+        while pending:
+            yield self._receive(self._conns[pending.popleft()])
+
+    @property
+    def alive(self) -> bool:
+        return bool(self._procs) and all(p.is_alive() for p in self._procs)
+
+    def close(self) -> None:
+        for conn in self._conns:
+            try:
+                conn.send(None)
+            except (BrokenPipeError, OSError):
+                pass
+        for proc in self._procs:
+            proc.join(timeout=5)
+            if proc.is_alive():
+                proc.kill()
+        for conn in self._conns:
+            conn.close()
+        self._conns, self._procs = [], []
+
+
+def _serve(conn: Connection, root: str, sha256: str) -> None:
+    """A worker's loop: load the pack once, then answer jobs until told to stop."""
+    from ..rulepack import RulePack
+
+    try:
+        pack = RulePack.load(root)
+        if pack.sha256 != sha256:
+            raise RuntimeError(f"worker {os.getpid()} loaded a different rule pack")
+    except Exception as exc:  # reported to the parent, never a silent death
+        conn.send(("error", str(exc)))
+        return
+    conn.send(("ok", "ready"))
+    kept: dict[int, Any] = {}
+    while True:
+        try:
+            job = conn.recv()
+        except EOFError:
+            return
+        if job is None:
+            return
+        try:
+            from .chunks import run_job
+
+            conn.send(("ok", run_job(pack, job, kept)))
+        except Exception as exc:
+            conn.send(("error", f"{type(exc).__name__}: {exc}"))
