@@ -23,7 +23,7 @@ AS_OF = date(2026, 6, 1)
 
 
 def _whole(p: RulePack, docs: list[dict], as_of: date = AS_OF) -> list[str]:
-    return [d.to_json() for d in p.evaluate_many(docs, as_of)]  # type: ignore[arg-type]
+    return [d.to_json(indent=None) for d in p.evaluate_many(docs, as_of)]  # type: ignore[arg-type]
 
 
 def _chunked(p: RulePack, docs: list[dict], size: int, workers: int = 1) -> list[str]:
@@ -77,12 +77,11 @@ def test_worker_pool_decides_as_one_process_with_groups_across_chunks() -> None:
         assert _chunked(p, docs, size=5, workers=2) == whole
         # the pool persists between calls, with the pack loaded once per worker
         pool = p.worker_pool(2)
-        assert [d.to_json() for d in p.evaluate_many(docs, AS_OF, workers=2)] == whole
+        assert [d.to_json(indent=None) for d in p.evaluate_many(docs, AS_OF, workers=2)] == whole
         assert p.worker_pool(2) is pool
         separate = [d.to_json() for d in p.evaluate_many(docs, AS_OF, batch=False)]
-        assert [d.to_json() for d in p.evaluate_many(docs, AS_OF, workers=2, batch=False)] == (
-            separate
-        )
+        spread = p.evaluate_many(docs, AS_OF, workers=2, batch=False)
+        assert [d.to_json() for d in spread] == separate
         bad = copy.deepcopy(docs)
         bad[7]["value"] = {"amount": "-1", "currency": "USD"}
         with pytest.raises(DocumentError, match=r"documents\[7\]\.value"):

@@ -29,6 +29,7 @@ from .entities.registry import KINDS, json_schema
 from .explain.cli import explain, whatif
 from .pack.loader import PackError
 from .rulepack import RulePack
+from .scale.cli import run_stream, stream_options, wants_stream
 from .scenarios import Coverage, PackCache, discover, load_cases, run_case
 from .service.cli import serve
 
@@ -90,6 +91,7 @@ def main() -> None:
     show_default=True,
     help="ivms101: each file holds IVMS101 envelopes mapped to transfers (docs/ivms101.md).",
 )
+@stream_options
 @handles_errors
 def evaluate(
     files: tuple[str, ...],
@@ -100,10 +102,18 @@ def evaluate(
     workers: int,
     log_path: str | None,
     input_format: str,
+    **stream: Any,
 ) -> None:
-    """Evaluate documents (JSON or YAML) with a rule pack on a date."""
+    """Evaluate documents (JSON or YAML) with a rule pack on a date. JSON Lines (FILE.jsonl,
+    or - for standard input) are streamed: one decision per line, as they are made."""
     day = parse_date(as_of)
     rulepack = RulePack.load(pack)
+    if wants_stream(files, stream["output"], stream["dask"]):
+        if input_format != "document":
+            fail("--input-format ivms101 is not streamed: give .json or YAML files")
+        if log_path:
+            fail("--log does not record streamed runs yet: give .json or YAML files")
+        return run_stream(files, day, rulepack, workers=workers, batch=not separate, **stream)
     documents: list[Any] = read_documents(files)
     if input_format == "ivms101":
         documents = parse_ivms101_many(documents)

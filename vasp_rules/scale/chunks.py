@@ -33,13 +33,14 @@ class Invalid:
 def validate(raw: Any, position: int) -> Item | Invalid:
     """Parse one raw document (JSON text, a mapping or a model) into an item."""
     import json
+    from decimal import Decimal
 
     from ..rulepack import _item
 
     try:
         if isinstance(raw, str | bytes):
             try:
-                raw = json.loads(raw)
+                raw = json.loads(raw, parse_float=Decimal)
             except ValueError as exc:
                 return Invalid(position, [("", f"not valid JSON: {exc}")])
             if not isinstance(raw, dict):
@@ -90,7 +91,7 @@ def decide_chunk(
             out.append((position, x))
             continue
         decision = pack._decide(compiled, x, view, engine)  # type: ignore[arg-type]
-        out.append((position, decision.to_json() if as_json else decision))
+        out.append((position, decision.to_json(indent=None) if as_json else decision))
     return out
 
 

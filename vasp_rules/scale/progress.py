@@ -1,0 +1,58 @@
+"""Progress of a long run on stderr: documents, rate and (when the input size is known) ETA."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import TextIO
+
+
+class Progress:
+    """A one-line counter redrawn at most five times a second; silent unless enabled (by
+    default, when stderr is a terminal)."""
+
+    def __init__(
+        self, total_bytes: int | None = None, *, enabled: bool | None = None,
+        stream: TextIO | None = None, label: str = "evaluating",
+    ) -> None:
+        self.stream = stream or sys.stderr
+        self.enabled = self.stream.isatty() if enabled is None else enabled
+        self.total_bytes = total_bytes
+        self.label = label
+        self.start = time.monotonic()
+        self._last = 0.0
+        self._shown = False
+
+    def phase(self, label: str) -> None:
+        self.label = label
+        self.start = time.monotonic()
+
+    def __call__(
+        self, documents: int, read: int = -1, total: int = 0, *, force: bool = False
+    ) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if not force and now - self._last < 0.2:
+            return
+        self._last = now
+        elapsed = max(now - self.start, 1e-9)
+        parts = [f"{self.label}: {documents:,} documents"]
+        if documents:
+            parts.append(f"{documents / elapsed:,.0f}/s")
+        if total and documents:
+            parts.append(f"{documents / total:.0%}")
+            parts.append(f"ETA {elapsed * (total - documents) / documents:,.0f} s")
+        elif self.total_bytes and read > 0:
+            fraction = min(read / self.total_bytes, 1.0)
+            parts.append(f"{fraction:.0%} read")
+            if documents and fraction > 0:
+                parts.append(f"ETA {elapsed * (1 - fraction) / fraction:,.0f} s")
+        self.stream.write("\r" + ", ".join(parts) + "\033[K")
+        self.stream.flush()
+        self._shown = True
+
+    def done(self) -> None:
+        if self.enabled and self._shown:
+            self.stream.write("\n")
+            self.stream.flush()
