@@ -100,7 +100,8 @@ def run_job(pack: RulePack, job: Job, kept: dict[int, Any]) -> list[tuple[int, A
     if job.phase == "keys":
         assert job.docs is not None
         items = [(p, validate(raw, p)) for p, raw in job.docs]
-        kept[job.chunk] = items
+        if job.keep:
+            kept[job.chunk] = items
         g = grouping(pack, job.as_of)
         return [(p, g.keys(x) if isinstance(x, Item) else x) for p, x in items]
     if job.docs is None:
@@ -139,7 +140,7 @@ def evaluate_chunked(
     keys: list[DocKeys | Invalid] = []
     if two_phase:
         phase1 = (
-            Job("keys", c, as_of, [(p, raws[p]) for p in range(s, e)], [])
+            Job("keys", c, as_of, [(p, raws[p]) for p in range(s, e)], [], keep=True)
             for c, (s, e) in enumerate(bounds)
         )
         for part in runner(phase1):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date
 from typing import IO, Any, TypeVar
 
@@ -90,10 +90,20 @@ def run_stream(
     started = time.monotonic()
     error: StreamError | None = None
     try:
+        records: Iterator[Record]
         if dask is not None:
-            fail("--dask is not available yet")
-        records = stream_decisions(pack, source, day, batch=batch, workers=workers,
-                                       chunk=chunk, on_error=on_error, progress=meter)
+            try:
+                from .dask import stream_with_dask
+            except ImportError:
+                fail("--dask needs the dask extra: pip install 'vasp-rules[dask]'")
+            records = stream_with_dask(
+                pack, source, day, address=dask, batch=batch, on_error=on_error
+            )
+        else:
+            records = stream_decisions(
+                pack, source, day, batch=batch, workers=workers, chunk=chunk,
+                on_error=on_error, progress=meter,
+            )
         pending: list[Record] = []
         try:
             for record in records:

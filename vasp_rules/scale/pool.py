@@ -45,7 +45,7 @@ class Job:
     engine: str = "durable"
     batch: bool = True
     as_json: bool = True
-    keep_errors: bool = False
+    keep: bool = False  # "keys" phase: keep the validated chunk for its "decide" phase
 
 
 class WorkerPool:

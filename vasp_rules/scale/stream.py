@@ -182,20 +182,26 @@ def _two_pass(
                 if line.strip():
                     yield number, start, line
 
-        # pass 1: validate once, record each document's offset and group keys
-        it = lines()
+        # pass 1: validate, record each document's offset and group keys (in the workers)
         position = 0
-        while stop_at is None:
-            part = _take(it, chunk)
-            if not part:
-                break
-            docs = []
-            for number, start, text in part:
-                offsets.append(start)
-                numbers.append(number)
-                docs.append((position, text))
-                position += 1
-            for p, keys in run_job(pack, Job("keys", 0, as_of, docs, []), {}):
+
+        def key_jobs() -> Iterator[tuple[Job, list[int]]]:
+            nonlocal position
+            it = lines()
+            while True:
+                part = _take(it, chunk)
+                if not part:
+                    return
+                docs = []
+                for number, start, text in part:
+                    offsets.append(start)
+                    numbers.append(number)
+                    docs.append((position, text))
+                    position += 1
+                yield Job("keys", 0, as_of, docs, []), []
+
+        for _, results in _run(pack, workers, key_jobs(), summarise=False):
+            for p, keys in results:
                 if isinstance(keys, Invalid):
                     if on_error == "stop":
                         errors[p] = keys.message()
@@ -203,8 +209,10 @@ def _two_pass(
                         break
                 else:
                     store.add(p, keys)
+            if stop_at is not None:
+                break
             if progress is not None:
-                progress(position, spool.tell(), 0)
+                progress(0, spool.tell(), 0)
         total = position if stop_at is None else stop_at
         store.finish()
         # pass 2: decide chunk by chunk, each beside its neighbours
@@ -249,12 +257,17 @@ def _record(number: int, result: Any, on_error: str) -> Record:
 
 
 def _run(
-    pack: RulePack, workers: int, jobs: Iterable[tuple[Job, list[int]]]
+    pack: RulePack,
+    workers: int,
+    jobs: Iterable[tuple[Job, list[int]]],
+    *,
+    summarise: bool = True,
 ) -> Iterator[tuple[list[int], list[tuple[int, Any]]]]:
     """Run (job, line numbers) pairs in order, in this process or the pool."""
+    done = _summarised if summarise else (lambda r: r)
     if workers <= 1:
         for job, numbers in jobs:
-            yield numbers, _summarised(run_job(pack, job, {}))
+            yield numbers, done(run_job(pack, job, {}))
         return
     pool = pack.worker_pool(workers)
     pending: list[list[int]] = []
@@ -264,8 +277,12 @@ def _run(
             pending.append(numbers)
             yield job
 
-    for results in pool.run(only_jobs()):
-        yield pending.pop(0), _summarised(results)
+    try:
+        for results in pool.run(only_jobs()):
+            yield pending.pop(0), done(results)
+    finally:
+        if len(pending):
+            pool.close()  # abandoned mid-run: results still in flight
 
 
 def _summarised(results: list[tuple[int, Any]]) -> list[tuple[int, Any]]:
