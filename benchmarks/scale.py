@@ -225,7 +225,8 @@ def bench_dask(pack: RulePack, scale: int) -> None:
     start = time.perf_counter()
     one = [d.to_json(indent=None) for d in pack.evaluate_many(docs, AS_OF)]
     t1 = time.perf_counter() - start
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True) as cluster, \
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=":0") as cluster, \
             Client(cluster) as client:
         bag = db.from_sequence(docs, npartitions=8)
         start = time.perf_counter()

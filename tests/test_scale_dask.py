@@ -24,7 +24,7 @@ AS_OF = date(2026, 6, 1)
 @pytest.fixture(scope="module")
 def client():  # type: ignore[no-untyped-def]
     cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
     )
     with distributed.Client(cluster) as c:
         yield c

@@ -204,7 +204,7 @@ def connect(address: str) -> tuple[Any, Any]:
     from dask.distributed import Client, LocalCluster
 
     if address == "local":
-        cluster = LocalCluster(processes=True, threads_per_worker=1, dashboard_address=None)
+        cluster = LocalCluster(processes=True, threads_per_worker=1, dashboard_address=":0")
         return Client(cluster), cluster
     return Client(address), None
 

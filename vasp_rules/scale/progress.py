@@ -22,6 +22,7 @@ class Progress:
         self.start = time.monotonic()
         self._last = 0.0
         self._shown = False
+        self._latest: tuple[int, int, int] | None = None
 
     def phase(self, label: str) -> None:
         self.label = label
@@ -32,6 +33,7 @@ class Progress:
     ) -> None:
         if not self.enabled:
             return
+        self._latest = (documents, read, total)
         now = time.monotonic()
         if not force and now - self._last < 0.2:
             return
@@ -53,6 +55,9 @@ class Progress:
         self._shown = True
 
     def done(self) -> None:
+        """Draw the final counts and end the line."""
+        if self._latest is not None:
+            self(*self._latest, force=True)
         if self.enabled and self._shown:
             self.stream.write("\n")
             self.stream.flush()
