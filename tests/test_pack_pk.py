@@ -129,6 +129,15 @@ def test_every_catalogued_rule_is_in_the_pack(pk: RulePack) -> None:
     assert ids - set(CATALOGUE) == set(VARIANTS)
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "../shared/domain/CATALOGUE.md was updated for issue 12 (AMN-15, one id per "
+        "catalogue rule); "
+        "pk 0.2.0 predates it. Pack pk 0.3.0 (issue 12, not yet landed) makes this pass: remove "
+        "this marker then (strict, so an unexpected pass fails)."
+    ),
+)
 def test_embedded_catalogue_matches_the_shared_one() -> None:
     if not SHARED_CATALOGUE.exists():
         pytest.skip("../shared/domain/CATALOGUE.md is not available")
