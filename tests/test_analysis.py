@@ -112,22 +112,31 @@ def test_no_document_fires_a_pk_rule_called_dead(
     assert not dead & fired
 
 
-def _rule_witnesses(pack: RulePack, on: date) -> list[tuple[str, str, dict[str, Any], bool]]:
-    """For every exactly encoded rule of the pack: a document on which the model says it fires
-    holding, and one on which it fires for missing facts (when such documents exist)."""
+def _rule_witnesses(pack: RulePack, on: date) -> list[tuple[str, str, dict[str, Any], bool | None]]:
+    """For every exactly encoded rule of the pack: a document on which the model says each of
+    its internal rules (cases, kinds) fires holding, one on which it fires for missing facts,
+    and one on which none fires (when such documents exist)."""
     compiled = pack.compiled(on)
-    out = []
+    out: list[tuple[str, str, dict[str, Any], bool | None]] = []
     docs: dict[str, SymDoc] = {}
+    groups: dict[tuple[str, str], list[Any]] = {}
     for rule in compiled.rules:
         doc = docs.setdefault(rule.kind, SymDoc(rule.kind, 2, compiled.fx))
         m = rule_model(Encoder(doc, compiled, alone=True), rule, opaque=False)
-        if not m.exact:
+        groups.setdefault((rule.kind, rule.id), []).append(m)
+    for (kind, rule_id), cases in groups.items():
+        if not all(m.exact for m in cases):
             continue
-        for formula, held in ((m.fires_true, True), (m.fires_unknown, False), (m.false, None)):
+        doc = docs[kind]
+        questions: list[tuple[Any, bool | None]] = []
+        for m in cases:
+            questions += [(m.fires_true, True), (m.fires_unknown, False)]
+        questions.append((z3.And([z3.Not(m.fires) for m in cases]), None))
+        for formula, held in questions:
             s = z3.Solver()
             s.add(*doc.axioms, formula)
             if s.check() == z3.sat:
-                out.append((rule.id, rule.kind, doc.document(s.model()), held))
+                out.append((rule_id, kind, doc.document(s.model()), held))
     return out
 
 

@@ -102,7 +102,6 @@ class SymDoc:
         self.opaque: dict[str, tuple[Any, Any]] = {}
         self.counter = 0  # fresh auxiliary variables
         self.working: dict[Any, Any] = {}  # (day, steps, holidays) -> day + working_days(steps)
-        self.max_rate = max([Decimal(1), *fx.values()])
         self.fx = dict(fx)
 
     def _name(self, role: str, path: tuple[Any, ...]) -> str:
@@ -161,7 +160,9 @@ class SymDoc:
             elif tag == "datetime":
                 self.axioms.append(z3.And(var >= DATETIME_MIN, var <= DATETIME_MAX))
             elif tag == "money":
-                top = int(DECIMAL_LIMIT * 100 * self.max_rate)
+                # PKR amounts (whole paisa) up to the schema's limit on an amount; foreign
+                # amounts worth more than that in PKR are outside the model (documented)
+                top = int(DECIMAL_LIMIT * 100)
                 self.axioms.append(z3.And(var >= 0, var < top))
             elif tag == "enum":
                 self.axioms.append(z3.And(var >= 0, var < len(shape.domain)))
@@ -263,14 +264,7 @@ class SymDoc:
             # a currency the pack has no rate for: the amount is then unknown to the rules
             other = sorted(c for c in CURRENCIES if c not in self.fx and c != "PKR")[0]
             return {"amount": "1", "currency": other}
-        if paisa < 10**20:
-            return {"amount": decimal_text(Decimal(paisa).scaleb(-2)), "currency": "PKR"}
-        # beyond PKR's range: the currency with the highest rate
-        currency, rate = max(self.fx.items(), key=lambda kv: kv[1])
-        with localcontext() as ctx:
-            ctx.prec = 60
-            amount = (Decimal(paisa).scaleb(-2) / rate).quantize(Decimal(1).scaleb(-18))
-        return {"amount": decimal_text(amount), "currency": currency}
+        return {"amount": decimal_text(Decimal(paisa).scaleb(-2)), "currency": "PKR"}
 
 
 def _order(key: Key) -> tuple[int, str]:
@@ -818,7 +812,10 @@ class RuleModel:
 def rule_model(enc: Encoder, rule: CompiledRule, *, opaque: bool) -> RuleModel:
     """Encode one rule; an inexact one is reported (analysis) or made opaque (diff)."""
     try:
-        v = enc.condition(rule)
+        try:
+            v = enc.condition(rule)
+        except (z3.Z3Exception, TypeError) as exc:  # a shape the encoder does not know
+            raise Inexact(f"not modelled: {exc}") from None
         return RuleModel(rule, is_true(v), is_false(v), z3.Not(v.known), True)
     except Inexact as exc:
         if not opaque:
