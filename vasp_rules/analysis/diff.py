@@ -9,6 +9,7 @@ engine confirms is shown. Documents are evaluated alone (no batch), as `evaluate
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -24,6 +25,8 @@ from .symbolic import DEFAULT_BOUND, FALSE, Encoder, RuleModel, SymDoc, outcome_
 #: How many solver answers per kind may fail to reproduce before the kind is left undetermined.
 MAX_UNCONFIRMED = 5
 TIMEOUT_MS = 20_000
+PLAIN_TIMEOUT_MS = 300  # per question while making a witness plain
+PLAIN_BUDGET_S = 3.0  # per witness
 
 
 @dataclass
@@ -167,7 +170,9 @@ def _diff_kind(old: Side, new: Side, kind: str, limit: int, bound: int, result: 
             for table in (fires_old, fires_new):
                 f = table.get(i, FALSE)
                 signature.append(f == model.eval(f, model_completion=True))
-        model = _plainest(s, z3.And(signature), doc.preferences(old.on, model), model)
+        model = _plainest(
+            [*doc.axioms, differs], z3.And(signature), doc.preferences(old.on, model), model
+        )
         s.add(z3.Not(z3.And(signature)))
         witness = confirm(doc, model, old, new, kind, f"W-{kind}-{found + unconfirmed + 1}")
         if witness is None:
@@ -191,27 +196,32 @@ def _diff_kind(old: Side, new: Side, kind: str, limit: int, bound: int, result: 
 
 
 def _plainest(
-    s: z3.Solver, signature: Any, preferences: list[Any], fallback: z3.ModelRef
+    base: list[Any], signature: Any, preferences: list[Any], fallback: z3.ModelRef
 ) -> z3.ModelRef:
     """A model with the same difference and as many plain values as possible (short lists,
     facts present, dates on the evaluation day, first enumeration values...), so that a witness
-    shows only what matters. Preferences are tried in chunks, then one by one."""
-    s.push()
-    s.add(signature)
-    chunks = [preferences[i : i + 8] for i in range(0, len(preferences), 8)]
+    shows only what matters. A separate solver with one assumption literal per preference (no
+    push/pop after a timed-out check), tried in chunks then one by one, within a time budget."""
+    s = z3.Solver()
+    s.set("timeout", PLAIN_TIMEOUT_MS)  # a nicety: never worth a long search
+    s.add(*base, signature)
+    flags = []
+    for i, pref in enumerate(preferences):
+        flag = z3.Bool(f"plain{i}")
+        s.add(z3.Implies(flag, pref))
+        flags.append(flag)
+    kept: list[Any] = []
+    deadline = time.monotonic() + PLAIN_BUDGET_S
+    chunks = [flags[i : i + 8] for i in range(0, len(flags), 8)]
     for chunk in chunks:
-        for attempt in [chunk] if len(chunk) == 1 else [chunk, *[[p] for p in chunk]]:
-            s.push()
-            s.add(*attempt)
-            ok = s.check() == z3.sat
-            s.pop()
-            if ok:
-                s.add(*attempt)
+        for attempt in [chunk] if len(chunk) == 1 else [chunk, *[[f] for f in chunk]]:
+            if time.monotonic() > deadline:
+                break
+            if s.check(*kept, *attempt) == z3.sat:
+                kept.extend(attempt)
                 if attempt is chunk:
                     break
-    model = s.model() if s.check() == z3.sat else fallback
-    s.pop()
-    return model
+    return s.model() if s.check(*kept) == z3.sat else fallback
 
 
 def _fires_by_id(models: list[RuleModel]) -> dict[str, Any]:

@@ -192,7 +192,7 @@ class SymDoc:
             elif z3.is_bool(var):
                 want = var == z3.BoolVal(False)
             elif z3.is_string(var):
-                want = var == z3.StringVal("X")
+                continue  # string constraints can keep the solver past its time limit
             elif z3.is_real(var):
                 want = var == 0
             else:
