@@ -21,13 +21,14 @@ from . import __version__
 from .analysis.cli import register as register_analysis
 from .audit.cli import audit
 from .catalogue import docs
-from .cli_support import fail, handles_errors, parse_date
+from .cli_support import fail, handles_errors, pack_error_line, parse_date
 from .decision import Decision, Outcome
 from .docfiles import read_document_file
 from .entities.ivms101 import parse_ivms101_many
 from .entities.registry import KINDS, json_schema
 from .explain.cli import explain, whatif
-from .pack.loader import PackError
+from .pack.discovery import discover as discover_packs
+from .pack.loader import PackError, load_pack, pack_sha256
 from .rulepack import RulePack
 from .scenarios import Coverage, PackCache, discover, load_cases, run_case
 from .service.cli import serve
@@ -189,7 +190,9 @@ def check(pack: str) -> None:
     except PackError as exc:
         for issue in exc.issues:
             click.echo(str(issue))
-        raise
+        count = len(exc.issues)
+        click.echo(f"error: {count} problem{'s' if count != 1 else ''} in rule pack", err=True)
+        sys.exit(2)
     kinds: dict[str, int] = {}
     for rule in rulepack.loaded.rules:
         kinds[rule.kind] = kinds.get(rule.kind, 0) + 1
@@ -283,6 +286,43 @@ def test_command(
         if require_coverage and gaps:
             console.print(f"[red]coverage gaps:[/red] {', '.join(gaps)}")
         sys.exit(1)
+
+
+@main.command()
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@handles_errors
+def packs(fmt: str) -> None:
+    """List the installed rule packs: name, version, sha256 and where each comes from (bundled
+    with vasp-rules, or another distribution's `vasp_rules.packs` entry point)."""
+    found = discover_packs()
+    rows: list[dict[str, str]] = []
+    for source in sorted(found.packs.values(), key=lambda s: s.name.lower()):
+        try:
+            loaded = load_pack(source.root)
+            version, sha = loaded.manifest.version, pack_sha256(loaded.files)
+        except PackError as exc:
+            version, sha = "-", f"unusable: {pack_error_line(exc)}"
+        rows.append(
+            {
+                "name": source.name,
+                "version": version,
+                "sha256": sha,
+                "origin": source.origin,
+                "path": str(source.root),
+            }
+        )
+    for problem in found.problems:
+        click.echo(f"warning: {problem}", err=True)
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo("no rule packs installed")
+    for row in rows:
+        click.echo(f"{row['name']}  {row['version']}  sha256 {row['sha256']}")
+        click.echo(f"    {row['origin']}: {row['path']}")
 
 
 @main.command()

@@ -29,35 +29,14 @@ from .engine.evaluate import (
 )
 from .engine.reference import BatchView
 from .entities.registry import ID_FIELD, KINDS, DocumentError, parse_document
+from .pack.discovery import find_pack
 from .pack.loader import LoadedPack, PackError, PackIssue, load_pack, pack_sha256
 
 #: sha256 of packs whose every effective date compiled in this process
 _CHECKED: set[str] = set()
-BUNDLED = Path(__file__).resolve().parent.parent / "rules"
 COMPILED_CACHE_SIZE = 16
 MATCH_CHUNK = 200  # documents whose facts durable-rules matches in shared sessions
 _ENGINE_REF = EngineRef(name=f"vasp-rules/{ENGINE_NAME} {ENGINE_VERSION}", version=__version__)
-
-
-def find_pack(name_or_path: str | Path) -> Path:
-    """A pack folder from a path, or the name of a bundled pack (e.g. "pk")."""
-    path = Path(name_or_path)
-    if path.is_dir():
-        return path
-    for root in (Path.cwd() / "rules", BUNDLED):
-        candidate = root / str(name_or_path)
-        if candidate.is_dir() and (candidate / "pack.yaml").exists():
-            return candidate
-    raise PackError(
-        [
-            PackIssue(
-                str(name_or_path),
-                None,
-                None,
-                "no such rule pack (give a folder or a bundled pack name, e.g. pk)",
-            )
-        ]
-    )
 
 
 class RulePack:

@@ -20,6 +20,7 @@ from .entities.ivms101 import parse_ivms101_many
 from .entities.registry import ID_FIELD, DocumentError
 from .entities.transfer import Transfer
 from .errors import InputError
+from .pack.discovery import is_path
 from .pack.loader import PackError
 from .pack.yamlio import YamlError, line_of, load_yaml, plain
 from .rulepack import RulePack
@@ -132,7 +133,12 @@ def load_cases(file: Path, default_pack: str | None = None) -> list[Case]:
             "a scenario file is a list of cases, or a mapping "
             "with 'cases' (and optional 'pack', 'as_of')",
         )
-    pack = _pack_ref(file, header.get("pack") or default_pack or "pk")
+    if header.get("pack"):
+        pack = _pack_ref(file, str(header["pack"]))
+    elif default_pack and is_path(default_pack):  # given on the command line: from the cwd
+        pack = str(Path(default_pack).resolve())
+    else:
+        pack = default_pack or "pk"
     cases: list[Case] = []
     names: set[str] = set()
     for i, raw in enumerate(raw_cases):
@@ -146,8 +152,8 @@ def load_cases(file: Path, default_pack: str | None = None) -> list[Case]:
 
 
 def _pack_ref(file: Path, ref: str) -> str:
-    relative = (file.parent / ref).resolve()
-    return str(relative) if relative.is_dir() else ref
+    """A pack path is relative to the scenario file; a bare name is an installed pack."""
+    return str((file.parent / ref).resolve()) if is_path(ref) else ref
 
 
 def _case(file: Path, line: int | None, raw: Any, header: Mapping[str, Any], pack: str) -> Case:
