@@ -106,7 +106,7 @@ def test_explain_errors_are_one_line(tmp_path: Path) -> None:
         ([bad_doc, "--as-of", "2026-06-01", *_pack()], "invalid document: "),
         ([str(broken), "--as-of", "2026-06-01", *_pack()], "invalid JSON"),
         ([two, "--as-of", "2026-06-01", *_pack()], "holds 2 documents"),
-        ([good, "--as-of", "2026-06-01", "--pack", str(tmp_path)], "problems in rule pack"),
+        ([good, "--as-of", "2026-06-01", "--pack", str(tmp_path)], "in rule pack"),
         ([good, "--as-of", "2026-06-01", *_pack(), "--rule", "NOPE-1"], "unknown rule"),
     ]
     for args, message in cases:
