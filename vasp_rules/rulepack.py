@@ -17,7 +17,15 @@ from pydantic import BaseModel
 
 from . import __version__
 from .compiler.compile import CompiledPack, compile_pack
-from .decision import Decision, EngineRef, Finding, Outcome, RulePackRef, most_severe
+from .decision import (
+    Decision,
+    EngineRef,
+    Finding,
+    Outcome,
+    ParameterOverride,
+    RulePackRef,
+    most_severe,
+)
 from .engine.durable_backend import ENGINE_NAME, ENGINE_VERSION, EngineError
 from .engine.evaluate import (
     EngineName,
@@ -31,6 +39,7 @@ from .engine.reference import BatchView
 from .entities.registry import ID_FIELD, KINDS, DocumentError, parse_document
 from .pack.discovery import find_pack
 from .pack.loader import LoadedPack, PackError, PackIssue, load_pack, pack_sha256
+from .pack.overrides import apply_overrides, overridden_sha256
 
 #: sha256 of packs whose every effective date compiled in this process
 _CHECKED: set[str] = set()
@@ -43,22 +52,51 @@ class RulePack:
     """A loaded, checked rule pack. Evaluation is thread-safe and deterministic: the decision
     depends only on the document, the pack's files and `as_of`."""
 
-    def __init__(self, loaded: LoadedPack) -> None:
+    def __init__(
+        self,
+        loaded: LoadedPack,
+        overrides: Mapping[str, Any] | None = None,
+        recorded: list[dict[str, Any]] | None = None,
+    ) -> None:
         self._loaded = loaded
         self.files: dict[str, bytes] = loaded.files
-        self.sha256: str = pack_sha256(loaded.files)
+        #: sha256 of the pack's files alone
+        self.files_sha256: str = pack_sha256(loaded.files)
+        self.overrides: dict[str, Any] = dict(overrides or {})
+        self._recorded = recorded or []
+        #: sha256 of the pack as evaluated: its files, and its overrides if any
+        self.sha256: str = (
+            overridden_sha256(self.files_sha256, self._recorded)
+            if self._recorded
+            else self.files_sha256
+        )
         self._compiled: OrderedDict[date, CompiledPack] = OrderedDict()
         self._ref = self.ref
         self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, name_or_path: str | Path = "pk", *, check_every_date: bool = False) -> RulePack:
-        """Load and check a pack: a folder, or a bundled pack's name. Raises PackError listing
-        every problem with its file, line and rule id. Dates are compiled when first evaluated;
-        `check_every_date` also compiles the pack on every rule's first day now (what
-        `vasp-rules check` does), so that a problem only compilation finds fails the load."""
+    def load(
+        cls,
+        name_or_path: str | Path = "pk",
+        *,
+        overrides: Mapping[str, Any] | None = None,
+        check_every_date: bool = False,
+    ) -> RulePack:
+        """Load and check a pack: a folder path, or an installed pack's name (case-insensitive).
+        Raises PackError listing every problem with its file, line and rule id. Dates are
+        compiled when first evaluated; `check_every_date` also compiles the pack on every rule's
+        first day now (what `vasp-rules check` does), so that a problem only compilation finds
+        fails the load.
+
+        `overrides` changes parameters for this pack object, like a reform: `{"name": value}`
+        (on every date) or `{"name": ParamOverride(value, from_=date)}` (from a date on). Its
+        decisions list the overrides and its sha256 covers them."""
         root = find_pack(name_or_path)
-        pack = cls(load_pack(root))
+        loaded = load_pack(root)
+        recorded: list[dict[str, Any]] = []
+        if overrides:
+            loaded, recorded = apply_overrides(loaded, overrides)
+        pack = cls(loaded, overrides, recorded)
         if check_every_date:
             pack.check_every_date()
         return pack
@@ -82,7 +120,17 @@ class RulePack:
 
     @property
     def ref(self) -> RulePackRef:
-        return RulePackRef(name=self.name, version=self.version, sha256=self.sha256)
+        if not self._recorded:
+            return RulePackRef(name=self.name, version=self.version, sha256=self.sha256)
+        return RulePackRef(
+            name=self.name,
+            version=self.version,
+            sha256=self.sha256,
+            overrides=[
+                ParameterOverride(name=r["name"], value=r["value"], effective_from=r["from"])
+                for r in self._recorded
+            ],
+        )
 
     def rule_ids(self, on: date | None = None, kind: str | None = None) -> list[str]:
         """Ids of the pack's rules, optionally only those in force on a date, of one kind."""
@@ -226,7 +274,10 @@ class RulePack:
     ) -> list[Decision]:
         docs = [item.model.model_dump(mode="json") for item in items]
         chunks = _chunks(len(docs), workers)
-        jobs = [(str(self.root), docs, as_of, engine, batch, start, stop) for start, stop in chunks]
+        jobs = [
+            (str(self.root), self.overrides, docs, as_of, engine, batch, start, stop)
+            for start, stop in chunks
+        ]
         from multiprocessing import get_context
 
         # spawn, not fork: a forked child could inherit the engine lock held by another thread
@@ -248,14 +299,17 @@ class RulePack:
         return out
 
 
-_worker_packs: dict[str, RulePack] = {}
+_worker_packs: dict[tuple[str, str], RulePack] = {}
+
+_Job = tuple[str, dict[str, Any], list[dict[str, Any]], date, EngineName, bool, int, int]
 
 
-def _worker(job: tuple[str, list[dict[str, Any]], date, EngineName, bool, int, int]) -> list[str]:
-    root, docs, as_of, engine, batch, start, stop = job
-    pack = _worker_packs.get(root)
+def _worker(job: _Job) -> list[str]:
+    root, overrides, docs, as_of, engine, batch, start, stop = job
+    key = (root, repr(sorted(overrides.items())))
+    pack = _worker_packs.get(key)
     if pack is None:
-        pack = _worker_packs[root] = RulePack.load(root)
+        pack = _worker_packs[key] = RulePack.load(Path(root), overrides=overrides)
     items = [_item(doc, i) for i, doc in enumerate(docs)]
     compiled = pack.compiled(as_of)
     view = batch_view(items) if batch else None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -172,8 +172,8 @@ def _case(file: Path, line: int | None, raw: Any, header: Mapping[str, Any], pac
             name,
             f"unknown keys {sorted(unknown)} (known: {', '.join(sorted(_CASE_KEYS))})",
         )
-    as_of = raw.get("as_of", header.get("as_of"))
-    if not isinstance(as_of, date):
+    as_of = _as_of(raw.get("as_of", header.get("as_of")))
+    if as_of is None:
         raise ScenarioError(file, line, name, "as_of must be a date (YYYY-MM-DD)")
     documents, is_batch = _documents(file, line, name, raw)
     input_format = str(raw.get("input_format", "document"))
@@ -203,6 +203,20 @@ def _case(file: Path, line: int | None, raw: Any, header: Mapping[str, Any], pac
     return Case(
         file, line, name, as_of, documents, is_batch, expect, per_document, pack, input_format
     )
+
+
+def _as_of(value: Any) -> date | None:
+    """A YAML date, or an ISO date string (what programs writing YAML produce)."""
+    if isinstance(value, datetime):
+        return None
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    return None
 
 
 def _documents(
