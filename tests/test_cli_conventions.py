@@ -10,6 +10,7 @@ import subprocess
 import sys
 
 import click
+import pytest
 from click.testing import CliRunner, Result
 from conftest import EXAMPLES
 
@@ -87,6 +88,7 @@ def test_several_files_say_they_form_one_batch() -> None:
     assert one.stderr == ""
 
 
+@pytest.mark.slow
 def test_text_to_a_pipe_is_not_wrapped_and_has_no_trailing_spaces() -> None:
     """Through a real pipe (the console script): the suggested whatif command stays on one
     line, and no line ends in a space."""

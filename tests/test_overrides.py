@@ -90,6 +90,7 @@ def test_set_param_on_the_command_line() -> None:
     assert logged.exit_code == 2 and "--log" in logged.stderr
 
 
+@pytest.mark.slow
 def test_overrides_reach_worker_processes() -> None:
     pack = RulePack.load("pk", overrides={"noc_decision_days": 90})
     docs = [TRANSFER, example("customer")]

@@ -13,6 +13,7 @@ from conftest import PK
 from vasp_rules import PackError, RulePack
 from vasp_rules.cli import main
 from vasp_rules.pack.discovery import discover, find_pack
+from vasp_rules.pack.loader import load_pack, pack_sha256
 
 
 def _broken_pack(folder: Path) -> None:
@@ -26,14 +27,14 @@ def test_bare_name_is_case_insensitive_and_never_a_folder_of_the_cwd(
     _broken_pack(tmp_path / "pk")
     _broken_pack(tmp_path / "rules" / "pk")
     monkeypatch.chdir(tmp_path)
-    assert find_pack("pk") == find_pack("PK") != (tmp_path / "pk").resolve()
-    assert RulePack.load("Pk").sha256 == RulePack.load(PK).sha256
+    assert find_pack("pk") == find_pack("Pk") != (tmp_path / "pk").resolve()
+    assert load_pack(find_pack("PK")).manifest.name == "pk"
     with pytest.raises(PackError):  # as a path, the local folder is what is meant
         RulePack.load("./pk")
 
 
 def test_unknown_name_lists_the_installed_packs_and_hints_at_a_folder(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pk: RulePack
 ) -> None:
     shutil.copytree(PK, tmp_path / "mine")
     monkeypatch.chdir(tmp_path)
@@ -42,7 +43,7 @@ def test_unknown_name_lists_the_installed_packs_and_hints_at_a_folder(
     message = str(exc.value.issues[0])
     assert "no such rule pack" in message and "installed: pk" in message
     assert "./mine" in message
-    assert RulePack.load("./mine").sha256 == RulePack.load("pk").sha256
+    assert pack_sha256(load_pack(find_pack("./mine")).files) == pk.sha256
 
 
 def test_a_folder_without_manifest_is_refused_at_once(tmp_path: Path) -> None:
@@ -70,17 +71,17 @@ def _install_distribution(root: Path, monkeypatch: pytest.MonkeyPatch, target: s
 
 
 def test_packs_from_other_distributions_are_found_by_entry_point(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pk: RulePack
 ) -> None:
     _install_distribution(tmp_path, monkeypatch, "vasp_rules_xx:PACK")
     found = discover()
     assert found.problems == []
     assert found.packs["xx"].origin.startswith("distribution vasp-rules-xx 1.2")
-    assert RulePack.load("XX").name == "xx"
+    assert find_pack("XX") == tmp_path / "vasp_rules_xx" / "pack"
     result = CliRunner().invoke(main, ["packs"])
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("pk  0.2.0  sha256 " + RulePack.load("pk").sha256)
+    assert lines[0].startswith("pk  0.2.0  sha256 " + pk.sha256)
     assert "bundled with vasp-rules" in lines[1]
     assert lines[2].startswith("xx  0.2.0  sha256 ")
     assert "distribution vasp-rules-xx 1.2" in lines[3]

@@ -69,6 +69,16 @@ class Group(click.Group):
     def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
         return _one_line(self, super().make_context, args, kwargs)
 
+    def invoke(self, ctx: click.Context) -> Any:
+        """Subcommands of any class (commands other modules register) get one-line errors."""
+        try:
+            return super().invoke(ctx)
+        except OneLineUsageError:
+            raise
+        except click.UsageError as exc:
+            path = exc.ctx.command_path if exc.ctx is not None else ctx.command_path
+            raise OneLineUsageError(exc.format_message(), path) from None
+
     def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
         try:
             return super().resolve_command(ctx, args)
