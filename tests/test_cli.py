@@ -55,7 +55,7 @@ def test_invalid_document_is_one_error_with_the_path_and_exit_2(tmp_path: Path) 
     path.write_text(json.dumps(doc))
     code, out, err = run("evaluate", str(path), "--as-of", "2026-06-01")
     assert code == 2
-    assert err.startswith("error: invalid document: pep:")
+    assert err.startswith(f"error: {path}: invalid document: pep:")  # the file is named
     assert "Traceback" not in err + out and len(err.splitlines()) == 1
 
 

@@ -129,6 +129,8 @@ def read_document_file(name: str, fmt: str | None = None) -> tuple[list[dict[str
     """The documents in a file (or `-`), and whether it held a list (a batch) rather than one.
 
     JSON numbers are read as exact decimals; YAML dates become ISO text, as in JSON."""
+    if name != STDIN and Path(name).is_dir():
+        raise InputFileError(f"{name}: Is a directory (give the files in it)")
     chosen = input_format(name, fmt)
     where = display_name(name)
     data, is_list = READERS[chosen](read_text(name), where)
