@@ -77,6 +77,7 @@ def test_usage_errors_are_one_line() -> None:
         assert len(lines) == 1 and lines[0].startswith("error: ") and "--help" in lines[0], args
 
 
+@pytest.mark.slow
 def test_several_files_say_they_form_one_batch() -> None:
     files = [str(EXAMPLES / f"{k}.json") for k in ("customer", "transfer")]
     together = run("evaluate", *files, "--as-of", "2026-06-01", "--format", "json")
@@ -122,3 +123,14 @@ def test_packs_json() -> None:
     assert result.exit_code == 0
     rows = json.loads(result.stdout)
     assert {"name", "version", "sha256", "origin", "path"} <= set(rows[0])
+
+
+def test_text_report_file_is_not_wrapped(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    report = tmp_path / "report.txt"
+    result = run("explain", str(EXAMPLES / "licence_application.json"), "--as-of", "2026-06-01",
+                 "-o", str(report))
+    assert result.exit_code == 0, result.output
+    lines = report.read_text().splitlines()
+    assert not [line for line in lines if line != line.rstrip()]
+    assert any(re.fullmatch(r"\s+vasp-rules whatif \S+ --as-of 2026-06-01 --set \S+", line)
+               for line in lines)
