@@ -21,6 +21,25 @@ settings.register_profile(
 )
 settings.load_profile("vasp")
 
+# The slowest modules (whole-pack engine agreement, property runs, durable-rules hazards in
+# subprocesses, real-pack replays): `pytest -m "not slow"` skips them (and tests marked slow
+# one by one) for the edit-test loop; plain `pytest` runs everything.
+SLOW_MODULES = {
+    "test_engine_agreement.py",
+    "test_explain_properties.py",
+    "test_durable_hazards.py",
+    "test_audit_replay.py",
+    "test_audit_tamper.py",
+    "test_bad_input.py",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.name in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
+
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 PK = ROOT / "rules" / "pk"

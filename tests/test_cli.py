@@ -55,7 +55,7 @@ def test_invalid_document_is_one_error_with_the_path_and_exit_2(tmp_path: Path) 
     path.write_text(json.dumps(doc))
     code, out, err = run("evaluate", str(path), "--as-of", "2026-06-01")
     assert code == 2
-    assert err.startswith("error: invalid document: pep:")
+    assert err.startswith(f"error: {path}: invalid document: pep:")  # the file is named
     assert "Traceback" not in err + out and len(err.splitlines()) == 1
 
 
@@ -78,8 +78,7 @@ def test_check_reports_every_problem_and_exits_2(tmp_path: Path) -> None:
                      + rule_yaml("T-02", "customer", "risk_rating == \"HUGE\""))
     code, out, err = run("check", str(root))
     assert code == 2
-    assert err.startswith("error: 2 problems in rule pack: rules/test.yaml:")
-    assert "(and 1 more: run 'vasp-rules check PACK')" in err and len(err.splitlines()) == 1
+    assert err == "error: 2 problems in rule pack\n"  # listed once, on stdout
     listed = out.strip().splitlines()
     assert len(listed) == 2 and "[T-01]" in listed[0] and "[T-02]" in listed[1]
 

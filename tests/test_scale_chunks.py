@@ -88,3 +88,19 @@ def test_worker_pool_decides_as_one_process_with_groups_across_chunks() -> None:
             p.evaluate_many(bad, AS_OF, workers=2)
     finally:
         p.close()
+
+
+def test_worker_processes_evaluate_with_the_callers_parameter_overrides() -> None:
+    """Workers load the pack with the same overrides (a reform), or they would decide with the
+    stock parameters; the pool checks the sha256, which covers the overrides."""
+    reform = RulePack.load(
+        "pk", overrides={"travel_rule_threshold": {"amount": 100, "currency": "USD"}}
+    )
+    stock = RulePack.load("pk")
+    try:
+        docs = _mixed()
+        here = [d.to_json() for d in reform.evaluate_many(docs, AS_OF)]
+        assert here != [d.to_json() for d in stock.evaluate_many(docs, AS_OF)]
+        assert [d.to_json() for d in reform.evaluate_many(docs, AS_OF, workers=2)] == here
+    finally:
+        reform.close()

@@ -54,7 +54,8 @@ def test_stdin_to_stdout_and_workers(tmp_path: Path) -> None:
 def test_separate_documents_stream_in_one_pass(tmp_path: Path) -> None:
     docs = _mixed()
     result = CliRunner().invoke(
-        main, ["evaluate", "-", "--as-of", "2026-06-01", "--separate", "--chunk-size", "3"],
+        main, ["evaluate", "-", "--input-format", "jsonl", "--as-of", "2026-06-01", "--separate",
+               "--chunk-size", "3"],
         input=_lines(docs).encode(),
     )
     assert result.exit_code == 0, result.output
@@ -79,7 +80,8 @@ def test_bad_line_stops_with_its_line_number_keeping_earlier_decisions(tmp_path:
              *extra],
         )
         assert result.exit_code == 2
-        assert "line 7" in result.output and "6 decisions before it were written" in result.output
+        assert "in.jsonl:7: invalid JSON" in result.output
+        assert "6 decisions before it were written" in result.output
         written = out.read_text().splitlines()
         # the documents before the bad line, decided (as one batch) and written
         assert written == _expected(docs[:6], batch=not extra)

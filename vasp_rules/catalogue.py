@@ -22,6 +22,7 @@ from typing import Any
 
 import click
 
+from .cli_support import Command, pack_option
 from .lang.ast import (
     Binary,
     Call,
@@ -586,8 +587,9 @@ def _strip(lines: Iterable[str]) -> Iterable[str]:
 # -- command line ----------------------------------------------------------------------------
 
 
-@click.command(name="docs")
-@click.argument("pack", default="pk")
+@click.command(name="docs", cls=Command)
+@click.argument("pack", metavar="[PACK]", default=None, required=False)
+@pack_option(default=None, dest="pack_opt")
 @click.option(
     "-o",
     "--output",
@@ -595,11 +597,20 @@ def _strip(lines: Iterable[str]) -> Iterable[str]:
     default=None,
     help="Write the catalogue to this file (default: print it).",
 )
-def docs(pack: str, output: str | None) -> None:
-    """Write a rule pack's catalogue (Markdown): every rule with its condition in plain words,
-    outcome, citation and confidence tag, effective window, and the parameters it uses."""
+def docs(pack: str | None, pack_opt: str | None, output: str | None) -> None:
+    """Write a rule pack's catalogue (Markdown; default pack pk, given as PACK or --pack):
+    every rule with its condition in plain words, outcome, citation and confidence tag,
+    effective window, and the parameters it uses.
+
+    \b
+    Example:
+      vasp-rules docs pk -o catalogue.md
+    """
+    if pack is not None and pack_opt is not None and pack != pack_opt:
+        click.echo(f"error: two packs given: {pack!r} and --pack {pack_opt!r}", err=True)
+        sys.exit(2)
     try:
-        text = render_catalogue(RulePack.load(pack))
+        text = render_catalogue(RulePack.load(pack or pack_opt or "pk"))
     except PackError as exc:
         click.echo(f"error: {len(exc.issues)} problem(s) in rule pack", err=True)
         for issue in exc.issues:

@@ -2,6 +2,7 @@
 
 Exit codes: 0 success; 1 scenario failures (or coverage gaps when asked to fail on them);
 2 invalid input, pack or scenario file, reported in one line (per problem), never a traceback.
+Conventions shared by every command live in cli_support (one spelling per option).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from click.core import ParameterSource
 from rich.console import Console
 from rich.table import Table
 
@@ -21,13 +23,28 @@ from . import __version__
 from .analysis.cli import register as register_analysis
 from .audit.cli import audit
 from .catalogue import docs
-from .cli_support import fail, handles_errors, parse_date
+from .cli_support import (
+    Group,
+    as_of_option,
+    fail,
+    format_option,
+    handles_errors,
+    input_format_option,
+    output_console,
+    pack_error_line,
+    pack_option,
+    parse_date,
+    parse_set_params,
+    set_param_option,
+    width_option,
+)
 from .decision import Decision, Outcome
-from .docfiles import read_document_file
+from .docfiles import STDIN, display_name, read_document_file
 from .entities.ivms101 import parse_ivms101_many
-from .entities.registry import KINDS, json_schema
+from .entities.registry import KINDS, DocumentError, json_schema, parse_document
 from .explain.cli import explain, whatif
-from .pack.loader import PackError
+from .pack.discovery import discover as discover_packs
+from .pack.loader import PackError, load_pack, pack_sha256
 from .rulepack import RulePack
 from .scale.cli import run_stream, stream_options, wants_stream
 from .scenarios import Coverage, PackCache, discover, load_cases, run_case
@@ -46,30 +63,76 @@ OUTCOME_STYLE = {
 }
 
 
-def read_documents(paths: Sequence[str]) -> list[dict[str, Any]]:
-    """Documents from JSON or YAML files; a file may hold one document or a list of them."""
-    documents: list[dict[str, Any]] = []
+#: Payload formats: the file is read by its suffix, then each payload is mapped to a document.
+PAYLOAD_FORMATS = ("ivms101",)
+
+
+def read_documents(paths: Sequence[str], fmt: str | None = None) -> list[Any]:
+    """Documents from JSON, JSON Lines or YAML files (`-` is standard input); a file may hold
+    one document or a list of them. Each is validated here, before any pack is loaded, so a
+    mistyped file or field costs no pack load; errors name the file. With `ivms101`, the files
+    hold IVMS101 payloads, mapped to transfer documents."""
+    if list(paths).count(STDIN) > 1:
+        fail("standard input (-) can be read only once")
+    payload = fmt in PAYLOAD_FORMATS
+    documents: list[Any] = []
     for name in paths:
-        documents.extend(read_document_file(name)[0])
+        docs, is_list = read_document_file(name, None if payload else fmt)
+        for i, doc in enumerate(docs):
+            if payload:
+                continue  # mapped (and validated) below
+            try:
+                parse_document(doc)
+            except DocumentError as exc:
+                where = display_name(name) + (f"[{i}]" if is_list else "")
+                problems = "; ".join(f"{path or '<document>'}: {text}" for path, text in exc.errors)
+                fail(f"{where}: invalid document: {problems}")
+        documents.extend(docs)
     if not documents:
         fail("no documents given")
+    if fmt == "ivms101":
+        return list(parse_ivms101_many(documents))
     return documents
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="vasp-rules")
 def main() -> None:
-    """Explainable compliance rules for virtual-asset regulation."""
+    """Explainable compliance rules for virtual-asset regulation.
+
+    \b
+    Examples:
+      vasp-rules evaluate examples/*.json --as-of 2026-06-01
+      vasp-rules explain examples/licence_application.json --as-of 2026-06-01
+      vasp-rules packs
+
+    \b
+    Rule packs: --pack NAME names an installed pack (case-insensitive; see
+    `vasp-rules packs`); a folder is given as a path (./mypack, rules/pk).
+    Input files: .json, .jsonl/.ndjson (JSON Lines), .yaml/.yml, or - for
+    standard input (JSON unless --input-format says otherwise).
+    Text output to a pipe or file is never wrapped; --width sets it on a terminal.
+
+    \b
+    Exit codes:
+      0  success
+      1  scenario failures, coverage gaps asked for, or a log that fails verification
+      2  invalid input, rule pack, option or log: one line on stderr, no traceback
+    """
 
 
 @main.command()
 @click.argument("files", nargs=-1, required=True)
-@click.option("--as-of", "as_of", required=True, help="Evaluation date, YYYY-MM-DD.")
-@click.option("--pack", default="pk", show_default=True, help="Pack folder or bundled name.")
+@as_of_option()
+@pack_option()
+@format_option("text", "json")
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+    "--batch/--separate",
+    "batch",
+    default=None,
+    help="--batch (the default): all documents of all files form one batch, so cross-document "
+    "rules relate them (one wallet declared twice...). --separate: each document alone.",
 )
-@click.option("--separate", is_flag=True, help="Evaluate each document alone (no batch rules).")
 @click.option(
     "--workers",
     type=click.IntRange(1, 64),
@@ -83,14 +146,9 @@ def main() -> None:
     type=click.Path(dir_okay=False),
     help="Record every decision into this audit log (SQLite).",
 )
-@click.option(
-    "--input-format",
-    "input_format",
-    type=click.Choice(["document", "ivms101"]),
-    default="document",
-    show_default=True,
-    help="ivms101: each file holds IVMS101 envelopes mapped to transfers (docs/ivms101.md).",
-)
+@input_format_option()
+@set_param_option()
+@width_option()
 @stream_options
 @handles_errors
 def evaluate(
@@ -98,31 +156,58 @@ def evaluate(
     as_of: str,
     pack: str,
     fmt: str,
-    separate: bool,
+    batch: bool | None,
     workers: int,
     log_path: str | None,
-    input_format: str,
+    input_format: str | None,
+    set_params: tuple[str, ...],
+    width: int | None,
     **stream: Any,
 ) -> None:
-    """Evaluate documents (JSON or YAML) with a rule pack on a date. JSON Lines (FILE.jsonl,
-    or - for standard input) are streamed: one decision per line, as they are made."""
+    """Evaluate documents with a rule pack on a date: FILES are JSON, JSON Lines or YAML
+    (- reads standard input); a file may hold one document or a list. JSON Lines input (and
+    any run with -o or --dask) is streamed: one decision per line, written as they are made.
+
+    \b
+    Examples:
+      vasp-rules evaluate examples/customer.json --as-of 2026-06-01
+      vasp-rules evaluate examples/*.json --as-of 2026-06-01 --separate --format json
+      vasp-rules evaluate transfers.jsonl --as-of 2026-06-01 -o decisions.jsonl
+      cat transfers.jsonl | vasp-rules evaluate - --as-of 2026-06-01 -o -
+      vasp-rules evaluate examples/licence_application.json --as-of 2026-06-01 \\
+          --set-param noc_decision_days=90
+    """
     day = parse_date(as_of)
-    rulepack = RulePack.load(pack)
-    if wants_stream(files, stream["output"], stream["dask"]):
-        if input_format != "document":
-            fail("--input-format ivms101 is not streamed: give .json or YAML files")
+    overrides = parse_set_params(set_params)
+    if overrides and log_path:
+        fail("--log records decisions of stock packs only; drop --set-param or --log")
+    fmt_given = click.get_current_context().get_parameter_source("fmt") not in (
+        ParameterSource.DEFAULT,
+        None,
+    )
+    if wants_stream(files, input_format, fmt_given, stream["output"], stream["dask"]):
+        if input_format not in (None, "jsonl"):
+            fail(f"streamed runs read JSON Lines: drop --input-format {input_format} or -o")
         if log_path:
-            fail("--log does not record streamed runs yet: give .json or YAML files")
-        return run_stream(files, day, rulepack, workers=workers, batch=not separate, **stream)
-    documents: list[Any] = read_documents(files)
-    if input_format == "ivms101":
-        documents = parse_ivms101_many(documents)
-    decisions = _evaluate_with_progress(rulepack, documents, day, not separate, workers)
+            fail("--log does not record streamed runs yet: give .json or YAML files, without -o")
+        rulepack = RulePack.load(pack, overrides=overrides)
+        return run_stream(files, day, rulepack, workers=workers, batch=batch is not False,
+                          **stream)
+    documents: list[Any] = read_documents(files, input_format)  # validated before the pack
+    together = batch is not False
+    if batch is None and len(files) > 1 and len(documents) > 1:
+        click.echo(
+            f"note: the {len(documents)} documents of {len(files)} files are evaluated as one "
+            "batch (cross-document rules relate them); --separate evaluates each alone",
+            err=True,
+        )
+    rulepack = RulePack.load(pack, overrides=overrides)
+    decisions = _evaluate_with_progress(rulepack, documents, day, together, workers)
     if log_path:
         from .audit.cli import record_decisions
 
         record_decisions(
-            log_path, list(zip(decisions, documents, strict=True)), rulepack, batch=not separate
+            log_path, list(zip(decisions, documents, strict=True)), rulepack, batch=together
         )
     if fmt == "json":
         if len(decisions) == 1:
@@ -130,7 +215,7 @@ def evaluate(
         else:
             click.echo("[\n" + ",\n".join(d.to_json() for d in decisions) + "\n]")
         return
-    console = Console(soft_wrap=True)
+    console = output_console(width)
     for decision in decisions:
         render_decision(console, decision)
 
@@ -185,21 +270,44 @@ def render_decision(console: Console, decision: Decision) -> None:
         f"  [dim]pack {decision.rulepack.name} {decision.rulepack.version} "
         f"({decision.rulepack.sha256[:12]}), input {decision.input_sha256[:12]}[/dim]"
     )
+    for o in decision.rulepack.overrides or []:
+        since = f" from {o.effective_from}" if o.effective_from else ""
+        console.print(
+            f"  [yellow]parameter overridden for this run: {o.name} = "
+            f"{json.dumps(o.value, ensure_ascii=False)}{since}[/yellow]",
+            highlight=False,
+        )
     console.print()
 
 
 @main.command()
-@click.argument("pack", default="pk")
+@click.argument("pack", metavar="[PACK]", default=None, required=False)
+@pack_option(default=None, dest="pack_opt")
+@set_param_option()
 @handles_errors
-def check(pack: str) -> None:
-    """Check a rule pack: files, schemas, conditions, parameters, engine limits. Every problem
-    is listed on stdout (file:line [rule]: message); exit 2 if there is any."""
+def check(pack: str | None, pack_opt: str | None = None, set_params: tuple[str, ...] = ()) -> None:
+    """Check a rule pack (default pk; given as PACK or --pack): files, schemas, conditions,
+    parameters, engine limits. Every problem is listed on stdout (file:line [rule]: message);
+    exit 2 if there is any.
+
+    \b
+    Examples:
+      vasp-rules check pk
+      vasp-rules check ./mypack
+      vasp-rules check --pack pk --set-param noc_decision_days=90
+    """
     try:
-        rulepack = RulePack.load(pack, check_every_date=True)
+        rulepack = RulePack.load(
+            _one_pack(pack, pack_opt),
+            overrides=parse_set_params(set_params),
+            check_every_date=True,
+        )
     except PackError as exc:
         for issue in exc.issues:
             click.echo(str(issue))
-        raise
+        count = len(exc.issues)
+        click.echo(f"error: {count} problem{'s' if count != 1 else ''} in rule pack", err=True)
+        sys.exit(2)
     kinds: dict[str, int] = {}
     for rule in rulepack.loaded.rules:
         kinds[rule.kind] = kinds.get(rule.kind, 0) + 1
@@ -218,6 +326,7 @@ def check(pack: str) -> None:
 
 @main.command(name="test")
 @click.argument("paths", nargs=-1, required=True)
+@width_option()
 @click.option("--coverage", is_flag=True, help="Report, per rule, cases firing / not firing it.")
 @click.option(
     "--coverage-json",
@@ -229,18 +338,26 @@ def check(pack: str) -> None:
     is_flag=True,
     help="Exit 1 if any rule in force is never fired or never seen not firing.",
 )
-@click.option("--pack", default=None, help="Pack for files that do not name one (default pk).")
+@pack_option(default=None)
 @click.option("-q", "--quiet", is_flag=True, help="Print failures only.")
 @handles_errors
 def test_command(
     paths: tuple[str, ...],
+    width: int | None,
     coverage: bool,
     coverage_json: str | None,
     require_coverage: bool,
     pack: str | None,
     quiet: bool,
 ) -> None:
-    """Run scenario files (*.scenarios.yaml; folders are searched)."""
+    """Run scenario files (*.scenarios.yaml; folders are searched). --pack is the pack for
+    files that do not name one (default pk).
+
+    \b
+    Examples:
+      vasp-rules test tests/scenarios
+      vasp-rules test tests/scenarios/licensing.scenarios.yaml --coverage
+    """
     files = discover([Path(p) for p in paths])
     if not files:
         fail("no *.scenarios.yaml files found")
@@ -248,7 +365,7 @@ def test_command(
     cov = Coverage()
     passed = failed = 0
     used_packs: set[str] = set()
-    console = Console(soft_wrap=True, highlight=False)
+    console = output_console(width)
     for file in files:
         cases = load_cases(file, pack)
         for case in cases:
@@ -301,11 +418,63 @@ def test_command(
 
 
 @main.command()
+@format_option("text", "json")
+@handles_errors
+def packs(fmt: str) -> None:
+    """List the installed rule packs: name, version, sha256 and where each comes from (bundled
+    with vasp-rules, or another distribution's `vasp_rules.packs` entry point).
+
+    \b
+    Examples:
+      vasp-rules packs
+      vasp-rules packs --format json
+    """
+    found = discover_packs()
+    rows: list[dict[str, str]] = []
+    for source in sorted(found.packs.values(), key=lambda s: s.name.lower()):
+        try:
+            loaded = load_pack(source.root)
+            version, sha = loaded.manifest.version, pack_sha256(loaded.files)
+        except PackError as exc:
+            version, sha = "-", f"unusable: {pack_error_line(exc)}"
+        rows.append(
+            {
+                "name": source.name,
+                "version": version,
+                "sha256": sha,
+                "origin": source.origin,
+                "path": str(source.root),
+            }
+        )
+    for problem in found.problems:
+        click.echo(f"warning: {problem}", err=True)
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo("no rule packs installed")
+    for row in rows:
+        click.echo(f"{row['name']}  {row['version']}  sha256 {row['sha256']}")
+        click.echo(f"    {row['origin']}: {row['path']}")
+
+
+@main.command()
 @click.argument("kind", type=click.Choice(sorted(KINDS)))
 @handles_errors
 def schema(kind: str) -> None:
-    """Print the JSON Schema of a document kind."""
+    """Print the JSON Schema of a document kind.
+
+    \b
+    Example:
+      vasp-rules schema licence_application > licence_application.schema.json
+    """
     click.echo(json.dumps(json_schema(kind), indent=2, sort_keys=True))
+
+
+def _one_pack(positional: str | None, option: str | None) -> str:
+    if positional is not None and option is not None and positional != option:
+        fail(f"two packs given: {positional!r} and --pack {option!r}")
+    return positional or option or "pk"
 
 
 # Commands that live with their feature packages.

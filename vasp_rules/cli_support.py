@@ -3,14 +3,16 @@ exit code 2 (never a traceback), and reading dates."""
 
 from __future__ import annotations
 
+import io
 import sqlite3
 import sys
 from collections.abc import Callable
 from datetime import date
 from functools import wraps
-from typing import Any, NoReturn, TypeVar
+from typing import IO, Any, NoReturn, TextIO, TypeVar, cast
 
 import click
+from rich.console import Console
 
 from .audit import AuditError
 from .engine.durable_backend import EngineError
@@ -20,6 +22,68 @@ from .pack.loader import PackError
 from .pack.yamlio import YamlError
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class OneLineUsageError(click.UsageError):
+    """A command-line usage error shown as one line (like every other error), with a pointer
+    to the command's --help instead of its whole usage text."""
+
+    def __init__(self, message: str, command_path: str) -> None:
+        super().__init__(message)
+        self.command_path = command_path
+
+    def show(self, file: Any = None) -> None:
+        message = " ".join(self.format_message().split()).rstrip(".")
+        click.echo(f"error: {message} (see '{self.command_path} --help')", err=True)
+
+
+def _one_line(
+    command: click.Command, make: Callable[..., click.Context], args: Any, kwargs: Any
+) -> click.Context:
+    try:
+        return make(*args, **kwargs)
+    except OneLineUsageError:
+        raise
+    except click.UsageError as exc:
+        if exc.ctx is not None:
+            path = exc.ctx.command_path
+        else:
+            parent = kwargs.get("parent")
+            name = args[0] if args else kwargs.get("info_name") or command.name or ""
+            path = f"{parent.command_path} {name}" if parent is not None else str(name)
+        raise OneLineUsageError(exc.format_message(), path) from None
+
+
+class Command(click.Command):
+    """A `vasp-rules` command: usage errors in one line."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        return _one_line(self, super().make_context, args, kwargs)
+
+
+class Group(click.Group):
+    """A `vasp-rules` command group: usage errors in one line, its commands too."""
+
+    command_class = Command
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        return _one_line(self, super().make_context, args, kwargs)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Subcommands of any class (commands other modules register) get one-line errors."""
+        try:
+            return super().invoke(ctx)
+        except OneLineUsageError:
+            raise
+        except click.UsageError as exc:
+            path = exc.ctx.command_path if exc.ctx is not None else ctx.command_path
+            raise OneLineUsageError(exc.format_message(), path) from None
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError as exc:
+            raise OneLineUsageError(exc.format_message(), ctx.command_path) from None
 
 
 def fail(message: str) -> NoReturn:
@@ -76,3 +140,139 @@ def parse_date(value: str | None, option: str = "--as-of") -> date:
         return date.fromisoformat(value)
     except ValueError:
         fail(f"{option} {value!r} is not a date (YYYY-MM-DD)")
+
+
+# -- options every command spells the same way ------------------------------------------------
+
+
+def as_of_option(required: bool = True) -> Callable[[F], F]:
+    """`--as-of DATE`, marked [required] in help where the command needs it."""
+    return click.option(
+        "--as-of",
+        "as_of",
+        metavar="DATE",
+        required=required,
+        help="Evaluation date, YYYY-MM-DD.",
+    )
+
+
+def pack_option(default: str | None = "pk", dest: str = "pack") -> Callable[[F], F]:
+    """`--pack PACK`: an installed pack's name (case-insensitive) or a folder path."""
+    return click.option(
+        "--pack",
+        dest,
+        metavar="PACK",
+        default=default,
+        show_default=default is not None,
+        help="Installed pack name (see `vasp-rules packs`) or a pack folder path (./mypack).",
+    )
+
+
+def format_option(*choices: str) -> Callable[[F], F]:
+    """`--format`, the first choice being the default."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(list(choices)),
+        default=choices[0],
+        show_default=True,
+        help="Output format.",
+    )
+
+
+def input_format_option() -> Callable[[F], F]:
+    from .docfiles import READERS, SUFFIXES
+
+    return click.option(
+        "--input-format",
+        "input_format",
+        type=click.Choice([*sorted(READERS), "ivms101"]),
+        default=None,
+        help="How to read the input files (default: by suffix, "
+        f"{', '.join(SUFFIXES)}; standard input `-` is json). ivms101: the files hold IVMS101 "
+        "travel-rule payloads, mapped to transfers (docs/ivms101.md).",
+    )
+
+
+def width_option() -> Callable[[F], F]:
+    return click.option(
+        "--width",
+        type=click.IntRange(40, 1000),
+        default=None,
+        metavar="COLUMNS",
+        help="Wrap text at this width on a terminal (default: the terminal's). Output to a "
+        "pipe or file is never wrapped.",
+    )
+
+
+def set_param_option() -> Callable[[F], F]:
+    return click.option(
+        "--set-param",
+        "set_params",
+        multiple=True,
+        metavar="NAME=VALUE",
+        help="Override a pack parameter for this run: NAME=VALUE, or NAME@DATE=VALUE from a "
+        "date on (VALUE is YAML: 90, 0.5, [US, GB]); repeatable. The decision records it.",
+    )
+
+
+def parse_set_params(texts: tuple[str, ...]) -> dict[str, Any]:
+    """`--set-param` values as RulePack.load overrides (a bad one exits 2)."""
+    from .pack.overrides import parse_set_param
+
+    out: dict[str, Any] = {}
+    for text in texts:
+        try:
+            name, override = parse_set_param(text)
+        except ValueError as exc:
+            fail(str(exc))
+        if name in out:
+            fail(f"--set-param {name} given twice")
+        out[name] = override
+    return out
+
+
+class _StripTrailing(io.TextIOBase):
+    """A text stream that drops the spaces rich pads lines with, line by line."""
+
+    def __init__(self, target: TextIO) -> None:
+        self._target = target
+        self._pending = ""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        data = self._pending + text
+        lines = data.split("\n")
+        self._pending = lines.pop()
+        if lines:
+            self._target.write("".join(line.rstrip(" ") + "\n" for line in lines))
+        return len(text)
+
+    def flush(self) -> None:
+        if self._pending:
+            self._target.write(self._pending)
+            self._pending = ""
+        self._target.flush()
+
+
+#: Width used when writing to a pipe or file: lines are never wrapped at any realistic length.
+UNWRAPPED = 10_000
+
+
+def output_console(width: int | None = None) -> Console:
+    """The console commands print readable text on. On a terminal: colours, wrapped at `width`
+    (default: the terminal's). To a pipe or file: no colour, no wrapping, no trailing spaces,
+    so lines can be grepped and commands shown in the output can be copied."""
+    out = sys.stdout
+    if out.isatty():
+        return Console(width=width, highlight=False)
+    return Console(
+        file=cast(IO[str], _StripTrailing(out)),
+        width=UNWRAPPED,
+        soft_wrap=True,
+        color_system=None,
+        highlight=False,
+        emoji=False,
+    )

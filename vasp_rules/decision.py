@@ -83,10 +83,24 @@ class Finding(_Frozen):
     remediation: str
 
 
+class ParameterOverride(_Frozen):
+    """A parameter changed for one run (RulePack.load(overrides=...), --set-param)."""
+
+    name: str
+    value: Any
+    effective_from: date | None = Field(
+        default=None, description="the override applies from this date; null: on every date"
+    )
+
+
 class RulePackRef(_Frozen):
     name: str
     version: str
-    sha256: str
+    sha256: str = Field(description="sha256 of the pack's files, and of its overrides if any")
+    overrides: list[ParameterOverride] | None = Field(
+        default=None,
+        description="parameters overridden for this run; absent for the stock pack",
+    )
 
 
 class EngineRef(_Frozen):
@@ -119,9 +133,14 @@ class Decision(_Frozen):
 
     def to_json(self, *, indent: int | None = 2) -> str:
         """Canonical JSON: sorted keys, fixed separators. Identical inputs give identical bytes.
-        A decision without an explanation has no `explanation` key."""
-        exclude = {"explanation"} if self.explanation is None else None
-        data = self.model_dump(mode="json", exclude=exclude)
+        A decision without an explanation has no `explanation` key; one of a stock pack has
+        no `rulepack.overrides`."""
+        exclude: dict[str, Any] = {}
+        if self.explanation is None:
+            exclude["explanation"] = True
+        if self.rulepack.overrides is None:  # stock decisions keep their bytes
+            exclude["rulepack"] = {"overrides": True}
+        data = self.model_dump(mode="json", exclude=exclude or None)
         return json.dumps(data, indent=indent, sort_keys=True, ensure_ascii=False)
 
     @property

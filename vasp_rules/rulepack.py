@@ -16,7 +16,15 @@ from pydantic import BaseModel
 from . import __version__
 from .compiler.batchplan import BatchPlan, plan_rules
 from .compiler.compile import CompiledPack, compile_pack
-from .decision import Decision, EngineRef, Finding, Outcome, RulePackRef, most_severe
+from .decision import (
+    Decision,
+    EngineRef,
+    Finding,
+    Outcome,
+    ParameterOverride,
+    RulePackRef,
+    most_severe,
+)
 from .engine.durable_backend import ENGINE_NAME, ENGINE_VERSION, EngineError
 from .engine.evaluate import (
     EngineName,
@@ -28,7 +36,9 @@ from .engine.evaluate import (
 )
 from .engine.reference import BatchView
 from .entities.registry import ID_FIELD, KINDS, DocumentError, parse_document
+from .pack.discovery import find_pack
 from .pack.loader import LoadedPack, PackError, PackIssue, load_pack, pack_sha256
+from .pack.overrides import apply_overrides, overridden_sha256
 
 #: sha256 of packs whose every effective date compiled in this process
 _CHECKED: set[str] = set()
@@ -36,54 +46,61 @@ _CHECKED: set[str] = set()
 if TYPE_CHECKING:
     from .scale.pool import WorkerPool
 
-BUNDLED = Path(__file__).resolve().parent.parent / "rules"
 COMPILED_CACHE_SIZE = 16
 MATCH_CHUNK = 200  # documents whose facts durable-rules matches in shared sessions
 _ENGINE_REF = EngineRef(name=f"vasp-rules/{ENGINE_NAME} {ENGINE_VERSION}", version=__version__)
-
-
-def find_pack(name_or_path: str | Path) -> Path:
-    """A pack folder from a path, or the name of a bundled pack (e.g. "pk")."""
-    path = Path(name_or_path)
-    if path.is_dir():
-        return path
-    for root in (Path.cwd() / "rules", BUNDLED):
-        candidate = root / str(name_or_path)
-        if candidate.is_dir() and (candidate / "pack.yaml").exists():
-            return candidate
-    raise PackError(
-        [
-            PackIssue(
-                str(name_or_path),
-                None,
-                None,
-                "no such rule pack (give a folder or a bundled pack name, e.g. pk)",
-            )
-        ]
-    )
 
 
 class RulePack:
     """A loaded, checked rule pack. Evaluation is thread-safe and deterministic: the decision
     depends only on the document, the pack's files and `as_of`."""
 
-    def __init__(self, loaded: LoadedPack) -> None:
+    def __init__(
+        self,
+        loaded: LoadedPack,
+        overrides: Mapping[str, Any] | None = None,
+        recorded: list[dict[str, Any]] | None = None,
+    ) -> None:
         self._loaded = loaded
         self.files: dict[str, bytes] = loaded.files
-        self.sha256: str = pack_sha256(loaded.files)
+        #: sha256 of the pack's files alone
+        self.files_sha256: str = pack_sha256(loaded.files)
+        self.overrides: dict[str, Any] = dict(overrides or {})
+        self._recorded = recorded or []
+        #: sha256 of the pack as evaluated: its files, and its overrides if any
+        self.sha256: str = (
+            overridden_sha256(self.files_sha256, self._recorded)
+            if self._recorded
+            else self.files_sha256
+        )
         self._compiled: OrderedDict[date, CompiledPack] = OrderedDict()
         self._ref = self.ref
         self._lock = threading.Lock()
         self._pool: WorkerPool | None = None
 
     @classmethod
-    def load(cls, name_or_path: str | Path = "pk", *, check_every_date: bool = False) -> RulePack:
-        """Load and check a pack: a folder, or a bundled pack's name. Raises PackError listing
-        every problem with its file, line and rule id. Dates are compiled when first evaluated;
-        `check_every_date` also compiles the pack on every rule's first day now (what
-        `vasp-rules check` does), so that a problem only compilation finds fails the load."""
+    def load(
+        cls,
+        name_or_path: str | Path = "pk",
+        *,
+        overrides: Mapping[str, Any] | None = None,
+        check_every_date: bool = False,
+    ) -> RulePack:
+        """Load and check a pack: a folder path, or an installed pack's name (case-insensitive).
+        Raises PackError listing every problem with its file, line and rule id. Dates are
+        compiled when first evaluated; `check_every_date` also compiles the pack on every rule's
+        first day now (what `vasp-rules check` does), so that a problem only compilation finds
+        fails the load.
+
+        `overrides` changes parameters for this pack object, like a reform: `{"name": value}`
+        (on every date) or `{"name": ParamOverride(value, from_=date)}` (from a date on). Its
+        decisions list the overrides and its sha256 covers them."""
         root = find_pack(name_or_path)
-        pack = cls(load_pack(root))
+        loaded = load_pack(root)
+        recorded: list[dict[str, Any]] = []
+        if overrides:
+            loaded, recorded = apply_overrides(loaded, overrides)
+        pack = cls(loaded, overrides, recorded)
         if check_every_date:
             pack.check_every_date()
         return pack
@@ -107,7 +124,17 @@ class RulePack:
 
     @property
     def ref(self) -> RulePackRef:
-        return RulePackRef(name=self.name, version=self.version, sha256=self.sha256)
+        if not self._recorded:
+            return RulePackRef(name=self.name, version=self.version, sha256=self.sha256)
+        return RulePackRef(
+            name=self.name,
+            version=self.version,
+            sha256=self.sha256,
+            overrides=[
+                ParameterOverride(name=r["name"], value=r["value"], effective_from=r["from"])
+                for r in self._recorded
+            ],
+        )
 
     def rule_ids(self, on: date | None = None, kind: str | None = None) -> list[str]:
         """Ids of the pack's rules, optionally only those in force on a date, of one kind."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from .entities.ivms101 import parse_ivms101_many
 from .entities.registry import ID_FIELD, DocumentError
 from .entities.transfer import Transfer
 from .errors import InputError
+from .pack.discovery import is_path
 from .pack.loader import PackError
 from .pack.yamlio import YamlError, line_of, load_yaml, plain
 from .rulepack import RulePack
@@ -132,7 +133,12 @@ def load_cases(file: Path, default_pack: str | None = None) -> list[Case]:
             "a scenario file is a list of cases, or a mapping "
             "with 'cases' (and optional 'pack', 'as_of')",
         )
-    pack = _pack_ref(file, header.get("pack") or default_pack or "pk")
+    if header.get("pack"):
+        pack = _pack_ref(file, str(header["pack"]))
+    elif default_pack and is_path(default_pack):  # given on the command line: from the cwd
+        pack = str(Path(default_pack).resolve())
+    else:
+        pack = default_pack or "pk"
     cases: list[Case] = []
     names: set[str] = set()
     for i, raw in enumerate(raw_cases):
@@ -146,8 +152,8 @@ def load_cases(file: Path, default_pack: str | None = None) -> list[Case]:
 
 
 def _pack_ref(file: Path, ref: str) -> str:
-    relative = (file.parent / ref).resolve()
-    return str(relative) if relative.is_dir() else ref
+    """A pack path is relative to the scenario file; a bare name is an installed pack."""
+    return str((file.parent / ref).resolve()) if is_path(ref) else ref
 
 
 def _case(file: Path, line: int | None, raw: Any, header: Mapping[str, Any], pack: str) -> Case:
@@ -166,8 +172,8 @@ def _case(file: Path, line: int | None, raw: Any, header: Mapping[str, Any], pac
             name,
             f"unknown keys {sorted(unknown)} (known: {', '.join(sorted(_CASE_KEYS))})",
         )
-    as_of = raw.get("as_of", header.get("as_of"))
-    if not isinstance(as_of, date):
+    as_of = _as_of(raw.get("as_of", header.get("as_of")))
+    if as_of is None:
         raise ScenarioError(file, line, name, "as_of must be a date (YYYY-MM-DD)")
     documents, is_batch = _documents(file, line, name, raw)
     input_format = str(raw.get("input_format", "document"))
@@ -197,6 +203,20 @@ def _case(file: Path, line: int | None, raw: Any, header: Mapping[str, Any], pac
     return Case(
         file, line, name, as_of, documents, is_batch, expect, per_document, pack, input_format
     )
+
+
+def _as_of(value: Any) -> date | None:
+    """A YAML date, or an ISO date string (what programs writing YAML produce)."""
+    if isinstance(value, datetime):
+        return None
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    return None
 
 
 def _documents(

@@ -36,13 +36,20 @@ _BOUND = click.option(
 
 @click.command("analyze")
 @click.argument("pack")
-@click.option("--on", "on", required=True, help="Date whose rules are analysed, YYYY-MM-DD.")
+@click.option(
+    "--on", "on", metavar="DATE", required=True, help="Date whose rules are analysed, YYYY-MM-DD."
+)
 @_FORMAT
 @_BOUND
 @handles_errors
 def analyze_command(pack: str, on: str, fmt: str, bound: int) -> None:
     """Find dead, always-firing, redundant and undecidable rules of PACK on a date, and gaps
-    or overlaps in its parameters' timeline."""
+    or overlaps in its parameters' timeline.
+
+    \b
+    Example:
+      vasp-rules analyze pk --on 2026-06-01
+    """
     day = parse_date(on, "--on")
     rule_pack = RulePack.load(pack)
     result = analyze(rule_pack, day, bound=bound)
@@ -84,10 +91,11 @@ def _analysis_text(result: Analysis, name: str) -> str:
 @click.command("diff")
 @click.argument("old")
 @click.argument("new", required=False)
-@click.option("--on", "on", required=True, help="Evaluation date, YYYY-MM-DD.")
+@click.option("--on", "on", metavar="DATE", required=True, help="Evaluation date, YYYY-MM-DD.")
 @click.option(
     "--new-on",
     "new_on",
+    metavar="DATE",
     help="Evaluate NEW on this date instead (compare two dates; NEW defaults to OLD).",
 )
 @click.option("--kind", "kinds", multiple=True, type=click.Choice(sorted(KINDS)))
@@ -133,7 +141,15 @@ def diff_command(
 ) -> None:
     """Whether any valid document is decided differently by OLD and NEW (packs, or one pack on
     two dates with --new-on), with witness documents confirmed by the engine; or, with
-    --population, the impact of the change on those documents."""
+    --population, the impact of the change on those documents.
+
+    \b
+    Examples:
+      vasp-rules diff pk ./my-pack --on 2026-06-01
+      vasp-rules diff pk --on 2026-06-01 --new-on 2026-07-20
+      vasp-rules diff pk ./my-pack --on 2026-06-01 --population docs.jsonl --format html \\
+          -o impact.html
+    """
     day = parse_date(on, "--on")
     day_new = parse_date(new_on, "--new-on") if new_on else day
     old_pack = RulePack.load(old)

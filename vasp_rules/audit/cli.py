@@ -30,7 +30,7 @@ from vasp_rules.audit.log import (
     record_decisions,
 )
 from vasp_rules.audit.replay import PackLoader, replay
-from vasp_rules.cli_support import handles_errors
+from vasp_rules.cli_support import Group, handles_errors
 from vasp_rules.decision import Outcome
 
 __all__ = ["AuditError", "audit", "record_decisions"]
@@ -59,9 +59,32 @@ def _parse_id(text: str) -> int:
     return int(text)
 
 
-@click.group("audit")
+def _format_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """`--format text|json` (as every command spells it); `--json` stays as a hidden alias."""
+    func = click.option("--json", "as_json", is_flag=True, hidden=True)(func)
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        help="Output format.",
+    )(func)
+
+
+@click.group("audit", cls=Group)
 def audit() -> None:
-    """Verify, inspect, replay and override decisions in a tamper-evident decision log."""
+    """Verify, inspect, replay and override decisions in a tamper-evident decision log.
+
+    \b
+    Examples:
+      vasp-rules evaluate examples/transfer.json --as-of 2026-06-01 --log decisions.db
+      vasp-rules audit verify decisions.db
+      vasp-rules audit show decisions.db 1
+      vasp-rules audit replay decisions.db 1
+      vasp-rules audit override decisions.db 1 --by "A. Analyst" --reason "checked" \\
+          --outcome APPROVE
+    """
 
 
 @audit.command("verify")
@@ -72,9 +95,15 @@ def audit() -> None:
     help="A head printed earlier by `audit head` and kept elsewhere; fail if the log no "
     "longer contains it (detects a rewritten chain).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def verify_command(db: Path, anchor: str | None, as_json: bool) -> None:
-    """Check the whole chain of DB; report the first broken record (exit 1 if any)."""
+@_format_options
+def verify_command(db: Path, anchor: str | None, fmt: str, as_json: bool) -> None:
+    """Check the whole chain of DB; report the first broken record (exit 1 if any).
+
+    \b
+    Example:
+      vasp-rules audit verify decisions.db --format json
+    """
+    as_json = as_json or fmt == "json"
     anchor_head = None
     if anchor is not None:
         try:
@@ -95,7 +124,12 @@ def verify_command(db: Path, anchor: str | None, as_json: bool) -> None:
 @audit.command("head")
 @_DB
 def head_command(db: Path) -> None:
-    """Verify DB, then print its head as SEQ:HASH: store it elsewhere to anchor the log."""
+    """Verify DB, then print its head as SEQ:HASH: store it elsewhere to anchor the log.
+
+    \b
+    Example:
+      vasp-rules audit head decisions.db > decisions.head
+    """
 
     def run() -> Any:
         with DecisionLog.open(db) as log:
@@ -158,12 +192,17 @@ def _show_decision(record: Record, overrides: list[Record]) -> list[str]:
 @audit.command("show")
 @_DB
 @click.argument("record_id", metavar="ID")
-@click.option("--json", "as_json", is_flag=True, help="Print the record(s) as JSON.")
-def show_command(db: Path, record_id: str, as_json: bool) -> None:
+@_format_options
+def show_command(db: Path, record_id: str, fmt: str, as_json: bool) -> None:
     """Show record ID of DB with its input and decision, and any overrides of it.
 
     For an override, shows the override and the decision it overrides.
+
+    \b
+    Example:
+      vasp-rules audit show decisions.db 1
     """
+    as_json = as_json or fmt == "json"
     seq = _parse_id(record_id)
 
     def run() -> tuple[Record, Record | None, list[Record]]:
@@ -201,6 +240,10 @@ def replay_command(ctx: click.Context, db: Path, record_id: str) -> None:
     """Re-evaluate record ID from its stored input, rule pack and as_of; exit 1 on any difference.
 
     Prints the unified diff between the recorded and the replayed decision when they differ.
+
+    \b
+    Example:
+      vasp-rules audit replay decisions.db 1
     """
     seq = _parse_id(record_id)
     obj = ctx.obj if isinstance(ctx.obj, dict) else {}
@@ -230,10 +273,17 @@ def replay_command(ctx: click.Context, db: Path, record_id: str) -> None:
     "--outcome",
     required=True,
     type=click.Choice(_OUTCOMES, case_sensitive=False),
-    help="The outcome that now stands.",
+    metavar="OUTCOME",
+    help=f"The outcome that now stands: {', '.join(_OUTCOMES)}.",
 )
 def override_command(db: Path, record_id: str, by: str, reason: str, outcome: str) -> None:
-    """Append an override of decision ID; the original record is never changed."""
+    """Append an override of decision ID; the original record is never changed.
+
+    \b
+    Example:
+      vasp-rules audit override decisions.db 1 --by "A. Analyst" \\
+          --reason "documents checked by hand" --outcome APPROVE
+    """
     seq = _parse_id(record_id)
 
     if not db.exists():  # an override needs an existing log; never create one here

@@ -5,6 +5,8 @@
     vasp-rules whatif FILE --set PATH=VALUE [--set ...] --as-of DATE [--pack PACK]
                       [--format text|json]
 
+Both also take --input-format, --set-param NAME=VALUE and --width (see cli_support).
+
 Exit codes: 0 ok; 2 invalid input (file, document, date, rule id, --set) or rule pack, with a
 one-line error on stderr and no traceback.
 """
@@ -17,10 +19,23 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-from rich.console import Console
 
-from ..cli_support import fail, handles_errors, parse_date
-from ..docfiles import read_document_file
+from ..cli_support import (
+    Command,
+    as_of_option,
+    fail,
+    format_option,
+    handles_errors,
+    input_format_option,
+    output_console,
+    pack_option,
+    parse_date,
+    parse_set_params,
+    set_param_option,
+    width_option,
+)
+from ..docfiles import display_name, read_document_file
+from ..entities.registry import parse_document
 from ..rulepack import RulePack
 from .api import explain as run_explain
 from .render import (
@@ -36,22 +51,25 @@ from .whatif import whatif as run_whatif
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def read_document(name: str) -> dict[str, Any]:
-    """One document from a JSON or YAML file (decimals kept exact)."""
-    documents, is_list = read_document_file(name)
-    if is_list:
-        fail(f"{name}: holds {len(documents)} documents; explain and whatif take one document")
+def read_document(name: str, fmt: str | None = None) -> dict[str, Any]:
+    """One document from a file (`-`: standard input), decimals kept exact, validated (before
+    any pack is loaded)."""
+    documents, is_list = read_document_file(name, fmt)
+    if is_list and len(documents) != 1:
+        fail(
+            f"{display_name(name)}: holds {len(documents)} documents; explain and whatif take "
+            "one document"
+        )
+    parse_document(documents[0])  # a DocumentError names the field
     return documents[0]
 
 
 _FILE = click.argument("file", metavar="FILE")
-_AS_OF = click.option("--as-of", "as_of", metavar="DATE", help="Evaluation date, YYYY-MM-DD.")
-_PACK = click.option(
-    "--pack", default="pk", show_default=True, help="Rule pack folder or bundled name."
-)
+_AS_OF = as_of_option()
+_PACK = pack_option()
 
 
-@click.command("explain")
+@click.command("explain", cls=Command)
 @_FILE
 @_AS_OF
 @_PACK
@@ -77,6 +95,9 @@ _PACK = click.option(
     help="Write the report to this file instead of standard output.",
 )
 @click.option("--no-suggest", is_flag=True, help="Do not look for changes that would clear.")
+@input_format_option()
+@set_param_option()
+@width_option()
 @handles_errors
 def explain(
     file: str,
@@ -86,16 +107,27 @@ def explain(
     fmt: str,
     output: Path | None,
     no_suggest: bool,
+    input_format: str | None,
+    set_params: tuple[str, ...],
+    width: int | None,
 ) -> None:
     """Explain the decision on the document in FILE: each finding with its reason, citation,
     the values and parameters it read, its condition tree, and verified changes that would
-    clear it. --rule ID explains why a rule did not apply."""
+    clear it. --rule ID explains why a rule did not apply.
+
+    \b
+    Examples:
+      vasp-rules explain examples/licence_application.json --as-of 2026-06-01
+      vasp-rules explain examples/licence_application.json --as-of 2026-06-01 \\
+          --rule LIC-07 --format html -o report.html
+    """
     day = parse_date(as_of)
-    document = read_document(file)
-    rule_pack = RulePack.load(pack)
+    overrides = parse_set_params(set_params)
+    document = read_document(file, input_format)
+    rule_pack = RulePack.load(pack, overrides=overrides)
     decision = run_explain(rule_pack, document, day, rules=rules, suggest=not no_suggest)
     if fmt == "text" and output is None:
-        print_text(decision, Console(highlight=False), file=file)
+        print_text(decision, output_console(width), file=file)
         return
     if fmt == "text":
         report = render_text(decision, file=file)
@@ -112,7 +144,7 @@ def explain(
         click.echo(f"wrote {output}", err=True)
 
 
-@click.command("whatif")
+@click.command("whatif", cls=Command)
 @_FILE
 @click.option(
     "--set",
@@ -123,27 +155,40 @@ def explain(
 )
 @_AS_OF
 @_PACK
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-)
+@format_option("text", "json")
+@input_format_option()
+@set_param_option()
+@width_option()
 @handles_errors
-def whatif(file: str, assignments: tuple[str, ...], as_of: str | None, pack: str, fmt: str) -> None:
+def whatif(
+    file: str,
+    assignments: tuple[str, ...],
+    as_of: str | None,
+    pack: str,
+    fmt: str,
+    input_format: str | None,
+    set_params: tuple[str, ...],
+    width: int | None,
+) -> None:
     """Evaluate the document in FILE as it is and with the --set changes, and show the
-    difference: findings added and removed, outcome before and after."""
+    difference: findings added and removed, outcome before and after.
+
+    \b
+    Example:
+      vasp-rules whatif examples/licence_application.json --as-of 2026-06-01 \\
+          --set firm.people[1].outsourced=true
+    """
     if not assignments:
         fail("give at least one --set PATH=VALUE")
     day = parse_date(as_of)
-    document = read_document(file)
-    rule_pack = RulePack.load(pack)
+    overrides = parse_set_params(set_params)
+    document = read_document(file, input_format)
+    rule_pack = RulePack.load(pack, overrides=overrides)
     result = run_whatif(rule_pack, document, list(assignments), day)
     if fmt == "json":
         click.echo(json.dumps(result.summary(), indent=2, sort_keys=True, ensure_ascii=False))
         return
-    console = Console(highlight=False)
+    console = output_console(width)
     for item in whatif_renderables(result):
         console.print(item)
 

@@ -250,12 +250,29 @@ def _rich_node(parent: Tree, node: TraceNode) -> None:
             _rich_node(sub, part)
 
 
-def render_text(decision: Decision, *, file: str = "FILE", width: int = 100) -> str:
-    """The terminal explanation as plain text (no colour), e.g. for `-o report.txt`."""
-    console = Console(width=width, color_system=None, record=True, file=io.StringIO())
-    for item in text_renderables(decision, file):
+#: Width of plain-text reports when none is given: lines are never wrapped.
+UNWRAPPED = 10_000
+
+
+def _plain(items: Iterable[RenderableType], width: int | None) -> str:
+    """Renderables as plain text, no colour; unwrapped unless a width is given, and never with
+    trailing spaces (so lines, and the commands in them, can be copied and grepped)."""
+    console = Console(
+        width=width or UNWRAPPED,
+        soft_wrap=width is None,
+        color_system=None,
+        record=True,
+        file=io.StringIO(),
+    )
+    for item in items:
         console.print(item)
-    return console.export_text()
+    return "".join(line.rstrip() + "\n" for line in console.export_text().splitlines())
+
+
+def render_text(decision: Decision, *, file: str = "FILE", width: int | None = None) -> str:
+    """The terminal explanation as plain text (no colour), e.g. for `-o report.txt`: not
+    wrapped unless `width` is given."""
+    return _plain(text_renderables(decision, file), width)
 
 
 def print_text(decision: Decision, console: Console, *, file: str = "FILE") -> None:
@@ -684,11 +701,8 @@ def _finding_list(title: str, findings: Iterable[Finding]) -> list[RenderableTyp
     return out
 
 
-def render_whatif_text(result: WhatIf, *, width: int = 100) -> str:
-    console = Console(width=width, color_system=None, record=True, file=io.StringIO())
-    for item in whatif_renderables(result):
-        console.print(item)
-    return console.export_text()
+def render_whatif_text(result: WhatIf, *, width: int | None = None) -> str:
+    return _plain(whatif_renderables(result), width)
 
 
 __all__ = [

@@ -21,12 +21,17 @@ class YamlError(ValueError):
 
 def load_yaml(path: Path) -> Any:
     """Parse a YAML file into ruamel's round-trip nodes (which remember their lines)."""
-    yaml = YAML(typ="rt")
-    yaml.constructor.add_constructor("tag:yaml.org,2002:timestamp", _lenient_timestamp)
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise YamlError(f"not UTF-8 text: {exc}", None) from None
+    return parse_yaml(text)
+
+
+def parse_yaml(text: str) -> Any:
+    """Parse YAML text into ruamel's round-trip nodes (which remember their lines)."""
+    yaml = YAML(typ="rt")
+    yaml.constructor.add_constructor("tag:yaml.org,2002:timestamp", _lenient_timestamp)
     try:
         data = yaml.load(text)
     except MarkedYAMLError as exc:

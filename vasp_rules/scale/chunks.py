@@ -41,10 +41,15 @@ def validate(raw: Any, position: int) -> Item | Invalid:
         if isinstance(raw, str | bytes):
             try:
                 raw = json.loads(raw, parse_float=Decimal)
-            except ValueError as exc:
-                return Invalid(position, [("", f"not valid JSON: {exc}")])
+            except json.JSONDecodeError as exc:
+                return Invalid(position, [("", f"invalid JSON: {exc.msg}")])
+            except ValueError as exc:  # e.g. an integer too long to read
+                return Invalid(position, [("", f"invalid JSON: {exc}")])
             if not isinstance(raw, dict):
-                return Invalid(position, [("", "a document must be a JSON object")])
+                return Invalid(
+                    position,
+                    [("", "each line of a JSON Lines file is one document (a JSON object)")],
+                )
         return _item(raw, None)
     except DocumentError as exc:
         return Invalid(position, list(exc.errors))

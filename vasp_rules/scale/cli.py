@@ -12,6 +12,7 @@ from typing import IO, Any, TypeVar
 import click
 
 from ..cli_support import fail
+from ..docfiles import display_name
 from ..rulepack import RulePack
 from .progress import Progress
 from .stream import Record, StreamError, Summary, stream_decisions
@@ -41,12 +42,25 @@ def stream_options(func: F) -> F:
     return func
 
 
-def wants_stream(files: tuple[str, ...], output: str | None, dask: str | None) -> bool:
-    """Whether `evaluate` takes the streaming path: JSON Lines input, stdin, -o or --dask."""
-    return (
-        output is not None
-        or dask is not None
-        or any(f == "-" or f.lower().endswith(STREAM_SUFFIXES) for f in files)
+def wants_stream(
+    files: tuple[str, ...],
+    input_format: str | None,
+    format_given: bool,
+    output: str | None,
+    dask: str | None,
+) -> bool:
+    """Whether `evaluate` takes the streaming path: always with -o or --dask; otherwise for one
+    JSON Lines input (a .jsonl/.ndjson file, or - with --input-format jsonl) unless --format
+    asks for text or a JSON list."""
+    if output is not None or dask is not None:
+        return True
+    if format_given or len(files) != 1:
+        return False
+    name = files[0]
+    if name == "-":
+        return input_format == "jsonl"
+    return input_format == "jsonl" or (
+        input_format is None and name.lower().endswith(STREAM_SUFFIXES)
     )
 
 
@@ -126,7 +140,10 @@ def run_stream(
         text = tally.to_json() if summary == "json" else tally.to_text()
         click.echo(text, err=to_stdout)
     if error is not None:
-        fail(f"{name}: {error} ({tally.documents} decisions before it were written)")
+        fail(
+            f"{display_name(name)}:{error.line}: {error.message} "
+            f"({tally.documents} decisions before it were written)"
+        )
 
 
 def _write(sink: IO[str], records: list[Record]) -> None:

@@ -28,22 +28,24 @@ if TYPE_CHECKING:
 
 Ref = tuple[int, int]  # (partition, index in partition): orders like the input
 _PACKS: dict[tuple[str, str], Any] = {}
+Source = tuple[str, dict[str, Any]]  # a pack folder and its parameter overrides
 
 
-def _pack(root: str, sha256: str) -> RulePack:
-    """The pack in this worker process, loaded once."""
+def _pack(source: Source, sha256: str) -> RulePack:
+    """The pack in this worker process, loaded once (with the caller's parameter overrides)."""
     from ..rulepack import RulePack
 
+    root, overrides = source
     key = (root, sha256)
     if key not in _PACKS:
-        pack = RulePack.load(root)
+        pack = RulePack.load(root, overrides=overrides)
         if pack.sha256 != sha256:
             raise RuntimeError(f"a Dask worker loaded a different rule pack from {root}")
         _PACKS[key] = pack
     return _PACKS[key]  # type: ignore[no-any-return]
 
 
-def _keys(root: str, sha256: str, as_of: date, part: list[Any], i: int) -> list[tuple[Any, ...]]:
+def _keys(root: Source, sha256: str, as_of: date, part: list[Any], i: int) -> list[tuple[Any, ...]]:
     """Round 1, one partition: each document's group keys as records for the group-by."""
     pack = _pack(root, sha256)
     g = grouping(pack, as_of)
@@ -110,7 +112,7 @@ def _needs(item: tuple[Any, tuple[set[Ref], set[int]]]) -> list[tuple[int, Ref]]
 
 
 def _decide(
-    root: str,
+    root: Source,
     sha256: str,
     as_of: date,
     part: list[Any],
@@ -151,7 +153,7 @@ def evaluate_bag(
     raises DocumentError, or with `errors=True` gives its Invalid record in its place."""
     if not isinstance(bag, db.Bag):
         bag = bag.to_bag(format="dict")
-    root, sha = str(pack.root), pack.sha256
+    root, sha = (str(pack.root), pack.overrides), pack.sha256
     parts: list[Delayed] = list(bag.to_delayed())
     neighbours: dict[int, dict[int, list[int]]] = {}
     if relates(pack, as_of, batch):
@@ -229,7 +231,7 @@ def stream_with_dask(
         try:
             docs.append(parse_line(text))
         except ValueError as exc:
-            bad[len(docs)] = f"not valid JSON: {exc}"
+            bad[len(docs)] = f"invalid JSON: {exc}"
             docs.append({})
     client, cluster = connect(address)
     try:

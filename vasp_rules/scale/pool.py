@@ -60,7 +60,9 @@ class WorkerPool:
         for _ in range(workers):
             parent, child = ctx.Pipe()
             proc = ctx.Process(
-                target=_serve, args=(child, str(pack.root), pack.sha256), daemon=True
+                target=_serve,
+                args=(child, str(pack.root), pack.overrides, pack.sha256),
+                daemon=True,
             )
             proc.start()
             child.close()
@@ -117,12 +119,12 @@ class WorkerPool:
         self._conns, self._procs = [], []
 
 
-def _serve(conn: Connection, root: str, sha256: str) -> None:
+def _serve(conn: Connection, root: str, overrides: dict[str, Any], sha256: str) -> None:
     """A worker's loop: load the pack once, then answer jobs until told to stop."""
     from ..rulepack import RulePack
 
     try:
-        pack = RulePack.load(root)
+        pack = RulePack.load(root, overrides=overrides)
         if pack.sha256 != sha256:
             raise RuntimeError(f"worker {os.getpid()} loaded a different rule pack")
     except Exception as exc:  # reported to the parent, never a silent death

@@ -106,9 +106,11 @@ def serve(
     max_batch: int,
     access_log: bool,
 ) -> None:
-    """Run the HTTP decision service (docs/service.md). Example:
+    """Run the HTTP decision service (docs/service.md).
 
-    vasp-rules serve --pack pk --port 8000 --log decisions.db --api-key-file keys.txt
+    \b
+    Example:
+      vasp-rules serve --pack pk --port 8000 --log decisions.db --api-key-file keys.txt
     """
     try:
         import uvicorn
