@@ -90,6 +90,13 @@ def main() -> None:
     show_default=True,
     help="ivms101: each file holds IVMS101 envelopes mapped to transfers (docs/ivms101.md).",
 )
+@click.option(
+    "--log-chunk",
+    type=click.IntRange(1, 1_000_000),
+    default=500,
+    show_default=True,
+    help="With --log: decisions per commit (a killed run keeps every committed chunk).",
+)
 @handles_errors
 def evaluate(
     files: tuple[str, ...],
@@ -100,6 +107,7 @@ def evaluate(
     workers: int,
     log_path: str | None,
     input_format: str,
+    log_chunk: int,
 ) -> None:
     """Evaluate documents (JSON or YAML) with a rule pack on a date."""
     day = parse_date(as_of)
@@ -107,13 +115,12 @@ def evaluate(
     documents: list[Any] = read_documents(files)
     if input_format == "ivms101":
         documents = parse_ivms101_many(documents)
-    decisions = _evaluate_with_progress(rulepack, documents, day, not separate, workers)
     if log_path:
-        from .audit.cli import record_decisions
-
-        record_decisions(
-            log_path, list(zip(decisions, documents, strict=True)), rulepack, batch=not separate
+        decisions = _evaluate_logged(
+            rulepack, documents, day, not separate, workers, log_path, log_chunk
         )
+    else:
+        decisions = _evaluate_with_progress(rulepack, documents, day, not separate, workers)
     if fmt == "json":
         if len(decisions) == 1:
             click.echo(decisions[0].to_json())
@@ -125,19 +132,58 @@ def evaluate(
         render_decision(console, decision)
 
 
+def _evaluate_logged(
+    pack: RulePack,
+    documents: list[dict[str, Any]],
+    day: date,
+    batch: bool,
+    workers: int,
+    log_path: str,
+    chunk: int,
+) -> list[Decision]:
+    """Evaluate and record each decision as it is made, committing every `chunk` of them."""
+    from .audit.log import DecisionLog
+
+    with DecisionLog.open(log_path, write=True) as log:
+        with log.recorder(pack, total=len(documents), batch=batch, chunk=chunk) as recorder:
+            count = 0
+
+            def record(decision: Decision) -> None:
+                nonlocal count
+                recorder.add(decision, documents[count])
+                count += 1
+
+            decisions = _evaluate_with_progress(pack, documents, day, batch, workers, record)
+            if count == 0:  # workers > 1: decisions come back all at once
+                for decision in decisions:
+                    record(decision)
+    return decisions
+
+
 def _evaluate_with_progress(
-    pack: RulePack, documents: list[dict[str, Any]], day: date, batch: bool, workers: int
+    pack: RulePack,
+    documents: list[dict[str, Any]],
+    day: date,
+    batch: bool,
+    workers: int,
+    on_decision: Callable[[Decision], None] | None = None,
 ) -> list[Decision]:
     """Evaluate, showing a progress bar on a terminal for batches worth waiting for."""
     if len(documents) < 200 or not sys.stderr.isatty() or workers > 1:
-        return pack.evaluate_many(documents, day, batch=batch, workers=workers)
+        return pack.evaluate_many(
+            documents, day, batch=batch, workers=workers, on_decision=on_decision
+        )
     from rich.progress import Progress
 
     with Progress(console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task("evaluating", total=len(documents))
-        return pack.evaluate_many(
-            documents, day, batch=batch, on_decision=lambda _d: progress.advance(task)
-        )
+
+        def advance(decision: Decision) -> None:
+            progress.advance(task)
+            if on_decision is not None:
+                on_decision(decision)
+
+        return pack.evaluate_many(documents, day, batch=batch, on_decision=advance)
 
 
 def render_decision(console: Console, decision: Decision) -> None:
