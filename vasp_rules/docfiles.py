@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError
+from .limits import MAX_JSON_BYTES, LimitError, check_size, load_json
 from .pack.yamlio import YamlError, load_yaml, plain
 
 
@@ -22,21 +23,26 @@ def read_document_file(name: str) -> tuple[list[dict[str, Any]], bool]:
     JSON numbers are read as exact decimals; YAML dates become ISO text, as in JSON."""
     path = Path(name)
     try:
+        check_size(path.stat().st_size, MAX_JSON_BYTES, "the file")
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise InputFileError(f"{name}: not UTF-8 text (expected a JSON or YAML document)") from None
+    except LimitError as exc:
+        raise InputFileError(f"{name}: {exc.message}") from None
     try:
         if path.suffix.lower() == ".json":
-            data: Any = json.loads(text, parse_float=Decimal)
+            data: Any = load_json(text, parse_float=Decimal)
         else:
             data = plain(load_yaml(path))
+    except LimitError as exc:
+        raise InputFileError(f"{name}: {exc.message}") from None
     except json.JSONDecodeError as exc:
         raise InputFileError(f"{name}:{exc.lineno}: invalid JSON: {exc.msg}") from None
-    except ValueError as exc:  # e.g. an integer too long to read
-        raise InputFileError(f"{name}: invalid JSON: {exc}") from None
     except YamlError as exc:
         where = f"{name}:{exc.line}" if exc.line else name
         raise InputFileError(f"{where}: {exc.message}") from None
+    except ValueError as exc:  # e.g. an integer too long to read
+        raise InputFileError(f"{name}: invalid JSON: {exc}") from None
     is_list = isinstance(data, list)
     items = data if is_list else [data]
     for item in items:

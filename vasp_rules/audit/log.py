@@ -280,7 +280,12 @@ class Record:
         """The stored input document (decision records only)."""
         if self.input_json is None:
             raise RecordingError(f"record {self.seq} is an {self.kind} record, not a decision")
-        value = json.loads(self.input_json)
+        try:
+            value = json.loads(self.input_json)
+        except RecursionError:  # only an edited record can hold this
+            raise TamperedLogError(
+                f"record {self.seq}: stored input is nested too deeply"
+            ) from None
         if not isinstance(value, dict):
             raise TamperedLogError(f"record {self.seq}: stored input is not a JSON object")
         return value
