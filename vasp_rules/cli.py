@@ -21,7 +21,7 @@ from . import __version__
 from .analysis.cli import register as register_analysis
 from .audit.cli import audit
 from .catalogue import docs
-from .cli_support import fail, handles_errors, parse_date
+from .cli_support import OneLineErrors, fail, handles_errors, parse_date
 from .decision import Decision, Outcome
 from .docfiles import read_document_file
 from .entities.ivms101 import parse_ivms101_many
@@ -55,7 +55,7 @@ def read_documents(paths: Sequence[str]) -> list[dict[str, Any]]:
     return documents
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="vasp-rules")
 def main() -> None:
     """Explainable compliance rules for virtual-asset regulation."""

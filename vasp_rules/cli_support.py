@@ -3,6 +3,7 @@ exit code 2 (never a traceback), and reading dates."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import sys
 from collections.abc import Callable
@@ -76,3 +77,31 @@ def parse_date(value: str | None, option: str = "--as-of") -> date:
         return date.fromisoformat(value)
     except ValueError:
         fail(f"{option} {value!r} is not a date (YYYY-MM-DD)")
+
+
+class OneLineErrors(click.Group):
+    """The `vasp-rules` group: usage errors (unknown command or option, missing argument,
+    bad value) are one `error:` line with exit code 2, like every other error of the command
+    line, instead of click's three-line usage block."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        if not kwargs.get("standalone_mode", True):
+            return super().main(*args, **kwargs)
+        kwargs["standalone_mode"] = False
+        try:
+            result = super().main(*args, **kwargs)
+        except click.ClickException as exc:
+            message = " ".join(exc.format_message().split())
+            hint = ""
+            if isinstance(exc, click.UsageError) and exc.ctx is not None:
+                hint = f" (see '{exc.ctx.command_path} --help')"
+            click.echo(f"error: {message}{hint}", err=True)
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            click.echo("error: aborted", err=True)
+            sys.exit(1)
+        except BrokenPipeError:  # output piped into a program that stopped reading
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(1)
+        sys.exit(result if isinstance(result, int) else 0)
+
