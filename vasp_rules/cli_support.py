@@ -44,22 +44,33 @@ def handles_errors(func: F) -> F:
             click.echo(f"error: invalid document: {' '.join(problems.split())}", err=True)
             sys.exit(2)
         except AuditError as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {_one_line(str(exc))}", err=True)
             sys.exit(exc.exit_code)
         except sqlite3.Error as exc:  # a decision log SQLite cannot read
-            click.echo(f"error: corrupt or unreadable decision log: {exc}", err=True)
+            click.echo(
+                f"error: corrupt or unreadable decision log: {_one_line(str(exc))}", err=True
+            )
             sys.exit(2)
         except EngineError as exc:  # a durable-rules refusal the compiler did not foresee
-            click.echo(f"error: rule engine: {exc} (please report this with the input)", err=True)
+            click.echo(
+                f"error: rule engine: {_one_line(str(exc))} (please report this with the input)",
+                err=True,
+            )
             sys.exit(2)
         except (InputError, YamlError) as exc:
             click.echo(f"error: {' '.join(str(exc).split())}", err=True)
             sys.exit(2)
         except OSError as exc:
-            click.echo(f"error: {exc.filename or ''}: {exc.strerror or exc}", err=True)
+            where = exc.filename or ""
+            click.echo(f"error: {_one_line(f'{where}: {exc.strerror or exc}')}", err=True)
             sys.exit(2)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _one_line(text: str) -> str:
+    """Messages from SQLite and the OS may span lines; an error is always one line."""
+    return " ".join(text.split())
 
 
 def pack_error_line(exc: PackError) -> str:
@@ -104,4 +115,3 @@ class OneLineErrors(click.Group):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             sys.exit(1)
         sys.exit(result if isinstance(result, int) else 0)
-
