@@ -395,7 +395,14 @@ def _connect(path: Path, mode: str, timeout: float) -> sqlite3.Connection:
         conn = sqlite3.connect(_uri(path, mode), uri=True, isolation_level=None, timeout=timeout)
     except sqlite3.Error as exc:
         raise LogFormatError(f"{_describe(path)}: cannot open: {exc}") from None
+    # Damaged bytes in a text column must not raise UnicodeDecodeError while reading: they
+    # read as U+FFFD, so the record no longer matches its hash and verify names it.
+    conn.text_factory = _lenient_text
     return conn
+
+
+def _lenient_text(raw: bytes) -> str:
+    return raw.decode("utf-8", "replace")
 
 
 def _check_schema(conn: sqlite3.Connection, path: Path) -> None:
