@@ -401,6 +401,11 @@ def _connect(path: Path, mode: str, timeout: float) -> sqlite3.Connection:
     return conn
 
 
+#: What reading a damaged file raises: SQLite's errors, and a UnicodeDecodeError when SQLite's
+#: own error message quotes damaged bytes (Python cannot decode the message).
+_DAMAGED = (sqlite3.DatabaseError, UnicodeDecodeError)
+
+
 def _lenient_text(raw: bytes) -> str:
     return raw.decode("utf-8", "replace")
 
@@ -549,7 +554,7 @@ class DecisionLog:
         probe = _connect(p, "ro", timeout)
         try:
             _check_schema(probe, p)
-        except sqlite3.DatabaseError as exc:
+        except _DAMAGED as exc:
             raise CorruptLogError(
                 f"{_describe(p)}: corrupt or unreadable database ({exc})"
             ) from None
@@ -565,7 +570,7 @@ class DecisionLog:
         except sqlite3.OperationalError as exc:
             conn.close()
             raise LogBusyError(f"{_describe(p)}: cannot open for writing: {exc}") from None
-        except sqlite3.DatabaseError as exc:
+        except _DAMAGED as exc:
             conn.close()
             raise CorruptLogError(
                 f"{_describe(p)}: corrupt or unreadable database ({exc})"
@@ -603,13 +608,13 @@ class DecisionLog:
             if "locked" in str(exc) or "busy" in str(exc):
                 raise LogBusyError(f"{_describe(self._path)}: log is busy: {exc}") from None
             raise CorruptLogError(f"{_describe(self._path)}: {exc}") from None
-        except sqlite3.DatabaseError as exc:
+        except _DAMAGED as exc:
             raise CorruptLogError(
                 f"{_describe(self._path)}: corrupt or unreadable database ({exc})"
             ) from None
         try:
             yield self._conn
-        except sqlite3.DatabaseError as exc:
+        except _DAMAGED as exc:
             if self._conn.in_transaction:
                 self._conn.execute("ROLLBACK")
             raise CorruptLogError(
@@ -621,7 +626,7 @@ class DecisionLog:
             raise
         try:
             self._conn.execute("COMMIT")
-        except sqlite3.DatabaseError as exc:
+        except _DAMAGED as exc:
             if self._conn.in_transaction:
                 self._conn.execute("ROLLBACK")
             raise CorruptLogError(f"{_describe(self._path)}: commit failed ({exc})") from None
