@@ -80,13 +80,13 @@ def cached_bundled_pack() -> Iterator[None]:
     real = RulePack.load.__func__  # type: ignore[attr-defined]
     cache: dict[str, RulePack] = {}
 
-    def load(cls: type[RulePack], name_or_path: Any = "pk") -> RulePack:
+    def load(cls: type[RulePack], name_or_path: Any = "pk", **options: Any) -> RulePack:
         key = str(name_or_path)
-        if key in ("pk", str(PK)):
+        if key in ("pk", str(PK)) and not options:
             if key not in cache:
                 cache[key] = real(cls, name_or_path)
             return cache[key]
-        result: RulePack = real(cls, name_or_path)
+        result: RulePack = real(cls, name_or_path, **options)
         return result
 
     mp = pytest.MonkeyPatch()
