@@ -88,7 +88,10 @@ def _returned(lines: list[str]) -> list[int]:
 
 def _kill(proc: subprocess.Popen[str]) -> list[str]:
     proc.send_signal(signal.SIGKILL)
-    rest, _ = proc.communicate(timeout=30)
+    # read() drains what the line iterator already buffered; communicate() would read the
+    # pipe's descriptor directly and lose those lines
+    rest = proc.stdout.read() if proc.stdout is not None else ""
+    proc.communicate(timeout=30)
     assert proc.returncode == -signal.SIGKILL
     return rest.splitlines()
 

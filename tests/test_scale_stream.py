@@ -120,3 +120,26 @@ def test_summary_text_and_progress(tmp_path: Path) -> None:
     assert "24 decisions, 0 bad lines" in result.stdout
     assert "AMN-14" in result.stdout
     assert "documents" in result.stderr and "/s" in result.stderr
+
+
+def test_streamed_lines_are_read_within_the_input_limits(tmp_path: Path) -> None:
+    """A line with a duplicate key (which value is meant is ambiguous) or nested past the
+    limit is an error record in its place, like any bad line, never a silent last-key-wins or
+    a traceback."""
+    docs = _mixed()[:3]
+    dup = json.dumps(docs[0])[:-1] + ', "kind": "customer"}'
+    deep = "[" * 100_000 + "]" * 100_000
+    src = tmp_path / "in.jsonl"
+    src.write_text(_lines(docs[:1]) + dup + "\n" + deep + "\n" + _lines(docs[1:]))
+    out = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(
+        main, ["evaluate", str(src), "--as-of", "2026-06-01", "-o", str(out),
+               "--on-error", "record", "--separate"],
+    )
+    assert result.exit_code == 0, result.output
+    written = [json.loads(x) for x in out.read_text().splitlines()]
+    assert written[1] == {"line": 2, "error": written[1]["error"]}
+    assert "duplicate key 'kind'" in written[1]["error"]
+    assert written[2]["line"] == 3 and "nested more than" in written[2]["error"]
+    assert len(written) == 5
+    assert all("outcome" in w for i, w in enumerate(written) if i not in (1, 2))

@@ -24,7 +24,7 @@ from .analysis.cli import register as register_analysis
 from .audit.cli import audit
 from .catalogue import docs
 from .cli_support import (
-    Group,
+    OneLineErrors,
     as_of_option,
     fail,
     format_option,
@@ -95,7 +95,7 @@ def read_documents(paths: Sequence[str], fmt: str | None = None) -> list[Any]:
     return documents
 
 
-@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="vasp-rules")
 def main() -> None:
     """Explainable compliance rules for virtual-asset regulation.
@@ -150,6 +150,13 @@ def main() -> None:
 @set_param_option()
 @width_option()
 @stream_options
+@click.option(
+    "--log-chunk",
+    type=click.IntRange(1, 1_000_000),
+    default=500,
+    show_default=True,
+    help="With --log: decisions per commit (a killed run keeps every committed chunk).",
+)
 @handles_errors
 def evaluate(
     files: tuple[str, ...],
@@ -162,6 +169,7 @@ def evaluate(
     input_format: str | None,
     set_params: tuple[str, ...],
     width: int | None,
+    log_chunk: int,
     **stream: Any,
 ) -> None:
     """Evaluate documents with a rule pack on a date: FILES are JSON, JSON Lines or YAML
@@ -202,13 +210,12 @@ def evaluate(
             err=True,
         )
     rulepack = RulePack.load(pack, overrides=overrides)
-    decisions = _evaluate_with_progress(rulepack, documents, day, together, workers)
     if log_path:
-        from .audit.cli import record_decisions
-
-        record_decisions(
-            log_path, list(zip(decisions, documents, strict=True)), rulepack, batch=together
+        decisions = _evaluate_logged(
+            rulepack, documents, day, together, workers, log_path, log_chunk
         )
+    else:
+        decisions = _evaluate_with_progress(rulepack, documents, day, together, workers)
     if fmt == "json":
         if len(decisions) == 1:
             click.echo(decisions[0].to_json())
@@ -220,19 +227,58 @@ def evaluate(
         render_decision(console, decision)
 
 
+def _evaluate_logged(
+    pack: RulePack,
+    documents: list[dict[str, Any]],
+    day: date,
+    batch: bool,
+    workers: int,
+    log_path: str,
+    chunk: int,
+) -> list[Decision]:
+    """Evaluate and record each decision as it is made, committing every `chunk` of them."""
+    from .audit.log import DecisionLog
+
+    with DecisionLog.open(log_path, write=True) as log:
+        with log.recorder(pack, total=len(documents), batch=batch, chunk=chunk) as recorder:
+            count = 0
+
+            def record(decision: Decision) -> None:
+                nonlocal count
+                recorder.add(decision, documents[count])
+                count += 1
+
+            decisions = _evaluate_with_progress(pack, documents, day, batch, workers, record)
+            if count == 0:  # workers > 1: decisions come back all at once
+                for decision in decisions:
+                    record(decision)
+    return decisions
+
+
 def _evaluate_with_progress(
-    pack: RulePack, documents: list[dict[str, Any]], day: date, batch: bool, workers: int
+    pack: RulePack,
+    documents: list[dict[str, Any]],
+    day: date,
+    batch: bool,
+    workers: int,
+    on_decision: Callable[[Decision], None] | None = None,
 ) -> list[Decision]:
     """Evaluate, showing a progress bar on a terminal for batches worth waiting for."""
     if len(documents) < 200 or not sys.stderr.isatty() or workers > 1:
-        return pack.evaluate_many(documents, day, batch=batch, workers=workers)
+        return pack.evaluate_many(
+            documents, day, batch=batch, workers=workers, on_decision=on_decision
+        )
     from rich.progress import Progress
 
     with Progress(console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task("evaluating", total=len(documents))
-        return pack.evaluate_many(
-            documents, day, batch=batch, on_decision=lambda _d: progress.advance(task)
-        )
+
+        def advance(decision: Decision) -> None:
+            progress.advance(task)
+            if on_decision is not None:
+                on_decision(decision)
+
+        return pack.evaluate_many(documents, day, batch=batch, on_decision=advance)
 
 
 def render_decision(console: Console, decision: Decision) -> None:

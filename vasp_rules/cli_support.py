@@ -4,6 +4,7 @@ exit code 2 (never a traceback), and reading dates."""
 from __future__ import annotations
 
 import io
+import os
 import sqlite3
 import sys
 from collections.abc import Callable
@@ -107,22 +108,33 @@ def handles_errors(func: F) -> F:
             click.echo(f"error: invalid document: {' '.join(problems.split())}", err=True)
             sys.exit(2)
         except AuditError as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {_single_line(str(exc))}", err=True)
             sys.exit(exc.exit_code)
         except sqlite3.Error as exc:  # a decision log SQLite cannot read
-            click.echo(f"error: corrupt or unreadable decision log: {exc}", err=True)
+            click.echo(
+                f"error: corrupt or unreadable decision log: {_single_line(str(exc))}", err=True
+            )
             sys.exit(2)
         except EngineError as exc:  # a durable-rules refusal the compiler did not foresee
-            click.echo(f"error: rule engine: {exc} (please report this with the input)", err=True)
+            click.echo(
+                f"error: rule engine: {_single_line(str(exc))} (please report this with the input)",
+                err=True,
+            )
             sys.exit(2)
         except (InputError, YamlError) as exc:
             click.echo(f"error: {' '.join(str(exc).split())}", err=True)
             sys.exit(2)
         except OSError as exc:
-            click.echo(f"error: {exc.filename or ''}: {exc.strerror or exc}", err=True)
+            where = exc.filename or ""
+            click.echo(f"error: {_single_line(f'{where}: {exc.strerror or exc}')}", err=True)
             sys.exit(2)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _single_line(text: str) -> str:
+    """Messages from SQLite and the OS may span lines; an error is always one line."""
+    return " ".join(text.split())
 
 
 def pack_error_line(exc: PackError) -> str:
@@ -276,3 +288,33 @@ def output_console(width: int | None = None) -> Console:
         highlight=False,
         emoji=False,
     )
+
+
+class OneLineErrors(Group):
+    """The `vasp-rules` group: usage errors (unknown command or option, missing argument,
+    bad value) are one `error:` line with exit code 2, like every other error of the command
+    line, instead of click's three-line usage block; Ctrl-C and a closed pipe end quietly."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        if not kwargs.get("standalone_mode", True):
+            return super().main(*args, **kwargs)
+        kwargs["standalone_mode"] = False
+        try:
+            result = super().main(*args, **kwargs)
+        except OneLineUsageError as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            message = " ".join(exc.format_message().split())
+            hint = ""
+            if isinstance(exc, click.UsageError) and exc.ctx is not None:
+                hint = f" (see '{exc.ctx.command_path} --help')"
+            click.echo(f"error: {message}{hint}", err=True)
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            click.echo("error: aborted", err=True)
+            sys.exit(1)
+        except BrokenPipeError:  # output piped into a program that stopped reading
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(1)
+        sys.exit(result if isinstance(result, int) else 0)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError
+from .limits import MAX_JSON_BYTES, LimitError, check_size, load_json
 from .pack.yamlio import YamlError, parse_yaml, plain
 
 STDIN = "-"
@@ -41,7 +42,9 @@ def read_json_line(line: str, where: str, lineno: int) -> dict[str, Any] | None:
     if not line.strip():
         return None
     try:
-        data = json.loads(line, parse_float=Decimal)
+        data = load_json(line, parse_float=Decimal)
+    except LimitError as exc:
+        raise InputFileError(f"{where}:{lineno}: {exc.message}") from None
     except json.JSONDecodeError as exc:
         raise InputFileError(f"{where}:{lineno}: invalid JSON: {exc.msg}") from None
     except ValueError as exc:  # e.g. an integer too long to read
@@ -55,7 +58,9 @@ def read_json_line(line: str, where: str, lineno: int) -> dict[str, Any] | None:
 
 def _json(text: str, where: str) -> tuple[Any, bool]:
     try:
-        data = json.loads(text, parse_float=Decimal)
+        data = load_json(text, parse_float=Decimal)
+    except LimitError as exc:
+        raise InputFileError(f"{where}: {exc.message}") from None
     except json.JSONDecodeError as exc:
         hint = (
             " (one document per line? read JSON Lines with --input-format jsonl or a .jsonl name)"
@@ -120,8 +125,14 @@ def read_text(name: str) -> str:
     """A file's text, or standard input's for `-`."""
     try:
         if name == STDIN:
-            return sys.stdin.buffer.read().decode("utf-8")
-        return Path(name).read_bytes().decode("utf-8")
+            data = sys.stdin.buffer.read(MAX_JSON_BYTES + 1)
+            check_size(len(data), MAX_JSON_BYTES, "standard input")
+        else:
+            check_size(Path(name).stat().st_size, MAX_JSON_BYTES, "the file")
+            data = Path(name).read_bytes()
+        return data.decode("utf-8")
+    except LimitError as exc:
+        raise InputFileError(f"{display_name(name)}: {exc.message}") from None
     except UnicodeDecodeError:
         raise InputFileError(f"{display_name(name)}: not UTF-8 text") from None
 

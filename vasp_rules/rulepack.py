@@ -6,7 +6,9 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -51,6 +53,16 @@ MATCH_CHUNK = 200  # documents whose facts durable-rules matches in shared sessi
 _ENGINE_REF = EngineRef(name=f"vasp-rules/{ENGINE_NAME} {ENGINE_VERSION}", version=__version__)
 
 
+@dataclass
+class _CacheEntry:
+    """A compiled pack in the per-date cache: how many evaluations use it now, and whether the
+    cache has dropped it (then the last user frees its rulesets)."""
+
+    pack: CompiledPack
+    users: int = 0
+    dropped: bool = False
+
+
 class RulePack:
     """A loaded, checked rule pack. Evaluation is thread-safe and deterministic: the decision
     depends only on the document, the pack's files and `as_of`."""
@@ -73,7 +85,7 @@ class RulePack:
             if self._recorded
             else self.files_sha256
         )
-        self._compiled: OrderedDict[date, CompiledPack] = OrderedDict()
+        self._compiled: OrderedDict[date, _CacheEntry] = OrderedDict()
         self._ref = self.ref
         self._lock = threading.Lock()
         self._pool: WorkerPool | None = None
@@ -151,28 +163,61 @@ class RulePack:
 
     # -- compilation ---------------------------------------------------------------------
     def compiled(self, as_of: date) -> CompiledPack:
-        """The pack compiled for one date (cached; least recently used dates are dropped and
-        their durable-rules rulesets freed)."""
+        """The pack compiled for one date (cached). Prefer `using(as_of)`, which also keeps the
+        compiled pack's durable-rules rulesets alive until the block ends: a pack returned here
+        may be dropped from the cache later, and then rebuilds its rulesets if used again."""
+        with self.using(as_of) as compiled:
+            return compiled
+
+    @contextmanager
+    def using(self, as_of: date) -> Iterator[CompiledPack]:
+        """The pack compiled for one date, held for the block. The cache keeps the
+        COMPILED_CACHE_SIZE most recently used dates; a dropped date's durable-rules rulesets
+        are freed only once no thread uses it any more (reference counted), so a thread never
+        matches against a freed (or reused) ruleset handle, whatever the number of dates."""
+        entry = self._acquire(as_of)
+        try:
+            yield entry.pack
+        finally:
+            self._release(entry)
+
+    def _acquire(self, as_of: date) -> _CacheEntry:
         with self._lock:
             hit = self._compiled.get(as_of)
             if hit is not None:
                 self._compiled.move_to_end(as_of)
+                hit.users += 1
                 return hit
-        try:
+        try:  # outside the lock: other dates go on
             fresh = compile_pack(self._loaded, as_of)
         except (ValueError, KeyError, EngineError) as exc:
             raise PackError(
                 [PackIssue("rules/", None, None, f"cannot compile on {as_of}: {exc}")]
             ) from None
+        to_close: list[CompiledPack] = []
         with self._lock:
-            existing = self._compiled.get(as_of)
-            if existing is not None:
-                return existing
-            self._compiled[as_of] = fresh
-            while len(self._compiled) > COMPILED_CACHE_SIZE:
-                _, old = self._compiled.popitem(last=False)
-                old.close()
-        return fresh
+            entry = self._compiled.get(as_of)
+            if entry is None:
+                entry = self._compiled[as_of] = _CacheEntry(fresh)
+                while len(self._compiled) > COMPILED_CACHE_SIZE:
+                    _, old = self._compiled.popitem(last=False)
+                    old.dropped = True
+                    if old.users == 0:
+                        to_close.append(old.pack)
+            else:  # another thread compiled this date first: ours is the losing copy
+                self._compiled.move_to_end(as_of)
+                to_close.append(fresh)
+            entry.users += 1
+        for pack in to_close:
+            pack.close()
+        return entry
+
+    def _release(self, entry: _CacheEntry) -> None:
+        with self._lock:
+            entry.users -= 1
+            last = entry.dropped and entry.users == 0
+        if last:
+            entry.pack.close()
 
     def check_every_date(self) -> None:
         """Compile the pack on the first day of each rule, and build its durable-rules
@@ -230,22 +275,22 @@ class RulePack:
         if workers > 1 and len(documents) > 1 and not explain:
             return self._evaluate_in_processes(documents, as_of, engine, batch, workers)
         items = [_item(doc, i if len(documents) > 1 else None) for i, doc in enumerate(documents)]
-        compiled = self.compiled(as_of)
-        view = batch_view(items) if batch else None  # built once: n documents, one batch
-        decisions: list[Decision] = []
-        for start in range(0, len(items), MATCH_CHUNK):  # durable sessions shared by a chunk
-            chunk = items[start : start + MATCH_CHUNK]
-            found = findings_for_many(compiled, chunk, view, engine)
-            for item, findings in zip(chunk, found, strict=True):
-                decisions.append(self._decision(compiled, item, findings))
-                if on_decision is not None:
-                    on_decision(decisions[-1])
-        if explain:
-            from .explain.api import attach_explanations
+        with self.using(as_of) as compiled:
+            view = batch_view(items) if batch else None  # built once: n documents, one batch
+            decisions: list[Decision] = []
+            for start in range(0, len(items), MATCH_CHUNK):  # durable sessions shared by a chunk
+                chunk = items[start : start + MATCH_CHUNK]
+                found = findings_for_many(compiled, chunk, view, engine)
+                for item, findings in zip(chunk, found, strict=True):
+                    decisions.append(self._decision(compiled, item, findings))
+                    if on_decision is not None:
+                        on_decision(decisions[-1])
+            if explain:
+                from .explain.api import attach_explanations
 
-            decisions = attach_explanations(
-                self, compiled, items, decisions, batch=batch, engine=engine
-            )
+                decisions = attach_explanations(
+                    self, compiled, items, decisions, batch=batch, engine=engine
+                )
         return decisions
 
     def _decide(

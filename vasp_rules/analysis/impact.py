@@ -15,6 +15,7 @@ from typing import Any
 from ..decision import SEVERITY, Outcome
 from ..entities.registry import DocumentError
 from ..errors import InputError
+from ..limits import LimitError, load_json
 from .diff import Side
 
 EXAMPLES = 5
@@ -91,7 +92,9 @@ def read_population(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             if not line.strip():
                 continue
             try:
-                doc = json.loads(line)
+                doc = load_json(line)
+            except LimitError as exc:
+                raise InputError(f"{path}:{number}: {exc.message}") from None
             except json.JSONDecodeError as exc:
                 raise InputError(f"{path}:{number}: not JSON: {exc.msg}") from None
             if not isinstance(doc, dict):

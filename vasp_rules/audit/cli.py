@@ -169,7 +169,7 @@ def _pretty(text: str | None) -> str:
     """Indented JSON for display; the raw text if it is not JSON (a damaged record)."""
     try:
         return json.dumps(json.loads(text or "null"), indent=2, ensure_ascii=False)
-    except ValueError:
+    except (ValueError, RecursionError):
         return text or ""
 
 

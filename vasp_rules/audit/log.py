@@ -18,12 +18,14 @@ checking its header, so a file that is not a log is never modified.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
 import os
 import secrets
 import sqlite3
+import time
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -36,6 +38,11 @@ from typing import Any, Final, Protocol, Self
 from pydantic import BaseModel, ValidationError
 
 from vasp_rules.decision import Decision, Outcome
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: SQLite's own lock only
+    fcntl = None  # type: ignore[assignment]
 
 #: Version of the table layout and hashing scheme. A log with a higher version is refused.
 SCHEMA_VERSION: Final = 1
@@ -54,6 +61,8 @@ _HASH_DOMAIN: Final = b"vasp-rules decision-log v1\n"
 _DECISION_OUTCOMES: Final = frozenset(o.value for o in Outcome if o is not Outcome.INFO)
 _SQLITE_MAGIC: Final = b"SQLite format 3\x00"
 _DEFAULT_TIMEOUT: Final = 60.0
+#: Decisions per transaction when a run records as it goes (:meth:`DecisionLog.recorder`).
+DEFAULT_CHUNK: Final = 500
 
 _SCHEMA: Final = (
     """CREATE TABLE meta (
@@ -271,7 +280,12 @@ class Record:
         """The stored input document (decision records only)."""
         if self.input_json is None:
             raise RecordingError(f"record {self.seq} is an {self.kind} record, not a decision")
-        value = json.loads(self.input_json)
+        try:
+            value = json.loads(self.input_json)
+        except RecursionError:  # only an edited record can hold this
+            raise TamperedLogError(
+                f"record {self.seq}: stored input is nested too deeply"
+            ) from None
         if not isinstance(value, dict):
             raise TamperedLogError(f"record {self.seq}: stored input is not a JSON object")
         return value
@@ -381,7 +395,19 @@ def _connect(path: Path, mode: str, timeout: float) -> sqlite3.Connection:
         conn = sqlite3.connect(_uri(path, mode), uri=True, isolation_level=None, timeout=timeout)
     except sqlite3.Error as exc:
         raise LogFormatError(f"{_describe(path)}: cannot open: {exc}") from None
+    # Damaged bytes in a text column must not raise UnicodeDecodeError while reading: they
+    # read as U+FFFD, so the record no longer matches its hash and verify names it.
+    conn.text_factory = _lenient_text
     return conn
+
+
+#: What reading a damaged file raises: SQLite's errors, and a UnicodeDecodeError when SQLite's
+#: own error message quotes damaged bytes (Python cannot decode the message).
+_DAMAGED = (sqlite3.DatabaseError, UnicodeDecodeError)
+
+
+def _lenient_text(raw: bytes) -> str:
+    return raw.decode("utf-8", "replace")
 
 
 def _check_schema(conn: sqlite3.Connection, path: Path) -> None:
@@ -488,12 +514,20 @@ class DecisionLog:
     """
 
     def __init__(
-        self, conn: sqlite3.Connection, path: Path, *, writable: bool, clock: Clock
+        self,
+        conn: sqlite3.Connection,
+        path: Path,
+        *,
+        writable: bool,
+        clock: Clock,
+        timeout: float = _DEFAULT_TIMEOUT,
     ) -> None:
         self._conn = conn
         self._path = path
         self._writable = writable
         self._clock = clock
+        self._timeout = timeout
+        self._run_fd: int | None = None
 
     @classmethod
     def open(
@@ -520,7 +554,7 @@ class DecisionLog:
         probe = _connect(p, "ro", timeout)
         try:
             _check_schema(probe, p)
-        except sqlite3.DatabaseError as exc:
+        except _DAMAGED as exc:
             raise CorruptLogError(
                 f"{_describe(p)}: corrupt or unreadable database ({exc})"
             ) from None
@@ -536,12 +570,12 @@ class DecisionLog:
         except sqlite3.OperationalError as exc:
             conn.close()
             raise LogBusyError(f"{_describe(p)}: cannot open for writing: {exc}") from None
-        except sqlite3.DatabaseError as exc:
+        except _DAMAGED as exc:
             conn.close()
             raise CorruptLogError(
                 f"{_describe(p)}: corrupt or unreadable database ({exc})"
             ) from None
-        return cls(conn, p, writable=write, clock=clock or utc_now)
+        return cls(conn, p, writable=write, clock=clock or utc_now, timeout=timeout)
 
     @property
     def path(self) -> Path:
@@ -574,13 +608,13 @@ class DecisionLog:
             if "locked" in str(exc) or "busy" in str(exc):
                 raise LogBusyError(f"{_describe(self._path)}: log is busy: {exc}") from None
             raise CorruptLogError(f"{_describe(self._path)}: {exc}") from None
-        except sqlite3.DatabaseError as exc:
+        except _DAMAGED as exc:
             raise CorruptLogError(
                 f"{_describe(self._path)}: corrupt or unreadable database ({exc})"
             ) from None
         try:
             yield self._conn
-        except sqlite3.DatabaseError as exc:
+        except _DAMAGED as exc:
             if self._conn.in_transaction:
                 self._conn.execute("ROLLBACK")
             raise CorruptLogError(
@@ -592,7 +626,7 @@ class DecisionLog:
             raise
         try:
             self._conn.execute("COMMIT")
-        except sqlite3.DatabaseError as exc:
+        except _DAMAGED as exc:
             if self._conn.in_transaction:
                 self._conn.execute("ROLLBACK")
             raise CorruptLogError(f"{_describe(self._path)}: commit failed ({exc})") from None
@@ -608,8 +642,36 @@ class DecisionLog:
         """A write transaction, taken at once so that concurrent writers queue."""
         if not self._writable:
             raise AuditError("log was opened read-only")
-        with self._transaction("BEGIN IMMEDIATE") as conn:
+        with self._run_lock(), self._transaction("BEGIN IMMEDIATE") as conn:
             yield conn
+
+    @contextmanager
+    def _run_lock(self) -> Iterator[None]:
+        """An exclusive flock on the log file, held by every append and, across all its commits,
+        by a chunked run (:meth:`recorder`), so that a batch recorded in several transactions
+        stays one contiguous run of records. (SQLite uses POSIX record locks, which on Linux are
+        independent of flock.) Re-entrant within this instance."""
+        if self._run_fd is not None or fcntl is None:
+            yield
+            return
+        fd = os.open(self._path, os.O_RDONLY)
+        try:
+            deadline = time.monotonic() + self._timeout
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise LogBusyError(
+                            f"{_describe(self._path)}: log is busy: another run is recording"
+                        ) from None
+                    time.sleep(0.01)
+            self._run_fd = fd
+            yield
+        finally:
+            self._run_fd = None
+            os.close(fd)  # releases the flock
 
     # ------------------------------------------------------------------ reading
 
@@ -786,44 +848,64 @@ class DecisionLog:
         together = batch and len(prepared) > 1
         if together and len({d.as_of for d, _, _ in prepared}) > 1:
             raise RecordingError("decisions evaluated as one batch must share one as_of")
-        seqs: list[int] = []
         with self._writing() as conn:
             head = self._checked_head(conn)
             self._store_pack(conn, pack.sha256, files)
             batch_start = head.seq + 1 if together else None
             batch_size = len(prepared) if together else None
-            for decision, decision_json, input_json in prepared:
-                record = _sealed(
-                    Record(
-                        seq=head.seq + 1,
-                        kind=KIND_DECISION,
-                        recorded_at=self._now(),
-                        document_kind=decision.document_kind,
-                        document_id=decision.document_id,
-                        outcome=decision.outcome.value,
-                        as_of=decision.as_of.isoformat(),
-                        decision_json=decision_json,
-                        input_json=input_json,
-                        batch_start=batch_start,
-                        batch_size=batch_size,
-                        pack_name=decision.rulepack.name,
-                        pack_version=decision.rulepack.version,
-                        pack_sha256=decision.rulepack.sha256,
-                        engine_name=decision.engine.name,
-                        engine_version=decision.engine.version,
-                        overrides_seq=None,
-                        overrides_hash=None,
-                        override_by=None,
-                        override_reason=None,
-                        prev_hash=head.hash,
-                        hash="",
-                    )
+            return self._append(conn, head, prepared, batch_start, batch_size)
+
+    def _append(
+        self,
+        conn: sqlite3.Connection,
+        head: Head,
+        prepared: Sequence[tuple[Decision, str, str]],
+        batch_start: int | None,
+        batch_size: int | None,
+    ) -> list[int]:
+        """Insert decision records after ``head`` and move the head; inside a write
+        transaction."""
+        seqs: list[int] = []
+        for decision, decision_json, input_json in prepared:
+            record = _sealed(
+                Record(
+                    seq=head.seq + 1,
+                    kind=KIND_DECISION,
+                    recorded_at=self._now(),
+                    document_kind=decision.document_kind,
+                    document_id=decision.document_id,
+                    outcome=decision.outcome.value,
+                    as_of=decision.as_of.isoformat(),
+                    decision_json=decision_json,
+                    input_json=input_json,
+                    batch_start=batch_start,
+                    batch_size=batch_size,
+                    pack_name=decision.rulepack.name,
+                    pack_version=decision.rulepack.version,
+                    pack_sha256=decision.rulepack.sha256,
+                    engine_name=decision.engine.name,
+                    engine_version=decision.engine.version,
+                    overrides_seq=None,
+                    overrides_hash=None,
+                    override_by=None,
+                    override_reason=None,
+                    prev_hash=head.hash,
+                    hash="",
                 )
-                conn.execute(_INSERT, dataclasses.astuple(record))
-                head = Head(record.seq, record.hash)
-                seqs.append(record.seq)
-            self._set_head(conn, head)
+            )
+            conn.execute(_INSERT, dataclasses.astuple(record))
+            head = Head(record.seq, record.hash)
+            seqs.append(record.seq)
+        self._set_head(conn, head)
         return seqs
+
+    def recorder(
+        self, pack: PackFiles, *, total: int, batch: bool = False, chunk: int = DEFAULT_CHUNK
+    ) -> ChunkedRecorder:
+        """Record the ``total`` decisions of one run as they are made, committing every
+        ``chunk`` of them: a run killed midway keeps every decision of each committed chunk
+        and the chain verifies. Use as a context manager; see :class:`ChunkedRecorder`."""
+        return ChunkedRecorder(self, pack, total=total, batch=batch, chunk=chunk)
 
     def override(self, seq: int, *, by: str, reason: str, outcome: Outcome | str) -> int:
         """Append an override of decision ``seq``; the original record is left as it was.
@@ -923,6 +1005,12 @@ class DecisionLog:
             if not record.hash_ok:
                 chain_bad = (record.seq, "content does not match its hash (record was changed)")
                 break
+            if (
+                leader is not None
+                and leader.batch_size is None
+                and record.batch_start != leader.seq
+            ):
+                leader = None  # a batch recorded in chunks ends at its first non-member
             problem = self._consistency(conn, record) or _batch_problem(record, leader)
             if problem is not None:
                 chain_bad = (record.seq, problem)
@@ -931,7 +1019,7 @@ class DecisionLog:
                 pack_first_use.setdefault(record.pack_sha256, record.seq)
             if record.batch_start == record.seq:
                 leader = record
-            if leader is not None and record.seq == _batch_end(leader):
+            if leader is not None and leader.batch_size and record.seq == _batch_end(leader):
                 leader = None
             prev = Head(record.seq, record.hash)
             count += 1
@@ -959,7 +1047,7 @@ class DecisionLog:
                     why = "the log's head entry does not match the last record"
                 chain_bad = (first, why)
 
-        if chain_bad is None and leader is not None:
+        if chain_bad is None and leader is not None and leader.batch_size is not None:
             chain_bad = (
                 prev.seq + 1,
                 f"batch of records {leader.seq}-{_batch_end(leader)} ends early at {prev.seq}",
@@ -1021,6 +1109,97 @@ class DecisionLog:
         return f"unknown record kind {record.kind!r}"
 
 
+class ChunkedRecorder:
+    """Records the decisions of one run as they are made, one transaction per ``chunk``.
+
+    Why: a run over a large population takes long; recording everything in one transaction
+    at the end lost the whole run when the process was killed. Each committed chunk is durable
+    and the chain verifies after a kill. With ``batch`` (documents evaluated together), every
+    record carries the whole run's batch fields, and the run holds the log's writer lock
+    between its chunks so the batch stays contiguous. Such a batch has no recorded size (it
+    ends at its first non-member): cut short by a kill, it verifies and replays with the members
+    that were recorded.
+    """
+
+    def __init__(
+        self, log: DecisionLog, pack: PackFiles, *, total: int, batch: bool, chunk: int
+    ) -> None:
+        if chunk < 1:
+            raise RecordingError("chunk size must be at least 1")
+        self._log = log
+        self._pack = pack
+        self._files = _checked_pack(pack)
+        self._total = total
+        self._together = batch and total > 1
+        self._chunk = chunk
+        self._pending: list[tuple[Decision, str, str]] = []
+        self._seqs: list[int] = []
+        self._batch_start: int | None = None
+        self._as_of: date | None = None
+        self._lock: contextlib.ExitStack | None = None
+
+    @property
+    def seqs(self) -> list[int]:
+        """Sequence numbers of the records committed so far."""
+        return list(self._seqs)
+
+    def __enter__(self) -> Self:
+        if self._together:
+            stack = contextlib.ExitStack()
+            stack.enter_context(self._log._run_lock())
+            self._lock = stack
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if exc_type is None or issubclass(exc_type, Exception):
+                self.flush()  # what was decided before a failure is kept
+        finally:
+            if self._lock is not None:
+                self._lock.close()
+                self._lock = None
+
+    def add(self, decision: Decision, document: Document) -> None:
+        """Queue one decision; commits when a chunk is full."""
+        _check_decision_matches_pack(decision, self._pack)
+        if self._together:
+            if self._as_of is None:
+                self._as_of = decision.as_of
+            elif decision.as_of != self._as_of:
+                raise RecordingError("decisions evaluated as one batch must share one as_of")
+        if len(self._seqs) + len(self._pending) >= self._total:
+            raise RecordingError(f"more decisions than the {self._total} this run announced")
+        self._pending.append((decision, decision.to_json(), _input_json(document, decision)))
+        if len(self._pending) >= self._chunk:
+            self.flush()
+
+    def flush(self) -> None:
+        """Commit the queued decisions now."""
+        if not self._pending:
+            return
+        log = self._log
+        pending, self._pending = self._pending, []  # never retried after a failure
+        with log._writing() as conn:
+            head = log._checked_head(conn)
+            if self._together:
+                if self._batch_start is None:
+                    self._batch_start = head.seq + 1
+                elif head.seq != self._seqs[-1]:
+                    raise RecordingError(
+                        "another writer appended in the middle of this batch run; "
+                        "its remaining decisions were not recorded"
+                    )
+            if not self._seqs:
+                log._store_pack(conn, self._pack.sha256, self._files)
+            seqs = log._append(conn, head, pending, self._batch_start, None)
+        self._seqs.extend(seqs)
+
+
 # --------------------------------------------------------------------------- helpers
 
 
@@ -1029,7 +1208,10 @@ def _batch_end(leader: Record) -> int:
 
 
 def _batch_problem(record: Record, leader: Record | None) -> str | None:
-    """Batches are contiguous runs of decisions sharing batch fields, as_of and pack."""
+    """Batches are contiguous runs of decisions sharing batch fields, as_of and pack. A batch
+    recorded in one transaction has its size; one recorded in chunks as it was evaluated
+    (:class:`ChunkedRecorder`) has none, and ends at its first non-member (a run killed
+    midway keeps its committed chunks)."""
     if leader is not None:
         same = (
             record.kind == KIND_DECISION
@@ -1043,8 +1225,12 @@ def _batch_problem(record: Record, leader: Record | None) -> str | None:
         return None
     if record.batch_start is None and record.batch_size is None:
         return None
-    if record.kind != KIND_DECISION or record.batch_start is None or record.batch_size is None:
+    if record.kind != KIND_DECISION or record.batch_start is None:
         return "malformed batch fields"
+    if record.batch_size is None:
+        if record.batch_start != record.seq:
+            return f"claims a batch starting at record {record.batch_start} it is not part of"
+        return None
     if record.batch_size < 2 or record.batch_start != record.seq:
         return f"claims a batch starting at record {record.batch_start} it is not part of"
     return None

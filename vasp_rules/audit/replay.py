@@ -22,6 +22,7 @@ from vasp_rules.audit.log import (
     DecisionLog,
     Record,
     TamperedLogError,
+    UnknownRecordError,
     as_of_date,
     check_pack_path,
 )
@@ -78,11 +79,24 @@ class ReplayResult:
 
 
 def _batch_members(log: DecisionLog, record: Record) -> list[Record]:
-    """The records evaluated together with ``record``, checked against their hashes."""
+    """The records evaluated together with ``record``, checked against their hashes. A batch
+    recorded in chunks (no size) is the contiguous run of records naming its first record."""
     start, size = record.batch_start, record.batch_size
-    if start is None or size is None or size < 2:
+    if start is None or (size is not None and size < 2):
         raise TamperedLogError(f"record {record.seq} has malformed batch fields")
-    members = [log.get(seq) for seq in range(start, start + size)]
+    members: list[Record] = []
+    seq = start
+    while size is None or seq < start + size:
+        try:
+            member = log.get(seq)
+        except UnknownRecordError:
+            if size is None:
+                break
+            raise
+        if size is None and member.batch_start != start:
+            break
+        members.append(member)
+        seq += 1
     for member in members:
         if (
             not member.hash_ok
@@ -91,7 +105,7 @@ def _batch_members(log: DecisionLog, record: Record) -> list[Record]:
             or member.pack_sha256 != record.pack_sha256
         ):
             raise TamperedLogError(
-                f"record {member.seq} of the batch {start}-{start + size - 1} fails its checks; "
+                f"record {member.seq} of the batch {start}-{members[-1].seq} fails its checks; "
                 "run `vasp-rules audit verify`"
             )
     return members
@@ -137,6 +151,12 @@ def replay(log: DecisionLog, seq: int, loader: PackLoader | None = None) -> Repl
             f"record {record.seq} was evaluated in one batch with records "
             f"{members[0].seq}-{members[-1].seq}; replaying the batch together"
         )
+        if record.batch_size is None:
+            notes.append(
+                "the batch was recorded in chunks as it was evaluated: if its run was stopped "
+                "before the end, documents never recorded cannot take part in the replay, so "
+                "cross-document findings about them may differ"
+            )
     as_of = as_of_date(record)
     load = loader if loader is not None else default_pack_loader()
     with tempfile.TemporaryDirectory(prefix="vasp-rules-replay-") as tmp:

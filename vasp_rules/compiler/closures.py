@@ -15,7 +15,6 @@ not copied. Nothing here parses or evaluates rule text: the input is the checked
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from datetime import date
 from decimal import Decimal
@@ -34,6 +33,7 @@ from ..engine.reference import (
     _union,
 )
 from ..engine.values import UNKNOWN, date_to_engine, to_json_value
+from ..lang import regex
 from ..lang.ast import (
     Binary,
     Call,
@@ -287,7 +287,7 @@ def _call(node: Call) -> Fn:
         if name == "min":
             return Result(min(values[0], values[1]))
         if name == "matches":
-            return Result(re.fullmatch(str(values[1]), str(values[0])) is not None)
+            return Result(regex.fullmatch(str(values[1]), str(values[0])))  # RE2: linear time
         raise ValueError(f"unknown function {name}")
 
     return run

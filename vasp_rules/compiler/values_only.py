@@ -12,7 +12,6 @@ evaluated by the reference interpreter itself.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -22,6 +21,7 @@ from pydantic import BaseModel
 
 from ..engine.reference import COMPARE, Context, Duration, Evaluator, add_duration
 from ..engine.values import UNKNOWN, date_to_engine, datetime_to_engine, is_money, money_to_paisa
+from ..lang import regex
 from ..lang.ast import (
     Binary,
     Call,
@@ -354,7 +354,7 @@ class _Compiler:
             if name == "min":
                 return min(values[0], values[1])
             if name == "matches":
-                return re.fullmatch(str(values[1]), str(values[0])) is not None
+                return regex.fullmatch(str(values[1]), str(values[0]))  # RE2: linear time
             raise ValueError(f"unknown function {name}")
 
         return run

@@ -102,6 +102,7 @@ class Matcher:
             by_kind.setdefault(rule.kind, []).append(rule)
         self._shards: dict[str, list[int]] = {}
         self._handles: list[int] = []
+        self._closed = False
         try:
             for kind, kind_rules in sorted(by_kind.items()):
                 per = RULES_PER_RULESET - 1
@@ -141,11 +142,14 @@ class Matcher:
         documents; every rule has a single one-fact pattern, so a fact can only ever match on
         its own (tested: a document's decision never depends on the others evaluated with it)."""
         fired: list[set[str]] = [set() for _ in facts]
-        for handle in self._shards.get(kind, []):
-            for start in range(0, len(facts), SESSION_FACTS):
-                chunk = facts[start : start + SESSION_FACTS]
-                for i, names in enumerate(self._match_session(handle, kind, chunk)):
-                    fired[start + i] |= names
+        with _LOCK:  # held across shards: close() cannot free a handle between two of them
+            if self._closed:  # a freed handle may be reused by another ruleset: never match
+                raise EngineError("this compiled pack's durable-rules rulesets were freed")
+            for handle in self._shards.get(kind, []):
+                for start in range(0, len(facts), SESSION_FACTS):
+                    chunk = facts[start : start + SESSION_FACTS]
+                    for i, names in enumerate(self._match_session(handle, kind, chunk)):
+                        fired[start + i] |= names
         return fired
 
     def _match_one(self, handle: int, kind: str, fact: Mapping[str, Any]) -> set[str]:
@@ -190,6 +194,7 @@ class Matcher:
 
     def close(self) -> None:
         with _LOCK:
+            self._closed = True
             while self._handles:
                 _engine.delete_ruleset(self._handles.pop())
 

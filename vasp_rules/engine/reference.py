@@ -12,7 +12,6 @@ missing facts (REQUIRE_DOCUMENTS) instead of guessing.
 from __future__ import annotations
 
 import calendar
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -22,6 +21,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from ..compiler.batchplan import plan_quantifier
+from ..lang import regex
 from ..lang.ast import (
     Binary,
     Call,
@@ -437,7 +437,7 @@ class Evaluator:
         if name == "min":
             return Result(min(values[0], values[1]))
         if name == "matches":
-            return Result(re.fullmatch(str(values[1]), str(values[0])) is not None)
+            return Result(regex.fullmatch(str(values[1]), str(values[0])))
         raise ValueError(f"unknown function {name}")
 
     # -- quantifiers -----------------------------------------------------------------------

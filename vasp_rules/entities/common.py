@@ -102,8 +102,12 @@ def _to_decimal(value: object) -> object:
         )
     if not result.is_finite():
         raise PydanticCustomError("decimal_finite", "NaN and Infinity are not allowed")
-    exponent = result.normalize().as_tuple().exponent  # an int for finite numbers
-    if result and (abs(result) >= MAX_DECIMAL or (isinstance(exponent, int) and exponent < -18)):
+    # adjusted() needs no arithmetic context: 1e999999999 would overflow normalize()
+    huge = bool(result) and not -40 <= result.adjusted() <= 40
+    exponent = 0 if huge else result.normalize().as_tuple().exponent  # an int when finite
+    if result and (
+        huge or abs(result) >= MAX_DECIMAL or (isinstance(exponent, int) and exponent < -18)
+    ):
         # no real amount, quantity or share comes near these; past them the arithmetic of the
         # engines (and Python's integer-to-text limit) would be strained
         raise PydanticCustomError(

@@ -65,10 +65,17 @@ def explain(
     item = make_item(document)
     check_rules(pack, rules, item.kind, as_of)
     decision = pack.evaluate(item.model, as_of, engine=engine)
-    compiled = pack.compiled(as_of)
-    return attach_explanations(
-        pack, compiled, [item], [decision], batch=True, rules=rules, suggest=suggest, engine=engine
-    )[0]
+    with pack.using(as_of) as compiled:
+        return attach_explanations(
+            pack,
+            compiled,
+            [item],
+            [decision],
+            batch=True,
+            rules=rules,
+            suggest=suggest,
+            engine=engine,
+        )[0]
 
 
 def attach_explanations(

@@ -22,6 +22,7 @@ from ..decision import Decision, Finding, Outcome
 from ..docpath import PathError, PathParts, edited, parse_path
 from ..engine.evaluate import EngineName
 from ..errors import InputError
+from ..limits import LimitError, check_yaml_text, load_json
 
 if TYPE_CHECKING:
     from ..rulepack import RulePack
@@ -100,14 +101,19 @@ def parse_value(text: str) -> Any:
     """A JSON value, or else a YAML scalar / flow collection, as JSON data (dates as ISO text,
     decimals as text so they stay exact)."""
     try:
-        return json.loads(text, parse_float=str)
+        return load_json(text, parse_float=str)
     except json.JSONDecodeError:
         pass
+    except (LimitError, ValueError) as exc:
+        raise WhatIfError(f"cannot read value {text[:40]!r}: {exc}") from None
     yaml = YAML(typ="safe", pure=True)
     try:
+        check_yaml_text(text)
         value = yaml.load(text)
+    except LimitError as exc:
+        raise WhatIfError(f"cannot read value {text[:40]!r}: {exc}") from None
     except YAMLError as exc:
-        raise WhatIfError(f"cannot read value {text!r}: {exc}") from None
+        raise WhatIfError(f"cannot read value {text[:40]!r}: {exc}") from None
     return _json_data(value)
 
 

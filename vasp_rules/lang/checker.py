@@ -3,7 +3,6 @@ pack's parameter declarations, and refuses ill-typed conditions before anything 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -11,6 +10,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel
 
+from . import regex
 from .ast import (
     Binary,
     Call,
@@ -295,9 +295,12 @@ class Checker:
                     'matches(TEXT, "PATTERN") takes a text and a pattern', node.pos
                 )
             try:
-                re.compile(str(pattern.value))
-            except re.error as exc:
-                raise TypeCheckError(f"invalid pattern: {exc}", _pos(pattern)) from None
+                regex.check(str(pattern.value))
+            except regex.PatternError as exc:
+                raise TypeCheckError(
+                    f"invalid pattern (RE2 syntax, see docs/rule-language.md): {exc}",
+                    _pos(pattern),
+                ) from None
             return BOOL
         raise TypeCheckError(f"unknown function {name!r}", node.pos)
 

@@ -5,7 +5,9 @@ at once with its file, line and rule id."""
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import stat
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -21,9 +23,10 @@ from ..lang.ast import Quantifier as QuantifierNode
 from ..lang.checker import Checker, TypeCheckError
 from ..lang.parser import ConditionSyntaxError, parse_condition
 from ..lang.types import BOOL, Type
+from ..limits import MAX_YAML_BYTES
 from .params import FX_PARAMETER, check_value, declared_type, value_on
 from .schema import Manifest, ParamFile, ParamSpec, RuleSpec
-from .yamlio import YamlError, line_of, load_yaml, plain, value_line
+from .yamlio import YamlError, line_of, parse_yaml, plain, value_line
 
 
 @dataclass(frozen=True)
@@ -104,13 +107,93 @@ def pack_sha256(files: Mapping[str, bytes]) -> str:
     return digest.hexdigest()
 
 
+#: What a pack folder holds, and nothing else: these files define the pack, are what its sha256
+#: covers, and are exactly what the loader parses.
+PACK_LAYOUT = "pack.yaml, parameters/*.yaml and rules/*.yaml"
+_PACK_DIRS = ("parameters", "rules")
+
+
 def read_files(root: Path) -> dict[str, bytes]:
+    """The files that define the pack (relative path -> bytes), each read once. Refuses, with
+    one issue each, symbolic links (a link could pull a file from outside the pack into its
+    hash and the audit log), files and folders the layout does not account for (they would be
+    silently ignored, or hashed without being read), special files and oversized files."""
+    issues: list[PackIssue] = []
     files: dict[str, bytes] = {}
-    for path in sorted(root.rglob("*")):
-        rel = path.relative_to(root)
-        if path.is_file() and not any(p.startswith((".", "__")) for p in rel.parts):
-            files[rel.as_posix()] = path.read_bytes()
+
+    def stray(rel: str, what: str) -> None:
+        issues.append(
+            PackIssue(rel, None, None, f"{what} is not part of a rule pack (a pack holds "
+                      f"{PACK_LAYOUT} only): move it out of the pack folder")
+        )  # fmt: skip
+
+    def entries(folder: Path) -> list[os.DirEntry[str]]:
+        with os.scandir(folder) as it:
+            return sorted(it, key=lambda e: e.name)
+
+    for entry in entries(root):
+        name = entry.name
+        if entry.is_symlink():
+            issues.append(_link_issue(name))
+        elif entry.is_dir(follow_symlinks=False) and name in _PACK_DIRS:
+            for sub in entries(Path(entry.path)):
+                rel = f"{name}/{sub.name}"
+                if sub.is_symlink():
+                    issues.append(_link_issue(rel))
+                elif (
+                    sub.is_file(follow_symlinks=False)
+                    and sub.name.endswith(".yaml")
+                    and not sub.name.startswith(".")  # hidden: easy to miss when reviewing
+                ):
+                    _read_plain_file(Path(sub.path), rel, files, issues)
+                else:
+                    stray(rel + ("/" if sub.is_dir(follow_symlinks=False) else ""), "this")
+        elif entry.is_file(follow_symlinks=False) and name == "pack.yaml":
+            _read_plain_file(Path(entry.path), name, files, issues)
+        else:
+            stray(name + ("/" if entry.is_dir(follow_symlinks=False) else ""), "this")
+    if issues:
+        raise PackError(issues)
     return files
+
+
+def _link_issue(rel: str) -> PackIssue:
+    return PackIssue(
+        rel,
+        None,
+        None,
+        "a symbolic link: a pack holds plain files only (a link could bring a file from "
+        "outside the pack into its hash and the audit log); copy the file in instead",
+    )
+
+
+def _read_plain_file(
+    path: Path, rel: str, files: dict[str, bytes], issues: list[PackIssue]
+) -> None:
+    """Read a regular file without following a link (one swapped in after the folder was
+    listed is refused too), within the YAML size limit."""
+    try:
+        fd = os.open(
+            path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+        )
+    except OSError as exc:
+        issues.append(PackIssue(rel, None, None, f"cannot read: {exc.strerror}"))
+        return
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            issues.append(PackIssue(rel, None, None, "not a regular file"))
+            return
+        if info.st_size > MAX_YAML_BYTES:
+            issues.append(
+                PackIssue(rel, None, None, f"{info.st_size:,} bytes, more than the limit of "
+                          f"{MAX_YAML_BYTES:,} for a YAML file")
+            )  # fmt: skip
+            return
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            files[rel] = handle.read(MAX_YAML_BYTES + 1)
+    finally:
+        os.close(fd)
 
 
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]+)\}")
@@ -121,6 +204,7 @@ class _Loader:
         self.root = root
         self.issues: list[PackIssue] = []
         self.ids: list[tuple[str, str, int | None]] = []  # every rule id written, with its place
+        self.files: dict[str, bytes] = {}
 
     def issue(self, file: str, line: int | None, rule_id: str | None, message: str) -> None:
         self.issues.append(PackIssue(file, line, rule_id, message))
@@ -128,7 +212,7 @@ class _Loader:
     def load(self) -> LoadedPack:
         if not self.root.is_dir():
             raise PackError([PackIssue(str(self.root), None, None, "no such rule pack folder")])
-        files = read_files(self.root)
+        files = self.files = read_files(self.root)
         manifest = self._manifest()
         params, sources = self._params()
         rules = self._rules(params)
@@ -150,12 +234,15 @@ class _Loader:
 
     # -- manifest and parameters ---------------------------------------------------------
     def _read(self, rel: str) -> Any:
+        try:  # parse the very bytes the pack's sha256 covers
+            text = self.files[rel].decode("utf-8")
+        except UnicodeDecodeError as exc:
+            self.issue(rel, None, None, f"not UTF-8 text: {exc}")
+            return None
         try:
-            return load_yaml(self.root / rel)
+            return parse_yaml(text)
         except YamlError as exc:
             self.issue(rel, exc.line, None, exc.message)
-        except OSError as exc:
-            self.issue(rel, None, None, f"cannot read: {exc.strerror}")
         return None
 
     def _validation(
@@ -172,7 +259,7 @@ class _Loader:
             self.issue(rel, line_of(node, loc), rule_id, f"{where}: {err['msg']}")
 
     def _manifest(self) -> Manifest | None:
-        if not (self.root / "pack.yaml").is_file():
+        if "pack.yaml" not in self.files:
             self.issue("pack.yaml", None, None, "missing: every pack needs a pack.yaml manifest")
             return None
         node = self._read("pack.yaml")
@@ -187,8 +274,7 @@ class _Loader:
     def _params(self) -> tuple[dict[str, ParamSpec], dict[str, tuple[str, int | None]]]:
         params: dict[str, ParamSpec] = {}
         sources: dict[str, tuple[str, int | None]] = {}
-        for path in sorted((self.root / "parameters").glob("*.yaml")):
-            rel = path.relative_to(self.root).as_posix()
+        for rel in sorted(f for f in self.files if f.startswith("parameters/")):
             node = self._read(rel)
             if node is None:
                 continue
@@ -267,11 +353,10 @@ class _Loader:
     def _rules(self, params: dict[str, ParamSpec]) -> list[LoadedRule]:
         param_types = {name: declared_type(spec) for name, spec in params.items()}
         out: list[LoadedRule] = []
-        rule_files = sorted((self.root / "rules").glob("*.yaml"))
+        rule_files = sorted(f for f in self.files if f.startswith("rules/"))
         if not rule_files:
             self.issue("rules/", None, None, "no rule files (rules/*.yaml)")
-        for path in rule_files:
-            rel = path.relative_to(self.root).as_posix()
+        for rel in rule_files:
             node = self._read(rel)
             if node is None:
                 continue

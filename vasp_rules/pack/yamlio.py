@@ -11,6 +11,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from ..limits import MAX_DEPTH, MAX_YAML_BYTES, LimitError, check_size, check_yaml_text
+
 
 class YamlError(ValueError):
     def __init__(self, message: str, line: int | None) -> None:
@@ -20,27 +22,36 @@ class YamlError(ValueError):
 
 
 def load_yaml(path: Path) -> Any:
-    """Parse a YAML file into ruamel's round-trip nodes (which remember their lines)."""
+    """Parse a YAML file into ruamel's round-trip nodes (which remember their lines), within
+    the limits of vasp_rules.limits (size, depth, alias cycles and expansion, duplicate
+    keys)."""
     try:
+        check_size(path.stat().st_size, MAX_YAML_BYTES, "the YAML file")
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise YamlError(f"not UTF-8 text: {exc}", None) from None
+    except LimitError as exc:
+        raise YamlError(exc.message, exc.line) from None
     return parse_yaml(text)
 
 
 def parse_yaml(text: str) -> Any:
-    """Parse YAML text into ruamel's round-trip nodes (which remember their lines)."""
+    """Parse YAML text into round-trip nodes, within the same limits as load_yaml."""
     yaml = YAML(typ="rt")
     yaml.constructor.add_constructor("tag:yaml.org,2002:timestamp", _lenient_timestamp)
     try:
+        check_yaml_text(text)
         data = yaml.load(text)
+    except LimitError as exc:
+        raise YamlError(exc.message, exc.line) from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         raise YamlError(f"invalid YAML: {exc.problem or exc.context}", line) from None
     except YAMLError as exc:
         raise YamlError(f"invalid YAML: {exc}", None) from None
-    _check_expansion(data)
+    except RecursionError:  # belt and braces: check_yaml_text bounds the depth first
+        raise YamlError(f"nested more than {MAX_DEPTH} levels deep", None) from None
     return data
 
 
@@ -51,30 +62,6 @@ def _lenient_timestamp(constructor: Any, node: Any) -> Any:
         return constructor.construct_yaml_timestamp(node)
     except ValueError:
         return constructor.construct_scalar(node)
-
-
-#: Values a YAML file may expand to. Aliases (`*a`) can make a small file expand
-#: exponentially ("billion laughs"); past this the file is refused instead of exhausting memory.
-MAX_EXPANDED_NODES = 1_000_000
-
-
-def _check_expansion(data: Any) -> None:
-    """Count the values `data` expands to, stopping at the limit."""
-    budget = MAX_EXPANDED_NODES
-    stack = [data]
-    while stack:
-        node = stack.pop()
-        budget -= 1
-        if budget < 0:
-            raise YamlError(
-                f"the YAML expands to more than {MAX_EXPANDED_NODES:,} values (through "
-                "aliases?); refusing it",
-                None,
-            )
-        if isinstance(node, dict):
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
 
 
 def plain(node: Any) -> Any:

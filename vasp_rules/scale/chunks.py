@@ -35,12 +35,18 @@ def validate(raw: Any, position: int) -> Item | Invalid:
     import json
     from decimal import Decimal
 
+    from ..limits import LimitError, load_json
     from ..rulepack import _item
 
     try:
         if isinstance(raw, str | bytes):
             try:
-                raw = json.loads(raw, parse_float=Decimal)
+                text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+                raw = load_json(text, parse_float=Decimal)
+            except LimitError as exc:
+                return Invalid(position, [("", exc.message)])
+            except UnicodeDecodeError:
+                return Invalid(position, [("", "not UTF-8 text")])
             except json.JSONDecodeError as exc:
                 return Invalid(position, [("", f"invalid JSON: {exc.msg}")])
             except ValueError as exc:  # e.g. an integer too long to read
@@ -83,20 +89,22 @@ def decide_chunk(
 ) -> list[tuple[int, Any]]:
     """Decide the chunk's own documents; each result is a decision (JSON text or object) or
     the Invalid record of a document that failed validation."""
-    compiled = pack.compiled(as_of)
-    valid = [(p, x) for p, x in own if isinstance(x, Item)]
-    view = None
-    if batch:
-        together = sorted(valid + [(p, x) for p, x in neighbours if isinstance(x, Item)],
-                          key=lambda e: e[0])
-        view = batch_view([x for _, x in together])
-    out: list[tuple[int, Any]] = []
-    for position, x in own:
-        if isinstance(x, Invalid):
-            out.append((position, x))
-            continue
-        decision = pack._decide(compiled, x, view, engine)  # type: ignore[arg-type]
-        out.append((position, decision.to_json(indent=None) if as_json else decision))
+    with pack.using(as_of) as compiled:  # its rulesets stay alive while this chunk is decided
+        valid = [(p, x) for p, x in own if isinstance(x, Item)]
+        view = None
+        if batch:
+            together = sorted(
+                valid + [(p, x) for p, x in neighbours if isinstance(x, Item)],
+                key=lambda e: e[0],
+            )
+            view = batch_view([x for _, x in together])
+        out: list[tuple[int, Any]] = []
+        for position, x in own:
+            if isinstance(x, Invalid):
+                out.append((position, x))
+                continue
+            decision = pack._decide(compiled, x, view, engine)  # type: ignore[arg-type]
+            out.append((position, decision.to_json(indent=None) if as_json else decision))
     return out
 
 

@@ -40,6 +40,7 @@ from ..engine.durable_backend import EngineError
 from ..entities.ivms101 import parse_ivms101_many
 from ..entities.registry import KINDS, DocumentError, json_schema
 from ..errors import InputError
+from ..limits import LimitError, check_tree
 from ..rulepack import RulePack
 from .metrics import Metrics
 from .openapi import openapi_document
@@ -230,12 +231,16 @@ async def read_json(request: Request, limit: int) -> Any:
     if not body.strip():
         raise ApiError(400, "empty body: send a JSON document or a list of documents")
     try:
-        return json.loads(
+        data = json.loads(
             body,
             parse_float=Decimal,
             object_pairs_hook=_no_duplicates,
             parse_constant=_no_constants,
         )
+        check_tree(data)  # nesting within the limit every reader applies
+        return data
+    except LimitError as exc:
+        raise ApiError(400, f"invalid JSON: {exc.message}") from None
     except UnicodeDecodeError:
         raise ApiError(400, "invalid JSON: the body is not UTF-8") from None
     except json.JSONDecodeError as exc:

@@ -1,0 +1,104 @@
+"""Issue 11, finding 3: evaluation is thread-safe for any number of `as_of` dates. The per-date
+cache drops old dates; a dropped date's durable-rules rulesets are freed only once no thread
+uses them (a freed handle may be reused by another ruleset: a silently wrong decision)."""
+
+from __future__ import annotations
+
+import random
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from conftest import PK, example
+
+from vasp_rules import RulePack
+from vasp_rules import rulepack as rulepack_module
+from vasp_rules.compiler.compile import CompiledPack
+from vasp_rules.engine.durable_backend import EngineError
+
+KINDS = ["customer", "transfer", "licence_application", "amnesty_declaration"]
+# 100 dates over three years, so rules come into and out of force between them
+DATES = [date(2024, 1, 1) + timedelta(days=9 * i) for i in range(100)]
+
+
+def test_eight_threads_over_100_dates_match_sequential_byte_for_byte(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(rulepack_module, "COMPILED_CACHE_SIZE", 4)  # drop dates constantly
+    docs = [example(k) for k in KINDS]
+    jobs = [(d, i) for d in DATES for i in range(len(docs))]
+    sequential_pack = RulePack.load(PK)
+    expected = {(d, i): sequential_pack.evaluate(docs[i], d).to_json() for d, i in jobs}
+
+    pack = RulePack.load(PK)
+    closed: list[int] = []
+    real_close = CompiledPack.close
+
+    def counting_close(self: CompiledPack) -> None:
+        closed.append(id(self))
+        real_close(self)
+
+    monkeypatch.setattr(CompiledPack, "close", counting_close)
+    shuffled = jobs * 2
+    random.Random(11).shuffle(shuffled)
+    barrier = threading.Barrier(8)
+
+    def run(part: list[tuple[date, int]]) -> list[tuple[date, int, str]]:
+        barrier.wait()
+        return [(d, i, pack.evaluate(docs[i], d).to_json()) for d, i in part]
+
+    parts = [shuffled[k::8] for k in range(8)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = [r for part in pool.map(run, parts) for r in part]
+    assert len(results) == len(shuffled)
+    for d, i, text in results:
+        assert text == expected[(d, i)], f"{KINDS[i]} on {d} differs from sequential"
+    assert closed, "dates were dropped from the cache and their rulesets freed"
+    assert len(pack._compiled) <= 4
+
+
+def test_a_dropped_date_in_use_is_not_freed_until_released(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(rulepack_module, "COMPILED_CACHE_SIZE", 1)
+    pack = RulePack.load(PK)
+    doc = example("customer")
+    with pack.using(DATES[0]) as held:
+        matcher = held.matcher()
+        for d in DATES[1:4]:  # pushes DATES[0] out of the cache while it is held
+            pack.evaluate(doc, d)
+        assert DATES[0] not in pack._compiled
+        assert matcher.match("customer", {"kind": "customer"}) is not None  # still alive
+        first = pack.evaluate(doc, DATES[0]).to_json()
+    with pytest.raises(EngineError, match="freed"):  # never a reused handle
+        matcher.match("customer", {"kind": "customer"})
+    assert pack.evaluate(doc, DATES[0]).to_json() == first
+
+
+def test_the_losing_copy_of_a_duplicate_compile_is_closed(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    pack = RulePack.load(PK)
+    closed: list[CompiledPack] = []
+    real_close = CompiledPack.close
+    real_compile = rulepack_module.compile_pack
+    gate = threading.Barrier(2)
+
+    def slow_compile(loaded, as_of):  # type: ignore[no-untyped-def]
+        out = real_compile(loaded, as_of)
+        gate.wait(timeout=10)  # both threads compile before either stores
+        return out
+
+    def counting_close(self: CompiledPack) -> None:
+        closed.append(self)
+        real_close(self)
+
+    monkeypatch.setattr(rulepack_module, "compile_pack", slow_compile)
+    monkeypatch.setattr(CompiledPack, "close", counting_close)
+    day = date(2026, 6, 1)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        got = list(pool.map(lambda _: pack.compiled(day), range(2)))
+    assert got[0] is got[1]
+    assert len(closed) == 1 and closed[0] is not got[0]
