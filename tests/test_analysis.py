@@ -306,6 +306,34 @@ def test_cli_diff_json(raised_threshold: RulePack) -> None:
     assert "equivalent" in same.output
 
 
+def test_cli_diff_with_set_param_finds_the_same_change_as_an_edited_pack(
+    raised_threshold: RulePack,
+) -> None:
+    """`--set-param` in place of a second pack: the reform as an override decides like the
+    pack edited by hand, and its witnesses are confirmed by the engine with the override."""
+    args = ["--on", "2026-06-01", "--kind", "transfer", "--format", "json"]
+    edited = _run("diff", "pk", str(raised_threshold.root), *args)
+    reform = _run(
+        "diff", "pk", *args, "--set-param", "travel_rule_threshold={amount: 1200, currency: USD}"
+    )
+    assert reform.exit_code == 1, reform.output
+    got, want = json.loads(reform.output), json.loads(edited.output)
+    assert got["equivalent"] is want["equivalent"] is False
+    overridden = RulePack.load(
+        "pk", overrides={"travel_rule_threshold": {"amount": 1200, "currency": "USD"}}
+    )
+    stock = RulePack.load("pk")
+    for w in got["witnesses"]:
+        assert stock.evaluate(w["document"], AS_OF).outcome.value == w["old"]["outcome"]
+        assert overridden.evaluate(w["document"], AS_OF).outcome.value == w["new"]["outcome"]
+    same = _run(
+        "diff", "pk", *args, "--set-param", "travel_rule_threshold={amount: 1000, currency: USD}"
+    )
+    assert same.exit_code == 0 and json.loads(same.output)["equivalent"] is True
+    bad = _run("diff", "pk", *args, "--set-param", "no_such_parameter=1")
+    assert bad.exit_code == 2 and "no_such_parameter" in bad.output
+
+
 def _population(path: Path, pk_docs: list[dict[str, Any]]) -> Path:
     path.write_text("".join(json.dumps(d) + "\n" for d in pk_docs))
     return path

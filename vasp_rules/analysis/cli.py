@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from ..cli_support import fail, handles_errors, parse_date
+from ..cli_support import fail, handles_errors, parse_date, parse_set_params, set_param_option
 from ..entities.registry import KINDS
 from ..rulepack import RulePack
 from .analyze import Analysis, analyze
@@ -125,6 +125,7 @@ def _analysis_text(result: Analysis, name: str) -> str:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the report to this file instead of standard output.",
 )
+@set_param_option()
 @_BOUND
 @handles_errors
 def diff_command(
@@ -137,25 +138,34 @@ def diff_command(
     population: Path | None,
     fmt: str,
     output: Path | None,
+    set_params: tuple[str, ...],
     bound: int,
 ) -> None:
-    """Whether any valid document is decided differently by OLD and NEW (packs, or one pack on
-    two dates with --new-on), with witness documents confirmed by the engine; or, with
+    """Whether any valid document is decided differently by OLD and NEW (packs, one pack on
+    two dates with --new-on, or a pack and itself with --set-param overrides), with witness
+    documents confirmed by the engine; or, with
     --population, the impact of the change on those documents.
 
     \b
     Examples:
       vasp-rules diff pk ./my-pack --on 2026-06-01
       vasp-rules diff pk --on 2026-06-01 --new-on 2026-07-20
+      vasp-rules diff pk --on 2026-06-01 \\
+          --set-param "ctr_threshold={amount: 1000000, currency: PKR}"
       vasp-rules diff pk ./my-pack --on 2026-06-01 --population docs.jsonl --format html \\
           -o impact.html
     """
     day = parse_date(on, "--on")
     day_new = parse_date(new_on, "--new-on") if new_on else day
+    overrides = parse_set_params(set_params)
     old_pack = RulePack.load(old)
-    new_pack = RulePack.load(new) if new is not None and new != old else old_pack
+    if overrides:  # NEW (or OLD itself) with the parameters changed, like a reform
+        new_pack = RulePack.load(new or old, overrides=overrides)
+    else:
+        new_pack = RulePack.load(new) if new is not None and new != old else old_pack
+    changed = "".join(f" --set-param {t}" for t in set_params)
     sides = Side(old_pack, day), Side(new_pack, day_new)
-    title = f"{old} on {day} -> {new or old} on {day_new}"
+    title = f"{old} on {day} -> {new or old}{changed} on {day_new}"
     if population is not None:
         result = impact(*sides, population, progress=_progress)
         if result.total >= 1000:
