@@ -104,3 +104,18 @@ def test_worker_processes_evaluate_with_the_callers_parameter_overrides() -> Non
         assert [d.to_json() for d in reform.evaluate_many(docs, AS_OF, workers=2)] == here
     finally:
         reform.close()
+
+
+def test_worker_processes_report_each_decision_in_order_as_chunks_return() -> None:
+    """Progress (and the chunked audit log) with workers: on_decision sees every decision,
+    in input order, not only at the end."""
+    p = RulePack.load("pk")
+    try:
+        docs = _mixed()
+        seen: list[str] = []
+        got = p.evaluate_many(
+            docs, AS_OF, workers=2, on_decision=lambda d: seen.append(d.to_json())
+        )
+        assert seen == [d.to_json() for d in got] and len(seen) == len(docs)
+    finally:
+        p.close()

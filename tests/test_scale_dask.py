@@ -40,8 +40,11 @@ def test_local_cluster_decides_as_one_process_across_partitions(client) -> None:
     # 6 partitions of 4: every shared wallet and the originator's transfers span partitions
     bag = db.from_sequence(docs, npartitions=6)
     assert bag.npartitions == 6
-    got = evaluate_bag(pack, bag, AS_OF, client=client)
+    seen: list[int] = []
+    got = evaluate_bag(pack, bag, AS_OF, client=client, progress=seen.append)
     assert got == expected
+    # progress: documents decided, partition by partition, up to all of them
+    assert len(seen) == 6 and seen == sorted(seen) and seen[-1] == len(docs)
     assert sum("AMN-14" in d for d in got) == 8
     separate = [d.to_json(indent=None) for d in pack.evaluate_many(docs, AS_OF, batch=False)]
     assert evaluate_bag(pack, bag, AS_OF, client=client, batch=False) == separate
@@ -67,9 +70,11 @@ def test_cli_dask_local(tmp_path: Path) -> None:
     src.write_text("".join(json.dumps(d) + "\n" for d in docs))
     out = tmp_path / "out.jsonl"
     result = CliRunner().invoke(
-        main, ["evaluate", str(src), "--as-of", "2026-06-01", "-o", str(out), "--dask", "local"]
+        main, ["evaluate", str(src), "--as-of", "2026-06-01", "-o", str(out), "--dask", "local",
+               "--progress"]
     )
     assert result.exit_code == 0, result.output
+    assert "evaluating: 12 documents" in result.stderr  # the final count, drawn at the end
     pack = RulePack.load("pk")
     assert out.read_text().splitlines() == [
         d.to_json(indent=None) for d in pack.evaluate_many(docs, AS_OF)

@@ -47,6 +47,7 @@ from .pack.discovery import discover as discover_packs
 from .pack.loader import PackError, load_pack, pack_sha256
 from .rulepack import RulePack
 from .scale.cli import run_stream, stream_options, wants_stream
+from .scale.progress import while_slow
 from .scenarios import Coverage, PackCache, discover, load_cases, run_case
 from .service.cli import serve
 
@@ -198,10 +199,13 @@ def evaluate(
             fail(f"streamed runs read JSON Lines: drop --input-format {input_format} or -o")
         if log_path:
             fail("--log does not record streamed runs yet: give .json or YAML files, without -o")
-        rulepack = RulePack.load(pack, overrides=overrides)
+        with while_slow(f"loading rule pack {pack}"):
+            rulepack = RulePack.load(pack, overrides=overrides)
+            rulepack.compiled(day)
         return run_stream(files, day, rulepack, workers=workers, batch=batch is not False,
                           **stream)
-    documents: list[Any] = read_documents(files, input_format)  # validated before the pack
+    with while_slow("reading and validating the input"):
+        documents: list[Any] = read_documents(files, input_format)  # before the pack
     together = batch is not False
     if batch is None and len(files) > 1 and len(documents) > 1:
         click.echo(
@@ -209,7 +213,9 @@ def evaluate(
             "batch (cross-document rules relate them); --separate evaluates each alone",
             err=True,
         )
-    rulepack = RulePack.load(pack, overrides=overrides)
+    with while_slow(f"loading rule pack {pack}"):
+        rulepack = RulePack.load(pack, overrides=overrides)
+        rulepack.compiled(day)
     if log_path:
         decisions = _evaluate_logged(
             rulepack, documents, day, together, workers, log_path, log_chunk
@@ -249,9 +255,6 @@ def _evaluate_logged(
                 count += 1
 
             decisions = _evaluate_with_progress(pack, documents, day, batch, workers, record)
-            if count == 0:  # workers > 1: decisions come back all at once
-                for decision in decisions:
-                    record(decision)
     return decisions
 
 
@@ -264,7 +267,7 @@ def _evaluate_with_progress(
     on_decision: Callable[[Decision], None] | None = None,
 ) -> list[Decision]:
     """Evaluate, showing a progress bar on a terminal for batches worth waiting for."""
-    if len(documents) < 200 or not sys.stderr.isatty() or workers > 1:
+    if len(documents) < 200 or not sys.stderr.isatty():
         return pack.evaluate_many(
             documents, day, batch=batch, workers=workers, on_decision=on_decision
         )
@@ -278,7 +281,9 @@ def _evaluate_with_progress(
             if on_decision is not None:
                 on_decision(decision)
 
-        return pack.evaluate_many(documents, day, batch=batch, on_decision=advance)
+        return pack.evaluate_many(
+            documents, day, batch=batch, workers=workers, on_decision=advance
+        )
 
 
 def render_decision(console: Console, decision: Decision) -> None:

@@ -273,7 +273,9 @@ class RulePack:
         and verified changes that would clear each blocking finding (vasp_rules.explain); it is
         computed in this process."""
         if workers > 1 and len(documents) > 1 and not explain:
-            return self._evaluate_in_processes(documents, as_of, engine, batch, workers)
+            return self._evaluate_in_processes(
+                documents, as_of, engine, batch, workers, on_decision
+            )
         items = [_item(doc, i if len(documents) > 1 else None) for i, doc in enumerate(documents)]
         with self.using(as_of) as compiled:
             view = batch_view(items) if batch else None  # built once: n documents, one batch
@@ -330,10 +332,12 @@ class RulePack:
         engine: EngineName,
         batch: bool,
         workers: int,
+        on_decision: Callable[[Decision], None] | None = None,
     ) -> list[Decision]:
         """Chunks decided by a persistent pool of worker processes (vasp_rules.scale): each
         document is validated once, in a worker; each chunk travels with only the documents
-        its batch rules may visit."""
+        its batch rules may visit. `on_decision` sees each decision, in order, as its chunk
+        comes back."""
         from .scale.chunks import Invalid, evaluate_chunked
 
         raws = [d.model_dump(mode="json") if isinstance(d, BaseModel) else d for d in documents]
@@ -349,6 +353,8 @@ class RulePack:
                     ]
                 )
             out.append(result)
+            if on_decision is not None:
+                on_decision(result)
         return out
 
     def worker_pool(self, workers: int) -> WorkerPool:

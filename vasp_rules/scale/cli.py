@@ -111,7 +111,7 @@ def run_stream(
             except ImportError:
                 fail("--dask needs the dask extra: pip install 'vasp-rules[dask]'")
             records = stream_with_dask(
-                pack, source, day, address=dask, batch=batch, on_error=on_error
+                pack, source, day, address=dask, batch=batch, on_error=on_error, progress=meter
             )
         else:
             records = stream_decisions(

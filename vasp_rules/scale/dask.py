@@ -11,7 +11,7 @@ the whole population were evaluated in one process, and decisions are identical 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from typing import IO, TYPE_CHECKING, Any
 
@@ -19,6 +19,7 @@ import dask
 import dask.bag as db
 from dask.delayed import Delayed, delayed
 
+from ..limits import LimitError
 from .chunks import Invalid, decide_chunk, grouping, relates, validate
 from .groups import DocKeys
 from .stream import Record, StreamError, parse_line, read_lines
@@ -147,6 +148,7 @@ def evaluate_bag(
     batch: bool = True,
     engine: str = "durable",
     errors: bool = False,
+    progress: Callable[[int], None] | None = None,
 ) -> list[Any]:
     """Decisions (canonical JSON, one line each) for every document of a dask bag, or of a
     dask dataframe with one document per row, in input order. A document that fails validation
@@ -173,7 +175,7 @@ def evaluate_bag(
             for k, js in sorted(neighbours.get(i, {}).items())
         ]
         decided.append(delayed(_decide)(root, sha, as_of, part, i, near, batch, engine))
-    results = _compute_all(decided, client)
+    results = _compute_all(decided, client, progress)
     out: list[Any] = []
     for part_results in results:
         for (p, j), result in part_results:
@@ -194,10 +196,22 @@ def _compute(collection: Any, client: Any) -> Any:
     return collection.compute()
 
 
-def _compute_all(tasks: list[Delayed], client: Any) -> list[Any]:
-    if client is not None:
-        return list(client.gather(client.compute(tasks)))
-    return list(dask.compute(*tasks))  # type: ignore[attr-defined]
+def _compute_all(
+    tasks: list[Delayed], client: Any, progress: Callable[[int], None] | None = None
+) -> list[Any]:
+    """Each task's result, in order; `progress` is told how many documents are decided as
+    partitions finish (with a distributed client)."""
+    if client is None:
+        return list(dask.compute(*tasks))  # type: ignore[attr-defined]
+    futures = client.compute(tasks)
+    if progress is not None:
+        from dask.distributed import as_completed
+
+        done = 0
+        for future in as_completed(futures):
+            done += len(future.result())
+            progress(done)
+    return list(client.gather(futures))
 
 
 def connect(address: str) -> tuple[Any, Any]:
@@ -220,23 +234,35 @@ def stream_with_dask(
     batch: bool,
     on_error: str,
     partition_size: int = 2000,
+    progress: Callable[[int, int, int], None] | None = None,
 ) -> Iterator[Record]:
     """The CLI's --dask path: lines read here, partitioned, decided on the cluster, records
     yielded in input order (the input is held by the cluster for the run)."""
     numbers: list[int] = []
     docs: list[Any] = []
     bad: dict[int, str] = {}
+    read = 0
     for number, text in read_lines(source):
         numbers.append(number)
+        read += len(text)
         try:
             docs.append(parse_line(text))
+        except LimitError as exc:
+            bad[len(docs)] = exc.message
+            docs.append({})
         except ValueError as exc:
             bad[len(docs)] = f"invalid JSON: {exc}"
             docs.append({})
+        if progress is not None and len(docs) % 1000 == 0:
+            progress(0, read, 0)
+    total = len(docs)
     client, cluster = connect(address)
     try:
         bag = db.from_sequence(docs, partition_size=partition_size)
-        results = evaluate_bag(pack, bag, as_of, client=client, batch=batch, errors=True)
+        results = evaluate_bag(
+            pack, bag, as_of, client=client, batch=batch, errors=True,
+            progress=None if progress is None else (lambda n: progress(n, -1, total)),
+        )
     finally:
         client.close()
         if cluster is not None:

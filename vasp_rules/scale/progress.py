@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TextIO
 
 
@@ -61,3 +64,40 @@ class Progress:
         if self.enabled and self._shown:
             self.stream.write("\n")
             self.stream.flush()
+
+
+@contextmanager
+def while_slow(
+    label: str, *, enabled: bool | None = None, stream: TextIO | None = None, after: float = 1.0
+) -> Iterator[None]:
+    """Show `label` and the seconds elapsed on stderr while the block runs, once it has run
+    for `after` seconds (a quick step prints nothing); the line is cleared at the end. Silent
+    unless enabled (by default, when stderr is a terminal)."""
+    out = stream or sys.stderr
+    if not (out.isatty() if enabled is None else enabled):
+        yield
+        return
+    finished = threading.Event()
+    start = time.monotonic()
+    shown = False
+
+    def draw() -> None:
+        nonlocal shown
+        if finished.wait(after):
+            return
+        while not finished.is_set():
+            out.write(f"\r{label}... {time.monotonic() - start:,.1f} s\033[K")
+            out.flush()
+            shown = True
+            finished.wait(0.2)
+
+    ticker = threading.Thread(target=draw, daemon=True)
+    ticker.start()
+    try:
+        yield
+    finally:
+        finished.set()
+        ticker.join()
+        if shown:
+            out.write("\r\033[K")
+            out.flush()

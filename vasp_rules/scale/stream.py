@@ -27,6 +27,7 @@ from datetime import date
 from decimal import Decimal
 from typing import IO, TYPE_CHECKING, Any
 
+from ..limits import load_json
 from .chunks import Invalid, relates, run_job
 from .groups import DocKeys
 from .pool import Job
@@ -111,8 +112,9 @@ def read_lines(source: IO[bytes]) -> Iterator[tuple[int, bytes]]:
 
 
 def parse_line(text: bytes | str) -> Any:
-    """One JSON Lines document (numbers read as exact decimals, as from .json files)."""
-    return json.loads(text, parse_float=Decimal)
+    """One JSON Lines document (numbers read as exact decimals, as from .json files), within
+    the input limits (nesting, duplicate keys: vasp_rules.limits)."""
+    return load_json(text.decode("utf-8") if isinstance(text, bytes) else text, parse_float=Decimal)
 
 
 def stream_decisions(
