@@ -137,15 +137,6 @@ def test_one_id_applies_to_every_kind_the_catalogue_names(pk: RulePack) -> None:
     assert kinds["VER-04"] == kinds["VER-13"] == {"licence_application", "customer"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "../shared/domain/CATALOGUE.md was updated for issue 12 (AMN-15, one id per "
-        "catalogue rule); "
-        "pk 0.2.0 predates it. Pack pk 0.3.0 (issue 12, not yet landed) makes this pass: remove "
-        "this marker then (strict, so an unexpected pass fails)."
-    ),
-)
 def test_embedded_catalogue_matches_the_shared_one() -> None:
     if not SHARED_CATALOGUE.exists():
         pytest.skip("../shared/domain/CATALOGUE.md is not available")
