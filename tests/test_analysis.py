@@ -19,8 +19,10 @@ from strategies import any_document, documents
 
 from vasp_rules import RulePack
 from vasp_rules.analysis import Side, analyze, diff
+from vasp_rules.analysis.schema import fields_of
 from vasp_rules.analysis.symbolic import Encoder, SymDoc, rule_model
 from vasp_rules.cli import main
+from vasp_rules.entities.amnesty import ExposurePct
 
 EXTRA_PARAMS = """
 parameters:
@@ -155,6 +157,24 @@ def test_model_agrees_with_engine_on_every_pk_rule(pk: RulePack, on: date) -> No
             assert finding is not None, (rule_id, held, document)
             asked = finding.outcome == "REQUIRE_DOCUMENTS" and finding.missing != []
             assert held or asked, (rule_id, document)
+
+
+def test_decimals_in_the_model_have_at_most_18_places() -> None:
+    """The schema admits at most 18 decimal places: a value between two of them has no
+    document (rendered, it rounds to a neighbour on which a rule may decide otherwise: AMN-12
+    at a mixer share of 20 + 10^-20 percent, exactly at its 20% limit once written)."""
+    doc = SymDoc("amnesty_declaration", 1)
+    shape = fields_of(ExposurePct)["mixer"]
+    mixer = doc.scalar(shape, ("holdings", 0, "exposure_pct", "mixer"))
+    s = z3.Solver()
+    s.add(*doc.axioms, mixer > 20, mixer < z3.RealVal("20.000000000000000001"))
+    assert s.check() == z3.unsat
+    s = z3.Solver()
+    s.add(*doc.axioms, mixer > 20, mixer <= z3.RealVal("20.000000000000000001"))
+    assert s.check() == z3.sat
+    assert doc._value(shape, ("holdings", 0, "exposure_pct", "mixer"), s.model()) == (
+        "20.000000000000000001"
+    )
 
 
 def test_diff_of_a_pack_with_itself_is_equivalent(pk: RulePack) -> None:
