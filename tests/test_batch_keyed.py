@@ -134,9 +134,23 @@ def test_plans_read_keys_windows_and_filters() -> None:
 def test_unkeyed_batch_rules_are_named_with_their_cost() -> None:
     """`vasp-rules check` lists batch filters that are scanned in full (quadratic)."""
     unkeyed = pack("batchshapes").batch_plan().unkeyed
-    assert {a.rule_id for a in unkeyed} == {"B-UNKEYED", "B-STATIC", "B-SEMI"}
+    assert {a.rule_id for a in unkeyed} == {"B-UNKEYED", "B-STATIC", "B-SEMI", "B-NESTED-OTHER"}
     assert all(a.reason for a in unkeyed)
     assert not pack("pk").batch_plan().unkeyed
+
+
+def test_a_batch_quantifier_inside_another_is_keyed_by_this_documents_fields() -> None:
+    """Inside `any(s in batch.transfer ...)` an inner batch quantifier is evaluated once per s:
+    it is keyed when its key is compared with this document's own field (its window may be
+    probed by s), not when compared with s's (TR-10 of pack 0.3.0 has the first shape)."""
+    accesses = pack("batchshapes").batch_plan().accesses
+    nested = [a for a in accesses if a.rule_id == "B-NESTED"]
+    assert [a.var for a in nested] == ["s", "t"] and all(a.group for a in nested)
+    other = [a for a in accesses if a.rule_id == "B-NESTED-OTHER"]
+    assert [(a.var, a.group is None) for a in other] == [("s", False), ("t", True)]
+    assert "inside another batch quantifier" in other[1].reason
+    tr10 = [a for a in pack("pk").batch_plan().accesses if a.rule_id == "TR-10"]
+    assert len(tr10) == 4 and all(a.group for a in tr10)
 
 
 def test_check_names_batch_rules_scanned_in_full() -> None:

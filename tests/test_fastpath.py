@@ -170,3 +170,38 @@ def test_generated_documents_of_every_kind_decide_alike_with_both_engines() -> N
         day = date(2025, 7, 1) + timedelta(days=rng.randrange(0, 6 * 365))
         durable = p.evaluate(doc, day).to_json()
         assert durable == p.evaluate(doc, day, engine="reference").to_json(), (i, day)
+
+
+@pytest.mark.parametrize(
+    ("written", "canonical"),
+    [
+        ("  0xAbC0123456789DEF  ", "0xabc0123456789def"),  # EVM checksum case, spaces
+        (  # bech32, written in upper case
+            "BC1QXY2KGDYGJRSQTZQ2N0YRF2493P83KKFJHX0WLH",
+            "bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh",
+        ),
+        ("1BoatSLRHtKNngkdXEeobR76b53LETtpyT", "1BoatSLRHtKNngkdXEeobR76b53LETtpyT"),  # base58
+    ],
+)
+def test_closures_read_wallet_addresses_in_canonical_form(written: str, canonical: str) -> None:
+    """Wallet addresses compare in their chain's canonical form in the reference interpreter;
+    the value closures (projection) and the recording closures (findings) read them so too."""
+    import json
+
+    doc = json.loads((HERE.parent / "examples" / "transfer.json").read_text())
+    doc["originator"]["account_or_wallet"] = written
+    doc["beneficiary"]["account_or_wallet"] = written
+    compiled = pack("pk").compiled(date(2026, 6, 1))
+    item = _item(doc, 0)
+    ctx = context_for(compiled, item, batch_view([item]))
+    plan = compiled.plans["transfer"]
+    exprs = {**plan.field_paths, **plan.hoisted}
+    getters = dict(plan.getters)
+    env = Env(ctx)
+    for key in ("f_originator__account_or_wallet", "f_beneficiary__account_or_wallet"):
+        assert Evaluator(ctx, record=False).evaluate(exprs[key]).value == canonical
+        assert getters[key](env) == canonical and type(getters[key](env)) is str
+    for rule in compiled.rules_for("transfer"):
+        fast = finding_for(rule, True, ctx, compiled=True)
+        slow = finding_for(rule, True, ctx, compiled=False)
+        assert fast.model_dump_json() == slow.model_dump_json(), rule.id

@@ -189,7 +189,7 @@ def test_not_an_envelope() -> None:
     assert errors_of([])[0][0] == ""  # type: ignore[arg-type]
     assert errors_of({"kind": "transfer"})[0] == (
         "kind",
-        "unknown field (an IVMS101 input has ivms101 and transfer)",
+        "unknown field (an IVMS101 input has ivms101, transfer and optional screening)",
     )
     assert errors_of({"ivms101": {}, "transfer": {}})[0][0] == "ivms101.originator"
 
@@ -281,7 +281,7 @@ def test_any_edit_maps_or_fails_with_one_line_naming_a_path(
         assert exc.errors and all("\n" not in m for _, m in exc.errors)
         assert all(
             p == ""
-            or p.split(".")[0].split("[")[0] in ("ivms101", "transfer")
+            or p.split(".")[0].split("[")[0] in ("ivms101", "transfer", "screening")
             or p in ("kind",)
             or "." not in p
             for p, _ in exc.errors

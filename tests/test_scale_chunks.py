@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
 from datetime import date
 from pathlib import Path
 
@@ -46,6 +47,45 @@ def test_transfer_chunks_decide_as_the_whole_batch(docs: list[dict], size: int) 
 def test_declaration_chunks_decide_as_the_whole_batch(docs: list[dict], size: int) -> None:
     for name in ("pk", "batchshapes"):
         assert _chunked(pack(name), docs, size) == _whole(pack(name), docs)
+
+
+def _batchshapes_with(tmp: Path, ids: set[str]) -> RulePack:
+    """The batchshapes pack with only some of its rules: with no unkeyed transfer rule, chunks
+    receive their documents' groups only (one unkeyed access sends every transfer)."""
+    from ruamel.yaml import YAML
+
+    root = tmp / "batchshapes"
+    shutil.copytree(ROOT / "tests" / "packs" / "batchshapes", root)
+    yaml = YAML(typ="rt")
+    path = root / "rules" / "batch.yaml"
+    data = yaml.load(path.read_text())
+    data["rules"] = [r for r in data["rules"] if r["id"] in ids]
+    with path.open("w") as out:
+        yaml.dump(data, out)
+    return RulePack.load(root)
+
+
+@pytest.fixture(scope="module")
+def nested_packs(tmp_path_factory: pytest.TempPathFactory) -> list[RulePack]:
+    """Keyed transfer rules only (a batch quantifier inside another keyed by this transfer's
+    fields among them), and the same with a nested access keyed by the other transfer's."""
+    keyed = {"B-WINDOW", "B-TWOKEY", "B-NESTED"}
+    packs = [
+        _batchshapes_with(tmp_path_factory.mktemp("keyed"), keyed),
+        _batchshapes_with(tmp_path_factory.mktemp("other"), keyed | {"B-NESTED-OTHER"}),
+    ]
+    assert not packs[0].batch_plan().unkeyed
+    assert [a.rule_id for a in packs[1].batch_plan().unkeyed] == ["B-NESTED-OTHER"]
+    return packs
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+@given(docs=transfer_batches(), size=st.integers(1, 4))
+def test_chunks_with_nested_batch_quantifiers_decide_as_the_whole_batch(
+    nested_packs: list[RulePack], docs: list[dict], size: int
+) -> None:
+    for p in nested_packs:
+        assert _chunked(p, docs, size) == _whole(p, docs)
 
 
 def _mixed() -> list[dict]:

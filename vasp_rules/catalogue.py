@@ -425,7 +425,7 @@ def _anchor(text: str) -> str:
 
 
 def _params_of(
-    rule: LoadedRule, params: Mapping[str, ParamSpec], holidays: str | None = None
+    rule: LoadedRule, params: Mapping[str, ParamSpec], holidays: Iterable[str] = ()
 ) -> list[str]:
     """The parameters a rule uses: those it names, the FX rates when it reads money, and the
     pack's holiday list when it counts working days."""
@@ -436,8 +436,8 @@ def _params_of(
     counts_working_days = any(
         isinstance(node, Call) and node.name == "working_days" for t in trees for node in walk(t)
     )
-    if holidays is not None and holidays in params and counts_working_days:
-        names.add(holidays)
+    if counts_working_days:
+        names.update(name for name in holidays if name in params)
     return sorted(names)
 
 
@@ -447,41 +447,96 @@ def _citation(rule: LoadedRule) -> str:
     return f"{c.instrument}, {c.provision} **[{c.confidence}]**{url}"
 
 
+def _group(rules: Iterable[LoadedRule]) -> list[list[LoadedRule]]:
+    """Rules by id, in order: one written rule may stand for several (kinds, cases, dated
+    citations), which share its id and are catalogued together."""
+    groups: dict[str, list[LoadedRule]] = {}
+    for rule in rules:
+        groups.setdefault(rule.id, []).append(rule)
+    return list(groups.values())
+
+
+def _joined(values: Iterable[str]) -> str:
+    return ", ".join(dict.fromkeys(values))
+
+
+def _span(group: list[LoadedRule]) -> str:
+    start = min(r.spec.effective_from for r in group)
+    ends = [r.spec.effective_to for r in group]
+    return _window(start, None if None in ends else max(e for e in ends if e is not None))
+
+
+def _form_label(rule: LoadedRule) -> str:
+    parts = [f"on {rule.kind}"]
+    if rule.case:
+        parts.append(f"case {rule.case}")
+    return ", ".join(parts)
+
+
 def _rule_section(
-    rule: LoadedRule, params: Mapping[str, ParamSpec], holidays: str | None
+    group: list[LoadedRule], params: Mapping[str, ParamSpec], holidays: Iterable[str]
 ) -> list[str]:
+    rule = group[0]
     spec = rule.spec
     missing = (
         "asks for it (REQUIRE_DOCUMENTS naming the fact)"
         if spec.missing_policy == "require_documents"
         else "the rule does not fire"
     )
+    citations = [_citation(r) for r in group]
     lines = [
         f"### {spec.id}: {spec.title}",
         "",
         "| | |",
         "|---|---|",
-        f"| Applies to | {spec.applies_to} |",
-        f"| Outcome | {spec.outcome.value} |",
-        f"| In force | {_window(spec.effective_from, spec.effective_to)} |",
-        f"| Citation | {_cell(_citation(rule))} |",
+        f"| Applies to | {_joined(r.kind for r in group)} |",
+        f"| Outcome | {_joined(r.spec.outcome.value for r in group)} |",
+        f"| In force | {_span(group)} |",
+    ]
+    if len(set(citations)) == 1:
+        lines.append(f"| Citation | {_cell(citations[0])} |")
+    else:
+        seen: dict[str, str] = {}
+        for r, cited in zip(group, citations, strict=True):
+            window = _window(r.spec.effective_from, r.spec.effective_to)
+            seen.setdefault(cited, window)
+        for cited, window in seen.items():
+            lines.append(f"| Citation ({window}) | {_cell(cited)} |")
+    lines += [
         f"| When a fact it needs is absent | {missing} |",
         f"| Version | {spec.version} |",
     ]
     if spec.tags:
         lines.append(f"| Tags | {', '.join(spec.tags)} |")
-    lines += ["", "**Fires when** " + plain_words(rule)[0]]
-    lines += plain_words(rule)[1:]
-    lines += [
-        "",
-        f"**Reason** (values in braces are filled in when the rule fires): {_cell(spec.reason)}",
-        "",
-        f"**To clear:** {_cell(spec.remediation)}",
-        "",
-    ]
-    if spec.not_clearable_reason:
-        lines += [f"**Cannot be cleared by changing the input:** {spec.not_clearable_reason}", ""]
-    used = _params_of(rule, params, holidays)
+    lines.append("")
+    shown: set[tuple[str, str, str, str]] = set()
+    for member in group:
+        mspec = member.spec
+        text = (mspec.when, mspec.reason, mspec.remediation, mspec.outcome.value)
+        if text in shown:  # the same form in another citation window
+            continue
+        shown.add(text)
+        if len(group) > 1:
+            lines += [f"#### {_form_label(member)}: {mspec.outcome.value}", ""]
+        lines += ["**Fires when** " + plain_words(member)[0]]
+        lines += plain_words(member)[1:]
+        lines += [
+            "",
+            "**Reason** (values in braces are filled in when the rule fires): "
+            + _cell(mspec.reason),
+            "",
+            f"**To clear:** {_cell(mspec.remediation)}",
+            "",
+        ]
+        if mspec.not_clearable_reason:
+            lines += [
+                f"**Cannot be cleared by changing the input:** {mspec.not_clearable_reason}",
+                "",
+            ]
+    used = sorted({name for member in group for name in _params_of(member, params, holidays)})
+    start = min(r.spec.effective_from for r in group)
+    ends = [r.spec.effective_to for r in group]
+    end = None if None in ends else max(e for e in ends if e is not None)
     if used:
         lines += [
             "**Parameters**",
@@ -491,7 +546,7 @@ def _rule_section(
         ]
         for name in used:
             pspec = params[name]
-            for entry, window in _entries_in(pspec, spec.effective_from, spec.effective_to):
+            for entry, window in _entries_in(pspec, start, end):
                 flag = " (illustrative)" if pspec.illustrative else ""
                 lines.append(
                     f"| [`{name}`](#parameter-{_anchor(name)}){flag} "
@@ -534,7 +589,7 @@ def render_catalogue(pack: RulePack) -> str:
         f"# Rule catalogue: {manifest.title}",
         "",
         f"Pack `{manifest.name}` version {manifest.version}, jurisdiction {manifest.jurisdiction}: "
-        f"{len(rules)} rules, {len(params)} parameters.",
+        f"{len(_group(rules))} rules, {len(params)} parameters.",
         "",
     ]
     if manifest.disclaimer:
@@ -549,30 +604,49 @@ def render_catalogue(pack: RulePack) -> str:
         "APPROVE_WITH_CONDITIONS, APPROVE; INFO findings never change the outcome. Parameters "
         "are shown in _italics_ in conditions; their values follow each rule.",
         "",
+    ]
+    if manifest.regimes:
+        lines += [
+            "## Regimes in force",
+            "",
+            "A document of a kind whose regime is not in force on the evaluation date is "
+            "NO_RULES_IN_FORCE, whatever rule is in force: a regime that has not started "
+            "decides nothing.",
+            "",
+            "| kind | regime | in force |",
+            "|---|---|---|",
+        ]
+        for kind, regime in manifest.regimes.items():
+            lines.append(f"| {kind} | {_cell(regime.name)} | {_window(regime.from_, regime.to)} |")
+        lines.append("")
+    lines += [
         "## Rules at a glance",
         "",
         "| id | title | applies to | outcome | in force | tag |",
         "|---|---|---|---|---|---|",
     ]
-    for rule in rules:
-        spec = rule.spec
+    groups = _group(rules)
+    for group in groups:
+        spec = group[0].spec
         lines.append(
             f"| [{spec.id}](#{_anchor(spec.id + ' ' + spec.title)}) | {_cell(spec.title)} "
-            f"| {spec.applies_to} | {spec.outcome.value} "
-            f"| {_window(spec.effective_from, spec.effective_to)} "
-            f"| {spec.citation.confidence} |"
+            f"| {_joined(r.kind for r in group)} "
+            f"| {_joined(r.spec.outcome.value for r in group)} "
+            f"| {_span(group)} "
+            f"| {_joined(r.spec.citation.confidence for r in group)} |"
         )
     lines.append("")
     current = None
-    for rule in rules:
-        if rule.file != current:
-            current = rule.file
-            lines += [f"## {_section_title(rule.file)}", ""]
-        lines += _rule_section(rule, params, manifest.holidays_parameter)
+    for group in groups:
+        if group[0].file != current:
+            current = group[0].file
+            lines += [f"## {_section_title(current)}", ""]
+        lines += _rule_section(group, params, manifest.holidays_parameters)
     users: dict[str, list[str]] = {name: [] for name in params}
     for rule in sorted(loaded.rules, key=lambda r: _id_key(r.id)):
-        for name in _params_of(rule, params, manifest.holidays_parameter):
-            users[name].append(rule.id)
+        for name in _params_of(rule, params, manifest.holidays_parameters):
+            if rule.id not in users[name]:
+                users[name].append(rule.id)
     lines += ["## Parameters", ""]
     for name in sorted(params):
         lines += _param_section(name, params[name], users[name])

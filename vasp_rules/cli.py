@@ -231,6 +231,7 @@ def evaluate(
     console = output_console(width)
     for decision in decisions:
         render_decision(console, decision)
+    console.print(f"[dim]{rulepack.disclaimer}[/dim]", highlight=False)
 
 
 def _evaluate_logged(
@@ -293,7 +294,14 @@ def render_decision(console: Console, decision: Decision) -> None:
         f"[bold]{decision.document_kind}[/bold] {decision.document_id}  "
         f"as of {decision.as_of}  ->  [{style}]{decision.outcome.value}[/{style}]"
     )
-    if decision.no_rules_in_force:
+    if decision.regime_starts_on is not None:
+        console.print(
+            f"  [yellow]the regime governing {decision.document_kind} documents is not in force "
+            f"on {decision.as_of}: it starts on {decision.regime_starts_on}; nothing was "
+            "checked[/yellow]",
+            highlight=False,
+        )
+    elif decision.no_rules_in_force:
         console.print(
             "  [yellow]no rule of the pack applies to this kind on this date: "
             "nothing was checked[/yellow]"
@@ -359,12 +367,12 @@ def check(pack: str | None, pack_opt: str | None = None, set_params: tuple[str, 
         count = len(exc.issues)
         click.echo(f"error: {count} problem{'s' if count != 1 else ''} in rule pack", err=True)
         sys.exit(2)
-    kinds: dict[str, int] = {}
-    for rule in rulepack.loaded.rules:
-        kinds[rule.kind] = kinds.get(rule.kind, 0) + 1
-    summary = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
+    kinds: dict[str, set[str]] = {}
+    for rule in rulepack.loaded.rules:  # a rule id counts once per kind it applies to
+        kinds.setdefault(rule.kind, set()).add(rule.id)
+    summary = ", ".join(f"{len(ids)} {k}" for k, ids in sorted(kinds.items()))
     click.echo(
-        f"ok: pack {rulepack.name} {rulepack.version}: {len(rulepack.loaded.rules)} rules "
+        f"ok: pack {rulepack.name} {rulepack.version}: {len(rulepack.rule_ids())} rules "
         f"({summary}), {len(rulepack.loaded.params)} parameters, sha256 "
         f"{rulepack.sha256}"
     )
@@ -435,14 +443,16 @@ def test_command(
     if coverage or coverage_json or require_coverage:
         all_rules = sorted({r for ref in used_packs for r in packs.get(ref).rule_ids()})
         rows = cov.rows(all_rules)
-        gaps = cov.gaps(all_rules)
+        always = {r for ref in used_packs for r in packs.get(ref).always_rule_ids()}
+        gaps = cov.gaps(all_rules, always)
         if coverage:
             table = Table(title="rule coverage")
             table.add_column("rule")
             table.add_column("cases firing", justify="right")
             table.add_column("cases not firing", justify="right")
             for rule_id, fired, quiet_n in rows:
-                mark = "" if fired and quiet_n else " [red]gap[/red]"
+                mark = "" if rule_id not in gaps else " [red]gap[/red]"
+                mark += " (always)" if rule_id in always else ""
                 table.add_row(rule_id + mark, str(fired), str(quiet_n))
             console.print(table)
             console.print(

@@ -122,6 +122,12 @@ class Decision(_Frozen):
         description="true when no rule of the pack applies to this kind on as_of: "
         "the APPROVE outcome then means 'nothing was checked', not 'compliant'",
     )
+    regime_starts_on: date | None = Field(
+        default=None,
+        description="set when the regime governing this kind (pack.yaml `regimes`) is not in "
+        "force on as_of: the day it starts (the decision is then NO_RULES_IN_FORCE); absent "
+        "from the JSON otherwise",
+    )
     rulepack: RulePackRef
     input_sha256: str
     engine: EngineRef
@@ -133,11 +139,13 @@ class Decision(_Frozen):
 
     def to_json(self, *, indent: int | None = 2) -> str:
         """Canonical JSON: sorted keys, fixed separators. Identical inputs give identical bytes.
-        A decision without an explanation has no `explanation` key; one of a stock pack has
-        no `rulepack.overrides`."""
-        exclude: dict[str, Any] = {}
-        if self.explanation is None:
-            exclude["explanation"] = True
+        A decision without an explanation has no `explanation` key (nor `regime_starts_on`
+        when its regime is in force); one of a stock pack has no `rulepack.overrides`."""
+        exclude: dict[str, Any] = {
+            name: True
+            for name in ("explanation", "regime_starts_on")
+            if getattr(self, name) is None
+        }
         if self.rulepack.overrides is None:  # stock decisions keep their bytes
             exclude["rulepack"] = {"overrides": True}
         data = self.model_dump(mode="json", exclude=exclude or None)
@@ -147,6 +155,21 @@ class Decision(_Frozen):
     def fired(self) -> list[str]:
         """Ids of the rules that produced a finding, in finding order."""
         return [f.rule_id for f in self.findings]
+
+
+#: What the confidence tags of citations and parameters mean.
+CONFIDENCE_TAGS: dict[str, str] = {
+    "P": "seen in primary or official text",
+    "S": "reported by press or commentary only",
+    "A": "an illustrative assumption, held as a parameter you can override",
+}
+
+
+def notice(disclaimer: str) -> str:
+    """The text every human-read output carries: the pack's disclaimer, then the tags."""
+    tags = "; ".join(f"{tag} = {text}" for tag, text in CONFIDENCE_TAGS.items())
+    head = " ".join(disclaimer.split())
+    return (head + " " if head else "") + f"Confidence tags: {tags}."
 
 
 def finding_sort_key(finding: Finding) -> tuple[int, str, str]:

@@ -26,6 +26,7 @@ from .decision import (
     ParameterOverride,
     RulePackRef,
     most_severe,
+    notice,
 )
 from .engine.durable_backend import ENGINE_NAME, ENGINE_VERSION, EngineError
 from .engine.evaluate import (
@@ -151,15 +152,37 @@ class RulePack:
     def rule_ids(self, on: date | None = None, kind: str | None = None) -> list[str]:
         """Ids of the pack's rules, optionally only those in force on a date, of one kind."""
         return sorted(
-            r.id
-            for r in self._loaded.rules
-            if (on is None or r.spec.in_force(on)) and (kind is None or r.kind == kind)
+            {
+                r.id
+                for r in self._loaded.rules
+                if (on is None or r.spec.in_force(on)) and (kind is None or r.kind == kind)
+            }
         )
 
     def batch_plan(self, on: date | None = None) -> BatchPlan:
         """Where the pack's rules (in force on a date, or all) read other documents of a batch,
         and by which keys (see compiler/batchplan.py)."""
         return plan_rules(r for r in self._loaded.rules if on is None or r.spec.in_force(on))
+
+    def always_rule_ids(self) -> list[str]:
+        """Ids of rules tagged `always`: notices stated on every decision of their kind, which
+        the coverage gate need only see firing."""
+        return sorted({r.id for r in self._loaded.rules if "always" in r.spec.tags})
+
+    def regime_start(self, kind: str, on: date) -> date | None:
+        """None when the regime governing `kind` is in force on `on` (or the pack declares no
+        regime for it); otherwise the day it starts (or started, if it has ended)."""
+        regimes = self._loaded.manifest.regimes
+        regime = next((r for k, r in regimes.items() if k == kind), None)
+        if regime is None or regime.in_force(on):
+            return None
+        return regime.from_
+
+    @property
+    def disclaimer(self) -> str:
+        """The pack's disclaimer and what its confidence tags mean, for every output a person
+        reads."""
+        return notice(self._loaded.manifest.disclaimer)
 
     # -- compilation ---------------------------------------------------------------------
     def compiled(self, as_of: date) -> CompiledPack:
@@ -307,7 +330,11 @@ class RulePack:
     def _decision(self, compiled: CompiledPack, item: Item, findings: list[Finding]) -> Decision:
         """Assemble a decision from trusted parts (no re-validation: every part was built by
         the engine from validated input and the checked pack)."""
-        in_force = [r.id for r in compiled.rules_for(item.kind)]
+        starts = self.regime_start(item.kind, compiled.as_of)
+        if starts is not None:  # the regime is not in force: it decides nothing
+            findings, in_force = [], []
+        else:
+            in_force = sorted({r.id for r in compiled.rules_for(item.kind)})
         return trusted(
             Decision,
             document_kind=item.kind,
@@ -319,6 +346,7 @@ class RulePack:
             findings=findings,
             rules_evaluated=in_force,
             no_rules_in_force=not in_force,
+            regime_starts_on=starts,
             rulepack=self._ref,
             input_sha256=document_sha256(item.model),
             engine=_ENGINE_REF,

@@ -7,7 +7,7 @@ A scenario file (`*.scenarios.yaml`) holds cases; each evaluates one document or
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -377,8 +377,10 @@ class Coverage:
     def rows(self, all_rules: Sequence[str]) -> list[tuple[str, int, int]]:
         return [(r, self.fired.get(r, 0), self.not_fired.get(r, 0)) for r in sorted(all_rules)]
 
-    def gaps(self, all_rules: Sequence[str]) -> list[str]:
-        return [r for r, f, n in self.rows(all_rules) if f == 0 or n == 0]
+    def gaps(self, all_rules: Sequence[str], always: Collection[str] = ()) -> list[str]:
+        """Rules never fired, or never seen not firing; a rule in `always` (a notice stated
+        on every decision of its kind, tagged `always`) need only be seen firing."""
+        return [r for r, f, n in self.rows(all_rules) if f == 0 or (n == 0 and r not in always)]
 
 
 def iter_results(files: Sequence[Path], packs: PackCache) -> Iterator[CaseResult]:

@@ -26,6 +26,7 @@ DATE_MIN, DATE_MAX = 1, date.max.toordinal()
 DATETIME_MIN = int((datetime(1, 1, 2) - datetime(1970, 1, 1)).total_seconds())
 DATETIME_MAX = int((datetime(9999, 12, 30) - datetime(1970, 1, 1)).total_seconds())
 DECIMAL_LIMIT = Decimal(10) ** 18  # entities.common.MAX_DECIMAL (exclusive)
+DECIMAL_SCALE = 10**18  # a decimal has at most 18 places (entities.common._to_decimal)
 
 
 @dataclass(frozen=True)

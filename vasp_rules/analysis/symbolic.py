@@ -49,6 +49,7 @@ from .schema import (
     DATETIME_MAX,
     DATETIME_MIN,
     DECIMAL_LIMIT,
+    DECIMAL_SCALE,
     Shape,
     decimal_text,
     default_scalar,
@@ -144,6 +145,9 @@ class SymDoc:
                 self.axioms.append(var <= z3.RealVal(str(shape.high)))
             else:
                 self.axioms.append(var < z3.RealVal(str(DECIMAL_LIMIT)))
+            # at most 18 decimal places, as the schema admits: a value between two of them
+            # (20 + 10^-20) has no document, and the nearest one may decide differently
+            self.axioms.append(z3.IsInt(var * DECIMAL_SCALE))
         elif tag == "text":
             var = z3.String(name)
             if shape.min_length:

@@ -221,39 +221,41 @@ def plan_rule(rule_id: str, owner: str, exprs: list[Expr]) -> list[Access]:
     return out
 
 
+#: `env` of `_collect`: a quantifier variable bound to a list of the evaluating document (e.g.
+#: `h in holdings`) maps to that document path; one bound to anything else (another document of
+#: the batch, an item of one, a list that is no field of this document) maps to None
+Env = dict[str, Path | None]
+
+
 def _collect(
     rule_id: str,
     owner: str,
     node: Expr,
-    env: dict[str, Path],
+    env: Env,
     nested: bool,
     out: list[Access],
 ) -> None:
-    """Walk an expression; `env` maps quantifier variables bound to a list of the evaluating
-    document (e.g. `h in holdings`) to that document path; `nested` is True inside a batch
-    quantifier (accesses there are made from other documents: not keyed)."""
+    """Walk an expression; `nested` is True inside a batch quantifier (the expression is then
+    evaluated once per other document: an access there is keyed only when its key is compared
+    with fields of the evaluating document itself, not of the other document)."""
     from ..lang.ast import render
 
     if isinstance(node, Quantifier):
         plan = plan_quantifier(node)
         if plan is not None:
-            group = None if nested else _group_of(plan, env)
+            group = _group_of(plan, env)
             reason = "" if group is not None else _why_unkeyed(plan, nested)
             out.append(
                 Access(
                     rule_id, owner, plan.kind, plan.var, render(node), group, reason, plan.static
                 )
             )
+            inner: Env = {**env, plan.var: None}
             for x in (node.where, node.body):
                 if x is not None:
-                    _collect(rule_id, owner, x, env, True, out)
+                    _collect(rule_id, owner, x, inner, True, out)
             return
-        inner = dict(env)
-        rooted = _rooted(node.source, env)
-        if rooted is not None:
-            inner[node.var] = rooted
-        else:
-            inner.pop(node.var, None)
+        inner = {**env, node.var: _rooted(node.source, env)}
         _collect(rule_id, owner, node.source, env, nested, out)
         for x in (node.where, node.body):
             if x is not None:
@@ -264,7 +266,7 @@ def _collect(
         if isinstance(right, Path) and right.parts[0] == "batch" and len(right.parts) > 2:
             kind = right.parts[1]
             key_path = Path(("__batch_doc", *right.parts[2:]))
-            left = _rooted(node.left, env) if not nested else None
+            left = _rooted(node.left, env)
             ok = left is not None and left.parts == right.parts[2:]
             out.append(
                 Access(
@@ -291,13 +293,15 @@ def _collect(
         _collect(rule_id, owner, child, env, nested, out)
 
 
-def _rooted(node: Expr, env: dict[str, Path]) -> Path | None:
-    """A path of the evaluating document that `node` denotes (through bound variables)."""
+def _rooted(node: Expr, env: Env) -> Path | None:
+    """A path of the evaluating document that `node` denotes (through bound variables); None
+    when it reads anything else (another document, a variable bound elsewhere)."""
     if not isinstance(node, Path):
         return None
     head = node.parts[0]
     if head in env:
-        return Path((*env[head].parts, *node.parts[1:]))
+        bound = env[head]
+        return None if bound is None else Path((*bound.parts, *node.parts[1:]))
     if head in ("batch", "as_of"):
         return None
     return node
@@ -310,7 +314,7 @@ def _strip(node: Expr, var: str) -> Path | None:
     return None
 
 
-def _group_of(plan: QuantPlan, env: dict[str, Path]) -> tuple[Expr, ...] | None:
+def _group_of(plan: QuantPlan, env: Env) -> tuple[Expr, ...] | None:
     """Key expressions (over the batch variable) whose values, computed on the evaluating
     document, are exactly what its probes compare with: then only documents sharing a key value
     with it (or whose key is unknown) can pass the filter."""
@@ -334,7 +338,7 @@ def _group_of(plan: QuantPlan, env: dict[str, Path]) -> tuple[Expr, ...] | None:
 
 def _why_unkeyed(plan: QuantPlan, nested: bool) -> str:
     if nested:
-        return "made from inside another batch quantifier"
+        return "made from inside another batch quantifier, not keyed by this document's fields"
     if plan.equalities or plan.semijoins:
         return "its key is not compared with the same field of this document"
     return "no equality on the other document's fields (`x.field == field`)"

@@ -33,6 +33,7 @@ from ..engine.reference import (
     _union,
 )
 from ..engine.values import UNKNOWN, date_to_engine, to_json_value
+from ..entities.common import WalletAddress
 from ..lang import regex
 from ..lang.ast import (
     Binary,
@@ -150,10 +151,12 @@ def _path(node: Path) -> Fn:
         if recorded and path not in ev.computed and not _is_model(raw):
             ev.reads.setdefault(path, to_json_value(raw))
         if isinstance(raw, list):  # a list field at the end of the path: its items' values
-            return Result([v if isinstance(v, str) else ev._engine_value(v, path)[0] for v in raw])
+            return Result([v if type(v) is str else ev._engine_value(v, path)[0] for v in raw])
         if raw is None:
             return Result(UNKNOWN, frozenset({path}))
-        if isinstance(raw, _SCALARS) or isinstance(raw, Decimal):
+        if (isinstance(raw, _SCALARS) or isinstance(raw, Decimal)) and not isinstance(
+            raw, WalletAddress
+        ):  # an address compares in its canonical form (below)
             return Result(raw)
         value, gaps = ev._engine_value(raw, path)
         return Result(value, frozenset(gaps) if value is UNKNOWN else NONE)

@@ -55,6 +55,12 @@ class CompiledRule:
         return self.rule.id
 
     @property
+    def key(self) -> str:
+        """Unique among the pack's compiled rules (several may share an id: one per kind
+        and case of a written rule)."""
+        return self.rule.key or self.rule.id
+
+    @property
     def kind(self) -> str:
         return self.rule.kind
 
@@ -123,7 +129,9 @@ class CompiledPack:
                             suffix == UNKNOWN_SUFFIX and not rule.asks_for_missing
                         ):
                             continue
-                        match_rules.append(MatchRule(rule.id + suffix, rule.kind, _native(pattern)))
+                        match_rules.append(
+                            MatchRule(rule.key + suffix, rule.kind, _native(pattern))
+                        )
                 self._matcher = Matcher(match_rules)
             return self._matcher
 
@@ -137,18 +145,28 @@ class CompiledPack:
 def compile_pack(pack: LoadedPack, as_of: date) -> CompiledPack:
     """Compile the rules of `pack` in force on `as_of`. A condition whose patterns durable-rules
     would refuse (measured limits, or a probe ruleset that fails) is hoisted whole instead."""
-    in_force = sorted((r for r in pack.rules if r.spec.in_force(as_of)), key=lambda r: r.id)
+    in_force = sorted(
+        (r for r in pack.rules if r.spec.in_force(as_of)), key=lambda r: r.key or r.id
+    )
     names: set[str] = set()
     for rule in in_force:
         names |= rule.params
     if FX_PARAMETER in pack.params:
         names.add(FX_PARAMETER)
-    holidays_name = pack.manifest.holidays_parameter
-    if holidays_name:
-        names.add(holidays_name)
+    holiday_names = pack.manifest.holidays_parameters
+    names.update(holiday_names)
     available = {n for n in names if value_on(pack.params[n], as_of) is not None}
     params = resolve(pack.params, available, as_of)
-    holidays = frozenset(params[holidays_name].value) if holidays_name in params else frozenset()
+    holidays = frozenset(
+        day
+        for name in holiday_names
+        if name in params
+        for day in (
+            params[name].value.values()
+            if isinstance(params[name].value, dict)
+            else params[name].value
+        )
+    )
     plans: dict[str, KindPlan] = {}
     lowerers: dict[str, Lowerer] = {}
     compiled: list[CompiledRule] = []

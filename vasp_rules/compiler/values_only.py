@@ -21,6 +21,7 @@ from pydantic import BaseModel
 
 from ..engine.reference import COMPARE, Context, Duration, Evaluator, add_duration
 from ..engine.values import UNKNOWN, date_to_engine, datetime_to_engine, is_money, money_to_paisa
+from ..entities.common import WalletAddress
 from ..lang import regex
 from ..lang.ast import (
     Binary,
@@ -85,6 +86,8 @@ def _engine(raw: Any, fx: Mapping[str, Any]) -> Any:
     """Engine value of a raw document value (as `Evaluator._engine_value`)."""
     if raw is None:
         return UNKNOWN
+    if isinstance(raw, WalletAddress):  # addresses compare as their chain writes them
+        return raw.canonical
     if isinstance(raw, bool | int | str | Decimal):
         return raw
     if is_money(raw):
@@ -190,7 +193,7 @@ class _Compiler:
                     return UNKNOWN
             if value is None:
                 return UNKNOWN
-            if isinstance(value, str | int | Decimal):
+            if isinstance(value, str | int | Decimal) and not isinstance(value, WalletAddress):
                 return value
             return _engine(value, env.ctx.fx_to_pkr)
 

@@ -134,20 +134,24 @@ def findings_for_many(
         ]
     fast = engine != "reference"
     return [
-        sorted(
-            (finding_for(rule, held, ctx, compiled=fast) for rule, held in pairs),
-            key=finding_sort_key,
-        )
+        _unique_sorted([finding_for(rule, held, ctx, compiled=fast) for rule, held in pairs])
         for pairs, ctx in zip(fired, ctxs, strict=True)
     ]
+
+
+def _unique_sorted(findings: list[Finding]) -> list[Finding]:
+    """Cases of one rule are separate findings under its id; two cases that cannot be decided
+    for the same missing facts say the same thing, once."""
+    unique = {(f.rule_id, f.outcome, f.reason): f for f in findings}
+    return sorted(unique.values(), key=finding_sort_key)
 
 
 def _outcomes(rules: list[CompiledRule], names: set[str]) -> list[tuple[CompiledRule, bool]]:
     out: list[tuple[CompiledRule, bool]] = []
     for rule in rules:
-        if rule.id + TRUE_SUFFIX in names:
+        if rule.key + TRUE_SUFFIX in names:
             out.append((rule, True))
-        elif rule.id + UNKNOWN_SUFFIX in names:
+        elif rule.key + UNKNOWN_SUFFIX in names:
             out.append((rule, False))
     return out
 
@@ -242,4 +246,4 @@ def findings_for(
         finding_for(rule, held, ctx, compiled=fast)
         for rule, held in fired_rules(compiled, item, ctx, engine)
     ]
-    return sorted(findings, key=finding_sort_key)
+    return _unique_sorted(findings)

@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from ..compiler.batchplan import plan_quantifier
+from ..entities.common import WalletAddress
 from ..lang import regex
 from ..lang.ast import (
     Binary,
@@ -299,6 +300,8 @@ class Evaluator:
     def _engine_value(self, raw: Any, path: str) -> tuple[Any, set[str]]:
         if raw is None:
             return UNKNOWN, {path}
+        if isinstance(raw, WalletAddress):  # addresses compare as their chain writes them
+            return raw.canonical, set()
         if isinstance(raw, bool | int | str | Decimal):
             return raw, set()
         if isinstance(raw, datetime):

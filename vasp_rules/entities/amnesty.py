@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import StrictBool
 
 from vasp_rules.entities.common import (
+    Address,
     Country,
     Date,
     Decimal0,
@@ -82,7 +83,7 @@ class AssetHolding(StrictModel):
     chain: Text
     quantity: Decimal0
     location: AssetLocation
-    wallet_address: Text
+    wallet_address: Address
     custodian_name: Text | None = None
     acquired_on: Date
     value_at_reference: Money

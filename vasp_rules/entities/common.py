@@ -33,6 +33,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from vasp_rules.entities.iso import COUNTRIES, CURRENCIES
 
 __all__ = [
+    "Address",
     "Country",
     "Currency",
     "Date",
@@ -50,6 +51,8 @@ __all__ = [
     "SanctionsScreening",
     "StrictModel",
     "Text",
+    "WalletAddress",
+    "canonical_address",
 ]
 
 
@@ -65,6 +68,36 @@ class StrictModel(BaseModel):
 Text = StrictStr
 #: A document or record identifier: non-empty text.
 Identifier = Annotated[StrictStr, Field(min_length=1)]
+
+
+_HEX_ADDRESS = re.compile(r"0[xX][0-9a-fA-F]+")
+_BECH32_ADDRESS = re.compile(r"[A-Za-z]{1,83}1[02-9AC-HJ-NP-Zac-hj-np-z]{6,}")
+
+
+def canonical_address(text: str) -> str:
+    """How a chain compares an address: surrounding space ignored; 0x hex addresses (EVM
+    checksum case or not) and bech32 addresses (which are single-case) in lower case; any
+    other address (base58, ...) is case-sensitive and kept as written."""
+    core = text.strip()
+    if _HEX_ADDRESS.fullmatch(core):
+        return core.lower()
+    if _BECH32_ADDRESS.fullmatch(core) and (core == core.lower() or core == core.upper()):
+        return core.lower()
+    return core
+
+
+class WalletAddress(str):
+    """A wallet address (or account) as written; rules compare its `canonical` form."""
+
+    __slots__ = ()
+
+    @property
+    def canonical(self) -> str:
+        return canonical_address(self)
+
+
+#: A wallet address or account: kept as written, compared in its canonical form.
+Address = Annotated[StrictStr, AfterValidator(WalletAddress)]
 #: An integer >= 0; ``True``, ``"7"`` and ``7.0`` are rejected.
 NonNegativeInt = Annotated[StrictInt, Field(ge=0, le=10**9)]
 

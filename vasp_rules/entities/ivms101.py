@@ -11,8 +11,13 @@ counterparty, so an input in this format is an envelope holding both::
                     "value": ..., "executed_at": ..., "counterparty_type": "VASP",
                     "counterparty_vasp": {"jurisdiction": "AE", "licensed": true},
                     "unhosted_ownership_verified": false, "data_transmitted_at": ...,
-                    "settled_at": ... }
+                    "settled_at": ... },
+      "screening": { "originator": {"result": "CLEAR", "screened_on": "2026-03-01"},
+                     "beneficiary": ... }
     }
+
+``screening`` (optional) carries the sending VASP's own sanctions screening of the parties,
+which IVMS101 has no place for; it becomes ``originator/beneficiary.sanctions_screening``.
 
 :func:`to_transfer` returns the ``transfer`` document (plain JSON data); :func:`parse_ivms101`
 validates it into the :class:`~vasp_rules.entities.transfer.Transfer` model. Every problem is a
@@ -535,8 +540,11 @@ def _map(envelope: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
             "", f"an IVMS101 input is an object with ivms101 and transfer, not {_type(envelope)}"
         )
     for key in envelope:
-        if key not in ("ivms101", "transfer"):
-            raise _fail(str(key), "unknown field (an IVMS101 input has ivms101 and transfer)")
+        if key not in ("ivms101", "transfer", "screening"):
+            raise _fail(
+                str(key),
+                "unknown field (an IVMS101 input has ivms101, transfer and optional screening)",
+            )
     for key in ("ivms101", "transfer"):
         if not isinstance(envelope.get(key), Mapping):
             got = "missing" if envelope.get(key) is None else f"a {_type(envelope[key])}"
@@ -632,6 +640,12 @@ def _map(envelope: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
                 if field in person:
                     out[field], sources[f"{party}.{field}"] = person[field]
         parties[party] = out
+    if envelope.get("screening") is not None:
+        screening = p.obj(envelope["screening"], "screening", ("originator", "beneficiary"))
+        for party, result in screening.items():
+            if result is not None:
+                parties[party]["sanctions_screening"] = copy.deepcopy(result)
+                sources[f"{party}.sanctions_screening"] = f"screening.{party}"
     doc["originator"] = parties["originator"]
     doc["beneficiary"] = parties["beneficiary"]
 

@@ -7,12 +7,14 @@ from typing import Literal
 from pydantic import StrictBool
 
 from vasp_rules.entities.common import (
+    Address,
     Country,
     Date,
     DateTime,
     Decimal0,
     Identifier,
     Money,
+    SanctionsScreening,
     StrictModel,
     Text,
 )
@@ -34,19 +36,21 @@ class Originator(StrictModel):
     """Originator data received or sent; every field may be missing (the rules judge that)."""
 
     name: Text | None = None
-    account_or_wallet: Text | None = None
+    account_or_wallet: Address | None = None
     address: Text | None = None
     national_id: Text | None = None
     customer_id: Text | None = None
     date_of_birth: Date | None = None
     place_of_birth: Text | None = None
+    sanctions_screening: SanctionsScreening | None = None
 
 
 class Beneficiary(StrictModel):
     """Beneficiary data; every field may be missing."""
 
     name: Text | None = None
-    account_or_wallet: Text | None = None
+    account_or_wallet: Address | None = None
+    sanctions_screening: SanctionsScreening | None = None
 
 
 class CounterpartyVasp(StrictModel):

@@ -9,9 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from ..compiler.compile import CompiledPack
-from ..decision import Decision, Outcome
+from ..compiler.compile import CompiledPack, CompiledRule
+from ..decision import Decision, Finding, Outcome
 from ..engine.evaluate import EngineName, Item, context_for
+from ..engine.reference import Context, Evaluator
+from ..engine.values import UNKNOWN
 from ..entities.registry import ID_FIELD, KINDS, parse_document
 from ..errors import InputError
 from .counterfactual import Solver, Verifier, is_blocking, suggest
@@ -99,8 +101,10 @@ def attach_explanations(
         ctx = context_for(compiled, item, group)
         tracer = Tracer(compiled, ctx)
         by_id = {rule.id: rule for rule in compiled.rules_for(item.kind)}
-        traces: list[RuleTrace] = [tracer.trace(by_id[f.rule_id]) for f in decision.findings]
-        for rule_id in rules:
+        traces: list[RuleTrace] = [
+            tracer.trace(_rule_of(compiled, ctx, item.kind, f)) for f in decision.findings
+        ]
+        for rule_id in rules if decision.regime_starts_on is None else ():
             if rule_id in by_id and rule_id not in decision.fired:
                 traces.append(tracer.trace(by_id[rule_id]))
         suggestions: list[Suggestion] = []
@@ -117,11 +121,27 @@ def attach_explanations(
             for finding in decision.findings:
                 if is_blocking(finding):
                     solver = Solver(compiled, ctx, documents[index], item.kind)
-                    rule = by_id[finding.rule_id]
+                    rule = _rule_of(compiled, ctx, item.kind, finding)
                     suggestions.append(suggest_for(rule, finding, solver, verifier, decision))
         explanation = Explanation(rules=traces, suggestions=suggestions)
         out.append(decision.model_copy(update={"explanation": explanation}))
     return out
+
+
+def _rule_of(compiled: CompiledPack, ctx: Context, kind: str, finding: Finding) -> CompiledRule:
+    """The compiled rule (of the cases a rule id may have) that produced a finding: the
+    first of that id whose outcome it carries and whose condition holds, or is unknown for a
+    finding that asks for missing facts."""
+    candidates = [r for r in compiled.rules_for(kind) if r.id == finding.rule_id]
+    if len(candidates) == 1:
+        return candidates[0]
+    for rule in candidates:
+        value = Evaluator(ctx, record=False).evaluate(rule.condition).value
+        if value is True and rule.rule.spec.outcome is finding.outcome:
+            return rule
+        if value is UNKNOWN and finding.outcome is Outcome.REQUIRE_DOCUMENTS:
+            return rule
+    return candidates[0]
 
 
 suggest_for = suggest

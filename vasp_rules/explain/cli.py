@@ -127,14 +127,14 @@ def explain(
     rule_pack = RulePack.load(pack, overrides=overrides)
     decision = run_explain(rule_pack, document, day, rules=rules, suggest=not no_suggest)
     if fmt == "text" and output is None:
-        print_text(decision, output_console(width), file=file)
+        print_text(decision, output_console(width), file=file, notice=rule_pack.disclaimer)
         return
     if fmt == "text":
-        report = render_text(decision, file=file)
+        report = render_text(decision, file=file, notice=rule_pack.disclaimer)
     elif fmt == "markdown":
-        report = render_markdown(decision, file=file)
+        report = render_markdown(decision, file=file, notice=rule_pack.disclaimer)
     elif fmt == "html":
-        report = render_html(decision, file=file)
+        report = render_html(decision, file=file, notice=rule_pack.disclaimer)
     else:
         report = render_json(decision) + "\n"
     if output is None:

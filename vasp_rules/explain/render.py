@@ -23,6 +23,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from ..decision import Decision, Finding, Outcome
+from ..decision import notice as decision_notice
 from .fmt import display_json
 from .trace import ItemTrace, ParamRead, RuleTrace, Suggestion, TraceNode
 from .whatif import WhatIf
@@ -125,8 +126,16 @@ def _suggestion_lines(decision: Decision, s: Suggestion) -> tuple[str, list[str]
 # -- terminal (rich) ---------------------------------------------------------------------------
 
 
-def text_renderables(decision: Decision, file: str = "FILE") -> list[RenderableType]:
-    """The explanation as rich renderables (print them on any Console)."""
+def _notice(notice: str | None) -> str:
+    """The pack's disclaimer with what P, S and A mean (the tags alone without a pack)."""
+    return notice if notice is not None else decision_notice("")
+
+
+def text_renderables(
+    decision: Decision, file: str = "FILE", notice: str | None = None
+) -> list[RenderableType]:
+    """The explanation as rich renderables (print them on any Console); `notice` is the
+    pack's disclaimer (RulePack.disclaimer)."""
     out: list[RenderableType] = []
     head = Text()
     head.append("Decision ", style="bold")
@@ -143,7 +152,16 @@ def text_renderables(decision: Decision, file: str = "FILE") -> list[RenderableT
             style="dim",
         )
     )
-    if decision.no_rules_in_force:
+    if decision.regime_starts_on is not None:
+        out.append(
+            Text(
+                f"The regime governing {decision.document_kind} documents is not in force on "
+                f"{decision.as_of.isoformat()}: it starts on "
+                f"{decision.regime_starts_on.isoformat()}. Nothing was checked.",
+                style="yellow",
+            )
+        )
+    elif decision.no_rules_in_force:
         out.append(Text("No rule of the pack applies to this kind on this date.", style="yellow"))
     pairs, others = _traces(decision)
     if not pairs:
@@ -157,6 +175,8 @@ def text_renderables(decision: Decision, file: str = "FILE") -> list[RenderableT
     if decision.explanation is not None:
         out.append(Text(""))
         out.append(Text(LEGEND, style="dim"))
+    out.append(Text(""))
+    out.append(Text(_notice(notice), style="dim"))
     return out
 
 
@@ -269,14 +289,18 @@ def _plain(items: Iterable[RenderableType], width: int | None) -> str:
     return "".join(line.rstrip() + "\n" for line in console.export_text().splitlines())
 
 
-def render_text(decision: Decision, *, file: str = "FILE", width: int | None = None) -> str:
+def render_text(
+    decision: Decision, *, file: str = "FILE", width: int | None = None, notice: str | None = None
+) -> str:
     """The terminal explanation as plain text (no colour), e.g. for `-o report.txt`: not
-    wrapped unless `width` is given."""
-    return _plain(text_renderables(decision, file), width)
+    wrapped unless `width` is given; `notice` is the pack's disclaimer."""
+    return _plain(text_renderables(decision, file, notice), width)
 
 
-def print_text(decision: Decision, console: Console, *, file: str = "FILE") -> None:
-    for item in text_renderables(decision, file):
+def print_text(
+    decision: Decision, console: Console, *, file: str = "FILE", notice: str | None = None
+) -> None:
+    for item in text_renderables(decision, file, notice):
         console.print(item)
 
 
@@ -299,8 +323,8 @@ def _code(text: str) -> str:
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
-def render_markdown(decision: Decision, *, file: str = "FILE") -> str:
-    """A self-contained Markdown report."""
+def render_markdown(decision: Decision, *, file: str = "FILE", notice: str | None = None) -> str:
+    """A self-contained Markdown report; `notice` is the pack's disclaimer."""
     lines: list[str] = [
         f"# Decision explanation: {_md(decision.document_id)}",
         "",
@@ -313,6 +337,13 @@ def render_markdown(decision: Decision, *, file: str = "FILE") -> str:
         f"- **Input sha256:** `{decision.input_sha256}`",
         "",
     ]
+    if decision.regime_starts_on is not None:
+        lines += [
+            f"The regime governing {decision.document_kind} documents is not in force on "
+            f"{decision.as_of.isoformat()}: it starts on "
+            f"{decision.regime_starts_on.isoformat()}. Nothing was checked.",
+            "",
+        ]
     pairs, others = _traces(decision)
     lines.append("## Findings")
     lines.append("")
@@ -335,6 +366,7 @@ def render_markdown(decision: Decision, *, file: str = "FILE") -> str:
     if decision.explanation is not None:
         lines.append(f"_{_md(LEGEND)}_")
         lines.append("")
+    lines.append(f"> {_md(_notice(notice))}")
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -475,8 +507,9 @@ def _anchor(rule_id: str) -> str:
     return "rule-" + re.sub(r"[^A-Za-z0-9_-]", "_", rule_id)
 
 
-def render_html(decision: Decision, *, file: str = "FILE") -> str:
-    """A self-contained HTML report (inline CSS, no scripts, no external resources)."""
+def render_html(decision: Decision, *, file: str = "FILE", notice: str | None = None) -> str:
+    """A self-contained HTML report (inline CSS, no scripts, no external resources); `notice`
+    is the pack's disclaimer."""
     pairs, others = _traces(decision)
     parts: list[str] = [
         "<!DOCTYPE html>",
@@ -504,6 +537,8 @@ def render_html(decision: Decision, *, file: str = "FILE") -> str:
         ("Engine", decision.engine.name),
         ("Rules evaluated", ", ".join(decision.rules_evaluated) or "none"),
     ]
+    if decision.regime_starts_on is not None:
+        meta.append(("Regime starts on", decision.regime_starts_on.isoformat()))
     parts += [f"<dt>{_h(k)}</dt><dd>{_h(v)}</dd>" for k, v in meta]
     parts += ["</dl>", "</header>", '<section id="findings">', "<h2>Findings</h2>"]
     if not pairs:
@@ -524,6 +559,7 @@ def render_html(decision: Decision, *, file: str = "FILE") -> str:
     parts.append("<footer>")
     if decision.explanation is not None:
         parts.append(f"<p>{_h(LEGEND)}</p>")
+    parts.append(f'<p class="notice">{_h(_notice(notice))}</p>')
     parts.append(
         "<p>Generated by vasp-rules. Suggested changes were each verified by re-evaluating the "
         "changed document; they describe what the rules require, not legal advice.</p>"

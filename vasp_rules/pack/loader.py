@@ -25,7 +25,7 @@ from ..lang.parser import ConditionSyntaxError, parse_condition
 from ..lang.types import BOOL, Type
 from ..limits import MAX_YAML_BYTES
 from .params import FX_PARAMETER, check_value, declared_type, value_on
-from .schema import Manifest, ParamFile, ParamSpec, RuleSpec
+from .schema import Manifest, ParamFile, ParamSpec, RuleEntry, RuleSpec
 from .yamlio import YamlError, line_of, parse_yaml, plain, value_line
 
 
@@ -78,6 +78,11 @@ class LoadedRule:
     root_paths: set[str] = field(default_factory=set)
     batch_kinds: set[str] = field(default_factory=set)
     reads_money: bool = False
+    #: the case of its rule this is (its `name`, or its position from 1); None without cases
+    case: str | None = None
+    #: unique within the pack: the id, with the kind and case when one written rule stands
+    #: for several (matcher rule names use it; findings carry `id`)
+    key: str = ""
 
     @property
     def id(self) -> str:
@@ -196,6 +201,8 @@ def _read_plain_file(
         os.close(fd)
 
 
+_UNION_TAG = re.compile(r"[A-Z][A-Za-z]*|list\[[A-Za-z]+\]")
+
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]+)\}")
 
 
@@ -216,17 +223,17 @@ class _Loader:
         manifest = self._manifest()
         params, sources = self._params()
         rules = self._rules(params)
-        self._check_ids()
+        self._check_ids(manifest)
         self._check_param_coverage(rules, params, sources)
-        if manifest is not None and manifest.holidays_parameter is not None:
-            spec = params.get(manifest.holidays_parameter)
-            if spec is None or spec.type != "list of date":
+        for name in manifest.holidays_parameters if manifest is not None else []:
+            spec = params.get(name)
+            if spec is None or spec.type not in ("list of date", "table of date"):
                 self.issue(
                     "pack.yaml",
                     None,
                     None,
-                    f"holidays_parameter {manifest.holidays_parameter!r} must name a "
-                    "'list of date' parameter",
+                    f"holidays_parameter {name!r} must name a 'list of date' or "
+                    "'table of date' parameter",
                 )
         if self.issues or manifest is None:
             raise PackError(self.issues)
@@ -254,8 +261,14 @@ class _Loader:
         rule_id: str | None,
     ) -> None:
         for err in exc.errors():
-            loc = prefix + tuple(err["loc"])
-            where = ".".join(str(p) for p in err["loc"]) or "(rule)"
+            # a field that takes one form or a list of them (citation) reports per form: keep
+            # the form that was written, and drop the form's name from the path
+            tags = [str(p) for p in err["loc"] if _UNION_TAG.fullmatch(str(p))]
+            if tags and err["type"] in ("list_type", "model_type", "dict_type"):
+                continue
+            err_loc = tuple(p for p in err["loc"] if not _UNION_TAG.fullmatch(str(p)))
+            loc = prefix + err_loc
+            where = ".".join(str(p) for p in err_loc) or "(rule)"
             self.issue(rel, line_of(node, loc), rule_id, f"{where}: {err['msg']}")
 
     def _manifest(self) -> Manifest | None:
@@ -374,18 +387,73 @@ class _Loader:
                 if rule_id is not None:
                     self.ids.append((rule_id, rel, line_of(node, ["rules", i])))
                 try:
-                    spec = RuleSpec.model_validate(plain(item))
+                    entry = RuleEntry.model_validate(plain(item))
                 except ValidationError as exc:
                     self._validation(rel, node, exc, ("rules", i), rule_id)
                     continue
-                loaded = self._rule(spec, rel, item, line_of(node, ["rules", i]), param_types)
-                if loaded is not None:
-                    out.append(loaded)
+                out.extend(self._expand(entry, rel, node, i, param_types))
+        return out
+
+    def _expand(
+        self, entry: RuleEntry, rel: str, node: Any, i: int, param_types: dict[str, Type]
+    ) -> list[LoadedRule]:
+        """The concrete rules (one per kind and case) a written rule stands for."""
+        item = node["rules"][i]
+        line = line_of(node, ["rules", i])
+        expanded = entry.expand()
+        several = len(expanded) > 1
+        out: list[LoadedRule] = []
+        for kind, label, fields in expanded:
+            parts = (label or "").split("/")
+            case = parts[0] if parts[0] and not parts[0].startswith("from-") else None
+            layers = [item]
+            kind_node = item.get("kinds", {}).get(kind) if hasattr(item, "get") else None
+            if kind_node is not None:
+                layers.insert(0, kind_node)
+            if case is not None:
+                holder = kind_node if kind_node is not None and "cases" in kind_node else item
+                for j, c in enumerate(holder.get("cases", [])):
+                    if (c.get("name") or str(j + 1)) == case:
+                        layers.insert(0, c)
+            try:
+                spec = RuleSpec.model_validate(fields)
+            except ValidationError as exc:
+                for err in exc.errors():
+                    where = ".".join(str(p) for p in err["loc"]) or "(rule)"
+                    place = f" (for {kind}{', ' + label if label else ''})" if several else ""
+                    self.issue(rel, line, entry.id, f"{where}: {err['msg']}{place}")
+                continue
+            loaded = self._rule(spec, rel, layers, line, param_types)
+            if loaded is not None:
+                loaded.case = case
+                loaded.key = spec.id
+                if several:
+                    loaded.key = f"{spec.id}/{kind}" + (f"/{label}" if label else "")
+                out.append(loaded)
         return out
 
     def _rule(
-        self, spec: RuleSpec, rel: str, node: Any, line: int | None, param_types: dict[str, Type]
+        self,
+        spec: RuleSpec,
+        rel: str,
+        layers: list[Any],
+        line: int | None,
+        param_types: dict[str, Type],
     ) -> LoadedRule | None:
+        """Check one concrete rule; `layers` are the YAML nodes it was written in, most
+        specific first (a case, a kind's form, the rule), to place problems on their line."""
+
+        def holder(key: str) -> Any:
+            top = key.split(".", 1)
+            for layer in layers:
+                if not hasattr(layer, "get"):
+                    continue
+                if len(top) == 1 and key in layer:
+                    return layer
+                if len(top) == 2 and top[1] in (layer.get("values") or {}):
+                    return layer
+            return layers[-1]
+
         root = KINDS[spec.applies_to]
         ok = True
         values: dict[str, tuple[Expr, Type]] = {}
@@ -403,9 +471,9 @@ class _Loader:
             transform: Callable[[Expr], Expr] | None = None,
         ) -> tuple[Expr, Type, dict[int, str]] | None:
             where = (
-                value_line(node, key)
+                value_line(holder(key), key)
                 if "." not in key
-                else value_line(node.get("values", {}), key.split(".", 1)[1])
+                else value_line(holder(key).get("values", {}), key.split(".", 1)[1])
             )
             try:
                 expr = parse_condition(text)
@@ -449,8 +517,10 @@ class _Loader:
         cond = check(spec.when, "when", {}, BOOL, lambda e: inline_values(e, inlined))
         if cond is None:
             ok = False
-        reason = self._template(spec.reason, "reason", rel, node, spec, check, names)
-        remediation = self._template(spec.remediation, "remediation", rel, node, spec, check, names)
+        reason = self._template(spec.reason, "reason", rel, holder("reason"), spec, check, names)
+        remediation = self._template(
+            spec.remediation, "remediation", rel, holder("remediation"), spec, check, names
+        )
         if not ok or cond is None or reason is None or remediation is None:
             return None
         return LoadedRule(
@@ -499,10 +569,20 @@ class _Loader:
             ok = False
         return [p for p in parts if p.text or p.expr is not None] if ok else None
 
-    def _check_ids(self) -> None:
-        """Rule ids are unique across the pack (checked even for rules that failed to load)."""
+    def _check_ids(self, manifest: Manifest | None) -> None:
+        """Rule ids are unique across the pack (checked even for rules that failed to load),
+        and no rule reuses a retired id (an old id must not come back with a new meaning)."""
         first: dict[str, tuple[str, int | None]] = {}
+        retired = manifest.retired_ids if manifest is not None else {}
         for rule_id, file, line in self.ids:
+            if rule_id in retired:
+                self.issue(
+                    file,
+                    line,
+                    rule_id,
+                    f"rule id {rule_id} is retired (replaced by {retired[rule_id]}); "
+                    "give the rule a new id",
+                )
             if rule_id in first:
                 where = first[rule_id]
                 self.issue(

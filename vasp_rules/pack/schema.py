@@ -5,7 +5,7 @@ These validate structure only; conditions are parsed and type-checked by the loa
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -26,6 +26,21 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+Kind = Literal["licence_application", "customer", "amnesty_declaration", "transfer"]
+KIND_NAMES: tuple[str, ...] = ("licence_application", "customer", "amnesty_declaration", "transfer")
+
+
+class RegimeSpec(_Strict):
+    """When the regime governing one document kind is in force (pack.yaml `regimes`)."""
+
+    name: str = Field(min_length=1, description="the instrument that starts the regime")
+    from_: date = Field(alias="from")
+    to: date | None = Field(default=None, description="last day in force (inclusive)")
+
+    def in_force(self, on: date) -> bool:
+        return self.from_ <= on and (self.to is None or on <= self.to)
+
+
 class Manifest(_Strict):
     """pack.yaml: what the pack is."""
 
@@ -34,8 +49,29 @@ class Manifest(_Strict):
     version: str
     title: str
     disclaimer: str = ""
-    holidays_parameter: str | None = Field(
-        default=None, description="a `list of date` parameter of days that are not working days"
+    holidays_parameter: str | list[str] | None = Field(
+        default=None,
+        description="the parameter(s) of days that are not working days: each a `list of "
+        "date`, or a `table of date` whose keys label the days (e.g. estimates)",
+    )
+
+    @property
+    def holidays_parameters(self) -> list[str]:
+        """The holiday parameters, as a list (none, one or several)."""
+        if self.holidays_parameter is None:
+            return []
+        if isinstance(self.holidays_parameter, str):
+            return [self.holidays_parameter]
+        return list(self.holidays_parameter)
+    regimes: dict[Kind, RegimeSpec] = Field(
+        default_factory=dict,
+        description="when each kind's regime is in force: before `from` (or after `to`) a "
+        "document of that kind is NO_RULES_IN_FORCE whatever rule is in force",
+    )
+    retired_ids: dict[str, str] = Field(
+        default_factory=dict,
+        description="rule ids the pack used before and no longer uses, each with what "
+        "replaced it; no rule may use a retired id again",
     )
 
 
@@ -87,12 +123,13 @@ class ParamFile(_Strict):
 
 
 class RuleSpec(_Strict):
-    """One rule as written in a rule file."""
+    """One rule for one document kind and one outcome: what the loader compiles. A rule file
+    may write several of these at once under one id (see RuleEntry)."""
 
     id: str
     version: int = Field(ge=1)
     title: str = Field(min_length=1)
-    applies_to: Literal["licence_application", "customer", "amnesty_declaration", "transfer"]
+    applies_to: Kind
     when: str = Field(min_length=1)
     outcome: Outcome
     on_missing: Literal["require_documents", "skip"] | None = Field(
@@ -155,8 +192,152 @@ class RuleSpec(_Strict):
         return self.effective_from <= on and (self.effective_to is None or on <= self.effective_to)
 
 
+class DatedCitation(CitationSpec):
+    """A citation from a date on: when an instrument replaces another, the rule cites the
+    one in force on the evaluation date."""
+
+    from_: date = Field(alias="from")
+
+
+class CaseSpec(_Strict):
+    """One case of a rule: a condition and the outcome, reason and remedy it yields."""
+
+    name: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*$")
+    when: str | None = None
+    outcome: Outcome | None = None
+    on_missing: Literal["require_documents", "skip"] | None = None
+    values: dict[str, str] = Field(default_factory=dict)
+    reason: str | None = None
+    remediation: str | None = None
+    not_clearable_reason: str | None = None
+
+
+class KindForm(_Strict):
+    """How a rule reads one document kind: its condition and texts for that kind's fields."""
+
+    when: str | None = None
+    on_missing: Literal["require_documents", "skip"] | None = None
+    values: dict[str, str] = Field(default_factory=dict)
+    reason: str | None = None
+    remediation: str | None = None
+    not_clearable_reason: str | None = None
+    cases: list[CaseSpec] | None = Field(default=None, min_length=1)
+
+
+class RuleEntry(_Strict):
+    """A rule as written: one catalogue id, which may apply to several kinds (`applies_to` a
+    list, with one shared condition or a condition per kind under `kinds`) and may choose
+    among outcomes by `cases`. The loader expands it into RuleSpecs sharing its id."""
+
+    id: str
+    version: int = Field(ge=1)
+    title: str = Field(min_length=1)
+    applies_to: Kind | list[Kind] | None = None
+    when: str | None = None
+    outcome: Outcome | None = None
+    on_missing: Literal["require_documents", "skip"] | None = None
+    values: dict[str, str] = Field(default_factory=dict)
+    reason: str | None = None
+    citation: CitationSpec | list[DatedCitation] = Field(
+        description="one citation, or a list of citations each from a date (the first from "
+        "effective_from): the one in force on the evaluation date is cited"
+    )
+    remediation: str | None = None
+    effective_from: date
+    effective_to: date | None = None
+    tags: list[str] = Field(default_factory=list)
+    not_clearable_reason: str | None = None
+    kinds: dict[Kind, KindForm] | None = Field(default=None, min_length=1)
+    cases: list[CaseSpec] | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _kinds(self) -> RuleEntry:
+        if self.applies_to is None and self.kinds is None:
+            raise ValueError("applies_to: name the document kind(s), or give 'kinds'")
+        listed = (
+            [self.applies_to] if isinstance(self.applies_to, str) else list(self.applies_to or [])
+        )
+        if len(set(listed)) != len(listed):
+            raise ValueError("applies_to: a kind is listed twice")
+        if self.kinds is not None and listed and set(listed) != set(self.kinds):
+            raise ValueError("applies_to and kinds name different document kinds")
+        if isinstance(self.citation, list):
+            starts = [c.from_ for c in self.citation]
+            if not starts or starts[0] != self.effective_from or starts != sorted(set(starts)):
+                raise ValueError(
+                    "citation: dated citations start on effective_from, in date order"
+                )
+            if self.effective_to is not None and starts[-1] > self.effective_to:
+                raise ValueError("citation: a dated citation starts after effective_to")
+        return self
+
+    def _windows(self) -> list[tuple[str | None, dict[str, Any]]]:
+        """(label, fields) per citation window: one, or one per dated citation."""
+        if not isinstance(self.citation, list):
+            return [(None, {})]
+        out: list[tuple[str | None, dict[str, Any]]] = []
+        for i, cited in enumerate(self.citation):
+            nxt = self.citation[i + 1].from_ if i + 1 < len(self.citation) else None
+            window: dict[str, Any] = {
+                "citation": cited.model_dump(exclude={"from_"}, exclude_none=True),
+                "effective_from": cited.from_,
+            }
+            if nxt is not None:
+                window["effective_to"] = nxt - timedelta(days=1)
+            out.append((f"from-{cited.from_.isoformat()}", window))
+        return out
+
+    def kind_names(self) -> list[Kind]:
+        if self.kinds is not None:
+            return list(self.kinds)
+        if isinstance(self.applies_to, str):
+            return [self.applies_to]
+        return list(self.applies_to or [])
+
+    def expand(self) -> list[tuple[str, str | None, dict[str, Any]]]:
+        """The concrete rules this entry stands for: (kind, case label, RuleSpec fields). A
+        field is taken from the case, else the kind's form, else the rule; `values` merge
+        in that order (a later one of the same name wins)."""
+        out: list[tuple[str, str | None, dict[str, Any]]] = []
+        base = self.model_dump(
+            exclude={"kinds", "cases", "applies_to", "citation"}, exclude_none=True, by_alias=True
+        )
+        for period, window in self._windows():
+            for kind, label, fields in self._expand_kinds(base):
+                if not window:
+                    fields["citation"] = self.citation
+                fields.update(window)
+                if period is not None:
+                    label = period if label is None else f"{label}/{period}"
+                out.append((kind, label, fields))
+        return out
+
+    def _expand_kinds(
+        self, base: dict[str, Any]
+    ) -> list[tuple[str, str | None, dict[str, Any]]]:
+        out: list[tuple[str, str | None, dict[str, Any]]] = []
+        for kind in self.kind_names():
+            form = (self.kinds or {}).get(kind)
+            cases = (form.cases if form is not None else None) or self.cases
+            for i, case in enumerate(cases or [None]):
+                fields = dict(base)
+                values = dict(self.values)
+                layers: list[BaseModel] = [x for x in (form, case) if x is not None]
+                for layer in layers:
+                    data = layer.model_dump(exclude={"cases", "name"}, exclude_none=True)
+                    values.update(data.pop("values", {}))
+                    fields.update(data)
+                fields["values"] = values
+                fields["applies_to"] = kind
+                label = None
+                if cases is not None:
+                    label = case.name if case is not None and case.name else str(i + 1)
+                out.append((kind, label, fields))
+        return out
+
+
 class RuleFile(_Strict):
-    rules: list[RuleSpec]
+    rules: list[RuleEntry]
 
 
 def money_value(raw: Any) -> tuple[Decimal, str]:

@@ -415,12 +415,19 @@ class Service:
         decision = await anyio.to_thread.run_sync(work)
         self.metrics.decisions(pack.name, [decision])
         label = "request"
+        notice = pack.disclaimer  # every human-read output states it
         if fmt == "html":
-            return Response(render_html(decision, file=label), media_type="text/html")
+            return Response(
+                render_html(decision, file=label, notice=notice), media_type="text/html"
+            )
         if fmt == "markdown":
-            return Response(render_markdown(decision, file=label), media_type="text/markdown")
+            return Response(
+                render_markdown(decision, file=label, notice=notice), media_type="text/markdown"
+            )
         if fmt == "text":
-            return Response(render_text(decision, file=label), media_type="text/plain")
+            return Response(
+                render_text(decision, file=label, notice=notice), media_type="text/plain"
+            )
         return Response(decision.to_json(), media_type=_JSON)
 
     async def whatif(self, request: Request) -> Response:

@@ -1,0 +1,98 @@
+"""Pakistan's public holidays in the pk pack: a complete calendar for every year the pack
+covers (2018 to 2031), cross-checked against the `holidays` package so that gaps cannot come
+back. The pack, not the library, is the source at evaluation time."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from conftest import example
+
+from vasp_rules import RulePack
+from vasp_rules.pack.params import value_on
+
+holidays = pytest.importorskip("holidays")
+
+YEARS = range(2018, 2032)
+MOON_SIGHTED = ("Eid al-Fitr", "Eid al-Adha", "Ashura", "Prophet's Birthday")
+
+
+def _calendar(pk: RulePack) -> tuple[dict[str, date], dict[str, date]]:
+    params = pk.loaded.params
+    day = date(2026, 6, 1)
+    notified = value_on(params["pk_public_holidays"], day)
+    estimated = value_on(params["pk_public_holidays_estimated"], day)
+    assert notified is not None and estimated is not None
+    return dict(notified.value), dict(estimated.value)
+
+
+def test_the_holidays_are_the_packs_working_day_calendar(pk: RulePack) -> None:
+    assert pk.loaded.manifest.holidays_parameters == [
+        "pk_public_holidays",
+        "pk_public_holidays_estimated",
+    ]
+
+
+def test_every_year_has_its_fixed_and_moon_sighted_holidays(pk: RulePack) -> None:
+    notified, estimated = _calendar(pk)
+    labels = list(notified) + list(estimated)
+    for year in YEARS:
+        names = " | ".join(label for label in labels if label.startswith(f"{year} "))
+        for name in ("Kashmir Solidarity Day", "Pakistan Day", "Independence Day",
+                     "Quaid-e-Azam Day", *MOON_SIGHTED):
+            assert name in names, (year, name)
+
+
+def test_estimates_are_tagged_a_and_labelled(pk: RulePack) -> None:
+    params = pk.loaded.params
+    spec = params["pk_public_holidays_estimated"]
+    assert spec.illustrative and "ESTIMATES" in spec.description
+    assert all(v.confidence == "A" for v in spec.values)
+    _notified, estimated = _calendar(pk)
+    assert estimated and all(label.endswith("(estimate)") for label in estimated)
+    assert all(any(m in label for m in MOON_SIGHTED) for label in estimated)
+    assert {d.year for d in estimated.values()} == set(range(2027, 2032))
+    assert params["pk_public_holidays"].values[0].confidence == "S"
+
+
+def test_the_pack_holds_every_holiday_the_library_knows(pk: RulePack) -> None:
+    """Every day the `holidays` package lists for Pakistan is in the pack; an estimated
+    moon-sighted day may sit up to two days away (the sighting decides)."""
+    notified, estimated = _calendar(pk)
+    ours = set(notified.values()) | set(estimated.values())
+    for year in YEARS:
+        known = holidays.country_holidays("PK", years=year)
+        for day, name in sorted(known.items()):
+            if day in ours:
+                continue
+            assert "estimated" in name, f"{day} {name} is missing from the pack"
+            near = {day + timedelta(days=k) for k in range(-2, 3)}
+            assert near & set(estimated.values()), f"{day} {name}: no estimate near it"
+
+
+def test_the_pack_lists_no_day_the_library_does_not(pk: RulePack) -> None:
+    notified, _estimated = _calendar(pk)
+    for label, day in notified.items():
+        known = holidays.country_holidays("PK", years=day.year)
+        assert day in known, f"{label} ({day}) is not a Pakistani public holiday"
+
+
+@pytest.mark.parametrize(
+    ("flagged", "due"),
+    [
+        (date(2019, 6, 3), date(2019, 6, 18)),  # Eid al-Fitr 2019
+        (date(2026, 5, 18), date(2026, 6, 1)),  # Eid al-Adha 2026
+        (date(2027, 3, 8), date(2027, 3, 22)),  # estimated Eid al-Fitr 2027
+        (date(2025, 12, 22), date(2026, 1, 1)),  # Quaid-e-Azam Day, across the year end
+    ],
+)
+def test_str_deadline_skips_the_holidays(pk: RulePack, flagged: date, due: date) -> None:
+    doc = example("customer")
+    doc["suspicion_flagged_on"] = flagged.isoformat()
+    as_of = max(due + timedelta(days=1), date(2025, 7, 8))
+    doc["str_filed_on"] = due.isoformat()
+    assert "VER-10" not in pk.evaluate(doc, as_of).fired
+    doc["str_filed_on"] = (due + timedelta(days=1)).isoformat()
+    (finding,) = [f for f in pk.evaluate(doc, as_of).findings if f.rule_id == "VER-10"]
+    assert f"due by {due.isoformat()}" in finding.reason
