@@ -81,9 +81,9 @@ def test_packs_from_other_distributions_are_found_by_entry_point(
     result = CliRunner().invoke(main, ["packs"])
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("pk  0.2.0  sha256 " + pk.sha256)
+    assert lines[0].startswith(f"pk  {pk.version}  sha256 {pk.sha256}")
     assert "bundled with vasp-rules" in lines[1]
-    assert lines[2].startswith("xx  0.2.0  sha256 ")
+    assert lines[2].startswith(f"xx  {pk.version}  sha256 ")
     assert "distribution vasp-rules-xx 1.2" in lines[3]
 
 
