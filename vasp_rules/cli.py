@@ -240,7 +240,9 @@ def _evaluate_logged(
     from .audit.log import DecisionLog
 
     with DecisionLog.open(log_path, write=True) as log:
-        with log.recorder(pack, total=len(documents), batch=batch, chunk=chunk) as recorder:
+        with log.recorder(
+            pack, total=len(documents), batch=batch, chunk=chunk, as_of=day
+        ) as recorder:
             count = 0
 
             def record(decision: Decision) -> None:
