@@ -196,11 +196,9 @@ def evaluate(
     if wants_stream(files, input_format, fmt_given, stream["output"], stream["dask"]):
         if input_format not in (None, "jsonl"):
             fail(f"streamed runs read JSON Lines: drop --input-format {input_format} or -o")
-        if log_path:
-            fail("--log does not record streamed runs yet: give .json or YAML files, without -o")
         rulepack = RulePack.load(pack, overrides=overrides)
         return run_stream(files, day, rulepack, workers=workers, batch=batch is not False,
-                          **stream)
+                          log_path=log_path, log_chunk=log_chunk, **stream)
     documents: list[Any] = read_documents(files, input_format)  # validated before the pack
     together = batch is not False
     if batch is None and len(files) > 1 and len(documents) > 1:
