@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from test_audit_support import FakePack, pack_files, pairs
 
 from vasp_rules.audit import (
+    SCHEMA_VERSION,
     CorruptLogError,
     DecisionLog,
     LogFormatError,
@@ -80,7 +81,9 @@ def _wrong_magic(path: Path) -> Path:
 def _newer_schema(path: Path) -> Path:
     _good_log(path)
     conn = sqlite3.connect(path)
-    conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    conn.execute(
+        "UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION + 1),)
+    )
     conn.commit()
     conn.close()
     return path

@@ -49,6 +49,7 @@ def test_verify_ok(db: Path) -> None:
         "head": head.token,
         "first_bad_seq": None,
         "problem": None,
+        "incomplete_runs": [],
     }
 
 

@@ -25,14 +25,17 @@ def test_evaluate_log_then_verify_show_replay_override(tmp_path: Path) -> None:
     )
     assert code in (0, 1), err  # the evaluate command may signal outcomes in its exit code
     code, out, _ = run("audit", "verify", str(db))
-    assert code == 0 and out.startswith(f"OK: {len(examples)} records verified")
-    code, out, _ = run("audit", "replay", str(db), "1")
+    # the run's start record, its decisions, its end record
+    assert code == 0 and out.startswith(f"OK: {len(examples) + 2} records verified"), out
+    code, out, _ = run("audit", "runs", str(db))
+    assert code == 0 and "completed" in out and f"{len(examples)} of {len(examples)}" in out
+    code, out, _ = run("audit", "replay", str(db), "2")
     assert code == 0 and any(line.startswith("SAME") for line in out.splitlines()), out
     code, out, _ = run(
-        "audit", "override", str(db), "1", "--by", "QA", "--reason", "test", "--outcome", "REFER"
+        "audit", "override", str(db), "2", "--by", "QA", "--reason", "test", "--outcome", "REFER"
     )
     assert code == 0
-    code, out, _ = run("audit", "show", "--json", str(db), "1")
+    code, out, _ = run("audit", "show", "--json", str(db), "2")
     payload = json.loads(out)
     assert [o["outcome"] for o in payload["overrides"]] == ["REFER"]
 

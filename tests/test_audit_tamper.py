@@ -24,7 +24,7 @@ from test_audit_support import FakePack, StepClock, pack_files, pairs
 from vasp_rules.audit import DecisionLog, Record, verify_log
 from vasp_rules.audit.log import RECORD_COLUMNS
 
-N_RECORDS = 9
+N_RECORDS = 13
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +39,8 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
         log.record_many(pairs(b, 4, 3), b, batch=True)  # 5-7, evaluated together
         log.override(6, by="Officer B", reason="sanctions hit", outcome="REJECT")  # 8
         log.record(*pairs(a, 7, 1)[0], a)  # 9
+        # a run (schema 2): start 10, a batch of decisions 11-12 with a request id, end 13
+        log.record_run(pairs(a, 8, 2), a, batch=True, request_id="req-1")
     assert verify_log(db).ok and verify_log(db).records == N_RECORDS
     return db
 
@@ -62,7 +64,7 @@ def _mutated(old: Any, column: str, data: st.DataObject, taken: set[int]) -> Any
         return data.draw(st.integers(1, 10_000).filter(lambda v: v not in taken), label="seq")
     if column == "kind":
         return "override" if old == "decision" else "decision"
-    if column in {"overrides_seq", "batch_start", "batch_size"}:
+    if column in {"overrides_seq", "batch_start", "batch_size", "run_decisions"}:
         if old is None:
             return data.draw(st.integers(-5, 50), label=column)
         return data.draw(st.none() | st.integers(-5, 50).filter(lambda v: v != old), label=column)
@@ -185,8 +187,8 @@ def _execute(db: Path, sql: str, *params: Any) -> None:
             None,
         ),
         ("UPDATE meta SET value = '5' WHERE key = 'head_seq'", 6),
-        ("UPDATE meta SET value = 'abc' WHERE key = 'head_hash'", 9),
-        ("DELETE FROM meta WHERE key = 'head_hash'", 9),
+        ("UPDATE meta SET value = 'abc' WHERE key = 'head_hash'", N_RECORDS),
+        ("DELETE FROM meta WHERE key = 'head_hash'", N_RECORDS),
     ],
 )
 def test_tampering_outside_the_records_table_is_detected(
@@ -227,7 +229,7 @@ def test_appending_a_well_forged_record_behind_the_logs_back_is_detected(copy_of
 def test_consistently_forged_override_link_is_detected(copy_of: Path) -> None:
     """Even with its own hash recomputed, an override must point at the decision's hash."""
     records = _records(copy_of)
-    forged = dataclasses.replace(records[N_RECORDS - 1], overrides_hash="0" * 64)
+    forged = dataclasses.replace(records[8], overrides_hash="0" * 64)
     forged = dataclasses.replace(forged, hash=forged.computed_hash())
     conn = sqlite3.connect(copy_of)
     conn.execute(
@@ -237,7 +239,7 @@ def test_consistently_forged_override_link_is_detected(copy_of: Path) -> None:
     conn.commit()
     conn.close()
     report = verify_log(copy_of)
-    assert not report.ok and report.first_bad_seq == N_RECORDS - 1
+    assert not report.ok and report.first_bad_seq == 8
 
 
 def test_cutting_a_batch_short_is_detected_even_with_the_head_forged(copy_of: Path) -> None:

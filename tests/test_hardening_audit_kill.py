@@ -1,6 +1,7 @@
 """Issue 11, finding 9: `evaluate --log` commits in chunks. A run killed with SIGKILL keeps
-every decision of each committed chunk, the chain verifies, and each kept decision is the one
-a fresh evaluation gives."""
+every decision of each committed chunk, the chain verifies, each kept decision is the one
+a fresh evaluation gives, and the run shows as incomplete (it has a start record and no end
+record). tests/test_audit_runs.py does the same for streamed runs."""
 
 from __future__ import annotations
 
@@ -16,7 +17,13 @@ import pytest
 from conftest import AS_OF, PK, example
 
 from vasp_rules import RulePack
-from vasp_rules.audit.log import DecisionLog, verify_log
+from vasp_rules.audit.log import (
+    KIND_DECISION,
+    RUN_COMPLETED,
+    RUN_INCOMPLETE,
+    DecisionLog,
+    verify_log,
+)
 from vasp_rules.audit.replay import replay
 
 CHUNK = 40
@@ -41,7 +48,7 @@ def _count(db: Path) -> int:
         return 0
     try:
         with DecisionLog.open(db) as log:
-            return log.count()
+            return sum(1 for r in log.records() if r.kind == KIND_DECISION)
     except Exception:  # not created yet, or mid-creation
         return 0
 
@@ -68,21 +75,26 @@ def test_sigkilled_logged_run_keeps_committed_chunks(tmp_path: Path, separate: b
     assert proc.returncode == -signal.SIGKILL
     report = verify_log(db)
     assert report.ok, report.summary()
-    kept = report.records
+    kept = report.records - 1  # the run's start record, then its committed decisions
     assert 3 * CHUNK <= kept < N and kept % CHUNK == 0, kept
+    [incomplete] = report.incomplete_runs
+    assert (incomplete.start_seq, incomplete.decisions) == (1, kept)
     pack = RulePack.load(PK)
     if separate:
         expected = [pack.evaluate(d, AS_OF).to_json() for d in docs[:kept]]
     else:
         expected = [d.to_json() for d in pack.evaluate_many(docs, AS_OF)[:kept]]
     with DecisionLog.open(db) as log:
-        records = list(log.records())
+        records = [r for r in log.records() if r.kind == KIND_DECISION]
         assert [r.decision_json for r in records] == expected
         assert [r.document() for r in records] == docs[:kept]
+        assert [(r.status, r.announced, r.decisions) for r in log.runs()] == [
+            (RUN_INCOMPLETE, N, kept)
+        ]
         if not separate:
-            assert {(r.batch_start, r.batch_size) for r in records} == {(1, None)}
-            result = replay(log, 2)
-            assert any("recorded in chunks" in n for n in result.notes)
+            assert {(r.batch_start, r.batch_size) for r in records} == {(2, None)}
+            result = replay(log, 3)
+            assert any("if its run was stopped" in n for n in result.notes)
     # the log goes on: a later run appends after the interrupted one, and still verifies
     done = subprocess.run(
         [sys.executable, "-m", "vasp_rules.cli", "evaluate", "examples/customer.json",
@@ -91,4 +103,6 @@ def test_sigkilled_logged_run_keeps_committed_chunks(tmp_path: Path, separate: b
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     after = verify_log(db)
-    assert after.ok and after.records == kept + 2, after.summary()
+    assert after.ok and after.records == kept + 1 + 4, after.summary()
+    with DecisionLog.open(db) as log:
+        assert [r.status for r in log.runs()] == [RUN_INCOMPLETE, RUN_COMPLETED]

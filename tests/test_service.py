@@ -166,6 +166,44 @@ def test_evaluate_returns_the_library_json_byte_for_byte_and_records_it(
         assert headers["x-audit-head"] == audit.head().token
 
 
+def test_audit_records_carry_the_request_id_of_the_header(server: Server) -> None:
+    """With --log, every decision record of a request carries the request id returned in
+    X-Request-Id (the caller's own, or a new one), covered by the hash chain."""
+    docs = [example("customer"), example("transfer")]
+    status, mine, _ = server.request(
+        "POST", evaluate_path(), docs, headers={"X-Request-Id": "caller-id.42"}
+    )
+    assert status == 200 and mine["x-request-id"] == "caller-id.42"
+    status, fresh, _ = server.request("POST", evaluate_path(), example("transfer"))
+    assert status == 200 and fresh["x-request-id"] != "caller-id.42"
+    assert server.log is not None
+    with DecisionLog.open(server.log) as audit:
+        for headers, count in ((mine, 2), (fresh, 1)):
+            first, _, last = headers["x-audit-records"].partition("-")
+            seqs = range(int(first), int(last or first) + 1)
+            assert len(seqs) == count
+            for seq in seqs:
+                record = audit.get(seq)
+                assert record.kind == "decision" and record.hash_ok
+                assert record.request_id == headers["x-request-id"]
+                assert record.run_id == headers["x-audit-run"]
+            [run] = audit.runs(run_id=headers["x-audit-run"])
+            assert run.complete and run.decisions == count
+            assert run.request_id == headers["x-request-id"]
+        assert audit.verify().ok
+    shown = CliRunner().invoke(
+        main, ["audit", "show", str(server.log), first_of(mine), "--format", "json"]
+    )
+    assert shown.exit_code == 0
+    assert json.loads(shown.stdout)["record"]["request_id"] == "caller-id.42"
+    text = CliRunner().invoke(main, ["audit", "show", str(server.log), first_of(mine)])
+    assert "request id  caller-id.42" in text.stdout
+
+
+def first_of(headers: dict[str, str]) -> str:
+    return headers["x-audit-records"].partition("-")[0]
+
+
 def test_a_list_is_a_batch_in_the_cli_json_shape(server: Server, pk: RulePack) -> None:
     docs = [example("customer"), example("transfer"), example("transfer_unhosted")]
     status, headers, body = server.request("POST", evaluate_path(), docs)
@@ -434,7 +472,8 @@ def test_client_disconnecting_mid_request_leaves_the_server_serving(server: Serv
     assert status == 200 and server.process.poll() is None
     with DecisionLog.open(server.log) as audit:
         # the half-sent request decided nothing; the abandoned batch may or may not be recorded
-        assert audit.count() - before in (1, 21)
+        # (each request is one run: its start record, its decisions, its end record)
+        assert audit.count() - before in (3, 25)
         assert audit.verify().ok
 
 

@@ -197,13 +197,11 @@ def evaluate(
     if wants_stream(files, input_format, fmt_given, stream["output"], stream["dask"]):
         if input_format not in (None, "jsonl"):
             fail(f"streamed runs read JSON Lines: drop --input-format {input_format} or -o")
-        if log_path:
-            fail("--log does not record streamed runs yet: give .json or YAML files, without -o")
         with while_slow(f"loading rule pack {pack}"):
             rulepack = RulePack.load(pack, overrides=overrides)
             rulepack.compiled(day)
         return run_stream(files, day, rulepack, workers=workers, batch=batch is not False,
-                          **stream)
+                          log_path=log_path, log_chunk=log_chunk, **stream)
     with while_slow("reading and validating the input"):
         documents: list[Any] = read_documents(files, input_format)  # before the pack
     together = batch is not False
@@ -247,7 +245,9 @@ def _evaluate_logged(
     from .audit.log import DecisionLog
 
     with DecisionLog.open(log_path, write=True) as log:
-        with log.recorder(pack, total=len(documents), batch=batch, chunk=chunk) as recorder:
+        with log.recorder(
+            pack, total=len(documents), batch=batch, chunk=chunk, as_of=day
+        ) as recorder:
             count = 0
 
             def record(decision: Decision) -> None:

@@ -1,7 +1,7 @@
 """``vasp-rules audit``: verify, inspect, replay and override recorded decisions.
 
 Every command takes the log file as its first argument: ``vasp-rules audit verify DB``,
-``audit head DB``, ``audit show DB ID``, ``audit replay DB ID``,
+``audit head DB``, ``audit runs DB``, ``audit show DB ID``, ``audit replay DB ID``,
 ``audit override DB ID --by NAME --reason TEXT --outcome OUTCOME``.
 
 Exit codes: 0 ok; 1 verification failed, replay differs, or the log is tampered; 2 invalid input
@@ -23,10 +23,12 @@ import click
 
 from vasp_rules.audit.log import (
     KIND_OVERRIDE,
+    KIND_RUN,
     AuditError,
     DecisionLog,
     Head,
     Record,
+    RunSummary,
     record_decisions,
 )
 from vasp_rules.audit.replay import PackLoader, replay
@@ -80,6 +82,7 @@ def audit() -> None:
     Examples:
       vasp-rules evaluate examples/transfer.json --as-of 2026-06-01 --log decisions.db
       vasp-rules audit verify decisions.db
+      vasp-rules audit runs decisions.db
       vasp-rules audit show decisions.db 1
       vasp-rules audit replay decisions.db 1
       vasp-rules audit override decisions.db 1 --by "A. Analyst" --reason "checked" \\
@@ -121,6 +124,36 @@ def verify_command(db: Path, anchor: str | None, fmt: str, as_json: bool) -> Non
         raise click.exceptions.Exit(1)
 
 
+@audit.command("runs")
+@_DB
+@click.option("--incomplete", is_flag=True, help="Only runs that did not complete.")
+@_format_options
+def runs_command(db: Path, incomplete: bool, fmt: str, as_json: bool) -> None:
+    """List the runs recorded in DB (an `evaluate --log` run, a service request): id, status,
+    decisions and records. A run with no end record is INCOMPLETE (killed, or still running);
+    one that ended on an error is STOPPED. The listing is read, not verified: see
+    `audit verify`.
+
+    \b
+    Example:
+      vasp-rules audit runs decisions.db --incomplete
+    """
+    as_json = as_json or fmt == "json"
+
+    def run() -> list[RunSummary]:
+        with DecisionLog.open(db) as log:
+            return log.runs(incomplete=incomplete)
+
+    runs = _guarded(run)
+    if as_json:
+        click.echo(json.dumps([r.as_dict() for r in runs], indent=2, ensure_ascii=False))
+        return
+    for summary in runs:
+        click.echo(summary.summary())
+    if not runs:
+        click.echo("no incomplete runs" if incomplete else "no runs recorded")
+
+
 @audit.command("head")
 @_DB
 def head_command(db: Path) -> None:
@@ -156,13 +189,35 @@ def _describe(record: Record) -> list[str]:
             f"  by          {record.override_by}",
             f"  reason      {record.override_reason}",
         ]
+    elif record.kind == KIND_RUN:
+        label = "announced" if record.outcome == "started" else "recorded"
+        count = "unknown" if record.run_decisions is None else str(record.run_decisions)
+        lines += [
+            f"  as_of       {record.as_of}",
+            f"  rule pack   {record.pack_name} {record.pack_version} sha256 {record.pack_sha256}",
+            f"  decisions   {count} {label}",
+        ]
     else:
         lines += [
             f"  as_of       {record.as_of}",
             f"  rule pack   {record.pack_name} {record.pack_version} sha256 {record.pack_sha256}",
             f"  engine      {record.engine_name} {record.engine_version}",
         ]
+    if record.run_id is not None:
+        lines.append(f"  run         {record.run_id}")
+    if record.request_id is not None:
+        lines.append(f"  request id  {record.request_id}")
     return lines
+
+
+def _run_line(run: RunSummary | None) -> list[str]:
+    if run is None:
+        return []
+    end = "no end record" if run.end_seq is None else f"ended at record {run.end_seq}"
+    return [
+        f"  run status  {run.status}: {run.decisions} decisions; started at record "
+        f"{run.start_seq}, {end}"
+    ]
 
 
 def _pretty(text: str | None) -> str:
@@ -173,8 +228,10 @@ def _pretty(text: str | None) -> str:
         return text or ""
 
 
-def _show_decision(record: Record, overrides: list[Record]) -> list[str]:
-    lines = _describe(record)
+def _show_decision(
+    record: Record, overrides: list[Record], run: RunSummary | None = None
+) -> list[str]:
+    lines = _describe(record) + _run_line(run)
     if overrides:
         latest = overrides[-1]
         lines.append(
@@ -205,30 +262,35 @@ def show_command(db: Path, record_id: str, fmt: str, as_json: bool) -> None:
     as_json = as_json or fmt == "json"
     seq = _parse_id(record_id)
 
-    def run() -> tuple[Record, Record | None, list[Record]]:
+    def run() -> tuple[Record, Record | None, list[Record], RunSummary | None]:
         with DecisionLog.open(db) as log:
             record = log.get(seq)
             original = None
             if record.kind == KIND_OVERRIDE and record.overrides_seq is not None:
                 original = log.get(record.overrides_seq)
             decision = original or record
-            return record, original, log.overrides_of(decision.seq)
+            run_id = decision.run_id
+            runs = [] if run_id is None else log.runs(run_id=run_id)
+            return record, original, log.overrides_of(decision.seq), runs[0] if runs else None
 
-    record, original, overrides = _guarded(run)
+    record, original, overrides, run_summary = _guarded(run)
     if as_json:
         payload: dict[str, Any] = {
             "record": record.as_dict(),
             "hash_ok": record.hash_ok,
             "original": None if original is None else original.as_dict(),
             "overrides": [o.as_dict() for o in overrides],
+            "run": None if run_summary is None else run_summary.as_dict(),
         }
         click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
         return
-    if original is None:
-        lines = _show_decision(record, overrides)
+    if record.kind == KIND_RUN:
+        lines = [*_describe(record), *_run_line(run_summary)]
+    elif original is None:
+        lines = _show_decision(record, overrides, run_summary)
     else:
         lines = [*_describe(record), "", "overridden decision:"]
-        lines += _show_decision(original, overrides)
+        lines += _show_decision(original, overrides, run_summary)
     click.echo("\n".join(lines))
 
 

@@ -44,8 +44,11 @@ try:
 except ImportError:  # pragma: no cover - not POSIX: SQLite's own lock only
     fcntl = None  # type: ignore[assignment]
 
-#: Version of the table layout and hashing scheme. A log with a higher version is refused.
-SCHEMA_VERSION: Final = 1
+#: Version of the table layout and hashing scheme. A log with a higher version is refused; a
+#: log with a lower one is read as it is and migrated forward when opened for writing.
+SCHEMA_VERSION: Final = 2
+#: The schema versions this code reads.
+KNOWN_SCHEMA_VERSIONS: Final = frozenset({1, 2})
 #: SQLite ``application_id`` ("VRDL") written into the file header: identifies a decision log.
 APPLICATION_ID: Final = 0x5652444C
 #: Value of the ``magic`` row of the ``meta`` table.
@@ -56,6 +59,17 @@ GENESIS_HASH: Final = "0" * 64
 #: The two kinds of record in the chain.
 KIND_DECISION: Final = "decision"
 KIND_OVERRIDE: Final = "override"
+#: Schema 2: the start or end of a run (one `evaluate` run, one service request).
+KIND_RUN: Final = "run"
+#: ``document_kind`` of a run record (its ``document_id`` is the run id).
+RUN_DOCUMENT_KIND: Final = "run"
+
+#: ``outcome`` of a run record: the run began; it ended normally; it ended on an error.
+RUN_STARTED: Final = "started"
+RUN_COMPLETED: Final = "completed"
+RUN_STOPPED: Final = "stopped"
+#: Status of a run with a start record and no end record (killed, or still running).
+RUN_INCOMPLETE: Final = "incomplete"
 
 _HASH_DOMAIN: Final = b"vasp-rules decision-log v1\n"
 _DECISION_OUTCOMES: Final = frozenset(o.value for o in Outcome if o is not Outcome.INFO)
@@ -64,14 +78,10 @@ _DEFAULT_TIMEOUT: Final = 60.0
 #: Decisions per transaction when a run records as it goes (:meth:`DecisionLog.recorder`).
 DEFAULT_CHUNK: Final = 500
 
-_SCHEMA: Final = (
-    """CREATE TABLE meta (
-        key   TEXT PRIMARY KEY,
-        value TEXT NOT NULL
-    ) STRICT""",
-    """CREATE TABLE records (
+#: The records table of schema 2 (``{name}`` is the table's name: a migration builds it aside).
+_RECORDS_DDL: Final = """CREATE TABLE {name} (
         seq             INTEGER PRIMARY KEY CHECK (seq >= 1),
-        kind            TEXT NOT NULL CHECK (kind IN ('decision', 'override')),
+        kind            TEXT NOT NULL CHECK (kind IN ('decision', 'override', 'run')),
         recorded_at     TEXT NOT NULL,
         document_kind   TEXT NOT NULL,
         document_id     TEXT NOT NULL,
@@ -91,9 +101,33 @@ _SCHEMA: Final = (
         override_by     TEXT,
         override_reason TEXT,
         prev_hash       TEXT NOT NULL,
-        hash            TEXT NOT NULL UNIQUE
-    ) STRICT""",
+        hash            TEXT NOT NULL UNIQUE,
+        run_id          TEXT,
+        request_id      TEXT,
+        run_decisions   INTEGER
+    ) STRICT"""
+_RECORDS_INDEXES: Final = (
     "CREATE INDEX records_overrides ON records (overrides_seq) WHERE overrides_seq IS NOT NULL",
+    "CREATE INDEX records_run ON records (run_id) WHERE run_id IS NOT NULL",
+)
+#: Columns of the records table in schema 1 (every column of schema 2 but the run columns).
+_V1_COLUMNS: Final = (
+    "seq", "kind", "recorded_at", "document_kind", "document_id", "outcome", "as_of",
+    "decision_json", "input_json", "batch_start", "batch_size", "pack_name", "pack_version",
+    "pack_sha256", "engine_name", "engine_version", "overrides_seq", "overrides_hash",
+    "override_by", "override_reason", "prev_hash", "hash",
+)  # fmt: skip
+#: Columns added by schema 2. The hash covers them only when set, so every schema-1 record
+#: keeps its hash.
+RUN_COLUMNS: Final = ("run_id", "request_id", "run_decisions")
+
+_SCHEMA: Final = (
+    """CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) STRICT""",
+    _RECORDS_DDL.format(name="records"),
+    *_RECORDS_INDEXES,
     """CREATE TABLE blobs (
         sha256  TEXT PRIMARY KEY,
         content BLOB NOT NULL
@@ -229,7 +263,12 @@ class Head:
 @dataclass(frozen=True)
 class Record:
     """One row of the chain. Decision records carry the decision, input, pack and engine;
-    override records carry the link to the decision they override, who, why and the new outcome.
+    override records carry the link to the decision they override, who, why and the new outcome;
+    run records (schema 2) mark the start and the end of a run.
+
+    The run columns (schema 2) come last: ``run_id`` on a run's records, ``request_id`` on
+    every record of a service request's run, ``run_decisions`` on run records (announced on
+    the start record when known; recorded, on the end record).
     """
 
     seq: int
@@ -254,11 +293,19 @@ class Record:
     override_reason: str | None
     prev_hash: str
     hash: str
+    run_id: str | None = None
+    request_id: str | None = None
+    run_decisions: int | None = None
 
     def content(self) -> dict[str, Any]:
-        """Every column but ``hash``: what the hash covers (seq and prev_hash included)."""
+        """Every column but ``hash``: what the hash covers (seq and prev_hash included). The
+        run columns of schema 2 are left out when empty, so a record without them hashes as
+        it did in schema 1."""
         data = dataclasses.asdict(self)
         del data["hash"]
+        for column in RUN_COLUMNS:
+            if data[column] is None:
+                del data[column]
         return data
 
     def computed_hash(self) -> str:
@@ -297,6 +344,10 @@ class Record:
 
 RECORD_COLUMNS: Final = tuple(f.name for f in dataclasses.fields(Record))
 _SELECT: Final = f"SELECT {', '.join(RECORD_COLUMNS)} FROM records"
+#: A schema-1 table read as schema 2: the run columns read as NULL.
+_SELECT_V1: Final = (
+    f"SELECT {', '.join(_V1_COLUMNS)}, {', '.join('NULL' for _ in RUN_COLUMNS)} FROM records"
+)
 _INSERT: Final = (
     f"INSERT INTO records ({', '.join(RECORD_COLUMNS)}) "
     f"VALUES ({', '.join('?' for _ in RECORD_COLUMNS)})"
@@ -312,6 +363,22 @@ def _sealed(record: Record) -> Record:
 
 
 @dataclass(frozen=True)
+class IncompleteRun:
+    """A run that started and has no end record: killed, or still running."""
+
+    run_id: str
+    start_seq: int
+    decisions: int
+
+    def summary(self) -> str:
+        """One line for humans."""
+        return (
+            f"run {self.run_id} (started at record {self.start_seq}) is incomplete: no end "
+            f"record, {self.decisions} decisions recorded; it was killed or is still running"
+        )
+
+
+@dataclass(frozen=True)
 class VerifyReport:
     """Result of :meth:`DecisionLog.verify`. ``first_bad_seq`` is the first broken record."""
 
@@ -320,11 +387,16 @@ class VerifyReport:
     head: Head
     first_bad_seq: int | None = None
     problem: str | None = None
+    #: Runs with a start record and no end record (killed, or still running): not a fault of
+    #: the chain, but what they decided is only part of what they were asked to.
+    incomplete_runs: tuple[IncompleteRun, ...] = ()
 
     def summary(self) -> str:
-        """One line for humans."""
+        """One line for humans, and a note line per incomplete run."""
         if self.ok:
-            return f"OK: {self.records} records verified; head {self.head.token}"
+            lines = [f"OK: {self.records} records verified; head {self.head.token}"]
+            lines += [f"note: {run.summary()}" for run in self.incomplete_runs]
+            return "\n".join(lines)
         return f"FAILED at record {self.first_bad_seq}: {self.problem}"
 
     def as_dict(self) -> dict[str, Any]:
@@ -335,6 +407,7 @@ class VerifyReport:
             "head": self.head.token,
             "first_bad_seq": self.first_bad_seq,
             "problem": self.problem,
+            "incomplete_runs": [dataclasses.asdict(run) for run in self.incomplete_runs],
         }
 
 
@@ -352,6 +425,88 @@ def _format_time(moment: datetime) -> str:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise RecordingError("the clock returned a naive datetime; it must be timezone-aware")
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+# --------------------------------------------------------------------------- runs
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What every record of one run repeats: its id, the service request id, the pack, as_of."""
+
+    run_id: str
+    request_id: str | None
+    pack: PackFiles
+    as_of: str | None
+
+    @classmethod
+    def new(cls, pack: PackFiles, request_id: str | None, as_of: str | None) -> _Run:
+        """A run with a fresh id (32 random hex digits: never reused)."""
+        if request_id is not None and (not request_id.strip() or len(request_id) > 200):
+            raise RecordingError("a request id is a non-empty text of at most 200 characters")
+        return cls(secrets.token_hex(16), request_id, pack, as_of)
+
+
+@dataclass(frozen=True)
+class RunRecorded:
+    """What :meth:`DecisionLog.record_run` appended: the run id, its decision records, and its
+    start and end records."""
+
+    run_id: str
+    seqs: list[int]
+    start_seq: int
+    end_seq: int
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """One run of the log, as :meth:`DecisionLog.runs` lists it (read, not verified).
+
+    ``status`` is ``completed``, ``stopped`` (ended on an error: what it decided before is
+    recorded) or ``incomplete`` (no end record: the process was killed, or is still running).
+    ``announced`` is the number of decisions the run announced at its start (None when it did
+    not know, as for a stream); ``decisions`` the number recorded.
+    """
+
+    run_id: str
+    status: str
+    start_seq: int
+    end_seq: int | None
+    started_at: str
+    ended_at: str | None
+    decisions: int
+    announced: int | None
+    first_seq: int | None
+    last_seq: int | None
+    request_id: str | None
+    as_of: str | None
+    pack_name: str | None
+    pack_version: str | None
+    pack_sha256: str | None
+
+    @property
+    def complete(self) -> bool:
+        """Whether the run reached its end normally."""
+        return self.status == RUN_COMPLETED
+
+    def as_dict(self) -> dict[str, Any]:
+        """For JSON output."""
+        return dataclasses.asdict(self)
+
+    def summary(self) -> str:
+        """One line for humans."""
+        span = "" if self.first_seq is None else f", records {self.first_seq}-{self.last_seq}"
+        of = "" if self.announced is None else f" of {self.announced}"
+        request = "" if self.request_id is None else f", request {self.request_id}"
+        what = {
+            RUN_COMPLETED: "completed",
+            RUN_STOPPED: "STOPPED on an error",
+            RUN_INCOMPLETE: "INCOMPLETE (no end record: killed, or still running)",
+        }.get(self.status, self.status)
+        return (
+            f"run {self.run_id}  {what}: {self.decisions}{of} decisions{span}; "
+            f"started {self.started_at} (record {self.start_seq}){request}"
+        )
 
 
 # --------------------------------------------------------------------------- opening
@@ -410,8 +565,9 @@ def _lenient_text(raw: bytes) -> str:
     return raw.decode("utf-8", "replace")
 
 
-def _check_schema(conn: sqlite3.Connection, path: Path) -> None:
-    """Read ``meta``: the magic must match and the schema version must be one we know."""
+def _check_schema(conn: sqlite3.Connection, path: Path) -> int:
+    """Read ``meta``: the magic must match and the schema version must be one we know (and
+    the records table must have its columns). Returns the schema version."""
     tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     if "meta" not in tables:
         raise NotALogError(f"{_describe(path)}: not a vasp-rules decision log (no meta table)")
@@ -422,18 +578,26 @@ def _check_schema(conn: sqlite3.Connection, path: Path) -> None:
         version = int(meta["schema_version"])
     except (KeyError, ValueError):
         raise CorruptLogError(f"{_describe(path)}: corrupt log (bad schema_version)") from None
-    if version > SCHEMA_VERSION:
+    if version > max(KNOWN_SCHEMA_VERSIONS):
         raise NewerSchemaError(
             f"{_describe(path)}: log schema version {version} is newer than this vasp-rules "
             f"supports ({SCHEMA_VERSION}); upgrade vasp-rules to read it"
         )
-    if version < 1:
+    if version not in KNOWN_SCHEMA_VERSIONS:
         raise CorruptLogError(f"{_describe(path)}: corrupt log (schema_version {version})")
     missing = {"records", "blobs", "pack_files"} - tables
     if missing:
         raise CorruptLogError(
             f"{_describe(path)}: corrupt log (missing tables: {', '.join(sorted(missing))})"
         )
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(records)")}
+    expected = set(_V1_COLUMNS) | (set(RUN_COLUMNS) if version >= 2 else set())
+    if not expected <= columns:
+        raise CorruptLogError(
+            f"{_describe(path)}: corrupt log (the records table lacks columns of schema "
+            f"{version}: {', '.join(sorted(expected - columns))})"
+        )
+    return version
 
 
 def _create(path: Path) -> None:
@@ -528,6 +692,59 @@ class DecisionLog:
         self._clock = clock
         self._timeout = timeout
         self._run_fd: int | None = None
+        self._cookie: int | None = None  # SQLite's schema cookie when _select_sql was chosen
+        self._select_sql = _SELECT
+
+    def _select(self, conn: sqlite3.Connection) -> str:
+        """The SELECT of every record column, for this file's table layout (a schema-1 table,
+        read-only, has no run columns: they read as NULL). Re-checked whenever SQLite's schema
+        cookie changes, so a reader sees a migration another process made meanwhile."""
+        cookie = conn.execute("PRAGMA schema_version").fetchone()[0]
+        if cookie != self._cookie:
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(records)")}
+            self._select_sql = _SELECT if set(RUN_COLUMNS) <= columns else _SELECT_V1
+            self._cookie = cookie
+        return self._select_sql
+
+    def _migrate(self) -> None:
+        """Bring a log of an older schema to :data:`SCHEMA_VERSION`, in one transaction.
+
+        Schema 1 to 2: the records table gains the run columns (``run_id``, ``request_id``,
+        ``run_decisions``) and the ``run`` kind. SQLite cannot change a CHECK constraint in
+        place, so the table is rebuilt beside the old one and every row copied as it is: no
+        record's content changes, and since empty run columns are not hashed, every hash
+        stays valid. ``meta.migrated`` notes the version, the head and the time.
+        """
+        with self._writing() as conn:
+            meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+            version = int(meta["schema_version"])
+            if version >= SCHEMA_VERSION:  # another process migrated it first
+                return
+            try:
+                at = str(self._meta_head(conn).seq)
+            except TamperedLogError:
+                at = "(unknown: damaged head)"
+            if version == 1:
+                columns = ", ".join(_V1_COLUMNS)
+                conn.execute(_RECORDS_DDL.format(name="records_v2"))
+                conn.execute(
+                    f"INSERT INTO records_v2 ({columns}) SELECT {columns} FROM records ORDER BY seq"
+                )
+                conn.execute("DROP TABLE records")
+                conn.execute("ALTER TABLE records_v2 RENAME TO records")
+                for statement in _RECORDS_INDEXES:
+                    conn.execute(statement)
+            conn.execute(
+                "UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
+            )
+            conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('migrated', ?)",
+                (
+                    f"from schema {version} to {SCHEMA_VERSION} at record {at} on "
+                    f"{_format_time(utc_now())}",
+                ),
+            )
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     @classmethod
     def open(
@@ -553,7 +770,7 @@ class DecisionLog:
         # never touches a file that turns out not to be a log (or to be a newer one).
         probe = _connect(p, "ro", timeout)
         try:
-            _check_schema(probe, p)
+            version = _check_schema(probe, p)
         except _DAMAGED as exc:
             raise CorruptLogError(
                 f"{_describe(p)}: corrupt or unreadable database ({exc})"
@@ -575,7 +792,14 @@ class DecisionLog:
             raise CorruptLogError(
                 f"{_describe(p)}: corrupt or unreadable database ({exc})"
             ) from None
-        return cls(conn, p, writable=write, clock=clock or utc_now, timeout=timeout)
+        log = cls(conn, p, writable=write, clock=clock or utc_now, timeout=timeout)
+        if write and version < SCHEMA_VERSION:
+            try:
+                log._migrate()
+            except BaseException:
+                log.close()
+                raise
+        return log
 
     @property
     def path(self) -> Path:
@@ -676,13 +900,13 @@ class DecisionLog:
     # ------------------------------------------------------------------ reading
 
     def _get(self, conn: sqlite3.Connection, seq: int) -> Record:
-        row = conn.execute(f"{_SELECT} WHERE seq = ?", (seq,)).fetchone()
+        row = conn.execute(f"{self._select(conn)} WHERE seq = ?", (seq,)).fetchone()
         if row is None:
             raise UnknownRecordError(f"{_describe(self._path)}: no record {seq}")
         return _row_to_record(row)
 
     def _last(self, conn: sqlite3.Connection) -> Record | None:
-        row = conn.execute(f"{_SELECT} ORDER BY seq DESC LIMIT 1").fetchone()
+        row = conn.execute(f"{self._select(conn)} ORDER BY seq DESC LIMIT 1").fetchone()
         return None if row is None else _row_to_record(row)
 
     def _meta_head(self, conn: sqlite3.Connection) -> Head:
@@ -709,7 +933,7 @@ class DecisionLog:
         while True:
             with self._reading() as conn:
                 rows = conn.execute(
-                    f"{_SELECT} WHERE seq > ? ORDER BY seq LIMIT ?", (after, page)
+                    f"{self._select(conn)} WHERE seq > ? ORDER BY seq LIMIT ?", (after, page)
                 ).fetchall()
             if not rows:
                 return
@@ -732,10 +956,69 @@ class DecisionLog:
         """The override records that point at decision ``seq``, oldest first."""
         with self._reading() as conn:
             rows = conn.execute(
-                f"{_SELECT} WHERE overrides_seq = ? AND kind = ? ORDER BY seq",
+                f"{self._select(conn)} WHERE overrides_seq = ? AND kind = ? ORDER BY seq",
                 (seq, KIND_OVERRIDE),
             ).fetchall()
         return [_row_to_record(r) for r in rows]
+
+    def runs(self, *, run_id: str | None = None, incomplete: bool = False) -> list[RunSummary]:
+        """The runs of the log in the order they started (only ``run_id``'s, if given; only
+        those that did not complete, with ``incomplete``). Read, not verified: see
+        :meth:`verify`. A log of schema 1 has no runs."""
+        with self._reading() as conn:
+            select = self._select(conn)
+            if select == _SELECT_V1:
+                return []
+            where, params = ("AND run_id = ?", (run_id,)) if run_id is not None else ("", ())
+            marks = [
+                _row_to_record(row)
+                for row in conn.execute(
+                    f"{select} WHERE kind = ? {where} ORDER BY seq", (KIND_RUN, *params)
+                )
+            ]
+            counts = {
+                rid: (n, first, last)
+                for rid, n, first, last in conn.execute(
+                    "SELECT run_id, count(*), min(seq), max(seq) FROM records "
+                    f"WHERE run_id IS NOT NULL AND kind = ? {where} GROUP BY run_id",
+                    (KIND_DECISION, *params),
+                )
+            }
+        starts: dict[str, Record] = {}
+        ends: dict[str, Record] = {}
+        for mark in marks:
+            rid = mark.run_id or ""
+            if mark.outcome == RUN_STARTED:
+                starts.setdefault(rid, mark)
+            else:
+                ends.setdefault(rid, mark)
+        out: list[RunSummary] = []
+        for rid, start in starts.items():
+            end = ends.get(rid)
+            n, first, last = counts.get(rid, (0, None, None))
+            status = RUN_INCOMPLETE if end is None else end.outcome
+            if incomplete and status == RUN_COMPLETED:
+                continue
+            out.append(
+                RunSummary(
+                    run_id=rid,
+                    status=status,
+                    start_seq=start.seq,
+                    end_seq=None if end is None else end.seq,
+                    started_at=start.recorded_at,
+                    ended_at=None if end is None else end.recorded_at,
+                    decisions=n,
+                    announced=start.run_decisions,
+                    first_seq=first,
+                    last_seq=last,
+                    request_id=start.request_id,
+                    as_of=start.as_of,
+                    pack_name=start.pack_name,
+                    pack_version=start.pack_version,
+                    pack_sha256=start.pack_sha256,
+                )
+            )
+        return out
 
     def effective_outcome(self, seq: int) -> Outcome:
         """The outcome that stands for decision ``seq``: the latest override's, else its own."""
@@ -862,6 +1145,7 @@ class DecisionLog:
         prepared: Sequence[tuple[Decision, str, str]],
         batch_start: int | None,
         batch_size: int | None,
+        run: _Run | None = None,
     ) -> list[int]:
         """Insert decision records after ``head`` and move the head; inside a write
         transaction."""
@@ -891,6 +1175,8 @@ class DecisionLog:
                     override_reason=None,
                     prev_hash=head.hash,
                     hash="",
+                    run_id=None if run is None else run.run_id,
+                    request_id=None if run is None else run.request_id,
                 )
             )
             conn.execute(_INSERT, dataclasses.astuple(record))
@@ -899,13 +1185,99 @@ class DecisionLog:
         self._set_head(conn, head)
         return seqs
 
+    def _append_run(
+        self, conn: sqlite3.Connection, head: Head, run: _Run, status: str, decisions: int | None
+    ) -> Head:
+        """Insert the start or end record of ``run`` after ``head`` and move the head; inside a
+        write transaction."""
+        record = _sealed(
+            Record(
+                seq=head.seq + 1,
+                kind=KIND_RUN,
+                recorded_at=self._now(),
+                document_kind=RUN_DOCUMENT_KIND,
+                document_id=run.run_id,
+                outcome=status,
+                as_of=run.as_of,
+                decision_json=None,
+                input_json=None,
+                batch_start=None,
+                batch_size=None,
+                pack_name=run.pack.name,
+                pack_version=run.pack.version,
+                pack_sha256=run.pack.sha256,
+                engine_name=None,
+                engine_version=None,
+                overrides_seq=None,
+                overrides_hash=None,
+                override_by=None,
+                override_reason=None,
+                prev_hash=head.hash,
+                hash="",
+                run_id=run.run_id,
+                request_id=run.request_id,
+                run_decisions=decisions,
+            )
+        )
+        conn.execute(_INSERT, dataclasses.astuple(record))
+        head = Head(record.seq, record.hash)
+        self._set_head(conn, head)
+        return head
+
+    def record_run(
+        self,
+        pairs: Sequence[tuple[Decision, Document]],
+        pack: PackFiles,
+        *,
+        batch: bool = False,
+        request_id: str | None = None,
+    ) -> RunRecorded:
+        """Append the decisions of one whole run (one service request) atomically, between a
+        start and an end record of a new run; ``request_id`` goes on every record of it.
+
+        Returns the run's id, its decision records' numbers and its start and end records'.
+        ``batch`` as for :meth:`record_many`.
+        """
+        files = _checked_pack(pack)
+        prepared = [(d, d.to_json(), _input_json(doc, d)) for d, doc in pairs]
+        for decision, _, _ in prepared:
+            _check_decision_matches_pack(decision, pack)
+        days = {d.as_of for d, _, _ in prepared}
+        together = batch and len(prepared) > 1
+        if together and len(days) > 1:
+            raise RecordingError("decisions evaluated as one batch must share one as_of")
+        run = _Run.new(pack, request_id, days.pop().isoformat() if len(days) == 1 else None)
+        with self._writing() as conn:
+            head = self._checked_head(conn)
+            self._store_pack(conn, pack.sha256, files)
+            head = self._append_run(conn, head, run, RUN_STARTED, len(prepared))
+            start_seq = head.seq
+            batch_start = head.seq + 1 if together else None
+            batch_size = len(prepared) if together else None
+            seqs = self._append(conn, head, prepared, batch_start, batch_size, run)
+            head = self._meta_head(conn)
+            end = self._append_run(conn, head, run, RUN_COMPLETED, len(seqs))
+        return RunRecorded(run.run_id, seqs, start_seq, end.seq)
+
     def recorder(
-        self, pack: PackFiles, *, total: int, batch: bool = False, chunk: int = DEFAULT_CHUNK
+        self,
+        pack: PackFiles,
+        *,
+        total: int | None,
+        batch: bool = False,
+        chunk: int = DEFAULT_CHUNK,
+        request_id: str | None = None,
+        as_of: date | None = None,
     ) -> ChunkedRecorder:
-        """Record the ``total`` decisions of one run as they are made, committing every
-        ``chunk`` of them: a run killed midway keeps every decision of each committed chunk
-        and the chain verifies. Use as a context manager; see :class:`ChunkedRecorder`."""
-        return ChunkedRecorder(self, pack, total=total, batch=batch, chunk=chunk)
+        """Record the decisions of one run as they are made (``total`` of them, or None when
+        not known in advance, as in a stream), committing every ``chunk`` of them: a run
+        killed midway keeps every decision of each committed chunk and the chain verifies. The
+        run gets a start record when it begins and an end record when it ends, so a killed run
+        shows as incomplete. ``as_of``, when given, is recorded on the run records and every
+        decision must be as of it. Use as a context manager; see :class:`ChunkedRecorder`."""
+        return ChunkedRecorder(
+            self, pack, total=total, batch=batch, chunk=chunk, request_id=request_id, as_of=as_of
+        )
 
     def override(self, seq: int, *, by: str, reason: str, outcome: Outcome | str) -> int:
         """Append an override of decision ``seq``; the original record is left as it was.
@@ -993,7 +1365,8 @@ class DecisionLog:
         chain_bad: tuple[int, str] | None = None
         pack_first_use: dict[str, int] = {}
         leader: Record | None = None  # first record of a batch still expecting members
-        for row in conn.execute(f"{_SELECT} ORDER BY seq"):
+        open_runs: dict[str, _OpenRun] = {}  # runs started and not yet ended
+        for row in conn.execute(f"{self._select(conn)} ORDER BY seq"):
             record = _row_to_record(row)
             expected = prev.seq + 1
             if record.seq != expected:
@@ -1011,11 +1384,15 @@ class DecisionLog:
                 and record.batch_start != leader.seq
             ):
                 leader = None  # a batch recorded in chunks ends at its first non-member
-            problem = self._consistency(conn, record) or _batch_problem(record, leader)
+            problem = (
+                self._consistency(conn, record)
+                or _batch_problem(record, leader)
+                or _run_problem(record, open_runs)
+            )
             if problem is not None:
                 chain_bad = (record.seq, problem)
                 break
-            if record.kind == KIND_DECISION and record.pack_sha256 is not None:
+            if record.kind in (KIND_DECISION, KIND_RUN) and record.pack_sha256 is not None:
                 pack_first_use.setdefault(record.pack_sha256, record.seq)
             if record.batch_start == record.seq:
                 leader = record
@@ -1082,7 +1459,11 @@ class DecisionLog:
         if bad:
             first_seq, problem = min(bad, key=lambda b: b[0])
             return VerifyReport(False, count, prev, first_seq, problem)
-        return VerifyReport(True, count, prev)
+        incomplete = tuple(
+            IncompleteRun(run.start.run_id or "", run.start.seq, run.decisions)
+            for run in sorted(open_runs.values(), key=lambda r: r.start.seq)
+        )
+        return VerifyReport(True, count, prev, incomplete_runs=incomplete)
 
     def _consistency(self, conn: sqlite3.Connection, record: Record) -> str | None:
         """Problems a well-formed record cannot have (a forger who recomputed hashes might)."""
@@ -1106,6 +1487,8 @@ class DecisionLog:
             if record.outcome not in _DECISION_OUTCOMES:
                 return f"override has an invalid outcome {record.outcome!r}"
             return None
+        if record.kind == KIND_RUN:
+            return None  # checked with the run it belongs to (_run_problem)
         return f"unknown record kind {record.kind!r}"
 
 
@@ -1114,15 +1497,29 @@ class ChunkedRecorder:
 
     Why: a run over a large population takes long; recording everything in one transaction
     at the end lost the whole run when the process was killed. Each committed chunk is durable
-    and the chain verifies after a kill. With ``batch`` (documents evaluated together), every
-    record carries the whole run's batch fields, and the run holds the log's writer lock
-    between its chunks so the batch stays contiguous. Such a batch has no recorded size (it
-    ends at its first non-member): cut short by a kill, it verifies and replays with the members
-    that were recorded.
+    and the chain verifies after a kill. The run is framed by run records: a start record when
+    the recorder is entered (announcing ``total`` decisions when known) and an end record,
+    committed with the last chunk, saying ``completed`` (or ``stopped`` when the run ended on
+    an exception or :meth:`stop` was called) and how many decisions were recorded. A run
+    killed midway has no end record: it shows as incomplete.
+
+    With ``batch`` (documents evaluated together), every record carries the whole run's batch
+    fields, and the run holds the log's writer lock from its start record to its end record so
+    the batch stays contiguous. Such a batch has no recorded size (it ends at its first
+    non-member): cut short by a kill, it verifies and replays with the members that were
+    recorded.
     """
 
     def __init__(
-        self, log: DecisionLog, pack: PackFiles, *, total: int, batch: bool, chunk: int
+        self,
+        log: DecisionLog,
+        pack: PackFiles,
+        *,
+        total: int | None,
+        batch: bool,
+        chunk: int,
+        request_id: str | None = None,
+        as_of: date | None = None,
     ) -> None:
         if chunk < 1:
             raise RecordingError("chunk size must be at least 1")
@@ -1130,24 +1527,38 @@ class ChunkedRecorder:
         self._pack = pack
         self._files = _checked_pack(pack)
         self._total = total
-        self._together = batch and total > 1
+        self._together = batch and (total is None or total > 1)
         self._chunk = chunk
+        self._run = _Run.new(pack, request_id, None if as_of is None else as_of.isoformat())
         self._pending: list[tuple[Decision, str, str]] = []
         self._seqs: list[int] = []
+        self._last_seq: int | None = None  # this run's last record (start or decision)
         self._batch_start: int | None = None
-        self._as_of: date | None = None
+        self._as_of: date | None = as_of
         self._lock: contextlib.ExitStack | None = None
+        self._stopped = False
+        self._ended = False
+
+    @property
+    def run_id(self) -> str:
+        """The id of this run (on its start, decision and end records)."""
+        return self._run.run_id
 
     @property
     def seqs(self) -> list[int]:
-        """Sequence numbers of the records committed so far."""
+        """Sequence numbers of the decision records committed so far."""
         return list(self._seqs)
 
     def __enter__(self) -> Self:
+        stack = contextlib.ExitStack()
         if self._together:
-            stack = contextlib.ExitStack()
             stack.enter_context(self._log._run_lock())
-            self._lock = stack
+        try:
+            self._start()
+        except BaseException:
+            stack.close()
+            raise
+        self._lock = stack
         return self
 
     def __exit__(
@@ -1157,22 +1568,39 @@ class ChunkedRecorder:
         tb: TracebackType | None,
     ) -> None:
         try:
-            if exc_type is None or issubclass(exc_type, Exception):
-                self.flush()  # what was decided before a failure is kept
+            if exc_type is None:
+                self._end(RUN_STOPPED if self._stopped else RUN_COMPLETED)
+            elif issubclass(exc_type, Exception):
+                # what was decided before a failure is kept, and the run says it stopped; if
+                # even that cannot be written, the run stays visibly incomplete and the
+                # original error goes on
+                with contextlib.suppress(AuditError):
+                    self._end(RUN_STOPPED)
         finally:
             if self._lock is not None:
                 self._lock.close()
                 self._lock = None
 
+    def stop(self) -> None:
+        """Mark the run as stopped before its end (a bad input line, say): its end record
+        will say ``stopped`` rather than ``completed``."""
+        self._stopped = True
+
     def add(self, decision: Decision, document: Document) -> None:
         """Queue one decision; commits when a chunk is full."""
+        if self._ended:
+            raise RecordingError("this run has ended; start a new one")
         _check_decision_matches_pack(decision, self._pack)
-        if self._together:
-            if self._as_of is None:
-                self._as_of = decision.as_of
-            elif decision.as_of != self._as_of:
-                raise RecordingError("decisions evaluated as one batch must share one as_of")
-        if len(self._seqs) + len(self._pending) >= self._total:
+        if self._run.as_of is not None and decision.as_of != self._as_of:
+            raise RecordingError(
+                f"decision on {decision.document_id} is as of {decision.as_of}, not as of "
+                f"{self._as_of} as this run announced"
+            )
+        if self._as_of is None:
+            self._as_of = decision.as_of
+        elif self._together and decision.as_of != self._as_of:
+            raise RecordingError("decisions evaluated as one batch must share one as_of")
+        if self._total is not None and len(self._seqs) + len(self._pending) >= self._total:
             raise RecordingError(f"more decisions than the {self._total} this run announced")
         self._pending.append((decision, decision.to_json(), _input_json(document, decision)))
         if len(self._pending) >= self._chunk:
@@ -1182,25 +1610,125 @@ class ChunkedRecorder:
         """Commit the queued decisions now."""
         if not self._pending:
             return
+        with self._log._writing() as conn:
+            self._commit_pending(conn)
+
+    def _start(self) -> None:
         log = self._log
-        pending, self._pending = self._pending, []  # never retried after a failure
         with log._writing() as conn:
             head = log._checked_head(conn)
-            if self._together:
-                if self._batch_start is None:
-                    self._batch_start = head.seq + 1
-                elif head.seq != self._seqs[-1]:
-                    raise RecordingError(
-                        "another writer appended in the middle of this batch run; "
-                        "its remaining decisions were not recorded"
-                    )
-            if not self._seqs:
-                log._store_pack(conn, self._pack.sha256, self._files)
-            seqs = log._append(conn, head, pending, self._batch_start, None)
+            log._store_pack(conn, self._pack.sha256, self._files)
+            head = log._append_run(conn, head, self._run, RUN_STARTED, self._total)
+        self._last_seq = head.seq
+
+    def _commit_pending(self, conn: sqlite3.Connection) -> Head:
+        """Append the queued decisions (inside a write transaction); returns the new head."""
+        log = self._log
+        pending, self._pending = self._pending, []  # never retried after a failure
+        head = log._checked_head(conn)
+        if self._together and head.seq != self._last_seq:
+            raise RecordingError(
+                "another writer appended in the middle of this batch run; "
+                "its remaining decisions were not recorded"
+            )
+        if not pending:
+            return head
+        if self._together and self._batch_start is None:
+            self._batch_start = head.seq + 1
+        seqs = log._append(conn, head, pending, self._batch_start, None, self._run)
         self._seqs.extend(seqs)
+        self._last_seq = seqs[-1]
+        return log._meta_head(conn)
+
+    def _end(self, status: str) -> None:
+        """Commit what is queued and the end record, in one transaction."""
+        if self._ended:
+            return
+        self._ended = True
+        log = self._log
+        with log._writing() as conn:
+            head = self._commit_pending(conn)
+            log._append_run(conn, head, self._run, status, len(self._seqs))
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+@dataclass
+class _OpenRun:
+    """A run being verified: its start record and the decisions seen so far."""
+
+    start: Record
+    decisions: int = 0
+
+
+def _run_problem(record: Record, open_runs: dict[str, _OpenRun]) -> str | None:
+    """Runs (schema 2): a start record opens a run, its decisions name it, and its end record
+    closes it with the number of decisions it recorded. Updates ``open_runs``."""
+    run_fields = (record.run_id, record.request_id, record.run_decisions)
+    if record.kind == KIND_OVERRIDE:
+        return None if run_fields == (None, None, None) else "override record carries run fields"
+    if record.kind == KIND_DECISION:
+        if record.run_decisions is not None:
+            return "decision record carries a run's count"
+        if record.run_id is None:
+            return None if record.request_id is None else "request id outside of any run"
+        run = open_runs.get(record.run_id)
+        if run is None:
+            return f"names run {record.run_id!r}, which has not started or has already ended"
+        problem = _differs_from_run(record, run.start)
+        if problem is None:
+            run.decisions += 1
+        return problem
+    if record.kind != KIND_RUN:
+        return None
+    run_id = record.run_id
+    if not run_id:
+        return "run record without a run id"
+    if (record.document_kind, record.document_id) != (RUN_DOCUMENT_KIND, run_id):
+        return "run record names a document other than its run"
+    stray = (
+        record.decision_json, record.input_json, record.batch_start, record.batch_size,
+        record.engine_name, record.engine_version, record.overrides_seq, record.overrides_hash,
+        record.override_by, record.override_reason,
+    )  # fmt: skip
+    if any(v is not None for v in stray):
+        return "run record carries decision or override fields"
+    pack = (record.pack_name, record.pack_version, record.pack_sha256)
+    if None in pack and pack != (None, None, None):
+        return "run record names its rule pack in part"
+    if record.run_decisions is not None and record.run_decisions < 0:
+        return "run record with a negative count"
+    if record.outcome == RUN_STARTED:
+        if run_id in open_runs:
+            return f"starts run {run_id!r} again before it ended"
+        open_runs[run_id] = _OpenRun(record)
+        return None
+    if record.outcome not in (RUN_COMPLETED, RUN_STOPPED):
+        return f"run record with an unknown status {record.outcome!r}"
+    run = open_runs.get(run_id)
+    if run is None:
+        return f"ends run {run_id!r}, which has not started"
+    problem = _differs_from_run(record, run.start)
+    if problem is not None:
+        return problem
+    if record.run_decisions != run.decisions:
+        return (
+            f"says run {run_id!r} recorded {record.run_decisions} decisions, but the log holds "
+            f"{run.decisions}"
+        )
+    del open_runs[run_id]
+    return None
+
+
+def _differs_from_run(record: Record, start: Record) -> str | None:
+    if record.request_id != start.request_id:
+        return f"request id differs from that of its run (record {start.seq})"
+    if start.pack_sha256 is not None and record.pack_sha256 != start.pack_sha256:
+        return f"rule pack differs from that of its run (record {start.seq})"
+    if start.as_of is not None and record.as_of != start.as_of:
+        return f"as_of differs from that of its run (record {start.seq})"
+    return None
 
 
 def _batch_end(leader: Record) -> int:

@@ -152,11 +152,18 @@ def replay(log: DecisionLog, seq: int, loader: PackLoader | None = None) -> Repl
             f"{members[0].seq}-{members[-1].seq}; replaying the batch together"
         )
         if record.batch_size is None:
-            notes.append(
-                "the batch was recorded in chunks as it was evaluated: if its run was stopped "
-                "before the end, documents never recorded cannot take part in the replay, so "
-                "cross-document findings about them may differ"
-            )
+            runs = [] if record.run_id is None else log.runs(run_id=record.run_id)
+            if runs and runs[0].complete:
+                notes.append(
+                    f"the batch was recorded in chunks by run {runs[0].run_id}, which "
+                    "completed: every document of the batch takes part"
+                )
+            else:
+                notes.append(
+                    "the batch was recorded in chunks as it was evaluated: if its run was "
+                    "stopped before the end, documents never recorded cannot take part in the "
+                    "replay, so cross-document findings about them may differ"
+                )
     as_of = as_of_date(record)
     load = loader if loader is not None else default_pack_loader()
     with tempfile.TemporaryDirectory(prefix="vasp-rules-replay-") as tmp:

@@ -3,19 +3,24 @@ evaluate command (JSON Lines in and out, workers, Dask, progress, summary)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterator
 from datetime import date
-from typing import IO, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from ..cli_support import fail
 from ..docfiles import display_name
 from ..rulepack import RulePack
+from .chunks import relates
 from .progress import Progress
-from .stream import Record, StreamError, Summary, stream_decisions
+from .stream import Record, StreamError, Summary, parse_line, stream_decisions
+
+if TYPE_CHECKING:
+    from ..audit.log import ChunkedRecorder
 
 STREAM_SUFFIXES = (".jsonl", ".ndjson")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -77,11 +82,17 @@ def run_stream(
     dask: str | None,
     chunk: int,
     progress: bool | None,
+    log_path: str | None = None,
+    log_chunk: int = 500,
 ) -> None:
     """Stream decisions for one JSON Lines file (or `-`, standard input) to `output` (a file,
-    or `-`/None for standard output), flushing each chunk as it is decided."""
+    or `-`/None for standard output), flushing each chunk as it is decided. With `log_path`,
+    every decision is also recorded in that audit log as one run, committed every `log_chunk`
+    decisions (error records are not decisions: they are not recorded)."""
     if len(files) != 1:
         fail("stream one JSON Lines file (or - for standard input) at a time")
+    if log_path is not None and dask is not None:
+        fail("--log does not record --dask runs: drop --dask, or --log")
     name = files[0]
     source: IO[bytes]
     if name == "-":
@@ -103,31 +114,43 @@ def run_stream(
 
     started = time.monotonic()
     error: StreamError | None = None
+    pending: list[Record] = []
     try:
-        records: Iterator[Record]
-        if dask is not None:
+        # the audit run ends when this block does: completed, or stopped (on a bad line
+        # that stops the run, or an exception), with every decision made before it recorded
+        with contextlib.ExitStack() as audit:
+            recorder = None
+            if log_path is not None:
+                recorder = _recorder(audit, log_path, pack, day, batch, log_chunk)
+            records: Iterator[Record]
+            if dask is not None:
+                try:
+                    from .dask import stream_with_dask
+                except ImportError:
+                    fail("--dask needs the dask extra: pip install 'vasp-rules[dask]'")
+                records = stream_with_dask(
+                    pack, source, day, address=dask, batch=batch, on_error=on_error,
+                    progress=meter,
+                )
+            else:
+                records = stream_decisions(
+                    pack, source, day, batch=batch, workers=workers, chunk=chunk,
+                    on_error=on_error, progress=meter, keep_input=recorder is not None,
+                )
             try:
-                from .dask import stream_with_dask
-            except ImportError:
-                fail("--dask needs the dask extra: pip install 'vasp-rules[dask]'")
-            records = stream_with_dask(
-                pack, source, day, address=dask, batch=batch, on_error=on_error, progress=meter
-            )
-        else:
-            records = stream_decisions(
-                pack, source, day, batch=batch, workers=workers, chunk=chunk,
-                on_error=on_error, progress=meter,
-            )
-        pending: list[Record] = []
-        try:
-            for record in records:
-                tally.add(record)
-                pending.append(record)
-                if len(pending) >= chunk:
-                    _write(sink, pending)
-        except StreamError as exc:
-            error = exc
-        _write(sink, pending)
+                for record in records:
+                    tally.add(record)
+                    pending.append(record)
+                    if recorder is not None and record.decision is not None:
+                        _log(recorder, record)
+                    if len(pending) >= chunk:
+                        _write(sink, pending)
+            except StreamError as exc:
+                error = exc
+                if recorder is not None:
+                    recorder.stop()
+            finally:
+                _write(sink, pending)  # whatever happens, what was decided is written
     finally:
         meter.done()
         if source is not sys.stdin.buffer:
@@ -144,6 +167,34 @@ def run_stream(
             f"{display_name(name)}:{error.line}: {error.message} "
             f"({tally.documents} decisions before it were written)"
         )
+
+
+def _recorder(
+    stack: contextlib.ExitStack,
+    log_path: str,
+    pack: RulePack,
+    day: date,
+    batch: bool,
+    chunk: int,
+) -> ChunkedRecorder:
+    """The run's recorder, entered on `stack`. A stream whose pack relates documents on `day`
+    is decided as one batch, so it is recorded as one (replay evaluates the recorded members
+    together); otherwise each document was decided on its own and is recorded so."""
+    from ..audit.log import DecisionLog
+
+    log = stack.enter_context(DecisionLog.open(log_path, write=True))
+    together = relates(pack, day, batch)
+    recorder = log.recorder(pack, total=None, batch=together, chunk=chunk, as_of=day)
+    return stack.enter_context(recorder)
+
+
+def _log(recorder: ChunkedRecorder, record: Record) -> None:
+    """Record one streamed decision with its input line, both as the in-memory path has them:
+    the canonical decision and the document as read (numbers as exact decimals)."""
+    from ..decision import Decision
+
+    assert record.decision is not None and record.source is not None
+    recorder.add(Decision.model_validate_json(record.decision), parse_line(record.source))
 
 
 def _write(sink: IO[str], records: list[Record]) -> None:

@@ -40,13 +40,15 @@ CHUNK = 500
 
 @dataclass(frozen=True)
 class Record:
-    """One output line: a decision (JSON text) or the error of a bad input line."""
+    """One output line: a decision (JSON text) or the error of a bad input line. `source` is
+    the input line itself, when asked for (`keep_input`: the audit log records it)."""
 
     line: int
     decision: str | None = None
     error: str | None = None
     outcome: str = ""
     fired: tuple[str, ...] = ()
+    source: bytes | None = None
 
     def to_json(self) -> str:
         if self.decision is not None:
@@ -127,33 +129,40 @@ def stream_decisions(
     chunk: int = CHUNK,
     on_error: str = "stop",
     progress: Callable[[int, int, int], None] | None = None,
+    keep_input: bool = False,
 ) -> Iterator[Record]:
     """Decisions for a JSON Lines stream, in input order, as they are made. `on_error` is
     "stop" (raise StreamError at the first bad line, after yielding every decision before it)
     or "record" (yield an error record in its place). `progress` is called with (documents
-    decided, bytes read or -1, total documents or 0)."""
+    decided, bytes read or -1, total documents or 0). With `keep_input`, each record carries
+    its input line (`Record.source`).
+
+    When the pack relates documents on `as_of` (batch rules; see `relates`), every decision is
+    made as inside one batch of all the valid documents of the stream (up to the first bad
+    line, when the run stops there): what `evaluate_many` on those documents, in input order,
+    decides."""
     if relates(pack, as_of, batch):
-        yield from _two_pass(pack, source, as_of, workers, chunk, on_error, progress)
+        yield from _two_pass(pack, source, as_of, workers, chunk, on_error, progress, keep_input)
         return
     lines = read_lines(source)
     done = 0
     position = 0
 
-    def jobs() -> Iterator[tuple[Job, list[int]]]:
+    def jobs() -> Iterator[tuple[Job, list[tuple[int, bytes | None]]]]:
         nonlocal position
         while True:
             part = _take(lines, chunk)
             if not part:
                 return
-            numbers = [n for n, _ in part]
+            lines_in = [(n, text if keep_input else None) for n, text in part]
             docs = [(position + i, text) for i, (_, text) in enumerate(part)]
             position += len(part)
-            yield Job("decide", len(numbers), as_of, docs, [], "durable", batch, True), numbers
+            yield Job("decide", len(part), as_of, docs, [], "durable", batch, True), lines_in
 
     read = 0
-    for numbers, results in _run(pack, workers, jobs()):
-        for number, (_, result) in zip(numbers, results, strict=True):
-            yield _record(number, result, on_error)
+    for lines_in, results in _run(pack, workers, jobs()):
+        for (number, text), (_, result) in zip(lines_in, results, strict=True):
+            yield _record(number, result, on_error, text)
             done += 1
         read = max(read, _tell(source))
         if progress is not None:
@@ -168,6 +177,7 @@ def _two_pass(
     chunk: int,
     on_error: str,
     progress: Callable[[int, int, int], None] | None,
+    keep_input: bool,
 ) -> Iterator[Record]:
     with tempfile.TemporaryDirectory(prefix="vasp-rules-") as tmp:
         spool = _seekable(source, tmp)
@@ -188,7 +198,7 @@ def _two_pass(
         # pass 1: validate, record each document's offset and group keys (in the workers)
         position = 0
 
-        def key_jobs() -> Iterator[tuple[Job, list[int]]]:
+        def key_jobs() -> Iterator[tuple[Job, list[Any]]]:
             nonlocal position
             it = lines()
             while True:
@@ -225,19 +235,19 @@ def _two_pass(
             reader.seek(offsets[p])
             return reader.readline()
 
-        def jobs() -> Iterator[tuple[Job, list[int]]]:
+        def jobs() -> Iterator[tuple[Job, list[tuple[int, bytes | None]]]]:
             for start in range(0, total, chunk):
                 stop = min(start + chunk, total)
                 own = [(p, text_at(p)) for p in range(start, stop)]
                 near = [(p, text_at(p)) for p in store.neighbours(start, stop) if p < total]
                 job = Job("decide", start, as_of, own, near, "durable", True, True)
-                yield job, [numbers[p] for p in range(start, stop)]
+                yield job, [(numbers[p], text if keep_input else None) for p, text in own]
 
         done = 0
         try:
-            for nums, results in _run(pack, workers, jobs()):
-                for number, (_, result) in zip(nums, results, strict=True):
-                    yield _record(number, result, "record")
+            for lines_in, results in _run(pack, workers, jobs()):
+                for (number, text), (_, result) in zip(lines_in, results, strict=True):
+                    yield _record(number, result, "record", text)
                     done += 1
                 if progress is not None:
                     progress(done, -1, total)
@@ -250,30 +260,31 @@ def _two_pass(
             raise StreamError(numbers[stop_at], errors[stop_at])
 
 
-def _record(number: int, result: Any, on_error: str) -> Record:
+def _record(number: int, result: Any, on_error: str, source: bytes | None = None) -> Record:
     if isinstance(result, Invalid):
         if on_error == "stop":
             raise StreamError(number, result.message())
-        return Record(number, error=result.message())
+        return Record(number, error=result.message(), source=source)
     text, outcome, fired = result
-    return Record(number, decision=text, outcome=outcome, fired=fired)
+    return Record(number, decision=text, outcome=outcome, fired=fired, source=source)
 
 
 def _run(
     pack: RulePack,
     workers: int,
-    jobs: Iterable[tuple[Job, list[int]]],
+    jobs: Iterable[tuple[Job, list[Any]]],
     *,
     summarise: bool = True,
-) -> Iterator[tuple[list[int], list[tuple[int, Any]]]]:
-    """Run (job, line numbers) pairs in order, in this process or the pool."""
+) -> Iterator[tuple[list[Any], list[tuple[int, Any]]]]:
+    """Run (job, what the caller keeps of its lines) pairs in order, in this process or the
+    pool."""
     done = _summarised if summarise else (lambda r: r)
     if workers <= 1:
         for job, numbers in jobs:
             yield numbers, done(run_job(pack, job, {}))
         return
     pool = pack.worker_pool(workers)
-    pending: list[list[int]] = []
+    pending: list[list[Any]] = []
 
     def only_jobs() -> Iterator[Job]:
         for job, numbers in jobs:

@@ -34,7 +34,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..audit import AuditError, DecisionLog
+from ..audit import AuditError, DecisionLog, RunRecorded
 from ..decision import Decision
 from ..engine.durable_backend import EngineError
 from ..entities.ivms101 import parse_ivms101_many
@@ -337,9 +337,15 @@ class Service:
         return pack
 
     def record(
-        self, pack: RulePack, decisions: Sequence[Decision], documents: Sequence[Any], batch: bool
-    ) -> tuple[list[int], str]:
-        """Append to the audit log; the records' numbers and the log's head after them.
+        self,
+        pack: RulePack,
+        decisions: Sequence[Decision],
+        documents: Sequence[Any],
+        batch: bool,
+        request_id: str,
+    ) -> tuple[RunRecorded, str]:
+        """Append to the audit log as one run carrying the request id on every record (start,
+        decisions, end, in one transaction); the run as recorded and the log's head after it.
 
         Each thread keeps its log open (an SQLite connection serves one thread): opening and
         checking the file for every request would cost several times the append itself."""
@@ -351,8 +357,10 @@ class Service:
         # recomputes it (an explained decision would not replay byte for byte)
         plain = [d.model_copy(update={"explanation": None}) for d in decisions]
         try:
-            seqs = audit.record_many(list(zip(plain, documents, strict=True)), pack, batch=batch)
-            return seqs, audit.head().token
+            run = audit.record_run(
+                list(zip(plain, documents, strict=True)), pack, batch=batch, request_id=request_id
+            )
+            return run, audit.head().token
         except BaseException:
             self._logs.log = None  # reopen (and re-check the file) on the next request
             audit.close()
@@ -373,16 +381,20 @@ class Service:
             decisions = pack.evaluate_many(documents, as_of, batch=batch, explain=explain)
             headers: dict[str, str] = {}
             if self.config.log_path is not None:
-                seqs, head = self.record(pack, decisions, documents, batch)
+                request_id = str(request.state.request_id)
+                run, head = self.record(pack, decisions, documents, batch, request_id)
+                seqs = run.seqs
                 headers["x-audit-records"] = (
                     f"{seqs[0]}-{seqs[-1]}" if len(seqs) > 1 else str(seqs[0])
                 )
+                headers["x-audit-run"] = run.run_id
                 headers["x-audit-head"] = head
                 log.info(
-                    "request %s: %d decision(s) recorded as audit records %s",
-                    request.state.request_id,
+                    "request %s: %d decision(s) recorded as audit records %s (run %s)",
+                    request_id,
                     len(seqs),
                     headers["x-audit-records"],
+                    run.run_id,
                 )
             return decisions, headers
 

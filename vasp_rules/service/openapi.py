@@ -137,7 +137,12 @@ def openapi_document(packs: list[str]) -> dict[str, Any]:
                             "headers": {
                                 "X-Request-Id": {"schema": {"type": "string"}},
                                 "X-Audit-Records": {
-                                    "description": "Audit log records written (with --log)",
+                                    "description": "Audit log decision records written "
+                                    "(with --log); each carries the X-Request-Id",
+                                    "schema": {"type": "string"},
+                                },
+                                "X-Audit-Run": {
+                                    "description": "The audit log run of this request",
                                     "schema": {"type": "string"},
                                 },
                                 "X-Audit-Head": {
