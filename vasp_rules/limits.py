@@ -35,6 +35,7 @@ from ruamel.yaml.events import (
     SequenceEndEvent,
 )
 
+from .docpath import format_path
 from .errors import InputError
 
 #: Levels of nested mappings and lists a document, scenario or rule file may have.
@@ -57,14 +58,8 @@ class LimitError(InputError):
 
 
 def path_text(parts: list[str | int]) -> str:
-    """`a.b[2].c` from the keys and indexes leading to a value."""
-    out = ""
-    for part in parts:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else part
-    return out or "<top>"
+    """`a.b[2].c` from the keys and indexes leading to a value (`<top>` for none)."""
+    return format_path(tuple(parts)) or "<top>"
 
 
 def check_size(size: int, limit: int, what: str) -> None:
