@@ -159,3 +159,35 @@ def test_worker_processes_report_each_decision_in_order_as_chunks_return() -> No
         assert seen == [d.to_json() for d in got] and len(seen) == len(docs)
     finally:
         p.close()
+
+
+def test_large_chunks_and_answers_do_not_deadlock_the_pipes() -> None:
+    """Regression: with jobs and answers both larger than a pipe's buffer, the parent blocked
+    sending a third job to a worker that was blocked sending its first answer (found by
+    benchmarks/scale.py workers at 50,000 documents). Answers are now read while jobs are sent."""
+    import threading
+
+    from conftest import EXAMPLES
+
+    template = json.loads((EXAMPLES / "customer.json").read_text())
+    docs = []
+    for i in range(12_000):
+        doc = copy.deepcopy(template)
+        doc["customer_id"] = f"CUST-{i:08d}"
+        docs.append(doc)
+    p = RulePack.load("pk")
+    got: list[str] = []
+    run = threading.Thread(
+        target=lambda: got.extend(
+            r.to_json() for _, r in evaluate_chunked(p, docs, AS_OF, batch=False, workers=2,
+                                                     size=2000)
+        ),
+        daemon=True,
+    )
+    try:
+        run.start()
+        run.join(timeout=240)
+        assert not run.is_alive(), "the worker pool deadlocked"
+    finally:
+        p.close()
+    assert got == [d.to_json() for d in p.evaluate_many(docs, AS_OF, batch=False)]

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import queue
+import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -83,22 +85,54 @@ class WorkerPool:
 
     def run(self, jobs: Iterable[Job], in_flight: int = 2) -> Iterator[Any]:
         """Send jobs round robin, at most `in_flight` waiting per worker; yield each job's
-        result in order."""
+        result in order.
+
+        Each worker's answers are read by a thread of its own while jobs are being sent: a
+        job and an answer both larger than a pipe's buffer would otherwise deadlock (this
+        process blocked sending a job to a worker that is blocked sending its last answer)."""
+        tokens: list[queue.SimpleQueue[bool]] = [queue.SimpleQueue() for _ in self._conns]
+        answers: list[queue.SimpleQueue[tuple[bool, Any]]] = [
+            queue.SimpleQueue() for _ in self._conns
+        ]
+        readers = [
+            threading.Thread(target=_read_answers, args=(conn, t, a), daemon=True)
+            for conn, t, a in zip(self._conns, tokens, answers, strict=True)
+        ]
+        for reader in readers:
+            reader.start()
+
+        def answer(worker: int) -> Any:
+            ok, payload = answers[worker].get()
+            if not ok:
+                if payload == DIED:
+                    self.close()
+                raise RuntimeError(payload)
+            return payload
+
         pending: deque[int] = deque()
         n = 0
-        for job in jobs:
-            worker = n % self.workers
-            if len(pending) >= in_flight * self.workers:
-                yield self._receive(self._conns[pending.popleft()])
-            try:
-                self._conns[worker].send(job)
-            except (BrokenPipeError, OSError):
-                self.close()
-                raise RuntimeError(DIED) from None
-            pending.append(worker)
-            n += 1
-        while pending:
-            yield self._receive(self._conns[pending.popleft()])
+        try:
+            for job in jobs:
+                worker = n % self.workers
+                if len(pending) >= in_flight * self.workers:
+                    yield answer(pending.popleft())
+                try:
+                    self._conns[worker].send(job)
+                except (BrokenPipeError, OSError):
+                    self.close()
+                    raise RuntimeError(DIED) from None
+                tokens[worker].put(True)  # its reader now expects one more answer
+                pending.append(worker)
+                n += 1
+            while pending:
+                yield answer(pending.popleft())
+        finally:
+            for t in tokens:
+                t.put(False)  # readers stop once the answers they expect are in
+            for reader in readers:
+                # drained even when the caller stopped early, so that no stale answer is
+                # left in a pipe for the next run to take as its own
+                reader.join()
 
     @property
     def alive(self) -> bool:
@@ -117,6 +151,25 @@ class WorkerPool:
         for conn in self._conns:
             conn.close()
         self._conns, self._procs = [], []
+
+
+def _read_answers(
+    conn: Connection,
+    tokens: queue.SimpleQueue[bool],
+    answers: queue.SimpleQueue[tuple[bool, Any]],
+) -> None:
+    """A reader thread of `WorkerPool.run`: one answer per token, (True, payload) or
+    (False, what went wrong); stops at a False token or when the worker is gone."""
+    while tokens.get():
+        try:
+            status, payload = conn.recv()
+        except (EOFError, OSError):
+            answers.put((False, DIED))
+            return
+        if status == "error":
+            answers.put((False, f"a worker failed: {payload}"))
+        else:
+            answers.put((True, payload))
 
 
 def _serve(conn: Connection, root: str, overrides: dict[str, Any], sha256: str) -> None:
