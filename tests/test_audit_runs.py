@@ -9,19 +9,15 @@ verify and take new records; a streamed run replays byte for byte.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
 import sqlite3
-import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import AS_OF, PK, example
+from conftest import AS_OF, PK, example, sigkill_after_commits
 from test_audit_support import AS_OF as FAKE_AS_OF
 from test_audit_support import FakePack, StepClock, pack_files, pairs
 from test_scale_chunks import _mixed
@@ -181,16 +177,6 @@ def test_dask_runs_are_refused_with_log(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- killed runs
 
 
-def _count_decisions(db: Path) -> int:
-    if not db.exists():
-        return 0
-    try:
-        with DecisionLog.open(db) as log:
-            return sum(1 for r in log.records() if r.kind == KIND_DECISION)
-    except Exception:  # not created yet, or mid-creation
-        return 0
-
-
 @pytest.mark.parametrize("separate", [True, False], ids=["separate", "batch"])
 def test_sigkilled_streamed_run_keeps_committed_chunks_and_shows_incomplete(
     tmp_path: Path, separate: bool
@@ -210,17 +196,7 @@ def test_sigkilled_streamed_run_keeps_committed_chunks_and_shows_incomplete(
         AS_OF.isoformat(), "-o", str(tmp_path / "out.jsonl"), "--chunk-size", "20",
         "--log", str(db), "--log-chunk", str(CHUNK),
     ] + (["--separate"] if separate else [])  # fmt: skip
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 120
-        while _count_decisions(db) < 3 * CHUNK:
-            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-            assert time.monotonic() < deadline, "the run committed nothing in two minutes"
-            time.sleep(0.05)
-        os.kill(proc.pid, signal.SIGKILL)
-    finally:
-        proc.wait(timeout=30)
-    assert proc.returncode == -signal.SIGKILL
+    sigkill_after_commits(cmd, db, 3 * CHUNK)
     report = verify_log(db)
     assert report.ok, report.summary()
     records = _decisions(db)

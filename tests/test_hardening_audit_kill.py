@@ -6,15 +6,12 @@ record). tests/test_audit_runs.py does the same for streamed runs."""
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from conftest import AS_OF, PK, example
+from conftest import AS_OF, PK, example, sigkill_after_commits
 
 from vasp_rules import RulePack
 from vasp_rules.audit.log import (
@@ -43,16 +40,6 @@ def _population(tmp: Path) -> tuple[Path, list[dict[str, object]]]:
     return path, docs
 
 
-def _count(db: Path) -> int:
-    if not db.exists():
-        return 0
-    try:
-        with DecisionLog.open(db) as log:
-            return sum(1 for r in log.records() if r.kind == KIND_DECISION)
-    except Exception:  # not created yet, or mid-creation
-        return 0
-
-
 @pytest.mark.parametrize("separate", [True, False], ids=["separate", "batch"])
 def test_sigkilled_logged_run_keeps_committed_chunks(tmp_path: Path, separate: bool) -> None:
     docs_file, docs = _population(tmp_path)
@@ -62,17 +49,7 @@ def test_sigkilled_logged_run_keeps_committed_chunks(tmp_path: Path, separate: b
         "--as-of", AS_OF.isoformat(), "--log", str(db), "--log-chunk", str(CHUNK),
         "--format", "json",
     ] + (["--separate"] if separate else [])  # fmt: skip
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 120
-        while _count(db) < 3 * CHUNK:
-            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-            assert time.monotonic() < deadline, "the run committed nothing in two minutes"
-            time.sleep(0.05)
-        os.kill(proc.pid, signal.SIGKILL)
-    finally:
-        proc.wait(timeout=30)
-    assert proc.returncode == -signal.SIGKILL
+    sigkill_after_commits(cmd, db, 3 * CHUNK)
     report = verify_log(db)
     assert report.ok, report.summary()
     kept = report.records - 1  # the run's start record, then its committed decisions
