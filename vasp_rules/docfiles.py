@@ -36,24 +36,35 @@ SUFFIXES: dict[str, str] = {
 }
 
 
+def json_line_document(line: str | bytes) -> dict[str, Any]:
+    """One non-blank line of a JSON Lines input as a document: exact decimals, within the input
+    limits. Raises InputFileError with a message that names no place (callers add the file
+    and line, or put it in the line's error record)."""
+    try:
+        text = line.decode("utf-8") if isinstance(line, bytes) else line
+        data = load_json(text, parse_float=Decimal)
+    except LimitError as exc:
+        raise InputFileError(exc.message) from None
+    except UnicodeDecodeError:
+        raise InputFileError("not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise InputFileError(f"invalid JSON: {exc.msg}") from None
+    except ValueError as exc:  # e.g. an integer too long to read
+        raise InputFileError(f"invalid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise InputFileError("each line of a JSON Lines file is one document (a JSON object)")
+    return data
+
+
 def read_json_line(line: str, where: str, lineno: int) -> dict[str, Any] | None:
     """One line of a JSON Lines file: a document, or None for a blank line. Numbers are read as
     exact decimals. `where` (the file name) and `lineno` (1-based) go into the error message."""
     if not line.strip():
         return None
     try:
-        data = load_json(line, parse_float=Decimal)
-    except LimitError as exc:
-        raise InputFileError(f"{where}:{lineno}: {exc.message}") from None
-    except json.JSONDecodeError as exc:
-        raise InputFileError(f"{where}:{lineno}: invalid JSON: {exc.msg}") from None
-    except ValueError as exc:  # e.g. an integer too long to read
-        raise InputFileError(f"{where}:{lineno}: invalid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise InputFileError(
-            f"{where}:{lineno}: each line of a JSON Lines file is one document (a JSON object)"
-        )
-    return data
+        return json_line_document(line)
+    except InputFileError as exc:
+        raise InputFileError(f"{where}:{lineno}: {exc}") from None
 
 
 def _json(text: str, where: str) -> tuple[Any, bool]:

@@ -31,31 +31,16 @@ class Invalid:
 
 
 def validate(raw: Any, position: int) -> Item | Invalid:
-    """Parse one raw document (JSON text, a mapping or a model) into an item."""
-    import json
-    from decimal import Decimal
-
-    from ..limits import LimitError, load_json
+    """Parse one raw document (a JSON Lines line, a mapping or a model) into an item."""
+    from ..docfiles import InputFileError, json_line_document
     from ..rulepack import _item
 
     try:
         if isinstance(raw, str | bytes):
             try:
-                text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-                raw = load_json(text, parse_float=Decimal)
-            except LimitError as exc:
-                return Invalid(position, [("", exc.message)])
-            except UnicodeDecodeError:
-                return Invalid(position, [("", "not UTF-8 text")])
-            except json.JSONDecodeError as exc:
-                return Invalid(position, [("", f"invalid JSON: {exc.msg}")])
-            except ValueError as exc:  # e.g. an integer too long to read
-                return Invalid(position, [("", f"invalid JSON: {exc}")])
-            if not isinstance(raw, dict):
-                return Invalid(
-                    position,
-                    [("", "each line of a JSON Lines file is one document (a JSON object)")],
-                )
+                raw = json_line_document(raw)
+            except InputFileError as exc:
+                return Invalid(position, [("", str(exc))])
         return _item(raw, None)
     except DocumentError as exc:
         return Invalid(position, list(exc.errors))
