@@ -74,13 +74,15 @@ class WorkerPool:
             self._receive(conn)  # "ready", or the worker's error
 
     def _receive(self, conn: Connection) -> Any:
-        try:
-            status, payload = conn.recv()
-        except (EOFError, OSError):
-            self.close()
-            raise RuntimeError(DIED) from None
-        if status == "error":
-            raise RuntimeError(f"a worker failed: {payload}")
+        return self._unwrap(_answer(conn))
+
+    def _unwrap(self, answer: tuple[bool, Any]) -> Any:
+        """A worker's payload, or RuntimeError (after closing the pool if a worker died)."""
+        ok, payload = answer
+        if not ok:
+            if payload == DIED:
+                self.close()
+            raise RuntimeError(payload)
         return payload
 
     def run(self, jobs: Iterable[Job], in_flight: int = 2) -> Iterator[Any]:
@@ -102,12 +104,7 @@ class WorkerPool:
             reader.start()
 
         def answer(worker: int) -> Any:
-            ok, payload = answers[worker].get()
-            if not ok:
-                if payload == DIED:
-                    self.close()
-                raise RuntimeError(payload)
-            return payload
+            return self._unwrap(answers[worker].get())
 
         pending: deque[int] = deque()
         n = 0
@@ -161,15 +158,21 @@ def _read_answers(
     """A reader thread of `WorkerPool.run`: one answer per token, (True, payload) or
     (False, what went wrong); stops at a False token or when the worker is gone."""
     while tokens.get():
-        try:
-            status, payload = conn.recv()
-        except (EOFError, OSError):
-            answers.put((False, DIED))
+        got = _answer(conn)
+        answers.put(got)
+        if got == (False, DIED):
             return
-        if status == "error":
-            answers.put((False, f"a worker failed: {payload}"))
-        else:
-            answers.put((True, payload))
+
+
+def _answer(conn: Connection) -> tuple[bool, Any]:
+    """Receive one message from a worker: (True, payload), or (False, what went wrong)."""
+    try:
+        status, payload = conn.recv()
+    except (EOFError, OSError):
+        return False, DIED
+    if status == "error":
+        return False, f"a worker failed: {payload}"
+    return True, payload
 
 
 def _serve(conn: Connection, root: str, overrides: dict[str, Any], sha256: str) -> None:
