@@ -197,9 +197,7 @@ def evaluate(
     if wants_stream(files, input_format, fmt_given, stream["output"], stream["dask"]):
         if input_format not in (None, "jsonl"):
             fail(f"streamed runs read JSON Lines: drop --input-format {input_format} or -o")
-        with while_slow(f"loading rule pack {pack}"):
-            rulepack = RulePack.load(pack, overrides=overrides)
-            rulepack.compiled(day)
+        rulepack = _load_for(pack, overrides, day)
         return run_stream(files, day, rulepack, workers=workers, batch=batch is not False,
                           log_path=log_path, log_chunk=log_chunk, **stream)
     with while_slow("reading and validating the input"):
@@ -211,9 +209,7 @@ def evaluate(
             "batch (cross-document rules relate them); --separate evaluates each alone",
             err=True,
         )
-    with while_slow(f"loading rule pack {pack}"):
-        rulepack = RulePack.load(pack, overrides=overrides)
-        rulepack.compiled(day)
+    rulepack = _load_for(pack, overrides, day)
     if log_path:
         decisions = _evaluate_logged(
             rulepack, documents, day, together, workers, log_path, log_chunk
@@ -230,6 +226,14 @@ def evaluate(
     for decision in decisions:
         render_decision(console, decision)
     console.print(f"[dim]{rulepack.disclaimer}[/dim]", highlight=False)
+
+
+def _load_for(pack: str, overrides: dict[str, Any], day: date) -> RulePack:
+    """The pack, compiled for `day`; on a terminal a line says so if it takes over a second."""
+    with while_slow(f"loading rule pack {pack}"):
+        rulepack = RulePack.load(pack, overrides=overrides)
+        rulepack.compiled(day)
+    return rulepack
 
 
 def _evaluate_logged(
