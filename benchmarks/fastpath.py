@@ -221,8 +221,10 @@ def agreement(pack: RulePack, kind: str, docs: list[dict[str, Any]]) -> None:
         if engine == mine:
             same += 1
         elif not first_difference:
-            first_difference = f" (first difference: engine {sorted(engine - mine)} "
-            first_difference += f"vs hand-written {sorted(mine - engine)})"
+            name = doc.get("application_id") or doc.get("transfer_id")
+            first_difference = (f" (first difference, {name}: only the engine fired "
+                                f"{sorted(engine - mine)}, only the hand-written fired "
+                                f"{sorted(mine - engine)})")
     in_force = pack.rule_ids(on=AS_OF, kind=kind)
     print(f"  {kind}: same rule ids on {same}/{len(docs)} documents "
           f"({100 * same / len(docs):.2f}%){first_difference}; "
@@ -313,6 +315,9 @@ def loading(rounds: int) -> None:
 
 
 def memory(pack: RulePack, docs: list[dict[str, Any]], total: int) -> None:
+    if total <= 0:
+        print("  skipped (--memory 0)")
+        return
     step = max(total // 5, 1)
     done = 0
     marks = []

@@ -1,9 +1,11 @@
-"""The pk pack's licence-application rules in force, written by hand as plain Python.
+"""The pk pack's licence-application rules in force, written by hand as plain Python (pk 0.3.0).
 
 A yardstick for benchmarks/fastpath.py: what a careful engineer would write without a rule
 engine, behind the same pydantic validation. It returns the ids of the rules that fire (a rule
 whose facts are absent fires when the pack says `require_documents`, as the engine does). No
-reasons, citations or facts are built: this is the cheapest honest version.
+reasons, citations or facts are built: this is the cheapest honest version. A rule with several
+cases (LIC-11 due or overdue, LIC-12 below the floor or no activity, LIC-18 refused or pending)
+fires under its one id when any case holds; before the licensing regime starts nothing fires.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from typing import Any
 from vasp_rules.engine.reference import add_months
 from vasp_rules.engine.values import money_to_paisa
 from vasp_rules.entities.licence import LicenceApplication
+
+REGIME_FROM = date(2025, 7, 8)  # pack.yaml regimes: licence_application
 
 _FIRST_IN_FORCE = {
     "LIC-01": date(2026, 3, 3),
@@ -39,14 +43,20 @@ class LicenceRules:
         self.p = params
         self.fx = fx
         self.as_of = as_of.toordinal()
+        self.regime = as_of >= REGIME_FROM
+        if not self.regime:
+            return  # nothing is in force, parameters included
         self.not_yet = {rid for rid, start in _FIRST_IN_FORCE.items() if as_of < start}
         self.key_roles = set(params["key_roles"])
         self.management = set(params["management_roles"])
         self.recognised = set(params["recognised_jurisdictions"])
         self.noc_activities = set(params["noc_permitted_activities"])
         self.disqualifying = set(params["disqualifying_conviction_categories"])
+        self.call_for_action = set(params["fatf_call_for_action"])
 
     def fired(self, app: LicenceApplication) -> set[str]:
+        if not self.regime:
+            return set()
         p, fx, today = self.p, self.fx, self.as_of
         firm = app.firm
         out: set[str] = set()
@@ -63,7 +73,9 @@ class LicenceRules:
         ):
             out.add("LIC-01")
         if stage == "EOI" and not any(
-            lic.status == "ACTIVE" and lic.jurisdiction in self.recognised
+            lic.status == "ACTIVE"
+            and lic.expires_on.toordinal() >= today
+            and lic.jurisdiction in self.recognised
             for lic in firm.foreign_licences
         ):
             out.add("LIC-02")
@@ -88,12 +100,13 @@ class LicenceRules:
         if stage == "FULL" and submitted > due:
             out.add("LIC-10")
         if stage == "NOC" and "FORM_A1" in doc_types:
-            out.add("LIC-11")
+            out.add("LIC-11")  # its decision due (cases: still to come, or overdue)
         capital = money_to_paisa(firm.paid_up_capital.amount, firm.paid_up_capital.currency, fx)
         floors = p["capital_floor"]
-        if capital is None:
-            if app.activities:
-                out.add("LIC-12")  # unknown: no rate for the capital's currency
+        if not app.activities:
+            out.add("LIC-12")  # no activity requested: no floor to test capital against
+        elif capital is None:
+            out.add("LIC-12")  # unknown: no rate for the capital's currency
         elif any(capital < floors[a] for a in app.activities if a in floors):
             out.add("LIC-12")
         elif any(a not in floors for a in app.activities):
@@ -126,10 +139,8 @@ class LicenceRules:
             and ("DIRECTOR" in person.roles or "UBO" in person.roles
                  or "SHAREHOLDER" in person.roles)
         ]
-        if any(person.security_clearance == "REFUSED" for person in foreign_owners):
-            out.add("LIC-18")
-        if any(person.security_clearance == "PENDING" for person in foreign_owners):
-            out.add("LIC-18-P")
+        if any(person.security_clearance in ("REFUSED", "PENDING") for person in foreign_owners):
+            out.add("LIC-18")  # refused (REJECT) or pending (REQUIRE_DOCUMENTS)
         if any(c != "PK" for c in firm.data_locations):
             out.add("LIC-19")
         if firm.shariah_products and firm.shariah_clearance_ref is None:
@@ -170,4 +181,6 @@ class LicenceRules:
             out.add("VER-08")
         if firm.record_retention_years < p["min_record_retention_years"]:
             out.add("VER-12")
+        if any(person.residence_country in self.call_for_action for person in people):
+            out.add("VER-13")
         return out - self.not_yet

@@ -1,9 +1,12 @@
-"""The pk pack's transfer rules in force, written by hand as plain Python.
+"""The pk pack's transfer rules in force, written by hand as plain Python (pk 0.3.0).
 
 A yardstick for benchmarks/fastpath.py (see handwritten_licence.py). A transfer evaluated alone
-has no other transfers, so the structuring rule TR-10 (a sum over the batch) reduces to its
-own value, which is below the threshold whenever the rule's other test holds: it fires only when
-the value is unknown (no reference rate for its currency). TR-09 takes effect on 2030-12-31.
+has no other transfers (`batch.transfer` holds the *other* documents of the batch), so the
+structuring rule TR-10 (sums over the originator's transfers in windows of 24 hours around this
+one) reduces to its own value, which is below the threshold whenever the rule's other test holds:
+it fires only when the value is unknown (no reference rate for its currency). VER-02 and VER-03
+read the parties' optional sanctions screening (absent: not screened here). TR-09 takes effect on
+2030-12-31; before the travel-rule regime starts (2025-07-08) nothing fires.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from vasp_rules.engine.values import money_to_paisa
 from vasp_rules.entities.transfer import Transfer
 
 TR_09_FROM = date(2030, 12, 31)
+REGIME_FROM = date(2025, 7, 8)  # pack.yaml regimes: transfer
 
 
 class TransferRules:
@@ -23,6 +27,9 @@ class TransferRules:
 
     def __init__(self, params: dict[str, Any], fx: dict[str, Decimal], as_of: date) -> None:
         self.fx = fx
+        self.regime = as_of >= REGIME_FROM
+        if not self.regime:
+            return  # nothing is in force, parameters included
         self.threshold = params["travel_rule_threshold"]
         self.unhosted = params["unhosted_wallet_threshold"]
         self.call_for_action = set(params["fatf_call_for_action"])
@@ -30,6 +37,8 @@ class TransferRules:
 
     def fired(self, t: Transfer) -> set[str]:
         out: set[str] = set()
+        if not self.regime:
+            return out
         o, b = t.originator, t.beneficiary
         value = money_to_paisa(t.value.amount, t.value.currency, self.fx)
         threshold = self.threshold
@@ -56,8 +65,10 @@ class TransferRules:
             elif no_identifier and (value is None or value >= threshold):
                 out.add("TR-04")
         vasp = t.counterparty_vasp
-        if t.counterparty_type == "VASP" and (
-            vasp is None or not vasp.licensed or vasp.due_diligence_on is None
+        counterparty = t.counterparty_type
+        if counterparty == "UNKNOWN" or (
+            counterparty == "VASP"
+            and (vasp is None or not vasp.licensed or vasp.due_diligence_on is None)
         ):
             out.add("TR-05")
         if (
@@ -67,8 +78,12 @@ class TransferRules:
         ):
             out.add("TR-06")
         sent, settled = t.data_transmitted_at, t.settled_at
-        if sent is not None and settled is not None and sent > settled:
-            out.add("TR-07")
+        if settled is not None:
+            if sent is None:
+                if counterparty == "VASP":
+                    out.add("TR-07")  # never sent to the counterparty VASP
+            elif sent > settled:
+                out.add("TR-07")  # sent after settlement
         if vasp is not None and vasp.jurisdiction in self.call_for_action:
             out.add("TR-08")
         if (
@@ -81,4 +96,10 @@ class TransferRules:
             out.add("TR-09")
         if o.account_or_wallet is not None and value is None:
             out.add("TR-10")
+        for screening in (o.sanctions_screening, b.sanctions_screening):
+            if screening is not None:  # absent: the party was not screened here
+                if screening.result == "CONFIRMED_MATCH":
+                    out.add("VER-02")
+                elif screening.result == "POTENTIAL_MATCH":
+                    out.add("VER-03")
         return out
