@@ -15,12 +15,10 @@ not copied. Nothing here parses or evaluates rule text: the input is the checked
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from typing import Any
-
-from pydantic import BaseModel
 
 from ..engine.reference import (
     COMPARE,
@@ -32,7 +30,16 @@ from ..engine.reference import (
     _is_model,
     _union,
 )
-from ..engine.values import UNKNOWN, date_to_engine, to_json_value
+from ..engine.values import (
+    LIST,
+    MAPPING,
+    MODEL,
+    MONEY,
+    UNKNOWN,
+    date_to_engine,
+    shape_of,
+    to_json_value,
+)
 from ..entities.common import WalletAddress
 from ..lang import regex
 from ..lang.ast import (
@@ -106,11 +113,12 @@ def _walk(value: Any, parts: tuple[str, ...]) -> tuple[Any, int] | None:
     for part in parts:
         if value is None:
             return None, taken
-        if isinstance(value, list):
+        shape = shape_of(type(value))
+        if shape == LIST:
             return None
-        if isinstance(value, BaseModel):
+        if shape == MODEL or shape == MONEY:
             value = getattr(value, part, None)
-        elif isinstance(value, Mapping):
+        elif shape == MAPPING:
             value = value.get(part)
         else:
             value = None

@@ -19,22 +19,25 @@ from ..pack.params import FX_PARAMETER, ResolvedParam, fx_rates, resolve, value_
 from .closures import Fn, compile_expr
 from .fold import fold
 from .lower import FALSE, TRUE, Lowered, Lowerer
+from .recorder import Recorder, compile_recorder
 from .values_only import ValueFn, compile_value
 
 TRUE_SUFFIX = "|T"
 UNKNOWN_SUFFIX = "|U"
 
 
-Template = tuple[tuple[str, Fn | None, str], ...]  # (literal text, hole, the hole's type name)
+Template = tuple[tuple[str, Recorder | None, str], ...]  # (text, hole, the hole's type name)
 
 
 @dataclass(frozen=True)
 class RuleProgram:
     """A rule's closures for building its finding, and the constants of that finding, made
-    once per compile: the condition (recording what it reads), its `values`, its templates."""
+    once per compile. The condition twice: recording values only (the rule held) and also
+    carrying missing facts (it could not be decided); its `values` and templates."""
 
     condition: Fn
-    values: tuple[tuple[str, Fn], ...]
+    held: Recorder
+    values: tuple[tuple[str, Recorder], ...]
     reason: Template
     remediation: Template
     citation: Citation
@@ -205,7 +208,8 @@ def compile_rule(
     remediation = _fold_template(rule.remediation, params, as_of, bound)
     program = RuleProgram(
         compile_expr(condition),
-        tuple((name, compile_expr(expr)) for name, expr in values.items()),
+        compile_recorder(condition),
+        tuple((name, compile_recorder(expr)) for name, expr in values.items()),
         _compile_template(reason),
         _compile_template(remediation),
         Citation(**rule.spec.citation.model_dump()),
@@ -215,7 +219,8 @@ def compile_rule(
 
 def _compile_template(parts: list[TemplatePart]) -> Template:
     return tuple(
-        (p.text, compile_expr(p.expr) if p.expr is not None else None, p.type_name) for p in parts
+        (p.text, compile_recorder(p.expr) if p.expr is not None else None, p.type_name)
+        for p in parts
     )
 
 

@@ -20,7 +20,7 @@ from ..compiler.compile import (
 from ..compiler.values_only import Env
 from ..decision import Citation, Finding, Outcome, finding_sort_key
 from ..pack.loader import TemplatePart
-from .reference import BatchView, Context, Evaluator
+from .reference import BatchView, Context, Evaluator, Result
 from .values import UNKNOWN, format_value
 
 EngineName = Literal["durable", "reference"]
@@ -164,9 +164,14 @@ def finding_for(rule: CompiledRule, held: bool, ctx: Context, *, compiled: bool 
     scope: dict[str, tuple[Any, str]] = {}
     program = rule.program
     if compiled:
-        result = program.condition(ev, scope)
+        # held: values only, recording what was read; unknown: also which facts were missing
+        if held:
+            program.held(ev, scope)
+            result = _HELD
+        else:
+            result = program.condition(ev, scope)
         for name, fn in program.values:
-            scope[name] = (fn(ev, scope).value, name)
+            scope[name] = (fn(ev, scope), name)
             ev.computed.add(name)
         citation = program.citation
     else:
@@ -216,6 +221,9 @@ def finding_for(rule: CompiledRule, held: bool, ctx: Context, *, compiled: bool 
     )
 
 
+_HELD = Result(True)  # a held condition's result: nothing missing
+
+
 def _render(parts: list[TemplatePart], ev: Evaluator, scope: dict[str, tuple[Any, str]]) -> str:
     out: list[str] = []
     for part in parts:
@@ -233,7 +241,7 @@ def _render_compiled(template: Template, ev: Evaluator, scope: dict[str, tuple[A
         if fn is None:
             out.append(text)
         else:
-            out.append(format_value(fn(ev, scope).value, type_name))
+            out.append(format_value(fn(ev, scope), type_name))
     return "".join(out)
 
 

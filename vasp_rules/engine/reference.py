@@ -39,11 +39,13 @@ from ..lang.ast import (
 )
 from .keyed import KeyedIndex
 from .values import (
+    MODEL,
     UNKNOWN,
     date_to_engine,
     datetime_to_engine,
     is_money,
     money_to_paisa,
+    shape_of,
     to_json_value,
 )
 
@@ -605,7 +607,7 @@ def _from_document(path: str) -> bool:
 
 
 def _is_model(value: Any) -> bool:
-    return isinstance(value, BaseModel) and not is_money(value)
+    return shape_of(type(value)) == MODEL
 
 
 def _union(parts: Any) -> Missing:

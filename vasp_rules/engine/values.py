@@ -62,12 +62,38 @@ def datetime_to_engine(value: datetime) -> int:
     return int((value - EPOCH) // timedelta(seconds=1))
 
 
+# The shape of a document value's type, looked up once per type: the hot paths of evaluation
+# ask it of every value they step through, and `isinstance` against pydantic's model metaclass
+# costs several times a dictionary look-up.
+OTHER, MODEL, MONEY, LIST, MAPPING = range(5)
+_SHAPES: dict[type, int] = {}
+_PLAIN_JSON = frozenset({str, int, bool, type(None)})
+
+
+def shape_of(cls: type) -> int:
+    """OTHER, MODEL (a document object), MONEY, LIST or MAPPING."""
+    shape = _SHAPES.get(cls)
+    if shape is None:
+        if issubclass(cls, BaseModel):
+            shape = MONEY if cls.__name__ == "Money" else MODEL
+        elif issubclass(cls, list):
+            shape = LIST
+        elif issubclass(cls, Mapping):
+            shape = MAPPING
+        else:
+            shape = OTHER
+        _SHAPES[cls] = shape
+    return shape
+
+
 def is_money(value: Any) -> bool:
-    return isinstance(value, BaseModel) and type(value).__name__ == "Money"
+    return shape_of(type(value)) == MONEY
 
 
 def to_json_value(value: Any) -> Any:
     """The value as it appears in the document's JSON form (for `facts` in findings)."""
+    if type(value) in _PLAIN_JSON:
+        return value
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json")
     if isinstance(value, datetime):

@@ -1,0 +1,357 @@
+"""Recording closures for the findings of rules whose condition held.
+
+A finding lists the facts its rule read (`Evaluator.reads`) and the facts an `is missing` test
+found absent (`Evaluator.absent`), exactly as the reference interpreter records them when it
+evaluates the whole condition (both sides of `and`/`or`, every item of a quantifier that passes
+its `where`). When the condition held, nothing is missing, so these closures compute only the
+*value* of each node, never the set of facts that would make it unknown: no `Result` per node,
+no unions of missing-fact sets, one scope per quantifier instead of a copy per item. That is
+where the findings of a typical licence application spent most of their time
+(`closures.py`, which does carry missing facts, still builds the findings of rules that could
+not be decided). Values and templates of a held rule use the same closures.
+
+A closure is called as `fn(ev, scope)` with the `Evaluator` it records into and returns the
+engine value (UNKNOWN when unknown). Batch look-ups, paths through lists or absent objects and
+parameters are the reference interpreter's own methods, so their recording is shared, not
+copied. The agreement tests compare every finding with the reference's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from ..engine.reference import COMPARE, Duration, Evaluator, _from_document, _is_model
+from ..engine.values import UNKNOWN, date_to_engine, to_json_value
+from ..entities.common import WalletAddress
+from ..lang import regex
+from ..lang.ast import (
+    Binary,
+    Call,
+    Const,
+    Expr,
+    ListLiteral,
+    Literal,
+    Param,
+    Path,
+    Presence,
+    Quantifier,
+    Unary,
+)
+from .closures import _walk
+
+Scope = dict[str, tuple[Any, str]]
+Recorder = Callable[[Evaluator, Scope], Any]
+
+_SPECIAL = frozenset({"as_of", "batch"})
+_DURATIONS = frozenset({"days", "months", "years", "hours", "working_days"})
+
+
+def compile_recorder(node: Expr) -> Recorder:
+    """A closure giving `Evaluator._eval(node, scope).value` with the same recording."""
+    return _COMPILERS[type(node)](node)
+
+
+def _reference(node: Expr) -> Recorder:
+    def run(ev: Evaluator, scope: Scope) -> Any:
+        return ev._eval(node, scope).value
+
+    return run
+
+
+def _const(node: Const) -> Recorder:
+    value = node.value
+    return lambda ev, scope: value
+
+
+def _literal(node: Literal) -> Recorder:
+    value = date_to_engine(node.value) if isinstance(node.value, date) else node.value
+    return lambda ev, scope: value
+
+
+def _list(node: ListLiteral) -> Recorder:
+    items = [compile_recorder(i) for i in node.items]
+    return lambda ev, scope: [f(ev, scope) for f in items]
+
+
+def _path(node: Path) -> Recorder:
+    """Through objects only, the value and the concrete path the general resolver would name
+    (up to the first absent step); through lists, or from `as_of`/`batch`, the reference."""
+    head, rest = node.parts[0], node.parts[1:]
+    general = Evaluator._path
+    doc_paths = [".".join(node.parts[: i + 1]) for i in range(len(node.parts))]
+    var_suffixes = ["." + ".".join(rest[: i + 1]) for i in range(len(rest))]
+    doc_from = [_from_document(p) for p in doc_paths]
+
+    def run(ev: Evaluator, scope: Scope) -> Any:
+        if head in scope:
+            start, label = scope[head]
+            if start is None or isinstance(start, list):
+                return general(ev, node, scope).value
+            walked = _walk(start, rest)
+            if walked is None:
+                return general(ev, node, scope).value
+            raw, taken = walked
+            path = label + var_suffixes[taken - 1] if taken else label
+            recorded = _from_document(path)
+        elif head in _SPECIAL:
+            return general(ev, node, scope).value
+        else:
+            walked = _walk(ev.ctx.document, node.parts)
+            if walked is None or not walked[1]:
+                return general(ev, node, scope).value
+            raw, taken = walked
+            path = doc_paths[taken - 1]
+            recorded = doc_from[taken - 1]
+        if recorded and path not in ev.computed and not _is_model(raw):
+            ev.reads.setdefault(path, to_json_value(raw))
+        if raw is None:
+            return UNKNOWN
+        if type(raw) is str or type(raw) is int or type(raw) is bool or type(raw) is Decimal:
+            return raw
+        if isinstance(raw, list):  # a list field at the end of the path: its items' values
+            return [v if type(v) is str else ev._engine_value(v, path)[0] for v in raw]
+        if isinstance(raw, WalletAddress):  # an address compares in its canonical form
+            return raw.canonical
+        return ev._engine_value(raw, path)[0]
+
+    return run
+
+
+def _presence(node: Presence) -> Recorder:
+    parts = node.path.parts
+    head, rest = parts[0], parts[1:]
+    present = node.present
+    general = Evaluator._presence
+    doc_paths = [".".join(parts[: i + 1]) for i in range(len(parts))]
+    var_suffixes = ["." + ".".join(rest[: i + 1]) for i in range(len(rest))]
+
+    def run(ev: Evaluator, scope: Scope) -> Any:
+        if head in scope:
+            start, label = scope[head]
+            if isinstance(start, list):
+                return general(ev, node, scope).value
+            walked = _walk(start, rest)
+            if walked is None:
+                return general(ev, node, scope).value
+            raw, taken = walked
+            path = label + var_suffixes[taken - 1] if taken else label
+        elif head in _SPECIAL:
+            return general(ev, node, scope).value
+        else:
+            walked = _walk(ev.ctx.document, parts)
+            if walked is None or not walked[1]:
+                return general(ev, node, scope).value
+            raw, taken = walked
+            path = doc_paths[taken - 1]
+        if _from_document(path) and not _is_model(raw):
+            ev.reads.setdefault(path, to_json_value(raw))
+        absent = raw is None
+        if present:
+            return not absent
+        if absent:
+            ev.absent.add(path)
+        return absent
+
+    return run
+
+
+def _unary(node: Unary) -> Recorder:
+    operand = compile_recorder(node.operand)
+    if node.op == "not":
+
+        def negation(ev: Evaluator, scope: Scope) -> Any:
+            v = operand(ev, scope)
+            return v if v is UNKNOWN else not v
+
+        return negation
+
+    def minus(ev: Evaluator, scope: Scope) -> Any:
+        v = operand(ev, scope)
+        return v if v is UNKNOWN else -v
+
+    return minus
+
+
+def _binary(node: Binary) -> Recorder:
+    op = node.op
+    right_node = node.right
+    if (
+        op in ("in", "not in")
+        and isinstance(right_node, Path)
+        and right_node.parts[0] == "batch"
+        and len(right_node.parts) > 2
+    ):
+        return _reference(node)  # the batch's value index
+    lf = compile_recorder(node.left)
+    rf = compile_recorder(node.right)
+    if op in ("and", "or"):
+        decisive = op == "or"  # the value that settles the result whatever the other is
+
+        def logic(ev: Evaluator, scope: Scope) -> Any:
+            a = lf(ev, scope)
+            b = rf(ev, scope)  # both sides, always: the reference records what each reads
+            if a is decisive or b is decisive:
+                return decisive
+            if a is UNKNOWN or b is UNKNOWN:
+                return UNKNOWN
+            return not decisive
+
+        return logic
+    if op in ("in", "not in"):
+        want = op == "in"
+
+        def member(ev: Evaluator, scope: Scope) -> Any:
+            a = lf(ev, scope)
+            container = rf(ev, scope)
+            if a is UNKNOWN or container is UNKNOWN:
+                return UNKNOWN
+            if isinstance(container, Mapping):
+                return (a in container) is want
+            found = any(item is not UNKNOWN and item == a for item in container)
+            if not found and any(item is UNKNOWN for item in container):
+                return UNKNOWN
+            return found is want
+
+        return member
+    if op in COMPARE:
+        compare: Callable[[Any, Any], bool] = COMPARE[op]
+
+        def comparison(ev: Evaluator, scope: Scope) -> Any:
+            a = lf(ev, scope)
+            b = rf(ev, scope)
+            if a is UNKNOWN or b is UNKNOWN:
+                return UNKNOWN
+            return compare(a, b)
+
+        return comparison
+
+    def arithmetic(ev: Evaluator, scope: Scope) -> Any:
+        a = lf(ev, scope)
+        b = rf(ev, scope)
+        if a is UNKNOWN or b is UNKNOWN:
+            return UNKNOWN
+        return ev._arith(op, a, b, frozenset()).value
+
+    return arithmetic
+
+
+def _call(node: Call) -> Recorder:
+    args = [compile_recorder(a) for a in node.args]
+    name = node.name
+
+    def run(ev: Evaluator, scope: Scope) -> Any:
+        values = [f(ev, scope) for f in args]
+        for v in values:
+            if v is UNKNOWN:
+                return UNKNOWN
+        if name in _DURATIONS:
+            return Duration(name, int(values[0]))
+        if name == "len":
+            return len(values[0])
+        if name == "max":
+            return max(values[0], values[1])
+        if name == "min":
+            return min(values[0], values[1])
+        if name == "matches":
+            return regex.fullmatch(str(values[1]), str(values[0]))  # RE2: linear time
+        raise ValueError(f"unknown function {name}")
+
+    return run
+
+
+def _quantifier(node: Quantifier) -> Recorder:
+    source = node.source
+    if isinstance(source, Path) and source.parts[0] == "batch" and len(source.parts) == 2:
+        return _reference(node)  # batch candidates (keyed plans)
+    kind, var = node.kind, node.var
+    where = compile_recorder(node.where) if node.where is not None else None
+    if node.body is not None:
+        body: Recorder | None = compile_recorder(node.body)
+    elif kind == "select":
+        body = compile_recorder(Path((var,)))  # the item itself, read as the reference reads it
+    else:
+        body = None
+    has_body = node.body is not None
+    skip_false = kind in ("any", "none", "count")
+    items_of = Evaluator._items
+
+    def run(ev: Evaluator, scope: Scope) -> Any:
+        items, _ = items_of(ev, node, scope)
+        if items is None:
+            return UNKNOWN
+        inner = dict(scope)  # one scope for the loop: closures never keep it
+        values: list[Any] = []
+        unknown = False
+        for item in items:
+            inner[var] = item
+            keep: Any = True
+            if where is not None:
+                keep = where(ev, inner)
+                if keep is False:
+                    continue
+            if body is None:
+                v = keep
+            elif not has_body:  # select without a body
+                v = body(ev, inner)
+                if keep is UNKNOWN:
+                    v = UNKNOWN
+            else:
+                v = body(ev, inner)
+                if keep is UNKNOWN:
+                    if skip_false and v is False:
+                        continue
+                    if kind == "all" and v is True:
+                        continue
+                    v = UNKNOWN
+            if v is UNKNOWN:
+                unknown = True
+            values.append(v)
+        return _aggregate(kind, values, unknown)
+
+    return run
+
+
+def _aggregate(kind: str, values: list[Any], unknown: bool) -> Any:
+    """`Evaluator._aggregate`, values only."""
+    if kind in ("any", "none"):
+        if any(v is True for v in values):
+            return kind == "any"
+        return UNKNOWN if unknown else kind == "none"
+    if kind == "all":
+        if any(v is False for v in values):
+            return False
+        return UNKNOWN if unknown else True
+    if unknown:
+        return UNKNOWN
+    if kind == "count":
+        return sum(1 for v in values if v is True)
+    if kind == "select":
+        return values
+    if kind == "sum":
+        total: Any = 0
+        for v in values:
+            total = total + v
+        return total
+    if not values:
+        return UNKNOWN
+    return max(values) if kind == "max" else min(values)
+
+
+_COMPILERS: dict[type, Callable[[Any], Recorder]] = {
+    Const: _const,
+    Literal: _literal,
+    ListLiteral: _list,
+    Path: _path,
+    Param: _reference,
+    Presence: _presence,
+    Unary: _unary,
+    Binary: _binary,
+    Call: _call,
+    Quantifier: _quantifier,
+}
+
+
+__all__ = ["Recorder", "compile_recorder"]
