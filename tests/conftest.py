@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import tempfile
 import textwrap
 from datetime import date
 from pathlib import Path
@@ -32,6 +34,13 @@ SLOW_MODULES = {
     "test_audit_tamper.py",
     "test_bad_input.py",
 }
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The checked-pack cache of this run lives in a folder of its own (subprocesses inherit
+    it), so tests neither read nor fill the user's cache."""
+    if "VASP_RULES_CACHE" not in os.environ:
+        os.environ["VASP_RULES_CACHE"] = tempfile.mkdtemp(prefix="vasp-rules-cache-")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

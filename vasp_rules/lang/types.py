@@ -7,6 +7,7 @@ or a string with a number, is refused when the pack loads rather than compared w
 
 from __future__ import annotations
 
+import functools
 import types as pytypes
 import typing
 from dataclasses import dataclass
@@ -147,7 +148,13 @@ def type_of_annotation(annotation: Any) -> tuple[Type, bool]:
 
 
 def model_fields(model: type[BaseModel]) -> dict[str, FieldInfo]:
-    """The fields of an entity model with their language types."""
+    """The fields of an entity model with their language types (a copy: callers may edit)."""
+    return dict(_model_fields(model))
+
+
+@functools.cache
+def _model_fields(model: type[BaseModel]) -> dict[str, FieldInfo]:
+    """Worked out once per model class: compiling a date asks for them hundreds of times."""
     out: dict[str, FieldInfo] = {}
     for name, info in model.model_fields.items():
         tp, optional = type_of_annotation(info.annotation)

@@ -24,6 +24,7 @@ from ..lang.checker import Checker, TypeCheckError
 from ..lang.parser import ConditionSyntaxError, parse_condition
 from ..lang.types import BOOL, Type
 from ..limits import MAX_YAML_BYTES
+from . import cache
 from .params import FX_PARAMETER, check_value, declared_type, value_on
 from .schema import Manifest, ParamFile, ParamSpec, RuleEntry, RuleSpec
 from .yamlio import YamlError, line_of, parse_yaml, plain, value_line
@@ -220,6 +221,10 @@ class _Loader:
         if not self.root.is_dir():
             raise PackError([PackIssue(str(self.root), None, None, "no such rule pack folder")])
         files = self.files = read_files(self.root)
+        sha256 = pack_sha256(files)
+        cached = cache.lookup(self.root, files, sha256)  # checked before, same files and code
+        if cached is not None:
+            return cached
         manifest = self._manifest()
         params, sources = self._params()
         rules = self._rules(params)
@@ -237,7 +242,9 @@ class _Loader:
                 )
         if self.issues or manifest is None:
             raise PackError(self.issues)
-        return LoadedPack(self.root, manifest, params, sources, rules, files)
+        loaded = LoadedPack(self.root, manifest, params, sources, rules, files)
+        cache.store(loaded, sha256)
+        return loaded
 
     # -- manifest and parameters ---------------------------------------------------------
     def _read(self, rel: str) -> Any:
