@@ -191,3 +191,33 @@ def test_large_chunks_and_answers_do_not_deadlock_the_pipes() -> None:
     finally:
         p.close()
     assert got == [d.to_json() for d in p.evaluate_many(docs, AS_OF, batch=False)]
+
+
+def test_decisions_come_back_from_workers_equal_and_byte_identical() -> None:
+    """Workers send decisions as plain tuples (scale/wire.py) and the parent rebuilds them
+    without validation: every field, every finding (with facts, missing facts and shared
+    citations), and the JSON must be exactly what the worker made; other answers (JSON text,
+    invalid documents, explained decisions) pass through untouched."""
+    import pickle
+
+    from vasp_rules.scale.wire import decode, encode
+
+    p = RulePack.load(ROOT / "rules" / "pk")
+    docs = [json.loads(f.read_text()) for f in sorted((ROOT / "examples").glob("*.json"))]
+    decisions = p.evaluate_many(docs, AS_OF, batch=False)
+    assert any(f.missing for d in decisions for f in d.findings)  # a finding that asks for facts
+    assert any(f.facts for d in decisions for f in d.findings)
+    explained = p.evaluate(docs[0], AS_OF, explain=True)
+    bad = Invalid(7, [("value.amount", "not a number")])
+    part = [(i, d) for i, d in enumerate(decisions)] + [(7, bad), (8, explained)]
+    wire = encode(part)
+    assert wire != part  # a compact form was used ...
+    back = decode(pickle.loads(pickle.dumps(wire)))
+    assert [pos for pos, _ in back] == [pos for pos, _ in part]
+    for (_, mine), (_, theirs) in zip(back, part, strict=True):
+        assert mine == theirs
+        if not isinstance(theirs, Invalid):
+            assert mine.to_json() == theirs.to_json()
+            assert mine.model_dump() == theirs.model_dump()
+    assert encode(["{}", "{}"]) == ["{}", "{}"]  # JSON text answers are sent as they are
+    assert decode(encode([(0, bad)])) == [(0, bad)]

@@ -30,6 +30,7 @@ from .decision import (
 )
 from .engine.durable_backend import ENGINE_NAME, ENGINE_VERSION, EngineError
 from .engine.evaluate import (
+    MATCH_CHUNK,
     EngineName,
     Item,
     batch_view,
@@ -50,7 +51,6 @@ if TYPE_CHECKING:
     from .scale.pool import WorkerPool
 
 COMPILED_CACHE_SIZE = 16
-MATCH_CHUNK = 200  # documents whose facts durable-rules matches in shared sessions
 _ENGINE_REF = EngineRef(name=f"vasp-rules/{ENGINE_NAME} {ENGINE_VERSION}", version=__version__)
 
 

@@ -24,6 +24,7 @@ from .reference import BatchView, Context, Evaluator, Result
 from .values import UNKNOWN, format_value
 
 EngineName = Literal["durable", "reference"]
+MATCH_CHUNK = 200  # documents whose facts durable-rules matches in shared sessions
 M = TypeVar("M", bound=BaseModel)
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from ..engine.evaluate import Item, batch_view
+from ..engine.evaluate import MATCH_CHUNK, Item, batch_view, findings_for_many
 from ..engine.reference import Context
 from ..entities.registry import DocumentError
 from .groups import DocKeys, Grouping, Neighbours
@@ -83,14 +83,15 @@ def decide_chunk(
                 key=lambda e: e[0],
             )
             view = batch_view([x for _, x in together])
-        out: list[tuple[int, Any]] = []
-        for position, x in own:
-            if isinstance(x, Invalid):
-                out.append((position, x))
-                continue
-            decision = pack._decide(compiled, x, view, engine)  # type: ignore[arg-type]
-            out.append((position, decision.to_json(indent=None) if as_json else decision))
-    return out
+        decided: dict[int, Any] = {}
+        for start in range(0, len(valid), MATCH_CHUNK):  # durable sessions shared, as in-process
+            part = valid[start : start + MATCH_CHUNK]
+            items = [x for _, x in part]
+            found = findings_for_many(compiled, items, view, engine)  # type: ignore[arg-type]
+            for (position, item), findings in zip(part, found, strict=True):
+                decision = pack._decision(compiled, item, findings)
+                decided[position] = decision.to_json(indent=None) if as_json else decision
+    return [(p, x if isinstance(x, Invalid) else decided[p]) for p, x in own]
 
 
 def run_job(pack: RulePack, job: Job, kept: dict[int, Any]) -> list[tuple[int, Any]]:
@@ -113,7 +114,7 @@ def run_job(pack: RulePack, job: Job, kept: dict[int, Any]) -> list[tuple[int, A
 def chunk_size(n: int, workers: int) -> int:
     """Chunks small enough to balance the workers and bound memory, large enough that the
     per-job overhead stays small."""
-    return max(64, min(2000, -(-n // (workers * 4))))
+    return max(64, min(1000, -(-n // (workers * 8))))
 
 
 def evaluate_chunked(

@@ -4,7 +4,8 @@ durable-rules never releases the GIL, so parallel evaluation needs processes. Ea
 the pack once when it starts (and proves it loaded the same files: same sha256), then serves
 jobs over a pipe until the pool closes. A job carries only its chunk of raw documents (each is
 validated once, in the worker) plus the neighbours its evaluation may visit (see groups.py), and
-its answer is compact: decisions as canonical JSON text or pickled objects, never re-validated.
+its answer is compact: decisions as canonical JSON text or as plain tuples (wire.py) that the
+parent turns back into models without validating them again.
 
 Jobs are assigned round robin (job i to worker i mod N) so that a two-phase run can send the
 second phase of a chunk to the worker that validated it in the first and kept its documents.
@@ -22,6 +23,8 @@ from dataclasses import dataclass
 from datetime import date
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
+
+from .wire import decode, encode
 
 if TYPE_CHECKING:
     from ..rulepack import RulePack
@@ -83,7 +86,7 @@ class WorkerPool:
             if payload == DIED:
                 self.close()
             raise RuntimeError(payload)
-        return payload
+        return decode(payload)
 
     def run(self, jobs: Iterable[Job], in_flight: int = 2) -> Iterator[Any]:
         """Send jobs round robin, at most `in_flight` waiting per worker; yield each job's
@@ -198,6 +201,6 @@ def _serve(conn: Connection, root: str, overrides: dict[str, Any], sha256: str) 
         try:
             from .chunks import run_job
 
-            conn.send(("ok", run_job(pack, job, kept)))
+            conn.send(("ok", encode(run_job(pack, job, kept))))
         except Exception as exc:
             conn.send(("error", f"{type(exc).__name__}: {exc}"))
