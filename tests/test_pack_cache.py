@@ -8,13 +8,13 @@ from __future__ import annotations
 import json
 import pickle
 import shutil
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 import pytest
 
 from vasp_rules import RulePack
+from vasp_rules.catalogue import render_catalogue
 from vasp_rules.pack import cache
 from vasp_rules.pack.loader import PackError, load_pack, pack_sha256
 
@@ -60,6 +60,17 @@ def test_a_cached_load_decides_exactly_as_a_parsed_one(
     assert cached.root == root
     assert _decisions(cached) == _decisions(parsed)
     assert [r.line for r in cached.loaded.rules] == [r.line for r in parsed.loaded.rules]
+    # the checker's types are keyed by node identity, which a pickle does not keep: every
+    # node of every condition and value must still find its type
+    for mine, theirs in zip(cached.loaded.rules, parsed.loaded.rules, strict=True):
+        assert cache._by_node(mine.condition, mine.condition_types) and len(
+            cache._by_node(mine.condition, mine.condition_types)
+        ) == len(cache._by_node(theirs.condition, theirs.condition_types))
+        for name, (expr, _type) in mine.values.items():
+            assert len(cache._by_node(expr, mine.value_types[name])) == len(
+                cache._by_node(theirs.values[name][0], theirs.value_types[name])
+            )
+    assert render_catalogue(cached) == render_catalogue(parsed)  # it reads those types
     cached.check_every_date()
 
 
@@ -96,17 +107,20 @@ def test_a_damaged_entry_is_parsed_again_and_replaced(cache_dir: Path, tmp_path:
     assert _decisions(RulePack.load(root)) == expected
 
 
-def test_a_folder_others_can_write_to_is_not_trusted(cache_dir: Path, tmp_path: Path) -> None:
+def test_a_folder_others_can_write_to_is_not_trusted(
+    cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """An entry planted by someone else must not be loaded: here, another pack's checked form
     filed under this pack's key, in a folder anyone may write to."""
     root = _copy_pk(tmp_path)
     other = _copy_pk(tmp_path / "other")
     rules = other / "rules" / "travel_rule.yaml"
     rules.write_text(rules.read_text().replace("outcome: REFER", "outcome: APPROVE"))
-    planted = replace(load_pack(other), files={})
-    cache_dir.mkdir(mode=0o700, exist_ok=True)
-    sha = pack_sha256(load_pack(root).files)
-    cache._entry(cache_dir, sha).write_bytes(pickle.dumps(planted))
+    monkeypatch.setenv(cache.ENV, "off")
+    planted, sha = load_pack(other), pack_sha256(load_pack(root).files)
+    monkeypatch.setenv(cache.ENV, str(cache_dir))
+    cache.store(planted, sha)  # filed under this pack's key
+    assert len(_entries(cache_dir)) == 1
     cache_dir.chmod(0o777)
     loaded = RulePack.load(root)
     assert [r.spec.outcome for r in loaded.loaded.rules] == [

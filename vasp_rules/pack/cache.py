@@ -13,6 +13,8 @@ a folder that cannot be created or written, an entry that cannot be read, or a f
 others could write to (a pickle is code; we only read one from a folder only this user can
 write) simply means the pack is parsed again. Entries are written whole (temporary file, then
 rename), so a crash never leaves half an entry. A pack that fails its checks is never cached.
+The checker's type maps are keyed by the identity of syntax-tree nodes, which a pickle does not
+keep: they travel as (node, type) pairs and are keyed again on the way in.
 """
 
 from __future__ import annotations
@@ -29,11 +31,13 @@ from typing import TYPE_CHECKING
 
 import pydantic
 
+from ..lang.ast import Expr, walk
+
 if TYPE_CHECKING:
     from .loader import LoadedPack
 
 ENV = "VASP_RULES_CACHE"
-_FORMAT = b"vasp-rules checked pack cache 1"
+_FORMAT = b"vasp-rules checked pack cache 2"
 _lock = threading.Lock()
 _code: str | None = None
 
@@ -92,9 +96,26 @@ def lookup(root: Path, files: dict[str, bytes], pack_sha256: str) -> LoadedPack 
         return None
     from .loader import LoadedPack
 
-    if not isinstance(loaded, LoadedPack):
+    if not (isinstance(loaded, tuple) and len(loaded) == 2 and isinstance(loaded[0], LoadedPack)):
         return None
-    return replace(loaded, root=root, files=files)
+    pack, types = loaded
+    rules = [
+        replace(
+            rule,
+            condition_types={id(node): t for node, t in condition},
+            value_types={
+                name: {id(node): t for node, t in pairs} for name, pairs in values.items()
+            },
+        )
+        for rule, (condition, values) in zip(pack.rules, types, strict=True)
+    ]
+    restored: LoadedPack = replace(pack, root=root, files=files, rules=rules)
+    return restored
+
+
+def _by_node(tree: Expr, types: dict[int, str]) -> list[tuple[Expr, str]]:
+    """An id-keyed type map as (node, type) pairs: a pickle keeps the nodes, not their ids."""
+    return [(node, types[id(node)]) for node in walk(tree) if id(node) in types]
 
 
 def store(loaded: LoadedPack, pack_sha256: str) -> None:
@@ -108,7 +129,18 @@ def store(loaded: LoadedPack, pack_sha256: str) -> None:
         if not _private(where):
             return
         target = _entry(where, pack_sha256)
-        data = pickle.dumps(replace(loaded, files={}), protocol=pickle.HIGHEST_PROTOCOL)
+        types = [
+            (
+                _by_node(rule.condition, rule.condition_types),
+                {
+                    name: _by_node(rule.values[name][0], value_types)
+                    for name, value_types in rule.value_types.items()
+                },
+            )
+            for rule in loaded.rules
+        ]
+        entry = (replace(loaded, files={}), types)
+        data = pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL)
         temporary = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}")
         temporary.write_bytes(data)
         os.replace(temporary, target)
