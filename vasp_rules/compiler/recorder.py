@@ -18,13 +18,14 @@ copied. The agreement tests compare every finding with the reference's.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from ..engine.reference import COMPARE, Duration, Evaluator, _from_document, _is_model
-from ..engine.values import UNKNOWN, date_to_engine, to_json_value
+from ..engine.values import MODEL, UNKNOWN, date_to_engine, shape_of, to_json_value
 from ..entities.common import WalletAddress
 from ..lang import regex
 from ..lang.ast import (
@@ -39,6 +40,7 @@ from ..lang.ast import (
     Presence,
     Quantifier,
     Unary,
+    children,
 )
 from .closures import _walk
 
@@ -262,10 +264,82 @@ def _call(node: Call) -> Recorder:
     return run
 
 
+_STRUCTURES: dict[Expr, int] = {}  # quantifiers by structure (nodes compare without positions)
+_structures_lock = threading.Lock()
+_SCALAR_TYPES = frozenset({str, int, bool, Decimal, type(None)})
+
+
+def _structure(node: Quantifier) -> int | None:
+    """A number shared by every quantifier of the same structure (None: not comparable)."""
+    try:
+        hash(node)
+    except TypeError:  # a constant list inside
+        return None
+    with _structures_lock:
+        return _STRUCTURES.setdefault(node, len(_STRUCTURES))
+
+
+def _free_names(node: Expr, bound: frozenset[str] = frozenset()) -> set[str]:
+    """The first parts of the paths a node reads that it does not bind itself."""
+    if isinstance(node, Path):
+        return set() if node.parts[0] in bound else {node.parts[0]}
+    if isinstance(node, Presence):
+        return _free_names(node.path, bound)
+    if isinstance(node, Quantifier):
+        inner = bound | {node.var}
+        names = _free_names(node.source, bound)
+        for part in (node.where, node.body):
+            if part is not None:
+                names |= _free_names(part, inner)
+        return names
+    names = set()
+    for child in children(node):
+        names |= _free_names(child, bound)
+    return names
+
+
+def _memoised(node: Quantifier, run: Recorder) -> Recorder:
+    """`run`, computed once per evaluation for the same structure and the same bindings of the
+    names it reads (a rule's `values` often restate its condition's quantifiers). Exact: in one
+    evaluation a second run would record only reads the first already recorded (the set of
+    computed names only grows), and give the same value."""
+    structure = _structure(node)
+    if structure is None:
+        return run
+    names = tuple(sorted(_free_names(node) - _SPECIAL))
+
+    def memoised(ev: Evaluator, scope: Scope) -> Any:
+        key: list[Any] = [structure]
+        for name in names:
+            entry = scope.get(name)
+            if entry is None:
+                key.append(None)  # a field of the document
+                continue
+            raw, label = entry
+            if type(raw) in _SCALAR_TYPES:
+                key.append((raw, label))
+            elif shape_of(type(raw)) == MODEL:  # a document's object: alive all evaluation
+                key.append((id(raw), label))
+            else:
+                return run(ev, scope)  # a value that may not outlive this call: no memo
+        memo = ev.memo
+        marker = tuple(key)
+        if marker in memo:
+            return memo[marker]
+        value = memo[marker] = run(ev, scope)
+        return value
+
+    return memoised
+
+
 def _quantifier(node: Quantifier) -> Recorder:
     source = node.source
     if isinstance(source, Path) and source.parts[0] == "batch" and len(source.parts) == 2:
         return _reference(node)  # batch candidates (keyed plans)
+    return _memoised(node, _loop(node))
+
+
+def _loop(node: Quantifier) -> Recorder:
     kind, var = node.kind, node.var
     where = compile_recorder(node.where) if node.where is not None else None
     if node.body is not None:

@@ -172,6 +172,8 @@ class Evaluator:
         self.absent: set[str] = set()
         #: scope paths that name computed values (a rule's `values`), not document fields
         self.computed: set[str] = set()
+        #: quantifier results already computed in this evaluation (compiler/recorder.py)
+        self.memo: dict[Any, Any] = {}
 
     def evaluate_in(self, node: Expr, scope: dict[str, tuple[Any, str]]) -> Result:
         """Evaluate with extra names in scope: name -> (engine value, label)."""
