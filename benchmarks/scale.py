@@ -11,7 +11,7 @@ process: this machine is shared and noisy, so compare the ratios, not the absolu
   workers  2 workers against 1 on 50,000 independent documents (wall time), identical decisions
   dask     a LocalCluster of 2 worker processes against one process on the same input
 
-    python benchmarks/scale.py [rss] [linear] [workers] [dask] [--quick]
+    python benchmarks/scale.py [rss] [linear] [workers] [dask] [--quick | --divide N]
 
 --quick divides every size by 10 (a smoke run). Generated populations: transfers are spaced 30
 seconds apart (2,880 a day, so one originator's 24-hour window holds about 144 of its
@@ -240,9 +240,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("parts", nargs="*", default=["rss", "linear", "workers", "dask"])
     parser.add_argument("--quick", action="store_true", help="every size divided by 10")
+    parser.add_argument("--divide", type=int, default=0, help="every size divided by N")
     parser.add_argument("--stream-args", default="", help="extra evaluate options for rss")
     args = parser.parse_args()
-    scale = 10 if args.quick else 1
+    scale = args.divide or (10 if args.quick else 1)
     pack = RulePack.load("pk")
     if "linear" in args.parts:
         bench_linear(pack, scale)
