@@ -24,7 +24,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from ..engine.reference import COMPARE, Duration, Evaluator, _from_document, _is_model
+from ..engine.reference import COMPARE, Duration, Evaluator, Result, _from_document, _is_model
 from ..engine.values import MODEL, UNKNOWN, date_to_engine, shape_of, to_json_value
 from ..entities.common import WalletAddress
 from ..lang import regex
@@ -82,7 +82,7 @@ def _path(node: Path) -> Recorder:
     """Through objects only, the value and the concrete path the general resolver would name
     (up to the first absent step); through lists, or from `as_of`/`batch`, the reference."""
     head, rest = node.parts[0], node.parts[1:]
-    general = Evaluator._path
+    general = _memoised_general(node, Evaluator._path)
     doc_paths = [".".join(node.parts[: i + 1]) for i in range(len(node.parts))]
     var_suffixes = ["." + ".".join(rest[: i + 1]) for i in range(len(rest))]
     doc_from = [_from_document(p) for p in doc_paths]
@@ -126,7 +126,7 @@ def _presence(node: Presence) -> Recorder:
     parts = node.path.parts
     head, rest = parts[0], parts[1:]
     present = node.present
-    general = Evaluator._presence
+    general = _memoised_general(node, Evaluator._presence)
     doc_paths = [".".join(parts[: i + 1]) for i in range(len(parts))]
     var_suffixes = ["." + ".".join(rest[: i + 1]) for i in range(len(rest))]
 
@@ -269,7 +269,7 @@ _structures_lock = threading.Lock()
 _SCALAR_TYPES = frozenset({str, int, bool, Decimal, type(None)})
 
 
-def _structure(node: Quantifier) -> int | None:
+def _structure(node: Expr) -> int | None:
     """A number shared by every quantifier of the same structure (None: not comparable)."""
     try:
         hash(node)
@@ -330,6 +330,40 @@ def _memoised(node: Quantifier, run: Recorder) -> Recorder:
         return value
 
     return memoised
+
+
+def _memoised_general(
+    node: Path | Presence, method: Callable[[Evaluator, Any, Scope], Result]
+) -> Callable[[Evaluator, Any, Scope], Result]:
+    """The reference's general path resolver (through lists: every person's roles, ...),
+    computed once per finding for the same path and the same binding of its first name: such a
+    path inside a quantifier is usually loop-invariant. Exact for the reason `_memoised` is."""
+    structure = _structure(node)
+    if structure is None:
+        return method
+    path = node if isinstance(node, Path) else node.path
+    head = path.parts[0]
+
+    def run(ev: Evaluator, _node: Any, scope: Scope) -> Result:
+        entry = scope.get(head)
+        if entry is None:
+            key: tuple[Any, ...] = (structure,)
+        else:
+            raw, label = entry
+            if type(raw) in _SCALAR_TYPES:
+                key = (structure, raw, label)
+            elif shape_of(type(raw)) == MODEL:
+                key = (structure, id(raw), label)
+            else:
+                return method(ev, node, scope)
+        memo = ev.memo
+        if key in memo:
+            result: Result = memo[key]
+            return result
+        result = memo[key] = method(ev, node, scope)
+        return result
+
+    return run
 
 
 def _quantifier(node: Quantifier) -> Recorder:

@@ -17,10 +17,19 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from pydantic import BaseModel
-
 from ..engine.reference import COMPARE, Context, Duration, Evaluator, add_duration
-from ..engine.values import UNKNOWN, date_to_engine, datetime_to_engine, is_money, money_to_paisa
+from ..engine.values import (
+    LIST,
+    MAPPING,
+    MODEL,
+    MONEY,
+    UNKNOWN,
+    date_to_engine,
+    datetime_to_engine,
+    is_money,
+    money_to_paisa,
+    shape_of,
+)
 from ..entities.common import WalletAddress
 from ..lang import regex
 from ..lang.ast import (
@@ -84,6 +93,8 @@ def _mentions(node: Expr, names: frozenset[str]) -> bool:
 
 def _engine(raw: Any, fx: Mapping[str, Any]) -> Any:
     """Engine value of a raw document value (as `Evaluator._engine_value`)."""
+    if type(raw) in _PLAIN:  # the common case first (a WalletAddress is a str subclass)
+        return raw
     if raw is None:
         return UNKNOWN
     if isinstance(raw, WalletAddress):  # addresses compare as their chain writes them
@@ -102,10 +113,14 @@ def _engine(raw: Any, fx: Mapping[str, Any]) -> Any:
     return raw
 
 
+_PLAIN = frozenset({str, int, bool, Decimal})
+
+
 def _step(value: Any, part: str) -> Any:
-    if isinstance(value, BaseModel):
+    shape = shape_of(type(value))
+    if shape == MODEL or shape == MONEY:
         return getattr(value, part, None)
-    if isinstance(value, Mapping):
+    if shape == MAPPING:
         return value.get(part)
     return None
 
@@ -119,7 +134,7 @@ def _leaves(start: Any, parts: tuple[str, ...]) -> tuple[list[Any], bool]:
         for value in current:
             if value is None:
                 nxt.append(None)
-            elif isinstance(value, list):
+            elif shape_of(type(value)) == LIST:
                 mapped = True
                 nxt.extend(_step(item, part) for item in value)
             else:
@@ -177,23 +192,22 @@ class _Compiler:
         parts = node.parts[1:] if from_var else node.parts
 
         def run(env: Env) -> Any:
-            value = env.vars[head] if from_var else env.doc
+            value: Any = env.vars[head] if from_var else env.doc
             for part in parts:
                 if value is None:
                     return UNKNOWN
-                if isinstance(value, list):  # through a list: every item's value, flattened
+                shape = shape_of(type(value))
+                if shape == MODEL or shape == MONEY:
+                    value = getattr(value, part, None)
+                elif shape == LIST:  # through a list: every item's value, flattened
                     fx = env.ctx.fx_to_pkr
                     start = env.vars[head] if from_var else env.doc
                     return [_engine(raw, fx) for raw in _leaves(start, parts)[0]]
-                if isinstance(value, BaseModel):
-                    value = getattr(value, part, None)
-                elif isinstance(value, Mapping):
+                elif shape == MAPPING:
                     value = value.get(part)
                 else:
                     return UNKNOWN
-            if value is None:
-                return UNKNOWN
-            if isinstance(value, str | int | Decimal) and not isinstance(value, WalletAddress):
+            if type(value) in _PLAIN:
                 return value
             return _engine(value, env.ctx.fx_to_pkr)
 
