@@ -18,7 +18,9 @@ copied. The agreement tests compare every finding with the reference's.
 
 from __future__ import annotations
 
+import itertools
 import threading
+import weakref
 from collections.abc import Callable, Mapping
 from datetime import date
 from decimal import Decimal
@@ -264,7 +266,10 @@ def _call(node: Call) -> Recorder:
     return run
 
 
-_STRUCTURES: dict[Expr, int] = {}  # quantifiers by structure (nodes compare without positions)
+# quantifiers and paths by structure (nodes compare without positions); weak, so that the
+# nodes of a dropped compile do not stay alive; numbers are never reused
+_STRUCTURES: weakref.WeakKeyDictionary[Expr, int] = weakref.WeakKeyDictionary()
+_numbers = itertools.count()
 _structures_lock = threading.Lock()
 _SCALAR_TYPES = frozenset({str, int, bool, Decimal, type(None)})
 
@@ -276,7 +281,10 @@ def _structure(node: Expr) -> int | None:
     except TypeError:  # a constant list inside
         return None
     with _structures_lock:
-        return _STRUCTURES.setdefault(node, len(_STRUCTURES))
+        number = _STRUCTURES.get(node)
+        if number is None:
+            number = _STRUCTURES[node] = next(_numbers)
+        return number
 
 
 def _free_names(node: Expr, bound: frozenset[str] = frozenset()) -> set[str]:
