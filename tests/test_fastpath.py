@@ -205,3 +205,25 @@ def test_closures_read_wallet_addresses_in_canonical_form(written: str, canonica
         fast = finding_for(rule, True, ctx, compiled=True)
         slow = finding_for(rule, True, ctx, compiled=False)
         assert fast.model_dump_json() == slow.model_dump_json(), rule.id
+
+
+def test_pattern_probes_are_remembered_by_their_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Compiling a new date asks durable-rules again whether each rule's patterns are
+    accepted; the verdict depends only on the patterns, so each distinct text is probed once,
+    and a refused pattern stays refused."""
+    from vasp_rules.engine import durable_backend as backend
+
+    probes: list[int] = []
+    real = backend.Matcher
+
+    class Counting(real):  # type: ignore[misc, valid-type]
+        def __init__(self, rules: object) -> None:
+            probes.append(1)
+            super().__init__(rules)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(backend, "Matcher", Counting)
+    accepted = [{"$and": [{"probe_field_a": 7}, {"probe_field_b": 8}]}]
+    refused = [{"$or": [{"$and": [{"pa": i}, {"pb": i}]} for i in range(14)]}]  # error 113
+    assert [backend.accepts("customer", accepted) for _ in range(3)] == [True] * 3
+    assert [backend.accepts("customer", refused) for _ in range(3)] == [False] * 3
+    assert len(probes) == 2

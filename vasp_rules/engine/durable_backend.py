@@ -220,14 +220,33 @@ def _fired(text: str, prefix: str) -> tuple[str, int | None]:
     return name, None if position == "m" else int(position)
 
 
+_ACCEPTED: dict[str, bool] = {}  # pattern text -> verdict (compiling a new date re-asks)
+_ACCEPTED_MAX = 8192
+_ACCEPTED_LOCK = threading.Lock()
+
+
 def accepts(kind: str, patterns: Iterable[dict[str, Any]]) -> bool:
     """Whether durable-rules accepts these patterns, tried in a throwaway ruleset: a guard
-    against limits of the C engine that the compiler's own checks do not know about."""
+    against limits of the C engine that the compiler's own checks do not know about. The
+    verdict depends only on the patterns, so it is remembered by their text: most rules lower
+    to the same patterns on every date."""
+    patterns = list(patterns)
     try:
-        Matcher([MatchRule(f"probe|{i}", kind, p) for i, p in enumerate(patterns)]).close()
+        key = f"{kind}\0{to_json(patterns)}"
     except EngineError:
         return False
-    return True
+    verdict = _ACCEPTED.get(key)
+    if verdict is None:
+        try:
+            Matcher([MatchRule(f"probe|{i}", kind, p) for i, p in enumerate(patterns)]).close()
+            verdict = True
+        except EngineError:
+            verdict = False
+        with _ACCEPTED_LOCK:
+            if len(_ACCEPTED) >= _ACCEPTED_MAX:
+                _ACCEPTED.clear()
+            _ACCEPTED[key] = verdict
+    return verdict
 
 
 def _conjuncts(pattern: dict[str, Any]) -> list[dict[str, Any]]:
