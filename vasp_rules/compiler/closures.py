@@ -305,9 +305,6 @@ def _call(node: Call) -> Fn:
 
 
 def _quantifier(node: Quantifier) -> Fn:
-    source = node.source
-    if isinstance(source, Path) and source.parts[0] == "batch" and len(source.parts) == 2:
-        return _delegate(Evaluator._quantifier, node)  # batch candidates (reference)
     kind, var = node.kind, node.var
     where = compile_expr(node.where) if node.where is not None else None
     if node.body is not None:
@@ -316,7 +313,7 @@ def _quantifier(node: Quantifier) -> Fn:
         body_fn = compile_expr(Path((var,)))
     else:
         body_fn = None
-    source_text = render(source)
+    source_text = render(node.source)
     items_of = Evaluator._items
     skip_false = kind in ("any", "none", "count")
 

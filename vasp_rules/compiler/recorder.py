@@ -263,9 +263,6 @@ def _call(node: Call) -> Recorder:
 
 
 def _quantifier(node: Quantifier) -> Recorder:
-    source = node.source
-    if isinstance(source, Path) and source.parts[0] == "batch" and len(source.parts) == 2:
-        return _reference(node)  # batch candidates (keyed plans)
     kind, var = node.kind, node.var
     where = compile_recorder(node.where) if node.where is not None else None
     if node.body is not None:

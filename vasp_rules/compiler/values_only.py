@@ -6,8 +6,10 @@ the facts it read or why it is unknown: those are built later, and only for the 
 the right side of `and`/`or` once the left settles it, stop a quantifier at its first decisive
 item, and compute a sub-expression that does not depend on a quantifier's variable once per
 document instead of once per item. Each shape gives the same value as the reference
-interpreter (`engine.reference.Evaluator`), which the agreement tests check; batch look-ups are
-evaluated by the reference interpreter itself.
+interpreter (`engine.reference.Evaluator`), which the agreement tests check. A quantifier over
+the batch takes its documents from the reference interpreter (`Evaluator._items`: its keyed
+plan), then runs its compiled `where` and body on them; other batch look-ups (`x in
+batch.KIND.path`, batch paths) are evaluated by the reference interpreter itself.
 """
 
 from __future__ import annotations
@@ -53,12 +55,19 @@ class Env:
         self.cache: dict[int, Any] = {}
         self._ev: Evaluator | None = None
 
-    def reference(self, node: Expr) -> Any:
-        """The reference interpreter's value for a node (batch look-ups), in the same scope."""
+    def evaluator(self) -> Evaluator:
+        """The reference interpreter for this document, values only (made on first use)."""
         if self._ev is None:
             self._ev = Evaluator(self.ctx, record=False)
-        scope = {name: (raw, name) for name, raw in self.vars.items()}
-        return self._ev.evaluate_in(node, scope).value
+        return self._ev
+
+    def scope(self) -> dict[str, tuple[Any, str]]:
+        """The bound variables as a reference scope (labels are not recorded: names do)."""
+        return {name: (raw, name) for name, raw in self.vars.items()}
+
+    def reference(self, node: Expr) -> Any:
+        """The reference interpreter's value for a node (batch look-ups), in the same scope."""
+        return self.evaluator().evaluate_in(node, self.scope()).value
 
 
 ValueFn = Callable[[Env], Any]
@@ -365,8 +374,6 @@ class _Compiler:
     # -- quantifiers -------------------------------------------------------------------------
     def _quantifier(self, node: Quantifier, bound: frozenset[str]) -> ValueFn:
         source = node.source
-        if isinstance(source, Path) and source.parts[0] == "batch" and "batch" not in bound:
-            return lambda env: env.reference(node)
         kind, var = node.kind, node.var
         inner = bound | {var}
         where = self.compile(node.where, inner) if node.where is not None else None
@@ -375,7 +382,10 @@ class _Compiler:
         else:
             body = None
         select_item = node.body is None and kind == "select"
-        items_of = self._items(source, bound)
+        if isinstance(source, Path) and source.parts[0] == "batch" and "batch" not in bound:
+            items_of = _batch_items(node)
+        else:
+            items_of = self._items(source, bound)
 
         def run(env: Env) -> Any:
             items = items_of(env)
@@ -457,6 +467,18 @@ class _Compiler:
 
             return from_path
         return self.compile(source, bound)
+
+
+def _batch_items(node: Quantifier) -> ValueFn:
+    """The documents a batch quantifier visits, exactly as the reference interpreter takes
+    them (`Evaluator._items`: the other documents of the kind, narrowed by the quantifier's
+    keyed plan, in batch order); its `where` and body are then the compiled closures."""
+
+    def run(env: Env) -> Any:
+        items, _ = env.evaluator()._items(node, env.scope())
+        return UNKNOWN if items is None else [raw for raw, _label in items]
+
+    return run
 
 
 def _cached(fn: ValueFn) -> ValueFn:
