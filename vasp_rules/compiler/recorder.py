@@ -13,12 +13,18 @@ not be decided). Values and templates of a held rule use the same closures.
 A closure is called as `fn(ev, scope)` with the `Evaluator` it records into and returns the
 engine value (UNKNOWN when unknown). Batch look-ups, paths through lists or absent objects and
 parameters are the reference interpreter's own methods, so their recording is shared, not
-copied. The agreement tests compare every finding with the reference's.
+copied. Quantifiers take their items from `Evaluator._items` (for the batch: the candidates
+of its keyed plan, labelled `batch.KIND[id]`), so they visit and name what the reference does.
+Inside a quantifier, a node that reads no quantifier variable, or only one that ranges over
+the batch's documents, is evaluated once per finding or once per document (`_memo`): TR-10's
+inner window re-reads the same transfers for every outer one. The agreement tests compare
+every finding with the reference's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -39,6 +45,7 @@ from ..lang.ast import (
     Presence,
     Quantifier,
     Unary,
+    children,
 )
 from .closures import _walk
 
@@ -51,32 +58,117 @@ _DURATIONS = frozenset({"days", "months", "years", "hours", "working_days"})
 
 def compile_recorder(node: Expr) -> Recorder:
     """A closure giving `Evaluator._eval(node, scope).value` with the same recording."""
-    return _COMPILERS[type(node)](node)
+    return _compile(node, _Names(frozenset(), frozenset()))
 
 
-def _reference(node: Expr) -> Recorder:
+@dataclass(frozen=True)
+class _Names:
+    """The quantifier variables in scope where a node is compiled: all of them, and those
+    ranging over the documents of the batch (`x in batch.KIND`)."""
+
+    bound: frozenset[str]
+    documents: frozenset[str]
+
+
+def _compile(node: Expr, names: _Names) -> Recorder:
+    fn = _COMPILERS[type(node)](node, names)
+    if not names.bound or isinstance(node, Const | Literal):
+        return fn
+    free = free_names(node) & names.bound
+    if not free:
+        return _memo(fn, None)  # the same in every item of the enclosing quantifiers
+    if len(free) == 1 and free <= names.documents:
+        (var,) = free
+        return _memo(fn, var)  # depends only on which batch document `var` is
+    return fn
+
+
+def free_names(node: Expr) -> frozenset[str]:
+    """The heads of the paths a node reads that it does not bind itself."""
+    if isinstance(node, Path):
+        return frozenset({node.parts[0]})
+    if isinstance(node, Presence):
+        return frozenset({node.path.parts[0]})
+    if isinstance(node, Quantifier):
+        inner: frozenset[str] = frozenset()
+        for x in (node.where, node.body):
+            if x is not None:
+                inner |= free_names(x)
+        return free_names(node.source) | (inner - {node.var})
+    out: frozenset[str] = frozenset()
+    for child in children(node):
+        out |= free_names(child)
+    return out
+
+
+_MEMO = "_recorder_memo"  # an Evaluator attribute: this finding's memo (see `_memo`)
+_NOTHING = object()
+
+
+def _memo(fn: Recorder, var: str | None) -> Recorder:
+    """`fn` evaluated once per finding (var None), or once per batch document bound to `var`,
+    for a node inside a quantifier that reads no other quantifier variable.
+
+    Equal results and equal recording: the node's value depends only on the document, the
+    pack's parameters, the batch and the names in scope outside the quantifiers, which are the
+    same for every call of this closure with one `Evaluator` (one finding: the condition, each
+    value and each template part are separate closures, each called in one scope), and on the
+    document `var` names (a model the batch view holds, so its `id` is not reused meanwhile).
+    Evaluating it again would record the same reads (`reads.setdefault`, or fewer once a name
+    is `computed`) and the same absent paths (a set) into the same `Evaluator`: nothing new."""
+    fid = id(fn)
+    if var is None:
+
+        def once(ev: Evaluator, scope: Scope) -> Any:
+            memo = ev.__dict__.get(_MEMO)
+            if memo is None:
+                memo = ev.__dict__[_MEMO] = {}
+            value = memo.get(fid, _NOTHING)
+            if value is _NOTHING:
+                value = memo[fid] = fn(ev, scope)
+            return value
+
+        return once
+
+    def per_document(ev: Evaluator, scope: Scope) -> Any:
+        memo = ev.__dict__.get(_MEMO)
+        if memo is None:
+            memo = ev.__dict__[_MEMO] = {}
+        mine: dict[int, Any] | None = memo.get(fid)
+        if mine is None:
+            mine = memo[fid] = {}
+        key = id(scope[var][0])  # one label per document in a batch view
+        value = mine.get(key, _NOTHING)
+        if value is _NOTHING:
+            value = mine[key] = fn(ev, scope)
+        return value
+
+    return per_document
+
+
+def _reference(node: Expr, names: _Names | None = None) -> Recorder:
     def run(ev: Evaluator, scope: Scope) -> Any:
         return ev._eval(node, scope).value
 
     return run
 
 
-def _const(node: Const) -> Recorder:
+def _const(node: Const, names: _Names) -> Recorder:
     value = node.value
     return lambda ev, scope: value
 
 
-def _literal(node: Literal) -> Recorder:
+def _literal(node: Literal, names: _Names) -> Recorder:
     value = date_to_engine(node.value) if isinstance(node.value, date) else node.value
     return lambda ev, scope: value
 
 
-def _list(node: ListLiteral) -> Recorder:
-    items = [compile_recorder(i) for i in node.items]
+def _list(node: ListLiteral, names: _Names) -> Recorder:
+    items = [_compile(i, names) for i in node.items]
     return lambda ev, scope: [f(ev, scope) for f in items]
 
 
-def _path(node: Path) -> Recorder:
+def _path(node: Path, names: _Names) -> Recorder:
     """Through objects only, the value and the concrete path the general resolver would name
     (up to the first absent step); through lists, or from `as_of`/`batch`, the reference."""
     head, rest = node.parts[0], node.parts[1:]
@@ -120,7 +212,7 @@ def _path(node: Path) -> Recorder:
     return run
 
 
-def _presence(node: Presence) -> Recorder:
+def _presence(node: Presence, names: _Names) -> Recorder:
     parts = node.path.parts
     head, rest = parts[0], parts[1:]
     present = node.present
@@ -158,8 +250,8 @@ def _presence(node: Presence) -> Recorder:
     return run
 
 
-def _unary(node: Unary) -> Recorder:
-    operand = compile_recorder(node.operand)
+def _unary(node: Unary, names: _Names) -> Recorder:
+    operand = _compile(node.operand, names)
     if node.op == "not":
 
         def negation(ev: Evaluator, scope: Scope) -> Any:
@@ -175,7 +267,7 @@ def _unary(node: Unary) -> Recorder:
     return minus
 
 
-def _binary(node: Binary) -> Recorder:
+def _binary(node: Binary, names: _Names) -> Recorder:
     op = node.op
     right_node = node.right
     if (
@@ -185,8 +277,8 @@ def _binary(node: Binary) -> Recorder:
         and len(right_node.parts) > 2
     ):
         return _reference(node)  # the batch's value index
-    lf = compile_recorder(node.left)
-    rf = compile_recorder(node.right)
+    lf = _compile(node.left, names)
+    rf = _compile(node.right, names)
     if op in ("and", "or"):
         decisive = op == "or"  # the value that settles the result whatever the other is
 
@@ -238,8 +330,8 @@ def _binary(node: Binary) -> Recorder:
     return arithmetic
 
 
-def _call(node: Call) -> Recorder:
-    args = [compile_recorder(a) for a in node.args]
+def _call(node: Call, names: _Names) -> Recorder:
+    args = [_compile(a, names) for a in node.args]
     name = node.name
 
     def run(ev: Evaluator, scope: Scope) -> Any:
@@ -262,13 +354,22 @@ def _call(node: Call) -> Recorder:
     return run
 
 
-def _quantifier(node: Quantifier) -> Recorder:
+def _quantifier(node: Quantifier, names: _Names) -> Recorder:
     kind, var = node.kind, node.var
-    where = compile_recorder(node.where) if node.where is not None else None
+    source = node.source
+    over_batch = (  # as `Evaluator._items` takes the batch's documents
+        isinstance(source, Path) and source.parts[0] == "batch" and len(source.parts) == 2
+    )
+    inner_names = _Names(
+        names.bound | {var},
+        (names.documents | {var}) if over_batch else (names.documents - {var}),
+    )
+    where = _compile(node.where, inner_names) if node.where is not None else None
     if node.body is not None:
-        body: Recorder | None = compile_recorder(node.body)
+        body: Recorder | None = _compile(node.body, inner_names)
     elif kind == "select":
-        body = compile_recorder(Path((var,)))  # the item itself, read as the reference reads it
+        # the item itself, read as the reference reads it
+        body = _compile(Path((var,)), inner_names)
     else:
         body = None
     has_body = node.body is not None
@@ -337,7 +438,7 @@ def _aggregate(kind: str, values: list[Any], unknown: bool) -> Any:
     return max(values) if kind == "max" else min(values)
 
 
-_COMPILERS: dict[type, Callable[[Any], Recorder]] = {
+_COMPILERS: dict[type, Callable[[Any, _Names], Recorder]] = {
     Const: _const,
     Literal: _literal,
     ListLiteral: _list,
