@@ -212,7 +212,47 @@ def test_compiled_batch_quantifiers_equal_the_reference(docs: list[dict], as_of:
                 got = getter(env)
                 assert got == expected and type(got) is type(expected), key
             for rule in compiled.rules_for("transfer"):
+                # the held condition's recording alone (no values to mask a difference):
+                # the same reads, first recorded in the same order, and the same absent paths
+                fast_ev, slow_ev = Evaluator(ctx), Evaluator(ctx)
+                rule.program.held(fast_ev, {})
+                slow_ev.evaluate(rule.condition)
+                assert list(fast_ev.reads.items()) == list(slow_ev.reads.items()), rule.id
+                assert fast_ev.absent == slow_ev.absent, rule.id
                 for held in (True, False):
                     fast = finding_for(rule, held, ctx, compiled=True)
                     slow = finding_for(rule, held, ctx, compiled=False)
                     assert fast.model_dump_json() == slow.model_dump_json(), (rule.id, held)
+
+
+def test_recording_skips_only_items_that_would_record_nothing_new() -> None:
+    """The held condition's recording skips an item of a batch quantifier once the document
+    was evaluated in full before, but never in a run that has not yet evaluated its `where`:
+    its parts that name the outer document (`s.transfer_id`) are read in every run."""
+    from vasp_rules.compiler.recorder import compile_effects, compile_recorder
+    from vasp_rules.engine.evaluate import context_for
+    from vasp_rules.engine.reference import Evaluator
+
+    template = json.loads((HERE.parent / "examples" / "transfer.json").read_text())
+    docs = []
+    for i in range(4):
+        doc = json.loads(json.dumps(template))
+        doc["transfer_id"] = f"T-{i}"
+        docs.append(doc)
+    items = [_item(d, i) for i, d in enumerate(docs)]
+    condition = parse_condition(
+        "any(s in batch.transfer where s.direction == direction: "
+        'count(t in batch.transfer where t.direction == direction and s.transfer_id != ""'
+        ": t.amount > 0) >= 0)"
+    )
+    compiled = pack("pk").compiled(date(2026, 6, 1))
+    view = batch_view(items)
+    for item in items:
+        ctx = context_for(compiled, item, view)
+        expected = Evaluator(ctx)
+        expected.evaluate(condition)
+        assert len([p for p in expected.reads if p.endswith(".transfer_id")]) == 3
+        for fn in (compile_effects(condition), compile_recorder(condition)):
+            ev = Evaluator(ctx)
+            fn(ev, {})
+            assert list(ev.reads.items()) == list(expected.reads.items())

@@ -71,7 +71,10 @@ class _Names:
 
 
 def _compile(node: Expr, names: _Names) -> Recorder:
-    fn = _COMPILERS[type(node)](node, names)
+    return _memoised(node, names, _COMPILERS[type(node)](node, names))
+
+
+def _memoised(node: Expr, names: _Names, fn: Recorder) -> Recorder:
     if not names.bound or isinstance(node, Const | Literal):
         return fn
     free = free_names(node) & names.bound
@@ -354,16 +357,23 @@ def _call(node: Call, names: _Names) -> Recorder:
     return run
 
 
+def _over_batch(node: Quantifier) -> bool:
+    """Whether a quantifier ranges over the batch's documents (as `Evaluator._items` says)."""
+    source = node.source
+    return isinstance(source, Path) and source.parts[0] == "batch" and len(source.parts) == 2
+
+
+def _inner(node: Quantifier, names: _Names) -> _Names:
+    var = node.var
+    return _Names(
+        names.bound | {var},
+        (names.documents | {var}) if _over_batch(node) else (names.documents - {var}),
+    )
+
+
 def _quantifier(node: Quantifier, names: _Names) -> Recorder:
     kind, var = node.kind, node.var
-    source = node.source
-    over_batch = (  # as `Evaluator._items` takes the batch's documents
-        isinstance(source, Path) and source.parts[0] == "batch" and len(source.parts) == 2
-    )
-    inner_names = _Names(
-        names.bound | {var},
-        (names.documents | {var}) if over_batch else (names.documents - {var}),
-    )
+    inner_names = _inner(node, names)
     where = _compile(node.where, inner_names) if node.where is not None else None
     if node.body is not None:
         body: Recorder | None = _compile(node.body, inner_names)
@@ -412,6 +422,140 @@ def _quantifier(node: Quantifier, names: _Names) -> Recorder:
     return run
 
 
+# -- recording only ------------------------------------------------------------------------
+def compile_effects(node: Expr) -> Recorder:
+    """A closure recording what `compile_recorder(node)` records, for a node whose value is not
+    needed (the condition of a rule that held: its finding needs only what it read).
+
+    Same reads and absent paths, first recorded in the same order: it makes the same calls
+    except some whose recording has already happened (so they would record nothing new), and
+    computes no value that decides nothing. Nodes without a quantifier are the value closures
+    themselves. A quantifier still evaluates `where` (it decides whether the body is read), but
+    in a quantifier over the batch an item is skipped altogether once its evaluation cannot
+    record anything new (`_quantifier_effects`): in TR-10 the inner window of each transfer of
+    the outer one re-reads transfers whose reads are already recorded."""
+    return _effects(node, _Names(frozenset(), frozenset()))
+
+
+def _noop(ev: Evaluator, scope: Scope) -> None:
+    return None
+
+
+def _has_quantifier(node: Expr) -> bool:
+    return isinstance(node, Quantifier) or any(_has_quantifier(c) for c in children(node))
+
+
+def _effects(node: Expr, names: _Names) -> Recorder:
+    if isinstance(node, Const | Literal):
+        return _noop
+    if isinstance(node, Quantifier):
+        return _memoised(node, names, _quantifier_effects(node, names))
+    if (
+        not isinstance(node, Binary | Unary | Call | ListLiteral)
+        or not _has_quantifier(node)
+        or _is_batch_membership(node)
+    ):
+        return _compile(node, names)  # evaluating it is what records
+    # an operator, call or list: its value closure evaluates every operand, in order
+    parts = [_effects(child, names) for child in children(node)]
+
+    def run(ev: Evaluator, scope: Scope) -> None:
+        for part in parts:
+            part(ev, scope)
+
+    return _memoised(node, names, run)
+
+
+def _is_batch_membership(node: Expr) -> bool:
+    return (
+        isinstance(node, Binary)
+        and node.op in ("in", "not in")
+        and isinstance(node.right, Path)
+        and node.right.parts[0] == "batch"
+        and len(node.right.parts) > 2
+    )
+
+
+def _skippable(node: Quantifier, names: _Names) -> bool:
+    """Whether, in one run of a quantifier over the batch, an item's evaluation records
+    nothing new once (a) one item of this run had its `where` evaluated and (b) this document
+    has had its `where` and its body evaluated before, in any run (this finding).
+
+    So when `where` always evaluates every part of itself (no quantifier inside) and each part
+    that records reads either does not name the item (the same in every item of the run: done
+    by (a)) or names no other quantifier variable (the same whenever this document is the
+    item: done by (b)); and the body names no other quantifier variable (done by (b))."""
+    var = node.var
+    if node.where is None or _has_quantifier(node.where):
+        return False
+    outer = names.bound - {var}
+    if node.body is not None and free_names(node.body) & outer:
+        return False
+    return all(
+        var not in free_names(leaf) or not (free_names(leaf) & outer)
+        for leaf in _recording_leaves(node.where)
+    )
+
+
+def _recording_leaves(node: Expr) -> list[Expr]:
+    """The parts of an expression without quantifiers that record reads: paths, presence
+    tests, parameters (their key) and batch memberships (the reference evaluates them)."""
+    if isinstance(node, Path | Presence | Param) or _is_batch_membership(node):
+        return [node]
+    out: list[Expr] = []
+    for child in children(node):
+        out.extend(_recording_leaves(child))
+    return out
+
+
+def _quantifier_effects(node: Quantifier, names: _Names) -> Recorder:
+    """A quantifier's recording: `_quantifier`'s calls, minus the body's value when it is
+    not needed, minus the items `_skippable` proves to record nothing new."""
+    var = node.var
+    inner_names = _inner(node, names)
+    where = _compile(node.where, inner_names) if node.where is not None else None
+    if node.body is not None:
+        body: Recorder = _effects(node.body, inner_names)
+    elif node.kind == "select":
+        body = _compile(Path((var,)), inner_names)  # reads the item as the reference does
+    else:
+        body = _noop
+    skippable = _over_batch(node) and _skippable(node, names)
+    items_of = Evaluator._items
+    key = object()  # this closure's set of documents already evaluated in full (per finding)
+
+    def run(ev: Evaluator, scope: Scope) -> None:
+        items, _ = items_of(ev, node, scope)
+        if items is None:
+            return
+        inner = dict(scope)
+        if not skippable:
+            for item in items:
+                inner[var] = item
+                if where is None or where(ev, inner) is not False:
+                    body(ev, inner)
+            return
+        memo = ev.__dict__.get(_MEMO)
+        if memo is None:
+            memo = ev.__dict__[_MEMO] = {}
+        done: set[int] | None = memo.get(key)
+        if done is None:
+            done = memo[key] = set()
+        first = True  # no `where` evaluated yet in this run
+        for item in items:
+            doc = id(item[0])
+            if not first and doc in done:
+                continue
+            inner[var] = item
+            first = False
+            if where is not None and where(ev, inner) is False:
+                continue
+            body(ev, inner)
+            done.add(doc)
+
+    return run
+
+
 def _aggregate(kind: str, values: list[Any], unknown: bool) -> Any:
     """`Evaluator._aggregate`, values only."""
     if kind in ("any", "none"):
@@ -452,4 +596,4 @@ _COMPILERS: dict[type, Callable[[Any, _Names], Recorder]] = {
 }
 
 
-__all__ = ["Recorder", "compile_recorder"]
+__all__ = ["Recorder", "compile_effects", "compile_recorder"]
