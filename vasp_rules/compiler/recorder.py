@@ -77,11 +77,14 @@ def _compile(node: Expr, names: _Names) -> Recorder:
 def _memoised(node: Expr, names: _Names, fn: Recorder) -> Recorder:
     if not names.bound or isinstance(node, Const | Literal):
         return fn
-    free = free_names(node) & names.bound
+    heads = free_names(node)
+    free = heads & names.bound
     if not free:
         return _memo(fn, None)  # the same in every item of the enclosing quantifiers
     if len(free) == 1 and free <= names.documents:
         (var,) = free
+        if heads <= {var, "as_of"}:  # reads that batch document alone: the same in every finding
+            return _memo(fn, var, shared=True)
         return _memo(fn, var)  # depends only on which batch document `var` is
     return fn
 
@@ -108,7 +111,7 @@ _MEMO = "_recorder_memo"  # an Evaluator attribute: this finding's memo (see `_m
 _NOTHING = object()
 
 
-def _memo(fn: Recorder, var: str | None) -> Recorder:
+def _memo(fn: Recorder, var: str | None, *, shared: bool = False) -> Recorder:
     """`fn` evaluated once per finding (var None), or once per batch document bound to `var`,
     for a node inside a quantifier that reads no other quantifier variable.
 
@@ -118,7 +121,12 @@ def _memo(fn: Recorder, var: str | None) -> Recorder:
     value and each template part are separate closures, each called in one scope), and on the
     document `var` names (a model the batch view holds, so its `id` is not reused meanwhile).
     Evaluating it again would record the same reads (`reads.setdefault`, or fewer once a name
-    is `computed`) and the same absent paths (a set) into the same `Evaluator`: nothing new."""
+    is `computed`) and the same absent paths (a set) into the same `Evaluator`: nothing new.
+
+    `shared`: the node reads nothing but the document `var` names (no field of the evaluating
+    document, no other name in scope, nothing else of the batch), so its value and what it
+    records are the same in every finding of the batch; the batch view keeps them (`_shared`)
+    and other findings replay the recording instead of evaluating it again."""
     fid = id(fn)
     if var is None:
 
@@ -143,10 +151,43 @@ def _memo(fn: Recorder, var: str | None) -> Recorder:
         key = id(scope[var][0])  # one label per document in a batch view
         value = mine.get(key, _NOTHING)
         if value is _NOTHING:
-            value = mine[key] = fn(ev, scope)
+            if shared and ev.ctx.batch is not None:
+                value = mine[key] = _shared(fn, ev, scope, key)
+            else:
+                value = mine[key] = fn(ev, scope)
         return value
 
     return per_document
+
+
+_SHARED = "_recorder_shared"  # a BatchView attribute: recordings shared by its findings
+
+
+def _shared(fn: Recorder, ev: Evaluator, scope: Scope, doc: int) -> Any:
+    """`fn(ev, scope)` for a node that reads only one batch document (`doc`): evaluated once
+    per batch view into an `Evaluator` of its own, then its value returned and its recording
+    replayed into `ev` in the same order (`reads.setdefault`; absent paths). The view lives
+    for one evaluation of one batch, and its documents (hence their ids) with it; entries are
+    keyed by the closure itself (one pack's, on one date: the same parameters)."""
+    view = ev.ctx.batch
+    assert view is not None
+    store = view.__dict__.get(_SHARED)
+    if store is None:
+        store = view.__dict__[_SHARED] = {}
+    mine: dict[int, tuple[Any, tuple[tuple[str, Any], ...], frozenset[str]]] | None = store.get(fn)
+    if mine is None:
+        mine = store[fn] = {}
+    entry = mine.get(doc)
+    if entry is None:
+        own = Evaluator(ev.ctx)
+        value = fn(own, scope)
+        entry = mine[doc] = (value, tuple(own.reads.items()), frozenset(own.absent))
+    value, reads, absent = entry
+    for path, json_value in reads:  # all under `batch.KIND[id]`: never a `computed` name
+        ev.reads.setdefault(path, json_value)
+    if absent:
+        ev.absent.update(absent)
+    return value
 
 
 def _reference(node: Expr, names: _Names | None = None) -> Recorder:
