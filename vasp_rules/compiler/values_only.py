@@ -5,7 +5,8 @@ the facts it read or why it is unknown: those are built later, and only for the 
 (see `closures.py`). So these closures return bare engine values (UNKNOWN when unknown), skip
 the right side of `and`/`or` once the left settles it, stop a quantifier at its first decisive
 item, and compute a sub-expression that does not depend on a quantifier's variable once per
-document instead of once per item. Each shape gives the same value as the reference
+document instead of once per item (and one that reads a batch document alone once per batch,
+whichever document evaluates it: `_shared`). Each shape gives the same value as the reference
 interpreter (`engine.reference.Evaluator`), which the agreement tests check. A quantifier over
 the batch takes its documents from the reference interpreter (`Evaluator._items`: its keyed
 plan), then runs its compiled `where` and body on them; other batch look-ups (`x in
@@ -39,6 +40,7 @@ from ..lang.ast import (
     Unary,
     children,
 )
+from .recorder import free_names
 
 _MISSING = object()
 
@@ -146,10 +148,20 @@ def _leaves(start: Any, parts: tuple[str, ...]) -> tuple[list[Any], bool]:
 
 
 class _Compiler:
+    def __init__(self) -> None:
+        #: the bound variables that range over the batch's documents (`x in batch.KIND`)
+        self.documents: frozenset[str] = frozenset()
+
     def compile(self, node: Expr, bound: frozenset[str]) -> ValueFn:
         fn = self._compile(node, bound)
-        if bound and not isinstance(node, Const | Literal | Path) and not _mentions(node, bound):
+        if not bound or isinstance(node, Const | Literal):
+            return fn
+        if not isinstance(node, Path) and not _mentions(node, bound):
             return _cached(fn)  # loop-invariant inside a quantifier: once per document
+        heads = free_names(node) - {"as_of"}
+        if len(heads) == 1 and heads <= self.documents & bound:
+            (var,) = heads
+            return _shared(fn, var)  # reads one batch document alone: once per batch
         return fn
 
     def _compile(self, node: Expr, bound: frozenset[str]) -> ValueFn:
@@ -376,13 +388,19 @@ class _Compiler:
         source = node.source
         kind, var = node.kind, node.var
         inner = bound | {var}
-        where = self.compile(node.where, inner) if node.where is not None else None
-        if node.body is not None:
-            body: ValueFn | None = self.compile(node.body, inner)
+        over_batch = isinstance(source, Path) and source.parts[0] == "batch"
+        documents = self.documents
+        if isinstance(source, Path) and over_batch and len(source.parts) == 2:
+            self.documents = documents | {var}
         else:
-            body = None
+            self.documents = documents - {var}
+        try:
+            where = self.compile(node.where, inner) if node.where is not None else None
+            body = self.compile(node.body, inner) if node.body is not None else None
+        finally:
+            self.documents = documents
         select_item = node.body is None and kind == "select"
-        if isinstance(source, Path) and source.parts[0] == "batch" and "batch" not in bound:
+        if over_batch and "batch" not in bound:
             items_of = _batch_items(node)
         else:
             items_of = self._items(source, bound)
@@ -472,11 +490,55 @@ class _Compiler:
 def _batch_items(node: Quantifier) -> ValueFn:
     """The documents a batch quantifier visits, exactly as the reference interpreter takes
     them (`Evaluator._items`: the other documents of the kind, narrowed by the quantifier's
-    keyed plan, in batch order); its `where` and body are then the compiled closures."""
+    keyed plan, `_candidates`, in batch order; `_batch_items` without the labels, which
+    projection does not need); its `where` and body are then the compiled closures."""
+    assert isinstance(node.source, Path)
+    if len(node.source.parts) != 2:  # a path into the batch's documents: their values
+
+        def leaves(env: Env) -> Any:
+            items, _ = env.evaluator()._items(node, env.scope())
+            return UNKNOWN if items is None else [raw for raw, _label in items]
+
+        return leaves
+    kind = node.source.parts[1]
 
     def run(env: Env) -> Any:
-        items, _ = env.evaluator()._items(node, env.scope())
-        return UNKNOWN if items is None else [raw for raw, _label in items]
+        view = env.ctx.batch
+        if view is None:
+            return []
+        positions = env.evaluator()._candidates(node, kind, env.scope())
+        docs = view.by_kind.get(kind, [])
+        mine = env.doc
+        chosen = range(len(docs)) if positions is None else positions
+        return [docs[i] for i in chosen if docs[i] is not mine]
+
+    return run
+
+
+_SHARED = "_values_shared"  # a BatchView attribute: values shared by its documents
+
+
+def _shared(fn: ValueFn, var: str) -> ValueFn:
+    """`fn` for a node that reads nothing but the batch document `var` names (no field of the
+    evaluating document, no other name): its value is the same whoever evaluates it, so the
+    batch view keeps it, per closure (one pack's, on one date) and document (the view holds
+    the documents, so their ids are not reused while it lives)."""
+
+    def run(env: Env) -> Any:
+        view = env.ctx.batch
+        if view is None:
+            return fn(env)
+        store = view.__dict__.get(_SHARED)
+        if store is None:
+            store = view.__dict__[_SHARED] = {}
+        mine: dict[int, Any] | None = store.get(fn)
+        if mine is None:
+            mine = store[fn] = {}
+        key = id(env.vars[var])
+        value = mine.get(key, _MISSING)
+        if value is _MISSING:
+            value = mine[key] = fn(env)
+        return value
 
     return run
 
