@@ -16,7 +16,7 @@ parameters are the reference interpreter's own methods, so their recording is sh
 copied. Quantifiers take their items from `Evaluator._items` (for the batch: the candidates
 of its keyed plan, labelled `batch.KIND[id]`), so they visit and name what the reference does.
 Inside a quantifier, a node that reads no quantifier variable, or only one that ranges over
-the batch's documents, is evaluated once per finding or once per document (`_memo`): TR-10's
+the batch's documents, is evaluated once per finding or once per document (`memo.memo`): TR-10's
 inner window re-reads the same transfers for every outer one. The agreement tests compare
 every finding with the reference's.
 """
@@ -24,7 +24,6 @@ every finding with the reference's.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -48,6 +47,7 @@ from ..lang.ast import (
     children,
 )
 from .closures import _walk
+from .memo import MEMO, Names, free_names, inner_names, memoised, over_batch
 
 Scope = dict[str, tuple[Any, str]]
 Recorder = Callable[[Evaluator, Scope], Any]
@@ -58,161 +58,36 @@ _DURATIONS = frozenset({"days", "months", "years", "hours", "working_days"})
 
 def compile_recorder(node: Expr) -> Recorder:
     """A closure giving `Evaluator._eval(node, scope).value` with the same recording."""
-    return _compile(node, _Names(frozenset(), frozenset()))
+    return _compile(node, Names(frozenset(), frozenset()))
 
 
-@dataclass(frozen=True)
-class _Names:
-    """The quantifier variables in scope where a node is compiled: all of them, and those
-    ranging over the documents of the batch (`x in batch.KIND`)."""
-
-    bound: frozenset[str]
-    documents: frozenset[str]
+def _compile(node: Expr, names: Names) -> Recorder:
+    return memoised(node, names, _COMPILERS[type(node)](node, names))
 
 
-def _compile(node: Expr, names: _Names) -> Recorder:
-    return _memoised(node, names, _COMPILERS[type(node)](node, names))
-
-
-def _memoised(node: Expr, names: _Names, fn: Recorder) -> Recorder:
-    if not names.bound or isinstance(node, Const | Literal):
-        return fn
-    heads = free_names(node)
-    free = heads & names.bound
-    if not free:
-        return _memo(fn, None)  # the same in every item of the enclosing quantifiers
-    if len(free) == 1 and free <= names.documents:
-        (var,) = free
-        if heads <= {var, "as_of"}:  # reads that batch document alone: the same in every finding
-            return _memo(fn, var, shared=True)
-        return _memo(fn, var)  # depends only on which batch document `var` is
-    return fn
-
-
-def free_names(node: Expr) -> frozenset[str]:
-    """The heads of the paths a node reads that it does not bind itself."""
-    if isinstance(node, Path):
-        return frozenset({node.parts[0]})
-    if isinstance(node, Presence):
-        return frozenset({node.path.parts[0]})
-    if isinstance(node, Quantifier):
-        inner: frozenset[str] = frozenset()
-        for x in (node.where, node.body):
-            if x is not None:
-                inner |= free_names(x)
-        return free_names(node.source) | (inner - {node.var})
-    out: frozenset[str] = frozenset()
-    for child in children(node):
-        out |= free_names(child)
-    return out
-
-
-_MEMO = "_recorder_memo"  # an Evaluator attribute: this finding's memo (see `_memo`)
-_NOTHING = object()
-
-
-def _memo(fn: Recorder, var: str | None, *, shared: bool = False) -> Recorder:
-    """`fn` evaluated once per finding (var None), or once per batch document bound to `var`,
-    for a node inside a quantifier that reads no other quantifier variable.
-
-    Equal results and equal recording: the node's value depends only on the document, the
-    pack's parameters, the batch and the names in scope outside the quantifiers, which are the
-    same for every call of this closure with one `Evaluator` (one finding: the condition, each
-    value and each template part are separate closures, each called in one scope), and on the
-    document `var` names (a model the batch view holds, so its `id` is not reused meanwhile).
-    Evaluating it again would record the same reads (`reads.setdefault`, or fewer once a name
-    is `computed`) and the same absent paths (a set) into the same `Evaluator`: nothing new.
-
-    `shared`: the node reads nothing but the document `var` names (no field of the evaluating
-    document, no other name in scope, nothing else of the batch), so its value and what it
-    records are the same in every finding of the batch; the batch view keeps them (`_shared`)
-    and other findings replay the recording instead of evaluating it again."""
-    fid = id(fn)
-    if var is None:
-
-        def once(ev: Evaluator, scope: Scope) -> Any:
-            memo = ev.__dict__.get(_MEMO)
-            if memo is None:
-                memo = ev.__dict__[_MEMO] = {}
-            value = memo.get(fid, _NOTHING)
-            if value is _NOTHING:
-                value = memo[fid] = fn(ev, scope)
-            return value
-
-        return once
-
-    def per_document(ev: Evaluator, scope: Scope) -> Any:
-        memo = ev.__dict__.get(_MEMO)
-        if memo is None:
-            memo = ev.__dict__[_MEMO] = {}
-        mine: dict[int, Any] | None = memo.get(fid)
-        if mine is None:
-            mine = memo[fid] = {}
-        key = id(scope[var][0])  # one label per document in a batch view
-        value = mine.get(key, _NOTHING)
-        if value is _NOTHING:
-            if shared and ev.ctx.batch is not None:
-                value = mine[key] = _shared(fn, ev, scope, key)
-            else:
-                value = mine[key] = fn(ev, scope)
-        return value
-
-    return per_document
-
-
-_SHARED = "_recorder_shared"  # a BatchView attribute: recordings shared by its findings
-
-
-def _shared(fn: Recorder, ev: Evaluator, scope: Scope, doc: int) -> Any:
-    """`fn(ev, scope)` for a node that reads only one batch document (`doc`): evaluated once
-    per batch view into an `Evaluator` of its own, then its value returned and its recording
-    replayed into `ev` in the same order (`reads.setdefault`; absent paths). The view lives
-    for one evaluation of one batch, and its documents (hence their ids) with it; entries are
-    keyed by the closure itself (one pack's, on one date: the same parameters)."""
-    view = ev.ctx.batch
-    assert view is not None
-    store = view.__dict__.get(_SHARED)
-    if store is None:
-        store = view.__dict__[_SHARED] = {}
-    mine: dict[int, tuple[Any, tuple[tuple[str, Any], ...], frozenset[str]]] | None = store.get(fn)
-    if mine is None:
-        mine = store[fn] = {}
-    entry = mine.get(doc)
-    if entry is None:
-        own = Evaluator(ev.ctx)
-        value = fn(own, scope)
-        entry = mine[doc] = (value, tuple(own.reads.items()), frozenset(own.absent))
-    value, reads, absent = entry
-    for path, json_value in reads:  # all under `batch.KIND[id]`: never a `computed` name
-        ev.reads.setdefault(path, json_value)
-    if absent:
-        ev.absent.update(absent)
-    return value
-
-
-def _reference(node: Expr, names: _Names | None = None) -> Recorder:
+def _reference(node: Expr, names: Names | None = None) -> Recorder:
     def run(ev: Evaluator, scope: Scope) -> Any:
         return ev._eval(node, scope).value
 
     return run
 
 
-def _const(node: Const, names: _Names) -> Recorder:
+def _const(node: Const, names: Names) -> Recorder:
     value = node.value
     return lambda ev, scope: value
 
 
-def _literal(node: Literal, names: _Names) -> Recorder:
+def _literal(node: Literal, names: Names) -> Recorder:
     value = date_to_engine(node.value) if isinstance(node.value, date) else node.value
     return lambda ev, scope: value
 
 
-def _list(node: ListLiteral, names: _Names) -> Recorder:
+def _list(node: ListLiteral, names: Names) -> Recorder:
     items = [_compile(i, names) for i in node.items]
     return lambda ev, scope: [f(ev, scope) for f in items]
 
 
-def _path(node: Path, names: _Names) -> Recorder:
+def _path(node: Path, names: Names) -> Recorder:
     """Through objects only, the value and the concrete path the general resolver would name
     (up to the first absent step); through lists, or from `as_of`/`batch`, the reference."""
     head, rest = node.parts[0], node.parts[1:]
@@ -256,7 +131,7 @@ def _path(node: Path, names: _Names) -> Recorder:
     return run
 
 
-def _presence(node: Presence, names: _Names) -> Recorder:
+def _presence(node: Presence, names: Names) -> Recorder:
     parts = node.path.parts
     head, rest = parts[0], parts[1:]
     present = node.present
@@ -294,7 +169,7 @@ def _presence(node: Presence, names: _Names) -> Recorder:
     return run
 
 
-def _unary(node: Unary, names: _Names) -> Recorder:
+def _unary(node: Unary, names: Names) -> Recorder:
     operand = _compile(node.operand, names)
     if node.op == "not":
 
@@ -311,7 +186,7 @@ def _unary(node: Unary, names: _Names) -> Recorder:
     return minus
 
 
-def _binary(node: Binary, names: _Names) -> Recorder:
+def _binary(node: Binary, names: Names) -> Recorder:
     op = node.op
     right_node = node.right
     if (
@@ -374,7 +249,7 @@ def _binary(node: Binary, names: _Names) -> Recorder:
     return arithmetic
 
 
-def _call(node: Call, names: _Names) -> Recorder:
+def _call(node: Call, names: Names) -> Recorder:
     args = [_compile(a, names) for a in node.args]
     name = node.name
 
@@ -398,29 +273,15 @@ def _call(node: Call, names: _Names) -> Recorder:
     return run
 
 
-def _over_batch(node: Quantifier) -> bool:
-    """Whether a quantifier ranges over the batch's documents (as `Evaluator._items` says)."""
-    source = node.source
-    return isinstance(source, Path) and source.parts[0] == "batch" and len(source.parts) == 2
-
-
-def _inner(node: Quantifier, names: _Names) -> _Names:
-    var = node.var
-    return _Names(
-        names.bound | {var},
-        (names.documents | {var}) if _over_batch(node) else (names.documents - {var}),
-    )
-
-
-def _quantifier(node: Quantifier, names: _Names) -> Recorder:
+def _quantifier(node: Quantifier, names: Names) -> Recorder:
     kind, var = node.kind, node.var
-    inner_names = _inner(node, names)
-    where = _compile(node.where, inner_names) if node.where is not None else None
+    inside = inner_names(node, names)
+    where = _compile(node.where, inside) if node.where is not None else None
     if node.body is not None:
-        body: Recorder | None = _compile(node.body, inner_names)
+        body: Recorder | None = _compile(node.body, inside)
     elif kind == "select":
         # the item itself, read as the reference reads it
-        body = _compile(Path((var,)), inner_names)
+        body = _compile(Path((var,)), inside)
     else:
         body = None
     has_body = node.body is not None
@@ -475,7 +336,7 @@ def compile_effects(node: Expr) -> Recorder:
     in a quantifier over the batch an item is skipped altogether once its evaluation cannot
     record anything new (`_quantifier_effects`): in TR-10 the inner window of each transfer of
     the outer one re-reads transfers whose reads are already recorded."""
-    return _effects(node, _Names(frozenset(), frozenset()))
+    return _effects(node, Names(frozenset(), frozenset()))
 
 
 def _noop(ev: Evaluator, scope: Scope) -> None:
@@ -486,11 +347,11 @@ def _has_quantifier(node: Expr) -> bool:
     return isinstance(node, Quantifier) or any(_has_quantifier(c) for c in children(node))
 
 
-def _effects(node: Expr, names: _Names) -> Recorder:
+def _effects(node: Expr, names: Names) -> Recorder:
     if isinstance(node, Const | Literal):
         return _noop
     if isinstance(node, Quantifier):
-        return _memoised(node, names, _quantifier_effects(node, names))
+        return memoised(node, names, _quantifier_effects(node, names))
     if (
         not isinstance(node, Binary | Unary | Call | ListLiteral)
         or not _has_quantifier(node)
@@ -504,7 +365,7 @@ def _effects(node: Expr, names: _Names) -> Recorder:
         for part in parts:
             part(ev, scope)
 
-    return _memoised(node, names, run)
+    return memoised(node, names, run)
 
 
 def _is_batch_membership(node: Expr) -> bool:
@@ -517,7 +378,7 @@ def _is_batch_membership(node: Expr) -> bool:
     )
 
 
-def _skippable(node: Quantifier, names: _Names) -> bool:
+def _skippable(node: Quantifier, names: Names) -> bool:
     """Whether, in one run of a quantifier over the batch, an item's evaluation records
     nothing new once (a) one item of this run had its `where` evaluated and (b) this document
     has had its `where` and its body evaluated before, in any run (this finding).
@@ -549,19 +410,19 @@ def _recording_leaves(node: Expr) -> list[Expr]:
     return out
 
 
-def _quantifier_effects(node: Quantifier, names: _Names) -> Recorder:
+def _quantifier_effects(node: Quantifier, names: Names) -> Recorder:
     """A quantifier's recording: `_quantifier`'s calls, minus the body's value when it is
     not needed, minus the items `_skippable` proves to record nothing new."""
     var = node.var
-    inner_names = _inner(node, names)
-    where = _compile(node.where, inner_names) if node.where is not None else None
+    inside = inner_names(node, names)
+    where = _compile(node.where, inside) if node.where is not None else None
     if node.body is not None:
-        body: Recorder = _effects(node.body, inner_names)
+        body: Recorder = _effects(node.body, inside)
     elif node.kind == "select":
-        body = _compile(Path((var,)), inner_names)  # reads the item as the reference does
+        body = _compile(Path((var,)), inside)  # reads the item as the reference does
     else:
         body = _noop
-    skippable = _over_batch(node) and _skippable(node, names)
+    skippable = over_batch(node) and _skippable(node, names)
     items_of = Evaluator._items
     key = object()  # this closure's set of documents already evaluated in full (per finding)
 
@@ -576,9 +437,9 @@ def _quantifier_effects(node: Quantifier, names: _Names) -> Recorder:
                 if where is None or where(ev, inner) is not False:
                     body(ev, inner)
             return
-        memo = ev.__dict__.get(_MEMO)
+        memo = ev.__dict__.get(MEMO)
         if memo is None:
-            memo = ev.__dict__[_MEMO] = {}
+            memo = ev.__dict__[MEMO] = {}
         done: set[int] | None = memo.get(key)
         if done is None:
             done = memo[key] = set()
@@ -623,7 +484,7 @@ def _aggregate(kind: str, values: list[Any], unknown: bool) -> Any:
     return max(values) if kind == "max" else min(values)
 
 
-_COMPILERS: dict[type, Callable[[Any, _Names], Recorder]] = {
+_COMPILERS: dict[type, Callable[[Any, Names], Recorder]] = {
     Const: _const,
     Literal: _literal,
     ListLiteral: _list,

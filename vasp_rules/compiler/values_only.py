@@ -40,7 +40,7 @@ from ..lang.ast import (
     Unary,
     children,
 )
-from .recorder import free_names
+from .memo import free_names
 
 _MISSING = object()
 
@@ -54,7 +54,7 @@ class Env:
         self.doc = ctx.document
         self.ctx = ctx
         self.vars: dict[str, Any] = {}
-        self.cache: dict[int, Any] = {}
+        self.cache: dict[Any, Any] = {}
         self._ev: Evaluator | None = None
 
     def evaluator(self) -> Evaluator:
@@ -162,6 +162,10 @@ class _Compiler:
         if len(heads) == 1 and heads <= self.documents & bound:
             (var,) = heads
             return _shared(fn, var)  # reads one batch document alone: once per batch
+        free = heads & bound
+        if len(free) == 1 and free <= self.documents and not isinstance(node, Path):
+            (var,) = free
+            return _per_document(fn, var)  # once per document and batch document `var`
         return fn
 
     def _compile(self, node: Expr, bound: frozenset[str]) -> ValueFn:
@@ -511,6 +515,23 @@ def _batch_items(node: Quantifier) -> ValueFn:
         mine = env.doc
         chosen = range(len(docs)) if positions is None else positions
         return [docs[i] for i in chosen if docs[i] is not mine]
+
+    return run
+
+
+def _per_document(fn: ValueFn, var: str) -> ValueFn:
+    """`fn` for a node whose only quantifier variable is `var`, over the batch's documents:
+    its value depends on this document and on that one alone, so it is computed once per
+    document `var` names (the batch view holds them: their ids are not reused meanwhile)."""
+    fid = id(fn)
+
+    def run(env: Env) -> Any:
+        key = (fid, id(env.vars[var]))
+        cache = env.cache
+        value = cache.get(key, _MISSING)
+        if value is _MISSING:
+            value = cache[key] = fn(env)
+        return value
 
     return run
 
