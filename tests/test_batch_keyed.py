@@ -164,3 +164,95 @@ def test_check_names_batch_rules_scanned_in_full() -> None:
     assert "B-WINDOW" not in result.output
     clean = CliRunner().invoke(main, ["check", str(PACKS["pk"])])
     assert "note:" not in clean.output
+
+
+@st.composite
+def structuring_batches(draw: st.DrawFn) -> list[dict]:
+    """Transfers for TR-10 (structuring): a few originators, times on both sides of 24-hour
+    window ends, amounts around the USD 1,000 threshold, values in a currency without a
+    reference rate (unknown), and now and then two transfers with the same id."""
+    docs = draw(transfer_batches())
+    for i, doc in enumerate(docs):
+        minutes = draw(st.sampled_from([0, 0, 30, 60, 24 * 60, 24 * 60 + 1, 25 * 60, 48 * 60]))
+        day, rest = divmod(minutes, 24 * 60)
+        doc["executed_at"] = f"2026-03-{1 + day:02d}T{rest // 60:02d}:{rest % 60:02d}:00+05:00"
+        amount = draw(st.sampled_from(["100.00", "300.00", "500.00", "600.00", "999.99"]))
+        currency = draw(st.sampled_from(["USD", "USD", "USD", "PKR", "JPY"]))
+        doc["value"] = {"amount": amount, "currency": currency}
+        if i and draw(st.integers(0, 9)) == 0:
+            doc["transfer_id"] = docs[i - 1]["transfer_id"]
+    return docs
+
+
+@SETTINGS
+@given(docs=structuring_batches(), as_of=as_of_dates)
+def test_compiled_batch_quantifiers_equal_the_reference(docs: list[dict], as_of: date) -> None:
+    """Batch quantifiers (TR-10's nested windows, the batchshapes pack's keyed shapes) run
+    their `where` and body as closures, over the candidates the reference takes from the
+    keyed plan: every derived field (projection) and every finding, held or unknown (recording
+    closures and Result closures), equals the reference interpreter's, byte for byte, facts
+    read from other documents (`batch.transfer[...]`) included."""
+    from vasp_rules.compiler.values_only import Env
+    from vasp_rules.engine.evaluate import context_for, finding_for
+    from vasp_rules.engine.reference import Evaluator
+
+    items = [_item(d, i) for i, d in enumerate(docs)]
+    for name in PACKS:
+        compiled = pack(name).compiled(as_of)
+        view = batch_view(items)
+        plan = compiled.plans["transfer"]
+        exprs = {**plan.field_paths, **plan.hoisted}
+        rule_ids = {rule.id for rule in compiled.rules_for("transfer")}
+        assert name != "pk" or "TR-10" in rule_ids
+        for item in items:
+            ctx = context_for(compiled, item, view)
+            env = Env(ctx)
+            for key, getter in plan.getters:
+                expected = Evaluator(ctx, record=False).evaluate(exprs[key]).value
+                got = getter(env)
+                assert got == expected and type(got) is type(expected), key
+            for rule in compiled.rules_for("transfer"):
+                # the held condition's recording alone (no values to mask a difference):
+                # the same reads, first recorded in the same order, and the same absent paths
+                fast_ev, slow_ev = Evaluator(ctx), Evaluator(ctx)
+                rule.program.held(fast_ev, {})
+                slow_ev.evaluate(rule.condition)
+                assert list(fast_ev.reads.items()) == list(slow_ev.reads.items()), rule.id
+                assert fast_ev.absent == slow_ev.absent, rule.id
+                for held in (True, False):
+                    fast = finding_for(rule, held, ctx, compiled=True)
+                    slow = finding_for(rule, held, ctx, compiled=False)
+                    assert fast.model_dump_json() == slow.model_dump_json(), (rule.id, held)
+
+
+def test_recording_skips_only_items_that_would_record_nothing_new() -> None:
+    """The held condition's recording skips an item of a batch quantifier once the document
+    was evaluated in full before, but never in a run that has not yet evaluated its `where`:
+    its parts that name the outer document (`s.transfer_id`) are read in every run."""
+    from vasp_rules.compiler.recorder import compile_effects, compile_recorder
+    from vasp_rules.engine.evaluate import context_for
+    from vasp_rules.engine.reference import Evaluator
+
+    template = json.loads((HERE.parent / "examples" / "transfer.json").read_text())
+    docs = []
+    for i in range(4):
+        doc = json.loads(json.dumps(template))
+        doc["transfer_id"] = f"T-{i}"
+        docs.append(doc)
+    items = [_item(d, i) for i, d in enumerate(docs)]
+    condition = parse_condition(
+        "any(s in batch.transfer where s.direction == direction: "
+        'count(t in batch.transfer where t.direction == direction and s.transfer_id != ""'
+        ": t.amount > 0) >= 0)"
+    )
+    compiled = pack("pk").compiled(date(2026, 6, 1))
+    view = batch_view(items)
+    for item in items:
+        ctx = context_for(compiled, item, view)
+        expected = Evaluator(ctx)
+        expected.evaluate(condition)
+        assert len([p for p in expected.reads if p.endswith(".transfer_id")]) == 3
+        for fn in (compile_effects(condition), compile_recorder(condition)):
+            ev = Evaluator(ctx)
+            fn(ev, {})
+            assert list(ev.reads.items()) == list(expected.reads.items())

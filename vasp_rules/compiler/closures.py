@@ -10,7 +10,9 @@ A compiled expression is called as `fn(ev, scope)` with the same `Evaluator` (it
 and returns the same `Result`: same value, same missing facts, same reads. Shapes the closures do
 not specialise (batch look-ups, paths that pass through lists or absent objects, parameters)
 delegate to the reference interpreter's own method for that node, so their semantics are shared,
-not copied. Nothing here parses or evaluates rule text: the input is the checked, folded tree.
+not copied. Inside a quantifier, a node that reads no quantifier variable, or only one over the
+batch's documents, is evaluated once per finding, or once per finding and document
+(`memo.py`). Nothing here parses or evaluates rule text: the input is the checked, folded tree.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ from ..lang.ast import (
     Unary,
     render,
 )
+from .memo import Names, inner_names, memoised
 
 Scope = dict[str, tuple[Any, str]]
 Fn = Callable[[Evaluator, Scope], Result]
@@ -68,7 +71,12 @@ _SCALARS = (str, int, bool)  # engine values as they are (bool is an int; listed
 
 def compile_expr(node: Expr) -> Fn:
     """A closure equivalent to `Evaluator._eval(node, scope)`."""
-    return _COMPILERS[type(node)](node)
+    return _compile(node, Names(frozenset(), frozenset()))
+
+
+def _compile(node: Expr, names: Names) -> Fn:
+    """Inside a quantifier, memoised per finding (and batch document) where it can be."""
+    return memoised(node, names, _COMPILERS[type(node)](node, names), share=False)
 
 
 def _delegate(method: Callable[[Evaluator, Any, Scope], Result], node: Expr) -> Fn:
@@ -78,7 +86,7 @@ def _delegate(method: Callable[[Evaluator, Any, Scope], Result], node: Expr) -> 
     return run
 
 
-def _const(node: Const) -> Fn:
+def _const(node: Const, names: Names) -> Fn:
     value = node.value
 
     def run(ev: Evaluator, scope: Scope) -> Result:
@@ -87,7 +95,7 @@ def _const(node: Const) -> Fn:
     return run
 
 
-def _literal(node: Literal) -> Fn:
+def _literal(node: Literal, names: Names) -> Fn:
     value = date_to_engine(node.value) if isinstance(node.value, date) else node.value
 
     def run(ev: Evaluator, scope: Scope) -> Result:
@@ -96,8 +104,8 @@ def _literal(node: Literal) -> Fn:
     return run
 
 
-def _list(node: ListLiteral) -> Fn:
-    items = [compile_expr(i) for i in node.items]
+def _list(node: ListLiteral, names: Names) -> Fn:
+    items = [_compile(i, names) for i in node.items]
 
     def run(ev: Evaluator, scope: Scope) -> Result:
         results = [f(ev, scope) for f in items]
@@ -126,7 +134,7 @@ def _walk(value: Any, parts: tuple[str, ...]) -> tuple[Any, int] | None:
     return value, taken
 
 
-def _path(node: Path) -> Fn:
+def _path(node: Path, names: Names) -> Fn:
     """A field path. Through objects only (the common case) it reads attributes directly, and
     names the concrete path exactly as the general resolver would (up to the first absent
     step); anything else is left to the reference interpreter."""
@@ -172,7 +180,7 @@ def _path(node: Path) -> Fn:
     return run
 
 
-def _presence(node: Presence) -> Fn:
+def _presence(node: Presence, names: Names) -> Fn:
     """`PATH is missing|present` over objects only; through lists, the reference method."""
     parts = node.path.parts
     head, rest = parts[0], parts[1:]
@@ -211,8 +219,8 @@ def _presence(node: Presence) -> Fn:
     return run
 
 
-def _unary(node: Unary) -> Fn:
-    operand = compile_expr(node.operand)
+def _unary(node: Unary, names: Names) -> Fn:
+    operand = _compile(node.operand, names)
     negate = node.op == "not"
 
     def run(ev: Evaluator, scope: Scope) -> Result:
@@ -228,12 +236,12 @@ def _is_batch_path(node: Expr) -> bool:
     return isinstance(node, Path) and node.parts[0] == "batch" and len(node.parts) > 2
 
 
-def _binary(node: Binary) -> Fn:
+def _binary(node: Binary, names: Names) -> Fn:
     op = node.op
     if op in ("in", "not in") and _is_batch_path(node.right):
         return _delegate(Evaluator._binary, node)  # the batch's value index (reference)
-    left_fn = compile_expr(node.left)
-    right_fn = compile_expr(node.right)
+    left_fn = _compile(node.left, names)
+    right_fn = _compile(node.right, names)
     if op in ("and", "or"):
         decisive = op == "or"  # the value that settles the result whatever the other is
         settled = not decisive
@@ -279,8 +287,8 @@ def _binary(node: Binary) -> Fn:
     return arithmetic
 
 
-def _call(node: Call) -> Fn:
-    args = [compile_expr(a) for a in node.args]
+def _call(node: Call, names: Names) -> Fn:
+    args = [_compile(a, names) for a in node.args]
     name = node.name
 
     def run(ev: Evaluator, scope: Scope) -> Result:
@@ -304,19 +312,17 @@ def _call(node: Call) -> Fn:
     return run
 
 
-def _quantifier(node: Quantifier) -> Fn:
-    source = node.source
-    if isinstance(source, Path) and source.parts[0] == "batch" and len(source.parts) == 2:
-        return _delegate(Evaluator._quantifier, node)  # batch candidates (reference)
+def _quantifier(node: Quantifier, names: Names) -> Fn:
     kind, var = node.kind, node.var
-    where = compile_expr(node.where) if node.where is not None else None
+    inside = inner_names(node, names)
+    where = _compile(node.where, inside) if node.where is not None else None
     if node.body is not None:
-        body_fn: Fn | None = compile_expr(node.body)
+        body_fn: Fn | None = _compile(node.body, inside)
     elif kind == "select":
-        body_fn = compile_expr(Path((var,)))
+        body_fn = _compile(Path((var,)), inside)
     else:
         body_fn = None
-    source_text = render(source)
+    source_text = render(node.source)
     items_of = Evaluator._items
     skip_false = kind in ("any", "none", "count")
 
@@ -355,12 +361,12 @@ def _quantifier(node: Quantifier) -> Fn:
     return run
 
 
-_COMPILERS: dict[type, Callable[[Any], Fn]] = {
+_COMPILERS: dict[type, Callable[[Any, Names], Fn]] = {
     Const: _const,
     Literal: _literal,
     ListLiteral: _list,
     Path: _path,
-    Param: lambda node: _delegate(Evaluator._param, node),
+    Param: lambda node, names: _delegate(Evaluator._param, node),
     Presence: _presence,
     Unary: _unary,
     Binary: _binary,

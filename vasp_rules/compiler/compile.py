@@ -19,7 +19,7 @@ from ..pack.params import FX_PARAMETER, ResolvedParam, fx_rates, resolve, value_
 from .closures import Fn, compile_expr
 from .fold import fold
 from .lower import FALSE, TRUE, Lowered, Lowerer
-from .recorder import Recorder, compile_recorder
+from .recorder import Recorder, compile_effects, compile_recorder
 from .values_only import ValueFn, compile_value
 
 TRUE_SUFFIX = "|T"
@@ -32,8 +32,8 @@ Template = tuple[tuple[str, Recorder | None, str], ...]  # (text, hole, the hole
 @dataclass(frozen=True)
 class RuleProgram:
     """A rule's closures for building its finding, and the constants of that finding, made
-    once per compile. The condition twice: recording values only (the rule held) and also
-    carrying missing facts (it could not be decided); its `values` and templates."""
+    once per compile. The condition twice: recording only (the rule held: its value is known)
+    and also carrying missing facts (it could not be decided); its `values` and templates."""
 
     condition: Fn
     held: Recorder
@@ -208,7 +208,7 @@ def compile_rule(
     remediation = _fold_template(rule.remediation, params, as_of, bound)
     program = RuleProgram(
         compile_expr(condition),
-        compile_recorder(condition),
+        compile_effects(condition),
         tuple((name, compile_recorder(expr)) for name, expr in values.items()),
         _compile_template(reason),
         _compile_template(remediation),

@@ -13,7 +13,12 @@ not be decided). Values and templates of a held rule use the same closures.
 A closure is called as `fn(ev, scope)` with the `Evaluator` it records into and returns the
 engine value (UNKNOWN when unknown). Batch look-ups, paths through lists or absent objects and
 parameters are the reference interpreter's own methods, so their recording is shared, not
-copied. The agreement tests compare every finding with the reference's.
+copied. Quantifiers take their items from `Evaluator._items` (for the batch: the candidates
+of its keyed plan, labelled `batch.KIND[id]`), so they visit and name what the reference does.
+Inside a quantifier, a node that reads no quantifier variable, or only one that ranges over
+the batch's documents, is evaluated once per finding or once per document (`memo.memo`): TR-10's
+inner window re-reads the same transfers for every outer one. The agreement tests compare
+every finding with the reference's.
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ from ..lang.ast import (
     children,
 )
 from .closures import _walk
+from .memo import MEMO, Names, free_names, inner_names, memoised, over_batch
 
 Scope = dict[str, tuple[Any, str]]
 Recorder = Callable[[Evaluator, Scope], Any]
@@ -55,32 +61,36 @@ _DURATIONS = frozenset({"days", "months", "years", "hours", "working_days"})
 
 def compile_recorder(node: Expr) -> Recorder:
     """A closure giving `Evaluator._eval(node, scope).value` with the same recording."""
-    return _COMPILERS[type(node)](node)
+    return _compile(node, Names(frozenset(), frozenset()))
 
 
-def _reference(node: Expr) -> Recorder:
+def _compile(node: Expr, names: Names) -> Recorder:
+    return memoised(node, names, _COMPILERS[type(node)](node, names))
+
+
+def _reference(node: Expr, names: Names | None = None) -> Recorder:
     def run(ev: Evaluator, scope: Scope) -> Any:
         return ev._eval(node, scope).value
 
     return run
 
 
-def _const(node: Const) -> Recorder:
+def _const(node: Const, names: Names) -> Recorder:
     value = node.value
     return lambda ev, scope: value
 
 
-def _literal(node: Literal) -> Recorder:
+def _literal(node: Literal, names: Names) -> Recorder:
     value = date_to_engine(node.value) if isinstance(node.value, date) else node.value
     return lambda ev, scope: value
 
 
-def _list(node: ListLiteral) -> Recorder:
-    items = [compile_recorder(i) for i in node.items]
+def _list(node: ListLiteral, names: Names) -> Recorder:
+    items = [_compile(i, names) for i in node.items]
     return lambda ev, scope: [f(ev, scope) for f in items]
 
 
-def _path(node: Path) -> Recorder:
+def _path(node: Path, names: Names) -> Recorder:
     """Through objects only, the value and the concrete path the general resolver would name
     (up to the first absent step); through lists, or from `as_of`/`batch`, the reference."""
     head, rest = node.parts[0], node.parts[1:]
@@ -124,7 +134,7 @@ def _path(node: Path) -> Recorder:
     return run
 
 
-def _presence(node: Presence) -> Recorder:
+def _presence(node: Presence, names: Names) -> Recorder:
     parts = node.path.parts
     head, rest = parts[0], parts[1:]
     present = node.present
@@ -162,8 +172,8 @@ def _presence(node: Presence) -> Recorder:
     return run
 
 
-def _unary(node: Unary) -> Recorder:
-    operand = compile_recorder(node.operand)
+def _unary(node: Unary, names: Names) -> Recorder:
+    operand = _compile(node.operand, names)
     if node.op == "not":
 
         def negation(ev: Evaluator, scope: Scope) -> Any:
@@ -179,7 +189,7 @@ def _unary(node: Unary) -> Recorder:
     return minus
 
 
-def _binary(node: Binary) -> Recorder:
+def _binary(node: Binary, names: Names) -> Recorder:
     op = node.op
     right_node = node.right
     if (
@@ -189,8 +199,8 @@ def _binary(node: Binary) -> Recorder:
         and len(right_node.parts) > 2
     ):
         return _reference(node)  # the batch's value index
-    lf = compile_recorder(node.left)
-    rf = compile_recorder(node.right)
+    lf = _compile(node.left, names)
+    rf = _compile(node.right, names)
     if op in ("and", "or"):
         decisive = op == "or"  # the value that settles the result whatever the other is
 
@@ -242,8 +252,8 @@ def _binary(node: Binary) -> Recorder:
     return arithmetic
 
 
-def _call(node: Call) -> Recorder:
-    args = [compile_recorder(a) for a in node.args]
+def _call(node: Call, names: Names) -> Recorder:
+    args = [_compile(a, names) for a in node.args]
     name = node.name
 
     def run(ev: Evaluator, scope: Scope) -> Any:
@@ -374,20 +384,15 @@ def _memoised_general(
     return run
 
 
-def _quantifier(node: Quantifier) -> Recorder:
-    source = node.source
-    if isinstance(source, Path) and source.parts[0] == "batch" and len(source.parts) == 2:
-        return _reference(node)  # batch candidates (keyed plans)
-    return _memoised(node, _loop(node))
-
-
-def _loop(node: Quantifier) -> Recorder:
+def _quantifier(node: Quantifier, names: Names) -> Recorder:
     kind, var = node.kind, node.var
-    where = compile_recorder(node.where) if node.where is not None else None
+    inside = inner_names(node, names)
+    where = _compile(node.where, inside) if node.where is not None else None
     if node.body is not None:
-        body: Recorder | None = compile_recorder(node.body)
+        body: Recorder | None = _compile(node.body, inside)
     elif kind == "select":
-        body = compile_recorder(Path((var,)))  # the item itself, read as the reference reads it
+        # the item itself, read as the reference reads it
+        body = _compile(Path((var,)), inside)
     else:
         body = None
     has_body = node.body is not None
@@ -427,6 +432,140 @@ def _loop(node: Quantifier) -> Recorder:
             values.append(v)
         return _aggregate(kind, values, unknown)
 
+    return _memoised(node, run)  # values often restate the condition's quantifiers
+
+
+# -- recording only ------------------------------------------------------------------------
+def compile_effects(node: Expr) -> Recorder:
+    """A closure recording what `compile_recorder(node)` records, for a node whose value is not
+    needed (the condition of a rule that held: its finding needs only what it read).
+
+    Same reads and absent paths, first recorded in the same order: it makes the same calls
+    except some whose recording has already happened (so they would record nothing new), and
+    computes no value that decides nothing. Nodes without a quantifier are the value closures
+    themselves. A quantifier still evaluates `where` (it decides whether the body is read), but
+    in a quantifier over the batch an item is skipped altogether once its evaluation cannot
+    record anything new (`_quantifier_effects`): in TR-10 the inner window of each transfer of
+    the outer one re-reads transfers whose reads are already recorded."""
+    return _effects(node, Names(frozenset(), frozenset()))
+
+
+def _noop(ev: Evaluator, scope: Scope) -> None:
+    return None
+
+
+def _has_quantifier(node: Expr) -> bool:
+    return isinstance(node, Quantifier) or any(_has_quantifier(c) for c in children(node))
+
+
+def _effects(node: Expr, names: Names) -> Recorder:
+    if isinstance(node, Const | Literal):
+        return _noop
+    if isinstance(node, Quantifier):
+        return memoised(node, names, _quantifier_effects(node, names))
+    if (
+        not isinstance(node, Binary | Unary | Call | ListLiteral)
+        or not _has_quantifier(node)
+        or _is_batch_membership(node)
+    ):
+        return _compile(node, names)  # evaluating it is what records
+    # an operator, call or list: its value closure evaluates every operand, in order
+    parts = [_effects(child, names) for child in children(node)]
+
+    def run(ev: Evaluator, scope: Scope) -> None:
+        for part in parts:
+            part(ev, scope)
+
+    return memoised(node, names, run)
+
+
+def _is_batch_membership(node: Expr) -> bool:
+    return (
+        isinstance(node, Binary)
+        and node.op in ("in", "not in")
+        and isinstance(node.right, Path)
+        and node.right.parts[0] == "batch"
+        and len(node.right.parts) > 2
+    )
+
+
+def _skippable(node: Quantifier, names: Names) -> bool:
+    """Whether, in one run of a quantifier over the batch, an item's evaluation records
+    nothing new once (a) one item of this run had its `where` evaluated and (b) this document
+    has had its `where` and its body evaluated before, in any run (this finding).
+
+    So when `where` always evaluates every part of itself (no quantifier inside) and each part
+    that records reads either does not name the item (the same in every item of the run: done
+    by (a)) or names no other quantifier variable (the same whenever this document is the
+    item: done by (b)); and the body names no other quantifier variable (done by (b))."""
+    var = node.var
+    if node.where is None or _has_quantifier(node.where):
+        return False
+    outer = names.bound - {var}
+    if node.body is not None and free_names(node.body) & outer:
+        return False
+    return all(
+        var not in free_names(leaf) or not (free_names(leaf) & outer)
+        for leaf in _recording_leaves(node.where)
+    )
+
+
+def _recording_leaves(node: Expr) -> list[Expr]:
+    """The parts of an expression without quantifiers that record reads: paths, presence
+    tests, parameters (their key) and batch memberships (the reference evaluates them)."""
+    if isinstance(node, Path | Presence | Param) or _is_batch_membership(node):
+        return [node]
+    out: list[Expr] = []
+    for child in children(node):
+        out.extend(_recording_leaves(child))
+    return out
+
+
+def _quantifier_effects(node: Quantifier, names: Names) -> Recorder:
+    """A quantifier's recording: `_quantifier`'s calls, minus the body's value when it is
+    not needed, minus the items `_skippable` proves to record nothing new."""
+    var = node.var
+    inside = inner_names(node, names)
+    where = _compile(node.where, inside) if node.where is not None else None
+    if node.body is not None:
+        body: Recorder = _effects(node.body, inside)
+    elif node.kind == "select":
+        body = _compile(Path((var,)), inside)  # reads the item as the reference does
+    else:
+        body = _noop
+    skippable = over_batch(node) and _skippable(node, names)
+    items_of = Evaluator._items
+    key = object()  # this closure's set of documents already evaluated in full (per finding)
+
+    def run(ev: Evaluator, scope: Scope) -> None:
+        items, _ = items_of(ev, node, scope)
+        if items is None:
+            return
+        inner = dict(scope)
+        if not skippable:
+            for item in items:
+                inner[var] = item
+                if where is None or where(ev, inner) is not False:
+                    body(ev, inner)
+            return
+        memo = ev.__dict__.get(MEMO)
+        if memo is None:
+            memo = ev.__dict__[MEMO] = {}
+        done: set[int] | None = memo.get(key)
+        if done is None:
+            done = memo[key] = set()
+        first = True  # no `where` evaluated yet in this run
+        for item in items:
+            doc = id(item[0])
+            if not first and doc in done:
+                continue
+            inner[var] = item
+            first = False
+            if where is not None and where(ev, inner) is False:
+                continue
+            body(ev, inner)
+            done.add(doc)
+
     return run
 
 
@@ -456,7 +595,7 @@ def _aggregate(kind: str, values: list[Any], unknown: bool) -> Any:
     return max(values) if kind == "max" else min(values)
 
 
-_COMPILERS: dict[type, Callable[[Any], Recorder]] = {
+_COMPILERS: dict[type, Callable[[Any, Names], Recorder]] = {
     Const: _const,
     Literal: _literal,
     ListLiteral: _list,
@@ -470,4 +609,4 @@ _COMPILERS: dict[type, Callable[[Any], Recorder]] = {
 }
 
 
-__all__ = ["Recorder", "compile_recorder"]
+__all__ = ["Recorder", "compile_effects", "compile_recorder"]

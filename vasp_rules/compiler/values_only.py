@@ -5,9 +5,12 @@ the facts it read or why it is unknown: those are built later, and only for the 
 (see `closures.py`). So these closures return bare engine values (UNKNOWN when unknown), skip
 the right side of `and`/`or` once the left settles it, stop a quantifier at its first decisive
 item, and compute a sub-expression that does not depend on a quantifier's variable once per
-document instead of once per item. Each shape gives the same value as the reference
-interpreter (`engine.reference.Evaluator`), which the agreement tests check; batch look-ups are
-evaluated by the reference interpreter itself.
+document instead of once per item (and one that reads a batch document alone once per batch,
+whichever document evaluates it: `_shared`). Each shape gives the same value as the reference
+interpreter (`engine.reference.Evaluator`), which the agreement tests check. A quantifier over
+the batch takes its documents from the reference interpreter (`Evaluator._items`: its keyed
+plan), then runs its compiled `where` and body on them; other batch look-ups (`x in
+batch.KIND.path`, batch paths) are evaluated by the reference interpreter itself.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ from ..lang.ast import (
     Unary,
     children,
 )
+from .memo import free_names
 
 _MISSING = object()
 
@@ -59,15 +63,22 @@ class Env:
         self.doc = ctx.document
         self.ctx = ctx
         self.vars: dict[str, Any] = {}
-        self.cache: dict[int, Any] = {}
+        self.cache: dict[Any, Any] = {}
         self._ev: Evaluator | None = None
+
+    def evaluator(self) -> Evaluator:
+        """The reference interpreter for this document, values only (made on first use)."""
+        if self._ev is None:
+            self._ev = Evaluator(self.ctx, record=False)
+        return self._ev
+
+    def scope(self) -> dict[str, tuple[Any, str]]:
+        """The bound variables as a reference scope (labels are not recorded: names do)."""
+        return {name: (raw, name) for name, raw in self.vars.items()}
 
     def reference(self, node: Expr) -> Any:
         """The reference interpreter's value for a node (batch look-ups), in the same scope."""
-        if self._ev is None:
-            self._ev = Evaluator(self.ctx, record=False)
-        scope = {name: (raw, name) for name, raw in self.vars.items()}
-        return self._ev.evaluate_in(node, scope).value
+        return self.evaluator().evaluate_in(node, self.scope()).value
 
 
 ValueFn = Callable[[Env], Any]
@@ -152,10 +163,24 @@ def _leaves(start: Any, parts: tuple[str, ...]) -> tuple[list[Any], bool]:
 
 
 class _Compiler:
+    def __init__(self) -> None:
+        #: the bound variables that range over the batch's documents (`x in batch.KIND`)
+        self.documents: frozenset[str] = frozenset()
+
     def compile(self, node: Expr, bound: frozenset[str]) -> ValueFn:
         fn = self._compile(node, bound)
-        if bound and not isinstance(node, Const | Literal | Path) and not _mentions(node, bound):
+        if not bound or isinstance(node, Const | Literal):
+            return fn
+        if not isinstance(node, Path) and not _mentions(node, bound):
             return _cached(fn)  # loop-invariant inside a quantifier: once per document
+        heads = free_names(node) - {"as_of"}
+        if len(heads) == 1 and heads <= self.documents & bound:
+            (var,) = heads
+            return _shared(fn, var)  # reads one batch document alone: once per batch
+        free = heads & bound
+        if len(free) == 1 and free <= self.documents and not isinstance(node, Path):
+            (var,) = free
+            return _per_document(fn, var)  # once per document and batch document `var`
         return fn
 
     def _compile(self, node: Expr, bound: frozenset[str]) -> ValueFn:
@@ -379,17 +404,24 @@ class _Compiler:
     # -- quantifiers -------------------------------------------------------------------------
     def _quantifier(self, node: Quantifier, bound: frozenset[str]) -> ValueFn:
         source = node.source
-        if isinstance(source, Path) and source.parts[0] == "batch" and "batch" not in bound:
-            return lambda env: env.reference(node)
         kind, var = node.kind, node.var
         inner = bound | {var}
-        where = self.compile(node.where, inner) if node.where is not None else None
-        if node.body is not None:
-            body: ValueFn | None = self.compile(node.body, inner)
+        over_batch = isinstance(source, Path) and source.parts[0] == "batch"
+        documents = self.documents
+        if isinstance(source, Path) and over_batch and len(source.parts) == 2:
+            self.documents = documents | {var}
         else:
-            body = None
+            self.documents = documents - {var}
+        try:
+            where = self.compile(node.where, inner) if node.where is not None else None
+            body = self.compile(node.body, inner) if node.body is not None else None
+        finally:
+            self.documents = documents
         select_item = node.body is None and kind == "select"
-        items_of = self._items(source, bound)
+        if over_batch and "batch" not in bound:
+            items_of = _batch_items(node)
+        else:
+            items_of = self._items(source, bound)
 
         def run(env: Env) -> Any:
             items = items_of(env)
@@ -471,6 +503,79 @@ class _Compiler:
 
             return from_path
         return self.compile(source, bound)
+
+
+def _batch_items(node: Quantifier) -> ValueFn:
+    """The documents a batch quantifier visits, exactly as the reference interpreter takes
+    them (`Evaluator._items`: the other documents of the kind, narrowed by the quantifier's
+    keyed plan, `_candidates`, in batch order; `_batch_items` without the labels, which
+    projection does not need); its `where` and body are then the compiled closures."""
+    assert isinstance(node.source, Path)
+    if len(node.source.parts) != 2:  # a path into the batch's documents: their values
+
+        def leaves(env: Env) -> Any:
+            items, _ = env.evaluator()._items(node, env.scope())
+            return UNKNOWN if items is None else [raw for raw, _label in items]
+
+        return leaves
+    kind = node.source.parts[1]
+
+    def run(env: Env) -> Any:
+        view = env.ctx.batch
+        if view is None:
+            return []
+        positions = env.evaluator()._candidates(node, kind, env.scope())
+        docs = view.by_kind.get(kind, [])
+        mine = env.doc
+        chosen = range(len(docs)) if positions is None else positions
+        return [docs[i] for i in chosen if docs[i] is not mine]
+
+    return run
+
+
+def _per_document(fn: ValueFn, var: str) -> ValueFn:
+    """`fn` for a node whose only quantifier variable is `var`, over the batch's documents:
+    its value depends on this document and on that one alone, so it is computed once per
+    document `var` names (the batch view holds them: their ids are not reused meanwhile)."""
+    fid = id(fn)
+
+    def run(env: Env) -> Any:
+        key = (fid, id(env.vars[var]))
+        cache = env.cache
+        value = cache.get(key, _MISSING)
+        if value is _MISSING:
+            value = cache[key] = fn(env)
+        return value
+
+    return run
+
+
+_SHARED = "_values_shared"  # a BatchView attribute: values shared by its documents
+
+
+def _shared(fn: ValueFn, var: str) -> ValueFn:
+    """`fn` for a node that reads nothing but the batch document `var` names (no field of the
+    evaluating document, no other name): its value is the same whoever evaluates it, so the
+    batch view keeps it, per closure (one pack's, on one date) and document (the view holds
+    the documents, so their ids are not reused while it lives)."""
+
+    def run(env: Env) -> Any:
+        view = env.ctx.batch
+        if view is None:
+            return fn(env)
+        store = view.__dict__.get(_SHARED)
+        if store is None:
+            store = view.__dict__[_SHARED] = {}
+        mine: dict[int, Any] | None = store.get(fn)
+        if mine is None:
+            mine = store[fn] = {}
+        key = id(env.vars[var])
+        value = mine.get(key, _MISSING)
+        if value is _MISSING:
+            value = mine[key] = fn(env)
+        return value
+
+    return run
 
 
 def _cached(fn: ValueFn) -> ValueFn:
