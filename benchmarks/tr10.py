@@ -5,7 +5,8 @@ are --gap minutes apart, so a 24-hour window holds about 24 * 60 / gap of them w
 with the keyed plan (an equality key plus a time window, also inside TR-10's nested quantifier)
 each doubling of n should double the total time (x2.0), not quadruple it (x4.0, a full scan).
 A smaller --gap makes the windows denser: TR-10 of pack 0.3.0 nests a window inside a window,
-so its cost per transfer grows with the square of the window's population (docs/engine.md).
+so it visits the square of the window's population per transfer; the compiled, memoised batch
+quantifiers keep each visit cheap (docs/engine.md).
 Figures are ratios measured in the same run (the machine is shared and noisy).
 
     python benchmarks/tr10.py [--gap 60] [--sizes 500 1000 2000]
