@@ -67,19 +67,25 @@ def _keys(root: Source, sha256: str, as_of: date, part: list[Any], i: int) -> li
 
 def _group(acc: tuple[set[Ref], set[int]], rec: tuple[Any, ...]) -> tuple[set[Ref], set[int]]:
     """Fold one record into its key's group: documents that publish it, partitions that look
-    for it."""
-    members, seekers = acc
+    for it. In place: each key's accumulator is its own (`_empty` makes a fresh one per key),
+    and copying a set per record made a group of n documents cost O(n²)."""
     if rec[0] in ("P", "W", "K"):
-        members = members | {rec[2]}
+        acc[0].add(rec[2])
     else:
-        seekers = seekers | {rec[2][0]}
-    return members, seekers
+        acc[1].add(rec[2][0])
+    return acc
+
+
+def _empty() -> tuple[set[Ref], set[int]]:
+    return set(), set()
 
 
 def _merge(
     a: tuple[set[Ref], set[int]], b: tuple[set[Ref], set[int]]
 ) -> tuple[set[Ref], set[int]]:
-    return a[0] | b[0], a[1] | b[1]
+    a[0].update(b[0])
+    a[1].update(b[1])
+    return a
 
 
 def _group_key(rec: tuple[Any, ...]) -> Any:
@@ -163,7 +169,7 @@ def evaluate_bag(
             [delayed(_keys)(root, sha, as_of, part, i) for i, part in enumerate(parts)]
         )
         groups = records.map(_wild_seekers).flatten().foldby(
-            _wild_key, _group, (set(), set()), _merge, (set(), set())
+            _wild_key, _group, _empty, _merge, _empty
         )
         pairs = groups.map(_needs).flatten().distinct()
         for p, (k, j) in _compute(pairs, client):
