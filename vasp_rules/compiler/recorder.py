@@ -297,25 +297,6 @@ def _structure(node: Expr) -> int | None:
         return number
 
 
-def _free_names(node: Expr, bound: frozenset[str] = frozenset()) -> set[str]:
-    """The first parts of the paths a node reads that it does not bind itself."""
-    if isinstance(node, Path):
-        return set() if node.parts[0] in bound else {node.parts[0]}
-    if isinstance(node, Presence):
-        return _free_names(node.path, bound)
-    if isinstance(node, Quantifier):
-        inner = bound | {node.var}
-        names = _free_names(node.source, bound)
-        for part in (node.where, node.body):
-            if part is not None:
-                names |= _free_names(part, inner)
-        return names
-    names = set()
-    for child in children(node):
-        names |= _free_names(child, bound)
-    return names
-
-
 def _memoised(node: Quantifier, run: Recorder) -> Recorder:
     """`run`, computed once per evaluation for the same structure and the same bindings of the
     names it reads (a rule's `values` often restate its condition's quantifiers). Exact: in one
@@ -324,7 +305,7 @@ def _memoised(node: Quantifier, run: Recorder) -> Recorder:
     structure = _structure(node)
     if structure is None:
         return run
-    names = tuple(sorted(_free_names(node) - _SPECIAL))
+    names = tuple(sorted(free_names(node) - _SPECIAL))
 
     def memoised(ev: Evaluator, scope: Scope) -> Any:
         key: list[Any] = [structure]
