@@ -51,6 +51,7 @@ from ..lang.ast import (
 )
 from .closures import _walk
 from .memo import MEMO, Names, free_names, inner_names, memoised, over_batch
+from .values_only import aggregate
 
 Scope = dict[str, tuple[Any, str]]
 Recorder = Callable[[Evaluator, Scope], Any]
@@ -411,7 +412,7 @@ def _quantifier(node: Quantifier, names: Names) -> Recorder:
             if v is UNKNOWN:
                 unknown = True
             values.append(v)
-        return _aggregate(kind, values, unknown)
+        return aggregate(kind, values, unknown)
 
     return _memoised(node, run)  # values often restate the condition's quantifiers
 
@@ -548,32 +549,6 @@ def _quantifier_effects(node: Quantifier, names: Names) -> Recorder:
             done.add(doc)
 
     return run
-
-
-def _aggregate(kind: str, values: list[Any], unknown: bool) -> Any:
-    """`Evaluator._aggregate`, values only."""
-    if kind in ("any", "none"):
-        if any(v is True for v in values):
-            return kind == "any"
-        return UNKNOWN if unknown else kind == "none"
-    if kind == "all":
-        if any(v is False for v in values):
-            return False
-        return UNKNOWN if unknown else True
-    if unknown:
-        return UNKNOWN
-    if kind == "count":
-        return sum(1 for v in values if v is True)
-    if kind == "select":
-        return values
-    if kind == "sum":
-        total: Any = 0
-        for v in values:
-            total = total + v
-        return total
-    if not values:
-        return UNKNOWN
-    return max(values) if kind == "max" else min(values)
 
 
 _COMPILERS: dict[type, Callable[[Any, Names], Recorder]] = {

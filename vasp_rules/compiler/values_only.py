@@ -467,22 +467,7 @@ class _Compiler:
                     names.pop(var, None)
                 else:
                     names[var] = saved
-            if kind in ("any", "none", "all"):
-                return UNKNOWN if unknown else kind != "any"
-            if unknown:
-                return UNKNOWN
-            if kind == "count":
-                return sum(1 for v in values if v is True)
-            if kind == "select":
-                return values
-            if kind == "sum":
-                total: Any = 0
-                for v in values:
-                    total = total + v
-                return total
-            if not values:
-                return UNKNOWN
-            return max(values) if kind == "max" else min(values)
+            return aggregate(kind, values, unknown)  # no decisive item: it returned above
 
         return run
 
@@ -578,6 +563,33 @@ def _shared(fn: ValueFn, var: str) -> ValueFn:
     return run
 
 
+def aggregate(kind: str, values: list[Any], unknown: bool) -> Any:
+    """`Evaluator._aggregate`, values only: a quantifier's value from the values its items
+    gave (UNKNOWN ones flagged by `unknown`). Projection and the recording closures share it."""
+    if kind in ("any", "none"):
+        if any(v is True for v in values):
+            return kind == "any"
+        return UNKNOWN if unknown else kind == "none"
+    if kind == "all":
+        if any(v is False for v in values):
+            return False
+        return UNKNOWN if unknown else True
+    if unknown:
+        return UNKNOWN
+    if kind == "count":
+        return sum(1 for v in values if v is True)
+    if kind == "select":
+        return values
+    if kind == "sum":
+        total: Any = 0
+        for v in values:
+            total = total + v
+        return total
+    if not values:
+        return UNKNOWN
+    return max(values) if kind == "max" else min(values)
+
+
 def _cached(fn: ValueFn) -> ValueFn:
     key = id(fn)
 
@@ -591,4 +603,4 @@ def _cached(fn: ValueFn) -> ValueFn:
     return run
 
 
-__all__ = ["Env", "ValueFn", "compile_value"]
+__all__ = ["Env", "ValueFn", "aggregate", "compile_value"]
