@@ -134,37 +134,57 @@ def _walk(value: Any, parts: tuple[str, ...]) -> tuple[Any, int] | None:
     return value, taken
 
 
-def _path(node: Path, names: Names) -> Fn:
-    """A field path. Through objects only (the common case) it reads attributes directly, and
-    names the concrete path exactly as the general resolver would (up to the first absent
-    step); anything else is left to the reference interpreter."""
-    head, rest = node.parts[0], node.parts[1:]
-    general = Evaluator._path
-    doc_paths = [".".join(node.parts[: i + 1]) for i in range(len(node.parts))]
+Located = tuple[Any, str, bool]  # raw value (None: absent), concrete path, a document fact?
+
+
+Locate = Callable[[Evaluator, Scope], Located | None]
+
+
+def locator(parts: tuple[str, ...], *, presence: bool) -> Locate:
+    """Where a path leads through objects only (the common case): its raw value, the concrete
+    path exactly as the general resolver names it (up to the first absent step), and whether
+    that names a fact of a document; None when the general resolver must take it (through a
+    list, from `as_of` or `batch`, or from an absent variable unless testing presence). Shared
+    by these closures and the recording closures (recorder.py)."""
+    head, rest = parts[0], parts[1:]
+    doc_paths = [".".join(parts[: i + 1]) for i in range(len(parts))]
     var_suffixes = ["." + ".".join(rest[: i + 1]) for i in range(len(rest))]
     doc_from = [_from_document(p) for p in doc_paths]
 
-    def run(ev: Evaluator, scope: Scope) -> Result:
+    def locate(ev: Evaluator, scope: Scope) -> Located | None:
         if head in scope:
             start, label = scope[head]
-            if start is None or isinstance(start, list):
-                return general(ev, node, scope)
+            if isinstance(start, list) or (start is None and not presence):
+                return None
             walked = _walk(start, rest)
             if walked is None:
-                return general(ev, node, scope)
+                return None
             raw, taken = walked
             path = label + var_suffixes[taken - 1] if taken else label
-            recorded = _from_document(path) if ev.record else False
-        elif head in _SPECIAL:
+            return raw, path, _from_document(path)
+        if head in _SPECIAL:
+            return None
+        walked = _walk(ev.ctx.document, parts)
+        if walked is None or not walked[1]:
+            return None
+        raw, taken = walked
+        return raw, doc_paths[taken - 1], doc_from[taken - 1]
+
+    return locate
+
+
+def _path(node: Path, names: Names) -> Fn:
+    """A field path: through objects only it reads attributes directly (`locator`); anything
+    else is left to the reference interpreter."""
+    general = Evaluator._path
+    locate = locator(node.parts, presence=False)
+
+    def run(ev: Evaluator, scope: Scope) -> Result:
+        found = locate(ev, scope)
+        if found is None:
             return general(ev, node, scope)
-        else:
-            walked = _walk(ev.ctx.document, node.parts)
-            if walked is None or not walked[1]:
-                return general(ev, node, scope)
-            raw, taken = walked
-            path = doc_paths[taken - 1]
-            recorded = doc_from[taken - 1] if ev.record else False
-        if recorded and path not in ev.computed and not _is_model(raw):
+        raw, path, from_document = found
+        if ev.record and from_document and path not in ev.computed and not _is_model(raw):
             ev.reads.setdefault(path, to_json_value(raw))
         if isinstance(raw, list):  # a list field at the end of the path: its items' values
             return Result([v if type(v) is str else ev._engine_value(v, path)[0] for v in raw])
@@ -182,32 +202,16 @@ def _path(node: Path, names: Names) -> Fn:
 
 def _presence(node: Presence, names: Names) -> Fn:
     """`PATH is missing|present` over objects only; through lists, the reference method."""
-    parts = node.path.parts
-    head, rest = parts[0], parts[1:]
     present = node.present
     general = Evaluator._presence
-    doc_paths = [".".join(parts[: i + 1]) for i in range(len(parts))]
-    var_suffixes = ["." + ".".join(rest[: i + 1]) for i in range(len(rest))]
+    locate = locator(node.path.parts, presence=True)
 
     def run(ev: Evaluator, scope: Scope) -> Result:
-        if head in scope:
-            start, label = scope[head]
-            if isinstance(start, list):
-                return general(ev, node, scope)
-            walked = _walk(start, rest)
-            if walked is None:
-                return general(ev, node, scope)
-            raw, taken = walked
-            path = label + var_suffixes[taken - 1] if taken else label
-        elif head in _SPECIAL:
+        found = locate(ev, scope)
+        if found is None:
             return general(ev, node, scope)
-        else:
-            walked = _walk(ev.ctx.document, parts)
-            if walked is None or not walked[1]:
-                return general(ev, node, scope)
-            raw, taken = walked
-            path = doc_paths[taken - 1]
-        if ev.record and _from_document(path) and not _is_model(raw):
+        raw, path, from_document = found
+        if ev.record and from_document and not _is_model(raw):
             ev.reads.setdefault(path, to_json_value(raw))
         absent = raw is None
         if present:

@@ -31,7 +31,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from ..engine.reference import COMPARE, Duration, Evaluator, Result, _from_document, _is_model
+from ..engine.reference import COMPARE, Duration, Evaluator, Result, _is_model
 from ..engine.values import MODEL, UNKNOWN, date_to_engine, shape_of, to_json_value
 from ..entities.common import WalletAddress
 from ..lang import regex
@@ -49,7 +49,7 @@ from ..lang.ast import (
     Unary,
     children,
 )
-from .closures import _walk
+from .closures import locator
 from .memo import MEMO, Names, free_names, inner_names, memoised, over_batch
 from .values_only import aggregate
 
@@ -92,35 +92,17 @@ def _list(node: ListLiteral, names: Names) -> Recorder:
 
 
 def _path(node: Path, names: Names) -> Recorder:
-    """Through objects only, the value and the concrete path the general resolver would name
-    (up to the first absent step); through lists, or from `as_of`/`batch`, the reference."""
-    head, rest = node.parts[0], node.parts[1:]
+    """Through objects only (`closures.locator`), the value, recording the concrete path the
+    general resolver would name; through lists, or from `as_of`/`batch`, the reference."""
     general = _memoised_general(node, Evaluator._path)
-    doc_paths = [".".join(node.parts[: i + 1]) for i in range(len(node.parts))]
-    var_suffixes = ["." + ".".join(rest[: i + 1]) for i in range(len(rest))]
-    doc_from = [_from_document(p) for p in doc_paths]
+    locate = locator(node.parts, presence=False)
 
     def run(ev: Evaluator, scope: Scope) -> Any:
-        if head in scope:
-            start, label = scope[head]
-            if start is None or isinstance(start, list):
-                return general(ev, node, scope).value
-            walked = _walk(start, rest)
-            if walked is None:
-                return general(ev, node, scope).value
-            raw, taken = walked
-            path = label + var_suffixes[taken - 1] if taken else label
-            recorded = _from_document(path)
-        elif head in _SPECIAL:
+        found = locate(ev, scope)
+        if found is None:
             return general(ev, node, scope).value
-        else:
-            walked = _walk(ev.ctx.document, node.parts)
-            if walked is None or not walked[1]:
-                return general(ev, node, scope).value
-            raw, taken = walked
-            path = doc_paths[taken - 1]
-            recorded = doc_from[taken - 1]
-        if recorded and path not in ev.computed and not _is_model(raw):
+        raw, path, from_document = found
+        if from_document and path not in ev.computed and not _is_model(raw):
             ev.reads.setdefault(path, to_json_value(raw))
         if raw is None:
             return UNKNOWN
@@ -136,32 +118,16 @@ def _path(node: Path, names: Names) -> Recorder:
 
 
 def _presence(node: Presence, names: Names) -> Recorder:
-    parts = node.path.parts
-    head, rest = parts[0], parts[1:]
     present = node.present
     general = _memoised_general(node, Evaluator._presence)
-    doc_paths = [".".join(parts[: i + 1]) for i in range(len(parts))]
-    var_suffixes = ["." + ".".join(rest[: i + 1]) for i in range(len(rest))]
+    locate = locator(node.path.parts, presence=True)
 
     def run(ev: Evaluator, scope: Scope) -> Any:
-        if head in scope:
-            start, label = scope[head]
-            if isinstance(start, list):
-                return general(ev, node, scope).value
-            walked = _walk(start, rest)
-            if walked is None:
-                return general(ev, node, scope).value
-            raw, taken = walked
-            path = label + var_suffixes[taken - 1] if taken else label
-        elif head in _SPECIAL:
+        found = locate(ev, scope)
+        if found is None:
             return general(ev, node, scope).value
-        else:
-            walked = _walk(ev.ctx.document, parts)
-            if walked is None or not walked[1]:
-                return general(ev, node, scope).value
-            raw, taken = walked
-            path = doc_paths[taken - 1]
-        if _from_document(path) and not _is_model(raw):
+        raw, path, from_document = found
+        if from_document and not _is_model(raw):
             ev.reads.setdefault(path, to_json_value(raw))
         absent = raw is None
         if present:
