@@ -25,7 +25,6 @@ from typing import Any
 from ..engine.reference import (
     COMPARE,
     NONE,
-    Duration,
     Evaluator,
     Result,
     _from_document,
@@ -43,7 +42,6 @@ from ..engine.values import (
     to_json_value,
 )
 from ..entities.common import WalletAddress
-from ..lang import regex
 from ..lang.ast import (
     Binary,
     Call,
@@ -59,13 +57,13 @@ from ..lang.ast import (
     render,
 )
 from .memo import Names, inner_names, memoised
+from .values_only import builtin
 
 Scope = dict[str, tuple[Any, str]]
 Fn = Callable[[Evaluator, Scope], Result]
 
 _SKIP = object()
 _SPECIAL = frozenset({"as_of", "batch"})
-_DURATIONS = frozenset({"days", "months", "years", "hours", "working_days"})
 _SCALARS = (str, int, bool)  # engine values as they are (bool is an int; listed for clarity)
 
 
@@ -300,18 +298,7 @@ def _call(node: Call, names: Names) -> Fn:
         for r in results:
             if r.value is UNKNOWN:
                 return Result(UNKNOWN, _union(a.missing for a in results))
-        values = [a.value for a in results]
-        if name in _DURATIONS:
-            return Result(Duration(name, int(values[0])))
-        if name == "len":
-            return Result(len(values[0]))
-        if name == "max":
-            return Result(max(values[0], values[1]))
-        if name == "min":
-            return Result(min(values[0], values[1]))
-        if name == "matches":
-            return Result(regex.fullmatch(str(values[1]), str(values[0])))  # RE2: linear time
-        raise ValueError(f"unknown function {name}")
+        return Result(builtin(name, [a.value for a in results]))
 
     return run
 

@@ -65,7 +65,6 @@ def free_names(node: Expr) -> frozenset[str]:
     return out
 
 
-MEMO = "_compiled_memo"  # an Evaluator attribute: this finding's memo (see `memo`)
 _NOTHING = object()
 
 
@@ -89,9 +88,7 @@ def memo(fn: F, var: str | None, *, shared: bool = False) -> F:
     if var is None:
 
         def once(ev: Evaluator, scope: Scope) -> Any:
-            table = ev.__dict__.get(MEMO)
-            if table is None:
-                table = ev.__dict__[MEMO] = {}
+            table = ev.memo  # this finding's (recorder.py keys it by structure tuples)
             value = table.get(fid, _NOTHING)
             if value is _NOTHING:
                 value = table[fid] = fn(ev, scope)
@@ -100,9 +97,7 @@ def memo(fn: F, var: str | None, *, shared: bool = False) -> F:
         return cast(F, once)
 
     def per_document(ev: Evaluator, scope: Scope) -> Any:
-        table = ev.__dict__.get(MEMO)
-        if table is None:
-            table = ev.__dict__[MEMO] = {}
+        table = ev.memo
         mine: dict[int, Any] | None = table.get(fid)
         if mine is None:
             mine = table[fid] = {}
@@ -118,9 +113,6 @@ def memo(fn: F, var: str | None, *, shared: bool = False) -> F:
     return cast(F, per_document)
 
 
-_SHARED = "_recorder_shared"  # a BatchView attribute: recordings shared by its findings
-
-
 def _shared(fn: F, ev: Evaluator, scope: Scope, doc: int) -> Any:
     """`fn(ev, scope)` for a node that reads only one batch document (`doc`): evaluated once
     per batch view into an `Evaluator` of its own, then its value returned and its recording
@@ -129,9 +121,7 @@ def _shared(fn: F, ev: Evaluator, scope: Scope, doc: int) -> Any:
     keyed by the closure itself (one pack's, on one date: the same parameters)."""
     view = ev.ctx.batch
     assert view is not None
-    store = view.__dict__.get(_SHARED)
-    if store is None:
-        store = view.__dict__[_SHARED] = {}
+    store = view.shared
     mine: dict[int, tuple[Any, tuple[tuple[str, Any], ...], frozenset[str]]] | None = store.get(fn)
     if mine is None:
         mine = store[fn] = {}
@@ -162,4 +152,4 @@ def inner_names(node: Quantifier, names: Names) -> Names:
     )
 
 
-__all__ = ["MEMO", "Names", "free_names", "inner_names", "memo", "memoised", "over_batch"]
+__all__ = ["Names", "free_names", "inner_names", "memo", "memoised", "over_batch"]

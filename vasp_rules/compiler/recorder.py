@@ -31,10 +31,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from ..engine.reference import COMPARE, Duration, Evaluator, Result, _is_model
+from ..engine.reference import COMPARE, Evaluator, Result, _is_model
 from ..engine.values import MODEL, UNKNOWN, date_to_engine, shape_of, to_json_value
 from ..entities.common import WalletAddress
-from ..lang import regex
 from ..lang.ast import (
     Binary,
     Call,
@@ -50,14 +49,13 @@ from ..lang.ast import (
     children,
 )
 from .closures import locator
-from .memo import MEMO, Names, free_names, inner_names, memoised, over_batch
-from .values_only import aggregate
+from .memo import Names, free_names, inner_names, memoised, over_batch
+from .values_only import aggregate, builtin
 
 Scope = dict[str, tuple[Any, str]]
 Recorder = Callable[[Evaluator, Scope], Any]
 
 _SPECIAL = frozenset({"as_of", "batch"})
-_DURATIONS = frozenset({"days", "months", "years", "hours", "working_days"})
 
 
 def compile_recorder(node: Expr) -> Recorder:
@@ -228,17 +226,7 @@ def _call(node: Call, names: Names) -> Recorder:
         for v in values:
             if v is UNKNOWN:
                 return UNKNOWN
-        if name in _DURATIONS:
-            return Duration(name, int(values[0]))
-        if name == "len":
-            return len(values[0])
-        if name == "max":
-            return max(values[0], values[1])
-        if name == "min":
-            return min(values[0], values[1])
-        if name == "matches":
-            return regex.fullmatch(str(values[1]), str(values[0]))  # RE2: linear time
-        raise ValueError(f"unknown function {name}")
+        return builtin(name, values)
 
     return run
 
@@ -496,9 +484,7 @@ def _quantifier_effects(node: Quantifier, names: Names) -> Recorder:
                 if where is None or where(ev, inner) is not False:
                     body(ev, inner)
             return
-        memo = ev.__dict__.get(MEMO)
-        if memo is None:
-            memo = ev.__dict__[MEMO] = {}
+        memo = ev.memo
         done: set[int] | None = memo.get(key)
         if done is None:
             done = memo[key] = set()

@@ -180,7 +180,7 @@ class _Compiler:
         free = heads & bound
         if len(free) == 1 and free <= self.documents and not isinstance(node, Path):
             (var,) = free
-            return _per_document(fn, var)  # once per document and batch document `var`
+            return _cached(fn, var)  # once per document and batch document `var`
         return fn
 
     def _compile(self, node: Expr, bound: frozenset[str]) -> ValueFn:
@@ -387,17 +387,7 @@ class _Compiler:
             for v in values:
                 if v is UNKNOWN:
                     return UNKNOWN
-            if name in ("days", "months", "years", "hours", "working_days"):
-                return Duration(name, int(values[0]))
-            if name == "len":
-                return len(values[0])
-            if name == "max":
-                return max(values[0], values[1])
-            if name == "min":
-                return min(values[0], values[1])
-            if name == "matches":
-                return regex.fullmatch(str(values[1]), str(values[0]))  # RE2: linear time
-            raise ValueError(f"unknown function {name}")
+            return builtin(name, values)
 
         return run
 
@@ -518,26 +508,6 @@ def _batch_items(node: Quantifier) -> ValueFn:
     return run
 
 
-def _per_document(fn: ValueFn, var: str) -> ValueFn:
-    """`fn` for a node whose only quantifier variable is `var`, over the batch's documents:
-    its value depends on this document and on that one alone, so it is computed once per
-    document `var` names (the batch view holds them: their ids are not reused meanwhile)."""
-    fid = id(fn)
-
-    def run(env: Env) -> Any:
-        key = (fid, id(env.vars[var]))
-        cache = env.cache
-        value = cache.get(key, _MISSING)
-        if value is _MISSING:
-            value = cache[key] = fn(env)
-        return value
-
-    return run
-
-
-_SHARED = "_values_shared"  # a BatchView attribute: values shared by its documents
-
-
 def _shared(fn: ValueFn, var: str) -> ValueFn:
     """`fn` for a node that reads nothing but the batch document `var` names (no field of the
     evaluating document, no other name): its value is the same whoever evaluates it, so the
@@ -548,9 +518,7 @@ def _shared(fn: ValueFn, var: str) -> ValueFn:
         view = env.ctx.batch
         if view is None:
             return fn(env)
-        store = view.__dict__.get(_SHARED)
-        if store is None:
-            store = view.__dict__[_SHARED] = {}
+        store = view.shared
         mine: dict[int, Any] | None = store.get(fn)
         if mine is None:
             mine = store[fn] = {}
@@ -561,6 +529,25 @@ def _shared(fn: ValueFn, var: str) -> ValueFn:
         return value
 
     return run
+
+
+_DURATIONS = frozenset({"days", "months", "years", "hours", "working_days"})
+
+
+def builtin(name: str, values: list[Any]) -> Any:
+    """A built-in function on known argument values (`Evaluator._call`'s cases); projection,
+    the recording closures and the Result closures share it."""
+    if name in _DURATIONS:
+        return Duration(name, int(values[0]))
+    if name == "len":
+        return len(values[0])
+    if name == "max":
+        return max(values[0], values[1])
+    if name == "min":
+        return min(values[0], values[1])
+    if name == "matches":
+        return regex.fullmatch(str(values[1]), str(values[0]))  # RE2: linear time
+    raise ValueError(f"unknown function {name}")
 
 
 def aggregate(kind: str, values: list[Any], unknown: bool) -> Any:
@@ -590,10 +577,15 @@ def aggregate(kind: str, values: list[Any], unknown: bool) -> Any:
     return max(values) if kind == "max" else min(values)
 
 
-def _cached(fn: ValueFn) -> ValueFn:
-    key = id(fn)
+def _cached(fn: ValueFn, var: str | None = None) -> ValueFn:
+    """`fn` computed once per document (projection's `env.cache`): for a node that reads no
+    quantifier variable, or (`var`) once per document and batch document `var` names, for a
+    node whose only quantifier variable ranges over the batch's documents (the batch view holds
+    them: their ids are not reused meanwhile)."""
+    fid = id(fn)
 
     def run(env: Env) -> Any:
+        key = fid if var is None else (fid, id(env.vars[var]))
         cache = env.cache
         value = cache.get(key, _MISSING)
         if value is _MISSING:
@@ -603,4 +595,4 @@ def _cached(fn: ValueFn) -> ValueFn:
     return run
 
 
-__all__ = ["Env", "ValueFn", "aggregate", "compile_value"]
+__all__ = ["Env", "ValueFn", "aggregate", "builtin", "compile_value"]

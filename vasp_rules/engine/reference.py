@@ -82,6 +82,9 @@ class BatchView:
             self.ids[id(model)] = doc_id
             self._kind_of[id(model)] = kind
         self._leaves: dict[tuple[str, tuple[str, ...]], _Leaves] = {}
+        #: per closure, what the compiled closures computed once for this batch's documents
+        #: (compiler/values_only.py, compiler/memo.py): the documents live as long as the view
+        self.shared: dict[Any, Any] = {}
 
     def label(self, kind: str, position: int) -> str:
         """How a batch document is named in paths: batch.KIND[document id]."""
@@ -172,7 +175,8 @@ class Evaluator:
         self.absent: set[str] = set()
         #: scope paths that name computed values (a rule's `values`), not document fields
         self.computed: set[str] = set()
-        #: quantifier results already computed in this evaluation (compiler/recorder.py)
+        #: results the compiled closures already computed in this evaluation (one finding):
+        #: compiler/memo.py and compiler/recorder.py keep them here
         self.memo: dict[Any, Any] = {}
 
     def evaluate_in(self, node: Expr, scope: dict[str, tuple[Any, str]]) -> Result:
