@@ -303,13 +303,10 @@ class RulePack:
         with self.using(as_of) as compiled:
             view = batch_view(items) if batch else None  # built once: n documents, one batch
             decisions: list[Decision] = []
-            for start in range(0, len(items), MATCH_CHUNK):  # durable sessions shared by a chunk
-                chunk = items[start : start + MATCH_CHUNK]
-                found = findings_for_many(compiled, chunk, view, engine)
-                for item, findings in zip(chunk, found, strict=True):
-                    decisions.append(self._decision(compiled, item, findings))
-                    if on_decision is not None:
-                        on_decision(decisions[-1])
+            for decision in self._decide_many(compiled, items, view, engine):
+                decisions.append(decision)
+                if on_decision is not None:
+                    on_decision(decision)
             if explain:
                 from .explain.api import attach_explanations
 
@@ -317,6 +314,22 @@ class RulePack:
                     self, compiled, items, decisions, batch=batch, engine=engine
                 )
         return decisions
+
+    def _decide_many(
+        self,
+        compiled: CompiledPack,
+        items: Sequence[Item],
+        view: BatchView | None,
+        engine: EngineName,
+    ) -> Iterator[Decision]:
+        """The decisions on validated documents, in order, their facts matched by durable-rules
+        in shared sessions of MATCH_CHUNK documents; `view` is the batch they are evaluated
+        in, or None when each is evaluated alone. In this process and in pool workers alike."""
+        for start in range(0, len(items), MATCH_CHUNK):
+            chunk = items[start : start + MATCH_CHUNK]
+            found = findings_for_many(compiled, chunk, view, engine)
+            for item, findings in zip(chunk, found, strict=True):
+                yield self._decision(compiled, item, findings)
 
     def _decide(
         self, compiled: CompiledPack, item: Item, batch: BatchView | None, engine: EngineName

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from ..engine.evaluate import MATCH_CHUNK, Item, batch_view, findings_for_many
+from ..engine.evaluate import Item, batch_view
 from ..engine.reference import Context
 from ..entities.registry import DocumentError
 from .groups import DocKeys, Grouping, Neighbours
@@ -83,14 +83,12 @@ def decide_chunk(
                 key=lambda e: e[0],
             )
             view = batch_view([x for _, x in together])
-        decided: dict[int, Any] = {}
-        for start in range(0, len(valid), MATCH_CHUNK):  # durable sessions shared, as in-process
-            part = valid[start : start + MATCH_CHUNK]
-            items = [x for _, x in part]
-            found = findings_for_many(compiled, items, view, engine)  # type: ignore[arg-type]
-            for (position, item), findings in zip(part, found, strict=True):
-                decision = pack._decision(compiled, item, findings)
-                decided[position] = decision.to_json(indent=None) if as_json else decision
+        items = [x for _, x in valid]
+        decisions = pack._decide_many(compiled, items, view, engine)  # type: ignore[arg-type]
+        decided = {
+            position: decision.to_json(indent=None) if as_json else decision
+            for (position, _), decision in zip(valid, decisions, strict=True)
+        }
     return [(p, x if isinstance(x, Invalid) else decided[p]) for p, x in own]
 
 
