@@ -198,8 +198,16 @@ def evaluate(
         if input_format not in (None, "jsonl"):
             fail(f"streamed runs read JSON Lines: drop --input-format {input_format} or -o")
         rulepack = _load_for(pack, overrides, day)
-        return run_stream(files, day, rulepack, workers=workers, batch=batch is not False,
-                          log_path=log_path, log_chunk=log_chunk, **stream)
+        return run_stream(
+            files,
+            day,
+            rulepack,
+            workers=workers,
+            batch=batch is not False,
+            log_path=log_path,
+            log_chunk=log_chunk,
+            **stream,
+        )
     with while_slow("reading and validating the input"):
         documents: list[Any] = read_documents(files, input_format)  # before the pack
     together = batch is not False
@@ -286,9 +294,7 @@ def _evaluate_with_progress(
             if on_decision is not None:
                 on_decision(decision)
 
-        return pack.evaluate_many(
-            documents, day, batch=batch, workers=workers, on_decision=advance
-        )
+        return pack.evaluate_many(documents, day, batch=batch, workers=workers, on_decision=advance)
 
 
 def render_decision(console: Console, decision: Decision) -> None:

@@ -97,8 +97,9 @@ def _yaml(text: str, where: str) -> tuple[Any, bool]:
     try:
         data = plain(parse_yaml(text))
     except YamlError as exc:
-        raise InputFileError(f"{where}:{exc.line}: {exc.message}" if exc.line else
-                             f"{where}: {exc.message}") from None
+        raise InputFileError(
+            f"{where}:{exc.line}: {exc.message}" if exc.line else f"{where}: {exc.message}"
+        ) from None
     return data, isinstance(data, list)
 
 

@@ -285,8 +285,15 @@ def _collect(
             return
     if isinstance(node, Path) and node.parts[0] == "batch":
         out.append(
-            Access(rule_id, owner, node.parts[1] if len(node.parts) > 1 else "", "", render(node),
-                   None, "a batch path read as a whole")
+            Access(
+                rule_id,
+                owner,
+                node.parts[1] if len(node.parts) > 1 else "",
+                "",
+                render(node),
+                None,
+                "a batch path read as a whole",
+            )
         )
         return
     for child in _children(node):

@@ -114,8 +114,7 @@ def findings_for_many(
     ctxs = [context_for(compiled, item, batch or batch_view([item])) for item in items]
     if engine == "reference":
         fired = [
-            fired_rules(compiled, item, ctx, engine)
-            for item, ctx in zip(items, ctxs, strict=True)
+            fired_rules(compiled, item, ctx, engine) for item, ctx in zip(items, ctxs, strict=True)
         ]
     else:
         by_kind: dict[str, list[int]] = {}

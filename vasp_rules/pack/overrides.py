@@ -86,9 +86,7 @@ def apply_overrides(
         override = _as_override(overrides[name])
         spec = params.get(name)
         if spec is None:
-            issues.append(
-                PackIssue("overrides", None, None, f"the pack has no parameter {name!r}")
-            )
+            issues.append(PackIssue("overrides", None, None, f"the pack has no parameter {name!r}"))
             continue
         try:
             check_value(spec, override.value)

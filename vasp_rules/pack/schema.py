@@ -63,6 +63,7 @@ class Manifest(_Strict):
         if isinstance(self.holidays_parameter, str):
             return [self.holidays_parameter]
         return list(self.holidays_parameter)
+
     regimes: dict[Kind, RegimeSpec] = Field(
         default_factory=dict,
         description="when each kind's regime is in force: before `from` (or after `to`) a "
@@ -264,9 +265,7 @@ class RuleEntry(_Strict):
         if isinstance(self.citation, list):
             starts = [c.from_ for c in self.citation]
             if not starts or starts[0] != self.effective_from or starts != sorted(set(starts)):
-                raise ValueError(
-                    "citation: dated citations start on effective_from, in date order"
-                )
+                raise ValueError("citation: dated citations start on effective_from, in date order")
             if self.effective_to is not None and starts[-1] > self.effective_to:
                 raise ValueError("citation: a dated citation starts after effective_to")
         return self
@@ -312,9 +311,7 @@ class RuleEntry(_Strict):
                 out.append((kind, label, fields))
         return out
 
-    def _expand_kinds(
-        self, base: dict[str, Any]
-    ) -> list[tuple[str, str | None, dict[str, Any]]]:
+    def _expand_kinds(self, base: dict[str, Any]) -> list[tuple[str, str | None, dict[str, Any]]]:
         out: list[tuple[str, str | None, dict[str, Any]]] = []
         for kind in self.kind_names():
             form = (self.kinds or {}).get(kind)

@@ -145,17 +145,21 @@ def evaluate_chunked(
         index = Neighbours([k if isinstance(k, DocKeys) else DocKeys("") for k in keys])
         phase2 = (
             Job(
-                "decide", c, as_of, None,
+                "decide",
+                c,
+                as_of,
+                None,
                 [(p, raws[p]) for p in index.of(range(s, e)) if isinstance(keys[p], DocKeys)],
-                engine, batch, as_json,
+                engine,
+                batch,
+                as_json,
             )
             for c, (s, e) in enumerate(bounds)
         )
         jobs = phase2
     else:
         jobs = (
-            Job("decide", c, as_of, [(p, raws[p]) for p in range(s, e)], [], engine, batch,
-                as_json)
+            Job("decide", c, as_of, [(p, raws[p]) for p in range(s, e)], [], engine, batch, as_json)
             for c, (s, e) in enumerate(bounds)
         )
     for part in runner(jobs):

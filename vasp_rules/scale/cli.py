@@ -30,17 +30,36 @@ def stream_options(func: F) -> F:
     """The options of the streaming path, added to `evaluate`."""
     options = [
         click.option("-o", "--output", help="Write decisions as JSON Lines here (- for stdout)."),
-        click.option("--on-error", type=click.Choice(["stop", "record"]), default="stop",
-                     show_default=True,
-                     help="A bad input line stops the run, or is written as an error record."),
-        click.option("--summary", type=click.Choice(["text", "json"]),
-                     help="Counts per outcome and per rule fired, at the end."),
-        click.option("--dask", metavar="local|tcp://HOST:PORT",
-                     help="Evaluate on dask.distributed (pip install 'vasp-rules[dask]')."),
-        click.option("--chunk-size", "chunk", type=click.IntRange(1, 100_000), default=500,
-                     show_default=True, help="Documents per chunk when streaming."),
-        click.option("--progress/--no-progress", default=None,
-                     help="Progress on stderr (default: when stderr is a terminal)."),
+        click.option(
+            "--on-error",
+            type=click.Choice(["stop", "record"]),
+            default="stop",
+            show_default=True,
+            help="A bad input line stops the run, or is written as an error record.",
+        ),
+        click.option(
+            "--summary",
+            type=click.Choice(["text", "json"]),
+            help="Counts per outcome and per rule fired, at the end.",
+        ),
+        click.option(
+            "--dask",
+            metavar="local|tcp://HOST:PORT",
+            help="Evaluate on dask.distributed (pip install 'vasp-rules[dask]').",
+        ),
+        click.option(
+            "--chunk-size",
+            "chunk",
+            type=click.IntRange(1, 100_000),
+            default=500,
+            show_default=True,
+            help="Documents per chunk when streaming.",
+        ),
+        click.option(
+            "--progress/--no-progress",
+            default=None,
+            help="Progress on stderr (default: when stderr is a terminal).",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -129,13 +148,25 @@ def run_stream(
                 except ImportError:
                     fail("--dask needs the dask extra: pip install 'vasp-rules[dask]'")
                 records = stream_with_dask(
-                    pack, source, day, address=dask, batch=batch, on_error=on_error,
+                    pack,
+                    source,
+                    day,
+                    address=dask,
+                    batch=batch,
+                    on_error=on_error,
                     progress=meter,
                 )
             else:
                 records = stream_decisions(
-                    pack, source, day, batch=batch, workers=workers, chunk=chunk,
-                    on_error=on_error, progress=meter, keep_input=recorder is not None,
+                    pack,
+                    source,
+                    day,
+                    batch=batch,
+                    workers=workers,
+                    chunk=chunk,
+                    on_error=on_error,
+                    progress=meter,
+                    keep_input=recorder is not None,
                 )
             try:
                 for record in records:

@@ -80,9 +80,7 @@ def _empty() -> tuple[set[Ref], set[int]]:
     return set(), set()
 
 
-def _merge(
-    a: tuple[set[Ref], set[int]], b: tuple[set[Ref], set[int]]
-) -> tuple[set[Ref], set[int]]:
+def _merge(a: tuple[set[Ref], set[int]], b: tuple[set[Ref], set[int]]) -> tuple[set[Ref], set[int]]:
     a[0].update(b[0])
     a[1].update(b[1])
     return a
@@ -131,9 +129,7 @@ def _decide(
     """Round 2, one partition: its decisions (JSON text) or Invalid records, in order."""
     pack = _pack(root, sha256)
     own = [(i * _STRIDE + j, validate(raw, j)) for j, raw in enumerate(part)]
-    near = [
-        (p * _STRIDE + j, validate(raw, j)) for group in neighbours for (p, j), raw in group
-    ]
+    near = [(p * _STRIDE + j, validate(raw, j)) for group in neighbours for (p, j), raw in group]
     out = decide_chunk(pack, own, near, as_of, engine, batch, True)
     return [((pos // _STRIDE, pos % _STRIDE), r) for pos, r in out]
 
@@ -168,8 +164,8 @@ def evaluate_bag(
         records = db.from_delayed(
             [delayed(_keys)(root, sha, as_of, part, i) for i, part in enumerate(parts)]
         )
-        groups = records.map(_wild_seekers).flatten().foldby(
-            _wild_key, _group, _empty, _merge, _empty
+        groups = (
+            records.map(_wild_seekers).flatten().foldby(_wild_key, _group, _empty, _merge, _empty)
         )
         pairs = groups.map(_needs).flatten().distinct()
         for p, (k, j) in _compute(pairs, client):
@@ -189,8 +185,10 @@ def evaluate_bag(
                 from ..entities.registry import DocumentError
 
                 raise DocumentError(
-                    [(f"partition {p} document {j}" + (f".{q}" if q else ""), m)
-                     for q, m in result.errors]
+                    [
+                        (f"partition {p} document {j}" + (f".{q}" if q else ""), m)
+                        for q, m in result.errors
+                    ]
                 )
             out.append(result)
     return out
@@ -266,7 +264,12 @@ def stream_with_dask(
     try:
         bag = db.from_sequence(docs, partition_size=partition_size)
         results = evaluate_bag(
-            pack, bag, as_of, client=client, batch=batch, errors=True,
+            pack,
+            bag,
+            as_of,
+            client=client,
+            batch=batch,
+            errors=True,
             progress=None if progress is None else (lambda n: progress(n, -1, total)),
         )
     finally:

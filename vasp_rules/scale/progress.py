@@ -15,8 +15,12 @@ class Progress:
     default, when stderr is a terminal)."""
 
     def __init__(
-        self, total_bytes: int | None = None, *, enabled: bool | None = None,
-        stream: TextIO | None = None, label: str = "evaluating",
+        self,
+        total_bytes: int | None = None,
+        *,
+        enabled: bool | None = None,
+        stream: TextIO | None = None,
+        label: str = "evaluating",
     ) -> None:
         self.stream = stream or sys.stderr
         self.enabled = self.stream.isatty() if enabled is None else enabled

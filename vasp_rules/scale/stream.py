@@ -357,16 +357,19 @@ class _KeyStore:
         db = self.db
         db.execute("INSERT INTO doc VALUES (?, ?)", (pos, keys.kind))
         if keys.publishes:
-            db.executemany("INSERT INTO pub VALUES (?, ?, ?)",
-                           [(n, _text(k), pos) for n, k in keys.publishes])
+            db.executemany(
+                "INSERT INTO pub VALUES (?, ?, ?)", [(n, _text(k), pos) for n, k in keys.publishes]
+            )
         if keys.probes:
-            db.executemany("INSERT INTO probe VALUES (?, ?, ?)",
-                           [(pos, n, _text(k)) for n, k in keys.probes])
+            db.executemany(
+                "INSERT INTO probe VALUES (?, ?, ?)", [(pos, n, _text(k)) for n, k in keys.probes]
+            )
         if keys.wild:
             db.executemany("INSERT INTO wild VALUES (?, ?)", [(n, pos) for n in keys.wild])
         if keys.needs_all:
-            db.executemany("INSERT INTO needs VALUES (?, ?)",
-                           [(pos, k) for k in set(keys.needs_all)])
+            db.executemany(
+                "INSERT INTO needs VALUES (?, ?)", [(pos, k) for k in set(keys.needs_all)]
+            )
 
     def finish(self) -> None:
         self.db.executescript(

@@ -23,9 +23,7 @@ _OUTCOMES = {o.value: o for o in Outcome}
 
 def encode(payload: Any) -> Any:
     """A job's answer with its decisions in compact form; any other answer unchanged."""
-    if not isinstance(payload, list) or not any(
-        isinstance(r, Decision) for _, r in payload
-    ):
+    if not isinstance(payload, list) or not any(isinstance(r, Decision) for _, r in payload):
         return payload
     citations: dict[Citation, int] = {}
     shared: dict[int, tuple[int, Any]] = {}  # id -> (index, object): pack and engine refs
