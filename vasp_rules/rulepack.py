@@ -172,8 +172,7 @@ class RulePack:
     def regime_start(self, kind: str, on: date) -> date | None:
         """None when the regime governing `kind` is in force on `on` (or the pack declares no
         regime for it); otherwise the day it starts (or started, if it has ended)."""
-        regimes = self._loaded.manifest.regimes
-        regime = next((r for k, r in regimes.items() if k == kind), None)
+        regime = self._loaded.manifest.regimes.get(kind)
         if regime is None or regime.in_force(on):
             return None
         return regime.from_
@@ -347,7 +346,7 @@ class RulePack:
         if starts is not None:  # the regime is not in force: it decides nothing
             findings, in_force = [], []
         else:
-            in_force = sorted({r.id for r in compiled.rules_for(item.kind)})
+            in_force = list(compiled.rule_ids(item.kind))
         return trusted(
             Decision,
             document_kind=item.kind,
@@ -435,7 +434,7 @@ def _item(document: Mapping[str, Any] | BaseModel, index: int | None) -> Item:
         raise DocumentError(
             [(f"documents[{index}]" + (f".{p}" if p else ""), m) for p, m in exc.errors]
         ) from None
-    kind = str(model.model_dump(include={"kind"})["kind"])
+    kind = str(model.__dict__["kind"])  # every kind's model has its `kind` literal
     return Item(model, kind, str(getattr(model, ID_FIELD[kind])))
 
 

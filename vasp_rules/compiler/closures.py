@@ -36,9 +36,9 @@ from ..engine.values import (
     MAPPING,
     MODEL,
     MONEY,
+    SHAPES,
     UNKNOWN,
     date_to_engine,
-    shape_of,
     to_json_value,
 )
 from ..entities.common import WalletAddress
@@ -119,7 +119,7 @@ def _walk(value: Any, parts: tuple[str, ...]) -> tuple[Any, int] | None:
     for part in parts:
         if value is None:
             return None, taken
-        shape = shape_of(type(value))
+        shape = SHAPES[type(value)]
         if shape == LIST:
             return None
         if shape == MODEL or shape == MONEY:

@@ -101,6 +101,7 @@ class CompiledPack:
     plans: dict[str, KindPlan]
     _matcher: Matcher | None = None
     _by_kind: dict[str, list[CompiledRule]] | None = None
+    _ids_by_kind: dict[str, tuple[str, ...]] = field(default_factory=dict)
     _param_values: dict[str, Any] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -112,6 +113,14 @@ class CompiledPack:
                 by_kind.setdefault(rule.kind, []).append(rule)
             self._by_kind = by_kind
         return by_kind.get(kind, [])
+
+    def rule_ids(self, kind: str) -> tuple[str, ...]:
+        """The ids of the rules in force for `kind`, sorted and without repeats (a rule with
+        several cases is one id)."""
+        ids = self._ids_by_kind.get(kind)
+        if ids is None:
+            ids = self._ids_by_kind[kind] = tuple(sorted({r.id for r in self.rules_for(kind)}))
+        return ids
 
     @property
     def param_values(self) -> dict[str, Any]:

@@ -32,7 +32,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..engine.reference import COMPARE, Evaluator, Result, _is_model
-from ..engine.values import MODEL, UNKNOWN, date_to_engine, shape_of, to_json_value
+from ..engine.values import MODEL, SHAPES, UNKNOWN, date_to_engine, to_json_value
 from ..entities.common import WalletAddress
 from ..lang.ast import (
     Binary,
@@ -100,8 +100,10 @@ def _path(node: Path, names: Names) -> Recorder:
         if found is None:
             return general(ev, node, scope).value
         raw, path, from_document = found
-        if from_document and path not in ev.computed and not _is_model(raw):
-            ev.reads.setdefault(path, to_json_value(raw))
+        if from_document:
+            reads = ev.reads  # the first reading records: a repeat need not convert again
+            if path not in reads and path not in ev.computed and not _is_model(raw):
+                reads[path] = to_json_value(raw)
         if raw is None:
             return UNKNOWN
         if type(raw) is str or type(raw) is int or type(raw) is bool or type(raw) is Decimal:
@@ -125,8 +127,10 @@ def _presence(node: Presence, names: Names) -> Recorder:
         if found is None:
             return general(ev, node, scope).value
         raw, path, from_document = found
-        if from_document and not _is_model(raw):
-            ev.reads.setdefault(path, to_json_value(raw))
+        if from_document:
+            reads = ev.reads
+            if path not in reads and not _is_model(raw):
+                reads[path] = to_json_value(raw)
         absent = raw is None
         if present:
             return not absent
@@ -189,7 +193,7 @@ def _binary(node: Binary, names: Names) -> Recorder:
                 return UNKNOWN
             if isinstance(container, Mapping):
                 return (a in container) is want
-            found = any(item is not UNKNOWN and item == a for item in container)
+            found = a in container  # `==` item by item; UNKNOWN equals only itself
             if not found and any(item is UNKNOWN for item in container):
                 return UNKNOWN
             return found is want
@@ -272,7 +276,7 @@ def _memoised(node: Quantifier, run: Recorder) -> Recorder:
             raw, label = entry
             if type(raw) in _SCALAR_TYPES:
                 key.append((raw, label))
-            elif shape_of(type(raw)) == MODEL:  # a document's object: alive all evaluation
+            elif SHAPES[type(raw)] == MODEL:  # a document's object: alive all evaluation
                 key.append((id(raw), label))
             else:
                 return run(ev, scope)  # a value that may not outlive this call: no memo
@@ -306,7 +310,7 @@ def _memoised_general(
             raw, label = entry
             if type(raw) in _SCALAR_TYPES:
                 key = (structure, raw, label)
-            elif shape_of(type(raw)) == MODEL:
+            elif SHAPES[type(raw)] == MODEL:
                 key = (structure, id(raw), label)
             else:
                 return method(ev, node, scope)

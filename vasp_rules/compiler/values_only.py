@@ -26,12 +26,12 @@ from ..engine.values import (
     MAPPING,
     MODEL,
     MONEY,
+    SHAPES,
     UNKNOWN,
     date_to_engine,
     datetime_to_engine,
     is_money,
     money_to_paisa,
-    shape_of,
 )
 from ..entities.common import WalletAddress
 from ..lang import regex
@@ -128,7 +128,7 @@ _PLAIN = frozenset({str, int, bool, Decimal})
 
 
 def _step(value: Any, part: str) -> Any:
-    shape = shape_of(type(value))
+    shape = SHAPES[type(value)]
     if shape == MODEL or shape == MONEY:
         return getattr(value, part, None)
     if shape == MAPPING:
@@ -145,7 +145,7 @@ def _leaves(start: Any, parts: tuple[str, ...]) -> tuple[list[Any], bool]:
         for value in current:
             if value is None:
                 nxt.append(None)
-            elif shape_of(type(value)) == LIST:
+            elif SHAPES[type(value)] == LIST:
                 mapped = True
                 nxt.extend(_step(item, part) for item in value)
             else:
@@ -221,7 +221,7 @@ class _Compiler:
             for part in parts:
                 if value is None:
                     return UNKNOWN
-                shape = shape_of(type(value))
+                shape = SHAPES[type(value)]
                 if shape == MODEL or shape == MONEY:
                     value = getattr(value, part, None)
                 elif shape == LIST:  # through a list: every item's value, flattened

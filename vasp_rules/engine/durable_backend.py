@@ -161,7 +161,8 @@ class Matcher:
         """One durable-rules session: a marker fact (which the sentinel rule matches, so an
         action always runs before delete_state) and the facts, each with a unique id."""
         sid = f"s{next(_ids)}"
-        parts = [f'{{"sid":"{sid}","id":"{sid}.m","kind":"{SENTINEL}"}}']
+        # spaced as json.dumps writes facts: _fired finds the id by that layout
+        parts = [f'{{"sid": "{sid}", "id": "{sid}.m", "kind": "{SENTINEL}"}}']
         for i, fact in enumerate(facts):
             message = dict(fact)
             message.update({"sid": sid, "id": f"{sid}.{i}", "kind": kind})

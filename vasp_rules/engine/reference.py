@@ -40,12 +40,12 @@ from ..lang.ast import (
 from .keyed import KeyedIndex
 from .values import (
     MODEL,
+    SHAPES,
     UNKNOWN,
     date_to_engine,
     datetime_to_engine,
     is_money,
     money_to_paisa,
-    shape_of,
     to_json_value,
 )
 
@@ -613,7 +613,7 @@ def _from_document(path: str) -> bool:
 
 
 def _is_model(value: Any) -> bool:
-    return shape_of(type(value)) == MODEL
+    return SHAPES[type(value)] == MODEL
 
 
 def _union(parts: Any) -> Missing:

@@ -66,14 +66,15 @@ def datetime_to_engine(value: datetime) -> int:
 # ask it of every value they step through, and `isinstance` against pydantic's model metaclass
 # costs several times a dictionary look-up.
 OTHER, MODEL, MONEY, LIST, MAPPING = range(5)
-_SHAPES: dict[type, int] = {}
 _PLAIN_JSON = frozenset({str, int, bool, type(None)})
 
 
-def shape_of(cls: type) -> int:
-    """OTHER, MODEL (a document object), MONEY, LIST or MAPPING."""
-    shape = _SHAPES.get(cls)
-    if shape is None:
+class _Shapes(dict[type, int]):
+    """Type -> shape (OTHER, MODEL: a document object, MONEY, LIST or MAPPING), worked out
+    on a type's first look-up (`__missing__`), so the hot paths can subscript it
+    (`SHAPES[type(value)]`) without a function call."""
+
+    def __missing__(self, cls: type) -> int:
         if issubclass(cls, BaseModel):
             shape = MONEY if cls.__name__ == "Money" else MODEL
         elif issubclass(cls, list):
@@ -82,12 +83,15 @@ def shape_of(cls: type) -> int:
             shape = MAPPING
         else:
             shape = OTHER
-        _SHAPES[cls] = shape
-    return shape
+        self[cls] = shape
+        return shape
+
+
+SHAPES = _Shapes()
 
 
 def is_money(value: Any) -> bool:
-    return shape_of(type(value)) == MONEY
+    return SHAPES[type(value)] == MONEY
 
 
 def to_json_value(value: Any) -> Any:
