@@ -132,6 +132,7 @@ def _walk(value: Any, parts: tuple[str, ...]) -> tuple[Any, int] | None:
     return value, taken
 
 
+_NAMED_MAX = 4096
 Located = tuple[Any, str, bool]  # raw value (None: absent), concrete path, a document fact?
 
 
@@ -148,6 +149,9 @@ def locator(parts: tuple[str, ...], *, presence: bool) -> Locate:
     doc_paths = [".".join(parts[: i + 1]) for i in range(len(parts))]
     var_suffixes = ["." + ".".join(rest[: i + 1]) for i in range(len(rest))]
     doc_from = [_from_document(p) for p in doc_paths]
+    # (label of the variable, steps taken) -> (concrete path, a document fact?): the same
+    # item's path is named once, and the same string object is then hashed once
+    named: dict[tuple[str, int], tuple[str, bool]] = {}
 
     def locate(ev: Evaluator, scope: Scope) -> Located | None:
         if head in scope:
@@ -158,8 +162,15 @@ def locator(parts: tuple[str, ...], *, presence: bool) -> Locate:
             if walked is None:
                 return None
             raw, taken = walked
-            path = label + var_suffixes[taken - 1] if taken else label
-            return raw, path, _from_document(path)
+            key = (label, taken)
+            known = named.get(key)
+            if known is None:
+                path = label + var_suffixes[taken - 1] if taken else label
+                known = (path, _from_document(path))
+                if len(named) >= _NAMED_MAX:  # items of very long lists: start again
+                    named.clear()
+                named[key] = known
+            return raw, known[0], known[1]
         if head in _SPECIAL:
             return None
         walked = _walk(ev.ctx.document, parts)

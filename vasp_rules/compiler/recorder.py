@@ -106,8 +106,11 @@ def _path(node: Path, names: Names) -> Recorder:
                 reads[path] = to_json_value(raw)
         if raw is None:
             return UNKNOWN
-        if type(raw) is str or type(raw) is int or type(raw) is bool or type(raw) is Decimal:
+        kind = type(raw)
+        if kind is str or kind is int or kind is bool or kind is Decimal:
             return raw
+        if kind is date:  # a date compares as its day number
+            return raw.toordinal()
         if isinstance(raw, list):  # a list field at the end of the path: its items' values
             return [v if type(v) is str else ev._engine_value(v, path)[0] for v in raw]
         if isinstance(raw, WalletAddress):  # an address compares in its canonical form

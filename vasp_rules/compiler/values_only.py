@@ -104,8 +104,11 @@ def _mentions(node: Expr, names: frozenset[str]) -> bool:
 
 def _engine(raw: Any, fx: Mapping[str, Any]) -> Any:
     """Engine value of a raw document value (as `Evaluator._engine_value`)."""
-    if type(raw) in _PLAIN:  # the common case first (a WalletAddress is a str subclass)
+    kind = type(raw)
+    if kind in _PLAIN:  # the common case first (a WalletAddress is a str subclass)
         return raw
+    if kind is date:
+        return raw.toordinal()  # date_to_engine
     if raw is None:
         return UNKNOWN
     if isinstance(raw, WalletAddress):  # addresses compare as their chain writes them
@@ -470,11 +473,22 @@ class _Compiler:
             parts = source.parts[1:] if from_var else source.parts
 
             def from_path(env: Env) -> Any:
-                leaves, mapped = _leaves(env.vars[head] if from_var else env.doc, parts)
-                if mapped:
-                    return leaves
-                raw = leaves[0]
-                return UNKNOWN if raw is None else raw
+                start = env.vars[head] if from_var else env.doc
+                value = start
+                for part in parts:  # through objects only, the usual case
+                    if value is None:
+                        return UNKNOWN
+                    shape = SHAPES[type(value)]
+                    if shape == MODEL or shape == MONEY:
+                        value = getattr(value, part, None)
+                    elif shape == MAPPING:
+                        value = value.get(part)
+                    elif shape == LIST:  # through a list: every item's leaves, flattened
+                        leaves, _ = _leaves(start, parts)
+                        return leaves
+                    else:
+                        return UNKNOWN
+                return UNKNOWN if value is None else value
 
             return from_path
         return self.compile(source, bound)

@@ -306,6 +306,8 @@ class Evaluator:
         return Result(value, frozenset(missing) if value is UNKNOWN else NONE)
 
     def _engine_value(self, raw: Any, path: str) -> tuple[Any, set[str]]:
+        if type(raw) in _PLAIN_ENGINE:  # the usual case, by exact type (not an address)
+            return raw, set()
         if raw is None:
             return UNKNOWN, {path}
         if isinstance(raw, WalletAddress):  # addresses compare as their chain writes them
@@ -610,6 +612,9 @@ def _step(value: Any, part: str, path: str) -> tuple[Any, str]:
 def _from_document(path: str) -> bool:
     """Whether a path names a fact of a document (not a parameter, a literal list or as_of)."""
     return not path.startswith(("param.", "list[", "as_of"))
+
+
+_PLAIN_ENGINE = frozenset({bool, int, str, Decimal})
 
 
 def _is_model(value: Any) -> bool:
