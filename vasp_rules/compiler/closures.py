@@ -182,6 +182,40 @@ def locator(parts: tuple[str, ...], *, presence: bool) -> Locate:
     return locate
 
 
+ItemsOf = Callable[[Evaluator, Scope], tuple[list[tuple[Any, str]] | None, frozenset[str]]]
+_LABELS: dict[str, list[str]] = {}  # a list's path -> its items' labels, `path[i]`
+_LABELS_MAX = 8192
+
+
+def items_of(node: Quantifier) -> ItemsOf:
+    """A quantifier's items as `Evaluator._items` gives them (each with its label, the concrete
+    path of the item), taking a source path through objects only directly (`locator`) and
+    naming the items of a list once per list path; anything else is the reference's."""
+    general = Evaluator._items
+    source = node.source
+    if not isinstance(source, Path):
+        return lambda ev, scope: general(ev, node, scope)
+    locate = locator(source.parts, presence=False)
+
+    def run(ev: Evaluator, scope: Scope) -> tuple[list[tuple[Any, str]] | None, frozenset[str]]:
+        found = locate(ev, scope)
+        if found is None or (found[0] is not None and type(found[0]) is not list):
+            return general(ev, node, scope)
+        raw, path, _ = found
+        if raw is None:
+            ev.reads.setdefault(path, None)
+            return None, frozenset({path})
+        labels = _LABELS.get(path)
+        if labels is None or len(labels) < len(raw):
+            labels = [f"{path}[{i}]" for i in range(len(raw))]
+            if len(_LABELS) >= _LABELS_MAX:
+                _LABELS.clear()
+            _LABELS[path] = labels
+        return list(zip(raw, labels, strict=False)), NONE  # labels may run longer
+
+    return run
+
+
 def _path(node: Path, names: Names) -> Fn:
     """A field path: through objects only it reads attributes directly (`locator`); anything
     else is left to the reference interpreter."""
@@ -325,15 +359,15 @@ def _quantifier(node: Quantifier, names: Names) -> Fn:
     else:
         body_fn = None
     source_text = render(node.source)
-    items_of = Evaluator._items
+    items = items_of(node)
     skip_false = kind in ("any", "none", "count")
 
     def run(ev: Evaluator, scope: Scope) -> Result:
-        items, source_missing = items_of(ev, node, scope)
-        if items is None:
+        found, source_missing = items(ev, scope)
+        if found is None:
             return Result(UNKNOWN, source_missing)
         verdicts: list[tuple[Any, frozenset[str]]] = []
-        for item in items:
+        for item in found:
             inner = dict(scope)
             inner[var] = item
             keep: Any = True

@@ -48,7 +48,7 @@ from ..lang.ast import (
     Unary,
     children,
 )
-from .closures import locator
+from .closures import items_of, locator
 from .memo import Names, free_names, inner_names, memoised, over_batch
 from .values_only import aggregate, builtin
 
@@ -340,10 +340,10 @@ def _quantifier(node: Quantifier, names: Names) -> Recorder:
         body = None
     has_body = node.body is not None
     skip_false = kind in ("any", "none", "count")
-    items_of = Evaluator._items
+    items_from = items_of(node)
 
     def run(ev: Evaluator, scope: Scope) -> Any:
-        items, _ = items_of(ev, node, scope)
+        items, _ = items_from(ev, scope)
         if items is None:
             return UNKNOWN
         inner = dict(scope)  # one scope for the loop: closures never keep it
@@ -477,11 +477,11 @@ def _quantifier_effects(node: Quantifier, names: Names) -> Recorder:
     else:
         body = _noop
     skippable = over_batch(node) and _skippable(node, names)
-    items_of = Evaluator._items
+    items_from = items_of(node)
     key = object()  # this closure's set of documents already evaluated in full (per finding)
 
     def run(ev: Evaluator, scope: Scope) -> None:
-        items, _ = items_of(ev, node, scope)
+        items, _ = items_from(ev, scope)
         if items is None:
             return
         inner = dict(scope)
