@@ -152,10 +152,30 @@ def locator(parts: tuple[str, ...], *, presence: bool) -> Locate:
     # (label of the variable, steps taken) -> (concrete path, a document fact?): the same
     # item's path is named once, and the same string object is then hashed once
     named: dict[tuple[str, int], tuple[str, bool]] = {}
+    step = rest[0] if len(rest) == 1 else None  # `p.roles`: one step from a variable
+    named_step: dict[str, tuple[str, bool]] = {}  # label -> (label.step, a document fact?)
 
     def locate(ev: Evaluator, scope: Scope) -> Located | None:
         if head in scope:
             start, label = scope[head]
+            if step is not None and start is not None:  # `_walk` of one step, inline
+                shape = SHAPES[type(start)]
+                if shape == MODEL or shape == MONEY:
+                    raw = getattr(start, step, None)
+                elif shape == MAPPING:
+                    raw = start.get(step)
+                elif shape == LIST:
+                    return None
+                else:
+                    raw = None
+                known = named_step.get(label)
+                if known is None:
+                    path = label + var_suffixes[0]
+                    known = (path, _from_document(path))
+                    if len(named_step) >= _NAMED_MAX:
+                        named_step.clear()
+                    named_step[label] = known
+                return raw, known[0], known[1]
             if isinstance(start, list) or (start is None and not presence):
                 return None
             walked = _walk(start, rest)
