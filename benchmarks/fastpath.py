@@ -8,9 +8,10 @@ rules in force the documents exercise), then times interleaved rounds (CPU and w
 median of --rounds) and prints decisions per second and the ratio engine / hand-written. Then
 where one evaluation's time goes, phase by phase, and the floor every evaluation pays in this
 design (validation, one durable-rules session in the C engine, the canonical JSON and sha256
-of `input_sha256`), with the best ratio that floor allows. Then: single-decision CPU latency per kind (p50/p90/p99), mixed-kind throughput of durable-rules and
-of the reference interpreter, RulePack.load time, the first evaluation on a new date, and the
-resident memory over many decisions. Figures are ratios measured in the same run: this machine
+of `input_sha256`), with the best ratio that floor allows. Then: single-decision CPU latency
+per kind (p50/p90/p99), mixed-kind throughput of durable-rules and of the reference
+interpreter, RulePack.load time, the first evaluation on a new date, and the resident memory
+over many decisions. Figures are ratios measured in the same run: this machine
 is shared and noisy; nothing here is asserted.
 
     python benchmarks/fastpath.py [--count 2000] [--rounds 5] [--seed 11] [--memory 100000]

@@ -316,3 +316,60 @@ def test_many_optional_facts_in_one_condition_do_not_blow_up(tmp_path: Path) -> 
     """, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "same"
+
+
+def test_a_compiled_date_creates_only_the_rulesets_it_matches(
+    pk: RulePack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new date's first evaluation creates the rulesets of its document's kind only; the
+    others are created when first needed, `create_all` creates them for a pack check, and
+    every one is deleted with the compiled date (never a kind created after `close`)."""
+    created: list[str] = []
+    deleted: list[int] = []
+    real_create = durable_backend._engine.create_ruleset
+    real_delete = durable_backend._engine.delete_ruleset
+    monkeypatch.setattr(durable_backend._engine, "create_ruleset",
+                        lambda name, text: (created.append(text), real_create(name, text))[1])
+    monkeypatch.setattr(durable_backend._engine, "delete_ruleset",
+                        lambda h: (deleted.append(h), real_delete(h)))
+    fresh = RulePack.load(pk.root)
+    day = date(2026, 7, 9)
+    with fresh.using(day) as compiled:
+        created.clear()
+        matcher = compiled.matcher()
+        assert created == []
+        decision = fresh.evaluate(example("customer"), day)
+        assert decision.rules_evaluated
+        assert len(created) == 1 and '{"kind":"customer"}' in created[0]
+        matcher.create_all()
+        assert len(created) == len(matcher.kinds())
+        handles = list(matcher._handles)
+    compiled.close()
+    assert set(handles) <= set(deleted)
+    with pytest.raises(EngineError, match="freed"):
+        matcher.match("transfer", {})
+
+
+def test_a_refused_ruleset_keeps_nothing_of_its_kind(monkeypatch: pytest.MonkeyPatch) -> None:
+    """When durable-rules refuses a kind's second ruleset, the first one made for that kind is
+    deleted at once (no leaked handle) and the refusal is an EngineError naming the kind."""
+    rules = [
+        durable_backend.MatchRule(f"r{i}", "customer", {"f_x": i})
+        for i in range(durable_backend.RULES_PER_RULESET + 5)
+    ]
+    calls = 0
+    real_create = durable_backend._engine.create_ruleset
+
+    def second_refused(name: str, text: str) -> int:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise RuntimeError("refused")
+        return int(real_create(name, text))
+
+    monkeypatch.setattr(durable_backend._engine, "create_ruleset", second_refused)
+    matcher = Matcher(rules, lazy=True)
+    with pytest.raises(EngineError, match="customer"):
+        matcher.match("customer", {"f_x": 1})
+    assert matcher._handles == []
+    matcher.close()

@@ -324,7 +324,7 @@ def test_matcher_builds_on_every_date_the_pack_changes(pk: RulePack) -> None:
     for day in sorted(days):
         compiled = compile_pack(pk.loaded, day)
         try:
-            compiled.matcher()
+            compiled.matcher().create_all()
         finally:
             compiled.close()
 

@@ -172,7 +172,8 @@ class RulePack:
     def regime_start(self, kind: str, on: date) -> date | None:
         """None when the regime governing `kind` is in force on `on` (or the pack declares no
         regime for it); otherwise the day it starts (or started, if it has ended)."""
-        regime = self._loaded.manifest.regimes.get(kind)
+        regimes = self._loaded.manifest.regimes
+        regime = next((r for k, r in regimes.items() if k == kind), None)
         if regime is None or regime.in_force(on):
             return None
         return regime.from_
@@ -255,7 +256,7 @@ class RulePack:
         for day in sorted(days):
             try:
                 compiled = compile_pack(self._loaded, day)
-                compiled.matcher()
+                compiled.matcher().create_all()
                 compiled.close()
             except (ValueError, KeyError, EngineError) as exc:
                 issues.append(PackIssue("rules/", None, None, f"cannot compile on {day}: {exc}"))

@@ -130,7 +130,8 @@ class CompiledPack:
         return self._param_values
 
     def matcher(self) -> Matcher:
-        """The durable-rules rulesets for this date, created on first use."""
+        """The durable-rules rulesets for this date, each kind's created on its first match
+        (`Matcher.create_all` creates them all)."""
         with self._lock:
             if self._matcher is None:
                 match_rules: list[MatchRule] = []
@@ -144,7 +145,7 @@ class CompiledPack:
                         match_rules.append(
                             MatchRule(rule.key + suffix, rule.kind, _native(pattern))
                         )
-                self._matcher = Matcher(match_rules)
+                self._matcher = Matcher(match_rules, lazy=True)
             return self._matcher
 
     def close(self) -> None:

@@ -474,7 +474,7 @@ class _Compiler:
 
             def from_path(env: Env) -> Any:
                 start = env.vars[head] if from_var else env.doc
-                value = start
+                value: Any = start
                 for part in parts:  # through objects only, the usual case
                     if value is None:
                         return UNKNOWN

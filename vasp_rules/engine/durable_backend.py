@@ -94,24 +94,51 @@ class MatchRule:
 
 
 class Matcher:
-    """A set of durable rulesets for one compiled pack. Thread-safe; close() frees them."""
+    """A set of durable rulesets for one compiled pack. Thread-safe; close() frees them.
 
-    def __init__(self, rules: Iterable[MatchRule]) -> None:
-        by_kind: dict[str, list[MatchRule]] = {}
+    With `lazy`, a kind's rulesets are created when a fact of that kind is first matched (the
+    first evaluation on a new date builds only what it uses); `create_all` creates the rest
+    now, so that a pack check sees every ruleset durable-rules would refuse."""
+
+    def __init__(self, rules: Iterable[MatchRule], *, lazy: bool = False) -> None:
+        self._by_kind: dict[str, list[MatchRule]] = {}
         for rule in rules:
-            by_kind.setdefault(rule.kind, []).append(rule)
+            self._by_kind.setdefault(rule.kind, []).append(rule)
         self._shards: dict[str, list[int]] = {}
         self._handles: list[int] = []
         self._closed = False
-        try:
-            for kind, kind_rules in sorted(by_kind.items()):
+        if not lazy:
+            try:
+                self.create_all()
+            except BaseException:
+                self.close()
+                raise
+
+    def create_all(self) -> None:
+        """Create the rulesets of every kind not yet created (EngineError if refused)."""
+        for kind in sorted(self._by_kind):
+            self._shards_of(kind)
+
+    def _shards_of(self, kind: str) -> list[int]:
+        with _LOCK:
+            if self._closed:  # a freed handle may be reused by another ruleset: never match
+                raise EngineError("this compiled pack's durable-rules rulesets were freed")
+            shards = self._shards.get(kind)
+            if shards is not None:
+                return shards
+            kind_rules = self._by_kind.get(kind, [])
+            made: list[int] = []
+            try:
                 per = RULES_PER_RULESET - 1
                 for start in range(0, len(kind_rules), per):
-                    chunk = kind_rules[start : start + per]
-                    self._shards.setdefault(kind, []).append(self._create(kind, chunk))
-        except BaseException:
-            self.close()
-            raise
+                    made.append(self._create(kind, kind_rules[start : start + per]))
+            except BaseException:
+                for handle in made:  # none of this kind's rulesets is kept
+                    self._handles.remove(handle)
+                    _engine.delete_ruleset(handle)
+                raise
+            self._shards[kind] = made
+            return made
 
     def _create(self, kind: str, rules: list[MatchRule]) -> int:
         definition: dict[str, Any] = {
@@ -130,7 +157,7 @@ class Matcher:
         return int(handle)
 
     def kinds(self) -> set[str]:
-        return set(self._shards)
+        return set(self._by_kind)
 
     def match(self, kind: str, fact: Mapping[str, Any]) -> set[str]:
         """Names of the rules whose pattern holds for one fact (the sentinel excluded)."""
@@ -143,9 +170,7 @@ class Matcher:
         its own (tested: a document's decision never depends on the others evaluated with it)."""
         fired: list[set[str]] = [set() for _ in facts]
         with _LOCK:  # held across shards: close() cannot free a handle between two of them
-            if self._closed:  # a freed handle may be reused by another ruleset: never match
-                raise EngineError("this compiled pack's durable-rules rulesets were freed")
-            for handle in self._shards.get(kind, []):
+            for handle in self._shards_of(kind):
                 for start in range(0, len(facts), SESSION_FACTS):
                     chunk = facts[start : start + SESSION_FACTS]
                     for i, names in enumerate(self._match_session(handle, kind, chunk)):
