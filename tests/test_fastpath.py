@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import os
 from datetime import date
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal, localcontext
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from strategies import any_document
 
@@ -21,6 +22,7 @@ from vasp_rules import RulePack
 from vasp_rules.compiler.values_only import Env
 from vasp_rules.engine.evaluate import batch_view, context_for, finding_for
 from vasp_rules.engine.reference import Evaluator
+from vasp_rules.engine.values import money_to_paisa
 from vasp_rules.rulepack import _item
 
 HERE = Path(__file__).resolve().parent
@@ -227,3 +229,50 @@ def test_pattern_probes_are_remembered_by_their_text(monkeypatch: pytest.MonkeyP
     assert [backend.accepts("customer", accepted) for _ in range(3)] == [True] * 3
     assert [backend.accepts("customer", refused) for _ in range(3)] == [False] * 3
     assert len(probes) == 2
+
+
+def _paisa_as_written(amount: Decimal, currency: str, fx: dict[str, object]) -> int | None:
+    """The conversion as the reference states it: in a copy of the caller's decimal context
+    with enough digits, multiply, round half-even to the paisa, scale."""
+    if currency == "PKR":
+        rate = Decimal(1)
+    elif currency in fx:
+        rate = Decimal(str(fx[currency]))
+    else:
+        return None
+    with localcontext() as ctx:
+        ctx.prec = max(28, amount.adjusted() + rate.adjusted() + 12)
+        product = amount * rate
+        with localcontext() as inner:
+            inner.prec = max(28, product.adjusted() + 12)
+            quantized = product.quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
+        return int(quantized.scaleb(2))
+
+
+@settings(max_examples=max(200, EXAMPLES), deadline=None)
+@example(amount=Decimal("10.005"), currency="PKR", rate=Decimal(1), as_text=False)
+@example(amount=Decimal("10.015"), currency="PKR", rate=Decimal(1), as_text=False)
+@given(
+    amount=st.one_of(
+        st.decimals(min_value=0, max_value=Decimal("1e40"), allow_nan=False,
+                    allow_infinity=False),
+        st.integers(0, 10**35).map(lambda n: Decimal(n).scaleb(-3)),  # half-paisa ties too
+    ),
+    currency=st.sampled_from(["PKR", "USD", "AED", "JPY"]),
+    rate=st.decimals(min_value=Decimal("0.000001"), max_value=Decimal("1e9"), allow_nan=False,
+                     allow_infinity=False),
+    as_text=st.booleans(),
+)
+def test_money_to_paisa_is_exact_half_even_and_ignores_the_callers_context(
+    amount: Decimal, currency: str, rate: Decimal, as_text: bool
+) -> None:
+    """The fast conversion (shared contexts, no context switches) gives the value of the plain
+    statement, for amounts far beyond 28 digits, rates given as Decimals or as text, and a
+    currency without a rate; and a caller's own decimal context does not change it."""
+    fx: dict[str, object] = {"USD": str(rate) if as_text else rate, "AED": Decimal("75.5")}
+    expected = _paisa_as_written(amount, currency, fx)
+    assert money_to_paisa(amount, currency, fx) == expected
+    with localcontext() as ctx:
+        ctx.prec = 5
+        ctx.rounding = ROUND_DOWN
+        assert money_to_paisa(amount, currency, fx) == expected

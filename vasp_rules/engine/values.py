@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
-from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
 from typing import Any
 
 from pydantic import BaseModel
@@ -39,17 +39,37 @@ UNKNOWN = Unknown()
 
 
 def money_to_paisa(amount: Decimal, currency: str, fx_to_pkr: Mapping[str, Any]) -> int | None:
-    """Convert an amount to PKR paisa with the reference rate; None if the pack has no rate."""
+    """Convert an amount to PKR paisa with the reference rate; None if the pack has no rate.
+    Exact however large (the default 28 digits would round), rounded half-even to the paisa,
+    and independent of the caller's decimal context."""
     if currency == "PKR":
-        rate = Decimal(1)
+        rate = _ONE
     elif currency in fx_to_pkr:
-        rate = Decimal(str(fx_to_pkr[currency]))
+        given = fx_to_pkr[currency]
+        rate = given if type(given) is Decimal else Decimal(str(given))
     else:
         return None
     amount = Decimal(amount)
-    with localcontext() as ctx:  # exact however large: the default 28 digits would overflow
-        ctx.prec = max(28, amount.adjusted() + rate.adjusted() + 12)
-        return int(cents(amount * rate).scaleb(2))
+    product = _exact(amount.adjusted() + rate.adjusted() + 12).multiply(amount, rate)
+    rounding = _exact(product.adjusted() + 12)
+    return int(rounding.quantize(product, _CENT).scaleb(2, rounding))
+
+
+_ONE = Decimal(1)
+_CENT = Decimal("0.01")
+_CONTEXTS: dict[int, Context] = {}
+
+
+def _exact(digits: int) -> Context:
+    """A decimal context of at least 28 and at least `digits` digits of precision that rounds
+    half-even (shared: made once per precision)."""
+    prec = max(28, digits)
+    context = _CONTEXTS.get(prec)
+    if context is None:
+        context = Context(prec=prec, rounding=ROUND_HALF_EVEN)
+        if len(_CONTEXTS) < 64:
+            _CONTEXTS[prec] = context
+    return context
 
 
 def date_to_engine(value: date) -> int:
