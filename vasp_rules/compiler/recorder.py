@@ -185,6 +185,9 @@ def _binary(node: Binary, names: Names) -> Recorder:
                 return UNKNOWN
             return not decisive
 
+        if free_names(node) & names.bound and len(_recording_leaves(node)) >= 2:
+            # a `where` of a quantifier: a rule's `values` often restate it for the same item
+            return _memoised(node, logic)
         return logic
     if op in ("in", "not in"):
         want = op == "in"
@@ -259,9 +262,10 @@ def _structure(node: Expr) -> int | None:
         return number
 
 
-def _memoised(node: Quantifier, run: Recorder) -> Recorder:
+def _memoised(node: Quantifier | Binary, run: Recorder) -> Recorder:
     """`run`, computed once per evaluation for the same structure and the same bindings of the
-    names it reads (a rule's `values` often restate its condition's quantifiers). Exact: in one
+    names it reads (a rule's `values` often restate its condition's quantifiers and their
+    `where`). Exact: in one
     evaluation a second run would record only reads the first already recorded (the set of
     computed names only grows), and give the same value."""
     structure = _structure(node)
