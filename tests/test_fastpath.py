@@ -276,3 +276,27 @@ def test_money_to_paisa_is_exact_half_even_and_ignores_the_callers_context(
         ctx.prec = 5
         ctx.rounding = ROUND_DOWN
         assert money_to_paisa(amount, currency, fx) == expected
+
+
+@settings(max_examples=max(200, EXAMPLES), deadline=None)
+@given(
+    words=st.lists(st.text(max_size=4), min_size=1, max_size=6),
+    value=st.one_of(
+        st.text(max_size=4),
+        st.integers(-3, 3),
+        st.booleans(),
+        st.decimals(allow_nan=False, allow_infinity=False, places=1),
+        st.lists(st.text(max_size=2), max_size=2),
+    ),
+)
+def test_membership_in_a_constant_list_of_text_is_the_scan(words: list[str], value: object) -> None:
+    """`x in LIST` for a list of text fixed on the date is a set look-up in the compiled
+    closures; it answers what the reference's item-by-item `==` answers, for text, numbers,
+    booleans and unhashable values alike."""
+    from vasp_rules.compiler.values_only import constant_words, member_of
+    from vasp_rules.lang.ast import Const
+
+    constant = constant_words(Const(words, "list of text"))
+    assert constant is not None
+    assert member_of(value, constant) == any(item == value for item in words)
+    assert member_of(words[0], constant)

@@ -50,7 +50,7 @@ from ..lang.ast import (
 )
 from .closures import items_of, locator
 from .memo import Names, free_names, inner_names, memoised, over_batch
-from .values_only import aggregate, builtin
+from .values_only import aggregate, builtin, constant_words, member_of
 
 Scope = dict[str, tuple[Any, str]]
 Recorder = Callable[[Evaluator, Scope], Any]
@@ -191,6 +191,16 @@ def _binary(node: Binary, names: Names) -> Recorder:
         return logic
     if op in ("in", "not in"):
         want = op == "in"
+        words = constant_words(right_node)
+        if words is not None:  # a list of text fixed for this date: a set look-up
+
+            def among(ev: Evaluator, scope: Scope) -> Any:
+                a = lf(ev, scope)  # the constant list itself records nothing
+                if a is UNKNOWN:
+                    return UNKNOWN
+                return member_of(a, words) is want
+
+            return among
 
         def member(ev: Evaluator, scope: Scope) -> Any:
             a = lf(ev, scope)

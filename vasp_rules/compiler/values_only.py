@@ -331,6 +331,16 @@ class _Compiler:
             return disj
         if op in ("in", "not in"):
             want = op == "in"
+            words = constant_words(right)
+            if words is not None:  # a list of text fixed for this date: a set look-up
+
+                def among(env: Env) -> Any:
+                    a = lf(env)
+                    if a is UNKNOWN:
+                        return UNKNOWN
+                    return member_of(a, words) is want  # no item is UNKNOWN: constants
+
+                return among
 
             def member(env: Env) -> Any:
                 a = lf(env)
@@ -522,6 +532,29 @@ def _batch_items(node: Quantifier) -> ValueFn:
     return run
 
 
+def constant_words(node: Expr) -> frozenset[str] | None:
+    """The items of a constant list of text (a folded parameter or literal list), for `x in
+    LIST`: membership by hash gives what the scan gives (`==` on text, no UNKNOWN item)."""
+    if isinstance(node, Const) and isinstance(node.value, list):
+        items = node.value
+    elif isinstance(node, ListLiteral) and all(isinstance(i, Literal) for i in node.items):
+        items = [i.value for i in node.items if isinstance(i, Literal)]
+    else:
+        return None
+    if not items or any(type(v) is not str for v in items):
+        return None
+    return frozenset(items)
+
+
+def member_of(value: Any, words: frozenset[str]) -> bool:
+    """`value in LIST` for a constant list of text: by hash, as `==` item by item would say (a
+    value that cannot be hashed, a list, equals no text)."""
+    try:
+        return value in words
+    except TypeError:
+        return False
+
+
 def _shared(fn: ValueFn, var: str) -> ValueFn:
     """`fn` for a node that reads nothing but the batch document `var` names (no field of the
     evaluating document, no other name): its value is the same whoever evaluates it, so the
@@ -609,4 +642,4 @@ def _cached(fn: ValueFn, var: str | None = None) -> ValueFn:
     return run
 
 
-__all__ = ["Env", "ValueFn", "aggregate", "builtin", "compile_value"]
+__all__ = ["Env", "ValueFn", "aggregate", "builtin", "compile_value", "constant_words", "member_of"]
