@@ -295,8 +295,8 @@ def budget(pack: RulePack, kind: str, docs: list[dict[str, Any]], rounds: int) -
         ctxs = [context_for(compiled, item, batch_view([item])) for item in items]
         facts = [project(compiled, item, ctx) for item, ctx in zip(items, ctxs, strict=True)]
         matcher = compiled.matcher()
-        rules = compiled.rules_for(kind)
-        fired = [_outcomes(rules, matcher.match(kind, fact)) for fact in facts]
+        named = compiled.match_names(kind)
+        fired = [_outcomes(named, matcher.match(kind, fact)) for fact in facts]
         handles = matcher._shards[kind]  # the C engine's rulesets for this kind
         payloads = [_session_payloads(kind, fact, n, len(handles)) for n, fact in enumerate(facts)]
 

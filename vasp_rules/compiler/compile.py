@@ -102,6 +102,7 @@ class CompiledPack:
     _matcher: Matcher | None = None
     _by_kind: dict[str, list[CompiledRule]] | None = None
     _ids_by_kind: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    _names_by_kind: dict[str, list[tuple[CompiledRule, str, str]]] = field(default_factory=dict)
     _param_values: dict[str, Any] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -113,6 +114,17 @@ class CompiledPack:
                 by_kind.setdefault(rule.kind, []).append(rule)
             self._by_kind = by_kind
         return by_kind.get(kind, [])
+
+    def match_names(self, kind: str) -> list[tuple[CompiledRule, str, str]]:
+        """Each rule of `kind` with the names of its durable rules (condition held, condition
+        unknown), in rule order (made once per kind)."""
+        named = self._names_by_kind.get(kind)
+        if named is None:
+            named = self._names_by_kind[kind] = [
+                (rule, rule.key + TRUE_SUFFIX, rule.key + UNKNOWN_SUFFIX)
+                for rule in self.rules_for(kind)
+            ]
+        return named
 
     def rule_ids(self, kind: str) -> tuple[str, ...]:
         """The ids of the rules in force for `kind`, sorted and without repeats (a rule with

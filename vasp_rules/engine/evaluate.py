@@ -11,8 +11,6 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel
 
 from ..compiler.compile import (
-    TRUE_SUFFIX,
-    UNKNOWN_SUFFIX,
     CompiledPack,
     CompiledRule,
     Template,
@@ -102,7 +100,7 @@ def fired_rules(
     if not rules:
         return out
     names = compiled.matcher().match(item.kind, project(compiled, item, ctx))
-    return _outcomes(rules, names)
+    return _outcomes(compiled.match_names(item.kind), names)
 
 
 def findings_for_many(
@@ -129,7 +127,7 @@ def findings_for_many(
             for i, found in zip(positions, matcher.match_many(kind, facts), strict=True):
                 names[i] = found
         fired = [
-            _outcomes(compiled.rules_for(item.kind), found)
+            _outcomes(compiled.match_names(item.kind), found)
             for item, found in zip(items, names, strict=True)
         ]
     fast = engine != "reference"
@@ -146,12 +144,18 @@ def _unique_sorted(findings: list[Finding]) -> list[Finding]:
     return sorted(unique.values(), key=finding_sort_key)
 
 
-def _outcomes(rules: list[CompiledRule], names: set[str]) -> list[tuple[CompiledRule, bool]]:
+def _outcomes(
+    named: list[tuple[CompiledRule, str, str]], names: set[str]
+) -> list[tuple[CompiledRule, bool]]:
+    """The rules that fired, in rule order, from the names of the durable rules that matched
+    (`CompiledPack.match_names`: each rule with its held and unknown names)."""
     out: list[tuple[CompiledRule, bool]] = []
-    for rule in rules:
-        if rule.key + TRUE_SUFFIX in names:
+    if not names:
+        return out
+    for rule, held, unknown in named:
+        if held in names:
             out.append((rule, True))
-        elif rule.key + UNKNOWN_SUFFIX in names:
+        elif unknown in names:
             out.append((rule, False))
     return out
 
