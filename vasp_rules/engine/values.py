@@ -42,17 +42,23 @@ def money_to_paisa(amount: Decimal, currency: str, fx_to_pkr: Mapping[str, Any])
     """Convert an amount to PKR paisa with the reference rate; None if the pack has no rate.
     Exact however large (the default 28 digits would round), rounded half-even to the paisa,
     and independent of the caller's decimal context."""
-    if currency == "PKR":
-        rate = _ONE
-    elif currency in fx_to_pkr:
-        given = fx_to_pkr[currency]
-        rate = given if type(given) is Decimal else Decimal(str(given))
-    else:
+    rate = reference_rate(currency, fx_to_pkr)
+    if rate is None:
         return None
     amount = Decimal(amount)
     product = _exact(amount.adjusted() + rate.adjusted() + 12).multiply(amount, rate)
     rounding = _exact(product.adjusted() + 12)
     return int(rounding.quantize(product, _CENT).scaleb(2, rounding))
+
+
+def reference_rate(currency: str, fx_to_pkr: Mapping[str, Any]) -> Decimal | None:
+    """PKR per unit of `currency` (1 for PKR); None when the pack has no rate for it."""
+    if currency == "PKR":
+        return _ONE
+    if currency not in fx_to_pkr:
+        return None
+    given = fx_to_pkr[currency]
+    return given if type(given) is Decimal else Decimal(str(given))
 
 
 _ONE = Decimal(1)

@@ -36,7 +36,7 @@ from ..decision import SEVERITY, Decision, Finding, Outcome
 from ..docpath import PathError, PathParts, edited, format_path, get_at, parse_path
 from ..engine.evaluate import EngineName, Item, context_for
 from ..engine.reference import Context, Evaluator, Result
-from ..engine.values import EPOCH, UNKNOWN, is_money, money_to_paisa
+from ..engine.values import EPOCH, UNKNOWN, is_money, money_to_paisa, reference_rate
 from ..entities.registry import ID_FIELD, KINDS, DocumentError, parse_document
 from ..lang.ast import Binary, Expr, Path, Presence, Quantifier, Unary, children, render
 from ..lang.types import NUMBER, STRING, Type, model_fields
@@ -952,13 +952,8 @@ def _boundary(bound: Decimal, op: str, step: Decimal) -> Decimal | None:
 def amount_for(target: int, op: str, currency: str, fx: Mapping[str, Decimal]) -> Decimal | None:
     """The smallest (op >=) or largest (op <=) amount in `currency`, in cents, whose PKR value
     at the reference rate is at least / at most `target` paisa; exact for ==."""
-    if currency == "PKR":
-        rate = Decimal(1)
-    elif currency in fx:
-        rate = Decimal(str(fx[currency]))
-    else:
-        return None
-    if rate <= 0:
+    rate = reference_rate(currency, fx)
+    if rate is None or rate <= 0:
         return None
 
     def paisa(amount: Decimal) -> int:
