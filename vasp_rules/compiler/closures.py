@@ -299,13 +299,18 @@ def _unary(node: Unary, names: Names) -> Fn:
     return run
 
 
-def _is_batch_path(node: Expr) -> bool:
-    return isinstance(node, Path) and node.parts[0] == "batch" and len(node.parts) > 2
+def is_batch_membership(node: Expr) -> bool:
+    """`x in batch.KIND.path` (or `not in`): answered by the reference interpreter from the
+    batch's value index, by every kind of closure."""
+    if not isinstance(node, Binary) or node.op not in ("in", "not in"):
+        return False
+    right = node.right
+    return isinstance(right, Path) and right.parts[0] == "batch" and len(right.parts) > 2
 
 
 def _binary(node: Binary, names: Names) -> Fn:
     op = node.op
-    if op in ("in", "not in") and _is_batch_path(node.right):
+    if is_batch_membership(node):
         return _delegate(Evaluator._binary, node)  # the batch's value index (reference)
     left_fn = _compile(node.left, names)
     right_fn = _compile(node.right, names)

@@ -48,7 +48,7 @@ from ..lang.ast import (
     Unary,
     children,
 )
-from .closures import items_of, locator
+from .closures import is_batch_membership, items_of, locator
 from .memo import Names, free_names, inner_names, memoised, over_batch
 from .values_only import aggregate, builtin, constant_words, member_of
 
@@ -164,12 +164,7 @@ def _unary(node: Unary, names: Names) -> Recorder:
 def _binary(node: Binary, names: Names) -> Recorder:
     op = node.op
     right_node = node.right
-    if (
-        op in ("in", "not in")
-        and isinstance(right_node, Path)
-        and right_node.parts[0] == "batch"
-        and len(right_node.parts) > 2
-    ):
+    if is_batch_membership(node):
         return _reference(node)  # the batch's value index
     lf = _compile(node.left, names)
     rf = _compile(node.right, names)
@@ -275,9 +270,8 @@ def _structure(node: Expr) -> int | None:
 def _memoised(node: Quantifier | Binary, run: Recorder) -> Recorder:
     """`run`, computed once per evaluation for the same structure and the same bindings of the
     names it reads (a rule's `values` often restate its condition's quantifiers and their
-    `where`). Exact: in one
-    evaluation a second run would record only reads the first already recorded (the set of
-    computed names only grows), and give the same value."""
+    `where`). Exact: in one evaluation a second run would record only reads the first already
+    recorded (the set of computed names only grows), and give the same value."""
     structure = _structure(node)
     if structure is None:
         return run
@@ -423,7 +417,7 @@ def _effects(node: Expr, names: Names) -> Recorder:
     if (
         not isinstance(node, Binary | Unary | Call | ListLiteral)
         or not _has_quantifier(node)
-        or _is_batch_membership(node)
+        or is_batch_membership(node)
     ):
         return _compile(node, names)  # evaluating it is what records
     # an operator, call or list: its value closure evaluates every operand, in order
@@ -434,16 +428,6 @@ def _effects(node: Expr, names: Names) -> Recorder:
             part(ev, scope)
 
     return memoised(node, names, run)
-
-
-def _is_batch_membership(node: Expr) -> bool:
-    return (
-        isinstance(node, Binary)
-        and node.op in ("in", "not in")
-        and isinstance(node.right, Path)
-        and node.right.parts[0] == "batch"
-        and len(node.right.parts) > 2
-    )
 
 
 def _skippable(node: Quantifier, names: Names) -> bool:
@@ -470,7 +454,7 @@ def _skippable(node: Quantifier, names: Names) -> bool:
 def _recording_leaves(node: Expr) -> list[Expr]:
     """The parts of an expression without quantifiers that record reads: paths, presence
     tests, parameters (their key) and batch memberships (the reference evaluates them)."""
-    if isinstance(node, Path | Presence | Param) or _is_batch_membership(node):
+    if isinstance(node, Path | Presence | Param) or is_batch_membership(node):
         return [node]
     out: list[Expr] = []
     for child in children(node):

@@ -26,6 +26,7 @@ from ..engine.values import (
     MAPPING,
     MODEL,
     MONEY,
+    PLAIN_ENGINE,
     SHAPES,
     UNKNOWN,
     date_to_engine,
@@ -105,7 +106,7 @@ def _mentions(node: Expr, names: frozenset[str]) -> bool:
 def _engine(raw: Any, fx: Mapping[str, Any]) -> Any:
     """Engine value of a raw document value (as `Evaluator._engine_value`)."""
     kind = type(raw)
-    if kind in _PLAIN:  # the common case first (a WalletAddress is a str subclass)
+    if kind in PLAIN_ENGINE:  # the common case first (a WalletAddress is a str subclass)
         return raw
     if kind is date:
         return raw.toordinal()  # date_to_engine
@@ -125,9 +126,6 @@ def _engine(raw: Any, fx: Mapping[str, Any]) -> Any:
     if isinstance(raw, list):
         return [_engine(v, fx) for v in raw]
     return raw
-
-
-_PLAIN = frozenset({str, int, bool, Decimal})
 
 
 def _step(value: Any, part: str) -> Any:
@@ -235,7 +233,7 @@ class _Compiler:
                     value = value.get(part)
                 else:
                     return UNKNOWN
-            if type(value) in _PLAIN:
+            if type(value) in PLAIN_ENGINE:
                 return value
             return _engine(value, env.ctx.fx_to_pkr)
 

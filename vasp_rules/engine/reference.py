@@ -40,6 +40,7 @@ from ..lang.ast import (
 from .keyed import KeyedIndex
 from .values import (
     MODEL,
+    PLAIN_ENGINE,
     SHAPES,
     UNKNOWN,
     date_to_engine,
@@ -306,7 +307,7 @@ class Evaluator:
         return Result(value, frozenset(missing) if value is UNKNOWN else NONE)
 
     def _engine_value(self, raw: Any, path: str) -> tuple[Any, set[str]]:
-        if type(raw) in _PLAIN_ENGINE:  # the usual case, by exact type (not an address)
+        if type(raw) in PLAIN_ENGINE:  # the usual case, by exact type (not an address)
             return raw, set()
         if raw is None:
             return UNKNOWN, {path}
@@ -612,9 +613,6 @@ def _step(value: Any, part: str, path: str) -> tuple[Any, str]:
 def _from_document(path: str) -> bool:
     """Whether a path names a fact of a document (not a parameter, a literal list or as_of)."""
     return not path.startswith(("param.", "list[", "as_of"))
-
-
-_PLAIN_ENGINE = frozenset({bool, int, str, Decimal})
 
 
 def _is_model(value: Any) -> bool:

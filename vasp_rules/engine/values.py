@@ -93,6 +93,9 @@ def datetime_to_engine(value: datetime) -> int:
 # costs several times a dictionary look-up.
 OTHER, MODEL, MONEY, LIST, MAPPING = range(5)
 _PLAIN_JSON = frozenset({str, int, bool, type(None)})
+#: types whose values are engine values as they are (exact types: an address, a str
+#: subclass, compares in its canonical form)
+PLAIN_ENGINE = frozenset({str, int, bool, Decimal})
 
 
 class _Shapes(dict[type, int]):
