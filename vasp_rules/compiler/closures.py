@@ -57,7 +57,7 @@ from ..lang.ast import (
     render,
 )
 from .memo import Names, inner_names, memoised
-from .values_only import builtin
+from .values_only import builtin, walk_objects
 
 Scope = dict[str, tuple[Any, str]]
 Fn = Callable[[Evaluator, Scope], Result]
@@ -112,26 +112,6 @@ def _list(node: ListLiteral, names: Names) -> Fn:
     return run
 
 
-def _walk(value: Any, parts: tuple[str, ...]) -> tuple[Any, int] | None:
-    """Follow `parts` through objects from `value`: (leaf, number of steps that produced a
-    value) or None when the path passes through a list (the general resolver maps it)."""
-    taken = 0
-    for part in parts:
-        if value is None:
-            return None, taken
-        shape = SHAPES[type(value)]
-        if shape == LIST:
-            return None
-        if shape == MODEL or shape == MONEY:
-            value = getattr(value, part, None)
-        elif shape == MAPPING:
-            value = value.get(part)
-        else:
-            value = None
-        taken += 1
-    return value, taken
-
-
 _NAMED_MAX = 4096
 Located = tuple[Any, str, bool]  # raw value (None: absent), concrete path, a document fact?
 
@@ -158,7 +138,7 @@ def locator(parts: tuple[str, ...], *, presence: bool) -> Locate:
     def locate(ev: Evaluator, scope: Scope) -> Located | None:
         if head in scope:
             start, label = scope[head]
-            if step is not None and start is not None:  # `_walk` of one step, inline
+            if step is not None and start is not None:  # `walk_objects` of one step, inline
                 shape = SHAPES[type(start)]
                 if shape == MODEL or shape == MONEY:
                     raw = getattr(start, step, None)
@@ -178,7 +158,7 @@ def locator(parts: tuple[str, ...], *, presence: bool) -> Locate:
                 return raw, known[0], known[1]
             if isinstance(start, list) or (start is None and not presence):
                 return None
-            walked = _walk(start, rest)
+            walked = walk_objects(start, rest)
             if walked is None:
                 return None
             raw, taken = walked
@@ -193,7 +173,7 @@ def locator(parts: tuple[str, ...], *, presence: bool) -> Locate:
             return raw, known[0], known[1]
         if head in _SPECIAL:
             return None
-        walked = _walk(ev.ctx.document, parts)
+        walked = walk_objects(ev.ctx.document, parts)
         if walked is None or not walked[1]:
             return None
         raw, taken = walked

@@ -50,7 +50,7 @@ from ..lang.ast import (
     Unary,
     children,
 )
-from .memo import free_names
+from .memo import free_names, over_batch
 
 _MISSING = object()
 
@@ -135,6 +135,28 @@ def _step(value: Any, part: str) -> Any:
     if shape == MAPPING:
         return value.get(part)
     return None
+
+
+def walk_objects(value: Any, parts: tuple[str, ...]) -> tuple[Any, int] | None:
+    """Follow `parts` through objects from `value`: (leaf, number of steps that produced a
+    value) or None when the path passes through a list (the general resolver maps it). The
+    Result and recording closures locate paths with it, and projection its quantifiers'
+    sources."""
+    taken = 0
+    for part in parts:
+        if value is None:
+            return None, taken
+        shape = SHAPES[type(value)]
+        if shape == LIST:
+            return None
+        if shape == MODEL or shape == MONEY:
+            value = getattr(value, part, None)
+        elif shape == MAPPING:
+            value = value.get(part)
+        else:
+            value = None
+        taken += 1
+    return value, taken
 
 
 def _leaves(start: Any, parts: tuple[str, ...]) -> tuple[list[Any], bool]:
@@ -407,19 +429,17 @@ class _Compiler:
         source = node.source
         kind, var = node.kind, node.var
         inner = bound | {var}
-        over_batch = isinstance(source, Path) and source.parts[0] == "batch"
+        in_batch = isinstance(source, Path) and source.parts[0] == "batch"
         documents = self.documents
-        if isinstance(source, Path) and over_batch and len(source.parts) == 2:
-            self.documents = documents | {var}
-        else:
-            self.documents = documents - {var}
+        # as memo.inner_names: `var` ranges over the batch's documents, or shadows one that did
+        self.documents = (documents | {var}) if over_batch(node) else (documents - {var})
         try:
             where = self.compile(node.where, inner) if node.where is not None else None
             body = self.compile(node.body, inner) if node.body is not None else None
         finally:
             self.documents = documents
         select_item = node.body is None and kind == "select"
-        if over_batch and "batch" not in bound:
+        if in_batch and "batch" not in bound:
             items_of = _batch_items(node)
         else:
             items_of = self._items(source, bound)
@@ -482,21 +502,11 @@ class _Compiler:
 
             def from_path(env: Env) -> Any:
                 start = env.vars[head] if from_var else env.doc
-                value: Any = start
-                for part in parts:  # through objects only, the usual case
-                    if value is None:
-                        return UNKNOWN
-                    shape = SHAPES[type(value)]
-                    if shape == MODEL or shape == MONEY:
-                        value = getattr(value, part, None)
-                    elif shape == MAPPING:
-                        value = value.get(part)
-                    elif shape == LIST:  # through a list: every item's leaves, flattened
-                        leaves, _ = _leaves(start, parts)
-                        return leaves
-                    else:
-                        return UNKNOWN
-                return UNKNOWN if value is None else value
+                walked = walk_objects(start, parts)  # through objects only, the usual case
+                if walked is None:  # through a list: every item's leaves, flattened
+                    return _leaves(start, parts)[0]
+                raw = walked[0]
+                return UNKNOWN if raw is None else raw
 
             return from_path
         return self.compile(source, bound)
@@ -640,4 +650,13 @@ def _cached(fn: ValueFn, var: str | None = None) -> ValueFn:
     return run
 
 
-__all__ = ["Env", "ValueFn", "aggregate", "builtin", "compile_value", "constant_words", "member_of"]
+__all__ = [
+    "Env",
+    "ValueFn",
+    "aggregate",
+    "builtin",
+    "compile_value",
+    "constant_words",
+    "member_of",
+    "walk_objects",
+]
