@@ -43,7 +43,7 @@ from handwritten_licence import LicenceRules  # noqa: E402
 from handwritten_transfer import TransferRules  # noqa: E402
 
 from vasp_rules import RulePack  # noqa: E402
-from vasp_rules.engine.durable_backend import SENTINEL, fact_json  # noqa: E402
+from vasp_rules.engine.durable_backend import session_json  # noqa: E402
 from vasp_rules.engine.evaluate import (  # noqa: E402
     _outcomes,
     batch_view,
@@ -298,18 +298,25 @@ def budget(pack: RulePack, kind: str, docs: list[dict[str, Any]], rounds: int) -
         named = compiled.match_names(kind)
         fired = [_outcomes(named, matcher.match(kind, fact)) for fact in facts]
         handles = matcher._shards[kind]  # the C engine's rulesets for this kind
-        payloads = [_session_payloads(kind, fact, n, len(handles)) for n, fact in enumerate(facts)]
+        # one round's sessions per call, written beforehand (as durable_backend writes them):
+        # each round needs fresh session ids, and writing the JSON is not the C engine's work
+        sessions = iter([
+            [
+                [(sid, session_json(sid, kind, [fact]))
+                 for sid in (f"floor{r}.{n}.{shard}" for shard in range(len(handles)))]
+                for n, fact in enumerate(facts)
+            ]
+            for r in range(rounds)
+        ])
 
         def c_engine() -> None:  # the same calls the Matcher makes, on ready-made JSON
-            for per_handle in payloads:
+            for per_handle in next(sessions):
                 for handle, (sid, text) in zip(handles, per_handle, strict=True):
                     _code, state = _durable.assert_facts(handle, text)
                     result = _durable.start_action_for_state(handle, state)
                     while result:
                         result = _durable.complete_and_start_action(handle, state)
                     _durable.delete_state(handle, sid)
-                per_handle[:] = [(sid + "x", text.replace(sid, sid + "x"))
-                                 for sid, text in per_handle]  # fresh session ids per round
 
         pairs = list(zip(items, ctxs, fired, facts, strict=True))
 
@@ -350,20 +357,6 @@ def budget(pack: RulePack, kind: str, docs: list[dict[str, Any]], rounds: int) -
     print(f"    at 0.5x an evaluation may take {target:.1f}; after the floor that leaves "
           f"{target - floor:.1f} for projection, matching glue, findings and the decision "
           f"(they take {per['pack.evaluate'] - floor:.1f} now)")
-
-
-def _session_payloads(
-    kind: str, fact: dict[str, Any], n: int, shards: int
-) -> list[tuple[str, str]]:
-    """One session's JSON per ruleset of `kind`, as durable_backend writes it (a marker fact,
-    then the document's fact)."""
-    out = []
-    for shard in range(shards):
-        sid = f"floor{n}-{shard}"
-        marker = f'{{"sid": "{sid}", "id": "{sid}.m", "kind": "{SENTINEL}"}}'
-        body = fact_json({**fact, "sid": sid, "id": f"{sid}.0", "kind": kind})
-        out.append((sid, f"[{marker},{body}]"))
-    return out
 
 
 def latency(pack: RulePack, kind: str, docs: list[dict[str, Any]]) -> None:

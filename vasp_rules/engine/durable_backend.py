@@ -186,13 +186,7 @@ class Matcher:
         """One durable-rules session: a marker fact (which the sentinel rule matches, so an
         action always runs before delete_state) and the facts, each with a unique id."""
         sid = f"s{next(_ids)}"
-        # spaced as json.dumps writes facts: _fired finds the id by that layout
-        parts = [f'{{"sid": "{sid}", "id": "{sid}.m", "kind": "{SENTINEL}"}}']
-        for i, fact in enumerate(facts):
-            message = dict(fact)
-            message.update({"sid": sid, "id": f"{sid}.{i}", "kind": kind})
-            parts.append(fact_json(message))
-        payload = "[" + ",".join(parts) + "]"
+        payload = session_json(sid, kind, facts)
         fired: list[set[str]] = [set() for _ in facts]
         prefix = f'"id": "{sid}.'
         with _LOCK:
@@ -229,6 +223,18 @@ class Matcher:
             self.close()
         except Exception:
             pass
+
+
+def session_json(sid: str, kind: str, facts: Sequence[Mapping[str, Any]]) -> str:
+    """The facts of one session as durable-rules reads them: the marker fact, then each fact
+    with the session id, its own id (`SID.i`) and its kind."""
+    # spaced as json.dumps writes facts: _fired finds the id by that layout
+    parts = [f'{{"sid": "{sid}", "id": "{sid}.m", "kind": "{SENTINEL}"}}']
+    for i, fact in enumerate(facts):
+        message = dict(fact)
+        message.update({"sid": sid, "id": f"{sid}.{i}", "kind": kind})
+        parts.append(fact_json(message))
+    return "[" + ",".join(parts) + "]"
 
 
 def _fired(text: str, prefix: str) -> tuple[str, int | None]:
