@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
-from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
+from decimal import ROUND_HALF_EVEN, Context, Decimal
 from typing import Any
 
 from pydantic import BaseModel
@@ -47,8 +47,7 @@ def money_to_paisa(amount: Decimal, currency: str, fx_to_pkr: Mapping[str, Any])
         return None
     amount = Decimal(amount)
     product = _exact(amount.adjusted() + rate.adjusted() + 12).multiply(amount, rate)
-    rounding = _exact(product.adjusted() + 12)
-    return int(rounding.quantize(product, _CENT).scaleb(2, rounding))
+    return int(cents(product).scaleb(2, _exact(product.adjusted() + 12)))
 
 
 def reference_rate(currency: str, fx_to_pkr: Mapping[str, Any]) -> Decimal | None:
@@ -173,10 +172,9 @@ def format_value(value: Any, type_name: str) -> str:
 
 
 def cents(amount: Decimal) -> Decimal:
-    """Round to 0.01 (half even), exactly, whatever the amount's size."""
-    with localcontext() as ctx:
-        ctx.prec = max(28, amount.adjusted() + 12)
-        return amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
+    """Round to 0.01 (half even), exactly, whatever the amount's size (in a shared context of
+    enough digits, not the caller's)."""
+    return _exact(amount.adjusted() + 12).quantize(amount, _CENT)
 
 
 def group_thousands(amount: Decimal) -> str:
