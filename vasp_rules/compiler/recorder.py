@@ -32,7 +32,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..engine.reference import COMPARE, Evaluator, Result, _is_model
-from ..engine.values import MODEL, SHAPES, UNKNOWN, date_to_engine, to_json_value
+from ..engine.values import MODEL, PLAIN_ENGINE, SHAPES, UNKNOWN, date_to_engine, to_json_value
 from ..entities.common import WalletAddress
 from ..lang.ast import (
     Binary,
@@ -107,7 +107,7 @@ def _path(node: Path, names: Names) -> Recorder:
         if raw is None:
             return UNKNOWN
         kind = type(raw)
-        if kind is str or kind is int or kind is bool or kind is Decimal:
+        if kind in PLAIN_ENGINE:
             return raw
         if kind is date:  # a date compares as its day number
             return raw.toordinal()
