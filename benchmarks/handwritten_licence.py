@@ -1,4 +1,4 @@
-"""The pk pack's licence-application rules in force, written by hand as plain Python (pk 0.3.0).
+"""The pk pack's licence-application rules in force, written by hand as plain Python (pk 0.4.0).
 
 A yardstick for benchmarks/fastpath.py: what a careful engineer would write without a rule
 engine, behind the same pydantic validation. It returns the ids of the rules that fire (a rule
@@ -102,7 +102,13 @@ class LicenceRules:
         if stage == "NOC" and "FORM_A1" in doc_types:
             out.add("LIC-11")  # its decision due (cases: still to come, or overdue)
         capital = money_to_paisa(firm.paid_up_capital.amount, firm.paid_up_capital.currency, fx)
-        floors = p["capital_floor"]
+        floors = dict(p["capital_floor"])
+        if (
+            firm.custody_model == "THIRD_PARTY_LICENSED"
+            and "EXCHANGE" in app.activities
+            and "CUSTODY" not in app.activities
+        ):  # the lower exchange floor when a licensed custodian holds client assets
+            floors["EXCHANGE"] = p["capital_floor_exchange_licensed_custodian"]
         if not app.activities:
             out.add("LIC-12")  # no activity requested: no floor to test capital against
         elif capital is None:
@@ -137,7 +143,7 @@ class LicenceRules:
             for person in people
             if "PK" not in person.nationalities
             and ("DIRECTOR" in person.roles or "UBO" in person.roles
-                 or "SHAREHOLDER" in person.roles)
+                 or "SHAREHOLDER" in person.roles or person.ownership_pct > 0)
         ]
         if any(person.security_clearance in ("REFUSED", "PENDING") for person in foreign_owners):
             out.add("LIC-18")  # refused (REJECT) or pending (REQUIRE_DOCUMENTS)

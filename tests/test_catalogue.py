@@ -68,8 +68,12 @@ def test_parameters_are_listed_with_values_and_provenance(pk: RulePack) -> None:
 def test_conditions_read_as_plain_words(pk: RulePack) -> None:
     rules = {r.key: r for r in pk.loaded.rules}
     assert plain_words(rules["LIC-12/licence_application/below_floor/from-2025-07-08"]) == [
-        "for at least one a of the activities: "
-        "the firm's paid-up capital is less than _capital floor_ for a."
+        "all of the following hold:",
+        "",
+        "- it is not the case that (the firm's custody model is `THIRD_PARTY_LICENSED` and "
+        "`EXCHANGE` is one of the activities and `CUSTODY` is not one of the activities)",
+        "- for at least one a of the activities: "
+        "the firm's paid-up capital is less than _capital floor_ for a",
     ]
     lic02 = plain_words(rules["LIC-02"])
     assert lic02[0] == "all of the following hold:"

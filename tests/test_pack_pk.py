@@ -46,7 +46,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "LIC-15": ("REFER", "A"),  # comparators [P]; applying them to Pakistan [A]
     "LIC-16": ("REFER", "A"),
     "LIC-17": ("REQUIRE_DOCUMENTS", "A"),
-    "LIC-18": ("REJECT", "S"),  # REFUSED; its PENDING case is REQUIRE_DOCUMENTS
+    "LIC-18": ("REJECT", "A"),  # SECP practice [S]; PVARA [A]; PENDING: REQUIRE_DOCUMENTS
     "LIC-19": ("INFO", "S"),
     "LIC-20": ("REFER", "S"),
     "LIC-21": ("REFER", "S"),
