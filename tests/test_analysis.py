@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import shutil
 from datetime import date
 from pathlib import Path
@@ -422,6 +424,30 @@ def test_cli_population_impact(raised_threshold: RulePack, population: Path) -> 
     assert "transition matrix" in text.output and "T1" in text.output
     page = _run(*args, "--population", str(population), "--format", "html")
     assert page.exit_code == 1 and 'id="impact-data"' in page.output
+    # both packs share the disclaimer: it is stated once, with the P/S/A legend
+    stated = html.escape(raised_threshold.disclaimer)
+    assert page.output.count(f'<p class="notice">{stated}</p>') == 1
+    assert page.output.count('<p class="notice">') == 1
+    assert text.output.count(raised_threshold.disclaimer) == 1
+
+
+def test_population_impact_states_each_packs_notice(
+    raised_threshold: RulePack, population: Path, tmp_path: Path
+) -> None:
+    """Packs with different disclaimers: the page states each one, old first."""
+    root = tmp_path / "pk"
+    shutil.copytree(raised_threshold.root, root)
+    manifest = root / "pack.yaml"
+    manifest.write_text(
+        manifest.read_text().replace("Not legal advice.", "Not legal advice (a draft).", 1)
+    )
+    draft = RulePack.load(root)
+    args = ["diff", "pk", str(root), "--on", "2026-06-01", "--population", str(population)]
+    page = _run(*args, "--format", "html").output
+    stock = RulePack.load("pk").disclaimer
+    notices = re.findall(r'<p class="notice">(.*?)</p>', page, re.S)
+    assert notices == [html.escape(stock), html.escape(draft.disclaimer)]
+    assert "P = seen in primary or official text" in notices[1]
 
 
 def test_cli_population_bad_line(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,9 @@ from test_audit_support import FakePack, StepClock, pack_files, pairs
 
 from vasp_rules.audit import DecisionLog, Head, record_decisions
 from vasp_rules.audit.cli import audit
+from vasp_rules.decision import notice
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 def run(*args: Any, loader: Any = FakePack.load) -> Result:
@@ -93,7 +97,24 @@ def test_show_decision(db: Path) -> None:
     assert record.hash in out and record.prev_hash in out
     assert record.decision_json is not None and record.decision_json in out
     assert '"id": "T-0002"' in out  # the input, pretty-printed
-    assert "override" not in out
+    assert "override:" not in out and "overridden" not in out
+    # a pack without a pack.yaml disclaimer: the tags' meaning alone ends the output
+    assert out.endswith("\n\n" + notice("") + "\n")
+
+
+def test_show_states_the_notice_of_the_pack_that_made_the_decision(tmp_path: Path) -> None:
+    """The disclaimer comes from the pack.yaml stored with the decision, with the P/S/A
+    legend."""
+    from vasp_rules import RulePack
+
+    pk = RulePack.load("pk")
+    document = json.loads((EXAMPLES / "transfer.json").read_text())
+    path = tmp_path / "pk.db"
+    (decision,) = pk.evaluate_many([document], date(2026, 3, 2))
+    record_decisions(path, [(decision, document)], pk, clock=StepClock())
+    shown = run("show", path, "1").stdout
+    assert shown.rstrip("\n").endswith(pk.disclaimer)
+    assert "Not legal advice." in shown and "A = an illustrative assumption" in shown
 
 
 def test_show_flags_a_record_that_does_not_match_its_hash(db: Path) -> None:

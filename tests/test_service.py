@@ -307,6 +307,30 @@ def test_packs_schema_health_and_openapi(server: Server, pk: RulePack) -> None:
     assert refs <= set(spec["components"]["schemas"])
 
 
+def test_decisions_name_the_notice_the_pack_endpoint_states(server: Server, pk: RulePack) -> None:
+    """A UI shows each decision with the notice its id names: the text comes from the pack."""
+    status, _, body = server.request("POST", evaluate_path(), example("transfer"))
+    assert status == 200
+    decision_notice = json.loads(body)["notice"]
+    status, _, body = server.request("GET", "/v1/packs/pk")
+    stated = json.loads(body)["notice"]
+    assert status == 200 and decision_notice == {"id": stated["id"]} and stated["id"]
+    assert stated["text"] == pk.disclaimer and stated["text"].startswith(stated["disclaimer"])
+    assert set(stated["confidence_tags"]) == {"P", "S", "A"}
+    status, _, body = server.request("GET", "/v1/packs")
+    assert [p["notice"] for p in json.loads(body)] == [stated]
+    status, _, body = server.request("GET", "/openapi.json")
+    schemas = json.loads(body)["components"]["schemas"]
+    assert "notice" in schemas["Decision"]["properties"]
+    assert set(schemas["Notice"]["required"]) >= {"id", "text"}
+    assert "notice" in schemas["Pack"]["required"]
+    status, _, body = server.request(
+        "POST", f"/v1/whatif?as_of={AS_OF}", {"document": example("transfer"),
+                                               "set": ["data_transmitted_at=null"]}
+    )
+    assert status == 200 and json.loads(body)["notice"] == decision_notice
+
+
 def test_metrics_count_requests_decisions_and_latency(server: Server) -> None:
     server.request("POST", evaluate_path(), example("transfer"))
     status, headers, body = server.request("GET", "/metrics")

@@ -38,7 +38,7 @@ from .cli_support import (
     set_param_option,
     width_option,
 )
-from .decision import Decision, Outcome
+from .decision import Decision, Outcome, make_notice
 from .docfiles import STDIN, display_name, read_document_file
 from .entities.ivms101 import parse_ivms101_many
 from .entities.registry import KINDS, DocumentError, json_schema, parse_document
@@ -506,8 +506,11 @@ def packs(fmt: str) -> None:
         try:
             loaded = load_pack(source.root)
             version, sha = loaded.manifest.version, pack_sha256(loaded.files)
+            stated = make_notice(loaded.manifest.disclaimer)
+            notice_id, notice_text = stated.id, stated.text
         except PackError as exc:
             version, sha = "-", f"unusable: {pack_error_line(exc)}"
+            notice_id = notice_text = "-"
         rows.append(
             {
                 "name": source.name,
@@ -515,6 +518,8 @@ def packs(fmt: str) -> None:
                 "sha256": sha,
                 "origin": source.origin,
                 "path": str(source.root),
+                "notice_id": notice_id,
+                "notice": notice_text,
             }
         )
     for problem in found.problems:

@@ -6,6 +6,7 @@ same input, pack and date give byte-identical JSON (see :meth:`Decision.to_json`
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import date
 from enum import StrEnum
@@ -108,6 +109,29 @@ class EngineRef(_Frozen):
     version: str
 
 
+class NoticeRef(_Frozen):
+    """Which notice (the pack's disclaimer and what the confidence tags mean) a decision is to
+    be shown with: a UI shows the text that has this id (RulePack.notice, GET /v1/packs/NAME)."""
+
+    id: str = Field(
+        description="'notice-' and the first 16 hex digits of the sha256 of the notice's text: "
+        "the same text always has the same id, and a changed disclaimer a new one"
+    )
+
+
+class Notice(_Frozen):
+    """The notice in full: what every output a person reads states, and its id."""
+
+    id: str
+    text: str = Field(description="the disclaimer, then what P, S and A mean, as one paragraph")
+    disclaimer: str = Field(description="the pack's disclaimer alone (pack.yaml)")
+    confidence_tags: dict[str, str] = Field(description="tag -> what it means")
+
+    @property
+    def ref(self) -> NoticeRef:
+        return NoticeRef(id=self.id)
+
+
 class Decision(_Frozen):
     """The decision on one document."""
 
@@ -136,14 +160,21 @@ class Decision(_Frozen):
         description="traces and suggested changes, only when asked for "
         "(RulePack.evaluate(..., explain=True)); absent from the JSON otherwise",
     )
+    notice: NoticeRef | None = Field(
+        default=None,
+        description="the notice to show with the decision, by id (its text: RulePack.notice, "
+        "GET /v1/packs/{name}); absent only from decisions made before vasp-rules "
+        "recorded it",
+    )
 
     def to_json(self, *, indent: int | None = 2) -> str:
         """Canonical JSON: sorted keys, fixed separators. Identical inputs give identical bytes.
         A decision without an explanation has no `explanation` key (nor `regime_starts_on`
-        when its regime is in force); one of a stock pack has no `rulepack.overrides`."""
+        when its regime is in force, nor `notice` when it was made before decisions carried
+        one); one of a stock pack has no `rulepack.overrides`."""
         exclude: dict[str, Any] = {
             name: True
-            for name in ("explanation", "regime_starts_on")
+            for name in ("explanation", "regime_starts_on", "notice")
             if getattr(self, name) is None
         }
         if self.rulepack.overrides is None:  # stock decisions keep their bytes
@@ -170,6 +201,19 @@ def notice(disclaimer: str) -> str:
     tags = "; ".join(f"{tag} = {text}" for tag, text in CONFIDENCE_TAGS.items())
     head = " ".join(disclaimer.split())
     return (head + " " if head else "") + f"Confidence tags: {tags}."
+
+
+def make_notice(disclaimer: str) -> Notice:
+    """The notice of a pack whose disclaimer is `disclaimer`, with its id (derived from the
+    text alone, so it is stable across runs, processes and packs that share the text)."""
+    text = notice(disclaimer)
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+    return Notice(
+        id=f"notice-{digest}",
+        text=text,
+        disclaimer=" ".join(disclaimer.split()),
+        confidence_tags=dict(CONFIDENCE_TAGS),
+    )
 
 
 def finding_sort_key(finding: Finding) -> tuple[int, str, str]:

@@ -22,11 +22,12 @@ from .decision import (
     Decision,
     EngineRef,
     Finding,
+    Notice,
     Outcome,
     ParameterOverride,
     RulePackRef,
+    make_notice,
     most_severe,
-    notice,
 )
 from .engine.durable_backend import ENGINE_NAME, ENGINE_VERSION, EngineError
 from .engine.evaluate import (
@@ -88,6 +89,9 @@ class RulePack:
         )
         self._compiled: OrderedDict[date, _CacheEntry] = OrderedDict()
         self._ref = self.ref
+        #: the notice every output a person reads states; decisions carry its id
+        self.notice: Notice = make_notice(loaded.manifest.disclaimer)
+        self._notice_ref = self.notice.ref
         self._lock = threading.Lock()
         self._pool: WorkerPool | None = None
 
@@ -181,8 +185,8 @@ class RulePack:
     @property
     def disclaimer(self) -> str:
         """The pack's disclaimer and what its confidence tags mean, for every output a person
-        reads."""
-        return notice(self._loaded.manifest.disclaimer)
+        reads (the text of `notice`)."""
+        return self.notice.text
 
     # -- compilation ---------------------------------------------------------------------
     def compiled(self, as_of: date) -> CompiledPack:
@@ -364,6 +368,7 @@ class RulePack:
             input_sha256=document_sha256(item.model),
             engine=_ENGINE_REF,
             explanation=None,
+            notice=self._notice_ref,
         )
 
     def _evaluate_in_processes(

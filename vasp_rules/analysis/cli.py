@@ -167,6 +167,7 @@ def diff_command(
     sides = Side(old_pack, day), Side(new_pack, day_new)
     title = f"{old} on {day} -> {new or old}{changed} on {day_new}"
     if population is not None:
+        notices = [old_pack.disclaimer, new_pack.disclaimer]  # each stated once
         result = impact(*sides, population, progress=_progress)
         if result.total >= 1000:
             click.echo("", err=True)
@@ -176,9 +177,9 @@ def diff_command(
                 dates["new_on"] = day_new.isoformat()
             report = json.dumps({**dates, **result.to_json()}, indent=2)
         elif fmt == "html":
-            report = render_html(result, "Impact: " + title)
+            report = render_html(result, "Impact: " + title, notices)
         else:
-            report = render_text(result, "impact of " + title)
+            report = render_text(result, "impact of " + title, notices)
         _write(report, output)
         sys.exit(1 if result.changed else 0)
     if fmt == "html":

@@ -7,12 +7,12 @@ from __future__ import annotations
 import html
 import json
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..decision import SEVERITY, Outcome
+from ..decision import SEVERITY, Outcome, notice
 from ..entities.registry import DocumentError
 from ..errors import InputError
 from ..limits import LimitError, load_json
@@ -148,7 +148,8 @@ def impact(
     return result
 
 
-def render_text(result: Impact, title: str) -> str:
+def render_text(result: Impact, title: str, notices: Sequence[str] = ()) -> str:
+    """The impact as plain text, ending with `notices` (the packs' RulePack.disclaimer)."""
     lines = [title, f"{result.total} documents, {result.changed} decided differently", ""]
     outcomes = result.outcomes()
     width = max([len(o) for o in outcomes] + [8])
@@ -172,12 +173,21 @@ def render_text(result: Impact, title: str) -> str:
         for rule, n in sorted(table.items()):
             ids = ", ".join(result.rule_examples[(tag, rule)])
             lines.append(f"  {rule}: {n} (e.g. {ids})")
+    for text in _distinct(notices):
+        lines += ["", text]
     return "\n".join(lines) + "\n"
 
 
-def render_html(result: Impact, title: str) -> str:
+def _distinct(notices: Sequence[str]) -> list[str]:
+    """The notices of the compared packs, each once (one when both sides share a pack),
+    or the tags' meaning alone when none is given."""
+    return list(dict.fromkeys(notices)) or [notice("")]
+
+
+def render_html(result: Impact, title: str, notices: Sequence[str] = ()) -> str:
     """A self-contained page: the transition matrix drawn as a heat map (inline SVG built by a
-    small script from the embedded data), then the rule changes with example ids."""
+    small script from the embedded data), then the rule changes with example ids, and the
+    notices of the compared packs (RulePack.disclaimer: disclaimer and what P, S and A mean)."""
     data = result.to_json()
     data["outcomes"] = result.outcomes()
     payload = json.dumps(data, sort_keys=True).replace("</", "<\\/")
@@ -216,6 +226,7 @@ def render_html(result: Impact, title: str) -> str:
         payload=payload,
         changes=changes,
         rules="".join(rows),
+        notices="".join(f'<p class="notice">{html.escape(t)}</p>' for t in _distinct(notices)),
     )
 
 
@@ -229,6 +240,7 @@ body {{ font-family: system-ui, sans-serif; margin: 2em; color: #222; max-width:
 table {{ border-collapse: collapse; margin: 1em 0; }}
 th, td {{ border: 1px solid #ccc; padding: .3em .6em; text-align: left; }}
 td.num {{ text-align: right; }}
+.notice {{ color: #555; font-size: .9em; }}
 #chart svg text {{ font-size: 12px; }}
 </style>
 </head>
@@ -244,6 +256,7 @@ documents; cells off the diagonal are documents whose outcome changed.</p>
 <table><thead><tr><th>old</th><th>new</th><th>documents</th><th>examples</th></tr></thead>
 <tbody>{changes}</tbody></table>
 {rules}
+{notices}
 <script type="application/json" id="impact-data">{payload}</script>
 <script>
 (function () {{

@@ -33,7 +33,8 @@ from vasp_rules.audit.log import (
 )
 from vasp_rules.audit.replay import PackLoader, replay
 from vasp_rules.cli_support import Group, handles_errors
-from vasp_rules.decision import Outcome
+from vasp_rules.decision import Outcome, notice
+from vasp_rules.pack.yamlio import YamlError, parse_yaml
 
 __all__ = ["AuditError", "audit", "record_decisions"]
 
@@ -262,7 +263,7 @@ def show_command(db: Path, record_id: str, fmt: str, as_json: bool) -> None:
     as_json = as_json or fmt == "json"
     seq = _parse_id(record_id)
 
-    def run() -> tuple[Record, Record | None, list[Record], RunSummary | None]:
+    def run() -> tuple[Record, Record | None, list[Record], RunSummary | None, str]:
         with DecisionLog.open(db) as log:
             record = log.get(seq)
             original = None
@@ -271,9 +272,15 @@ def show_command(db: Path, record_id: str, fmt: str, as_json: bool) -> None:
             decision = original or record
             run_id = decision.run_id
             runs = [] if run_id is None else log.runs(run_id=run_id)
-            return record, original, log.overrides_of(decision.seq), runs[0] if runs else None
+            return (
+                record,
+                original,
+                log.overrides_of(decision.seq),
+                runs[0] if runs else None,
+                _recorded_notice(log, decision),
+            )
 
-    record, original, overrides, run_summary = _guarded(run)
+    record, original, overrides, run_summary, stated = _guarded(run)
     if as_json:
         payload: dict[str, Any] = {
             "record": record.as_dict(),
@@ -291,7 +298,23 @@ def show_command(db: Path, record_id: str, fmt: str, as_json: bool) -> None:
     else:
         lines = [*_describe(record), "", "overridden decision:"]
         lines += _show_decision(original, overrides, run_summary)
+    if record.kind != KIND_RUN:  # a decision is shown: with the notice of the pack that made it
+        lines += ["", stated]
     click.echo("\n".join(lines))
+
+
+def _recorded_notice(log: DecisionLog, record: Record) -> str:
+    """The notice of the pack a decision record was made with: the disclaimer of its stored
+    pack.yaml, then what the tags mean (the tags alone if the pack's files cannot be read,
+    which `audit verify` reports)."""
+    if record.pack_sha256 is None:
+        return notice("")
+    try:
+        manifest = parse_yaml(log.pack_files(record.pack_sha256)["pack.yaml"].decode("utf-8"))
+    except (AuditError, KeyError, UnicodeDecodeError, YamlError):
+        return notice("")
+    disclaimer = manifest.get("disclaimer") if isinstance(manifest, dict) else None
+    return notice(disclaimer if isinstance(disclaimer, str) else "")
 
 
 @audit.command("replay")

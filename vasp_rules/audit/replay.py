@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import json
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -204,4 +205,12 @@ def replay(log: DecisionLog, seq: int, loader: PackLoader | None = None) -> Repl
             f"recorded with engine {record.engine_name} {record.engine_version}, replayed with "
             f"{decision.engine.name} {decision.engine.version}"
         )
+    if decision.notice is not None and "notice" not in json.loads(record.decision_json):
+        # recorded before decisions named their notice: the id derives from the stored
+        # pack's disclaimer, not from the evaluation, so it is left out of the comparison
+        notes.append(
+            f"recorded before decisions carried the notice id; the replayed decision's "
+            f"({decision.notice.id}) is left out of the comparison"
+        )
+        decision = decision.model_copy(update={"notice": None})
     return ReplayResult(seq, record.seq, record.decision_json, decision.to_json(), tuple(notes))

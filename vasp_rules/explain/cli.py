@@ -189,7 +189,7 @@ def whatif(
         click.echo(json.dumps(result.summary(), indent=2, sort_keys=True, ensure_ascii=False))
         return
     console = output_console(width)
-    for item in whatif_renderables(result):
+    for item in whatif_renderables(result, rule_pack.disclaimer):
         console.print(item)
 
 

@@ -692,7 +692,9 @@ def render_json(decision: Decision) -> str:
 # -- what-if ---------------------------------------------------------------------------------------
 
 
-def whatif_renderables(result: WhatIf) -> list[RenderableType]:
+def whatif_renderables(result: WhatIf, notice: str | None = None) -> list[RenderableType]:
+    """The what-if difference as rich renderables, ending with `notice`, the pack's disclaimer
+    (RulePack.disclaimer; the tags alone without one), as every output a person reads does."""
     before, after = result.before.outcome.value, result.after.outcome.value
     out: list[RenderableType] = []
     head = Text("What if ", style="bold")
@@ -721,6 +723,8 @@ def whatif_renderables(result: WhatIf) -> list[RenderableType]:
             )
     if not (result.removed or result.added or result.changed):
         out.append(Text("No finding changed."))
+    out.append(Text(""))
+    out.append(Text(_notice(notice), style="dim"))
     return out
 
 

@@ -94,6 +94,9 @@ class WhatIf(BaseModel):
                 for c in self.changed
             ],
             "rulepack": self.before.rulepack.model_dump(mode="json"),
+            "notice": None
+            if self.before.notice is None
+            else self.before.notice.model_dump(mode="json"),
         }
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from ..decision import Citation, Decision, Finding, Outcome
 from ..engine.evaluate import trusted
 
-_TAG = "decisions/1"
+_TAG = "decisions/2"  # 2: with the notice reference
 _OUTCOMES = {o.value: o for o in Outcome}
 
 
@@ -48,7 +48,7 @@ def encode(payload: Any) -> Any:
         )
         refs = tuple(
             shared.setdefault(id(ref), (len(shared), ref))[0]
-            for ref in (result.rulepack, result.engine)
+            for ref in (result.rulepack, result.engine, result.notice)
         )
         rows.append(
             (
@@ -125,6 +125,7 @@ def _decode(table: list[tuple[Any, ...]], objects: list[Any], rows: list[Any]) -
                     input_sha256=sha,
                     engine=objects[refs[1]],
                     explanation=None,
+                    notice=objects[refs[2]],
                 ),
             )
         )

@@ -491,6 +491,8 @@ class Service:
             "version": pack.version,
             "sha256": pack.sha256,
             "rules": pack.rule_ids(),
+            # decisions name their notice by id; a UI shows this text with them
+            "notice": pack.notice.model_dump(mode="json"),
         }
         if on is not None:
             out["on"] = on.isoformat()

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from .. import __version__
-from ..decision import Decision
+from ..decision import Decision, Notice
 from ..entities.registry import KINDS
 
 _REF = "#/components/schemas/{model}"
@@ -44,6 +44,22 @@ def openapi_document(packs: list[str]) -> dict[str, Any]:
     kinds = {kind: _hoist(model, schemas, mode="validation") for kind, model in KINDS.items()}
     schemas.update({f"Document_{kind}": s for kind, s in kinds.items()})
     schemas["Decision"] = _hoist(Decision, schemas, mode="serialization")
+    schemas["Notice"] = _hoist(Notice, schemas, mode="serialization")
+    schemas["Pack"] = {
+        "type": "object",
+        "description": "A served pack; `notice` is the text to show with its decisions, whose "
+        "`notice.id` names it",
+        "required": ["name", "version", "sha256", "rules", "notice"],
+        "properties": {
+            "name": {"type": "string"},
+            "version": {"type": "string"},
+            "sha256": {"type": "string"},
+            "rules": {"type": "array", "items": {"type": "string"}},
+            "notice": {"$ref": _REF.format(model="Notice")},
+            "on": {"type": "string", "format": "date"},
+            "rules_in_force": {"type": "array", "items": {"type": "string"}},
+        },
+    }
     schemas["Document"] = {
         "oneOf": [{"$ref": _REF.format(model=f"Document_{k}")} for k in kinds],
         "discriminator": {"propertyName": "kind"},
@@ -99,6 +115,7 @@ def openapi_document(packs: list[str]) -> dict[str, Any]:
         "503": _error("Decision log unavailable"),
     }
     decision_ref = {"$ref": _REF.format(model="Decision")}
+    pack_ref = {"$ref": _REF.format(model="Pack")}
     return {
         "openapi": "3.1.0",
         "info": {
@@ -242,7 +259,17 @@ def openapi_document(packs: list[str]) -> dict[str, Any]:
                             format="date",
                         )
                     ],
-                    "responses": {"200": {"description": "The packs"}, **errors},
+                    "responses": {
+                        "200": {
+                            "description": "The packs",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"type": "array", "items": pack_ref}
+                                }
+                            },
+                        },
+                        **errors,
+                    },
                 }
             },
             "/v1/packs/{name}": {
@@ -258,7 +285,13 @@ def openapi_document(packs: list[str]) -> dict[str, Any]:
                             format="date",
                         ),
                     ],
-                    "responses": {"200": {"description": "The pack"}, **errors},
+                    "responses": {
+                        "200": {
+                            "description": "The pack, with the notice its decisions name",
+                            "content": {"application/json": {"schema": pack_ref}},
+                        },
+                        **errors,
+                    },
                 }
             },
             "/v1/schema/{kind}": {
