@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 from conftest import example
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from vasp_rules import RulePack
 from vasp_rules.decision import Finding
@@ -110,3 +112,40 @@ def test_tr07_says_never_or_late(pk: RulePack) -> None:
     finding = _finding(pk, late, date(2026, 3, 2), "TR-07")
     assert "transmitted only at 2026-03-01T09:45:00Z" in finding.reason
     assert finding.rule_version == 3
+
+
+ACTIVITIES = ["EXCHANGE", "BROKER_DEALER", "CUSTODY", "VA_DERIVATIVES", "LENDING_BORROWING",
+              "ADVISORY", "ASSET_MANAGEMENT", "TRANSFER_SETTLEMENT", "ISSUANCE", "PAYMENTS"]
+_FLOORS_AED = {"EXCHANGE": 1_500_000, "BROKER_DEALER": 600_000, "CUSTODY": 600_000,
+               "VA_DERIVATIVES": 1_500_000, "LENDING_BORROWING": 500_000, "ADVISORY": 100_000,
+               "ASSET_MANAGEMENT": 500_000, "TRANSFER_SETTLEMENT": 500_000,
+               "ISSUANCE": 500_000, "PAYMENTS": 500_000}
+
+
+@settings(max_examples=60)
+@given(
+    activities=st.lists(st.sampled_from(ACTIVITIES), min_size=1, max_size=4, unique=True),
+    custody=st.sampled_from(["NONE", "IN_HOUSE", "THIRD_PARTY_LICENSED"]),
+    near=st.sampled_from([100_000, 500_000, 600_000, 800_000, 1_500_000]),
+    offset_paisa=st.sampled_from([-1, 0, 1]),
+)
+def test_lic12_fires_exactly_below_the_most_demanding_effective_floor(
+    pk: RulePack, activities: list[str], custody: str, near: int, offset_paisa: int
+) -> None:
+    """The plain definition: the floor of each requested activity (the exchange's lowered to
+    AED 800,000 when a licensed custodian holds client assets and CUSTODY is not requested),
+    the largest of them named; capital one paisa either side of each figure. Both engines."""
+    floors = dict(_FLOORS_AED)
+    if custody == "THIRD_PARTY_LICENSED" and "CUSTODY" not in activities:
+        floors["EXCHANGE"] = 800_000
+    floor_pkr = max(floors[a] for a in activities) * 7625  # AED 76.25, in paisa
+    capital = near * 7625 + offset_paisa
+    doc = _exchange(f"{capital // 100}.{capital % 100:02d}", activities)
+    doc["firm"]["custody_model"] = custody
+    day = date(2026, 9, 15)
+    decision = pk.evaluate(doc, day)
+    assert decision.to_json() == pk.evaluate(doc, day, engine="reference").to_json()
+    lic12 = [f for f in decision.findings if f.rule_id == "LIC-12"]
+    assert len(lic12) == (1 if capital < floor_pkr else 0), (activities, custody, capital)
+    if lic12:
+        assert f"PKR {floor_pkr // 100:,}" in lic12[0].reason
