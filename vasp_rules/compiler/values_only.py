@@ -395,7 +395,7 @@ class _Compiler:
             if a is UNKNOWN or b is UNKNOWN:
                 return UNKNOWN
             if isinstance(b, Duration):
-                return add_duration(a, b, -1 if op == "-" else 1, env.ctx.holidays)
+                return add_duration(a, b, -1 if op == "-" else 1, env.ctx)
             if op == "+":
                 return a + b
             if op == "-":

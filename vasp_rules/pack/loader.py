@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..entities.registry import KINDS
-from ..lang.ast import Expr, map_children
+from ..lang.ast import Call, Expr, Param, children, map_children
 from ..lang.ast import Path as PathNode
 from ..lang.ast import Quantifier as QuantifierNode
 from ..lang.checker import Checker, TypeCheckError
@@ -25,7 +25,14 @@ from ..lang.parser import ConditionSyntaxError, parse_condition
 from ..lang.types import BOOL, Type
 from ..limits import MAX_YAML_BYTES
 from . import cache
-from .params import FX_PARAMETER, check_value, declared_type, value_on
+from .params import (
+    DURATION_LIMITS,
+    FX_PARAMETER,
+    check_value,
+    declared_type,
+    duration_overflow,
+    value_on,
+)
 from .schema import Manifest, ParamFile, ParamSpec, RuleEntry, RuleSpec
 from .yamlio import YamlError, line_of, parse_yaml, plain, value_line
 
@@ -230,6 +237,7 @@ class _Loader:
         rules = self._rules(params)
         self._check_ids(manifest)
         self._check_param_coverage(rules, params, sources)
+        self._check_duration_ranges(rules, params, sources)
         for name in manifest.holidays_parameters if manifest is not None else []:
             spec = params.get(name)
             if spec is None or spec.type not in ("list of date", "table of date"):
@@ -630,6 +638,44 @@ class _Loader:
                         f"in force (from {spec.effective_from}"
                         f"{' to ' + str(spec.effective_to) if spec.effective_to else ''})",
                     )
+
+    def _check_duration_ranges(
+        self,
+        rules: list[LoadedRule],
+        params: dict[str, ParamSpec],
+        sources: dict[str, tuple[str, int | None]],
+    ) -> None:
+        """A parameter used as a duration (`months(param.x)`) must declare a range in which
+        date arithmetic can give a representable date; else every such result would be
+        unknown (or, before, a crash)."""
+        reported: set[str] = set()
+        for rule in rules:
+            for unit, name in sorted(_duration_params(rule)):
+                spec = params.get(name)
+                why = duration_overflow(spec, unit) if spec is not None else None
+                if why is None or name in reported:
+                    continue
+                reported.add(name)
+                file, line = sources[name]
+                self.issue(
+                    file, line, None, f"parameter {name!r} is used as {unit}(param.{name}) by "
+                    f"{rule.id}: {why}"
+                )
+
+
+def _duration_params(rule: LoadedRule) -> set[tuple[str, str]]:
+    """(unit, parameter) for every `UNIT(param.NAME)` a rule's expressions hold."""
+    roots: list[Expr] = [rule.condition, *(e for e, _ in rule.values.values())]
+    roots += [p.expr for p in (*rule.reason, *rule.remediation) if p.expr is not None]
+    found: set[tuple[str, str]] = set()
+    while roots:
+        node = roots.pop()
+        roots.extend(children(node))
+        if isinstance(node, Call) and node.name in DURATION_LIMITS and node.args:
+            arg = node.args[0]
+            if isinstance(arg, Param):
+                found.add((node.name, arg.name))
+    return found
 
 
 def display_type(tp: Type) -> str:
