@@ -32,6 +32,7 @@ from .params import (
     declared_type,
     duration_overflow,
     value_on,
+    value_range,
 )
 from .schema import Manifest, ParamFile, ParamSpec, RuleEntry, RuleSpec
 from .yamlio import YamlError, line_of, parse_yaml, plain, value_line
@@ -645,18 +646,31 @@ class _Loader:
         params: dict[str, ParamSpec],
         sources: dict[str, tuple[str, int | None]],
     ) -> None:
-        """A parameter used as a duration (`months(param.x)`) must declare a range in which
-        date arithmetic can give a representable date; else every such result would be
-        unknown (or, before, a crash)."""
+        """A parameter used as a duration (`months(param.x)`) must have a range in which date
+        arithmetic can give a representable date: a declared range beyond is refused; without
+        a declared max, the default max is the unit's limit (DURATION_LIMITS), so its values
+        and any override are held to it."""
         reported: set[str] = set()
         for rule in rules:
             for unit, name in sorted(_duration_params(rule)):
                 spec = params.get(name)
-                why = duration_overflow(spec, unit) if spec is not None else None
+                if spec is None or name in reported or spec.scalar != "int":
+                    continue
+                file, line = sources[name]
+                if spec.max is None:
+                    params[name] = spec = spec.model_copy(
+                        update={"max": min(DURATION_LIMITS[unit], value_range(spec)[1])}
+                    )
+                    for entry in spec.values:
+                        try:
+                            check_value(spec, entry.value)
+                        except ValueError as exc:
+                            reported.add(name)
+                            self.issue(file, line, None, f"parameter {name!r} ({unit}): {exc}")
+                why = duration_overflow(spec, unit)
                 if why is None or name in reported:
                     continue
                 reported.add(name)
-                file, line = sources[name]
                 self.issue(
                     file, line, None, f"parameter {name!r} is used as {unit}(param.{name}) by "
                     f"{rule.id}: {why}"

@@ -61,12 +61,10 @@ DURATION_LIMITS: dict[str, int] = {
 }
 
 
-def value_range(spec: ParamSpec) -> tuple[Any, Any] | None:
+def value_range(spec: ParamSpec) -> tuple[Any, Any]:
     """The (min, max) a parameter's values must lie in: declared, else the type's default;
-    None for types without an order (bool, string)."""
-    default = DEFAULT_RANGES.get(spec.scalar)
-    if default is None:
-        return None
+    (None, None) for types without an order (bool, string)."""
+    default = DEFAULT_RANGES.get(spec.scalar, (None, None))
     low = spec.min if spec.min is not None else default[0]
     high = spec.max if spec.max is not None else default[1]
     return low, high
@@ -75,10 +73,9 @@ def value_range(spec: ParamSpec) -> tuple[Any, Any] | None:
 def duration_overflow(spec: ParamSpec, unit: str) -> str | None:
     """Why a parameter used as `UNIT(param.x)` can overflow date arithmetic, or None."""
     limit = DURATION_LIMITS[unit]
-    bounds = value_range(spec)
-    if bounds is None or spec.scalar != "int":
+    low, high = value_range(spec)
+    if spec.scalar != "int":
         return None
-    low, high = bounds
     if -limit <= low and high <= limit:
         return None
     return (
@@ -108,7 +105,7 @@ def check_value(spec: ParamSpec, raw: Any) -> None:
 
 
 def _check_range(kind: str, raw: Any, bounds: tuple[Any, Any] | None) -> None:
-    if bounds is None:
+    if bounds is None or bounds[0] is None:
         return
     value = money_value(raw)[0] if kind == "money" else raw
     if kind == "number":
