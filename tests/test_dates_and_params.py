@@ -291,3 +291,29 @@ def _extreme_pack(working: int, months: int, days: int) -> RulePack:
             "enforcement_lookback_years": 100 if months == 120 else 5,
         })
     return _PACKS[key]
+
+
+# -- the service answers, never 500 ---------------------------------------------------------
+
+
+def test_the_service_decides_extreme_dates(tmp_path: Path, pk: RulePack) -> None:
+    from test_service import start_server
+
+    server = start_server(tmp_path)
+    try:
+        customer = example("customer") | {"suspicion_flagged_on": "9999-12-28"}
+        customer.pop("str_filed_on", None)
+        licence = example("licence_application")
+        for item in licence["documents"]:
+            if item["type"] == "FORM_A1":
+                item["received_on"] = "9999-12-31"
+        for doc in (customer, licence):
+            for as_of in ("2026-06-01", "9999-12-31"):
+                status, _headers, body = server.request(
+                    "POST", f"/v1/evaluate?as_of={as_of}", doc, key=None
+                )
+                assert status == 200, body
+                expected = pk.evaluate(doc, date.fromisoformat(as_of)).to_json()
+                assert body == expected.encode()
+    finally:
+        server.stop()
