@@ -145,6 +145,8 @@ def test_a_flag_near_the_end_of_time_asks_for_the_input(pk: RulePack) -> None:
         finding.reason
     )
     assert finding.facts["suspicion_flagged_on"] == "9999-12-28"
+    explained = pk.evaluate(doc, date.max, explain=True)  # the counterfactual search too
+    assert explained.outcome == Outcome.REQUIRE_DOCUMENTS
 
 
 def test_a_form_received_on_the_last_day_decides_without_a_crash(pk: RulePack) -> None:
@@ -317,3 +319,17 @@ def test_the_service_decides_extreme_dates(tmp_path: Path, pk: RulePack) -> None
                 assert body == expected.encode()
     finally:
         server.stop()
+
+
+def test_a_value_in_force_to_the_last_day_loads_and_has_a_timeline(tmp_path: Path) -> None:
+    from vasp_rules.analysis.analyze import timeline
+
+    root = _copy_pk(tmp_path)
+    path = root / "parameters" / "verification.yaml"
+    old = "      - from: 2010-03-26\n        value: 7\n"
+    assert old in path.read_text()
+    path.write_text(path.read_text().replace(
+        old, "      - from: 2010-03-26\n        to: 9999-12-31\n        value: 7\n", 1))
+    result = CliRunner().invoke(main, ["check", str(root)])
+    assert result.exit_code == 0, result.output
+    assert not [g for g in timeline(RulePack.load(root).loaded) if g["type"] == "parameter_gap"]

@@ -10,7 +10,7 @@ import re
 import stat
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -626,7 +626,8 @@ class _Loader:
                 pspec = params[name]
                 days = {spec.effective_from}
                 for v in pspec.values:
-                    for d in (v.from_, v.to + timedelta(days=1) if v.to else None):
+                    after = v.to + timedelta(days=1) if v.to and v.to < date.max else None
+                    for d in (v.from_, after):
                         if d is not None and spec.in_force(d):
                             days.add(d)
                 gaps = [d for d in sorted(days) if value_on(pspec, d) is None]
