@@ -333,3 +333,31 @@ def test_a_value_in_force_to_the_last_day_loads_and_has_a_timeline(tmp_path: Pat
     result = CliRunner().invoke(main, ["check", str(root)])
     assert result.exit_code == 0, result.output
     assert not [g for g in timeline(RulePack.load(root).loaded) if g["type"] == "parameter_gap"]
+
+
+EXTREME_MOMENTS = st.sampled_from([
+    "0001-01-01T00:00:00Z", "0001-01-01T01:59:59Z", "0001-01-01T02:00:00Z",
+    "0001-01-01T12:00:00-05:00", "0001-01-02T00:00:00+14:00", "2026-03-01T14:32:05+05:00",
+    "9999-12-31T23:59:59Z", "9999-12-31T22:00:00-12:00",
+])
+
+
+@settings(max_examples=int(os.environ.get("DATES_EXAMPLES", "60")), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(submitted=EXTREME_DATES, migrated=EXTREME_DATES, executed=EXTREME_MOMENTS,
+       settled=EXTREME_MOMENTS, as_of=st.sampled_from([date(2026, 6, 1), date.max]))
+def test_native_shifts_of_fields_agree_at_the_ends_of_time(
+    submitted: date, migrated: date, executed: str, settled: str, as_of: date
+) -> None:
+    """`migrated_on > submitted_on + days(90)` and `settled_at - hours(2) > executed_at` run
+    natively in durable-rules with range tests on the field: unknown exactly where the
+    reference's shift has no value."""
+    constructs = RulePack.load(Path(__file__).parent / "packs" / "constructs")
+    amnesty = example("amnesty_declaration") | {
+        "submitted_on": submitted.isoformat(), "migrated_on": migrated.isoformat()}
+    transfer = example("transfer") | {"executed_at": executed, "settled_at": settled}
+    transfer.pop("data_transmitted_at", None)
+    docs = [amnesty, transfer]
+    fast = [x.to_json() for x in constructs.evaluate_many(docs, as_of, engine="durable")]
+    slow = [x.to_json() for x in constructs.evaluate_many(docs, as_of, engine="reference")]
+    assert fast == slow
