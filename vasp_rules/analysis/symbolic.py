@@ -574,7 +574,13 @@ class Encoder:
                 steps = sign * z3.simplify(b.expr).as_long()
                 day = self.working_days(a.expr, steps)
                 last = self.compiled.calendar.until or DATE_MAX
-                inside = z3.And(day >= DATE_MIN, day <= last, a.expr <= last)
+                # every day stepped through must lie within the calendar (dates.shift)
+                if steps > 0:
+                    inside = day <= last
+                elif steps < 0:
+                    inside = z3.And(day >= DATE_MIN, a.expr - 1 <= last)
+                else:
+                    inside = z3.BoolVal(True)
                 return V("int", day, z3.And(known, inside))
             raise Inexact(f"{b.unit} arithmetic on a document's date")
         if a.tag not in ("int", "real") or b.tag not in ("int", "real"):
