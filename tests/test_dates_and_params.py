@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import AS_OF, EXAMPLES, PK, example
+from conftest import AS_OF, EXAMPLES, PK, example, make_pack, rule_yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -361,3 +361,24 @@ def test_native_shifts_of_fields_agree_at_the_ends_of_time(
     fast = [x.to_json() for x in constructs.evaluate_many(docs, as_of, engine="durable")]
     slow = [x.to_json() for x in constructs.evaluate_many(docs, as_of, engine="reference")]
     assert fast == slow
+
+
+def test_a_literal_duration_beyond_any_date_is_refused(tmp_path: Path) -> None:
+    rules = "rules:\n" + rule_yaml(
+        "T-FAR", "customer", "suspicion_flagged_on + months(200000) < as_of"
+    ) + rule_yaml("T-NEAR", "customer", "suspicion_flagged_on + days(3000000) < as_of")
+    root = make_pack(tmp_path, rules)
+    result = CliRunner().invoke(main, ["check", str(root)])
+    assert result.exit_code == 2
+    (line,) = [x for x in result.stdout.splitlines() if "T-FAR" in x]
+    assert line.startswith("rules/test.yaml:") and "months(200000) reaches past any" in line
+    assert "T-NEAR" not in result.stdout  # 3,000,000 days fit between 0001 and 9999
+    near = RulePack.load(make_pack(tmp_path, "rules:\n" + rule_yaml(
+        "T-NEAR", "customer", "suspicion_flagged_on + days(3000000) < as_of")))
+    doc = example("customer") | {"suspicion_flagged_on": "2026-05-01"}
+    finding = _unknown(_both(near, doc), "T-NEAR")  # past 9999-12-31: unknown, asked for
+    assert finding.missing == [
+        "suspicion_flagged_on + days(3000000) (outside the dates 0001-01-01 to 9999-12-31)"
+    ]
+    early = doc | {"suspicion_flagged_on": "0010-01-01"}
+    assert "T-NEAR" not in _both(near, early).fired  # 8223-... is a date, and not before as_of

@@ -23,7 +23,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ..engine.dates import DATE_MAX, DATE_MIN, STAMP_MAX, STAMP_MIN
+from ..engine.dates import DATE_MAX, DATE_MIN, DURATION_LIMITS, STAMP_MAX, STAMP_MIN
 from ..engine.reference import Duration
 from ..lang.ast import (
     Binary,
@@ -448,6 +448,8 @@ def _isolate_field(op: str, left: Expr, right: Expr) -> tuple[str, Expr, Expr]:
 
 def _literal(value: Any) -> Any:
     if isinstance(value, Duration):
+        if abs(value.amount) > DURATION_LIMITS.get(value.unit, 0):
+            return None  # no representable date is that far: the reference decides (unknown)
         if value.unit == "days":
             return value.amount
         if value.unit == "hours":

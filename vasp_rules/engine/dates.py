@@ -23,6 +23,18 @@ DATE_MAX = date.max.toordinal()  # 9999-12-31
 STAMP_MIN = int((datetime.min.replace(tzinfo=UTC) - EPOCH) // timedelta(seconds=1))
 STAMP_MAX = int((datetime.max.replace(tzinfo=UTC) - EPOCH) // timedelta(seconds=1))
 
+#: The largest amount of each duration unit that can still give a representable date (from
+#: 0001-01-01 to 9999-12-31, or back): a pack whose parameter used as `months(param.x)` can go
+#: beyond, or a rule with a literal beyond, is refused.
+DURATION_LIMITS: dict[str, int] = {
+    "days": DATE_MAX - DATE_MIN,
+    "working_days": (DATE_MAX - DATE_MIN) * 5 // 7,
+    "months": 9999 * 12,
+    "years": 9999,
+    "hours": (STAMP_MAX - STAMP_MIN) // 3600,
+}
+
+
 #: the tail of the label an out-of-range date or datetime adds to an unknown result's missing
 #: facts, after the expression that computed it
 OUT_OF_RANGE = "(outside the dates 0001-01-01 to 9999-12-31)"

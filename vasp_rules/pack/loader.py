@@ -11,13 +11,15 @@ import stat
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from ..engine.dates import DURATION_LIMITS
 from ..entities.registry import KINDS
-from ..lang.ast import Call, Expr, Param, children, map_children
+from ..lang.ast import Call, Expr, Literal, Param, children, map_children
 from ..lang.ast import Path as PathNode
 from ..lang.ast import Quantifier as QuantifierNode
 from ..lang.checker import Checker, TypeCheckError
@@ -26,7 +28,6 @@ from ..lang.types import BOOL, Type
 from ..limits import MAX_YAML_BYTES
 from . import cache
 from .params import (
-    DURATION_LIMITS,
     FX_PARAMETER,
     check_value,
     declared_type,
@@ -653,6 +654,12 @@ class _Loader:
         and any override are held to it."""
         reported: set[str] = set()
         for rule in rules:
+            for unit, amount in sorted(_duration_literals(rule)):
+                limit = DURATION_LIMITS[unit]
+                self.issue(
+                    rule.file, rule.line, rule.id, f"{unit}({amount}) reaches past any "
+                    f"representable date: a duration is at most {limit} {unit}"
+                )
             for unit, name in sorted(_duration_params(rule)):
                 spec = params.get(name)
                 if spec is None or name in reported or spec.scalar != "int":
@@ -678,18 +685,32 @@ class _Loader:
                 )
 
 
-def _duration_params(rule: LoadedRule) -> set[tuple[str, str]]:
-    """(unit, parameter) for every `UNIT(param.NAME)` a rule's expressions hold."""
+def _durations(rule: LoadedRule) -> list[tuple[str, Expr]]:
+    """(unit, argument) of every `UNIT(n)` call in a rule's expressions."""
     roots: list[Expr] = [rule.condition, *(e for e, _ in rule.values.values())]
     roots += [p.expr for p in (*rule.reason, *rule.remediation) if p.expr is not None]
-    found: set[tuple[str, str]] = set()
+    found: list[tuple[str, Expr]] = []
     while roots:
         node = roots.pop()
         roots.extend(children(node))
         if isinstance(node, Call) and node.name in DURATION_LIMITS and node.args:
-            arg = node.args[0]
-            if isinstance(arg, Param):
-                found.add((node.name, arg.name))
+            found.append((node.name, node.args[0]))
+    return found
+
+
+def _duration_params(rule: LoadedRule) -> set[tuple[str, str]]:
+    """(unit, parameter) for every `UNIT(param.NAME)` a rule's expressions hold."""
+    return {(unit, arg.name) for unit, arg in _durations(rule) if isinstance(arg, Param)}
+
+
+def _duration_literals(rule: LoadedRule) -> set[tuple[str, int]]:
+    """(unit, n) for every `UNIT(n)` with a literal n beyond the unit's limit."""
+    found: set[tuple[str, int]] = set()
+    for unit, arg in _durations(rule):
+        value = arg.value if isinstance(arg, Literal) else None
+        if isinstance(value, int | Decimal) and not isinstance(value, bool):
+            if abs(Decimal(value)) > DURATION_LIMITS[unit]:
+                found.add((unit, int(value)))
     return found
 
 

@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from ..engine.dates import DATE_MAX, DATE_MIN, STAMP_MAX, STAMP_MIN
+from ..engine.dates import DURATION_LIMITS
 from ..engine.values import date_to_engine, money_to_paisa
 from ..lang.types import BOOL, DATE, INT, MONEY, NUMBER, STRING, Type, list_of
 from .schema import ParamSpec, ParamValue, money_value
@@ -48,18 +48,6 @@ DEFAULT_RANGES: dict[str, tuple[Any, Any]] = {
     "money": (Decimal(0), Decimal(10) ** 15),
     "date": (date.min, date.max),
 }
-
-#: The largest amount of each duration unit that can still give a representable date (from
-#: 0001-01-01 to 9999-12-31, or back): a parameter used as `months(param.x)` whose range goes
-#: beyond makes every result unrepresentable, so the pack is refused.
-DURATION_LIMITS: dict[str, int] = {
-    "days": DATE_MAX - DATE_MIN,
-    "working_days": (DATE_MAX - DATE_MIN) * 5 // 7,
-    "months": 9999 * 12,
-    "years": 9999,
-    "hours": (STAMP_MAX - STAMP_MIN) // 3600,
-}
-
 
 def value_range(spec: ParamSpec) -> tuple[Any, Any]:
     """The (min, max) a parameter's values must lie in: declared, else the type's default;
