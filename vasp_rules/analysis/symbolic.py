@@ -27,8 +27,7 @@ import z3
 
 from ..compiler.compile import CompiledPack, CompiledRule
 from ..decision import SEVERITY, Outcome
-from ..engine.dates import STAMP_MAX, STAMP_MIN, date_text, moment_text
-from ..engine.reference import Duration
+from ..engine.dates import STAMP_MAX, STAMP_MIN, Duration, date_text, moment_text
 from ..entities.iso import CURRENCIES
 from ..entities.registry import KINDS
 from ..lang.ast import (

@@ -23,8 +23,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ..engine.dates import DATE_MAX, DATE_MIN, DURATION_LIMITS, STAMP_MAX, STAMP_MIN
-from ..engine.reference import Duration
+from ..engine.dates import DATE_MAX, DATE_MIN, DURATION_LIMITS, STAMP_MAX, STAMP_MIN, Duration
 from ..lang.ast import (
     Binary,
     Const,

@@ -20,7 +20,8 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from ..engine.reference import COMPARE, Context, Duration, Evaluator, add_duration
+from ..engine.dates import Duration
+from ..engine.reference import COMPARE, Context, Evaluator, add_duration
 from ..engine.values import (
     LIST,
     MAPPING,

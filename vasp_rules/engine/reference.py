@@ -36,7 +36,9 @@ from ..lang.ast import (
     Unary,
     render,
 )
-from .dates import Calendar, Duration, add_months, add_working_days, shift, shift_gap
+from .dates import Calendar, Duration, shift, shift_gap
+from .dates import add_months as add_months  # re-exported for their earlier users
+from .dates import add_working_days as add_working_days
 from .keyed import KeyedIndex
 from .values import (
     MODEL,
@@ -52,9 +54,6 @@ from .values import (
 
 Missing = frozenset[str]
 NONE: Missing = frozenset()
-
-
-__all__ = ["Duration", "add_months", "add_working_days"]  # re-exported for their users
 
 
 class BatchView:
