@@ -1,5 +1,5 @@
 """Pakistan's public holidays in the pk pack: a complete calendar for every year the pack
-covers (2018 to 2031), cross-checked against the `holidays` package so that gaps cannot come
+covers (2018 to 2040), cross-checked against the `holidays` package so that gaps cannot come
 back. The pack, not the library, is the source at evaluation time."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from vasp_rules.pack.params import value_on
 
 holidays = pytest.importorskip("holidays")
 
-YEARS = range(2018, 2032)
+YEARS = range(2018, 2041)
 MOON_SIGHTED = ("Eid al-Fitr", "Eid al-Adha", "Ashura", "Prophet's Birthday")
 
 
@@ -52,7 +52,7 @@ def test_estimates_are_tagged_a_and_labelled(pk: RulePack) -> None:
     _notified, estimated = _calendar(pk)
     assert estimated and all(label.endswith("(estimate)") for label in estimated)
     assert all(any(m in label for m in MOON_SIGHTED) for label in estimated)
-    assert {d.year for d in estimated.values()} == set(range(2027, 2032))
+    assert {d.year for d in estimated.values()} == set(range(2027, 2041))
     assert params["pk_public_holidays"].values[0].confidence == "S"
 
 
@@ -96,3 +96,42 @@ def test_str_deadline_skips_the_holidays(pk: RulePack, flagged: date, due: date)
     doc["str_filed_on"] = (due + timedelta(days=1)).isoformat()
     (finding,) = [f for f in pk.evaluate(doc, as_of).findings if f.rule_id == "VER-10"]
     assert f"due by {due.isoformat()}" in finding.reason
+
+
+def test_fixed_statutory_holidays_are_notified_every_year(pk: RulePack) -> None:
+    notified, _estimated = _calendar(pk)
+    for year in YEARS:
+        for name, month, day in (("Kashmir Solidarity Day", 2, 5), ("Pakistan Day", 3, 23),
+                                 ("Labor Day", 5, 1), ("Independence Day", 8, 14),
+                                 ("Quaid-e-Azam Day", 12, 25)):
+            assert notified[f"{year} {name}"] == date(year, month, day)
+
+
+def test_the_calendar_ends_with_the_last_year_it_lists(pk: RulePack) -> None:
+    calendar = pk.compiled(date(2026, 6, 1)).calendar
+    assert calendar.until == date(2040, 12, 31).toordinal()  # from the data, not a literal
+    assert calendar.names == ("pk_public_holidays", "pk_public_holidays_estimated")
+
+
+@pytest.mark.parametrize("engine", ["durable", "reference"])
+def test_a_count_past_the_calendar_asks_for_the_calendar(pk: RulePack, engine: str) -> None:
+    doc = example("customer")
+    doc["suspicion_flagged_on"] = "2040-12-27"  # Thursday: 7 working days reach into 2041
+    doc["str_filed_on"] = "2041-01-31"
+    decision = pk.evaluate(doc, date(2041, 2, 1), engine=engine)  # type: ignore[arg-type]
+    (finding,) = [f for f in decision.findings if f.rule_id == "VER-10"]
+    assert finding.outcome == "REQUIRE_DOCUMENTS"
+    assert finding.missing == [
+        "param.pk_public_holidays and param.pk_public_holidays_estimated "
+        "(the holiday calendar ends on 2040-12-31)"
+    ]
+    assert "the working-day count reaches past the pack's holiday calendar" in finding.reason
+    assert "which ends on 2040-12-31" in finding.reason
+    assert "extend the holiday calendar" in finding.remediation
+    # inside the calendar the deadline is counted as ever (Eid al-Adha's third day, an
+    # estimate, and Quaid-e-Azam Day skipped)
+    doc["suspicion_flagged_on"] = "2040-12-14"
+    doc["str_filed_on"] = "2040-12-28"
+    inside = pk.evaluate(doc, date(2041, 2, 1), engine=engine)  # type: ignore[arg-type]
+    (finding,) = [f for f in inside.findings if f.rule_id == "VER-10"]
+    assert finding.outcome == "REFER" and "due by 2040-12-27" in finding.reason

@@ -356,8 +356,8 @@ def render_decision(console: Console, decision: Decision) -> None:
 @handles_errors
 def check(pack: str | None, pack_opt: str | None = None, set_params: tuple[str, ...] = ()) -> None:
     """Check a rule pack (default pk; given as PACK or --pack): files, schemas, conditions,
-    parameters, engine limits. Every problem is listed on stdout (file:line [rule]: message);
-    exit 2 if there is any.
+    parameters and their ranges (none may let date arithmetic overflow), engine limits. Every
+    problem is listed on stdout (file:line [rule]: message); exit 2 if there is any.
 
     \b
     Examples:

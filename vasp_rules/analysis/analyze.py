@@ -240,7 +240,7 @@ def timeline(pack: LoadedPack) -> list[dict[str, Any]]:
                         "to": a.to.isoformat(),
                     }
                 )
-            elif a.to + timedelta(days=1) < b.from_:
+            elif a.to < date.max and a.to + timedelta(days=1) < b.from_:
                 out.append(
                     {
                         "type": "parameter_gap",

@@ -14,6 +14,8 @@ from typing import Any
 import annotated_types
 from pydantic import BaseModel
 
+from ..engine.dates import DATE_MAX as DATE_MAX  # one range for every evaluator
+from ..engine.dates import DATE_MIN as DATE_MIN
 from ..entities.iso import COUNTRIES, CURRENCIES
 
 #: Scalar tags: how a field's engine value is represented in the solver.
@@ -21,7 +23,6 @@ from ..entities.iso import COUNTRIES, CURRENCIES
 #: enum (index into `domain`), text (a Z3 string).
 ScalarTag = str
 
-DATE_MIN, DATE_MAX = 1, date.max.toordinal()
 # a day inside each end so that any offset still gives a valid datetime
 DATETIME_MIN = int((datetime(1, 1, 2) - datetime(1970, 1, 1)).total_seconds())
 DATETIME_MAX = int((datetime(9999, 12, 30) - datetime(1970, 1, 1)).total_seconds())

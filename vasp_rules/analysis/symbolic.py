@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal, localcontext
 from fractions import Fraction
 from typing import Any
@@ -27,7 +27,7 @@ import z3
 
 from ..compiler.compile import CompiledPack, CompiledRule
 from ..decision import SEVERITY, Outcome
-from ..engine.reference import Duration
+from ..engine.dates import STAMP_MAX, STAMP_MIN, Duration, date_text, moment_text
 from ..entities.iso import CURRENCIES
 from ..entities.registry import KINDS
 from ..lang.ast import (
@@ -251,10 +251,9 @@ class SymDoc:
         if tag == "real":
             return decimal_text(_decimal(got))
         if tag == "date":
-            return date.fromordinal(got.as_long()).isoformat()
+            return date_text(got.as_long())
         if tag == "datetime":
-            moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=got.as_long())
-            return moment.isoformat().replace("+00:00", "Z")
+            return moment_text(got.as_long())
         if tag == "money":
             return self._money(got.as_long(), path, m)
         if tag == "enum":
@@ -562,13 +561,26 @@ class Encoder:
     def arith(self, op: str, a: V, b: V, known: Any) -> V:
         if b.tag == "dur":
             sign = -1 if op == "-" else 1
+            # engine.dates.shift: a result outside the representable range, or a working-day
+            # count past the holiday calendar, is unknown
             if b.unit == "days":
-                return V("int", a.expr + sign * b.expr, known)
+                day = a.expr + sign * b.expr
+                return V("int", day, z3.And(known, day >= DATE_MIN, day <= DATE_MAX))
             if b.unit == "hours":
-                return V("int", a.expr + sign * 3600 * b.expr, known)
+                moment = a.expr + sign * 3600 * b.expr
+                return V("int", moment, z3.And(known, moment >= STAMP_MIN, moment <= STAMP_MAX))
             if b.unit == "working_days" and z3.is_int_value(z3.simplify(b.expr)):
                 steps = sign * z3.simplify(b.expr).as_long()
-                return V("int", self.working_days(a.expr, steps), known)
+                day = self.working_days(a.expr, steps)
+                last = self.compiled.calendar.until or DATE_MAX
+                # every day stepped through must lie within the calendar (dates.shift)
+                if steps > 0:
+                    inside = day <= last
+                elif steps < 0:
+                    inside = z3.And(day >= DATE_MIN, a.expr - 1 <= last)
+                else:
+                    inside = z3.BoolVal(True)
+                return V("int", day, z3.And(known, inside))
             raise Inexact(f"{b.unit} arithmetic on a document's date")
         if a.tag not in ("int", "real") or b.tag not in ("int", "real"):
             raise Inexact(f"arithmetic on {a.tag} and {b.tag}")

@@ -334,7 +334,7 @@ def _binary(node: Binary, names: Names) -> Fn:
         right = right_fn(ev, scope)
         if left.value is UNKNOWN or right.value is UNKNOWN:
             return Result(UNKNOWN, left.missing | right.missing)
-        return ev._arith(op, left.value, right.value, left.missing | right.missing)
+        return ev._arith(op, left.value, right.value, left.missing | right.missing, node)
 
     return arithmetic
 

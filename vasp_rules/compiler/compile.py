@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..decision import Citation
+from ..engine.dates import Calendar, calendar_of
 from ..engine.durable_backend import Matcher, MatchRule, accepts
 from ..entities.registry import KINDS
 from ..lang.ast import Expr, Path
@@ -97,7 +98,7 @@ class CompiledPack:
     rules: list[CompiledRule]
     params: dict[str, ResolvedParam]
     fx: dict[str, Decimal]
-    holidays: frozenset[int]
+    calendar: Calendar
     plans: dict[str, KindPlan]
     _matcher: Matcher | None = None
     _by_kind: dict[str, list[CompiledRule]] | None = None
@@ -105,6 +106,11 @@ class CompiledPack:
     _names_by_kind: dict[str, list[tuple[CompiledRule, str, str]]] = field(default_factory=dict)
     _param_values: dict[str, Any] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def holidays(self) -> frozenset[int]:
+        """The working-day calendar's holidays (day numbers)."""
+        return self.calendar.holidays
 
     def rules_for(self, kind: str) -> list[CompiledRule]:
         by_kind = self._by_kind
@@ -182,15 +188,12 @@ def compile_pack(pack: LoadedPack, as_of: date) -> CompiledPack:
     names.update(holiday_names)
     available = {n for n in names if value_on(pack.params[n], as_of) is not None}
     params = resolve(pack.params, available, as_of)
-    holidays = frozenset(
-        day
-        for name in holiday_names
-        if name in params
-        for day in (
-            params[name].value.values()
-            if isinstance(params[name].value, dict)
-            else params[name].value
-        )
+    calendar = calendar_of(
+        [
+            list(v.values()) if isinstance(v, dict) else list(v)
+            for v in (params[name].value for name in holiday_names if name in params)
+        ],
+        [name for name in holiday_names if name in params],
     )
     plans: dict[str, KindPlan] = {}
     lowerers: dict[str, Lowerer] = {}
@@ -202,7 +205,7 @@ def compile_pack(pack: LoadedPack, as_of: date) -> CompiledPack:
             [(key, compile_value(path)) for key, path in plan.field_paths.items()]
             + [(key, compile_value(expr)) for key, expr in plan.hoisted.items()]
         )
-    return CompiledPack(as_of, compiled, params, fx_rates(pack.params, as_of), holidays, plans)
+    return CompiledPack(as_of, compiled, params, fx_rates(pack.params, as_of), calendar, plans)
 
 
 def compile_rule(

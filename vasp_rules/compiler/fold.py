@@ -109,6 +109,8 @@ class _Folder:
 
     def _maybe_const(self, original: Expr, folded: Expr, parts: list[Expr], tname: str) -> Expr:
         if parts and all(isinstance(p, Const | Literal) for p in parts):
+            if isinstance(folded, Binary) and _working_days(parts[-1]):
+                return folded  # counted at evaluation, against the pack's holiday calendar
             result = self.evaluator.evaluate(folded)
             if result.value is not UNKNOWN:
                 return Const(result.value, tname, render(original), getattr(original, "pos", 0))
@@ -123,3 +125,7 @@ class _Folder:
             if isinstance(a, Const) and a.value is (not decisive):
                 return b
         return out
+
+
+def _working_days(node: Expr) -> bool:
+    return isinstance(node, Const | Literal) and getattr(node.value, "unit", "") == "working_days"

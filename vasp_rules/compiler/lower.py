@@ -23,7 +23,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ..engine.reference import Duration
+from ..engine.dates import DATE_MAX, DATE_MIN, DURATION_LIMITS, STAMP_MAX, STAMP_MIN, Duration
 from ..lang.ast import (
     Binary,
     Const,
@@ -33,6 +33,7 @@ from ..lang.ast import (
     Path,
     Presence,
     Unary,
+    children,
 )
 from ..lang.types import model_fields
 
@@ -274,6 +275,10 @@ class Lowerer:
         return {key: True}, {key: False}, nex(key)
 
     def _comparison(self, node: Binary) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+        ranges = self._shift_ranges(node)
+        if ranges is None:
+            return self._hoisted_bool(node)
+        inside, outside = ranges
         op, left, right = _isolate_field(node.op, node.left, node.right)
         lkey = self._plain_field(left) if isinstance(left, Path) else None
         if lkey is None and isinstance(right, Path):
@@ -289,11 +294,48 @@ class Lowerer:
         fallible = [k for k in dict.fromkeys(keys) if k not in self._always]
         guard = and_(*(ex(k) for k in fallible))
         unknown = or_(*(nex(k) for k in fallible))
+        if outside:  # a shifted date out of range is unknown (engine.dates.shift)
+            unknown = or_(unknown, and_(guard, or_(*outside)))
+            guard = and_(guard, *inside)
         return (
             and_(guard, _test(op, lkey, operand)),
             and_(guard, _test(NEGATE[op], lkey, operand)),
             unknown,
         )
+
+    def _shift_ranges(
+        self, node: Expr
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]] | None:
+        """For each `field + days(c)` / `field - hours(c)` of a comparison (before terms are
+        moved), the native tests that the shifted value is representable, and their negations:
+        the reference makes an out-of-range shift unknown, so the patterns must too. None when a
+        duration applies to anything but a plain field (the comparison is hoisted)."""
+        inside: list[dict[str, Any]] = []
+        outside: list[dict[str, Any]] = []
+        stack = [node]
+        while stack:
+            part = stack.pop()
+            stack.extend(children(part))
+            if not (isinstance(part, Binary) and isinstance(part.right, Const | Literal)):
+                continue
+            duration = part.right.value
+            if not isinstance(duration, Duration) or part.op not in ("+", "-"):
+                continue
+            key = self._plain_field(part.left) if isinstance(part.left, Path) else None
+            if key is None or duration.unit not in ("days", "hours"):
+                return None
+            scale = 3600 if duration.unit == "hours" else 1
+            n = duration.amount * scale * (-1 if part.op == "-" else 1)
+            low, high = (STAMP_MIN, STAMP_MAX) if scale > 1 else (DATE_MIN, DATE_MAX)
+            # field + n is representable iff low - n <= field <= high - n; a date field is
+            # itself within [low, high], so only one end can be crossed
+            if n > 0 or scale > 1:
+                inside.append({"$lte": {key: high - n}})
+                outside.append({"$gt": {key: high - n}})
+            if n < 0 or scale > 1:
+                inside.append({"$gte": {key: low - n}})
+                outside.append({"$lt": {key: low - n}})
+        return inside, outside
 
     def _membership(self, node: Binary) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
         key = self._plain_field(node.left) if isinstance(node.left, Path) else None
@@ -405,6 +447,8 @@ def _isolate_field(op: str, left: Expr, right: Expr) -> tuple[str, Expr, Expr]:
 
 def _literal(value: Any) -> Any:
     if isinstance(value, Duration):
+        if abs(value.amount) > DURATION_LIMITS.get(value.unit, 0):
+            return None  # no representable date is that far: the reference decides (unknown)
         if value.unit == "days":
             return value.amount
         if value.unit == "hours":

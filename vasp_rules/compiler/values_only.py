@@ -20,7 +20,8 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from ..engine.reference import COMPARE, Context, Duration, Evaluator, add_duration
+from ..engine.dates import Duration
+from ..engine.reference import COMPARE, Context, Evaluator, add_duration
 from ..engine.values import (
     LIST,
     MAPPING,
@@ -395,7 +396,7 @@ class _Compiler:
             if a is UNKNOWN or b is UNKNOWN:
                 return UNKNOWN
             if isinstance(b, Duration):
-                return add_duration(a, b, -1 if op == "-" else 1, env.ctx.holidays)
+                return add_duration(a, b, -1 if op == "-" else 1, env.ctx)
             if op == "+":
                 return a + b
             if op == "-":

@@ -18,6 +18,7 @@ from ..compiler.compile import (
 from ..compiler.values_only import Env
 from ..decision import Citation, Finding, Outcome, finding_sort_key
 from ..pack.loader import TemplatePart
+from .dates import explain_gap
 from .reference import BatchView, Context, Evaluator, Result
 from .values import UNKNOWN, format_value
 
@@ -63,7 +64,7 @@ def context_for(compiled: CompiledPack, item: Item, batch: Sequence[Item] | Batc
         params=compiled.param_values,
         fx_to_pkr=compiled.fx,
         batch=view,
-        holidays=compiled.holidays,
+        calendar=compiled.calendar,
     )
 
 
@@ -196,19 +197,23 @@ def finding_for(rule: CompiledRule, held: bool, ctx: Context, *, compiled: bool 
         outcome = spec.outcome
     else:
         missing = sorted(result.missing) or ["(unknown fact)"]
-        facts = [m for m in missing if not m.startswith("param.")]
-        gaps = [m for m in missing if m.startswith("param.")]
-        because = []
+        shifts = [e for e in map(explain_gap, missing) if e is not None]
+        rest = [m for m in missing if explain_gap(m) is None]
+        facts = [m for m in rest if not m.startswith("param.")]
+        gaps = [m for m in rest if m.startswith("param.")]
+        because = [why for why, _ in shifts]
         if facts:
             because.append(f"{', '.join(facts)} {'is' if len(facts) == 1 else 'are'} not provided")
         if gaps:
             because.append(f"the rule pack has no value for {', '.join(gaps)} on {ctx.as_of}")
         reason = f"{spec.title}: cannot be decided because {' and '.join(because)}"
-        todo = []
+        todo = [what for _, what in shifts]
         if facts:
             todo.append(f"Provide {', '.join(facts)}")
         if gaps:
             todo.append(f"ask the pack's maintainers to add {', '.join(gaps)}")
+        if shifts:
+            todo[0] = todo[0][:1].upper() + todo[0][1:]
         remediation = f"{'; '.join(todo)} so that {spec.id} can be decided."
         outcome = Outcome.REQUIRE_DOCUMENTS
     make = partial(trusted, Finding) if compiled else Finding  # built from checked parts

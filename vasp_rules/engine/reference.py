@@ -11,7 +11,6 @@ missing facts (REQUIRE_DOCUMENTS) instead of guessing.
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -37,6 +36,9 @@ from ..lang.ast import (
     Unary,
     render,
 )
+from .dates import Calendar, Duration, shift, shift_gap
+from .dates import add_months as add_months  # re-exported for their earlier users
+from .dates import add_working_days as add_working_days
 from .keyed import KeyedIndex
 from .values import (
     MODEL,
@@ -52,12 +54,6 @@ from .values import (
 
 Missing = frozenset[str]
 NONE: Missing = frozenset()
-
-
-@dataclass(frozen=True)
-class Duration:
-    unit: str
-    amount: int
 
 
 class BatchView:
@@ -153,7 +149,8 @@ class Context:
     params: Mapping[str, Any] = field(default_factory=dict)  # engine values on as_of
     fx_to_pkr: Mapping[str, Decimal] = field(default_factory=dict)
     batch: BatchView | None = None  # every document of the evaluation, this one included
-    holidays: frozenset[int] = frozenset()  # day numbers that are not working days
+    #: the working-day calendar (holidays, last day covered); None: weekdays, no last day
+    calendar: Calendar | None = None
 
 
 @dataclass(slots=True)
@@ -365,7 +362,7 @@ class Evaluator:
         a, b = left.value, right.value
         if op in COMPARE:
             return Result(COMPARE[op](a, b))
-        return self._arith(op, a, b, left.missing | right.missing)
+        return self._arith(op, a, b, left.missing | right.missing, node)
 
     def _is_batch_path(self, node: Expr, scope: dict[str, tuple[Any, str]]) -> bool:
         return (
@@ -421,9 +418,18 @@ class Evaluator:
             return Result(UNKNOWN, right.missing)
         return Result(found if op == "in" else not found)
 
-    def _arith(self, op: str, a: Any, b: Any, missing: Missing) -> Result:
+    def _arith(
+        self, op: str, a: Any, b: Any, missing: Missing, node: Expr | None = None
+    ) -> Result:
+        """`a op b` on known values. A date shifted out of range or past the holiday calendar
+        is unknown, the reason (naming `node`, the expression) in `missing`."""
         if isinstance(b, Duration):
-            return Result(add_duration(a, b, -1 if op == "-" else 1, self.ctx.holidays))
+            sign = -1 if op == "-" else 1
+            value = shift(a, b, sign, self.ctx.calendar)
+            if value is None:
+                label = render(node) if node is not None else "(date arithmetic)"
+                return Result(UNKNOWN, missing | {shift_gap(a, b, sign, self.ctx.calendar, label)})
+            return Result(value)
         if op == "+":
             return Result(a + b)
         if op == "-":
@@ -634,35 +640,8 @@ def _frac(a: Any, b: Any) -> bool:
     return isinstance(a, Decimal) or isinstance(b, Decimal)
 
 
-def add_months(day: int, months: int) -> int:
-    d = date.fromordinal(day)
-    total = d.year * 12 + (d.month - 1) + months
-    year, month = divmod(total, 12)
-    month += 1
-    last = calendar.monthrange(year, month)[1]
-    return date(year, month, min(d.day, last)).toordinal()
-
-
-def add_working_days(day: int, n: int, holidays: frozenset[int]) -> int:
-    """Step n working days (Monday to Friday, skipping holidays) from day; n may be negative."""
-    step = 1 if n >= 0 else -1
-    remaining = abs(n)
-    current = day
-    while remaining:
-        current += step
-        if date.fromordinal(current).weekday() < 5 and current not in holidays:
-            remaining -= 1
-    return current
-
-
-def add_duration(base: int, d: Duration, sign: int, holidays: frozenset[int] = frozenset()) -> int:
-    n = d.amount * sign
-    if d.unit == "days":
-        return base + n
-    if d.unit == "hours":
-        return base + 3600 * n
-    if d.unit == "months":
-        return add_months(base, n)
-    if d.unit == "years":
-        return add_months(base, 12 * n)
-    return add_working_days(base, n, holidays)
+def add_duration(base: int, d: Duration, sign: int, ctx: Context) -> Any:
+    """`base + d` (sign 1) or `base - d` (sign -1) as an engine value: UNKNOWN where
+    `dates.shift` has no value (the shared semantics of every evaluator)."""
+    value = shift(base, d, sign, ctx.calendar)
+    return UNKNOWN if value is None else value

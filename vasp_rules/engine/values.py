@@ -9,13 +9,13 @@ and give both matchers the exact same inputs.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Context, Decimal
 from typing import Any
 
 from pydantic import BaseModel
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+from .dates import EPOCH, date_text, moment_text
 
 
 class Unknown:
@@ -158,9 +158,9 @@ def format_value(value: Any, type_name: str) -> str:
     if type_name == "money":
         return "PKR " + group_thousands(Decimal(value).scaleb(-2))
     if type_name == "date" and isinstance(value, int):
-        return date.fromordinal(value).isoformat()
+        return date_text(value)
     if type_name == "datetime" and isinstance(value, int):
-        return (EPOCH + timedelta(seconds=value)).isoformat().replace("+00:00", "Z")
+        return moment_text(value)
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, list):

@@ -34,9 +34,18 @@ from pydantic import BaseModel
 from ..compiler.compile import CompiledPack, CompiledRule
 from ..decision import SEVERITY, Decision, Finding, Outcome
 from ..docpath import PathError, PathParts, edited, format_path, get_at, parse_path
+from ..engine.dates import (
+    DATE_MAX,
+    DATE_MIN,
+    EPOCH,
+    STAMP_MAX,
+    STAMP_MIN,
+    date_text,
+    moment_text,
+)
 from ..engine.evaluate import EngineName, Item, context_for
 from ..engine.reference import Context, Evaluator, Result
-from ..engine.values import EPOCH, UNKNOWN, is_money, money_to_paisa, reference_rate
+from ..engine.values import UNKNOWN, is_money, money_to_paisa, reference_rate
 from ..entities.registry import ID_FIELD, KINDS, DocumentError, parse_document
 from ..lang.ast import Binary, Expr, Path, Presence, Quantifier, Unary, children, render
 from ..lang.types import NUMBER, STRING, Type, model_fields
@@ -428,11 +437,12 @@ class Solver:
         )
         if incl == ">=" or incl == "<=" and today <= value:
             value = max(value, today) if incl == ">=" else today
+        low, high = (DATE_MIN, DATE_MAX) if tp.name == "date" else (STAMP_MIN, STAMP_MAX)
+        if not low <= min(value, bound_value) <= max(value, bound_value) <= high:
+            return None  # no date a document can hold meets the bound
 
         def text(v: int) -> str:
-            if tp.name == "date":
-                return date.fromordinal(v).isoformat()
-            return (EPOCH + timedelta(seconds=v)).isoformat().replace("+00:00", "Z")
+            return date_text(v) if tp.name == "date" else moment_text(v)
 
         json_value: Any = (
             text(value) if tp.name == "date" else (EPOCH + timedelta(seconds=value)).isoformat()

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ..engine.reference import Duration
+from ..engine.dates import Duration
 from ..engine.values import UNKNOWN, format_value, group_thousands, is_money, plain_number
 from ..lang.types import Type
 

@@ -10,14 +10,16 @@ import re
 import stat
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from ..engine.dates import DURATION_LIMITS
 from ..entities.registry import KINDS
-from ..lang.ast import Expr, map_children
+from ..lang.ast import Call, Expr, Literal, Param, children, map_children
 from ..lang.ast import Path as PathNode
 from ..lang.ast import Quantifier as QuantifierNode
 from ..lang.checker import Checker, TypeCheckError
@@ -25,7 +27,14 @@ from ..lang.parser import ConditionSyntaxError, parse_condition
 from ..lang.types import BOOL, Type
 from ..limits import MAX_YAML_BYTES
 from . import cache
-from .params import FX_PARAMETER, check_value, declared_type, value_on
+from .params import (
+    FX_PARAMETER,
+    check_value,
+    declared_type,
+    duration_overflow,
+    value_on,
+    value_range,
+)
 from .schema import Manifest, ParamFile, ParamSpec, RuleEntry, RuleSpec
 from .yamlio import YamlError, line_of, parse_yaml, plain, value_line
 
@@ -230,6 +239,7 @@ class _Loader:
         rules = self._rules(params)
         self._check_ids(manifest)
         self._check_param_coverage(rules, params, sources)
+        self._check_duration_ranges(rules, params, sources)
         for name in manifest.holidays_parameters if manifest is not None else []:
             spec = params.get(name)
             if spec is None or spec.type not in ("list of date", "table of date"):
@@ -617,7 +627,8 @@ class _Loader:
                 pspec = params[name]
                 days = {spec.effective_from}
                 for v in pspec.values:
-                    for d in (v.from_, v.to + timedelta(days=1) if v.to else None):
+                    after = v.to + timedelta(days=1) if v.to and v.to < date.max else None
+                    for d in (v.from_, after):
                         if d is not None and spec.in_force(d):
                             days.add(d)
                 gaps = [d for d in sorted(days) if value_on(pspec, d) is None]
@@ -630,6 +641,77 @@ class _Loader:
                         f"in force (from {spec.effective_from}"
                         f"{' to ' + str(spec.effective_to) if spec.effective_to else ''})",
                     )
+
+    def _check_duration_ranges(
+        self,
+        rules: list[LoadedRule],
+        params: dict[str, ParamSpec],
+        sources: dict[str, tuple[str, int | None]],
+    ) -> None:
+        """A parameter used as a duration (`months(param.x)`) must have a range in which date
+        arithmetic can give a representable date: a declared range beyond is refused; without
+        a declared max, the default max is the unit's limit (DURATION_LIMITS), so its values
+        and any override are held to it."""
+        reported: set[str] = set()
+        for rule in rules:
+            for unit, amount in sorted(_duration_literals(rule)):
+                limit = DURATION_LIMITS[unit]
+                self.issue(
+                    rule.file, rule.line, rule.id, f"{unit}({amount}) reaches past any "
+                    f"representable date: a duration is at most {limit} {unit}"
+                )
+            for unit, name in sorted(_duration_params(rule)):
+                spec = params.get(name)
+                if spec is None or name in reported or spec.scalar != "int":
+                    continue
+                file, line = sources[name]
+                if spec.max is None:
+                    params[name] = spec = spec.model_copy(
+                        update={"max": min(DURATION_LIMITS[unit], value_range(spec)[1])}
+                    )
+                    for entry in spec.values:
+                        try:
+                            check_value(spec, entry.value)
+                        except ValueError as exc:
+                            reported.add(name)
+                            self.issue(file, line, None, f"parameter {name!r} ({unit}): {exc}")
+                why = duration_overflow(spec, unit)
+                if why is None or name in reported:
+                    continue
+                reported.add(name)
+                self.issue(
+                    file, line, None, f"parameter {name!r} is used as {unit}(param.{name}) by "
+                    f"{rule.id}: {why}"
+                )
+
+
+def _durations(rule: LoadedRule) -> list[tuple[str, Expr]]:
+    """(unit, argument) of every `UNIT(n)` call in a rule's expressions."""
+    roots: list[Expr] = [rule.condition, *(e for e, _ in rule.values.values())]
+    roots += [p.expr for p in (*rule.reason, *rule.remediation) if p.expr is not None]
+    found: list[tuple[str, Expr]] = []
+    while roots:
+        node = roots.pop()
+        roots.extend(children(node))
+        if isinstance(node, Call) and node.name in DURATION_LIMITS and node.args:
+            found.append((node.name, node.args[0]))
+    return found
+
+
+def _duration_params(rule: LoadedRule) -> set[tuple[str, str]]:
+    """(unit, parameter) for every `UNIT(param.NAME)` a rule's expressions hold."""
+    return {(unit, arg.name) for unit, arg in _durations(rule) if isinstance(arg, Param)}
+
+
+def _duration_literals(rule: LoadedRule) -> set[tuple[str, int]]:
+    """(unit, n) for every `UNIT(n)` with a literal n beyond the unit's limit."""
+    found: set[tuple[str, int]] = set()
+    for unit, arg in _durations(rule):
+        value = arg.value if isinstance(arg, Literal) else None
+        if isinstance(value, int | Decimal) and not isinstance(value, bool):
+            if abs(Decimal(value)) > DURATION_LIMITS[unit]:
+                found.add((unit, int(value)))
+    return found
 
 
 def display_type(tp: Type) -> str:

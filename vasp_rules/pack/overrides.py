@@ -92,8 +92,12 @@ def apply_overrides(
             check_value(spec, override.value)
             recorded = _json_value(override.value)
         except (ValueError, ArithmeticError, TypeError) as exc:
+            where = loaded.param_sources.get(name)
+            declared = f" (declared at {where[0]}:{where[1]})" if where and where[1] else ""
             issues.append(
-                PackIssue("overrides", None, None, f"parameter {name!r} ({spec.type}): {exc}")
+                PackIssue(
+                    "overrides", None, None, f"parameter {name!r} ({spec.type}): {exc}{declared}"
+                )
             )
             continue
         params[name] = _overridden(spec, override)

@@ -12,6 +12,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from ..engine.dates import DURATION_LIMITS
 from ..engine.values import date_to_engine, money_to_paisa
 from ..lang.types import BOOL, DATE, INT, MONEY, NUMBER, STRING, Type, list_of
 from .schema import ParamSpec, ParamValue, money_value
@@ -38,26 +39,79 @@ def declared_type(spec: ParamSpec) -> Type:
     return _SCALAR[text]
 
 
+#: The allowed range of a parameter's values (each item of a list or table; a money value's
+#: amount) when its declaration gives no `min`/`max`: wide enough for any threshold, count or
+#: rate a regulation sets, narrow enough that no arithmetic on them overflows.
+DEFAULT_RANGES: dict[str, tuple[Any, Any]] = {
+    "int": (0, 10**9),
+    "number": (Decimal(0), Decimal(10) ** 15),
+    "money": (Decimal(0), Decimal(10) ** 15),
+    "date": (date.min, date.max),
+}
+
+def value_range(spec: ParamSpec) -> tuple[Any, Any]:
+    """The (min, max) a parameter's values must lie in: declared, else the type's default;
+    (None, None) for types without an order (bool, string)."""
+    default = DEFAULT_RANGES.get(spec.scalar, (None, None))
+    low = spec.min if spec.min is not None else default[0]
+    high = spec.max if spec.max is not None else default[1]
+    return low, high
+
+
+def duration_overflow(spec: ParamSpec, unit: str) -> str | None:
+    """Why a parameter used as `UNIT(param.x)` can overflow date arithmetic, or None."""
+    limit = DURATION_LIMITS[unit]
+    low, high = value_range(spec)
+    if spec.scalar != "int":
+        return None
+    if -limit <= low and high <= limit:
+        return None
+    return (
+        f"its range ({low} to {high}) lets {unit}(...) reach past any representable date: "
+        f"declare min and max within -{limit} to {limit}"
+    )
+
+
 def check_value(spec: ParamSpec, raw: Any) -> None:
-    """Raise ValueError if a raw parameter value does not fit its declared type."""
+    """Raise ValueError if a raw parameter value does not fit its declared type and range."""
     text = spec.type
+    bounds = value_range(spec)
     if text.startswith("list of "):
         if not isinstance(raw, list):
             raise ValueError(f"expected a list for {text}")
         for item in raw:
-            _check_scalar(text[8:], item)
+            _check_scalar(text[8:], item, bounds)
     elif text.startswith("table of "):
         if not isinstance(raw, dict) or not raw:
             raise ValueError(f"expected a non-empty mapping for {text}")
         for key, item in raw.items():
             if not isinstance(key, str):
                 raise ValueError(f"table keys must be text, got {key!r}")
-            _check_scalar(text[9:], item)
+            _check_scalar(text[9:], item, bounds)
     else:
-        _check_scalar(text, raw)
+        _check_scalar(text, raw, bounds)
 
 
-def _check_scalar(kind: str, raw: Any) -> None:
+def _check_range(kind: str, raw: Any, bounds: tuple[Any, Any] | None) -> None:
+    if bounds is None or bounds[0] is None:
+        return
+    value = money_value(raw)[0] if kind == "money" else raw
+    if kind == "number":
+        value = Decimal(str(raw))
+    low, high = bounds
+    what = "amount " if kind == "money" else ""
+    if value < low:
+        raise ValueError(f"{what}{_shown(raw if not what else value)} is below its minimum {low}")
+    if value > high:
+        raise ValueError(f"{what}{_shown(raw if not what else value)} is above its maximum {high}")
+
+
+def _shown(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= 40 else f"{text[:20]}...({len(text)} characters)"
+
+
+def _check_scalar(kind: str, raw: Any, bounds: tuple[Any, Any] | None = None) -> None:
     ok: bool
     if kind == "bool":
         ok = isinstance(raw, bool)
@@ -74,6 +128,7 @@ def _check_scalar(kind: str, raw: Any) -> None:
         ok = True
     if not ok:
         raise ValueError(f"{raw!r} is not a valid {kind}")
+    _check_range(kind, raw, bounds)
 
 
 def _is_number(raw: Any) -> bool:

@@ -107,6 +107,14 @@ class ParamSpec(_Strict):
         default=False, description="true for made-up values (confidence A) shown as examples"
     )
     values: list[ParamValue] = Field(min_length=1)
+    min: int | Decimal | date | None = Field(
+        default=None,
+        description="the smallest value allowed (each item of a list or table; the amount of a "
+        "money value); absent: the type's default (see pack.params.DEFAULT_RANGES)",
+    )
+    max: int | Decimal | date | None = Field(
+        default=None, description="the largest value allowed, as `min`"
+    )
 
     @field_validator("type")
     @classmethod
@@ -117,6 +125,28 @@ class ParamSpec(_Strict):
                 "'list of T' or 'table of T'"
             )
         return v
+
+    @property
+    def scalar(self) -> str:
+        """The type of one value: `int` for 'table of int'."""
+        return self.type.removeprefix("list of ").removeprefix("table of ")
+
+    @model_validator(mode="after")
+    def _range(self) -> ParamSpec:
+        scalar = self.scalar
+        for name in ("min", "max"):
+            bound = getattr(self, name)
+            if bound is None:
+                continue
+            if scalar in ("bool", "string"):
+                raise ValueError(f"a {scalar} parameter has no {name}")
+            if (scalar == "date") != isinstance(bound, date):
+                raise ValueError(f"{name} must be a {'date' if scalar == 'date' else 'number'}")
+            if scalar == "int" and not isinstance(bound, int):
+                raise ValueError(f"{name} of an int parameter must be a whole number")
+        if self.min is not None and self.max is not None and self.min > self.max:  # type: ignore[operator]
+            raise ValueError(f"min ({self.min}) is above max ({self.max})")
+        return self
 
 
 class ParamFile(_Strict):

@@ -53,7 +53,7 @@ def grouping(pack: RulePack, as_of: date) -> Grouping:
         as_of=as_of,
         params=compiled.param_values,
         fx_to_pkr=compiled.fx,
-        holidays=compiled.holidays,
+        calendar=compiled.calendar,
     )
     return Grouping(pack.batch_plan(as_of), ctx)
 
