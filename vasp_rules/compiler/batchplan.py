@@ -21,9 +21,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..lang.ast import Binary, Call, Expr, Param, Path, Presence, Quantifier
+from ..lang.ast import Binary, Call, Expr, Param, Path, Presence, Quantifier, link_keys
 from ..lang.ast import children as _children
-from ..lang.ast import link_keys
 
 ORDER_FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
 
@@ -73,9 +72,7 @@ class QuantPlan:
 
     @property
     def keyed(self) -> bool:
-        return bool(
-            self.static or self.equalities or self.bounds or self.semijoins or self.links
-        )
+        return bool(self.static or self.equalities or self.bounds or self.semijoins or self.links)
 
 
 def conjuncts(node: Expr) -> list[Expr]:

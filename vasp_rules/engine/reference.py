@@ -133,7 +133,9 @@ class BatchView:
             }
         return entry
 
-    def linked_plain(self, kind: str, keys: LinkKeys, start: BaseModel, ctx: Context) -> frozenset[int]:
+    def linked_plain(
+        self, kind: str, keys: LinkKeys, start: BaseModel, ctx: Context
+    ) -> frozenset[int]:
         """`linked(...)`'s plain definition (the oracle of `components`): ids of the documents
         of `kind` reachable from `start` by breadth-first search, a step joining two documents
         when some key has a known value in both and the values are equal (`==`)."""
@@ -143,10 +145,7 @@ class BatchView:
             docs = self.by_kind.get(kind, [])
             probe = Evaluator(ctx, record=False)
             values = [
-                [
-                    probe._eval(Path(("__doc", *parts)), {"__doc": (doc, "")}).value
-                    for parts in keys
-                ]
+                [probe._eval(Path(("__doc", *parts)), {"__doc": (doc, "")}).value for parts in keys]
                 for doc in docs
             ]
             seen = {i for i, doc in enumerate(docs) if doc is start}
@@ -532,9 +531,12 @@ class Evaluator:
         head = var.parts[0]
         keys = link_keys(node)
         if self.record:
+            own = ("linked: this document's keys", keys)  # read once per evaluation
             for parts in keys:
-                self._eval(Path(parts), scope)
+                if own not in self.memo:
+                    self._eval(Path(parts), scope)
                 self._eval(Path((head, *parts)), scope)
+            self.memo[own] = True
         view, doc = self.ctx.batch, self.ctx.document
         other = scope[head][0]
         kind = None if view is None else view.kind_of(doc)

@@ -321,9 +321,7 @@ class Checker:
         if len(node.args) < 2:
             raise TypeCheckError(usage, node.pos)
         var = node.args[0]
-        if not (
-            isinstance(var, Path) and len(var.parts) == 1 and var.parts[0] in self._over_batch
-        ):
+        if not (isinstance(var, Path) and len(var.parts) == 1 and var.parts[0] in self._over_batch):
             raise TypeCheckError(
                 "linked(...)'s first argument must be a variable ranging over the batch's "
                 f"documents (x in batch.KIND); {usage}",

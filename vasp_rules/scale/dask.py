@@ -204,7 +204,7 @@ def evaluate_bag(
         if client is not None:
             pair_list, link_list = client.gather(client.compute([pairs, link_records]))
         else:
-            pair_list, link_list = dask.compute(pairs, link_records)
+            pair_list, link_list = dask.compute(pairs, link_records)  # type: ignore[attr-defined]
         found = set(pair_list)
         found.update(_linked_pairs(list(link_list)))
         for p, (k, j) in sorted(found):
