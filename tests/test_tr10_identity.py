@@ -214,6 +214,17 @@ def test_checker_refuses_misused_linked(condition: str, message: str) -> None:
         checker.check(parse_condition(condition), Type("bool"))
 
 
+def test_catalogue_says_what_linked_means() -> None:
+    from vasp_rules.catalogue import render_catalogue
+
+    text = render_catalogue(pack("pk"))
+    assert (
+        "t is linked to this document (by the originator's account or wallet, the "
+        "originator's customer ID or the originator's national ID, shared directly or through "
+        "a chain of documents that each share one of them)"
+    ) in text
+
+
 def test_checker_accepts_linked_and_types_it_bool() -> None:
     from vasp_rules.entities.registry import KINDS
 
@@ -226,3 +237,62 @@ def test_checker_accepts_linked_and_types_it_bool() -> None:
         Type("bool"),
     )
     assert {"originator.account_or_wallet", "originator.national_id"} <= result.root_paths
+
+
+def _chain_docs() -> list[dict]:
+    """Four USD 300 transfers in one day, chained A-wallet-B-national ID-C-wallet-D (no two
+    others share anything), between two strangers' transfers, in an order that puts chain
+    neighbours in different chunks: only the whole chain reaches USD 1,000."""
+    template = json.loads((ROOT / "examples" / "transfer.json").read_text())
+    docs = []
+    for i, (wallet, national) in enumerate(
+        [
+            ("W-a", "N-a"),
+            ("W-a", "N-b"),
+            ("W-c", "N-b"),
+            ("W-c", "N-d"),
+            ("W-x", None),
+            ("W-y", None),
+        ]
+    ):
+        doc = copy.deepcopy(template)
+        doc["transfer_id"] = f"T-{i}"
+        doc["value"] = {"amount": "300.00", "currency": "USD"}
+        doc["executed_at"] = f"2026-03-01T{1 + i:02d}:00:00+05:00"
+        doc["originator"]["account_or_wallet"] = wallet
+        doc["originator"]["customer_id"] = f"C-{i}"
+        if national is None:
+            doc["originator"].pop("national_id", None)
+        else:
+            doc["originator"]["national_id"] = national
+        docs.append(doc)
+    return [docs[i] for i in (0, 4, 2, 5, 1, 3)]
+
+
+def test_a_chain_spread_over_stream_chunks_and_dask_partitions_is_found_whole(
+    tmp_path: Path,
+) -> None:
+    from click.testing import CliRunner
+
+    from vasp_rules.cli import main
+
+    docs = _chain_docs()
+    p = pack("pk")
+    expected = _whole(p, docs)
+    fired = [any(f["rule_id"] == "TR-10" for f in json.loads(d)["findings"]) for d in expected]
+    assert fired == [True, False, True, False, True, True]
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps(d) + "\n" for d in docs))
+    for size in ("1", "2"):
+        out = tmp_path / f"out{size}.jsonl"
+        result = CliRunner().invoke(
+            main,
+            ["evaluate", str(src), "--as-of", "2026-06-01", "-o", str(out), "--chunk-size", size],
+        )
+        assert result.exit_code == 0, result.output
+        assert out.read_text().splitlines() == expected
+    assert _chunked(p, docs, 1) == expected
+    db = pytest.importorskip("dask.bag")
+    from vasp_rules.scale.dask import evaluate_bag
+
+    assert evaluate_bag(p, db.from_sequence(docs, npartitions=6), AS_OF) == expected

@@ -223,8 +223,8 @@ class _Words:
             keys = [self.value(a) for a in args[1:]]
             shared = keys[0] if len(keys) == 1 else ", ".join(keys[:-1]) + " or " + keys[-1]
             return (
-                f"{self.value(args[0])} shares {shared} with this document, directly or "
-                "through a chain of documents that each share one of them"
+                f"{self.value(args[0])} is linked to this document (by {shared}, shared "
+                "directly or through a chain of documents that each share one of them)"
             )
         return f"{node.name}({', '.join(self.value(a) for a in args)})"
 
