@@ -394,11 +394,17 @@ class _KeyStore:
             "(SELECT kind FROM needs WHERE pos >= ?1 AND pos < ?2)",
             (start, stop),
         ).fetchall()
-        # transitive links: the documents joined to the chunk's by chains of shared keys
+        # transitive links: the documents joined to the chunk's by chains of shared keys; the
+        # recursion runs over keys (each expanded once), so a key shared by m documents costs
+        # O(m), not O(m²) as following documents would
         rows += self.db.execute(
-            "WITH RECURSIVE reach(pos) AS (SELECT pos FROM link WHERE pos >= ?1 AND pos < ?2 "
-            "UNION SELECT b.pos FROM reach JOIN link a ON a.pos = reach.pos "
-            "JOIN link b ON b.space = a.space AND b.key = a.key) SELECT pos FROM reach",
+            "WITH RECURSIVE reach(space, key) AS ("
+            "SELECT space, key FROM link WHERE pos >= ?1 AND pos < ?2 "
+            "UNION SELECT b.space, b.key FROM reach "
+            "JOIN link a ON a.space = reach.space AND a.key = reach.key "
+            "JOIN link b ON b.pos = a.pos AND b.space = a.space) "
+            "SELECT link.pos FROM reach JOIN link ON link.space = reach.space "
+            "AND link.key = reach.key",
             (start, stop),
         ).fetchall()
         return sorted({p for (p,) in rows if not start <= p < stop})
