@@ -13,6 +13,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from test_batch_keyed import SETTINGS, _both, pack, structuring_batches
+from test_batch_keyed import (
+    test_compiled_batch_quantifiers_equal_the_reference as compiled_equal_reference,
+)
 from test_scale_chunks import _chunked, _whole
 
 from vasp_rules import RulePack
@@ -120,6 +123,15 @@ def test_tr10_keyed_decides_as_the_plain_definition_on_dense_identity_batches(
 ) -> None:
     keyed, plain = _both(pack("pk"), docs, as_of)
     assert keyed == plain
+
+
+@SETTINGS
+@given(docs=st.one_of(identity_batches(), chains()))
+def test_compiled_closures_equal_the_reference_on_linked_batches(docs: list[dict]) -> None:
+    """The compiled closures (projection, recording, Result) delegate `linked(...)` to the
+    reference interpreter: every derived field and finding equals the reference's, byte for
+    byte, facts read from other documents included (test_batch_keyed's property, on chains)."""
+    compiled_equal_reference.hypothesis.inner_test(docs, AS_OF)  # type: ignore[attr-defined]
 
 
 @SETTINGS
