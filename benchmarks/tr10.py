@@ -102,14 +102,17 @@ def grouping_only(pack: RulePack, sizes: list[int], gap: float, chain: int) -> N
             found = view.components("transfer", keys, ctx)
             best = min(best, time.process_time() - cpu)
             gc.enable()
-        cpu = best
         groups = len(set(found.values()))
-        growth = ""
-        if previous is not None:
-            growth = f"  x{cpu / previous[0]:.2f} for x{n / previous[1]:g} transfers"
-        print(f"  n={n:>7,}: {cpu * 1e3:8.1f} ms CPU, {cpu / n * 1e6:6.2f} µs/transfer, "
-              f"{groups:,} originators{growth}")
-        previous = (cpu, n)
+        print(f"  n={n:>7,}: {best * 1e3:8.1f} ms CPU, {best / n * 1e6:6.2f} µs/transfer, "
+              f"{groups:,} originators{_growth(best, n, previous)}")
+        previous = (best, n)
+
+
+def _growth(cpu: float, n: int, previous: tuple[float, int] | None) -> str:
+    """How much the time grew since the previous size, and the size with it."""
+    if previous is None:
+        return ""
+    return f"  x{cpu / previous[0]:.2f} for x{n / previous[1]:g} transfers"
 
 
 def main() -> None:
@@ -137,11 +140,8 @@ def main() -> None:
         decisions = pack.evaluate_many(docs, AS_OF)
         cpu = time.process_time() - cpu
         referred = sum("TR-10" in d.fired for d in decisions)
-        growth = ""
-        if previous is not None:
-            growth = f"  x{cpu / previous[0]:.2f} for x{n / previous[1]:g} transfers"
         print(f"  n={n:>6,}: {cpu:7.2f} s CPU, {cpu / n * 1e3:6.2f} ms/transfer, "
-              f"TR-10 referred {referred:,}{growth}")
+              f"TR-10 referred {referred:,}{_growth(cpu, n, previous)}")
         previous = (cpu, n)
     if args.chains:
         grouping_only(pack, [8 * n for n in sizes], args.gap, args.chain)
