@@ -308,3 +308,19 @@ def test_a_chain_spread_over_stream_chunks_and_dask_partitions_is_found_whole(
     from vasp_rules.scale.dask import evaluate_bag
 
     assert evaluate_bag(p, db.from_sequence(docs, npartitions=6), AS_OF) == expected
+
+
+def test_a_transfer_without_identity_is_never_in_a_group() -> None:
+    """No account/wallet, customer_id or national_id: nothing links it, so TR-10 neither
+    refers it nor asks for a rate to convert its value (JPY has none)."""
+    template = json.loads((ROOT / "examples" / "transfer.json").read_text())
+    docs = []
+    for i in range(2):
+        doc = copy.deepcopy(template)
+        doc["transfer_id"] = f"N-{i}"
+        doc["value"] = {"amount": "90000", "currency": "JPY"}
+        for key in ("account_or_wallet", "customer_id", "national_id"):
+            doc["originator"].pop(key, None)
+        docs.append(doc)
+    for decision in RulePack.load("pk").evaluate_many(docs, AS_OF):
+        assert all(f.rule_id != "TR-10" for f in decision.findings)
