@@ -201,10 +201,7 @@ def evaluate_bag(
         )
         pairs = groups.map(_needs).flatten().distinct()
         link_records = records.filter(_is_link)
-        if client is not None:
-            pair_list, link_list = client.gather(client.compute([pairs, link_records]))
-        else:
-            pair_list, link_list = dask.compute(pairs, link_records)  # type: ignore[attr-defined]
+        pair_list, link_list = _compute(client, pairs, link_records)
         found = set(pair_list)
         found.update(_linked_pairs(list(link_list)))
         for p, (k, j) in sorted(found):
@@ -233,10 +230,11 @@ def evaluate_bag(
     return out
 
 
-def _compute(collection: Any, client: Any) -> Any:
+def _compute(client: Any, *collections: Any) -> tuple[Any, ...]:
+    """Several collections computed together (on the client's cluster, or locally)."""
     if client is not None:
-        return client.compute(collection).result()
-    return collection.compute()
+        return tuple(client.gather(client.compute(list(collections))))
+    return tuple(dask.compute(*collections))  # type: ignore[attr-defined]
 
 
 def _compute_all(
