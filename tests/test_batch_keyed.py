@@ -150,7 +150,9 @@ def test_a_batch_quantifier_inside_another_is_keyed_by_this_documents_fields() -
     assert [(a.var, a.group is None) for a in other] == [("s", False), ("t", True)]
     assert "inside another batch quantifier" in other[1].reason
     tr10 = [a for a in pack("pk").batch_plan().accesses if a.rule_id == "TR-10"]
-    assert len(tr10) == 4 and all(a.group for a in tr10)
+    assert len(tr10) == 8 and all(a.group for a in tr10)
+    # its windows (condition and linked_transfers) and by_chain follow linked(...)
+    assert [a.var for a in tr10 if a.transitive] == ["t", "s", "t", "t", "t"]
 
 
 def test_check_names_batch_rules_scanned_in_full() -> None:

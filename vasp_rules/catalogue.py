@@ -219,6 +219,13 @@ class _Words:
         if node.name == "matches":
             pattern = args[1].value if isinstance(args[1], Literal) else self.value(args[1])
             return f"{self.value(args[0])} matches the pattern `{pattern}`"
+        if node.name == "linked":
+            keys = [self.value(a) for a in args[1:]]
+            shared = keys[0] if len(keys) == 1 else ", ".join(keys[:-1]) + " or " + keys[-1]
+            return (
+                f"{self.value(args[0])} is linked to this document (by {shared}, shared "
+                "directly or through a chain of documents that each share one of them)"
+            )
         return f"{node.name}({', '.join(self.value(a) for a in args)})"
 
     # -- tests ---------------------------------------------------------------------------

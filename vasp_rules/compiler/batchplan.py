@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..lang.ast import Binary, Expr, Param, Path, Presence, Quantifier
+from ..lang.ast import Binary, Call, Expr, Param, Path, Presence, Quantifier, link_keys
 from ..lang.ast import children as _children
 
 ORDER_FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
@@ -67,10 +67,12 @@ class QuantPlan:
     equalities: tuple[Equality, ...] = ()
     bounds: tuple[Bound, ...] = ()  # all on one key (the first order conjunct's)
     semijoins: tuple[SemiJoin, ...] = ()
+    #: `linked(VAR, KEY, ...)` conjuncts: keyed by the document's component of the batch
+    links: tuple[Call, ...] = ()
 
     @property
     def keyed(self) -> bool:
-        return bool(self.static or self.equalities or self.bounds or self.semijoins)
+        return bool(self.static or self.equalities or self.bounds or self.semijoins or self.links)
 
 
 def conjuncts(node: Expr) -> list[Expr]:
@@ -132,7 +134,11 @@ def plan_quantifier(node: Quantifier) -> QuantPlan | None:
     equalities: list[Equality] = []
     bounds: list[Bound] = []
     semijoins: list[SemiJoin] = []
+    links: list[Call] = []
     for c in conjuncts(node.where):
+        if is_link(c, var):
+            links.append(c)  # type: ignore[arg-type]
+            continue
         if _key_side(c, var):
             static.append(c)
             continue
@@ -150,7 +156,25 @@ def plan_quantifier(node: Quantifier) -> QuantPlan | None:
         semi = _semijoin(c, var)
         if semi is not None:
             semijoins.append(semi)
-    return QuantPlan(kind, var, tuple(static), tuple(equalities), tuple(bounds), tuple(semijoins))
+    return QuantPlan(
+        kind,
+        var,
+        tuple(static),
+        tuple(equalities),
+        tuple(bounds),
+        tuple(semijoins),
+        tuple(links),
+    )
+
+
+def is_link(node: Expr, var: str) -> bool:
+    """`linked(VAR, KEY, ...)` on the quantifier variable `var`."""
+    return (
+        isinstance(node, Call)
+        and node.name == "linked"
+        and bool(node.args)
+        and node.args[0] == Path((var,))
+    )
 
 
 def _semijoin(c: Expr, var: str) -> SemiJoin | None:
@@ -187,7 +211,11 @@ class Access:
     `group` (when set) are expressions over a batch document of `kind` giving its key values;
     the evaluating document (of `owner` kind) then visits only documents sharing one of its
     own key values, computed by the same expressions with the document itself as the variable.
-    Without `group`, the evaluation may visit every document of `kind`."""
+    Without `group`, the evaluation may visit every document of `kind`.
+
+    `transitive` (a filter with `linked(x, KEY, ...)`): `group` are the link's keys, each one
+    apart, and the evaluating document visits its component: the documents joined to it by a
+    chain of shared key values (scale/groups.py follows the chain)."""
 
     rule_id: str
     owner: str
@@ -197,6 +225,7 @@ class Access:
     group: tuple[Expr, ...] | None
     reason: str = ""
     static: tuple[Expr, ...] = ()  # filter conjuncts on the batch document alone
+    transitive: bool = False
 
 
 @dataclass
@@ -247,7 +276,15 @@ def _collect(
             reason = "" if group is not None else _why_unkeyed(plan, nested)
             out.append(
                 Access(
-                    rule_id, owner, plan.kind, plan.var, render(node), group, reason, plan.static
+                    rule_id,
+                    owner,
+                    plan.kind,
+                    plan.var,
+                    render(node),
+                    group,
+                    reason,
+                    plan.static,
+                    bool(plan.links) and group is not None,
                 )
             )
             inner: Env = {**env, plan.var: None}
@@ -324,7 +361,16 @@ def _strip(node: Expr, var: str) -> Path | None:
 def _group_of(plan: QuantPlan, env: Env) -> tuple[Expr, ...] | None:
     """Key expressions (over the batch variable) whose values, computed on the evaluating
     document, are exactly what its probes compare with: then only documents sharing a key value
-    with it (or whose key is unknown) can pass the filter."""
+    with it (or whose key is unknown) can pass the filter. With `linked(...)` conjuncts: the
+    links' keys (the access is transitive), whatever else the filter says."""
+    if plan.links:
+        link_group: list[Expr] = []
+        for link in plan.links:
+            for parts in link_keys(link):
+                key = Path((plan.var, *parts))
+                if key not in link_group:
+                    link_group.append(key)
+        return tuple(link_group)
     if plan.equalities:
         keys: list[Expr] = []
         for eq in plan.equalities:

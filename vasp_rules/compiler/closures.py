@@ -340,6 +340,8 @@ def _binary(node: Binary, names: Names) -> Fn:
 
 
 def _call(node: Call, names: Names) -> Fn:
+    if node.name == "linked":
+        return _delegate(Evaluator._call, node)  # the batch's components (reference)
     args = [_compile(a, names) for a in node.args]
     name = node.name
 

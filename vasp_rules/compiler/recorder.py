@@ -233,6 +233,8 @@ def _binary(node: Binary, names: Names) -> Recorder:
 
 
 def _call(node: Call, names: Names) -> Recorder:
+    if node.name == "linked":
+        return _reference(node)  # the batch's components
     args = [_compile(a, names) for a in node.args]
     name = node.name
 

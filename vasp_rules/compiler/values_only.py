@@ -413,6 +413,8 @@ class _Compiler:
         return arithmetic
 
     def _call(self, node: Call, bound: frozenset[str]) -> ValueFn:
+        if node.name == "linked":
+            return lambda env: env.reference(node)  # the batch's components
         args = [self.compile(a, bound) for a in node.args]
         name = node.name
 

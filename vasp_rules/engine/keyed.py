@@ -6,6 +6,9 @@ by their equality keys and, within a group, sorted by the window key. A document
 then visits its group's window only (plus documents whose key is unknown, which can never be
 skipped): O(log n + window) instead of O(n). Skipping a document is only ever done when its
 filter is certainly false, so verdicts are those of the full scan.
+
+A `linked(x, KEY, ...)` conjunct is one more equality key: the document's component of the
+batch, computed once per batch by union-find (`components`) and compared like any other key.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..compiler.batchplan import QuantPlan
+from ..lang.ast import Path, link_keys
 from .values import UNKNOWN
 
 if TYPE_CHECKING:
@@ -52,12 +56,21 @@ class KeyedIndex:
         allowed: list[int] = []
         eq_values: list[list[Any]] = []
         window: list[Any] = []
+        view = ev.ctx.batch
+        #: per `linked` conjunct: id(document) -> its component in the batch
+        self._links = [
+            {} if view is None else view.components(plan.kind, link_keys(c), ev.ctx)
+            for c in plan.links
+        ]
         for pos, doc in enumerate(docs):
             scope: Scope = {var: (doc, labels[pos])}
             if any(ev._eval(c, scope).value is False for c in plan.static):
                 continue
             allowed.append(pos)
-            eq_values.append([_key(ev._eval(e.key, scope).value) for e in plan.equalities])
+            eq_values.append(
+                [_key(ev._eval(e.key, scope).value) for e in plan.equalities]
+                + [link.get(id(doc), _WILD) for link in self._links]
+            )
             if plan.bounds:
                 window.append(_key(ev._eval(plan.bounds[0].key, scope).value))
         self.allowed = allowed
@@ -142,6 +155,11 @@ class KeyedIndex:
         `scope`; None when the plan cannot narrow them (then every document is visited)."""
         plan = self.plan
         probes = [_key(ev._eval(e.probe, scope).value) for e in plan.equalities]
+        for link_call, link in zip(plan.links, self._links, strict=True):
+            if ev.record:  # what evaluating `linked` on any document would read of this one
+                for parts in link_keys(link_call):
+                    ev._eval(Path(parts), scope)
+            probes.append(link.get(id(ev.ctx.document), _WILD))
         lo: tuple[Any, bool] | None = None
         hi: tuple[Any, bool] | None = None
         for b in plan.bounds:
@@ -184,6 +202,38 @@ class KeyedIndex:
 
 
 _WILD = object()  # an unknown or unhashable key: the document is always visited
+
+
+def components(n: int, groups: Sequence[Sequence[int]]) -> list[int]:
+    """Connected components of n items (0..n-1) joined by groups (each group's items are all
+    joined): union-find with path halving and union by size, near-linear in n plus the groups'
+    sizes. Returns each item's component as the smallest item of it."""
+    parent = list(range(n))
+    size = [1] * n
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for group in groups:
+        if not group:
+            continue
+        root = find(group[0])
+        for item in group[1:]:
+            other = find(item)
+            if other == root:
+                continue
+            if size[other] > size[root]:
+                root, other = other, root
+            parent[other] = root
+            size[root] += size[other]
+    smallest: dict[int, int] = {}
+    out = [find(i) for i in range(n)]
+    for i, root in enumerate(out):
+        smallest.setdefault(root, i)
+    return [smallest[root] for root in out]
 
 
 def _key(value: Any) -> Any:

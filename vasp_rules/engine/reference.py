@@ -34,12 +34,13 @@ from ..lang.ast import (
     Presence,
     Quantifier,
     Unary,
+    link_keys,
     render,
 )
 from .dates import Calendar, Duration, shift, shift_gap
 from .dates import add_months as add_months  # re-exported for their earlier users
 from .dates import add_working_days as add_working_days
-from .keyed import KeyedIndex
+from .keyed import KeyedIndex, components
 from .values import (
     MODEL,
     PLAIN_ENGINE,
@@ -79,6 +80,8 @@ class BatchView:
             self.ids[id(model)] = doc_id
             self._kind_of[id(model)] = kind
         self._leaves: dict[tuple[str, tuple[str, ...]], _Leaves] = {}
+        self._components: dict[tuple[str, LinkKeys], dict[int, int]] = {}
+        self._plain_links: dict[tuple[str, LinkKeys, int], frozenset[int]] = {}
         #: per closure, what the compiled closures computed once for this batch's documents
         #: (compiler/values_only.py, compiler/memo.py): the documents live as long as the view
         self.shared: dict[Any, Any] = {}
@@ -108,6 +111,66 @@ class BatchView:
         self._indexes[id(node)] = (node, index)
         return index
 
+    def components(self, kind: str, keys: LinkKeys, ctx: Context) -> dict[int, int]:
+        """`linked(...)`'s keyed plan: id(document) -> its component (a number), for every
+        document of `kind`, joined by union-find over the value index of each key (`leaves`):
+        near-linear, once per batch. Two documents share a component exactly when a chain of
+        documents joins them, each sharing a known value of one key with the next."""
+        entry = self._components.get((kind, keys))
+        if entry is None:
+            docs = self.by_kind.get(kind, [])
+            groups: list[list[int]] = []
+            for parts in keys:
+                for found in self.leaves(kind, parts, ctx).by_value.values():
+                    groups.append([position for position, _, _ in found])
+            roots = components(len(docs), groups)
+            entry = self._components[(kind, keys)] = {
+                id(doc): roots[i] for i, doc in enumerate(docs)
+            }
+        return entry
+
+    def linked_plain(
+        self, kind: str, keys: LinkKeys, start: BaseModel, ctx: Context
+    ) -> frozenset[int]:
+        """`linked(...)`'s plain definition (the oracle of `components`): ids of the documents
+        of `kind` reachable from `start` by breadth-first search, a step joining two documents
+        when some key has a known value in both and the values are equal (`==`)."""
+        cache = (kind, keys, id(start))
+        found = self._plain_links.get(cache)
+        if found is None:
+            docs = self.by_kind.get(kind, [])
+            probe = Evaluator(ctx, record=False)
+            values = [
+                [probe._eval(Path(("__doc", *parts)), {"__doc": (doc, "")}).value for parts in keys]
+                for doc in docs
+            ]
+            seen = {i for i, doc in enumerate(docs) if doc is start}
+            queue = list(seen)
+            while queue:
+                u = queue.pop()
+                for v in range(len(docs)):
+                    if v not in seen and any(
+                        a is not UNKNOWN and b is not UNKNOWN and a == b
+                        for a, b in zip(values[u], values[v], strict=True)
+                    ):
+                        seen.add(v)
+                        queue.append(v)
+            found = self._plain_links[cache] = frozenset(id(docs[i]) for i in seen)
+        return found
+
+    def linked(
+        self, kind: str, keys: LinkKeys, doc: BaseModel, other: BaseModel, ctx: Context
+    ) -> bool:
+        """Whether two documents of `kind` are linked (the keyed plan or the plain one)."""
+        if not self.keyed:
+            return id(other) in self.linked_plain(kind, keys, doc, ctx)
+        found = self.components(kind, keys, ctx)
+        mine = found.get(id(doc))
+        return mine is not None and found.get(id(other)) == mine
+
+    def kind_of(self, document: BaseModel | None) -> str | None:
+        return self._kind_of.get(id(document))
+
     def leaves(self, kind: str, parts: tuple[str, ...], ctx: Context) -> _Leaves:
         """Every value at `batch.KIND.parts` (through lists), by engine value, with the
         document it belongs to and its concrete path; built once per batch."""
@@ -134,6 +197,9 @@ class BatchView:
 class _Leaves:
     by_value: dict[Any, list[tuple[int, str, Any]]]  # value -> (document, path, JSON value)
     unknown: list[tuple[int, str, Any]]  # absent values: a membership test on them is unknown
+
+
+LinkKeys = tuple[tuple[str, ...], ...]  # the key paths of `linked(...)`
 
 
 def _hashable(value: Any) -> Any:
@@ -442,6 +508,8 @@ class Evaluator:
             return Result(UNKNOWN, missing | {"(division by zero)"})
 
     def _call(self, node: Call, scope: dict[str, tuple[Any, str]]) -> Result:
+        if node.name == "linked":
+            return self._linked(node, scope)
         args = [self._eval(a, scope) for a in node.args]
         missing = _union(a.missing for a in args)
         if any(a.value is UNKNOWN for a in args):
@@ -459,6 +527,28 @@ class Evaluator:
         if name == "matches":
             return Result(regex.fullmatch(str(values[1]), str(values[0])))
         raise ValueError(f"unknown function {name}")
+
+    def _linked(self, node: Call, scope: dict[str, tuple[Any, str]]) -> Result:
+        """`linked(VAR, KEY, ...)`: the batch document VAR names and this document are linked
+        by their keys, transitively (see `BatchView.components`). Never unknown: an absent
+        key links nothing. It reads each key of this document and of the other one."""
+        var = node.args[0]
+        assert isinstance(var, Path)
+        head = var.parts[0]
+        keys = link_keys(node)
+        if self.record:
+            own = ("linked: this document's keys", keys)  # read once per evaluation
+            for parts in keys:
+                if own not in self.memo:
+                    self._eval(Path(parts), scope)
+                self._eval(Path((head, *parts)), scope)
+            self.memo[own] = True
+        view, doc = self.ctx.batch, self.ctx.document
+        other = scope[head][0]
+        kind = None if view is None else view.kind_of(doc)
+        if view is None or kind is None or doc is None or not isinstance(other, BaseModel):
+            return Result(False)
+        return Result(view.linked(kind, keys, doc, other, self.ctx))
 
     # -- quantifiers -----------------------------------------------------------------------
     def _items(

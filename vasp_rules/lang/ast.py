@@ -95,7 +95,7 @@ class Presence:
 @dataclass(frozen=True)
 class Call:
     """A built-in function: days(n), months(n), years(n), hours(n), working_days(n), len(list),
-    max(a, b), min(a, b), matches(text, pattern)."""
+    max(a, b), min(a, b), matches(text, pattern), linked(var, key, ...) (see `link_keys`)."""
 
     name: str
     args: tuple[Expr, ...]
@@ -131,6 +131,12 @@ class Const:
     type_name: str
     origin: str = field(default="", compare=False)
     pos: int = field(default=0, compare=False)
+
+
+def link_keys(node: Call) -> tuple[tuple[str, ...], ...]:
+    """The key paths of `linked(VAR, KEY, ...)`, as path parts from a document of the batch
+    kind VAR ranges over (the checker makes every KEY a field path of that kind)."""
+    return tuple(a.parts for a in node.args[1:] if isinstance(a, Path))
 
 
 def children(node: Expr) -> tuple[Expr, ...]:

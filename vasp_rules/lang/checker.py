@@ -22,6 +22,7 @@ from .ast import (
     Presence,
     Quantifier,
     Unary,
+    render,
 )
 from .types import (
     BOOL,
@@ -75,9 +76,12 @@ class Checker:
         self._result = CheckResult(BOOL)
         #: id(node) -> type name, for every node of the last checked tree
         self.types: dict[int, str] = {}
+        #: quantifier variables in scope that range over the batch's documents -> their kind
+        self._over_batch: dict[str, str] = {}
 
     def check(self, node: Expr, expect: Type | None = None) -> CheckResult:
         self._result = CheckResult(BOOL)
+        self._over_batch = {}
         tp = self._check(node, {})
         if expect is not None and tp.name != expect.name:
             raise TypeCheckError(f"expected a {expect} expression, got {tp}", _pos(node))
@@ -270,6 +274,8 @@ class Checker:
                 )
 
     def _call(self, node: Call, scope: dict[str, Type]) -> Type:
+        if node.name == "linked":
+            return self._linked(node, scope)
         args = [self._check(a, scope) for a in node.args]
         name = node.name
         if name in ("days", "months", "years", "hours", "working_days"):
@@ -304,6 +310,56 @@ class Checker:
             return BOOL
         raise TypeCheckError(f"unknown function {name!r}", node.pos)
 
+    def _linked(self, node: Call, scope: dict[str, Type]) -> Type:
+        """`linked(VAR, KEY, ...)`: VAR ranges over the batch's documents of the kind being
+        evaluated; each KEY is a single-valued field path of that kind."""
+        usage = (
+            "linked(VAR, KEY, ...) takes a variable ranging over batch.KIND and the fields "
+            "that link two documents, e.g. linked(t, originator.account_or_wallet, "
+            "originator.customer_id)"
+        )
+        if len(node.args) < 2:
+            raise TypeCheckError(usage, node.pos)
+        var = node.args[0]
+        if not (isinstance(var, Path) and len(var.parts) == 1 and var.parts[0] in self._over_batch):
+            raise TypeCheckError(
+                "linked(...)'s first argument must be a variable ranging over the batch's "
+                f"documents (x in batch.KIND); {usage}",
+                _pos(var),
+            )
+        kind = self._over_batch[var.parts[0]]
+        if self.kinds[kind] is not self.root:
+            raise TypeCheckError(
+                f"linked(...) links documents of the kind being evaluated "
+                f"({self.root.__name__}), but {var.parts[0]!r} ranges over batch.{kind}",
+                _pos(var),
+            )
+        self._check(var, scope)
+        seen: set[tuple[str, ...]] = set()
+        for key in node.args[1:]:
+            if not isinstance(key, Path) or key.parts[0] in (
+                *scope,
+                *self.extra_names,
+                "as_of",
+                "batch",
+            ):
+                raise TypeCheckError(
+                    "linked(...) keys are field paths of the document (such as "
+                    f"originator.customer_id), not {render(key)}",
+                    _pos(key),
+                )
+            tp = self._check(key, scope)
+            if tp.name not in _LINK_KEY_TYPES:
+                raise TypeCheckError(
+                    f"a linked(...) key must be one value (text, number or date); "
+                    f"{key.dotted} is {tp}",
+                    key.pos,
+                )
+            if key.parts in seen:
+                raise TypeCheckError(f"linked(...) names {key.dotted} twice", key.pos)
+            seen.add(key.parts)
+        return BOOL
+
     def _quantifier(self, node: Quantifier, scope: dict[str, Type]) -> Type:
         source = self._check(node.source, scope)
         if source.name != "list" or source.item is None:
@@ -316,9 +372,16 @@ class Checker:
             )
         inner = dict(scope)
         inner[node.var] = source.item
+        outer_kind = self._over_batch.pop(node.var, None)
+        src = node.source
+        if isinstance(src, Path) and src.parts[0] == "batch" and len(src.parts) == 2:
+            self._over_batch[node.var] = src.parts[1]
         if node.where is not None:
             self._want_bool(self._check(node.where, inner), node.where, "'where'")
         body = self._check(node.body, inner) if node.body is not None else None
+        self._over_batch.pop(node.var, None)
+        if outer_kind is not None:
+            self._over_batch[node.var] = outer_kind
         kind = node.kind
         if kind in ("any", "all", "none"):
             if body is not None:
@@ -338,6 +401,9 @@ class Checker:
         if body.name not in ("int", "number", "money", "date", "datetime", "string"):
             raise TypeCheckError(f"{kind}(...) needs orderable values, got {body}", node.pos)
         return body
+
+
+_LINK_KEY_TYPES = frozenset({"string", "int", "number", "date", "datetime", "bool"})
 
 
 def _pos(node: Expr) -> int:

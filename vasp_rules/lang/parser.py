@@ -41,7 +41,7 @@ from .ast import (
 
 QUANTIFIERS = frozenset({"any", "all", "none", "count", "sum", "max", "min", "select"})
 FUNCTIONS = frozenset(
-    {"days", "months", "years", "hours", "working_days", "len", "max", "min", "matches"}
+    {"days", "months", "years", "hours", "working_days", "len", "max", "min", "matches", "linked"}
 )
 KEYWORDS = frozenset(
     {"and", "or", "not", "in", "is", "missing", "present", "where", "true", "false", "param"}

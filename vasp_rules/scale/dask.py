@@ -62,6 +62,7 @@ def _keys(root: Source, sha256: str, as_of: date, part: list[Any], i: int) -> li
         out.extend(("Q", key, ref) for key in keys.probes)
         out.extend(("W", n, ref) for n in keys.wild)
         out.extend(("N", kind, ref) for kind in set(keys.needs_all))
+        out.extend(("L", key, ref) for key in keys.links)
     return out
 
 
@@ -86,6 +87,28 @@ def _merge(a: tuple[set[Ref], set[int]], b: tuple[set[Ref], set[int]]) -> tuple[
     return a
 
 
+def _linked_pairs(links: list[tuple[Any, ...]]) -> list[tuple[int, Ref]]:
+    """(partition, document) pairs for transitive links (`linked(...)`): each partition needs
+    the other partitions' documents of its documents' components. Components are joined here,
+    by union-find over the link records (key, document), near-linear in their number."""
+    from ..engine.keyed import components
+
+    refs = sorted({rec[2] for rec in links})
+    number = {ref: i for i, ref in enumerate(refs)}
+    by_key: dict[Any, list[int]] = {}
+    for _, key, ref in links:
+        by_key.setdefault(key, []).append(number[ref])
+    roots = components(len(refs), list(by_key.values()))
+    members: dict[int, list[Ref]] = {}
+    for ref, root in zip(refs, roots, strict=True):
+        members.setdefault(root, []).append(ref)
+    pairs: list[tuple[int, Ref]] = []
+    for group in members.values():
+        for p in {ref[0] for ref in group}:
+            pairs.extend((p, ref) for ref in group if ref[0] != p)
+    return pairs
+
+
 def _group_key(rec: tuple[Any, ...]) -> Any:
     kind = rec[0]
     if kind in ("P", "Q"):
@@ -95,6 +118,14 @@ def _group_key(rec: tuple[Any, ...]) -> Any:
     if kind == "K":
         return ("kind", rec[1])
     return ("kind", rec[1])  # "N": a document that visits every document of a kind
+
+
+def _is_link(rec: tuple[Any, ...]) -> bool:
+    return bool(rec[0] == "L")
+
+
+def _not_link(rec: tuple[Any, ...]) -> bool:
+    return bool(rec[0] != "L")
 
 
 def _wild_seekers(rec: tuple[Any, ...]) -> list[tuple[Any, ...]]:
@@ -164,11 +195,16 @@ def evaluate_bag(
         records = db.from_delayed(
             [delayed(_keys)(root, sha, as_of, part, i) for i, part in enumerate(parts)]
         )
+        keyed = records.filter(_not_link)
         groups = (
-            records.map(_wild_seekers).flatten().foldby(_wild_key, _group, _empty, _merge, _empty)
+            keyed.map(_wild_seekers).flatten().foldby(_wild_key, _group, _empty, _merge, _empty)
         )
         pairs = groups.map(_needs).flatten().distinct()
-        for p, (k, j) in _compute(pairs, client):
+        link_records = records.filter(_is_link)
+        pair_list, link_list = _compute(client, pairs, link_records)
+        found = set(pair_list)
+        found.update(_linked_pairs(list(link_list)))
+        for p, (k, j) in sorted(found):
             neighbours.setdefault(p, {}).setdefault(k, []).append(j)
     decided = []
     for i, part in enumerate(parts):
@@ -194,10 +230,11 @@ def evaluate_bag(
     return out
 
 
-def _compute(collection: Any, client: Any) -> Any:
+def _compute(client: Any, *collections: Any) -> tuple[Any, ...]:
+    """Several collections computed together (on the client's cluster, or locally)."""
     if client is not None:
-        return client.compute(collection).result()
-    return collection.compute()
+        return tuple(client.gather(client.compute(list(collections))))
+    return tuple(dask.compute(*collections))  # type: ignore[attr-defined]
 
 
 def _compute_all(

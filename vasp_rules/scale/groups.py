@@ -6,6 +6,12 @@ a document visits only documents sharing one of its own key values, plus documen
 unknown (they can never be skipped). A chunk of the batch evaluated beside its `neighbours`
 therefore decides exactly as it would inside the whole batch. Accesses without a key (and
 documents whose own key is unknown) visit every document of the kind: those are all sent.
+
+A transitive access (`linked(x, KEY, ...)`) links documents through chains of shared key
+values: each document publishes each of its known key values (`links`), and a chunk needs the
+whole component of each of its documents, found by following the chain (`Neighbours.of`,
+the stream's key store and the Dask round do so in their own way). Every document of the kind
+takes part, whatever the rest of the filter says: a chain may pass through any of them.
 """
 
 from __future__ import annotations
@@ -33,6 +39,8 @@ class DocKeys:
     wild: list[int] = field(default_factory=list)  # accesses where everyone must see it
     probes: list[GroupKey] = field(default_factory=list)  # it visits documents with these
     needs_all: list[str] = field(default_factory=list)  # kinds it visits entirely
+    #: transitive accesses: (access, (key number, value)), published and followed at once
+    links: list[GroupKey] = field(default_factory=list)
 
 
 class Grouping:
@@ -43,9 +51,14 @@ class Grouping:
         self._ev = Evaluator(ctx, record=False)
         self._by_owner: dict[str, list[int]] = {}
         self._by_kind: dict[str, list[int]] = {}
+        #: transitive access -> the first one with the same kind and keys (one space for all)
+        self._link_space: dict[int, int] = {}
+        first: dict[tuple[str, tuple[Any, ...]], int] = {}
         for n, access in enumerate(self.accesses):
             self._by_owner.setdefault(access.owner, []).append(n)
             self._by_kind.setdefault(access.kind, []).append(n)
+            if access.transitive:
+                self._link_space[n] = first.setdefault((access.kind, access.group or ()), n)
 
     @property
     def relates(self) -> bool:
@@ -61,6 +74,10 @@ class Grouping:
         label = item.id
         for n in self._by_kind.get(item.kind, []):
             access = self.accesses[n]
+            if access.transitive:
+                if self._link_space[n] == n:
+                    out.links.extend((n, key) for key in self._link_values(access, item))
+                continue
             if access.group is None:
                 continue
             scope = {access.var: (item.model, label)}
@@ -73,6 +90,8 @@ class Grouping:
                 out.publishes.extend((n, v) for v in values)
         for n in self._by_owner.get(item.kind, []):
             access = self.accesses[n]
+            if access.transitive:
+                continue  # its links (above) are what it follows
             if access.group is None:
                 out.needs_all.append(access.kind)
                 continue
@@ -81,6 +100,17 @@ class Grouping:
                 out.needs_all.append(access.kind)
             else:
                 out.probes.extend((n, v) for v in values)
+        return out
+
+    def _link_values(self, access: Access, item: Item) -> list[Any]:
+        """A document's known values of a transitive access's keys, as (key number, value)."""
+        assert access.group is not None
+        scope = {access.var: (item.model, item.id)}
+        out: list[Any] = []
+        for i, expr in enumerate(access.group):
+            value = self._ev._eval(expr, scope).value
+            if value is not UNKNOWN:
+                out.append((i, hashable(value)))
         return out
 
     def _values(self, access: Access, scope: dict[str, tuple[Any, str]]) -> list[Any] | None:
@@ -111,8 +141,11 @@ class Neighbours:
         self.members: dict[GroupKey, list[int]] = {}
         self.wild: dict[int, list[int]] = {}
         self.by_kind: dict[str, list[int]] = {}
+        self.linked: dict[GroupKey, list[int]] = {}
         for pos, k in enumerate(keys):
             self.by_kind.setdefault(k.kind, []).append(pos)
+            for g in k.links:
+                self.linked.setdefault(g, []).append(pos)
             for g in k.publishes:
                 self.members.setdefault(g, []).append(pos)
             for n in k.wild:
@@ -135,4 +168,22 @@ class Neighbours:
             found.update(self.wild.get(n, ()))
         for kind in kinds:
             found.update(self.by_kind.get(kind, ()))
+        found.update(self._components(mine))
         return sorted(found - mine)
+
+    def _components(self, positions: set[int]) -> set[int]:
+        """The documents joined to `positions` by chains of shared link keys (breadth-first,
+        each key and document visited once: linear in the components' sizes)."""
+        seen_keys: set[GroupKey] = set()
+        reached: set[int] = set(positions)
+        queue = [g for pos in positions for g in self._keys[pos].links]
+        while queue:
+            g = queue.pop()
+            if g in seen_keys:
+                continue
+            seen_keys.add(g)
+            for pos in self.linked.get(g, ()):
+                if pos not in reached:
+                    reached.add(pos)
+                    queue.extend(self._keys[pos].links)
+        return reached

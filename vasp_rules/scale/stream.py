@@ -351,6 +351,7 @@ class _KeyStore:
             "CREATE TABLE wild(space INTEGER, pos INTEGER);"
             "CREATE TABLE needs(pos INTEGER, kind TEXT);"
             "CREATE TABLE doc(pos INTEGER PRIMARY KEY, kind TEXT);"
+            "CREATE TABLE link(space INTEGER, key TEXT, pos INTEGER);"
         )
 
     def add(self, pos: int, keys: DocKeys) -> None:
@@ -370,11 +371,16 @@ class _KeyStore:
             db.executemany(
                 "INSERT INTO needs VALUES (?, ?)", [(pos, k) for k in set(keys.needs_all)]
             )
+        if keys.links:
+            db.executemany(
+                "INSERT INTO link VALUES (?, ?, ?)", [(n, _text(k), pos) for n, k in keys.links]
+            )
 
     def finish(self) -> None:
         self.db.executescript(
             "CREATE INDEX pub_key ON pub(space, key); CREATE INDEX probe_pos ON probe(pos);"
             "CREATE INDEX needs_pos ON needs(pos); CREATE INDEX doc_kind ON doc(kind);"
+            "CREATE INDEX link_key ON link(space, key); CREATE INDEX link_pos ON link(pos);"
         )
         self.db.commit()
 
@@ -387,8 +393,21 @@ class _KeyStore:
             "UNION SELECT doc.pos FROM doc WHERE doc.kind IN "
             "(SELECT kind FROM needs WHERE pos >= ?1 AND pos < ?2)",
             (start, stop),
-        )
-        return sorted(p for (p,) in rows if not start <= p < stop)
+        ).fetchall()
+        # transitive links: the documents joined to the chunk's by chains of shared keys; the
+        # recursion runs over keys (each expanded once), so a key shared by m documents costs
+        # O(m), not O(m²) as following documents would
+        rows += self.db.execute(
+            "WITH RECURSIVE reach(space, key) AS ("
+            "SELECT space, key FROM link WHERE pos >= ?1 AND pos < ?2 "
+            "UNION SELECT b.space, b.key FROM reach "
+            "JOIN link a ON a.space = reach.space AND a.key = reach.key "
+            "JOIN link b ON b.pos = a.pos AND b.space = a.space) "
+            "SELECT link.pos FROM reach JOIN link ON link.space = reach.space "
+            "AND link.key = reach.key",
+            (start, stop),
+        ).fetchall()
+        return sorted({p for (p,) in rows if not start <= p < stop})
 
     def close(self) -> None:
         self.db.close()
