@@ -497,8 +497,8 @@ class _Payload:
 
 
 def _unknown_field(key: str, allowed: Sequence[str], context: str = "") -> str:
-    """"unknown field", with the member meant when one differs only in case, underscores or
-    dashes, or is close; ``context`` (what the object holds) is added after a semicolon."""
+    """The "unknown field" message, naming the member meant when one differs only in case,
+    underscores or dashes, or is close; ``context`` (what the object holds) follows it."""
 
     def fold(name: str) -> str:
         return name.replace("_", "").replace("-", "").casefold()
@@ -676,6 +676,10 @@ def _map(envelope: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
                     f"contradicts {accounts_path}: the two lists of account numbers differ",
                 )
             accounts, accounts_path = person_accounts, f"{person_path}.accountNumber"
+        if not accounts:  # a joint account's number may sit with another holder (2023)
+            owner = next((h for h in persons if h[3]), None)
+            if owner is not None:
+                accounts, accounts_path = owner[3], f"{owner[0]}.accountNumber"
         person_paths[party] = [person_path]
         person_path += ".naturalPerson" if kind == "natural" else ".legalPerson"
         out: dict[str, Any] = {}
