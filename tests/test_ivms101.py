@@ -321,6 +321,24 @@ def test_a_transfer_without_joint_holders_dumps_as_before() -> None:
     assert "joint_holders" not in dumped["beneficiary"]
 
 
+def test_counterparty_vasp_name_is_required_only_when_the_payload_does_not_name_it() -> None:
+    envelope = load("outgoing_2020.json")  # OUT: the beneficiaryVASP is the counterparty
+    assert "name" not in envelope["transfer"]["counterparty_vasp"]
+    del envelope["ivms101"]["beneficiaryVASP"]
+    assert errors_of(envelope) == [
+        ("transfer.counterparty_vasp.name", "required field is missing"),
+        ("transfer.counterparty_vasp.jurisdiction", "required field is missing"),
+    ]
+    envelope["transfer"]["counterparty_vasp"].update(name="Gulf Crest Exchange", jurisdiction="AE")
+    assert parse_ivms101(envelope).counterparty_vasp is not None
+    # the payload names the VASP but says nothing of its licence: that is the transfer's part
+    envelope = load("outgoing_2020.json")
+    del envelope["transfer"]["counterparty_vasp"]
+    assert errors_of(envelope) == [
+        ("transfer.counterparty_vasp.licensed", "required field is missing")
+    ]
+
+
 # -- unknown, mis-cased and missing members are named as such ---------------------------------
 
 

@@ -19,6 +19,11 @@ counterparty, so an input in this format is an envelope holding both::
 ``screening`` (optional) carries the sending VASP's own sanctions screening of the parties,
 which IVMS101 has no place for; it becomes ``originator/beneficiary.sanctions_screening``.
 
+A party with several persons (a joint account) maps its first natural person with a LEGL name
+(else the first natural person, else the first legal person with a LEGL name, else the first) to
+the party and the others, in payload order, to the party's ``joint_holders``; ``screening`` may
+then list one result (or null) per person, so that VER-02/VER-03 screen every holder.
+
 :func:`to_transfer` returns the ``transfer`` document (plain JSON data); :func:`parse_ivms101`
 validates it into the :class:`~vasp_rules.entities.transfer.Transfer` model. Every problem is a
 :class:`Ivms101Error` (a :class:`DocumentError`) whose path names the place in the envelope, e.g.
@@ -816,8 +821,8 @@ def _counterparty(
         if "jurisdiction" not in merged:
             merged["jurisdiction"] = country
             sources["counterparty_vasp.jurisdiction"] = where
-    if given is None:
-        sources["counterparty_vasp"] = f"ivms101.{key}"
+    # what the payload does not give (licensed, due_diligence_on) is missing from the
+    # envelope's transfer.counterparty_vasp, and reported there
     doc["counterparty_vasp"] = merged
 
 
