@@ -36,8 +36,8 @@ CounterpartyType = Literal["VASP", "UNHOSTED", "UNKNOWN"]
 class JointHolder(StrictModel):
     """Another holder of a party's account (a joint account): screened like the party itself.
 
-    An IVMS101 payload with several originator or beneficiary persons maps the first to the
-    party and the others, in payload order, to its ``joint_holders`` (docs/ivms101.md)."""
+    An IVMS101 payload with several originator or beneficiary persons maps one to the party
+    and the others, in payload order, to its ``joint_holders`` (docs/ivms101.md says which)."""
 
     name: Text
     sanctions_screening: SanctionsScreening | None = None
