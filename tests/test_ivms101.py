@@ -339,6 +339,16 @@ def test_counterparty_vasp_name_is_required_only_when_the_payload_does_not_name_
     ]
 
 
+def test_a_2020_vasp_given_without_its_wrapper_is_read_the_same() -> None:
+    envelope = load("outgoing_2020.json")
+    for key in ("originatingVASP", "beneficiaryVASP"):
+        envelope["ivms101"][key] = envelope["ivms101"][key][key]
+    assert to_transfer(envelope) == to_transfer(load("outgoing_2020.json"))
+    envelope["ivms101"]["beneficiaryVASP"]["legalPerson"]["countryOfRegistration"] = "Dubai"
+    [(path, _)] = errors_of(envelope)
+    assert path == "ivms101.beneficiaryVASP.legalPerson.countryOfRegistration"
+
+
 # -- unknown, mis-cased and missing members are named as such ---------------------------------
 
 

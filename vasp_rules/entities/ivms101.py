@@ -485,8 +485,16 @@ class _Payload:
         return value
 
     def vasp(self, value: Any, path: str, wrapper: str) -> tuple[dict[str, Any], str]:
-        """The VASP's legal person and its path; 2020 wraps it as {originatingVASP: Person}."""
-        if self.version == "2020":
+        """The VASP's legal person and its path; 2020 wraps it as {originatingVASP: Person}.
+
+        A 2020 payload that gives the person directly, without the wrapper, is read the same:
+        several published implementations write it so, and the person cannot be mistaken."""
+        direct = (
+            isinstance(value, Mapping)
+            and wrapper not in value
+            and ("legalPerson" in value or "naturalPerson" in value)
+        )
+        if self.version == "2020" and not direct:
             data = self.obj(value, path, (wrapper,), (wrapper,))
             value, path = data[wrapper], _join(path, wrapper)
         elif isinstance(value, Mapping) and wrapper in value:
