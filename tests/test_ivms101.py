@@ -270,6 +270,28 @@ def test_a_joint_account_of_clear_holders_decides_as_the_single_holder_payload(
     assert (together.outcome, together.fired) == (alone.outcome, alone.fired) == ("APPROVE", [])
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    results=st.lists(
+        st.sampled_from([None, "CLEAR", "POTENTIAL_MATCH", "CONFIRMED_MATCH"]),
+        min_size=1,
+        max_size=5,
+    )
+)
+def test_every_person_of_a_joint_account_is_screened(
+    results: list[str | None], pk: RulePack
+) -> None:
+    """VER-02 fires iff some person is a confirmed match, VER-03 iff some is a potential one,
+    whichever person the match is and however many persons the account has."""
+    envelope = load("outgoing_2020.json")
+    persons = envelope["ivms101"]["originator"]["originatorPersons"]
+    persons += [natural(f"Holder{i}", "Qureshi") for i in range(1, len(results))]
+    envelope["screening"] = {"originator": [None if r is None else screened(r) for r in results]}
+    decision = pk.evaluate(parse_ivms101(envelope), AS_OF)
+    assert ("VER-02" in decision.fired) == ("CONFIRMED_MATCH" in results)
+    assert ("VER-03" in decision.fired) == ("POTENTIAL_MATCH" in results)
+
+
 def test_a_legl_name_is_preferred_to_an_earlier_person_without_one() -> None:
     envelope = load("outgoing_2020.json")
     persons = envelope["ivms101"]["originator"]["originatorPersons"]
