@@ -318,6 +318,12 @@ _amnesty_declaration = st.fixed_dictionaries(
 
 # --- transfer ------------------------------------------------------------------------------------
 
+# the other holders of a joint account (IVMS101 payloads with several persons)
+_joint_holders = st.lists(
+    st.fixed_dictionaries({"name": _names}, optional={"sanctions_screening": _opt(_screenings)}),
+    max_size=2,
+)
+
 _transfer = st.fixed_dictionaries(
     {
         "kind": st.just("transfer"),
@@ -337,10 +343,18 @@ _transfer = st.fixed_dictionaries(
                 "customer_id": _opt(_ids),
                 "date_of_birth": _opt(_birth_dates),
                 "place_of_birth": _opt(_text),
+                "sanctions_screening": _opt(_screenings),
+                "joint_holders": _opt(_joint_holders),
             },
         ),
         "beneficiary": st.fixed_dictionaries(
-            {}, optional={"name": _opt(_names), "account_or_wallet": _opt(_text)}
+            {},
+            optional={
+                "name": _opt(_names),
+                "account_or_wallet": _opt(_text),
+                "sanctions_screening": _opt(_screenings),
+                "joint_holders": _opt(_joint_holders),
+            },
         ),
         "counterparty_type": _one_of(CounterpartyType),
         "unhosted_ownership_verified": st.booleans(),

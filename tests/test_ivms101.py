@@ -194,6 +194,256 @@ def test_not_an_envelope() -> None:
     assert errors_of({"ivms101": {}, "transfer": {}})[0][0] == "ivms101.originator"
 
 
+# -- joint accounts: several persons, one mapped to the party, the others screened too ----------
+
+SCREENED_ON = "2026-03-01"
+COMPANY = {
+    "legalPerson": {
+        "name": {
+            "nameIdentifier": [
+                {"legalPersonName": "Qureshi Holdings", "legalPersonNameIdentifierType": "LEGL"}
+            ]
+        }
+    }
+}
+
+
+def natural(first: str, last: str, kind: str = "LEGL", key: str = "nameIdentifierType") -> Any:
+    ident = {"primaryIdentifier": last, "secondaryIdentifier": first, key: kind}
+    if key == "nameIdentifierType":  # IVMS101 2020: name is a list of NaturalPersonName
+        return {"naturalPerson": {"name": [{"nameIdentifier": [ident]}]}}
+    return {"naturalPerson": {"name": {"nameIdentifier": [ident]}}}
+
+
+def screened(result: str) -> dict[str, str]:
+    return {"result": result, "screened_on": SCREENED_ON}
+
+
+def joint(*results: str | None) -> dict[str, Any]:
+    """outgoing_2020 as a joint account of a company, Bilal (the example's person) and Ayesha,
+    screened in that order (None: not screened)."""
+    envelope = load("outgoing_2020.json")
+    persons = envelope["ivms101"]["originator"]["originatorPersons"]
+    persons[:] = [COMPANY, persons[0], natural("Ayesha", "Qureshi")]
+    envelope["screening"] = {"originator": [None if r is None else screened(r) for r in results]}
+    return envelope
+
+
+def test_joint_account_maps_the_first_natural_person_and_the_others_to_joint_holders() -> None:
+    single = to_transfer(load("outgoing_2020.json"))["originator"]
+    mapped = to_transfer(joint(None, "CLEAR", "POTENTIAL_MATCH"))["originator"]
+    # the originator is Bilal (the first natural person), with all his fields
+    own = {k: v for k, v in mapped.items() if k not in ("joint_holders", "sanctions_screening")}
+    assert own == single
+    assert mapped["sanctions_screening"] == screened("CLEAR")
+    # the company and Ayesha, in payload order, each with its own screening (if any)
+    assert mapped["joint_holders"] == [
+        {"name": "Qureshi Holdings"},
+        {"name": "Ayesha Qureshi", "sanctions_screening": screened("POTENTIAL_MATCH")},
+    ]
+
+
+def test_a_joint_holder_with_a_potential_match_is_referred_and_named(pk: RulePack) -> None:
+    decision = pk.evaluate(parse_ivms101(joint(None, "CLEAR", "POTENTIAL_MATCH")), AS_OF)
+    assert decision.outcome == "REFER" and decision.fired == ["VER-03"]
+    [finding] = decision.findings
+    assert "joint holders with a potential match: originator's Ayesha Qureshi" in finding.reason
+    assert finding.facts["originator.joint_holders[1].name"] == "Ayesha Qureshi"
+    assert finding.facts["originator.joint_holders[1].sanctions_screening.result"] == (
+        "POTENTIAL_MATCH"
+    )
+
+
+def test_a_joint_holder_confirmed_as_a_match_rejects_the_transfer(pk: RulePack) -> None:
+    decision = pk.evaluate(parse_ivms101(joint("CONFIRMED_MATCH", "CLEAR", "CLEAR")), AS_OF)
+    assert decision.outcome == "REJECT" and decision.fired == ["VER-02"]
+    assert "originator's Qureshi Holdings" in decision.findings[0].reason
+
+
+def test_a_joint_account_of_clear_holders_decides_as_the_single_holder_payload(
+    pk: RulePack,
+) -> None:
+    single = load("outgoing_2020.json")
+    single["screening"] = {"originator": screened("CLEAR")}
+    alone = pk.evaluate(parse_ivms101(single), AS_OF)
+    together = pk.evaluate(parse_ivms101(joint("CLEAR", "CLEAR", "CLEAR")), AS_OF)
+    assert (together.outcome, together.fired) == (alone.outcome, alone.fired) == ("APPROVE", [])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    results=st.lists(
+        st.sampled_from([None, "CLEAR", "POTENTIAL_MATCH", "CONFIRMED_MATCH"]),
+        min_size=1,
+        max_size=5,
+    )
+)
+def test_every_person_of_a_joint_account_is_screened(
+    results: list[str | None], pk: RulePack
+) -> None:
+    """VER-02 fires iff some person is a confirmed match, VER-03 iff some is a potential one,
+    whichever person the match is and however many persons the account has."""
+    envelope = load("outgoing_2020.json")
+    persons = envelope["ivms101"]["originator"]["originatorPersons"]
+    persons += [natural(f"Holder{i}", "Qureshi") for i in range(1, len(results))]
+    envelope["screening"] = {"originator": [None if r is None else screened(r) for r in results]}
+    decision = pk.evaluate(parse_ivms101(envelope), AS_OF)
+    assert ("VER-02" in decision.fired) == ("CONFIRMED_MATCH" in results)
+    assert ("VER-03" in decision.fired) == ("POTENTIAL_MATCH" in results)
+
+
+def test_a_legl_name_is_preferred_to_an_earlier_person_without_one() -> None:
+    envelope = load("outgoing_2020.json")
+    persons = envelope["ivms101"]["originator"]["originatorPersons"]
+    persons[:] = [natural("Bee", "Alias", kind="ALIA"), *persons]
+    mapped = to_transfer(envelope)["originator"]
+    assert mapped["name"] == "Bilal Ahmed Qureshi"
+    assert mapped["joint_holders"] == [{"name": "Bee Alias"}]
+
+
+def test_a_joint_beneficiary_and_a_2023_account_held_by_another_holder() -> None:
+    envelope = load("incoming_2023.json")
+    ivms = envelope["ivms101"]
+    company = ivms["originator"]["originatorPerson"][0]
+    # 2023: the account number sits with the company, the natural person is mapped
+    key = "naturalPersonNameIdentifierType"
+    ivms["originator"]["originatorPerson"] = [company, natural("Omar", "Khan", key=key)]
+    ivms["beneficiary"]["beneficiaryPerson"].append(natural("Zara", "Malik", key=key))
+    envelope["screening"] = {"beneficiary": [None, screened("CLEAR")]}
+    transfer = parse_ivms101(envelope)
+    assert transfer.originator.name == "Omar Khan"
+    assert transfer.originator.account_or_wallet == company["accountNumber"][0]
+    assert transfer.originator.joint_holders is not None
+    assert [h.name for h in transfer.originator.joint_holders] == ["Crescent Textile Mills Limited"]
+    assert transfer.beneficiary.name == "Sana Malik"
+    assert transfer.beneficiary.joint_holders is not None
+    [holder] = transfer.beneficiary.joint_holders
+    assert holder.name == "Zara Malik" and holder.sanctions_screening is not None
+
+
+def test_joint_account_errors_name_the_person_or_the_screening() -> None:
+    envelope = joint(None, "CLEAR")  # three persons, two screenings
+    [(path, message)] = errors_of(envelope)
+    assert path == "screening.originator"
+    assert "one per originator person in the payload (3), got 2" in message
+    envelope = joint(None, None, None)
+    person = envelope["ivms101"]["originator"]["originatorPersons"][2]["naturalPerson"]
+    person["nationalIdentification"] = {"nationalIdentifier": "X", "nationalIdentifierType": "LEIX"}
+    [(path, message)] = errors_of(envelope)
+    assert path == (
+        "ivms101.originator.originatorPersons[2].naturalPerson.nationalIdentification."
+        "nationalIdentifierType"
+    )
+
+
+def test_a_transfer_without_joint_holders_dumps_as_before() -> None:
+    """joint_holders is omitted when absent, so input_sha256 of existing documents is kept."""
+    dumped = parse_ivms101(load("outgoing_2020.json")).model_dump(mode="json")
+    assert "joint_holders" not in dumped["originator"]
+    assert "joint_holders" not in dumped["beneficiary"]
+
+
+def test_counterparty_vasp_name_is_required_only_when_the_payload_does_not_name_it() -> None:
+    envelope = load("outgoing_2020.json")  # OUT: the beneficiaryVASP is the counterparty
+    assert "name" not in envelope["transfer"]["counterparty_vasp"]
+    del envelope["ivms101"]["beneficiaryVASP"]
+    assert errors_of(envelope) == [
+        ("transfer.counterparty_vasp.name", "required field is missing"),
+        ("transfer.counterparty_vasp.jurisdiction", "required field is missing"),
+    ]
+    envelope["transfer"]["counterparty_vasp"].update(name="Gulf Crest Exchange", jurisdiction="AE")
+    assert parse_ivms101(envelope).counterparty_vasp is not None
+    # the payload names the VASP but says nothing of its licence: that is the transfer's part
+    envelope = load("outgoing_2020.json")
+    del envelope["transfer"]["counterparty_vasp"]
+    assert errors_of(envelope) == [
+        ("transfer.counterparty_vasp.licensed", "required field is missing")
+    ]
+
+
+def test_a_2020_vasp_given_without_its_wrapper_is_read_the_same() -> None:
+    envelope = load("outgoing_2020.json")
+    for key in ("originatingVASP", "beneficiaryVASP"):
+        envelope["ivms101"][key] = envelope["ivms101"][key][key]
+    assert to_transfer(envelope) == to_transfer(load("outgoing_2020.json"))
+    envelope["ivms101"]["beneficiaryVASP"]["legalPerson"]["countryOfRegistration"] = "Dubai"
+    [(path, _)] = errors_of(envelope)
+    assert path == "ivms101.beneficiaryVASP.legalPerson.countryOfRegistration"
+
+
+# -- unknown, mis-cased and missing members are named as such ---------------------------------
+
+
+def _rename(container: dict[str, Any], old: str, new: str) -> None:
+    container[new] = container.pop(old)
+
+
+@pytest.mark.parametrize(
+    ("edit", "path", "message"),
+    [
+        (
+            lambda e: _rename(e["ivms101"], "originator", "Originator"),
+            "ivms101.Originator",
+            "unknown field (did you mean originator? member names are case-sensitive)",
+        ),
+        (
+            lambda e: _rename(
+                e["ivms101"]["originator"], "originatorPersons", "originator_persons"
+            ),
+            "ivms101.originator.originator_persons",
+            "unknown field (did you mean originatorPersons? member names are case-sensitive)",
+        ),
+        (
+            lambda e: _rename(
+                e["ivms101"]["originator"], "originatorPersons", "originatorPersons1"
+            ),
+            "ivms101.originator.originatorPersons1",
+            "unknown field (did you mean originatorPersons?)",
+        ),
+        (
+            lambda e: e["ivms101"]["beneficiary"].update(accountnumber=["X"]),
+            "ivms101.beneficiary.accountnumber",
+            "unknown field (did you mean accountNumber? member names are case-sensitive)",
+        ),
+        (
+            lambda e: e["ivms101"]["originator"]["originatorPersons"][0]["naturalPerson"].update(
+                nickname="BQ"
+            ),
+            f"{BASE}.nickname",
+            "unknown field",
+        ),
+        (
+            lambda e: e["ivms101"].pop("originator"),
+            "ivms101.originator",
+            "required field is missing",
+        ),
+        (
+            lambda e: e["ivms101"].pop("beneficiary"),
+            "ivms101.beneficiary",
+            "required field is missing",
+        ),
+        (
+            lambda e: e["ivms101"]["originator"].pop("originatorPersons"),
+            "ivms101.originator.originatorPersons",
+            "required field is missing (originatorPersons in IVMS101 2020, originatorPerson in "
+            "IVMS101.2023)",
+        ),
+        (lambda e: e.pop("ivms101"), "ivms101", "required field is missing"),
+        (
+            lambda e: _rename(e, "ivms101", "IVMS101"),
+            "IVMS101",
+            "unknown field (did you mean ivms101? member names are case-sensitive; an IVMS101 "
+            "input has ivms101, transfer and optional screening)",
+        ),
+    ],
+)
+def test_unknown_or_missing_members_are_named_as_such(edit: Any, path: str, message: str) -> None:
+    envelope = load("outgoing_2020.json")
+    del envelope["ivms101"]["payloadMetadata"]  # the edition is inferred, or not
+    edit(envelope)
+    assert errors_of(envelope) == [(path, message)]
+
+
 def run(*args: str) -> tuple[int, str, str]:
     result = CliRunner().invoke(main, list(args))
     return result.exit_code, result.stdout, result.stderr

@@ -19,6 +19,11 @@ counterparty, so an input in this format is an envelope holding both::
 ``screening`` (optional) carries the sending VASP's own sanctions screening of the parties,
 which IVMS101 has no place for; it becomes ``originator/beneficiary.sanctions_screening``.
 
+A party with several persons (a joint account) maps its first natural person with a LEGL name
+(else the first natural person, else the first legal person with a LEGL name, else the first) to
+the party and the others, in payload order, to the party's ``joint_holders``; ``screening`` may
+then list one result (or null) per person, so that VER-02/VER-03 screen every holder.
+
 :func:`to_transfer` returns the ``transfer`` document (plain JSON data); :func:`parse_ivms101`
 validates it into the :class:`~vasp_rules.entities.transfer.Transfer` model. Every problem is a
 :class:`Ivms101Error` (a :class:`DocumentError`) whose path names the place in the envelope, e.g.
@@ -29,6 +34,7 @@ docs/ivms101.md lists the mapping field by field.
 from __future__ import annotations
 
 import copy
+import difflib
 import re
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
@@ -127,13 +133,13 @@ class _Payload:
             raise _fail(path, f"expected an object, got {_type(value)}")
         for key in value:
             if key not in allowed:
-                raise _fail(_join(path, str(key)), self._unknown(str(key)))
+                raise _fail(_join(path, str(key)), self._unknown(str(key), allowed))
         for key in required:
             if value.get(key) is None:
                 raise _fail(_join(path, key), "required field is missing")
         return dict(value)
 
-    def _unknown(self, key: str) -> str:
+    def _unknown(self, key: str, allowed: tuple[str, ...]) -> str:
         other = {
             "originatorPersons": ("2020", "originatorPerson"),
             "beneficiaryPersons": ("2020", "beneficiaryPerson"),
@@ -148,7 +154,7 @@ class _Payload:
                 f"{key} is IVMS101.{other[0]}, but this payload is IVMS101.{self.version} "
                 f"({self.declared}): use {other[1]}"
             )
-        return "unknown field"
+        return _unknown_field(key, allowed)
 
     def items(
         self, value: Any, path: str, *, min_items: int = 0, max_items: int = 100
@@ -217,7 +223,8 @@ class _Payload:
             ),
             ("name",),
         )
-        out: dict[str, Any] = {"name": self.natural_name(data["name"], _join(path, "name"))}
+        name, legl = self.natural_name(data["name"], _join(path, "name"))
+        out: dict[str, Any] = {"name": name, "legl": legl}
         self._common(data, path, out, "natural")
         if data.get("customerIdentification") is not None:
             p = _join(path, "customerIdentification")
@@ -259,7 +266,8 @@ class _Payload:
             ),
             ("name",),
         )
-        out: dict[str, Any] = {"name": self.legal_name(data["name"], _join(path, "name"))}
+        name, legl = self.legal_name(data["name"], _join(path, "name"))
+        out: dict[str, Any] = {"name": name, "legl": legl}
         self._common(data, path, out, "legal")
         if data.get(customer_key) is not None:
             p = _join(path, customer_key)
@@ -283,7 +291,8 @@ class _Payload:
             p = _join(path, "nationalIdentification")
             out["national_id"] = (self.national_id(data["nationalIdentification"], p, kind), p)
 
-    def natural_name(self, value: Any, path: str) -> str:
+    def natural_name(self, value: Any, path: str) -> tuple[str, bool]:
+        """(the name, whether it is of type LEGL)."""
         # 2020 defines name as [1..n] NaturalPersonName; 2023 as exactly one object
         if isinstance(value, list):
             if self.version == "2023":
@@ -296,7 +305,7 @@ class _Payload:
         else:
             flat = self._natural_ids(value, path)
         legal = [full for kind, full in flat if kind == "LEGL"]
-        return legal[0] if legal else flat[0][1]
+        return (legal[0], True) if legal else (flat[0][1], False)
 
     def _natural_ids(self, value: Any, path: str) -> list[tuple[str, str]]:
         data = self.obj(
@@ -342,7 +351,8 @@ class _Payload:
                     out.append((str(kind_value), f"{secondary} {primary}".strip()))
         return out
 
-    def legal_name(self, value: Any, path: str) -> str:
+    def legal_name(self, value: Any, path: str) -> tuple[str, bool]:
+        """(the name, whether it is of type LEGL)."""
         data = self.obj(
             value,
             path,
@@ -371,7 +381,7 @@ class _Payload:
                 if key == "nameIdentifier":
                     names.append((kind, name))
         legal = [n for k, n in names if k == "LEGL"]
-        return legal[0] if legal else names[0][1]
+        return (legal[0], True) if legal else (names[0][1], False)
 
     def address(self, value: Any, path: str) -> tuple[str, str, str]:
         """(addressType, the address as one line, country)."""
@@ -475,8 +485,16 @@ class _Payload:
         return value
 
     def vasp(self, value: Any, path: str, wrapper: str) -> tuple[dict[str, Any], str]:
-        """The VASP's legal person and its path; 2020 wraps it as {originatingVASP: Person}."""
-        if self.version == "2020":
+        """The VASP's legal person and its path; 2020 wraps it as {originatingVASP: Person}.
+
+        A 2020 payload that gives the person directly, without the wrapper, is read the same:
+        several published implementations write it so, and the person cannot be mistaken."""
+        direct = (
+            isinstance(value, Mapping)
+            and wrapper not in value
+            and ("legalPerson" in value or "naturalPerson" in value)
+        )
+        if self.version == "2020" and not direct:
             data = self.obj(value, path, (wrapper,), (wrapper,))
             value, path = data[wrapper], _join(path, wrapper)
         elif isinstance(value, Mapping) and wrapper in value:
@@ -489,6 +507,27 @@ class _Payload:
         if kind != "legal":
             raise _fail(_join(path, "naturalPerson"), "a VASP is a legal person")
         return person, _join(path, "legalPerson")
+
+
+def _unknown_field(key: str, allowed: Sequence[str], context: str = "") -> str:
+    """The "unknown field" message, naming the member meant when one differs only in case,
+    underscores or dashes, or is close; ``context`` (what the object holds) follows it."""
+
+    def fold(name: str) -> str:
+        return name.replace("_", "").replace("-", "").casefold()
+
+    spelled = [name for name in allowed if fold(name) == fold(key)]
+    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.75)
+    notes = (
+        [f"did you mean {spelled[0]}? member names are case-sensitive"]
+        if spelled
+        else [f"did you mean {close[0]}?"]
+        if close
+        else []
+    )
+    if context:
+        notes.append(context)
+    return f"unknown field ({'; '.join(notes)})" if notes else "unknown field"
 
 
 def _join(path: str, key: str) -> str:
@@ -504,6 +543,26 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+_ROOT_MEMBERS = (
+    "originator",
+    "beneficiary",
+    "originatingVASP",
+    "beneficiaryVASP",
+    "transferPath",
+    "payloadMetadata",
+)
+
+
+def _root_members(ivms: Mapping[str, Any]) -> None:
+    """Unknown or missing members of the payload's root (the same in both editions)."""
+    for key in ivms:
+        if key not in _ROOT_MEMBERS:
+            raise _fail(_join("ivms101", str(key)), _unknown_field(str(key), _ROOT_MEMBERS))
+    for key in ("originator", "beneficiary"):
+        if ivms.get(key) is None:
+            raise _fail(_join("ivms101", key), "required field is missing")
+
+
 def _version(ivms: Mapping[str, Any]) -> tuple[Version, str]:
     meta = ivms.get("payloadMetadata")
     declared: str | None = None
@@ -516,14 +575,20 @@ def _version(ivms: Mapping[str, Any]) -> tuple[Version, str]:
             )
         return _PAYLOAD_VERSIONS[declared], f"payloadVersion {declared}"
     originator = ivms.get("originator")
-    if isinstance(originator, Mapping):
-        if "originatorPersons" in originator:
-            return "2020", "originator.originatorPersons says so"
-        if "originatorPerson" in originator:
-            return "2023", "originator.originatorPerson says so"
+    if not isinstance(originator, Mapping):
+        raise _fail("ivms101.originator", f"expected an object, got {_type(originator)}")
+    if "originatorPersons" in originator:
+        return "2020", "originator.originatorPersons says so"
+    if "originatorPerson" in originator:
+        return "2023", "originator.originatorPerson says so"
+    members = ("originatorPersons", "originatorPerson", "accountNumber")
+    for key in originator:
+        if key not in members:
+            raise _fail(_join("ivms101.originator", str(key)), _unknown_field(str(key), members))
     raise _fail(
-        "ivms101.originator",
-        "originatorPersons (IVMS101 2020) or originatorPerson (2023) is required",
+        "ivms101.originator.originatorPersons",
+        "required field is missing (originatorPersons in IVMS101 2020, originatorPerson in "
+        "IVMS101.2023)",
     )
 
 
@@ -539,35 +604,32 @@ def _map(envelope: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
         raise _fail(
             "", f"an IVMS101 input is an object with ivms101 and transfer, not {_type(envelope)}"
         )
+    members = ("ivms101", "transfer", "screening")
     for key in envelope:
-        if key not in ("ivms101", "transfer", "screening"):
+        if key not in members:
             raise _fail(
                 str(key),
-                "unknown field (an IVMS101 input has ivms101, transfer and optional screening)",
+                _unknown_field(
+                    str(key),
+                    members,
+                    "an IVMS101 input has ivms101, transfer and optional screening",
+                ),
             )
     for key in ("ivms101", "transfer"):
-        if not isinstance(envelope.get(key), Mapping):
-            got = "missing" if envelope.get(key) is None else f"a {_type(envelope[key])}"
-            raise _fail(key, f"expected an object, got {got}")
+        if envelope.get(key) is None:
+            raise _fail(key, "required field is missing")
+        if not isinstance(envelope[key], Mapping):
+            raise _fail(key, f"expected an object, got {_type(envelope[key])}")
     ivms: Mapping[str, Any] = envelope["ivms101"]
     side: Mapping[str, Any] = envelope["transfer"]
+    # the root's members are the same in both editions: check them before telling the edition,
+    # so a misspelt or missing originator is reported as such
+    _root_members(ivms)
     version, declared = _version(ivms)
     p = _Payload(version, declared)
     persons_key = "originatorPersons" if version == "2020" else "originatorPerson"
     beneficiaries_key = "beneficiaryPersons" if version == "2020" else "beneficiaryPerson"
-    root = p.obj(
-        ivms,
-        "ivms101",
-        (
-            "originator",
-            "beneficiary",
-            "originatingVASP",
-            "beneficiaryVASP",
-            "transferPath",
-            "payloadMetadata",
-        ),
-        ("originator", "beneficiary"),
-    )
+    root = p.obj(ivms, "ivms101", _ROOT_MEMBERS, ("originator", "beneficiary"))
     if root.get("payloadMetadata") is not None:
         meta = p.obj(
             root["payloadMetadata"],
@@ -597,18 +659,23 @@ def _map(envelope: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
             sources[key] = f"transfer.{key}"
 
     parties: dict[str, dict[str, Any]] = {}
+    person_paths: dict[str, list[str]] = {}
     for party, persons_name in (("originator", persons_key), ("beneficiary", beneficiaries_key)):
         base = f"ivms101.{party}"
         block = p.obj(root[party], base, (persons_name, "accountNumber"), (persons_name,))
-        persons = p.items(block[persons_name], _join(base, persons_name), min_items=1)
-        if len(persons) > 1:
-            raise _fail(
-                f"{base}.{persons_name}[1]",
-                f"{len(persons)} {party} persons (a joint account): a transfer document has "
-                f"one {party}, so this payload cannot be mapped",
-            )
-        person_path = f"{base}.{persons_name}[0]"
-        kind, person, person_accounts = p.person(persons[0], person_path)
+        persons_path = _join(base, persons_name)
+        persons = [
+            (f"{persons_path}[{i}]", *p.person(v, f"{persons_path}[{i}]"))
+            for i, v in enumerate(p.items(block[persons_name], persons_path, min_items=1))
+        ]
+        # a joint account: the party is the first natural person with a LEGL name (else the
+        # first natural person, else the first legal person with a LEGL name, else the first);
+        # the others become its joint_holders, in payload order, and are screened too
+        chosen = min(
+            range(len(persons)),
+            key=lambda i: (persons[i][1] != "natural", not persons[i][2]["legl"], i),
+        )
+        person_path, kind, person, person_accounts = persons[chosen]
         accounts_path = _join(base, "accountNumber")
         accounts = (
             p.texts(block["accountNumber"], accounts_path)
@@ -622,6 +689,11 @@ def _map(envelope: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
                     f"contradicts {accounts_path}: the two lists of account numbers differ",
                 )
             accounts, accounts_path = person_accounts, f"{person_path}.accountNumber"
+        if not accounts:  # a joint account's number may sit with another holder (2023)
+            owner = next((h for h in persons if h[3]), None)
+            if owner is not None:
+                accounts, accounts_path = owner[3], f"{owner[0]}.accountNumber"
+        person_paths[party] = [person_path]
         person_path += ".naturalPerson" if kind == "natural" else ".legalPerson"
         out: dict[str, Any] = {}
         out["name"] = person["name"]
@@ -639,15 +711,21 @@ def _map(envelope: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
             ):
                 if field in person:
                     out[field], sources[f"{party}.{field}"] = person[field]
+        holders = [h for i, h in enumerate(persons) if i != chosen]
+        if holders:
+            out["joint_holders"] = []
+            for j, (holder_path, holder_kind, holder, _accounts) in enumerate(holders):
+                out["joint_holders"].append({"name": holder["name"]})
+                person_paths[party].append(holder_path)
+                sub = "naturalPerson" if holder_kind == "natural" else "legalPerson"
+                sources[f"{party}.joint_holders[{j}]"] = holder_path
+                sources[f"{party}.joint_holders[{j}].name"] = f"{holder_path}.{sub}.name"
         parties[party] = out
     if envelope.get("screening") is not None:
-        screening = p.obj(envelope["screening"], "screening", ("originator", "beneficiary"))
-        for party, result in screening.items():
-            if result is not None:
-                parties[party]["sanctions_screening"] = copy.deepcopy(result)
-                sources[f"{party}.sanctions_screening"] = f"screening.{party}"
-    doc["originator"] = parties["originator"]
-    doc["beneficiary"] = parties["beneficiary"]
+        _screening(p, envelope["screening"], parties, person_paths, sources)
+    for party in ("originator", "beneficiary"):  # joint holders last, as in the model
+        fields = parties[party]
+        doc[party] = {k: fields[k] for k in sorted(fields, key=lambda k: k == "joint_holders")}
 
     _counterparty(p, root, side, doc, sources)
     _check_dates(doc, sources)
@@ -657,6 +735,50 @@ def _map(envelope: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
         first = [k for k in ("name", "jurisdiction", "licensed", "due_diligence_on") if k in vasp]
         ordered["counterparty_vasp"] = {k: vasp[k] for k in [*first, *vasp] if k in vasp}
     return ordered, sources
+
+
+def _screening(
+    p: _Payload,
+    value: Any,
+    parties: dict[str, dict[str, Any]],
+    person_paths: Mapping[str, list[str]],
+    sources: dict[str, str],
+) -> None:
+    """``screening.<party>``: one result (the mapped person's), or a list with one result (or
+    null, not screened) per IVMS101 person of that party, in payload order."""
+    screening = p.obj(value, "screening", ("originator", "beneficiary"))
+    for party, result in screening.items():
+        if result is None:
+            continue
+        where = f"screening.{party}"
+        paths = person_paths[party]
+        if not isinstance(result, list):
+            parties[party]["sanctions_screening"] = copy.deepcopy(result)
+            sources[f"{party}.sanctions_screening"] = where
+            continue
+        if len(result) != len(paths):
+            raise _fail(
+                where,
+                f"a list of screenings has one per {party} person in the payload "
+                f"({len(paths)}), got {len(result)}",
+            )
+        # paths[0] is the mapped person; paths[1:] are its joint holders in order
+        for slot, path in enumerate(paths):
+            index = _person_index(path)
+            if result[index] is None:
+                continue
+            if slot == 0:
+                target, field = parties[party], f"{party}.sanctions_screening"
+            else:
+                target = parties[party]["joint_holders"][slot - 1]
+                field = f"{party}.joint_holders[{slot - 1}].sanctions_screening"
+            target["sanctions_screening"] = copy.deepcopy(result[index])
+            sources[field] = f"{where}[{index}]"
+
+
+def _person_index(path: str) -> int:
+    """The index i of a ``...Persons[i]`` path."""
+    return int(path[path.rindex("[") + 1 : -1])
 
 
 def _counterparty(
@@ -707,8 +829,8 @@ def _counterparty(
         if "jurisdiction" not in merged:
             merged["jurisdiction"] = country
             sources["counterparty_vasp.jurisdiction"] = where
-    if given is None:
-        sources["counterparty_vasp"] = f"ivms101.{key}"
+    # what the payload does not give (licensed, due_diligence_on) is missing from the
+    # envelope's transfer.counterparty_vasp, and reported there
     doc["counterparty_vasp"] = merged
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import StrictBool
+from pydantic import SerializerFunctionWrapHandler, StrictBool, model_serializer
 
 from vasp_rules.entities.common import (
     Address,
@@ -24,6 +24,7 @@ __all__ = [
     "CounterpartyType",
     "CounterpartyVasp",
     "Direction",
+    "JointHolder",
     "Originator",
     "Transfer",
 ]
@@ -32,8 +33,31 @@ Direction = Literal["IN", "OUT"]
 CounterpartyType = Literal["VASP", "UNHOSTED", "UNKNOWN"]
 
 
-class Originator(StrictModel):
-    """Originator data received or sent; every field may be missing (the rules judge that)."""
+class JointHolder(StrictModel):
+    """Another holder of a party's account (a joint account): screened like the party itself.
+
+    An IVMS101 payload with several originator or beneficiary persons maps one to the party
+    and the others, in payload order, to its ``joint_holders`` (docs/ivms101.md says which)."""
+
+    name: Text
+    sanctions_screening: SanctionsScreening | None = None
+
+
+class _Party(StrictModel):
+    """A transfer party: ``joint_holders`` is omitted from the dump when absent, so the
+    canonical JSON (and ``input_sha256``) of a document without it is what it always was."""
+
+    @model_serializer(mode="wrap")
+    def _omit_absent_joint_holders(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        if isinstance(data, dict) and data.get("joint_holders") is None:
+            data.pop("joint_holders", None)
+        return data
+
+
+class Originator(_Party):
+    """Originator data received or sent; every field may be missing (the rules judge that).
+    ``joint_holders``: the other holders of a joint account, each screened (VER-02, VER-03)."""
 
     name: Text | None = None
     account_or_wallet: Address | None = None
@@ -43,14 +67,16 @@ class Originator(StrictModel):
     date_of_birth: Date | None = None
     place_of_birth: Text | None = None
     sanctions_screening: SanctionsScreening | None = None
+    joint_holders: list[JointHolder] | None = None
 
 
-class Beneficiary(StrictModel):
-    """Beneficiary data; every field may be missing."""
+class Beneficiary(_Party):
+    """Beneficiary data; every field may be missing. ``joint_holders`` as for the originator."""
 
     name: Text | None = None
     account_or_wallet: Address | None = None
     sanctions_screening: SanctionsScreening | None = None
+    joint_holders: list[JointHolder] | None = None
 
 
 class CounterpartyVasp(StrictModel):
