@@ -467,7 +467,7 @@ _DECLARATION: dict[str, Any] = {
             "chain": "bitcoin",
             "quantity": "0.5",
             "location": "FOREIGN_VASP",
-            "wallet_address": "bc1qforeign",
+            "wallet_address": "bc1qglkhyeyuqxhtgd9564tqu200zuj7lfxvg76fu7",
             "acquired_on": "2024-01-01",
             "value_at_reference": {"amount": "30000", "currency": "USD"},
             "proof_of_control": "CUSTODIAN_STATEMENT",

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import StrictBool
+from pydantic import StrictBool, model_validator
 
 from vasp_rules.entities.common import (
-    Address,
     Country,
     Date,
     DateTime,
     Decimal0,
-    Identifier,
     Money,
     SanctionsScreening,
     StrictModel,
     Text,
 )
+from vasp_rules.entities.identity import Address, IdNumber, Name, check_wallet, network_of_asset
 
 __all__ = [
     "Beneficiary",
@@ -35,11 +34,11 @@ CounterpartyType = Literal["VASP", "UNHOSTED", "UNKNOWN"]
 class Originator(StrictModel):
     """Originator data received or sent; every field may be missing (the rules judge that)."""
 
-    name: Text | None = None
+    name: Name | None = None
     account_or_wallet: Address | None = None
     address: Text | None = None
-    national_id: Text | None = None
-    customer_id: Text | None = None
+    national_id: IdNumber | None = None
+    customer_id: IdNumber | None = None
     date_of_birth: Date | None = None
     place_of_birth: Text | None = None
     sanctions_screening: SanctionsScreening | None = None
@@ -48,7 +47,7 @@ class Originator(StrictModel):
 class Beneficiary(StrictModel):
     """Beneficiary data; every field may be missing."""
 
-    name: Text | None = None
+    name: Name | None = None
     account_or_wallet: Address | None = None
     sanctions_screening: SanctionsScreening | None = None
 
@@ -56,7 +55,7 @@ class Beneficiary(StrictModel):
 class CounterpartyVasp(StrictModel):
     """The VASP on the other side of the transfer."""
 
-    name: Text
+    name: Name
     jurisdiction: Country
     licensed: StrictBool
     due_diligence_on: Date | None = None
@@ -66,7 +65,7 @@ class Transfer(StrictModel):
     """A transfer in or out, with its fiat value at execution and travel-rule timing."""
 
     kind: Literal["transfer"]
-    transfer_id: Identifier
+    transfer_id: IdNumber
     direction: Direction
     asset: Text
     amount: Decimal0
@@ -79,3 +78,19 @@ class Transfer(StrictModel):
     unhosted_ownership_verified: StrictBool
     data_transmitted_at: DateTime | None = None
     settled_at: DateTime | None = None
+
+    @model_validator(mode="after")
+    def _wallets_fit_the_network(self) -> Transfer:
+        """An address on a transfer of a one-network asset (BTC, ETH, LTC, TRX, ATOM) must be an
+        address of that network, checksum included; an account number at a VASP (not shaped
+        like an address) is kept as written."""
+        network = network_of_asset(self.asset)
+        for party, person in (("originator", self.originator), ("beneficiary", self.beneficiary)):
+            check_wallet(
+                "Transfer",
+                (party, "account_or_wallet"),
+                person.account_or_wallet,
+                network,
+                strict=False,
+            )
+        return self
