@@ -133,8 +133,8 @@ def check_ascii(core: str, what: str) -> str:
         hint = f" (a look-alike of {folded!r})" if folded.isascii() and folded.strip() else ""
         raise PydanticCustomError(
             "identifier_not_ascii",
-            "{what} contains {char}{hint} at position {pos}: a {what} is written in ASCII "
-            "letters and digits; a look-alike or fullwidth character would name another one",
+            "{what} contains {char}{hint} at position {pos}: it is written in ASCII letters "
+            "and digits only; a look-alike or fullwidth character would name another one",
             {"what": what, "char": describe(ch), "hint": hint, "pos": i + 1},
         )
     return core
