@@ -29,6 +29,7 @@ import unicodedata
 from typing import Annotated, Literal
 
 import base58
+from annotated_types import MinLen
 from bech32 import CHARSET, bech32_hrp_expand, bech32_polymod, convertbits
 from Crypto.Hash import keccak
 from pydantic import AfterValidator, StrictStr, ValidationError, WithJsonSchema
@@ -384,9 +385,13 @@ _ADDRESS_SCHEMA = {"type": "string", "pattern": r"^\s*[!-~]+\s*$"}
 _ID_SCHEMA = {"type": "string", "pattern": r"^\s*[!-~]+\s*$"}
 
 #: A wallet address or account, stored and compared in canonical form.
-Address = Annotated[StrictStr, AfterValidator(check_account), WithJsonSchema(_ADDRESS_SCHEMA)]
+Address = Annotated[
+    StrictStr, MinLen(1), AfterValidator(check_account), WithJsonSchema(_ADDRESS_SCHEMA)
+]
 #: An id number or key (customer id, national id, passport, document id): an ASCII token.
-IdNumber = Annotated[StrictStr, AfterValidator(check_id_number), WithJsonSchema(_ID_SCHEMA)]
+IdNumber = Annotated[
+    StrictStr, MinLen(1), AfterValidator(check_id_number), WithJsonSchema(_ID_SCHEMA)
+]
 #: A name that names a party: any script, NFKC, no hidden character.
 Name = Annotated[StrictStr, AfterValidator(check_name)]
 
