@@ -26,8 +26,8 @@ sys.path.insert(0, str(ROOT))
 
 from vasp_rules import RulePack  # noqa: E402
 
-sys.path.insert(0, str(ROOT / "benchmarks"))
-from wallets import wallet_for  # noqa: E402
+sys.path.insert(0, str(ROOT / "tests"))
+from addresses import wallet_for  # noqa: E402
 
 KINDS = ["licence_application", "customer", "amnesty_declaration", "transfer"]
 

@@ -36,8 +36,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
 
-from wallets import wallet_for  # noqa: E402
+from addresses import wallet_for  # noqa: E402
 
 from vasp_rules import RulePack  # noqa: E402
 

@@ -4,10 +4,13 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 import base58
 from bech32 import bech32_encode, convertbits
 from Crypto.Hash import keccak
+
+from vasp_rules.entities.identity import network_of_chain
 
 NETWORKS = ("bitcoin", "evm", "litecoin", "tron", "cosmos")
 
@@ -52,3 +55,10 @@ def address(network: str, seed: object = 0, *, legacy: bool = False) -> str:
         assert data is not None
         return bech32_encode("cosmos", data)
     raise ValueError(network)
+
+
+def wallet_for(holding: dict[str, Any], tag: object) -> str:
+    """A valid address for a holding's network (its chain, else its coin), made from `tag`:
+    the same tag gives the same wallet; an EVM-looking one where the network cannot be told."""
+    network = network_of_chain(holding.get("chain"), holding.get("asset_symbol"))
+    return address(network or "evm", tag)

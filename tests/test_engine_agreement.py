@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from addresses import wallet_for
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import any_document, documents
@@ -79,7 +80,7 @@ def test_agreement_on_shared_wallets(docs: list[dict], as_of: date) -> None:
     for i, doc in enumerate(docs):
         doc["declaration_id"] = f"D-{i}"
         for h in doc["holdings"]:
-            h["wallet_address"] = "bc1-shared" if i % 2 == 0 else h["wallet_address"]
+            h["wallet_address"] = wallet_for(h, "shared") if i % 2 == 0 else h["wallet_address"]
     for name in PACKS:
         p = pack(name)
         assert _decisions(p, docs, as_of, "durable") == _decisions(p, docs, as_of, "reference")

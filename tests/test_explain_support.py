@@ -479,7 +479,7 @@ _DECLARATION: dict[str, Any] = {
             "chain": "ethereum",
             "quantity": "3",
             "location": "SELF_HOSTED",
-            "wallet_address": "0xselfhosted",
+            "wallet_address": "0x3eda1a3c38330c07f55ef9d3662f8ed65340b417",
             "acquired_on": "2024-01-01",
             "value_at_reference": {"amount": "9000", "currency": "USD"},
             "proof_of_control": "SIGNED_MESSAGE",

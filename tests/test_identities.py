@@ -197,8 +197,9 @@ def _app() -> Any:
     return _APP[0]
 
 
-@settings(max_examples=max(EXAMPLES // 3, 20), deadline=None,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=max(EXAMPLES // 3, 20), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(case=respelt())
 def test_the_service_refuses_a_respelling_or_decides_it_as_the_plain_spelling(
     case: tuple[str, list[dict[str, Any]]],

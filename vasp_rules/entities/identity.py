@@ -381,8 +381,14 @@ def check_name(text: str) -> str:
     return folded
 
 
-_ADDRESS_SCHEMA = {"type": "string", "pattern": r"^\s*[!-~]+\s*$"}
-_ID_SCHEMA = {"type": "string", "pattern": r"^\s*[!-~]+\s*$"}
+#: one printable ASCII token, ASCII white space around it allowed (as the validator reads it)
+_TOKEN_SCHEMA = {
+    "type": "string",
+    "minLength": 1,
+    "pattern": "^[ \\t\\n\\r\\f\\v]*[!-~]+[ \\t\\n\\r\\f\\v]*$",
+}
+_ADDRESS_SCHEMA = {**_TOKEN_SCHEMA, "description": "wallet address or account (identities.md)"}
+_ID_SCHEMA = {**_TOKEN_SCHEMA, "description": "id number (identities.md)"}
 
 #: A wallet address or account, stored and compared in canonical form.
 Address = Annotated[
