@@ -328,3 +328,27 @@ def test_id_numbers_are_one_ascii_token() -> None:
 def test_today_is_unchanged_for_a_plain_document() -> None:
     decision = PK.evaluate(example("transfer"), date(2026, 6, 1))
     assert decision.outcome == PK.evaluate(example("transfer"), date(2026, 6, 1)).outcome
+
+
+def test_a_cnic_with_a_hidden_or_fullwidth_digit_names_it() -> None:
+    doc = example("amnesty_declaration")
+    doc["declarant"]["id_document"]["number"] = "35202-6614378-9\u2060"
+    with pytest.raises(DocumentError, match=r"declarant\.id_document\.number: .*U\+2060 WORD"):
+        parse_document(doc)
+    doc["declarant"]["id_document"]["number"] = "\uff13" + "5202-6614378-9"
+    with pytest.raises(DocumentError, match="FULLWIDTH DIGIT THREE"):
+        parse_document(doc)
+
+
+def test_an_ivms101_payload_with_a_hidden_character_is_refused_at_its_own_path() -> None:
+    from conftest import EXAMPLES as EXAMPLE_DIR
+
+    from vasp_rules.entities.ivms101 import parse_ivms101
+
+    payload = json.loads((EXAMPLE_DIR / "ivms101" / "incoming_2023.json").read_text())
+    text = json.dumps(payload)
+    wallet = "bc1q5k9gndgqlg286d2amhvjs0fwue2kpj7gzvqa5k"
+    assert wallet in text
+    payload = json.loads(text.replace(wallet, wallet + "\\u200b"))
+    with pytest.raises(DocumentError, match=r"accountNumber\[0\]: .*U\+200B ZERO WIDTH SPACE"):
+        parse_ivms101(payload)

@@ -313,6 +313,10 @@ def _nadra_number_problem(kind: str, number: str) -> PydanticCustomError | None:
     and a non-zero last digit; that rejects real numbers (Azad Jammu and Kashmir locality codes
     start with 8) and NICOPs, so it is not used.
     """
+    try:  # a hidden or look-alike character is named (identity.py)
+        check_ascii(number, f"{kind} number")
+    except PydanticCustomError as named:
+        return named
     if not re.fullmatch(r"[0-9-]+", number):
         return PydanticCustomError(
             "nadra_number_format",
