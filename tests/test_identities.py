@@ -16,13 +16,12 @@ import json
 import os
 import unicodedata
 from collections import Counter
-from datetime import date
 from typing import Any
 
 import pytest
 from addresses import NETWORKS, address, eip55
 from conftest import example
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 from respellings import (
@@ -47,7 +46,7 @@ from vasp_rules.entities.registry import DocumentError, parse_document
 
 PK = RulePack.load("pk")
 #: hypothesis examples per property (VASP_RULES_FUZZ=1 for a long run)
-EXAMPLES = 2000 if os.environ.get("VASP_RULES_FUZZ") else 60
+EXAMPLES = 3000 if os.environ.get("VASP_RULES_FUZZ") else 150
 BASE = {name: decide(PK, load(name)) for name in {t[0] for t in TARGETS}}
 
 
@@ -132,9 +131,15 @@ _INVISIBLE = st.sampled_from(HIDDEN + SPACES) | st.characters(
 
 
 @st.composite
-def _edit(draw: st.DrawFn, insensitive: bool) -> Any:
-    kinds = ["insert", "surround", "homoglyph", "compat"] + (["case"] if insensitive else [])
+def _edit(draw: st.DrawFn, insensitive: bool, benign: bool = False) -> Any:
+    """One respelling step; `benign` ones (ASCII space around, case where the chain ignores it)
+    must be decided as the plain spelling, the others may be refused."""
+    kinds = ["space"] + (["case"] if insensitive else [])
+    if not benign:
+        kinds += ["insert", "surround", "homoglyph", "compat"]
     kind = draw(st.sampled_from(kinds))
+    if kind == "space":
+        return "surround", draw(st.sampled_from([" ", "\t", "\n", "\r\n", "  "])), 0.0
     if kind in ("insert", "surround"):
         return kind, draw(_INVISIBLE), draw(st.floats(0, 1))
     if kind == "case":
@@ -166,9 +171,10 @@ def _apply(value: str, edits: list[Any]) -> str:
 def respelt(draw: st.DrawFn) -> tuple[str, list[dict[str, Any]]]:
     name, field, edit, insensitive = draw(st.sampled_from(TARGETS))
     docs = load(name)
-    per_doc = [draw(st.lists(_edit(insensitive), max_size=3)) for _ in docs]
+    benign = draw(st.booleans())
+    per_doc = [draw(st.lists(_edit(insensitive, benign), max_size=3)) for _ in docs]
     if not any(per_doc):
-        per_doc[-1] = [draw(_edit(insensitive))]
+        per_doc[-1] = [draw(_edit(insensitive, benign))]
     edit(docs, lambda value, i: _apply(value, per_doc[i] if name.startswith("t") else per_doc[0]))
     return name, docs
 
@@ -180,6 +186,7 @@ def test_a_respelling_is_refused_or_decided_as_the_plain_spelling(
 ) -> None:
     name, docs = case
     got = decide(PK, docs)
+    event("refused" if isinstance(got, str) else "decided")
     if isinstance(got, str):
         assert got.startswith("documents["), got
     else:
@@ -198,7 +205,7 @@ def _app() -> Any:
 
 
 @settings(
-    max_examples=max(EXAMPLES // 3, 20), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=EXAMPLES // 2, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 @given(case=respelt())
 def test_the_service_refuses_a_respelling_or_decides_it_as_the_plain_spelling(
@@ -209,6 +216,7 @@ def test_the_service_refuses_a_respelling_or_decides_it_as_the_plain_spelling(
         _app(), "POST", f"/v1/evaluate?as_of={AS_OF}", json.dumps(docs).encode()
     )
     answer = json.loads(body)
+    event(f"HTTP {status}")
     if status == 422:
         assert answer["errors"][0]["path"].startswith("documents["), answer
     else:
@@ -323,11 +331,6 @@ def test_id_numbers_are_one_ascii_token() -> None:
         pattern = r"originator\.national_id: .*" + named.replace("+", r"\+")
         with pytest.raises(DocumentError, match=pattern):
             parse_document(broken)
-
-
-def test_today_is_unchanged_for_a_plain_document() -> None:
-    decision = PK.evaluate(example("transfer"), date(2026, 6, 1))
-    assert decision.outcome == PK.evaluate(example("transfer"), date(2026, 6, 1)).outcome
 
 
 def test_a_cnic_with_a_hidden_or_fullwidth_digit_names_it() -> None:
