@@ -12,7 +12,7 @@ is therefore checked here and stored in its canonical form, and every comparison
   line or paragraph separator, private-use, unassigned or other invisible ("default
   ignorable") character is refused with a message naming it, never silently stripped: a
   document that hides a character is visible as such. Names alone may keep a zero-width
-  (non-)joiner between two letters of a joining script, where Urdu and Persian spelling uses it.
+  (non-)joiner between two non-ASCII letters, where Urdu and Persian spelling uses it.
 - Wallet addresses, accounts and id numbers are ASCII: a non-ASCII character (a Cyrillic ``а``
   for ``a``, a fullwidth ``０ｘ``) is refused, even where NFKC would fold it to ASCII, because an
   address copied from a chain or an id copied from a card never needs folding. Surrounding ASCII
@@ -370,8 +370,8 @@ def check_id_number(text: str) -> str:
 
 def check_name(text: str) -> str:
     """A person's or firm's name, stored in NFKC form without surrounding space: any script is
-    welcome, hidden characters are not (a zero-width joiner or non-joiner between two letters
-    of a joining script, as Urdu spelling uses them, is kept)."""
+    welcome, hidden characters are not (a zero-width joiner or non-joiner between two non-ASCII
+    letters, as Urdu and Persian spelling use them, is kept)."""
     core = text.strip()
     _refuse_hidden(core, "name", name=True)
     if core.isascii():
@@ -390,7 +390,7 @@ _TOKEN_SCHEMA = {
 _ADDRESS_SCHEMA = {**_TOKEN_SCHEMA, "description": "wallet address or account (identities.md)"}
 _ID_SCHEMA = {**_TOKEN_SCHEMA, "description": "id number (identities.md)"}
 
-#: A wallet address or account, stored and compared in canonical form.
+#: A wallet address or account: kept as written, compared in :func:`canonical_address` form.
 Address = Annotated[
     StrictStr, MinLen(1), AfterValidator(check_account), WithJsonSchema(_ADDRESS_SCHEMA)
 ]
