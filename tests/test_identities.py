@@ -355,3 +355,27 @@ def test_an_ivms101_payload_with_a_hidden_character_is_refused_at_its_own_path()
     payload = json.loads(text.replace(wallet, wallet + "\\u200b"))
     with pytest.raises(DocumentError, match=r"accountNumber\[0\]: .*U\+200B ZERO WIDTH SPACE"):
         parse_ivms101(payload)
+
+
+@pytest.mark.parametrize("engine", ["durable", "reference"])
+@pytest.mark.parametrize(
+    "spelt",
+    [WALLET.upper().replace("0X", "0x"), "0X" + WALLET[2:].upper(), f"  {WALLET}\t", eip55(WALLET)],
+)
+def test_both_engines_compare_wallets_in_the_one_canonical_form(engine: Any, spelt: str) -> None:
+    docs = load("amnesty_shared_wallet.json")
+    docs[1]["holdings"][0]["wallet_address"] = spelt
+    decisions = PK.evaluate_many(docs, AS_OF, engine=engine)
+    assert [summary(d) for d in decisions] == BASE["amnesty_shared_wallet.json"]
+    assert all(d.fired == ["AMN-14"] or "AMN-14" in d.fired for d in decisions)
+
+
+def test_an_eth_transfer_with_a_broken_checksum_is_refused_at_its_path() -> None:
+    doc = example("transfer")
+    doc["asset"] = "ETH"
+    good = eip55("5aaeb6053f3e94c9b9a09f33669435e7ef1beaed")
+    doc["beneficiary"]["account_or_wallet"] = good
+    parse_document(doc)
+    doc["beneficiary"]["account_or_wallet"] = good[:-1] + good[-1].swapcase()
+    with pytest.raises(DocumentError, match=r"beneficiary\.account_or_wallet: .*EIP-55"):
+        parse_document(doc)
