@@ -33,6 +33,7 @@ from respellings import (
     decide,
     fullwidth,
     load,
+    respellings,
     respelt_batches,
     summary,
 )
@@ -379,3 +380,27 @@ def test_an_eth_transfer_with_a_broken_checksum_is_refused_at_its_path() -> None
     doc["beneficiary"]["account_or_wallet"] = good[:-1] + good[-1].swapcase()
     with pytest.raises(DocumentError, match=r"beneficiary\.account_or_wallet: .*EIP-55"):
         parse_document(doc)
+
+
+@pytest.mark.parametrize("kind", ["Address", "IdNumber", "Name"])
+def test_the_json_schema_of_an_identity_refuses_what_the_validator_refuses(kind: str) -> None:
+    """Character by character (a network's checksum is beyond a JSON Schema)."""
+    import jsonschema
+    from pydantic import TypeAdapter
+
+    from vasp_rules.entities import identity
+
+    adapter: TypeAdapter[Any] = TypeAdapter(getattr(identity, kind))
+    schema = jsonschema.Draft202012Validator(adapter.json_schema())
+    values = ["CUST-00481977", "Usman Tariq Butt", "می\u200cخواهم", " 0xAbC ", "a\u200cb"]
+    values += [v for base in values[:2] for _, v in respellings(base, case_insensitive=True)]
+    disagree = []
+    for value in values:
+        try:
+            adapter.validate_python(value)
+            accepted = True
+        except ValidationError:
+            accepted = False
+        if accepted != schema.is_valid(value) and ord(max(value)) < 0x10000:
+            disagree.append(value)
+    assert not disagree

@@ -24,15 +24,16 @@ is therefore checked here and stored in its canonical form, and every comparison
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import base58
 from annotated_types import MinLen
 from bech32 import CHARSET, bech32_hrp_expand, bech32_polymod, convertbits
 from Crypto.Hash import keccak
-from pydantic import AfterValidator, StrictStr, ValidationError, WithJsonSchema
+from pydantic import AfterValidator, Field, StrictStr, ValidationError, WithJsonSchema
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 __all__ = [
@@ -106,6 +107,10 @@ def _refuse_hidden(text: str, what: str, *, name: bool = False) -> None:
 
 
 _ASCII_SPACE = " \t\n\r\f\v"
+#: the space characters (Zs): dropped around a name; controls such as a tab are hidden
+_SPACE_SEPARATORS = (
+    " \u00a0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u202f\u205f\u3000"
+)
 
 
 def _ascii_token(text: str, what: str) -> str:
@@ -372,11 +377,11 @@ def check_name(text: str) -> str:
     """A person's or firm's name, stored in NFKC form without surrounding space: any script is
     welcome, hidden characters are not (a zero-width joiner or non-joiner between two non-ASCII
     letters, as Urdu and Persian spelling use them, is kept)."""
-    core = text.strip()
+    core = text.strip(_SPACE_SEPARATORS)
     _refuse_hidden(core, "name", name=True)
     if core.isascii():
         return core
-    folded = unicodedata.normalize("NFKC", core).strip()
+    folded = unicodedata.normalize("NFKC", core).strip(_SPACE_SEPARATORS)
     _refuse_hidden(folded, "name", name=True)
     return folded
 
@@ -398,8 +403,50 @@ Address = Annotated[
 IdNumber = Annotated[
     StrictStr, MinLen(1), AfterValidator(check_id_number), WithJsonSchema(_ID_SCHEMA)
 ]
+@functools.cache
+def _hidden_class() -> str:
+    """The hidden characters of the BMP but the joiners, as a regular-expression class body
+    (escaped ranges, portable to ECMA-262 regular expressions): controls, format characters,
+    separators, surrogates, private use and the ignorables. The validator also refuses
+    unassigned code points and the hidden characters beyond the BMP (tags, variation
+    selectors supplement)."""
+    codes = [
+        c
+        for c in range(0x10000)
+        if _hidden(chr(c)) and unicodedata.category(chr(c)) != "Cn" and chr(c) not in _JOINERS
+    ]
+    ranges: list[list[int]] = []
+    for c in codes:
+        if ranges and ranges[-1][1] == c - 1:
+            ranges[-1][1] = c
+        else:
+            ranges.append([c, c])
+
+    return "".join(
+        f"\\u{a:04x}" if a == b else f"\\u{a:04x}-\\u{b:04x}" for a, b in ranges
+    )
+
+
+def _name_schema(schema: dict[str, Any]) -> None:
+    """JSON Schema of a name: a visible character, no hidden one; a zero-width joiner or
+    non-joiner only between two non-ASCII characters (the validator: two non-ASCII letters)."""
+    hidden = _hidden_class() + "\\u200c\\u200d"
+    plain = f"[^{hidden}]"
+    around = f"[^\\u0000-\\u007f{hidden}]"
+    joiner = f"(?<={around})[\\u200c\\u200d](?={around})"
+    schema.clear()
+    schema.update(
+        type="string",
+        minLength=1,
+        # the end is "no character follows", not `$`: Python's `$` also matches before a
+        # final newline
+        pattern=f"^(?:{plain}|{joiner})*[^{hidden}\\s](?:{plain}|{joiner})*(?![\\s\\S])",
+        description="a name: any script, no hidden character (identities.md)",
+    )
+
+
 #: A name that names a party: any script, NFKC, no hidden character.
-Name = Annotated[StrictStr, AfterValidator(check_name)]
+Name = Annotated[StrictStr, AfterValidator(check_name), Field(json_schema_extra=_name_schema)]
 
 
 def refuse_at(title: str, loc: tuple[str | int, ...], error: PydanticCustomError, got: str) -> None:
