@@ -3,11 +3,12 @@
 Cross-document rules (AMN-14's shared wallet, TR-10's one originator) compare and group by
 identifiers, so an identifier that can be written two ways that look the same would let a
 structurer split one wallet or one customer into two. Every field that names a party or a wallet
-is therefore checked here and stored in its canonical form, and every comparison reads that form
-(:func:`canonical_address` for wallets, which the engines call through
-:attr:`WalletAddress.canonical`):
+is therefore checked here. Id numbers and names are stored in their canonical form; a wallet is
+kept as written (facts and hashes show what was sent) and every comparison reads its canonical
+form, :func:`canonical_address`, which the engines call through :attr:`WalletAddress.canonical`:
+the one source of that form.
 
-- Text is read in Unicode NFKC first.
+- Names are read in Unicode NFKC.
 - A control, format (``Cf``: zero-width space, BOM, soft hyphen, word joiner, bidi controls),
   line or paragraph separator, private-use, unassigned or other invisible ("default
   ignorable") character is refused with a message naming it, never silently stripped: a
@@ -48,7 +49,9 @@ __all__ = [
     "check_ascii",
     "check_id_number",
     "check_name",
+    "check_wallet",
     "describe",
+    "looks_like_address",
     "network_of_asset",
     "network_of_chain",
 ]
