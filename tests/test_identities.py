@@ -404,3 +404,16 @@ def test_the_json_schema_of_an_identity_refuses_what_the_validator_refuses(kind:
         if accepted != schema.is_valid(value) and ord(max(value)) < 0x10000:
             disagree.append(value)
     assert not disagree
+
+
+def test_an_lei_with_a_hidden_or_look_alike_character_names_it() -> None:
+    doc = example("licence_application")
+    lei = doc["firm"]["lei"]
+    doc["firm"]["lei"] = lei[:4] + "\u200b" + lei[4:]
+    with pytest.raises(DocumentError, match=r"firm\.lei: .*U\+200B ZERO WIDTH SPACE"):
+        parse_document(doc)
+    doc["firm"]["lei"] = lei.replace("K", "\u041a", 1)  # Cyrillic capital KA
+    with pytest.raises(DocumentError, match=r"firm\.lei: .*CYRILLIC CAPITAL LETTER KA"):
+        parse_document(doc)
+    doc["firm"]["lei"] = lei[:4] + " " + lei[4:]  # ISO 17442 spacing is still read
+    assert parse_document(doc).firm.lei == lei  # type: ignore[attr-defined]
