@@ -26,6 +26,9 @@ sys.path.insert(0, str(ROOT))
 
 from vasp_rules import RulePack  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "tests"))
+from addresses import wallet_for  # noqa: E402
+
 KINDS = ["licence_application", "customer", "amnesty_declaration", "transfer"]
 
 
@@ -60,7 +63,7 @@ def synthetic(count: int, seed: int) -> list[dict[str, Any]]:
         elif kind == "amnesty_declaration":
             doc["declaration_id"] = f"DECL-{i}"
             for h in doc["holdings"]:
-                h["wallet_address"] = f"w{rng.randrange(0, count)}"
+                h["wallet_address"] = wallet_for(h, f"w{rng.randrange(0, count)}")
         else:
             doc["transfer_id"] = f"TX-{i}"
             doc["value"]["amount"] = str(rng.randrange(10, 3000))

@@ -36,6 +36,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from addresses import wallet_for  # noqa: E402
 
 from vasp_rules import RulePack  # noqa: E402
 
@@ -74,9 +77,10 @@ def declarations(n: int, seed: int = 1) -> list[dict[str, Any]]:
         doc = copy.deepcopy(TEMPLATES["amnesty_declaration"])
         doc["declaration_id"] = f"VDA-2026-{i:07d}"
         for j, holding in enumerate(doc["holdings"]):
-            holding["wallet_address"] = f"bc1q{i:07d}x{j}"
+            holding["wallet_address"] = wallet_for(holding, f"{i:07d}x{j}")
         if rng.random() < 0.2:
-            doc["holdings"][0]["wallet_address"] = f"bc1qshared{rng.randrange(max(1, n // 10)):07d}"
+            shared = f"shared{rng.randrange(max(1, n // 10)):07d}"
+            doc["holdings"][0]["wallet_address"] = wallet_for(doc["holdings"][0], shared)
         out.append(doc)
     return out
 
@@ -96,7 +100,7 @@ def mixed(n: int, seed: int = 7) -> Iterator[dict[str, Any]]:
         elif kind == "amnesty_declaration":
             doc["declaration_id"] = f"VDA-2026-{i:07d}"
             for j, holding in enumerate(doc["holdings"]):
-                holding["wallet_address"] = f"bc1q{i:07d}x{j}"
+                holding["wallet_address"] = wallet_for(holding, f"{i:07d}x{j}")
         else:
             doc["transfer_id"] = f"TX-{i:08d}"
             doc["originator"]["account_or_wallet"] = f"CUST-{rng.randrange(n):08d}"

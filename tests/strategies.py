@@ -135,6 +135,44 @@ _leis = st.text(string.ascii_uppercase + string.digits, min_size=18, max_size=18
 _screenings = st.fixed_dictionaries({"result": _one_of(SanctionsResult), "screened_on": _dates})
 _years = st.sampled_from([0, 4, 5, 7]) | st.integers(0, 60)
 
+# identifiers (vasp_rules/entities/identity.py): a name shows every character it has; an id
+# number or account is an ASCII token; a wallet on a network the library validates is valid
+from addresses import NETWORKS, address  # noqa: E402
+
+from vasp_rules.entities.identity import (  # noqa: E402
+    check_name,
+    looks_like_address,
+    network_of_chain,
+)
+
+
+def _identity_ok(check: Any) -> Any:
+    def ok(text: str) -> bool:
+        try:
+            check(text)
+        except ValueError:
+            return False
+        return True
+
+    return ok
+
+
+_names = _names.filter(_identity_ok(check_name))
+_tokens = st.text(string.ascii_letters + string.digits + "-./", min_size=1, max_size=16)
+_accounts = _tokens.filter(lambda t: not looks_like_address(t))
+_WALLETS = {net: [address(net, i, legacy=i % 2 == 1) for i in range(4)] for net in NETWORKS}
+
+
+def _with_wallet(holding: dict[str, Any]) -> Strategy[dict[str, Any]]:
+    network = network_of_chain(holding["chain"], holding["asset_symbol"])
+    wallets = (
+        st.sampled_from(_WALLETS[network])
+        if network
+        else st.text(string.ascii_letters + string.digits, min_size=1, max_size=42)
+    )
+    return wallets.map(lambda w: {**holding, "wallet_address": w})
+
+
 # --- licence_application -------------------------------------------------------------------------
 
 _person = st.fixed_dictionaries(
@@ -270,7 +308,6 @@ _holding = st.fixed_dictionaries(
         "chain": st.sampled_from(["bitcoin", "ethereum", "tron", "monero", "solana"]),
         "quantity": _quantities,
         "location": _one_of(AssetLocation),
-        "wallet_address": st.text(string.ascii_letters + string.digits, min_size=1, max_size=42),
         "acquired_on": _dates,
         "value_at_reference": _money(),
         "proof_of_control": _one_of(ProofOfControl),
@@ -286,7 +323,7 @@ _holding = st.fixed_dictionaries(
         "privacy_coin": st.booleans(),
     },
     optional={"custodian_name": _opt(_text)},
-)
+).flatmap(_with_wallet)
 
 _amnesty_declaration = st.fixed_dictionaries(
     {
@@ -337,9 +374,9 @@ _transfer = st.fixed_dictionaries(
             {},
             optional={
                 "name": _opt(_names),
-                "account_or_wallet": _opt(_text),
+                "account_or_wallet": _opt(_accounts),
                 "address": _opt(_text),
-                "national_id": _opt(_text),
+                "national_id": _opt(_tokens),
                 "customer_id": _opt(_ids),
                 "date_of_birth": _opt(_birth_dates),
                 "place_of_birth": _opt(_text),
@@ -351,7 +388,7 @@ _transfer = st.fixed_dictionaries(
             {},
             optional={
                 "name": _opt(_names),
-                "account_or_wallet": _opt(_text),
+                "account_or_wallet": _opt(_accounts),
                 "sanctions_screening": _opt(_screenings),
                 "joint_holders": _opt(_joint_holders),
             },

@@ -16,6 +16,7 @@ import os
 from datetime import date
 from pathlib import Path
 
+from addresses import address
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import documents
@@ -82,14 +83,26 @@ def transfer_batches(draw: st.DrawFn) -> list[dict]:
     return docs
 
 
+_BTC, _ETH = address("bitcoin", "a"), address("evm", "c")
+#: (chain, symbol, wallet): valid addresses, some the same wallet spelt in another case
+HOLDINGS = [
+    ("bitcoin", "BTC", _BTC),
+    ("bitcoin", "BTC", _BTC.upper()),
+    ("bitcoin", "BTC", address("bitcoin", "b")),
+    ("ethereum", "ETH", _ETH),
+    ("ethereum", "USDT", _ETH.lower()),
+    ("ethereum", "ETH", address("evm", "d")),
+    ("solana", "SOL", "So1anaWa11etXyz"),
+]
+
+
 @st.composite
 def declaration_batches(draw: st.DrawFn) -> list[dict]:
     docs = draw(st.lists(documents("amnesty_declaration"), min_size=2, max_size=6))
     for i, doc in enumerate(docs):
         doc["declaration_id"] = f"D-{i}"
         for h in doc["holdings"]:
-            h["wallet_address"] = draw(st.sampled_from(["bc1-a", "bc1-b", "0xc", "0xd"]))
-            h["asset_symbol"] = draw(st.sampled_from(["BTC", "ETH", "USDT"]))
+            h["chain"], h["asset_symbol"], h["wallet_address"] = draw(st.sampled_from(HOLDINGS))
     return docs
 
 

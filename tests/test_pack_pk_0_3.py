@@ -70,14 +70,16 @@ def test_canonical_address(written: str, canonical: str) -> None:
 
 def test_addresses_are_kept_as_written_in_facts_and_hashes(pk: RulePack) -> None:
     doc = example("amnesty_declaration")
-    doc["holdings"][0]["wallet_address"] = " 0xAB12 "
+    # holding 0 is on bitcoin: a valid address, written in upper case with spaces around it
+    doc["holdings"][0]["wallet_address"] = " BC1QLVRY4TDWKRZ4ZPUAT425GXQMSEJEXT9JF9WHKG "
     decision = pk.evaluate(doc, date(2026, 6, 1))
     again = dict(doc)
     assert decision.input_sha256 == pk.evaluate(again, date(2026, 6, 1)).input_sha256
     from vasp_rules.entities.registry import parse_document
 
     model = parse_document(doc)
-    assert model.model_dump(mode="json")["holdings"][0]["wallet_address"] == " 0xAB12 "
+    written = model.model_dump(mode="json")["holdings"][0]["wallet_address"]
+    assert written == " BC1QLVRY4TDWKRZ4ZPUAT425GXQMSEJEXT9JF9WHKG "
 
 
 def _says_disclaimer_and_tags(text: str, pk: RulePack) -> None:

@@ -11,6 +11,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from addresses import wallet_for
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_batch_keyed import declaration_batches, pack, transfer_batches
@@ -96,8 +97,8 @@ def _mixed() -> list[dict]:
         doc = json.loads((ROOT / "examples" / f"{kind}.json").read_text())
         if kind == "amnesty_declaration":
             doc["declaration_id"] = f"D-{i}"
-            doc["holdings"][0]["wallet_address"] = f"bc1-shared-{i % 2}"
-            doc["holdings"][1]["wallet_address"] = f"T-own-{i}"
+            doc["holdings"][0]["wallet_address"] = wallet_for(doc["holdings"][0], f"shared-{i % 2}")
+            doc["holdings"][1]["wallet_address"] = wallet_for(doc["holdings"][1], f"own-{i}")
         elif kind == "transfer":
             doc["transfer_id"] = f"T-{i}"
             doc["value"] = {"amount": "400.00", "currency": "USD"}

@@ -7,8 +7,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from addresses import address
 from conftest import EXAMPLES, ROOT
 
+from vasp_rules.entities.identity import network_of_chain
 from vasp_rules.scenarios import Coverage, PackCache, ScenarioError, load_cases, run_case
 
 PK = ROOT / "rules" / "pk"
@@ -30,7 +32,9 @@ def declaration(decl_id: str, wallet: str) -> dict:
     doc = json.loads((EXAMPLES / "amnesty_declaration.json").read_text())
     doc["declaration_id"] = decl_id
     for h in doc["holdings"]:
-        h["wallet_address"] = f"{wallet}-{h['asset_symbol']}"
+        # a valid address of the holding's network, the same for the same `wallet`
+        network = network_of_chain(h["chain"], h["asset_symbol"]) or "evm"
+        h["wallet_address"] = address(network, (wallet, h["asset_symbol"]))
     return doc
 
 

@@ -4,21 +4,20 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import StrictBool
+from pydantic import StrictBool, model_validator
 
 from vasp_rules.entities.common import (
-    Address,
     Country,
     Date,
     Decimal0,
     IdDocument,
-    Identifier,
     Money,
     Percentage,
     SanctionsScreening,
     StrictModel,
     Text,
 )
+from vasp_rules.entities.identity import Address, IdNumber, Name, check_wallet, network_of_chain
 
 __all__ = [
     "AmnestyDeclaration",
@@ -49,7 +48,7 @@ class Proceeding(StrictModel):
 class Declarant(StrictModel):
     """The person declaring the assets."""
 
-    full_name: Text
+    full_name: Name
     id_document: IdDocument
     residence_country: Country
     public_office: PublicOffice
@@ -62,7 +61,7 @@ class Declarant(StrictModel):
 class DestinationVasp(StrictModel):
     """The Pakistani VASP the declared assets migrate to."""
 
-    name: Text
+    name: Name
     licensed: StrictBool
 
 
@@ -84,20 +83,27 @@ class AssetHolding(StrictModel):
     quantity: Decimal0
     location: AssetLocation
     wallet_address: Address
-    custodian_name: Text | None = None
+    custodian_name: Name | None = None
     acquired_on: Date
     value_at_reference: Money
     proof_of_control: ProofOfControl
     exposure_pct: ExposurePct
     privacy_coin: StrictBool
 
+    @model_validator(mode="after")
+    def _wallet_fits_the_chain(self) -> AssetHolding:
+        """A wallet on a chain this module knows must be an address of it, checksum included."""
+        network = network_of_chain(self.chain, self.asset_symbol)
+        check_wallet("AssetHolding", ("wallet_address",), self.wallet_address, network, strict=True)
+        return self
+
 
 class AmnestyDeclaration(StrictModel):
     """A declaration under one amnesty programme (the rule pack defines the programmes)."""
 
     kind: Literal["amnesty_declaration"]
-    declaration_id: Identifier
-    programme_id: Identifier
+    declaration_id: IdNumber
+    programme_id: IdNumber
     submitted_on: Date
     declarant: Declarant
     destination_vasp: DestinationVasp

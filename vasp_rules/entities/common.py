@@ -30,6 +30,13 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from vasp_rules.entities.identity import (
+    Address,
+    IdNumber,
+    WalletAddress,
+    canonical_address,
+    check_ascii,
+)
 from vasp_rules.entities.iso import COUNTRIES, CURRENCIES
 
 __all__ = [
@@ -70,34 +77,6 @@ Text = StrictStr
 Identifier = Annotated[StrictStr, Field(min_length=1)]
 
 
-_HEX_ADDRESS = re.compile(r"0[xX][0-9a-fA-F]+")
-_BECH32_ADDRESS = re.compile(r"[A-Za-z]{1,83}1[02-9AC-HJ-NP-Zac-hj-np-z]{6,}")
-
-
-def canonical_address(text: str) -> str:
-    """How a chain compares an address: surrounding space ignored; 0x hex addresses (EVM
-    checksum case or not) and bech32 addresses (which are single-case) in lower case; any
-    other address (base58, ...) is case-sensitive and kept as written."""
-    core = text.strip()
-    if _HEX_ADDRESS.fullmatch(core):
-        return core.lower()
-    if _BECH32_ADDRESS.fullmatch(core) and (core == core.lower() or core == core.upper()):
-        return core.lower()
-    return core
-
-
-class WalletAddress(str):
-    """A wallet address (or account) as written; rules compare its `canonical` form."""
-
-    __slots__ = ()
-
-    @property
-    def canonical(self) -> str:
-        return canonical_address(self)
-
-
-#: A wallet address or account: kept as written, compared in its canonical form.
-Address = Annotated[StrictStr, AfterValidator(WalletAddress)]
 #: An integer >= 0; ``True``, ``"7"`` and ``7.0`` are rejected.
 NonNegativeInt = Annotated[StrictInt, Field(ge=0, le=10**9)]
 
@@ -288,7 +267,7 @@ DateTime = Annotated[AwareDatetime, BeforeValidator(_parse_datetime)]
 
 def _check_lei(value: str) -> str:
     """ISO 17442: 18 letters or digits then 2 check digits (MOD 97-10, via python-stdnum)."""
-    compact: str = stdnum.lei.compact(value)
+    compact: str = stdnum.lei.compact(check_ascii(value, "LEI"))
     if len(compact) != 20:
         raise PydanticCustomError(
             "lei_length", "LEI must have 20 characters (got {n})", {"n": len(compact)}
@@ -334,6 +313,10 @@ def _nadra_number_problem(kind: str, number: str) -> PydanticCustomError | None:
     and a non-zero last digit; that rejects real numbers (Azad Jammu and Kashmir locality codes
     start with 8) and NICOPs, so it is not used.
     """
+    try:  # a hidden or look-alike character is named (identity.py)
+        check_ascii(number, f"{kind} number")
+    except PydanticCustomError as named:
+        return named
     if not re.fullmatch(r"[0-9-]+", number):
         return PydanticCustomError(
             "nadra_number_format",
@@ -358,7 +341,7 @@ class IdDocument(StrictModel):
     """An identity document. CNIC/NICOP numbers are checked and normalised to 13 digits."""
 
     type: IdDocumentType
-    number: Annotated[StrictStr, Field(min_length=1)]
+    number: IdNumber
     expires_on: Date
 
     @model_validator(mode="before")

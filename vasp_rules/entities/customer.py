@@ -10,13 +10,12 @@ from vasp_rules.entities.common import (
     Country,
     Date,
     IdDocument,
-    Identifier,
     Money,
     Pep,
     SanctionsScreening,
     StrictModel,
-    Text,
 )
+from vasp_rules.entities.identity import IdNumber, Name
 
 __all__ = ["Customer", "CustomerType", "RiskRating", "SourceOfFunds"]
 
@@ -35,9 +34,9 @@ class Customer(StrictModel):
     """A VASP customer: identity, screening, risk and activity facts."""
 
     kind: Literal["customer"]
-    customer_id: Identifier
+    customer_id: IdNumber
     customer_type: CustomerType
-    full_name: Text
+    full_name: Name
     date_of_birth: Date
     nationality: Country
     residence_country: Country

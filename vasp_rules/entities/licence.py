@@ -10,7 +10,6 @@ from vasp_rules.entities.common import (
     Country,
     Date,
     IdDocument,
-    Identifier,
     Lei,
     Money,
     NonNegativeInt,
@@ -20,6 +19,7 @@ from vasp_rules.entities.common import (
     StrictModel,
     Text,
 )
+from vasp_rules.entities.identity import IdNumber, Name
 
 __all__ = [
     "Activity",
@@ -124,7 +124,7 @@ class Conviction(StrictModel):
 class Person(StrictModel):
     """A director, key individual or owner of the applicant, with fit-and-proper facts."""
 
-    full_name: Text
+    full_name: Name
     date_of_birth: Date
     nationalities: list[Country]
     residence_country: Country
@@ -145,7 +145,7 @@ class Person(StrictModel):
 class ApplicantFirm(StrictModel):
     """The applicant firm: corporate status, capital, governance and people."""
 
-    legal_name: Text
+    legal_name: Name
     incorporation_country: Country
     pk_entity_status: PkEntityStatus
     secp_registration_no: Text | None = None
@@ -173,7 +173,7 @@ class LicenceApplication(StrictModel):
     """A licence application at one stage (EOI, NOC or FULL)."""
 
     kind: Literal["licence_application"]
-    application_id: Identifier
+    application_id: IdNumber
     stage: Stage
     submitted_on: Date
     activities: list[Activity]

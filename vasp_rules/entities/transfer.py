@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import SerializerFunctionWrapHandler, StrictBool, model_serializer
+from pydantic import SerializerFunctionWrapHandler, StrictBool, model_serializer, model_validator
 
 from vasp_rules.entities.common import (
-    Address,
     Country,
     Date,
     DateTime,
     Decimal0,
-    Identifier,
     Money,
     SanctionsScreening,
     StrictModel,
     Text,
 )
+from vasp_rules.entities.identity import Address, IdNumber, Name, check_wallet, network_of_asset
 
 __all__ = [
     "Beneficiary",
@@ -39,7 +38,7 @@ class JointHolder(StrictModel):
     An IVMS101 payload with several originator or beneficiary persons maps one to the party
     and the others, in payload order, to its ``joint_holders`` (docs/ivms101.md says which)."""
 
-    name: Text
+    name: Name
     sanctions_screening: SanctionsScreening | None = None
 
 
@@ -59,11 +58,11 @@ class Originator(_Party):
     """Originator data received or sent; every field may be missing (the rules judge that).
     ``joint_holders``: the other holders of a joint account, each screened (VER-02, VER-03)."""
 
-    name: Text | None = None
+    name: Name | None = None
     account_or_wallet: Address | None = None
     address: Text | None = None
-    national_id: Text | None = None
-    customer_id: Text | None = None
+    national_id: IdNumber | None = None
+    customer_id: IdNumber | None = None
     date_of_birth: Date | None = None
     place_of_birth: Text | None = None
     sanctions_screening: SanctionsScreening | None = None
@@ -73,7 +72,7 @@ class Originator(_Party):
 class Beneficiary(_Party):
     """Beneficiary data; every field may be missing. ``joint_holders`` as for the originator."""
 
-    name: Text | None = None
+    name: Name | None = None
     account_or_wallet: Address | None = None
     sanctions_screening: SanctionsScreening | None = None
     joint_holders: list[JointHolder] | None = None
@@ -82,7 +81,7 @@ class Beneficiary(_Party):
 class CounterpartyVasp(StrictModel):
     """The VASP on the other side of the transfer."""
 
-    name: Text
+    name: Name
     jurisdiction: Country
     licensed: StrictBool
     due_diligence_on: Date | None = None
@@ -92,7 +91,7 @@ class Transfer(StrictModel):
     """A transfer in or out, with its fiat value at execution and travel-rule timing."""
 
     kind: Literal["transfer"]
-    transfer_id: Identifier
+    transfer_id: IdNumber
     direction: Direction
     asset: Text
     amount: Decimal0
@@ -105,3 +104,19 @@ class Transfer(StrictModel):
     unhosted_ownership_verified: StrictBool
     data_transmitted_at: DateTime | None = None
     settled_at: DateTime | None = None
+
+    @model_validator(mode="after")
+    def _wallets_fit_the_network(self) -> Transfer:
+        """An address on a transfer of a one-network asset (BTC, ETH, LTC, TRX, ATOM) must be an
+        address of that network, checksum included; an account number at a VASP (not shaped
+        like an address) is kept as written."""
+        network = network_of_asset(self.asset)
+        for party, person in (("originator", self.originator), ("beneficiary", self.beneficiary)):
+            check_wallet(
+                "Transfer",
+                (party, "account_or_wallet"),
+                person.account_or_wallet,
+                network,
+                strict=False,
+            )
+        return self
