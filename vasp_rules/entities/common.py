@@ -10,6 +10,7 @@ type-checking can read their values with :func:`typing.get_args`.
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
@@ -25,7 +26,9 @@ from pydantic import (
     StrictInt,
     StrictStr,
     ValidationError,
+    ValidationInfo,
     WithJsonSchema,
+    field_validator,
     model_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
@@ -53,13 +56,101 @@ __all__ = [
     "Text",
     "WalletAddress",
     "canonical_address",
+    "is_blank",
+    "unicode_problem",
 ]
 
 
+# --- text hygiene: blanks and lone surrogates ----------------------------------------------------
+
+#: Characters that show nothing although they are not white space: Hangul and braille fillers,
+#: the combining grapheme joiner, Khmer inherent vowels, Mongolian and other variation selectors.
+_INVISIBLE = frozenset(
+    "\u034f\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180e\u180f\u2800\u3164\uffa0"
+    + "".join(chr(c) for c in range(0xFE00, 0xFE10))
+    + "".join(chr(c) for c in range(0xE0100, 0xE01F0))
+)
+#: Unicode categories that are never visible: spaces, line and paragraph separators, controls and
+#: format characters (zero-width space U+200B, BOM U+FEFF, word joiner U+2060, bidi marks, ...).
+_INVISIBLE_CATEGORIES = frozenset({"Zs", "Zl", "Zp", "Cc", "Cf"})
+#: ASCII white space and control characters, stripped in one call on the fast path.
+_ASCII_BLANK = "".join(map(chr, range(33))) + "\x7f"
+
+
+def is_blank(text: str) -> bool:
+    """Whether `text` shows nothing: empty, or only white space (any Unicode space, NBSP
+    included), control, format or zero-width characters. ENTITIES.md: a blank is not a value."""
+    rest = text.strip(_ASCII_BLANK)
+    if not rest or rest.isascii():
+        return not rest
+    return all(
+        ch in _INVISIBLE or ch.isspace() or unicodedata.category(ch) in _INVISIBLE_CATEGORIES
+        for ch in rest
+    )
+
+
+def unicode_problem(text: str) -> str | None:
+    """Why `text` is not valid Unicode (a lone surrogate, which JSON's ``"\\ud800"`` decodes to
+    and which no encoder can write), or None."""
+    if text.isascii():
+        return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return (
+            f"not valid Unicode: a lone surrogate U+{ord(text[exc.start]):04X} at character "
+            f"{exc.start + 1} (a \\ud800-\\udfff escape must come as a high-low pair)"
+        )
+    return None
+
+
+def _text_problem(text: str, needed: str = "this field is required") -> PydanticCustomError | None:
+    """The error for invalid or blank text, or None for text that is a value."""
+    problem = unicode_problem(text)
+    if problem is not None:
+        return PydanticCustomError("unicode", problem)
+    if is_blank(text):
+        return PydanticCustomError(
+            "blank",
+            "is blank ({got}): empty text, spaces or invisible characters are not a value, "
+            "and {needed}; give the real value",
+            {"got": repr(text)[:40], "needed": needed},
+        )
+    return None
+
+
 class StrictModel(BaseModel):
-    """Base of every entity model: unknown fields are errors and instances are immutable."""
+    """Base of every entity model: unknown fields are errors and instances are immutable.
+
+    Every field of every model also follows ENTITIES.md's text rules before its own type sees
+    it: text with a lone surrogate is refused; blank text (see :func:`is_blank`) is refused
+    where the field is required and read as absent (``None``) where it is optional, so the rule
+    that needs the value asks for it. A field's own validators never see a blank or invalid text.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_blank_text(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, str):
+            problem = _text_problem(value)
+            if problem is None:
+                return value
+            field = cls.model_fields[info.field_name] if info.field_name else None
+            if problem.type == "blank" and field is not None and not field.is_required():
+                return field.get_default(call_default_factory=True)  # absent
+            raise problem
+        if isinstance(value, list):
+            errors = [
+                InitErrorDetails(type=problem, loc=(index,), input=item)
+                for index, item in enumerate(value)
+                if isinstance(item, str)
+                and (problem := _text_problem(item, "every list item needs one")) is not None
+            ]
+            if errors:
+                raise ValidationError.from_exception_data(cls.__name__, errors)
+        return value
 
 
 # --- scalars -------------------------------------------------------------------------------------
@@ -367,8 +458,8 @@ class IdDocument(StrictModel):
         if not isinstance(data, dict):
             return data
         kind, number = data.get("type"), data.get("number")
-        if kind not in ("CNIC", "NICOP") or not isinstance(number, str):
-            return data
+        if kind not in ("CNIC", "NICOP") or not isinstance(number, str) or is_blank(number):
+            return data  # a blank number is refused by StrictModel, as blank
         problem = _nadra_number_problem(kind, number)
         if problem is not None:
             raise ValidationError.from_exception_data(
