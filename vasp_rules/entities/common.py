@@ -34,6 +34,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from vasp_rules.entities.iso import COUNTRIES, CURRENCIES
+from vasp_rules.limits import unicode_problem
 
 __all__ = [
     "Address",
@@ -57,7 +58,6 @@ __all__ = [
     "WalletAddress",
     "canonical_address",
     "is_blank",
-    "unicode_problem",
 ]
 
 
@@ -87,21 +87,6 @@ def is_blank(text: str) -> bool:
         ch in _INVISIBLE or ch.isspace() or unicodedata.category(ch) in _INVISIBLE_CATEGORIES
         for ch in rest
     )
-
-
-def unicode_problem(text: str) -> str | None:
-    """Why `text` is not valid Unicode (a lone surrogate, which JSON's ``"\\ud800"`` decodes to
-    and which no encoder can write), or None."""
-    if text.isascii():
-        return None
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        return (
-            f"not valid Unicode: a lone surrogate U+{ord(text[exc.start]):04X} at character "
-            f"{exc.start + 1} (a \\ud800-\\udfff escape must come as a high-low pair)"
-        )
-    return None
 
 
 def _text_problem(text: str, needed: str = "this field is required") -> PydanticCustomError | None:

@@ -14,10 +14,10 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from vasp_rules.entities.amnesty import AmnestyDeclaration
-from vasp_rules.entities.common import unicode_problem
 from vasp_rules.entities.customer import Customer
 from vasp_rules.entities.licence import LicenceApplication
 from vasp_rules.entities.transfer import Transfer
+from vasp_rules.limits import shown
 
 __all__ = [
     "ID_FIELD",
@@ -26,7 +26,6 @@ __all__ = [
     "DocumentError",
     "document_id",
     "format_path",
-    "invalid_unicode",
     "json_schema",
     "parse_document",
 ]
@@ -78,36 +77,6 @@ def format_path(loc: Iterable[int | str]) -> str:
             name = shown(str(part))
             path += f".{name}" if path else name
     return path
-
-
-def shown(text: str) -> str:
-    """`text` with any lone surrogate written as its ``\\udXXX`` escape, so it can be printed."""
-    return text if text.isascii() else text.encode("utf-8", "backslashreplace").decode("utf-8")
-
-
-#: At most this many invalid-Unicode places are listed in one error.
-_MAX_UNICODE_ERRORS = 20
-
-
-def invalid_unicode(data: Any) -> list[tuple[str, str]]:
-    """``(path, message)`` for every key and text value of JSON-like `data` that is not valid
-    Unicode (holds a lone surrogate); ``[]`` for valid data. Any reader's output may be given."""
-    errors: list[tuple[str, str]] = []
-    stack: list[tuple[Any, tuple[int | str, ...]]] = [(data, ())]
-    while stack and len(errors) < _MAX_UNICODE_ERRORS:
-        node, where = stack.pop()
-        if isinstance(node, str):
-            problem = unicode_problem(node)
-            if problem is not None:
-                errors.append((format_path(where), problem))
-        elif isinstance(node, Mapping):
-            for key, value in node.items():
-                if isinstance(key, str) and (problem := unicode_problem(key)) is not None:
-                    errors.append((format_path((*where, key)), f"the field's name is {problem}"))
-                stack.append((value, (*where, key)))
-        elif isinstance(node, list | tuple):
-            stack.extend((value, (*where, i)) for i, value in enumerate(node))
-    return sorted(errors)
 
 
 def _message(err: ErrorDetails) -> str:
