@@ -443,8 +443,10 @@ class IdDocument(StrictModel):
         if not isinstance(data, dict):
             return data
         kind, number = data.get("type"), data.get("number")
-        if kind not in ("CNIC", "NICOP") or not isinstance(number, str) or is_blank(number):
-            return data  # a blank number is refused by StrictModel, as blank
+        if kind not in ("CNIC", "NICOP") or not isinstance(number, str):
+            return data
+        if is_blank(number) or unicode_problem(number):
+            return data  # StrictModel refuses it, saying why
         problem = _nadra_number_problem(kind, number)
         if problem is not None:
             raise ValidationError.from_exception_data(
