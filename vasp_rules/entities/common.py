@@ -9,7 +9,9 @@ type-checking can read their values with :func:`typing.get_args`.
 
 from __future__ import annotations
 
+import functools
 import re
+import sys
 import unicodedata
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -89,6 +91,70 @@ def is_blank(text: str) -> bool:
     )
 
 
+@functools.cache
+def _invisible_class() -> str:
+    """A regular-expression character class body of every character :func:`is_blank` skips
+    (computed once, when a JSON schema is first built: it scans all of Unicode)."""
+    ranges: list[tuple[int, int]] = []
+    for code in range(sys.maxunicode + 1):
+        if 0xD800 <= code <= 0xDFFF:
+            continue
+        ch = chr(code)
+        if ch in _INVISIBLE or ch.isspace() or unicodedata.category(ch) in _INVISIBLE_CATEGORIES:
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1] = (ranges[-1][0], code)
+            else:
+                ranges.append((code, code))
+    return "".join(_escape(a) if a == b else f"{_escape(a)}-{_escape(b)}" for a, b in ranges)
+
+
+def _escape(code: int) -> str:
+    """`\\uXXXX` (read alike by Python's re and ECMA-262); past the BMP, the character itself
+    (neither has one escape for it)."""
+    return f"\\u{code:04x}" if code <= 0xFFFF else chr(code)
+
+
+_SURROGATES = "\\ud800-\\udfff"
+#: JSON Schema pattern of valid Unicode text (no lone surrogate; pairs decode to one character).
+VALID_TEXT_PATTERN = f"^[^{_SURROGATES}]*$"
+
+
+def blank_pattern() -> str:
+    """JSON Schema pattern of blank text (what an optional field reads as absent)."""
+    return f"^[{_invisible_class()}]*$"
+
+
+def text_pattern() -> str:
+    """JSON Schema pattern of text that is a value: valid Unicode, not blank."""
+    return f"^[^{_SURROGATES}]*[^{_invisible_class()}{_SURROGATES}][^{_SURROGATES}]*$"
+
+
+def _text_schema(schema: dict[str, Any]) -> None:
+    schema.clear()
+    schema.update(
+        type="string",
+        minLength=1,
+        pattern=text_pattern(),
+        description="Text with a visible character (ENTITIES.md: a blank is no value); valid "
+        "Unicode (no lone surrogate).",
+    )
+
+
+def _blank_is_absent(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    """JSON schema of a model: an optional field also takes blank text (read as absent)."""
+    required = set(schema.get("required", ()))
+    for name, prop in schema.get("properties", {}).items():
+        if name in required:
+            continue
+        choices = prop.setdefault("anyOf", [])
+        if not choices:  # a single schema: move it into the alternatives
+            choices.append({k: prop.pop(k) for k in list(prop) if k not in _ANNOTATIONS})
+        choices.append({"type": "string", "pattern": blank_pattern()})
+
+
+_ANNOTATIONS = frozenset({"anyOf", "title", "description", "default", "examples"})
+
+
 def _text_problem(text: str, needed: str = "this field is required") -> PydanticCustomError | None:
     """The error for invalid or blank text, or None for text that is a value."""
     problem = unicode_problem(text)
@@ -113,7 +179,7 @@ class StrictModel(BaseModel):
     that needs the value asks for it. A field's own validators never see a blank or invalid text.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_blank_is_absent)
 
     @field_validator("*", mode="before")
     @classmethod
@@ -140,10 +206,10 @@ class StrictModel(BaseModel):
 
 # --- scalars -------------------------------------------------------------------------------------
 
-#: Free text. Numbers are not turned into strings.
-Text = StrictStr
+#: Free text (never blank: see StrictModel). Numbers are not turned into strings.
+Text = Annotated[StrictStr, Field(json_schema_extra=_text_schema)]
 #: A document or record identifier: non-empty text.
-Identifier = Annotated[StrictStr, Field(min_length=1)]
+Identifier = Annotated[StrictStr, Field(min_length=1, json_schema_extra=_text_schema)]
 
 
 _HEX_ADDRESS = re.compile(r"0[xX][0-9a-fA-F]+")
@@ -173,7 +239,7 @@ class WalletAddress(str):
 
 
 #: A wallet address or account: kept as written, compared in its canonical form.
-Address = Annotated[StrictStr, AfterValidator(WalletAddress)]
+Address = Annotated[StrictStr, AfterValidator(WalletAddress), Field(json_schema_extra=_text_schema)]
 #: An integer >= 0; ``True``, ``"7"`` and ``7.0`` are rejected.
 NonNegativeInt = Annotated[StrictInt, Field(ge=0, le=10**9)]
 
@@ -227,25 +293,44 @@ def _to_decimal(value: object) -> object:
     return result
 
 
-def _decimal_schema(**bounds: int) -> WithJsonSchema:
+#: Decimal text as the validator takes it, in plain notation: at most 18 digits before the point
+#: and 18 significant ones after it (more zeros may follow); `-` only on a zero.
+_PLAIN_DECIMAL = (
+    r"^(?:\+?(?:0*[0-9]{1,18}(?:\.[0-9]{0,18}0*)?|\.[0-9]{1,18}0*)|-(?:0+(?:\.0*)?|\.0+))$"
+)
+#: The same for a percentage: 0 to 100.
+_PLAIN_PERCENTAGE = (
+    r"^(?:\+?(?:0*(?:100(?:\.0*)?|[0-9]{1,2}(?:\.[0-9]{0,18}0*)?)|\.[0-9]{1,18}0*)"
+    r"|-(?:0+(?:\.0*)?|\.0+))$"
+)
+
+
+def _decimal_schema(pattern: str, **bounds: int) -> WithJsonSchema:
     return WithJsonSchema(
         {
             "anyOf": [
                 {"type": "number", **bounds},
-                {"type": "string", "pattern": f"^{_DECIMAL_TEXT.pattern}$"},
-            ]
+                {"type": "string", "pattern": pattern},
+            ],
+            "description": "An exact decimal: a JSON number, or text in plain notation "
+            "(exponent notation such as '1e3' is also read, but not described here).",
         }
     )
 
 
 #: An exact decimal >= 0 (string, int, Decimal or float; floats are read through ``str``).
-Decimal0 = Annotated[Decimal, BeforeValidator(_to_decimal), Field(ge=0), _decimal_schema(minimum=0)]
+Decimal0 = Annotated[
+    Decimal,
+    BeforeValidator(_to_decimal),
+    Field(ge=0),
+    _decimal_schema(_PLAIN_DECIMAL, minimum=0, exclusiveMaximum=10**18),
+]
 #: A percentage: an exact decimal from 0 to 100 inclusive.
 Percentage = Annotated[
     Decimal,
     BeforeValidator(_to_decimal),
     Field(ge=0, le=100),
-    _decimal_schema(minimum=0, maximum=100),
+    _decimal_schema(_PLAIN_PERCENTAGE, minimum=0, maximum=100),
 ]
 
 
@@ -277,13 +362,13 @@ def _check_currency(value: str) -> str:
 Country = Annotated[
     StrictStr,
     AfterValidator(_check_country),
-    WithJsonSchema({"type": "string", "pattern": "^[A-Z]{2}$"}),
+    WithJsonSchema({"type": "string", "enum": sorted(COUNTRIES)}),
 ]
 #: ISO 4217 alphabetic code, upper case.
 Currency = Annotated[
     StrictStr,
     AfterValidator(_check_currency),
-    WithJsonSchema({"type": "string", "pattern": "^[A-Z]{3}$"}),
+    WithJsonSchema({"type": "string", "enum": sorted(CURRENCIES)}),
 ]
 
 _DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -356,10 +441,29 @@ def _parse_datetime(value: object) -> object:
     return value
 
 
+_YEAR = "(?:[1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])"
+_MONTH_DAY = "(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
+_HOUR, _SIXTY, _FRACTION = "(?:[01][0-9]|2[0-3])", "[0-5][0-9]", r"(?:\.[0-9]{1,6})?"
+_DATE_SCHEMA = {
+    "type": "string",
+    "format": "date",
+    "pattern": f"^{_YEAR}-{_MONTH_DAY}$",
+    "description": "A calendar date, YYYY-MM-DD.",
+}
+_DATETIME_SCHEMA = {
+    "type": "string",
+    "pattern": f"^{_YEAR}-{_MONTH_DAY}[T ]{_HOUR}:{_SIXTY}(?::{_SIXTY}{_FRACTION})?"
+    f"(?:Z|[+-]{_HOUR}(?::?{_SIXTY}(?::{_SIXTY}{_FRACTION})?)?)$",
+    "description": "An ISO 8601 datetime with a UTC offset (Z or +05:00), such as "
+    "2026-03-01T14:30:00+05:00; the day must exist in its month (not described by the pattern).",
+}
+
 #: A calendar date: ``datetime.date`` (as YAML gives) or ``YYYY-MM-DD`` text.
-Date = Annotated[date, BeforeValidator(_parse_date)]
+Date = Annotated[date, BeforeValidator(_parse_date), WithJsonSchema(_DATE_SCHEMA)]
 #: A timezone-aware datetime: an aware ``datetime`` or ISO 8601 text with an offset.
-DateTime = Annotated[AwareDatetime, BeforeValidator(_parse_datetime)]
+DateTime = Annotated[
+    AwareDatetime, BeforeValidator(_parse_datetime), WithJsonSchema(_DATETIME_SCHEMA)
+]
 
 
 def _check_lei(value: str) -> str:
@@ -382,7 +486,15 @@ def _check_lei(value: str) -> str:
 Lei = Annotated[
     StrictStr,
     AfterValidator(_check_lei),
-    WithJsonSchema({"type": "string", "description": "ISO 17442 Legal Entity Identifier"}),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^[\s-]*(?:[ -]*[A-Za-z0-9]){18}(?:[ -]*[0-9]){2}[\s-]*$",
+            "description": "ISO 17442 Legal Entity Identifier: 20 letters or digits (spaces "
+            "and dashes ignored), the last two check digits (MOD 97-10), which the pattern "
+            "does not check.",
+        }
+    ),
 ]
 
 
@@ -430,11 +542,24 @@ def _nadra_number_problem(kind: str, number: str) -> PydanticCustomError | None:
     return None
 
 
+def _nadra_schema(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    """A CNIC or NICOP number is 13 digits, optionally dashed 12345-1234567-1."""
+    _blank_is_absent(schema, model)
+    schema["allOf"] = [
+        {
+            "if": {"properties": {"type": {"enum": ["CNIC", "NICOP"]}}, "required": ["type"]},
+            "then": {"properties": {"number": {"pattern": f"^{_NADRA_NUMBER.pattern}$"}}},
+        }
+    ]
+
+
 class IdDocument(StrictModel):
     """An identity document. CNIC/NICOP numbers are checked and normalised to 13 digits."""
 
     type: IdDocumentType
-    number: Annotated[StrictStr, Field(min_length=1)]
+    number: Identifier
+
+    model_config = ConfigDict(json_schema_extra=_nadra_schema)
     expires_on: Date
 
     @model_validator(mode="before")

@@ -22,8 +22,10 @@ from vasp_rules.limits import shown
 __all__ = [
     "ID_FIELD",
     "KINDS",
+    "SCHEMA_LIMITS",
     "Document",
     "DocumentError",
+    "add_schema_limits",
     "document_id",
     "format_path",
     "json_schema",
@@ -126,9 +128,27 @@ def parse_document(data: Mapping[str, Any]) -> Document:
         raise DocumentError.from_validation_error(exc) from None
 
 
+#: What the validator checks that a JSON Schema cannot say (tests/test_schema_strict.py names
+#: exactly these as the only places where the two may disagree).
+SCHEMA_LIMITS = (
+    "Not expressed by this schema, checked by the validator: LEI check digits (ISO 17442 "
+    "MOD 97-10); that a datetime's day exists in its month (2026-02-30T10:00Z); decimal text in "
+    "exponent notation ('1e3', read within the same range); JSON numbers with more than 18 "
+    "significant decimals (refused)."
+)
+
+
 def json_schema(kind: str) -> dict[str, Any]:
-    """Pydantic's JSON schema (validation mode) for one document kind."""
-    return _model_for(kind).model_json_schema()
+    """The JSON schema (Draft 2020-12, validation mode) of one document kind: as strict as
+    :func:`parse_document` except for :data:`SCHEMA_LIMITS`, which its description states."""
+    schema = _model_for(kind).model_json_schema()
+    add_schema_limits(schema)
+    return schema
+
+
+def add_schema_limits(schema: dict[str, Any]) -> None:
+    """Append :data:`SCHEMA_LIMITS` to a document schema's description."""
+    schema["description"] = f"{schema.get('description', '')}\n\n{SCHEMA_LIMITS}".strip()
 
 
 def document_id(doc: Document) -> str:
