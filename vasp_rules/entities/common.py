@@ -28,9 +28,7 @@ from pydantic import (
     StrictInt,
     StrictStr,
     ValidationError,
-    ValidationInfo,
     WithJsonSchema,
-    field_validator,
     model_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
@@ -170,6 +168,10 @@ def _text_problem(text: str, needed: str = "this field is required") -> Pydantic
     return None
 
 
+#: Types of input values that hold no text of their own (nested mappings validate themselves).
+_NOT_TEXT = frozenset({dict, bool, int, float, Decimal, type(None)})
+
+
 class StrictModel(BaseModel):
     """Base of every entity model: unknown fields are errors and instances are immutable.
 
@@ -181,27 +183,51 @@ class StrictModel(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_blank_is_absent)
 
-    @field_validator("*", mode="before")
+    @model_validator(mode="before")
     @classmethod
-    def _no_blank_text(cls, value: Any, info: ValidationInfo) -> Any:
+    def _text_rules(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        for value in data.values():  # the common case (plain ASCII text), decided quickly
+            kind = type(value)
+            if kind is str:
+                if value.isascii() and value.strip(_ASCII_BLANK):
+                    continue
+                break
+            if kind not in _NOT_TEXT:
+                break
+        else:
+            return data
+        return _apply_text_rules(cls, data)
+
+
+def _apply_text_rules(model: type[BaseModel], data: dict[str, Any]) -> dict[str, Any]:
+    """`data` without its blank optional fields; raises for blank required ones (or list
+    items) and for invalid Unicode. Unknown fields are left for the model to refuse."""
+    absent: list[str] = []
+    errors: list[InitErrorDetails] = []
+    fields = model.__pydantic_fields__
+    for name, value in data.items():
+        if name not in fields:
+            continue
         if isinstance(value, str):
             problem = _text_problem(value)
             if problem is None:
-                return value
-            field = cls.model_fields[info.field_name] if info.field_name else None
-            if problem.type == "blank" and field is not None and not field.is_required():
-                return field.get_default(call_default_factory=True)  # absent
-            raise problem
-        if isinstance(value, list):
-            errors = [
-                InitErrorDetails(type=problem, loc=(index,), input=item)
+                continue
+            if problem.type == "blank" and not fields[name].is_required():
+                absent.append(name)
+            else:
+                errors.append(InitErrorDetails(type=problem, loc=(name,), input=value))
+        elif isinstance(value, list):
+            errors.extend(
+                InitErrorDetails(type=problem, loc=(name, index), input=item)
                 for index, item in enumerate(value)
                 if isinstance(item, str)
                 and (problem := _text_problem(item, "every list item needs one")) is not None
-            ]
-            if errors:
-                raise ValidationError.from_exception_data(cls.__name__, errors)
-        return value
+            )
+    if errors:
+        raise ValidationError.from_exception_data(model.__name__, errors)
+    return {name: value for name, value in data.items() if name not in absent}
 
 
 # --- scalars -------------------------------------------------------------------------------------
