@@ -57,7 +57,9 @@ __all__ = [
     "Text",
     "WalletAddress",
     "canonical_address",
+    "invisible_ranges",
     "is_blank",
+    "visible_ranges",
 ]
 
 
@@ -90,9 +92,9 @@ def is_blank(text: str) -> bool:
 
 
 @functools.cache
-def _invisible_class() -> str:
-    """A regular-expression character class body of every character :func:`is_blank` skips
-    (computed once, when a JSON schema is first built: it scans all of Unicode)."""
+def invisible_ranges() -> tuple[tuple[int, int], ...]:
+    """The code point ranges :func:`is_blank` skips, lone surrogates aside (computed once, for
+    JSON schemas and the symbolic model of the analysis: it scans all of Unicode)."""
     ranges: list[tuple[int, int]] = []
     for code in range(sys.maxunicode + 1):
         if 0xD800 <= code <= 0xDFFF:
@@ -103,7 +105,27 @@ def _invisible_class() -> str:
                 ranges[-1] = (ranges[-1][0], code)
             else:
                 ranges.append((code, code))
-    return "".join(_escape(a) if a == b else f"{_escape(a)}-{_escape(b)}" for a, b in ranges)
+    return tuple(ranges)
+
+
+def visible_ranges() -> tuple[tuple[int, int], ...]:
+    """The code point ranges of characters that show something (not blank, not surrogates)."""
+    out: list[tuple[int, int]] = []
+    start = 0
+    for low, high in sorted([*invisible_ranges(), (0xD800, 0xDFFF)]):
+        if low > start:
+            out.append((start, low - 1))
+        start = high + 1
+    if start <= sys.maxunicode:
+        out.append((start, sys.maxunicode))
+    return tuple(out)
+
+
+def _invisible_class() -> str:
+    """A regular-expression character class body of :func:`invisible_ranges`."""
+    return "".join(
+        _escape(a) if a == b else f"{_escape(a)}-{_escape(b)}" for a, b in invisible_ranges()
+    )
 
 
 def _escape(code: int) -> str:
