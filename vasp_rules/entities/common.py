@@ -216,6 +216,18 @@ class StrictModel(BaseModel):
                 if value.isascii() and value.strip(_ASCII_BLANK):
                     continue
                 break
+            if kind is list:
+                for item in value:
+                    kind = type(item)
+                    if kind is str:
+                        if item.isascii() and item.strip(_ASCII_BLANK):
+                            continue
+                        break
+                    if kind not in _NOT_TEXT:
+                        break
+                else:
+                    continue
+                break
             if kind not in _NOT_TEXT:
                 break
         else:
