@@ -134,9 +134,8 @@ def _escape(code: int) -> str:
     return f"\\u{code:04x}" if code <= 0xFFFF else chr(code)
 
 
+#: Lone surrogates, as a class range (a valid pair decodes to one character outside it).
 _SURROGATES = "\\ud800-\\udfff"
-#: JSON Schema pattern of valid Unicode text (no lone surrogate; pairs decode to one character).
-VALID_TEXT_PATTERN = f"^[^{_SURROGATES}]*$"
 
 
 def blank_pattern() -> str:
@@ -200,7 +199,9 @@ class StrictModel(BaseModel):
     Every field of every model also follows ENTITIES.md's text rules before its own type sees
     it: text with a lone surrogate is refused; blank text (see :func:`is_blank`) is refused
     where the field is required and read as absent (``None``) where it is optional, so the rule
-    that needs the value asks for it. A field's own validators never see a blank or invalid text.
+    that needs the value asks for it. Field validators never see a blank or invalid text (a
+    subclass's own ``mode="before"`` model validator runs earlier and must let them pass).
+    The JSON schema says the same (``_text_schema``, ``_blank_is_absent``).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_blank_is_absent)
