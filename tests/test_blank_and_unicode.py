@@ -17,8 +17,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from conftest import AS_OF, EXAMPLES
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from strategies import documents
 
 from vasp_rules import DocumentError, RulePack
 from vasp_rules.cli import main
@@ -288,3 +289,30 @@ def test_library_overrides_refuse_a_surrogate() -> None:
 
     with pytest.raises(PackError, match="not valid Unicode"):
         RulePack.load("pk", overrides={"recognised_jurisdictions": ["US", "\ud800"]})
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    documents("transfer"),
+    st.sampled_from(
+        [
+            ("originator", "name"),
+            ("originator", "account_or_wallet"),
+            ("originator", "address"),
+            ("originator", "national_id"),
+            ("originator", "customer_id"),
+            ("originator", "place_of_birth"),
+            ("beneficiary", "name"),
+            ("beneficiary", "account_or_wallet"),
+        ]
+    ),
+    st.sampled_from(BLANKS),
+)
+def test_any_blank_party_field_decides_as_the_missing_field(
+    pk: RulePack, doc: dict[str, Any], place: tuple[str, str], blank: str
+) -> None:
+    blanked = pk.evaluate(_set(doc, place, blank), AS_OF)
+    missing = doc if place[1] not in doc[place[0]] else _remove(doc, place)
+    assert blanked.to_json() == pk.evaluate(missing, AS_OF).to_json()
