@@ -41,6 +41,7 @@ from vasp_rules.entities import (
     SecurityClearance,
     Stage,
 )
+from vasp_rules.entities.common import is_blank
 
 __all__ = ["any_document", "documents"]
 
@@ -62,13 +63,20 @@ def _small_list(element: Strategy[Any]) -> Strategy[list[Any]]:
     return st.lists(element, max_size=4)
 
 
+def _not_blank(text: str) -> bool:
+    return not is_blank(text)
+
+
 def _opt(strategy: Strategy[Any]) -> Strategy[Any]:
     """For ``optional=``: when the key is present its value may still be null."""
     return st.none() | strategy
 
 
-_text = st.text(string.ascii_letters + string.digits + " .-'/&", min_size=1, max_size=16)
-_names = st.text(min_size=1, max_size=16) | st.sampled_from(
+# a blank (empty, spaces only, invisible only) is no value (ENTITIES.md): generated text never is
+_text = st.text(string.ascii_letters + string.digits + " .-'/&", min_size=1, max_size=16).filter(
+    _not_blank
+)
+_names = st.text(min_size=1, max_size=16).filter(_not_blank) | st.sampled_from(
     ["Ayesha Siddiqui", "Muhammad Ali Khan", "Zhang Wei", "O'Neill & Sons"]
 )
 _ids = st.uuids().map(str) | st.text(

@@ -346,7 +346,7 @@ def test_money_amount_is_an_exact_decimal(amount: Any, expected: Decimal) -> Non
         (float("inf"), "NaN and Infinity are not allowed"),
         ("Infinity", "expected a decimal number"),
         ("1,500,000", "expected a decimal number"),
-        ("", "expected a decimal number"),
+        ("", "is blank"),  # ENTITIES.md: a blank is not a value
         (True, "got a boolean"),
         ([1], "got list"),
     ],
@@ -411,7 +411,7 @@ def test_percentage_bounds_are_inclusive() -> None:
         ("pk", "use 'PK', not 'pk'"),
         ("PAK", "is not an ISO 3166-1 alpha-2"),
         ("EU", "is not an ISO 3166-1 alpha-2"),
-        ("", "is not an ISO 3166-1 alpha-2"),
+        ("", "is blank"),  # ENTITIES.md: a blank is not a value
     ],
 )
 def test_bad_country_is_rejected_upper_case_required(value: str, fragment: str) -> None:

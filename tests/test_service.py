@@ -279,6 +279,67 @@ def test_ivms101_payload(server: Server, pk: RulePack) -> None:
     assert data["errors"][0]["path"] == "ivms101.originator.originatorPerson"
 
 
+@pytest.mark.parametrize(
+    "route, body, path",
+    [
+        ("/v1/evaluate", {"asset": "\ud800"}, "asset"),
+        ("/v1/evaluate", [{}, {"originator": {"na\udc00me": "x"}}], "documents[1].originator.na"),
+        ("/v1/explain", {"beneficiary": {"name": "A\udfff"}}, "beneficiary.name"),
+        ("/v1/whatif", {"set": ["asset=\ud800"]}, "set[0]"),
+        ("/v1/whatif", {"document": {"asset": "\ud800"}}, "document.asset"),
+    ],
+)
+def test_a_lone_surrogate_is_a_422_naming_its_path(
+    server: Server, route: str, body: Any, path: str
+) -> None:
+    """Valid JSON text that decodes to a lone surrogate is refused before anything hashes it."""
+    doc = example("transfer")
+    if isinstance(body, list):
+        sent: Any = [
+            doc,
+            {**doc, **body[1], "originator": {**doc["originator"], **body[1]["originator"]}},
+        ]
+    elif route == "/v1/whatif":
+        sent = {
+            "document": {**doc, **body.get("document", {})},
+            "set": body.get("set", ["asset=X"]),
+        }
+    else:
+        sent = {**doc, **body}
+        if "beneficiary" in body:
+            sent["beneficiary"] = {**doc["beneficiary"], **body["beneficiary"]}
+    status, headers, raw = server.request("POST", f"{route}?as_of={AS_OF}", sent)
+    data = assert_error(status, headers, raw, 422)
+    assert data["errors"][0]["path"].startswith(path), data
+    assert "not valid Unicode" in data["error"]
+
+
+def test_ivms101_with_a_lone_surrogate_is_a_422(server: Server) -> None:
+    envelope = json.loads((EXAMPLES / "ivms101" / "incoming_2023.json").read_text())
+    envelope["ivms101"]["originator"]["originatorPerson"][0]["legalPerson"][
+        "customerIdentification"
+    ] = "\udc00"
+    status, headers, raw = server.request("POST", evaluate_path(input_format="ivms101"), envelope)
+    data = assert_error(status, headers, raw, 422)
+    assert data["errors"][0]["path"] == (
+        "ivms101.originator.originatorPerson[0].legalPerson.customerIdentification"
+    )
+
+
+def test_a_blank_originator_name_is_a_missing_one_through_the_service(
+    server: Server, pk: RulePack
+) -> None:
+    doc = example("transfer")
+    doc["originator"]["name"] = "\u200b "
+    status, _, body = server.request("POST", evaluate_path(), doc)
+    assert status == 200
+    decision = json.loads(body)
+    assert decision["outcome"] == "REJECT"
+    assert [f["rule_id"] for f in decision["findings"]] == ["TR-01"]
+    del doc["originator"]["name"]
+    assert body == pk.evaluate(doc, AS_OF).to_json().encode()
+
+
 # -- catalogue endpoints ----------------------------------------------------------------------
 
 

@@ -43,6 +43,7 @@ from .docfiles import STDIN, display_name, read_document_file
 from .entities.ivms101 import parse_ivms101_many
 from .entities.registry import KINDS, DocumentError, json_schema, parse_document
 from .explain.cli import explain, whatif
+from .limits import invalid_unicode
 from .pack.discovery import discover as discover_packs
 from .pack.loader import PackError, load_pack, pack_sha256
 from .rulepack import RulePack
@@ -80,9 +81,12 @@ def read_documents(paths: Sequence[str], fmt: str | None = None) -> list[Any]:
     for name in paths:
         docs, is_list = read_document_file(name, None if payload else fmt)
         for i, doc in enumerate(docs):
-            if payload:
-                continue  # mapped (and validated) below
             try:
+                if payload:  # mapped (and validated) below; unmapped members must be text too
+                    broken = invalid_unicode(doc)
+                    if broken:
+                        raise DocumentError(broken)
+                    continue
                 parse_document(doc)
             except DocumentError as exc:
                 where = display_name(name) + (f"[{i}]" if is_list else "")

@@ -12,13 +12,16 @@ key silently let the last value win (a CONFIRMED_MATCH replaced by CLEAR). The l
 - YAML aliases: an alias inside the node it names (a cycle) is refused as soon as it is read;
   otherwise the file may expand to at most MAX_YAML_VALUES values (a "billion laughs" file is
   refused before it is built);
-- duplicate keys in one mapping are refused, naming the key's path.
+- duplicate keys in one mapping are refused, naming the key's path;
+- text must be valid Unicode: JSON's `"\\ud800"` (and YAML's) decodes to a lone surrogate, which
+  no encoder can write; :func:`invalid_unicode` finds them, with their path, so a reader refuses
+  them before a hash or an engine meets them.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -59,7 +62,56 @@ class LimitError(InputError):
 
 def path_text(parts: list[str | int]) -> str:
     """`a.b[2].c` from the keys and indexes leading to a value (`<top>` for none)."""
-    return format_path(tuple(parts)) or "<top>"
+    return shown(format_path(tuple(parts))) or "<top>"
+
+
+# --------------------------------------------------------------------------- Unicode
+
+
+def unicode_problem(text: str) -> str | None:
+    """Why `text` is not valid Unicode (it holds a lone surrogate), or None."""
+    if text.isascii():
+        return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return (
+            f"not valid Unicode: a lone surrogate U+{ord(text[exc.start]):04X} at character "
+            f"{exc.start + 1} (a \\ud800-\\udfff escape must come as a high-low pair)"
+        )
+    return None
+
+
+def shown(text: str) -> str:
+    """`text` with any lone surrogate written as its `\\udXXX` escape, so it can be printed."""
+    return text if text.isascii() else text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+#: At most this many invalid-Unicode places are listed by :func:`invalid_unicode`.
+MAX_UNICODE_ERRORS = 20
+
+
+def invalid_unicode(data: Any) -> list[tuple[str, str]]:
+    """`(path, message)` for each key and text value of JSON-like `data` (mappings, lists,
+    scalars) that is not valid Unicode, in path order; `[]` when all of it is valid. The path
+    is printable (see :func:`shown`); `""` is the top."""
+    errors: list[tuple[str, str]] = []
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(data, ())]
+    while stack and len(errors) < MAX_UNICODE_ERRORS:
+        node, where = stack.pop()
+        if isinstance(node, str):
+            problem = unicode_problem(node)
+            if problem is not None:
+                errors.append((shown(format_path(where)), problem))
+        elif isinstance(node, Mapping):
+            for key, value in node.items():
+                name = str(key)
+                if (problem := unicode_problem(name)) is not None:
+                    errors.append((shown(format_path((*where, name))), f"the name is {problem}"))
+                stack.append((value, (*where, name)))
+        elif isinstance(node, list | tuple):
+            stack.extend((value, (*where, i)) for i, value in enumerate(node))
+    return sorted(errors)
 
 
 def check_size(size: int, limit: int, what: str) -> None:

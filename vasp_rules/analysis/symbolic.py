@@ -28,6 +28,7 @@ import z3
 from ..compiler.compile import CompiledPack, CompiledRule
 from ..decision import SEVERITY, Outcome
 from ..engine.dates import STAMP_MAX, STAMP_MIN, Duration, date_text, moment_text
+from ..entities.common import visible_ranges
 from ..entities.iso import CURRENCIES
 from ..entities.registry import KINDS
 from ..lang.ast import (
@@ -152,6 +153,8 @@ class SymDoc:
             var = z3.String(name)
             if shape.min_length:
                 self.axioms.append(z3.Length(var) >= shape.min_length)
+            # a blank is no value (ENTITIES.md): text shows a character
+            self.axioms.append(z3.InRe(var, _showing_text()))
         else:
             var = z3.Int(name)
             if tag == "int":
@@ -268,6 +271,28 @@ class SymDoc:
             other = sorted(c for c in CURRENCIES if c not in self.fx and c != "PKR")[0]
             return {"amount": "1", "currency": other}
         return {"amount": decimal_text(Decimal(paisa).scaleb(-2)), "currency": "PKR"}
+
+
+_SHOWING: list[Any] = []
+
+
+def _showing_text() -> Any:
+    """The strings with a visible character and no lone surrogate (built once)."""
+    if not _SHOWING:
+        valid = z3.Union(z3.Range(chr(0), chr(0xD7FF)), z3.Range(chr(0xE000), chr(_Z3_MAX_CHAR)))
+        visible = z3.Union(
+            *(
+                z3.Range(chr(low), chr(min(high, _Z3_MAX_CHAR)))
+                for low, high in visible_ranges()
+                if low <= _Z3_MAX_CHAR
+            )
+        )
+        _SHOWING.append(z3.Concat(z3.Star(valid), visible, z3.Star(valid)))
+    return _SHOWING[0]
+
+
+#: The largest character z3's strings hold (its default Unicode encoding stops at U+2FFFF).
+_Z3_MAX_CHAR = 0x2FFFF
 
 
 def _order(key: Key) -> tuple[int, str]:

@@ -9,7 +9,10 @@ type-checking can read their values with :func:`typing.get_args`.
 
 from __future__ import annotations
 
+import functools
 import re
+import sys
+import unicodedata
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
@@ -38,6 +41,7 @@ from vasp_rules.entities.identity import (
     check_ascii,
 )
 from vasp_rules.entities.iso import COUNTRIES, CURRENCIES
+from vasp_rules.limits import unicode_problem
 
 __all__ = [
     "Address",
@@ -60,21 +64,220 @@ __all__ = [
     "Text",
     "WalletAddress",
     "canonical_address",
+    "invisible_ranges",
+    "is_blank",
+    "visible_ranges",
 ]
 
 
-class StrictModel(BaseModel):
-    """Base of every entity model: unknown fields are errors and instances are immutable."""
+# --- text hygiene: blanks and lone surrogates ----------------------------------------------------
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+#: Characters that show nothing although they are not white space: Hangul and braille fillers,
+#: the combining grapheme joiner, Khmer inherent vowels, Mongolian and other variation selectors.
+_INVISIBLE = frozenset(
+    "\u034f\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180e\u180f\u2800\u3164\uffa0"
+    + "".join(chr(c) for c in range(0xFE00, 0xFE10))
+    + "".join(chr(c) for c in range(0xE0100, 0xE01F0))
+)
+#: Unicode categories that are never visible: spaces, line and paragraph separators, controls and
+#: format characters (zero-width space U+200B, BOM U+FEFF, word joiner U+2060, bidi marks, ...).
+_INVISIBLE_CATEGORIES = frozenset({"Zs", "Zl", "Zp", "Cc", "Cf"})
+#: ASCII white space and control characters, stripped in one call on the fast path.
+_ASCII_BLANK = "".join(map(chr, range(33))) + "\x7f"
+
+
+def is_blank(text: str) -> bool:
+    """Whether `text` shows nothing: empty, or only white space (any Unicode space, NBSP
+    included), control, format or zero-width characters. ENTITIES.md: a blank is not a value."""
+    rest = text.strip(_ASCII_BLANK)
+    if not rest or rest.isascii():
+        return not rest
+    return all(
+        ch in _INVISIBLE or ch.isspace() or unicodedata.category(ch) in _INVISIBLE_CATEGORIES
+        for ch in rest
+    )
+
+
+@functools.cache
+def invisible_ranges() -> tuple[tuple[int, int], ...]:
+    """The code point ranges :func:`is_blank` skips, lone surrogates aside (computed once, for
+    JSON schemas and the symbolic model of the analysis: it scans all of Unicode)."""
+    ranges: list[tuple[int, int]] = []
+    for code in range(sys.maxunicode + 1):
+        if 0xD800 <= code <= 0xDFFF:
+            continue
+        ch = chr(code)
+        if ch in _INVISIBLE or ch.isspace() or unicodedata.category(ch) in _INVISIBLE_CATEGORIES:
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1] = (ranges[-1][0], code)
+            else:
+                ranges.append((code, code))
+    return tuple(ranges)
+
+
+def visible_ranges() -> tuple[tuple[int, int], ...]:
+    """The code point ranges of characters that show something (not blank, not surrogates)."""
+    out: list[tuple[int, int]] = []
+    start = 0
+    for low, high in sorted([*invisible_ranges(), (0xD800, 0xDFFF)]):
+        if low > start:
+            out.append((start, low - 1))
+        start = high + 1
+    if start <= sys.maxunicode:
+        out.append((start, sys.maxunicode))
+    return tuple(out)
+
+
+def _invisible_class() -> str:
+    """A regular-expression character class body of :func:`invisible_ranges`."""
+    return "".join(
+        _escape(a) if a == b else f"{_escape(a)}-{_escape(b)}" for a, b in invisible_ranges()
+    )
+
+
+def _escape(code: int) -> str:
+    """`\\uXXXX` (read alike by Python's re and ECMA-262); past the BMP, the character itself
+    (neither has one escape for it)."""
+    return f"\\u{code:04x}" if code <= 0xFFFF else chr(code)
+
+
+#: Lone surrogates, as a class range (a valid pair decodes to one character outside it).
+_SURROGATES = "\\ud800-\\udfff"
+
+
+def blank_pattern() -> str:
+    """JSON Schema pattern of blank text (what an optional field reads as absent)."""
+    return f"^[{_invisible_class()}]*$"
+
+
+def text_pattern() -> str:
+    """JSON Schema pattern of text that is a value: valid Unicode, not blank."""
+    return f"^[^{_SURROGATES}]*[^{_invisible_class()}{_SURROGATES}][^{_SURROGATES}]*$"
+
+
+def _text_schema(schema: dict[str, Any]) -> None:
+    schema.clear()
+    schema.update(
+        type="string",
+        minLength=1,
+        pattern=text_pattern(),
+        description="Text with a visible character (ENTITIES.md: a blank is no value); valid "
+        "Unicode (no lone surrogate).",
+    )
+
+
+def _blank_is_absent(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    """JSON schema of a model: an optional field also takes blank text (read as absent)."""
+    required = set(schema.get("required", ()))
+    for name, prop in schema.get("properties", {}).items():
+        if name in required:
+            continue
+        choices = prop.setdefault("anyOf", [])
+        if not choices:  # a single schema: move it into the alternatives
+            choices.append({k: prop.pop(k) for k in list(prop) if k not in _ANNOTATIONS})
+        choices.append({"type": "string", "pattern": blank_pattern()})
+
+
+_ANNOTATIONS = frozenset({"anyOf", "title", "description", "default", "examples"})
+
+
+def _text_problem(text: str, needed: str = "this field is required") -> PydanticCustomError | None:
+    """The error for invalid or blank text, or None for text that is a value."""
+    problem = unicode_problem(text)
+    if problem is not None:
+        return PydanticCustomError("unicode", problem)
+    if is_blank(text):
+        return PydanticCustomError(
+            "blank",
+            "is blank ({got}): empty text, spaces or invisible characters are not a value, "
+            "and {needed}; give the real value",
+            {"got": repr(text)[:40], "needed": needed},
+        )
+    return None
+
+
+#: Types of input values that hold no text of their own (nested mappings validate themselves).
+_NOT_TEXT = frozenset({dict, bool, int, float, Decimal, type(None)})
+
+
+class StrictModel(BaseModel):
+    """Base of every entity model: unknown fields are errors and instances are immutable.
+
+    Every field of every model also follows ENTITIES.md's text rules before its own type sees
+    it: text with a lone surrogate is refused; blank text (see :func:`is_blank`) is refused
+    where the field is required and read as absent (``None``) where it is optional, so the rule
+    that needs the value asks for it. Field validators never see a blank or invalid text (a
+    subclass's own ``mode="before"`` model validator runs earlier and must let them pass).
+    The JSON schema says the same (``_text_schema``, ``_blank_is_absent``).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_blank_is_absent)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _text_rules(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        for value in data.values():  # the common case (plain ASCII text), decided quickly
+            kind = type(value)
+            if kind is str:
+                if value.isascii() and value.strip(_ASCII_BLANK):
+                    continue
+                break
+            if kind is list:
+                for item in value:
+                    kind = type(item)
+                    if kind is str:
+                        if item.isascii() and item.strip(_ASCII_BLANK):
+                            continue
+                        break
+                    if kind not in _NOT_TEXT:
+                        break
+                else:
+                    continue
+                break
+            if kind not in _NOT_TEXT:
+                break
+        else:
+            return data
+        return _apply_text_rules(cls, data)
+
+
+def _apply_text_rules(model: type[BaseModel], data: dict[str, Any]) -> dict[str, Any]:
+    """`data` without its blank optional fields; raises for blank required ones (or list
+    items) and for invalid Unicode. Unknown fields are left for the model to refuse."""
+    absent: list[str] = []
+    errors: list[InitErrorDetails] = []
+    fields = model.__pydantic_fields__
+    for name, value in data.items():
+        if name not in fields:
+            continue
+        if isinstance(value, str):
+            problem = _text_problem(value)
+            if problem is None:
+                continue
+            if problem.type == "blank" and not fields[name].is_required():
+                absent.append(name)
+            else:
+                errors.append(InitErrorDetails(type=problem, loc=(name,), input=value))
+        elif isinstance(value, list):
+            errors.extend(
+                InitErrorDetails(type=problem, loc=(name, index), input=item)
+                for index, item in enumerate(value)
+                if isinstance(item, str)
+                and (problem := _text_problem(item, "every list item needs one")) is not None
+            )
+    if errors:
+        raise ValidationError.from_exception_data(model.__name__, errors)
+    return {name: value for name, value in data.items() if name not in absent}
 
 
 # --- scalars -------------------------------------------------------------------------------------
 
-#: Free text. Numbers are not turned into strings.
-Text = StrictStr
+#: Free text (never blank: see StrictModel). Numbers are not turned into strings.
+Text = Annotated[StrictStr, Field(json_schema_extra=_text_schema)]
 #: A document or record identifier: non-empty text.
-Identifier = Annotated[StrictStr, Field(min_length=1)]
+Identifier = Annotated[StrictStr, Field(min_length=1, json_schema_extra=_text_schema)]
 
 
 #: An integer >= 0; ``True``, ``"7"`` and ``7.0`` are rejected.
@@ -130,25 +333,44 @@ def _to_decimal(value: object) -> object:
     return result
 
 
-def _decimal_schema(**bounds: int) -> WithJsonSchema:
+#: Decimal text as the validator takes it, in plain notation: at most 18 digits before the point
+#: and 18 significant ones after it (more zeros may follow); `-` only on a zero.
+_PLAIN_DECIMAL = (
+    r"^(?:\+?(?:0*[0-9]{1,18}(?:\.[0-9]{0,18}0*)?|\.[0-9]{1,18}0*)|-(?:0+(?:\.0*)?|\.0+))$"
+)
+#: The same for a percentage: 0 to 100.
+_PLAIN_PERCENTAGE = (
+    r"^(?:\+?(?:0*(?:100(?:\.0*)?|[0-9]{1,2}(?:\.[0-9]{0,18}0*)?)|\.[0-9]{1,18}0*)"
+    r"|-(?:0+(?:\.0*)?|\.0+))$"
+)
+
+
+def _decimal_schema(pattern: str, **bounds: int) -> WithJsonSchema:
     return WithJsonSchema(
         {
             "anyOf": [
                 {"type": "number", **bounds},
-                {"type": "string", "pattern": f"^{_DECIMAL_TEXT.pattern}$"},
-            ]
+                {"type": "string", "pattern": pattern},
+            ],
+            "description": "An exact decimal: a JSON number, or text in plain notation "
+            "(exponent notation such as '1e3' is also read, but not described here).",
         }
     )
 
 
 #: An exact decimal >= 0 (string, int, Decimal or float; floats are read through ``str``).
-Decimal0 = Annotated[Decimal, BeforeValidator(_to_decimal), Field(ge=0), _decimal_schema(minimum=0)]
+Decimal0 = Annotated[
+    Decimal,
+    BeforeValidator(_to_decimal),
+    Field(ge=0),
+    _decimal_schema(_PLAIN_DECIMAL, minimum=0, exclusiveMaximum=10**18),
+]
 #: A percentage: an exact decimal from 0 to 100 inclusive.
 Percentage = Annotated[
     Decimal,
     BeforeValidator(_to_decimal),
     Field(ge=0, le=100),
-    _decimal_schema(minimum=0, maximum=100),
+    _decimal_schema(_PLAIN_PERCENTAGE, minimum=0, maximum=100),
 ]
 
 
@@ -180,13 +402,13 @@ def _check_currency(value: str) -> str:
 Country = Annotated[
     StrictStr,
     AfterValidator(_check_country),
-    WithJsonSchema({"type": "string", "pattern": "^[A-Z]{2}$"}),
+    WithJsonSchema({"type": "string", "enum": sorted(COUNTRIES)}),
 ]
 #: ISO 4217 alphabetic code, upper case.
 Currency = Annotated[
     StrictStr,
     AfterValidator(_check_currency),
-    WithJsonSchema({"type": "string", "pattern": "^[A-Z]{3}$"}),
+    WithJsonSchema({"type": "string", "enum": sorted(CURRENCIES)}),
 ]
 
 _DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -259,10 +481,29 @@ def _parse_datetime(value: object) -> object:
     return value
 
 
+_YEAR = "(?:[1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])"
+_MONTH_DAY = "(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
+_HOUR, _SIXTY, _FRACTION = "(?:[01][0-9]|2[0-3])", "[0-5][0-9]", r"(?:\.[0-9]{1,6})?"
+_DATE_SCHEMA = {
+    "type": "string",
+    "format": "date",
+    "pattern": f"^{_YEAR}-{_MONTH_DAY}$",
+    "description": "A calendar date, YYYY-MM-DD.",
+}
+_DATETIME_SCHEMA = {
+    "type": "string",
+    "pattern": f"^{_YEAR}-{_MONTH_DAY}[T ]{_HOUR}:{_SIXTY}(?::{_SIXTY}{_FRACTION})?"
+    f"(?:Z|[+-]{_HOUR}(?::?{_SIXTY}(?::{_SIXTY}{_FRACTION})?)?)$",
+    "description": "An ISO 8601 datetime with a UTC offset (Z or +05:00), such as "
+    "2026-03-01T14:30:00+05:00; the day must exist in its month (not described by the pattern).",
+}
+
 #: A calendar date: ``datetime.date`` (as YAML gives) or ``YYYY-MM-DD`` text.
-Date = Annotated[date, BeforeValidator(_parse_date)]
+Date = Annotated[date, BeforeValidator(_parse_date), WithJsonSchema(_DATE_SCHEMA)]
 #: A timezone-aware datetime: an aware ``datetime`` or ISO 8601 text with an offset.
-DateTime = Annotated[AwareDatetime, BeforeValidator(_parse_datetime)]
+DateTime = Annotated[
+    AwareDatetime, BeforeValidator(_parse_datetime), WithJsonSchema(_DATETIME_SCHEMA)
+]
 
 
 def _check_lei(value: str) -> str:
@@ -285,7 +526,15 @@ def _check_lei(value: str) -> str:
 Lei = Annotated[
     StrictStr,
     AfterValidator(_check_lei),
-    WithJsonSchema({"type": "string", "description": "ISO 17442 Legal Entity Identifier"}),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^[\s-]*(?:[ -]*[A-Za-z0-9]){18}(?:[ -]*[0-9]){2}[\s-]*$",
+            "description": "ISO 17442 Legal Entity Identifier: 20 letters or digits (spaces "
+            "and dashes ignored), the last two check digits (MOD 97-10), which the pattern "
+            "does not check.",
+        }
+    ),
 ]
 
 
@@ -337,11 +586,24 @@ def _nadra_number_problem(kind: str, number: str) -> PydanticCustomError | None:
     return None
 
 
+def _nadra_schema(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    """A CNIC or NICOP number is 13 digits, optionally dashed 12345-1234567-1."""
+    _blank_is_absent(schema, model)
+    schema["allOf"] = [
+        {
+            "if": {"properties": {"type": {"enum": ["CNIC", "NICOP"]}}, "required": ["type"]},
+            "then": {"properties": {"number": {"pattern": f"^{_NADRA_NUMBER.pattern}$"}}},
+        }
+    ]
+
+
 class IdDocument(StrictModel):
     """An identity document. CNIC/NICOP numbers are checked and normalised to 13 digits."""
 
     type: IdDocumentType
     number: IdNumber
+
+    model_config = ConfigDict(json_schema_extra=_nadra_schema)
     expires_on: Date
 
     @model_validator(mode="before")
@@ -352,6 +614,8 @@ class IdDocument(StrictModel):
         kind, number = data.get("type"), data.get("number")
         if kind not in ("CNIC", "NICOP") or not isinstance(number, str):
             return data
+        if is_blank(number) or unicode_problem(number):
+            return data  # StrictModel refuses it, saying why
         problem = _nadra_number_problem(kind, number)
         if problem is not None:
             raise ValidationError.from_exception_data(

@@ -17,12 +17,15 @@ from vasp_rules.entities.amnesty import AmnestyDeclaration
 from vasp_rules.entities.customer import Customer
 from vasp_rules.entities.licence import LicenceApplication
 from vasp_rules.entities.transfer import Transfer
+from vasp_rules.limits import shown
 
 __all__ = [
     "ID_FIELD",
     "KINDS",
+    "SCHEMA_LIMITS",
     "Document",
     "DocumentError",
+    "add_schema_limits",
     "document_id",
     "format_path",
     "json_schema",
@@ -73,7 +76,8 @@ def format_path(loc: Iterable[int | str]) -> str:
         if isinstance(part, int):
             path += f"[{part}]"
         else:
-            path += f".{part}" if path else str(part)
+            name = shown(str(part))
+            path += f".{name}" if path else name
     return path
 
 
@@ -83,6 +87,9 @@ def _message(err: ErrorDetails) -> str:
         return "required field is missing"
     if kind == "extra_forbidden":
         return "unknown field"
+    if kind == "string_unicode":  # pydantic's word for a key holding a lone surrogate
+        name = _short(err.get("input"))
+        return f"a field name is not valid Unicode (it holds a lone surrogate): {name}"
     message = err["msg"].removeprefix("Value error, ")
     if kind == "literal_error":
         message += f" (got {_short(err.get('input'))})"
@@ -121,9 +128,27 @@ def parse_document(data: Mapping[str, Any]) -> Document:
         raise DocumentError.from_validation_error(exc) from None
 
 
+#: What the validator checks that a JSON Schema cannot say (tests/test_schema_strict.py names
+#: exactly these as the only places where the two may disagree).
+SCHEMA_LIMITS = (
+    "Not expressed by this schema, checked by the validator: LEI check digits (ISO 17442 "
+    "MOD 97-10); that a datetime's day exists in its month (2026-02-30T10:00Z); decimal text in "
+    "exponent notation ('1e3', read within the same range); JSON numbers with more than 18 "
+    "significant decimals (refused)."
+)
+
+
 def json_schema(kind: str) -> dict[str, Any]:
-    """Pydantic's JSON schema (validation mode) for one document kind."""
-    return _model_for(kind).model_json_schema()
+    """The JSON schema (Draft 2020-12, validation mode) of one document kind: as strict as
+    :func:`parse_document` except for :data:`SCHEMA_LIMITS`, which its description states."""
+    schema = _model_for(kind).model_json_schema()
+    add_schema_limits(schema)
+    return schema
+
+
+def add_schema_limits(schema: dict[str, Any]) -> None:
+    """Append :data:`SCHEMA_LIMITS` to a document schema's description."""
+    schema["description"] = f"{schema.get('description', '')}\n\n{SCHEMA_LIMITS}".strip()
 
 
 def document_id(doc: Document) -> str:

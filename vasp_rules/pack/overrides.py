@@ -18,6 +18,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from ..limits import invalid_unicode
 from .loader import LoadedPack, PackError, PackIssue
 from .params import check_value
 from .schema import ParamSpec, ParamValue
@@ -84,6 +85,11 @@ def apply_overrides(
     records: list[dict[str, Any]] = []
     for name in sorted(overrides):
         override = _as_override(overrides[name])
+        broken = invalid_unicode({name: override.value})
+        if broken:
+            path, problem = broken[0]
+            issues.append(PackIssue("overrides", None, None, f"{path}: {problem}"))
+            continue
         spec = params.get(name)
         if spec is None:
             issues.append(PackIssue("overrides", None, None, f"the pack has no parameter {name!r}"))

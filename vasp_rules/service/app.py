@@ -40,7 +40,7 @@ from ..engine.durable_backend import EngineError
 from ..entities.ivms101 import parse_ivms101_many
 from ..entities.registry import KINDS, DocumentError, json_schema
 from ..errors import InputError
-from ..limits import LimitError, check_tree
+from ..limits import LimitError, check_tree, invalid_unicode
 from ..rulepack import RulePack
 from .metrics import Metrics
 from .openapi import openapi_document
@@ -238,7 +238,6 @@ async def read_json(request: Request, limit: int) -> Any:
             parse_constant=_no_constants,
         )
         check_tree(data)  # nesting within the limit every reader applies
-        return data
     except LimitError as exc:
         raise ApiError(400, f"invalid JSON: {exc.message}") from None
     except UnicodeDecodeError:
@@ -250,6 +249,12 @@ async def read_json(request: Request, limit: int) -> Any:
         raise ApiError(400, "invalid JSON: nested too deeply") from None
     except ValueError as exc:  # e.g. an integer too long to read
         raise ApiError(400, f"invalid JSON: {exc}") from None
+    broken = invalid_unicode(data)  # valid JSON, but text no encoder can write (ENTITIES.md)
+    if broken:
+        errors = [(f"documents{p}" if p.startswith("[") else p, m) for p, m in broken]
+        shown = "; ".join(f"{p or 'body'}: {m}" for p, m in errors)
+        raise ApiError(422, f"invalid document: {shown}", errors)
+    return data
 
 
 def query_date(request: Request, name: str, *, required: bool = True) -> date | None:

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from .. import __version__
 from ..decision import Decision, Notice
-from ..entities.registry import KINDS
+from ..entities.registry import KINDS, add_schema_limits
 
 _REF = "#/components/schemas/{model}"
 
@@ -42,6 +42,8 @@ def openapi_document(packs: list[str]) -> dict[str, Any]:
     """The API description; `packs` are the names this instance serves."""
     schemas: dict[str, Any] = {}
     kinds = {kind: _hoist(model, schemas, mode="validation") for kind, model in KINDS.items()}
+    for schema in kinds.values():
+        add_schema_limits(schema)
     schemas.update({f"Document_{kind}": s for kind, s in kinds.items()})
     schemas["Decision"] = _hoist(Decision, schemas, mode="serialization")
     schemas["Notice"] = _hoist(Notice, schemas, mode="serialization")
