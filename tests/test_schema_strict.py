@@ -28,6 +28,7 @@ from jsonschema import Draft202012Validator
 from strategies import any_document
 
 from vasp_rules import DocumentError
+from vasp_rules.entities.identity import _NETWORK_NAMES
 from vasp_rules.entities.registry import KINDS, SCHEMA_LIMITS, json_schema, parse_document
 
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.json"))
@@ -129,6 +130,8 @@ def _limit(value: Any, schema_ok: bool, why: str) -> str | None:
     if schema_ok and isinstance(value, str) and _DATETIME_SHAPE.fullmatch(value):
         if "is not a valid datetime" in why:
             return "that a datetime's day exists in its month"
+    if schema_ok and any(why.endswith(f"({name})") for name in _NETWORK_NAMES.values()):
+        return "a wallet address's format and checksum on its network"
     if schema_ok and isinstance(value, Decimal | int) and not isinstance(value, bool):
         if "out of range" in why:
             return "JSON numbers with more than 18 significant decimals"

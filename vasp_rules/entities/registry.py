@@ -134,7 +134,9 @@ SCHEMA_LIMITS = (
     "Not expressed by this schema, checked by the validator: LEI check digits (ISO 17442 "
     "MOD 97-10); that a datetime's day exists in its month (2026-02-30T10:00Z); decimal text in "
     "exponent notation ('1e3', read within the same range); JSON numbers with more than 18 "
-    "significant decimals (refused)."
+    "significant decimals (refused); a wallet address's format and checksum on its network "
+    "(EIP-55, bech32/bech32m, base58check: the network comes from the document's asset or "
+    "chain, see identities.md)."
 )
 
 
