@@ -584,7 +584,10 @@ def check_tree(node: TraceNode) -> None:
     if node.kind == "not":
         flip = {"true": "false", "false": "true", "unknown": "unknown"}
         assert node.verdict == flip[node.children[0].verdict or ""], node.text
-    if node.kind == "quantifier" and node.verdict is not None:
+    if node.kind == "quantifier" and node.verdict is not None and not node.items and node.missing:
+        # its source list is itself missing (an optional list left out): nothing was visited
+        assert node.verdict == "unknown", node.text
+    elif node.kind == "quantifier" and node.verdict is not None:
         kind = node.text.split("(", 1)[0]
         verdicts = [i.verdict for i in node.items if i.included]
         if kind == "any":
