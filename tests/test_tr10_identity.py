@@ -59,6 +59,9 @@ def identity_batches(draw: st.DrawFn) -> list[dict]:
         doc["executed_at"] = f"2026-03-{1 + day:02d}T{rest // 60:02d}:{rest % 60:02d}:00+05:00"
         doc["value"]["amount"] = draw(st.sampled_from(["300.00", "500.00", "999.99", "1000.00"]))
         doc["direction"] = draw(st.sampled_from(["OUT", "OUT", "IN"]))
+        # a token of no single network: its wallets are compared in canonical form, unchecked
+        # (a BTC transfer would refuse the EVM spellings below at their path)
+        doc["asset"] = "USDT"
         origin = doc["originator"]
         for field, choices in (
             ("account_or_wallet", WALLETS),
