@@ -155,7 +155,12 @@ def test_a_form_received_on_the_last_day_decides_without_a_crash(pk: RulePack) -
         if item["type"] == "FORM_A1":
             item["received_on"] = "9999-12-31"
     decision = _both(pk, doc, date(2026, 6, 1))
-    assert "LIC-11" not in decision.fired  # an INFO rule says nothing when it cannot tell
+    # 60 days after it is past any representable date: the due date is unknown and LIC-11
+    # (on_missing: require_documents) asks for the date it was computed from
+    finding = next(f for f in decision.findings if f.rule_id == "LIC-11")
+    assert finding.outcome == Outcome.REQUIRE_DOCUMENTS
+    assert any("received_on" in m for m in finding.missing), finding.missing
+    assert "0001-01-01 to 9999-12-31" in finding.reason
     ordinary = _both(pk, example("licence_application"), date(2026, 6, 1))
     assert "LIC-11" in ordinary.fired
 
