@@ -34,6 +34,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from vasp_rules.entities.identity import (
+    IGNORABLE,
     Address,
     IdNumber,
     WalletAddress,
@@ -72,13 +73,6 @@ __all__ = [
 
 # --- text hygiene: blanks and lone surrogates ----------------------------------------------------
 
-#: Characters that show nothing although they are not white space: Hangul and braille fillers,
-#: the combining grapheme joiner, Khmer inherent vowels, Mongolian and other variation selectors.
-_INVISIBLE = frozenset(
-    "\u034f\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180e\u180f\u2800\u3164\uffa0"
-    + "".join(chr(c) for c in range(0xFE00, 0xFE10))
-    + "".join(chr(c) for c in range(0xE0100, 0xE01F0))
-)
 #: Unicode categories that are never visible: spaces, line and paragraph separators, controls and
 #: format characters (zero-width space U+200B, BOM U+FEFF, word joiner U+2060, bidi marks, ...).
 _INVISIBLE_CATEGORIES = frozenset({"Zs", "Zl", "Zp", "Cc", "Cf"})
@@ -93,7 +87,7 @@ def is_blank(text: str) -> bool:
     if not rest or rest.isascii():
         return not rest
     return all(
-        ch in _INVISIBLE or ch.isspace() or unicodedata.category(ch) in _INVISIBLE_CATEGORIES
+        ch in IGNORABLE or ch.isspace() or unicodedata.category(ch) in _INVISIBLE_CATEGORIES
         for ch in rest
     )
 
@@ -107,7 +101,7 @@ def invisible_ranges() -> tuple[tuple[int, int], ...]:
         if 0xD800 <= code <= 0xDFFF:
             continue
         ch = chr(code)
-        if ch in _INVISIBLE or ch.isspace() or unicodedata.category(ch) in _INVISIBLE_CATEGORIES:
+        if ch in IGNORABLE or ch.isspace() or unicodedata.category(ch) in _INVISIBLE_CATEGORIES:
             if ranges and ranges[-1][1] == code - 1:
                 ranges[-1] = (ranges[-1][0], code)
             else:

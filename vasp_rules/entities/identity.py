@@ -38,6 +38,7 @@ from pydantic import AfterValidator, Field, StrictStr, ValidationError, WithJson
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 __all__ = [
+    "IGNORABLE",
     "Address",
     "IdNumber",
     "Name",
@@ -61,7 +62,7 @@ Network = Literal["bitcoin", "evm", "litecoin", "tron", "cosmos"]
 #: Invisible although not in a Cc/Cf category (Unicode's Default_Ignorable_Code_Point letters and
 #: marks): combining grapheme joiner, Hangul fillers, Khmer inherent vowels, Mongolian free
 #: variation selectors, variation selectors; plus the braille blank.
-_IGNORABLE = frozenset(
+IGNORABLE = frozenset(
     "\u034f\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180e\u180f\u2800\u3164\uffa0"
     + "".join(chr(c) for c in range(0xFE00, 0xFE10))
     + "".join(chr(c) for c in range(0xE0100, 0xE01F0))
@@ -81,7 +82,7 @@ def describe(ch: str) -> str:
 
 
 def _hidden(ch: str) -> bool:
-    return ch in _IGNORABLE or unicodedata.category(ch) in _HIDDEN_CATEGORIES
+    return ch in IGNORABLE or unicodedata.category(ch) in _HIDDEN_CATEGORIES
 
 
 def _joining_letter(ch: str) -> bool:
@@ -406,6 +407,8 @@ Address = Annotated[
 IdNumber = Annotated[
     StrictStr, MinLen(1), AfterValidator(check_id_number), WithJsonSchema(_ID_SCHEMA)
 ]
+
+
 @functools.cache
 def _hidden_class() -> str:
     """The hidden characters of the BMP but the joiners, as a regular-expression class body
@@ -425,9 +428,7 @@ def _hidden_class() -> str:
         else:
             ranges.append([c, c])
 
-    return "".join(
-        f"\\u{a:04x}" if a == b else f"\\u{a:04x}-\\u{b:04x}" for a, b in ranges
-    )
+    return "".join(f"\\u{a:04x}" if a == b else f"\\u{a:04x}-\\u{b:04x}" for a, b in ranges)
 
 
 def _name_schema(schema: dict[str, Any]) -> None:
