@@ -121,6 +121,46 @@ def test_week_jumps_count_as_stepping_day_by_day(start: date, n: int) -> None:
     assert add_working_days(start.toordinal(), n, holidays) == plain(start.toordinal())
 
 
+def test_a_working_day_count_before_the_calendar_is_no_value() -> None:
+    cal = calendar_of([[d("2018-02-05"), d("2040-12-25")], [d("2027-03-10")]], ["a", "b"])
+    assert cal.since == d("2018-01-01")  # the first year any holiday parameter lists
+    assert shift(d("2018-01-01"), Duration("working_days", 3), 1, cal) == d("2018-01-04")
+    # 2017-12-29 (a Friday) + 1 working day steps through 2017-12-30, which the calendar does
+    # not cover: unknown, never counted on weekdays only
+    assert shift(d("2017-12-29"), Duration("working_days", 1), 1, cal) is None
+    assert shift(d("2018-01-03"), Duration("working_days", 3), -1, cal) is None
+    assert "param.a and param.b (the holiday calendar starts on 2018-01-01)" == cal.early_gap
+
+
+@given(
+    st.dates(date(2017, 6, 1), date(2041, 6, 1)),
+    st.integers(-600, 600),
+    st.sampled_from([(None, None), ("2018-01-01", "2040-12-31"), ("2026-03-02", "2026-12-31")]),
+)
+def test_bounded_counts_step_only_through_the_calendar(
+    start: date, n: int, bounds: tuple[str | None, str | None]
+) -> None:
+    """Week jumps never carry a count across a calendar bound: the count has a value exactly
+    when every day stepped through lies within the calendar (from far past its end, backwards
+    included)."""
+    holidays = frozenset({d("2026-03-23"), d("2026-08-14"), d("2027-12-24")})
+    since, until = (None if b is None else d(b) for b in bounds)
+    first, last = since or 1, until or date.max.toordinal()
+
+    def plain(day: int) -> int | None:
+        remaining, step = abs(n), (1 if n >= 0 else -1)
+        while remaining:
+            day += step
+            if not first <= day <= last:
+                return None
+            if date.fromordinal(day).weekday() < 5 and day not in holidays:
+                remaining -= 1
+        return day
+
+    got = add_working_days(start.toordinal(), n, holidays, until, since)
+    assert got == plain(start.toordinal())
+
+
 def _unknown(decision: Decision, rule_id: str) -> Finding:
     (finding,) = [f for f in decision.findings if f.rule_id == rule_id]
     assert finding.outcome == Outcome.REQUIRE_DOCUMENTS

@@ -135,3 +135,26 @@ def test_a_count_past_the_calendar_asks_for_the_calendar(pk: RulePack, engine: s
     inside = pk.evaluate(doc, date(2041, 2, 1), engine=engine)  # type: ignore[arg-type]
     (finding,) = [f for f in inside.findings if f.rule_id == "VER-10"]
     assert finding.outcome == "REFER" and "due by 2040-12-27" in finding.reason
+
+
+@pytest.mark.parametrize("engine", ["durable", "reference"])
+def test_a_count_before_the_calendar_asks_for_the_calendar(pk: RulePack, engine: str) -> None:
+    """The calendar starts with the first year it lists (2018): a count through earlier days
+    would skip weekends only, so it is unknown and VER-10 asks for the calendar."""
+    doc = example("customer")
+    doc["suspicion_flagged_on"] = "2017-12-27"  # Wednesday: the count steps through 2017
+    doc.pop("str_filed_on", None)
+    decision = pk.evaluate(doc, date(2026, 6, 1), engine=engine)  # type: ignore[arg-type]
+    (finding,) = [f for f in decision.findings if f.rule_id == "VER-10"]
+    assert finding.outcome == "REQUIRE_DOCUMENTS"
+    assert finding.missing == [
+        "param.pk_public_holidays and param.pk_public_holidays_estimated "
+        "(the holiday calendar starts on 2018-01-01)"
+    ]
+    assert "reaches before the pack's holiday calendar" in finding.reason
+    assert "which starts on 2018-01-01" in finding.reason
+    # from the calendar's first day on, the deadline is counted as ever
+    doc["suspicion_flagged_on"] = "2017-12-31"  # a Sunday: the count starts on 2018-01-01
+    inside = pk.evaluate(doc, date(2026, 6, 1), engine=engine)  # type: ignore[arg-type]
+    (finding,) = [f for f in inside.findings if f.rule_id == "VER-10"]
+    assert finding.outcome == "REFER" and "due by 2018-01-09" in finding.reason

@@ -598,11 +598,12 @@ class Encoder:
                 steps = sign * z3.simplify(b.expr).as_long()
                 day = self.working_days(a.expr, steps)
                 last = self.compiled.calendar.until or DATE_MAX
+                first = self.compiled.calendar.since or DATE_MIN
                 # every day stepped through must lie within the calendar (dates.shift)
                 if steps > 0:
-                    inside = day <= last
+                    inside = z3.And(a.expr + 1 >= first, day <= last)
                 elif steps < 0:
-                    inside = z3.And(day >= DATE_MIN, a.expr - 1 <= last)
+                    inside = z3.And(day >= first, a.expr - 1 <= last)
                 else:
                     inside = z3.BoolVal(True)
                 return V("int", day, z3.And(known, inside))

@@ -4,9 +4,9 @@ Dates are day numbers (`date.toordinal()`: 0001-01-01 is 1) and datetimes are se
 1970-01-01T00:00:00Z. Every evaluator (the reference interpreter, the compiled closures, the
 projection, constant folding, the counterfactual search) shifts a date or datetime by a duration
 through `shift` alone, so they agree on one semantics: a result outside the representable range
-(0001-01-01 to 9999-12-31), or a working-day count that reaches past the last day of the pack's
-holiday calendar, is no value (`None`), which the evaluators read as an unknown fact. Nothing
-here raises on an extreme date or amount.
+(0001-01-01 to 9999-12-31), or a working-day count that steps through a day the pack's holiday
+calendar does not cover (past its last day or before its first), is no value (`None`), which
+the evaluators read as an unknown fact. Nothing here raises on an extreme date or amount.
 """
 
 from __future__ import annotations
@@ -51,50 +51,67 @@ class Duration:
 
 @dataclass(frozen=True)
 class Calendar:
-    """The working-day calendar: the holidays (day numbers) and the last day it covers
-    (`until`; None for a pack without a holiday calendar, whose working days are weekdays).
-    `names` are the holiday parameters, named when a count reaches past the calendar."""
+    """The working-day calendar: the holidays (day numbers) and the first and last days it
+    covers (`since`, `until`; None for a pack without a holiday calendar, whose working days
+    are weekdays). `names` are the holiday parameters, named when a count steps outside the
+    calendar."""
 
     holidays: frozenset[int] = frozenset()
     until: int | None = None
     names: tuple[str, ...] = ()
+    since: int | None = None
 
     @property
     def gap(self) -> str:
         """The missing-fact label of a working-day count that reaches past the calendar."""
         last = date.fromordinal(self.until).isoformat() if self.until is not None else "?"
-        names = " and ".join(f"param.{n}" for n in self.names) or "param.(holiday calendar)"
-        return f"{names} {CALENDAR_ENDS} {last}{CALENDAR_TAIL}"
+        return f"{self._names} {CALENDAR_ENDS} {last}{CALENDAR_TAIL}"
+
+    @property
+    def early_gap(self) -> str:
+        """The missing-fact label of a working-day count that reaches before the calendar."""
+        first = date.fromordinal(self.since).isoformat() if self.since is not None else "?"
+        return f"{self._names} {CALENDAR_STARTS} {first}{CALENDAR_TAIL}"
+
+    @property
+    def _names(self) -> str:
+        return " and ".join(f"param.{n}" for n in self.names) or "param.(holiday calendar)"
 
 
 CALENDAR_ENDS = "(the holiday calendar ends on"
+CALENDAR_STARTS = "(the holiday calendar starts on"
 CALENDAR_TAIL = ")"
 
 
 def calendar_of(values: Iterable[Iterable[int]], names: Iterable[str]) -> Calendar:
     """The calendar of the holiday parameters' values (day numbers, one collection per
-    parameter). It covers
-    every year up to the last year in which each parameter lists a holiday (the fixed statutory
-    holidays run every year, so that is the calendar's last complete year): derived from the
-    data, never a literal."""
+    parameter). It covers every year from the first year any parameter lists a holiday up to
+    the last year in which each parameter lists one (the fixed statutory holidays run every
+    year, so that is the calendar's last complete year; estimates of later years start late):
+    derived from the data, never a literal."""
     days: set[int] = set()
+    first_years: list[int] = []
     last_years: list[int] = []
     for days_of_one in values:
         listed = [d for d in days_of_one if in_range(d)]
         if listed:
+            first_years.append(date.fromordinal(min(listed)).year)
             last_years.append(date.fromordinal(max(listed)).year)
         days.update(listed)
     until = date(min(last_years), 12, 31).toordinal() if last_years else None
-    return Calendar(frozenset(days), until, tuple(names))
+    since = date(min(first_years), 1, 1).toordinal() if first_years else None
+    return Calendar(frozenset(days), until, tuple(names), since)
 
 
 def shift_gap(base: int, d: Duration, sign: int, cal: Calendar | None, expr: str) -> str:
     """Why `shift` had no value, as a missing-fact label: the holiday calendar (naming its
-    parameters and last day) when only the calendar's end stopped a working-day count, else
-    the expression `expr` with OUT_OF_RANGE."""
-    if d.unit == "working_days" and cal is not None and cal.until is not None:
+    parameters and its first or last day) when only the calendar's bounds stopped a
+    working-day count, else the expression `expr` with OUT_OF_RANGE."""
+    if d.unit == "working_days" and cal is not None and (cal.until, cal.since) != (None, None):
         if shift(base, d, sign, Calendar(cal.holidays)) is not None:
-            return cal.gap
+            if shift(base, d, sign, Calendar(cal.holidays, since=cal.since)) is not None:
+                return cal.gap
+            return cal.early_gap
     return f"{expr} {OUT_OF_RANGE}"
 
 
@@ -115,6 +132,15 @@ def explain_gap(label: str) -> tuple[str, str] | None:
             f"the working-day count reaches past the pack's holiday calendar ({names}), "
             f"which ends on {last}",
             f"ask the pack's maintainers to extend the holiday calendar ({names}) past {last}",
+        )
+    if CALENDAR_STARTS in label:
+        names, _, first = label.partition(f" {CALENDAR_STARTS} ")
+        first = first.removesuffix(CALENDAR_TAIL)
+        return (
+            f"the working-day count reaches before the pack's holiday calendar ({names}), "
+            f"which starts on {first}",
+            f"ask the pack's maintainers to add the holidays before {first} to the holiday "
+            f"calendar ({names})",
         )
     return None
 
@@ -141,7 +167,7 @@ def shift(base: int, d: Duration, sign: int, cal: Calendar | None = None) -> int
     if unit == "years":
         return add_months(base, 12 * n)
     cal = cal or Calendar()
-    return add_working_days(base, n, cal.holidays, cal.until)
+    return add_working_days(base, n, cal.holidays, cal.until, cal.since)
 
 
 def add_months(day: int, months: int) -> int | None:
@@ -161,15 +187,21 @@ def _bounds(holidays: frozenset[int]) -> tuple[int, int]:
 
 
 def add_working_days(
-    day: int, n: int, holidays: frozenset[int], until: int | None = None
+    day: int, n: int, holidays: frozenset[int], until: int | None = None, since: int | None = None
 ) -> int | None:
     """Step n working days (Monday to Friday, skipping holidays) from day; n may be negative.
-    None when the count reaches past `until` (the calendar's last day) or the representable
-    range. Runs of full weeks without holidays are stepped a week at a time."""
+    None when a day stepped through lies past `until` or before `since` (the calendar's last
+    and first days) or outside the representable range. Runs of full weeks without holidays
+    are stepped a week at a time."""
     step = 1 if n >= 0 else -1
     remaining = abs(n)
     current = day
     last = DATE_MAX if until is None else min(until, DATE_MAX)
+    first = DATE_MIN if since is None else max(since, DATE_MIN)
+    if remaining and not first <= day + step <= last:
+        # the days stepped through run from day + step on, monotonically: the first of them
+        # checked here, each later one in the loop (a week's jump lands inside or is refused)
+        return None
     low, high = _bounds(holidays)
     while remaining:
         if remaining > 5:
@@ -181,11 +213,11 @@ def add_working_days(
             if weeks > 0:
                 current += step * 7 * weeks
                 remaining -= 5 * weeks
-                if not DATE_MIN <= current <= last:
+                if not first <= current <= last:
                     return None
                 continue
         current += step
-        if not DATE_MIN <= current <= last:
+        if not first <= current <= last:
             return None
         if (current - 1) % 7 < 5 and current not in holidays:  # day 1 was a Monday
             remaining -= 1
