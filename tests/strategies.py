@@ -76,7 +76,13 @@ def _opt(strategy: Strategy[Any]) -> Strategy[Any]:
 _text = st.text(string.ascii_letters + string.digits + " .-'/&", min_size=1, max_size=16).filter(
     _not_blank
 )
-_names = st.text(min_size=1, max_size=16).filter(_not_blank) | st.sampled_from(
+# any script, but no character an identity refuses anyway (controls, format, private use,
+# unassigned, line and paragraph separators), so that few drawn names are filtered out below
+_names = st.text(
+    st.characters(exclude_categories=("Cc", "Cf", "Co", "Cn", "Cs", "Zl", "Zp")),
+    min_size=1,
+    max_size=16,
+).filter(_not_blank) | st.sampled_from(
     ["Ayesha Siddiqui", "Muhammad Ali Khan", "Zhang Wei", "O'Neill & Sons"]
 )
 _ids = st.uuids().map(str) | st.text(
