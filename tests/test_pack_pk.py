@@ -305,7 +305,10 @@ def test_matcher_builds_on_every_date_the_pack_changes(pk: RulePack) -> None:
         days.add(rule.spec.effective_from)
         if rule.spec.effective_to:
             days.add(rule.spec.effective_to + timedelta(days=1))
-    for spec in pk.loaded.params.values():
+    # the holiday calendar's days are never compared with as_of in a pattern (working-day counts
+    # run in Python, engine.dates), so they change no matcher: its 2018-2040 days are left out
+    calendar = set(pk.loaded.manifest.holidays_parameters)
+    for name, spec in pk.loaded.params.items():
         for entry in spec.values:
             days.add(entry.from_)
             if entry.to:
@@ -315,7 +318,7 @@ def test_matcher_builds_on_every_date_the_pack_changes(pk: RulePack) -> None:
                 raw.values() if isinstance(raw, dict) else raw if isinstance(raw, list) else [raw]
             )
             for item in items:
-                if isinstance(item, date):
+                if isinstance(item, date) and name not in calendar:
                     days |= {item, item + timedelta(days=1)}
     day = date(2025, 1, 1)
     while day <= date(2032, 1, 1):
