@@ -277,7 +277,10 @@ _SHOWING: list[Any] = []
 
 
 def _showing_text() -> Any:
-    """The strings with a visible character and no lone surrogate (built once)."""
+    """The strings that begin with a visible character and hold no lone surrogate (built
+    once). Asking for the visible character first, not anywhere, keeps the solver fast (a
+    `.*visible.*` language made the pk model checks about 6x slower); a blank is never a
+    value, and a value beginning with white space is read without it, so no document is lost."""
     if not _SHOWING:
         valid = z3.Union(z3.Range(chr(0), chr(0xD7FF)), z3.Range(chr(0xE000), chr(_Z3_MAX_CHAR)))
         visible = z3.Union(
@@ -287,7 +290,7 @@ def _showing_text() -> Any:
                 if low <= _Z3_MAX_CHAR
             )
         )
-        _SHOWING.append(z3.Concat(z3.Star(valid), visible, z3.Star(valid)))
+        _SHOWING.append(z3.Concat(visible, z3.Star(valid)))
     return _SHOWING[0]
 
 
