@@ -89,7 +89,13 @@ def _joining_letter(ch: str) -> bool:
     return not ch.isascii() and unicodedata.category(ch).startswith(("L", "M"))
 
 
+#: the hidden characters of ASCII (controls): plain ASCII text without them needs no loop
+_ASCII_HIDDEN = re.compile("[\x00-\x1f\x7f]")
+
+
 def _refuse_hidden(text: str, what: str, *, name: bool = False) -> None:
+    if text.isascii() and not _ASCII_HIDDEN.search(text):
+        return
     for i, ch in enumerate(text):
         if not _hidden(ch):
             continue
@@ -117,11 +123,15 @@ _SPACE_SEPARATORS = (
 )
 
 
+#: white space inside an ASCII token (the token is ASCII by then)
+_ASCII_WHITE_SPACE = re.compile("[ \t\n\r\f\v\x1c-\x1f]")
+
+
 def _ascii_token(text: str, what: str) -> str:
     """`text` as an ASCII token: surrounding ASCII white space dropped; then no hidden
     character, no non-ASCII character and no white space inside."""
     core = check_ascii(text.strip(_ASCII_SPACE), what)
-    if any(ch.isspace() for ch in core):
+    if _ASCII_WHITE_SPACE.search(core):
         raise PydanticCustomError(
             "identifier_space",
             "{what} {got} contains white space: write it without spaces",
@@ -136,6 +146,8 @@ def check_ascii(core: str, what: str) -> str:
     """`core` unchanged if it has no hidden and no non-ASCII character; else the error names
     the first such character."""
     _refuse_hidden(core, what)
+    if core.isascii():
+        return core
     for i, ch in enumerate(core):
         if ch.isascii():
             continue
