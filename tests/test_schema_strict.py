@@ -118,6 +118,7 @@ def _validator_accepts(doc: Any) -> tuple[bool, str]:
 
 
 _EXPONENT_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][+-]?[0-9]+")
+_HIDDEN_AT = re.compile(r"hidden character U\+([0-9A-F]{4,6})")
 _DATETIME_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ].*")
 
 
@@ -130,6 +131,9 @@ def _limit(value: Any, schema_ok: bool, why: str) -> str | None:
     if schema_ok and isinstance(value, str) and _DATETIME_SHAPE.fullmatch(value):
         if "is not a valid datetime" in why:
             return "that a datetime's day exists in its month"
+    hidden = _HIDDEN_AT.search(why)
+    if schema_ok and hidden and int(hidden.group(1), 16) > 0xFFFF:
+        return "hidden or unassigned characters beyond the Basic Multilingual Plane in a name"
     if schema_ok and any(why.endswith(f"({name})") for name in _NETWORK_NAMES.values()):
         return "a wallet address's format and checksum on its network"
     if schema_ok and isinstance(value, Decimal | int) and not isinstance(value, bool):

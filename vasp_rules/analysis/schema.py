@@ -44,6 +44,7 @@ class Shape:
     high: int | Decimal | None = None
     min_length: int = 0
     code: str = ""  # "country" / "currency" / "" for ISO-coded text
+    token: bool = False  # an identity's ASCII token (a wallet, account or id number)
 
 
 def shape_of(annotation: Any, metadata: list[Any] | tuple[Any, ...] = ()) -> Shape:
@@ -77,6 +78,7 @@ def shape_of(annotation: Any, metadata: list[Any] | tuple[Any, ...] = ()) -> Sha
     high: Any = None
     min_length = 0
     code = ""
+    token = False
     for m in meta:
         if isinstance(m, annotated_types.Ge):
             low = m.ge
@@ -90,6 +92,8 @@ def shape_of(annotation: Any, metadata: list[Any] | tuple[Any, ...] = ()) -> Sha
             code = "country"
         elif name == "_check_currency":
             code = "currency"
+        elif name in ("check_account", "check_id_number"):  # entities.identity
+            token = True
     if isinstance(tp, type) and issubclass(tp, BaseModel):
         if tp.__name__ == "Money":
             return Shape("scalar", optional, tag="money")
@@ -113,7 +117,7 @@ def shape_of(annotation: Any, metadata: list[Any] | tuple[Any, ...] = ()) -> Sha
         if code == "currency":
             currencies = tuple(sorted(CURRENCIES))
             return Shape("scalar", optional, tag="enum", domain=currencies, code=code)
-        return Shape("scalar", optional, tag="text", min_length=min_length)
+        return Shape("scalar", optional, tag="text", min_length=min_length, token=token)
     raise TypeError(f"unsupported field type {tp!r}")
 
 

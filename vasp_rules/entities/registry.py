@@ -136,7 +136,8 @@ SCHEMA_LIMITS = (
     "exponent notation ('1e3', read within the same range); JSON numbers with more than 18 "
     "significant decimals (refused); a wallet address's format and checksum on its network "
     "(EIP-55, bech32/bech32m, base58check: the network comes from the document's asset or "
-    "chain, see identities.md)."
+    "chain, see identities.md); hidden or unassigned characters beyond the Basic Multilingual "
+    "Plane in a name (the schema's character class stops at U+FFFF)."
 )
 
 
