@@ -1,11 +1,13 @@
-"""The pk pack's transfer rules in force, written by hand as plain Python (pk 0.3.0).
+"""The pk pack's transfer rules in force, written by hand as plain Python (pk 0.4.0).
 
 A yardstick for benchmarks/fastpath.py (see handwritten_licence.py). A transfer evaluated alone
 has no other transfers (`batch.transfer` holds the *other* documents of the batch), so the
 structuring rule TR-10 (sums over the originator's transfers in windows of 24 hours around this
 one) reduces to its own value, which is below the threshold whenever the rule's other test holds:
-it fires only when the value is unknown (no reference rate for its currency). VER-02 and VER-03
-read the parties' optional sanctions screening (absent: not screened here). TR-09 takes effect on
+it fires only when the value is unknown (no reference rate for its currency) and the originator
+has an identity to group by (account/wallet, customer ID or national ID). VER-02 and VER-03
+read the parties' optional sanctions screening (absent: not screened here), and their joint
+holders' (an IVMS101 joint account). TR-09 takes effect on
 2030-12-31; before the travel-rule regime starts (2025-07-08) nothing fires.
 """
 
@@ -94,9 +96,15 @@ class TransferRules:
             and (value is None or value > threshold)
         ):
             out.add("TR-09")
-        if o.account_or_wallet is not None and value is None:
+        identity = (o.account_or_wallet, o.customer_id, o.national_id)
+        if value is None and any(key is not None for key in identity):
             out.add("TR-10")
-        for screening in (o.sanctions_screening, b.sanctions_screening):
+        holders = [*(o.joint_holders or ()), *(b.joint_holders or ())]
+        for screening in (
+            o.sanctions_screening,
+            b.sanctions_screening,
+            *(h.sanctions_screening for h in holders),
+        ):
             if screening is not None:  # absent: the party was not screened here
                 if screening.result == "CONFIRMED_MATCH":
                     out.add("VER-02")
