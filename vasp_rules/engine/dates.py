@@ -121,27 +121,26 @@ def explain_gap(label: str) -> tuple[str, str] | None:
     if label.endswith(OUT_OF_RANGE):
         expr = label[: -len(OUT_OF_RANGE) - 1]
         return (
-            f"{expr} falls outside the dates that can be represented (0001-01-01 to "
-            "9999-12-31)",
+            f"{expr} falls outside the dates that can be represented (0001-01-01 to 9999-12-31)",
             f"check the dates {expr} is computed from",
         )
-    if CALENDAR_ENDS in label:
-        names, _, last = label.partition(f" {CALENDAR_ENDS} ")
-        last = last.removesuffix(CALENDAR_TAIL)
-        return (
-            f"the working-day count reaches past the pack's holiday calendar ({names}), "
-            f"which ends on {last}",
-            f"ask the pack's maintainers to extend the holiday calendar ({names}) past {last}",
-        )
-    if CALENDAR_STARTS in label:
-        names, _, first = label.partition(f" {CALENDAR_STARTS} ")
-        first = first.removesuffix(CALENDAR_TAIL)
-        return (
-            f"the working-day count reaches before the pack's holiday calendar ({names}), "
-            f"which starts on {first}",
-            f"ask the pack's maintainers to add the holidays before {first} to the holiday "
-            f"calendar ({names})",
-        )
+    for marker, reaches, bound, fix in (
+        (CALENDAR_ENDS, "past", "ends", "extend the holiday calendar ({names}) past {day}"),
+        (
+            CALENDAR_STARTS,
+            "before",
+            "starts",
+            "add the holidays before {day} to the holiday calendar ({names})",
+        ),
+    ):
+        if marker in label:
+            names, _, day = label.partition(f" {marker} ")
+            day = day.removesuffix(CALENDAR_TAIL)
+            return (
+                f"the working-day count reaches {reaches} the pack's holiday calendar "
+                f"({names}), which {bound} on {day}",
+                "ask the pack's maintainers to " + fix.format(names=names, day=day),
+            )
     return None
 
 
