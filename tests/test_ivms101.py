@@ -270,6 +270,40 @@ def test_a_joint_account_of_clear_holders_decides_as_the_single_holder_payload(
     assert (together.outcome, together.fired) == (alone.outcome, alone.fired) == ("APPROVE", [])
 
 
+def test_an_approved_joint_account_says_which_persons_were_mapped(
+    pk: RulePack, tmp_path: Path
+) -> None:
+    """Clear holders fire nothing, yet the decision lists who was screened as what, and so
+    does its text; the list comes from the mapped transfer alone, so both engines, worker
+    processes and a replay give the same bytes. A single holder's decision has no list."""
+    transfer = parse_ivms101(joint("CLEAR", "CLEAR", "CLEAR"))
+    decision = pk.evaluate(transfer, AS_OF)
+    assert decision.outcome == "APPROVE"
+    assert [(p.role, p.path, p.name) for p in decision.persons or []] == [
+        ("originator", "originator.name", "Bilal Ahmed Qureshi"),
+        ("originator joint holder", "originator.joint_holders[0].name", "Qureshi Holdings"),
+        ("originator joint holder", "originator.joint_holders[1].name", "Ayesha Qureshi"),
+        ("beneficiary", "beneficiary.name", transfer.beneficiary.name),
+    ]
+    reference = pk.evaluate(transfer, AS_OF, engine="reference")
+    assert reference.to_json() == decision.to_json()
+    [pooled] = pk.evaluate_many([transfer], AS_OF, workers=2)
+    assert pooled.to_json() == decision.to_json()
+    single = pk.evaluate(parse_ivms101(load("outgoing_2020.json")), AS_OF)
+    assert single.persons is None and '"persons"' not in single.to_json()
+
+    path = tmp_path / "joint.json"
+    path.write_text(json.dumps(joint("CLEAR", "CLEAR", "CLEAR")))
+    res = CliRunner().invoke(
+        main, ["evaluate", "--input-format", "ivms101", str(path), "--as-of", AS_OF.isoformat()]
+    )
+    assert res.exit_code == 0, res.output
+    assert (
+        "persons screened: originator Bilal Ahmed Qureshi (originator.name); originator joint "
+        "holder Qureshi Holdings (originator.joint_holders[0].name)" in res.output
+    )
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     results=st.lists(

@@ -320,6 +320,9 @@ def render_decision(console: Console, decision: Decision) -> None:
             "  [yellow]no rule of the pack applies to this kind on this date: "
             "nothing was checked[/yellow]"
         )
+    if decision.persons:
+        screened = "; ".join(f"{p.role} {p.name} ({p.path})" for p in decision.persons)
+        console.print(f"  persons screened: {screened}", highlight=False)
     if not decision.findings:
         console.print(f"  no findings ({len(decision.rules_evaluated)} rules evaluated)")
     for f in decision.findings:

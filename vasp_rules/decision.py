@@ -132,6 +132,17 @@ class Notice(_Frozen):
         return NoticeRef(id=self.id)
 
 
+class Person(_Frozen):
+    """A person a transfer's decision screened as a party, where a party is a joint account."""
+
+    role: str = Field(
+        description="'originator' or 'beneficiary' (the party itself), or "
+        "'originator joint holder' / 'beneficiary joint holder'"
+    )
+    path: str = Field(description="where the document holds the person, e.g. originator.name")
+    name: str
+
+
 class Decision(_Frozen):
     """The decision on one document."""
 
@@ -166,15 +177,23 @@ class Decision(_Frozen):
         "GET /v1/packs/{name}); absent only from decisions made before vasp-rules "
         "recorded it",
     )
+    persons: list[Person] | None = Field(
+        default=None,
+        description="for a transfer whose originator or beneficiary is a joint account (an "
+        "IVMS101 payload with several persons): every person screened as a party, the party "
+        "itself and each joint holder, in the document's order (VER-02 and VER-03 screen each "
+        "one); absent from the JSON otherwise",
+    )
 
     def to_json(self, *, indent: int | None = 2) -> str:
         """Canonical JSON: sorted keys, fixed separators. Identical inputs give identical bytes.
         A decision without an explanation has no `explanation` key (nor `regime_starts_on`
         when its regime is in force, nor `notice` when it was made before decisions carried
-        one); one of a stock pack has no `rulepack.overrides`."""
+        one, nor `persons` unless a party is a joint account); one of a stock pack has no
+        `rulepack.overrides`."""
         exclude: dict[str, Any] = {
             name: True
-            for name in ("explanation", "regime_starts_on", "notice")
+            for name in ("explanation", "regime_starts_on", "notice", "persons")
             if getattr(self, name) is None
         }
         if self.rulepack.overrides is None:  # stock decisions keep their bytes

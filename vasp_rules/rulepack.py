@@ -25,6 +25,7 @@ from .decision import (
     Notice,
     Outcome,
     ParameterOverride,
+    Person,
     RulePackRef,
     make_notice,
     most_severe,
@@ -41,6 +42,7 @@ from .engine.evaluate import (
 )
 from .engine.reference import BatchView
 from .entities.registry import ID_FIELD, KINDS, DocumentError, parse_document
+from .entities.transfer import Transfer
 from .pack.discovery import find_pack
 from .pack.loader import LoadedPack, PackError, PackIssue, load_pack, pack_sha256
 from .pack.overrides import apply_overrides, overridden_sha256
@@ -64,6 +66,16 @@ class _CacheEntry:
     users: int = 0
     dropped: bool = False
 
+
+
+def persons_of(document: BaseModel) -> list[Person] | None:
+    """The persons a transfer's decision lists (Decision.persons): its parties and their joint
+    holders when a party is a joint account; None for any other document. Read from the
+    document alone, so a replay from the audit log gives the same list."""
+    found = document.joint_persons() if isinstance(document, Transfer) else None
+    if not found:
+        return None
+    return [trusted(Person, role=role, path=path, name=name) for role, path, name in found]
 
 class RulePack:
     """A loaded, checked rule pack. Evaluation is thread-safe and deterministic: the decision
@@ -369,6 +381,7 @@ class RulePack:
             engine=_ENGINE_REF,
             explanation=None,
             notice=self._notice_ref,
+            persons=persons_of(item.model),
         )
 
     def _evaluate_in_processes(

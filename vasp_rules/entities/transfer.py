@@ -120,3 +120,17 @@ class Transfer(StrictModel):
                 strict=False,
             )
         return self
+
+    def joint_persons(self) -> list[tuple[str, str, str]] | None:
+        """(role, path, name) of every person screened as a party when the originator or
+        the beneficiary is a joint account, in document order; None when neither is."""
+        parties = (("originator", self.originator), ("beneficiary", self.beneficiary))
+        if not any(party.joint_holders for _, party in parties):
+            return None
+        out: list[tuple[str, str, str]] = []
+        for role, party in parties:
+            if party.name is not None:
+                out.append((role, f"{role}.name", party.name))
+            for i, holder in enumerate(party.joint_holders or ()):
+                out.append((f"{role} joint holder", f"{role}.joint_holders[{i}].name", holder.name))
+        return out

@@ -17,7 +17,7 @@ from typing import Any
 from ..decision import Citation, Decision, Finding, Outcome
 from ..engine.evaluate import trusted
 
-_TAG = "decisions/2"  # 2: with the notice reference
+_TAG = "decisions/3"  # 2: with the notice reference; 3: with the persons of joint accounts
 _OUTCOMES = {o.value: o for o in Outcome}
 
 
@@ -64,6 +64,7 @@ def encode(payload: Any) -> Any:
                     result.regime_starts_on,
                     result.input_sha256,
                     refs,
+                    result.persons,  # None but for a transfer with a joint account
                 ),
             )
         )
@@ -93,7 +94,7 @@ def _decode(table: list[tuple[Any, ...]], objects: list[Any], rows: list[Any]) -
         if not isinstance(row, tuple):
             out.append((position, row))
             continue
-        kind, doc_id, outcome, as_of, findings, evaluated, none, starts, sha, refs = row
+        kind, doc_id, outcome, as_of, findings, evaluated, none, starts, sha, refs, persons = row
         out.append(
             (
                 position,
@@ -126,6 +127,7 @@ def _decode(table: list[tuple[Any, ...]], objects: list[Any], rows: list[Any]) -
                     engine=objects[refs[1]],
                     explanation=None,
                     notice=objects[refs[2]],
+                    persons=persons,
                 ),
             )
         )
