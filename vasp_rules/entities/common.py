@@ -40,6 +40,8 @@ from vasp_rules.entities.identity import (
     WalletAddress,
     canonical_address,
     check_ascii,
+    code_point_ranges,
+    regex_class,
 )
 from vasp_rules.entities.iso import COUNTRIES, CURRENCIES
 from vasp_rules.limits import unicode_problem
@@ -80,33 +82,25 @@ _INVISIBLE_CATEGORIES = frozenset({"Zs", "Zl", "Zp", "Cc", "Cf"})
 _ASCII_BLANK = "".join(map(chr, range(33))) + "\x7f"
 
 
+def _shows_nothing(ch: str) -> bool:
+    """Whether a character is invisible: white space, a control, format or ignorable one."""
+    return ch in IGNORABLE or ch.isspace() or unicodedata.category(ch) in _INVISIBLE_CATEGORIES
+
+
 def is_blank(text: str) -> bool:
     """Whether `text` shows nothing: empty, or only white space (any Unicode space, NBSP
     included), control, format or zero-width characters. ENTITIES.md: a blank is not a value."""
     rest = text.strip(_ASCII_BLANK)
     if not rest or rest.isascii():
         return not rest
-    return all(
-        ch in IGNORABLE or ch.isspace() or unicodedata.category(ch) in _INVISIBLE_CATEGORIES
-        for ch in rest
-    )
+    return all(_shows_nothing(ch) for ch in rest)
 
 
 @functools.cache
 def invisible_ranges() -> tuple[tuple[int, int], ...]:
     """The code point ranges :func:`is_blank` skips, lone surrogates aside (computed once, for
     JSON schemas and the symbolic model of the analysis: it scans all of Unicode)."""
-    ranges: list[tuple[int, int]] = []
-    for code in range(sys.maxunicode + 1):
-        if 0xD800 <= code <= 0xDFFF:
-            continue
-        ch = chr(code)
-        if ch in IGNORABLE or ch.isspace() or unicodedata.category(ch) in _INVISIBLE_CATEGORIES:
-            if ranges and ranges[-1][1] == code - 1:
-                ranges[-1] = (ranges[-1][0], code)
-            else:
-                ranges.append((code, code))
-    return tuple(ranges)
+    return code_point_ranges(lambda ch: not 0xD800 <= ord(ch) <= 0xDFFF and _shows_nothing(ch))
 
 
 def visible_ranges() -> tuple[tuple[int, int], ...]:
@@ -124,15 +118,7 @@ def visible_ranges() -> tuple[tuple[int, int], ...]:
 
 def _invisible_class() -> str:
     """A regular-expression character class body of :func:`invisible_ranges`."""
-    return "".join(
-        _escape(a) if a == b else f"{_escape(a)}-{_escape(b)}" for a, b in invisible_ranges()
-    )
-
-
-def _escape(code: int) -> str:
-    """`\\uXXXX` (read alike by Python's re and ECMA-262); past the BMP, the character itself
-    (neither has one escape for it)."""
-    return f"\\u{code:04x}" if code <= 0xFFFF else chr(code)
+    return regex_class(invisible_ranges())
 
 
 #: Lone surrogates, as a class range (a valid pair decodes to one character outside it).

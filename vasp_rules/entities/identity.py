@@ -27,7 +27,9 @@ from __future__ import annotations
 
 import functools
 import re
+import sys
 import unicodedata
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 import base58
@@ -421,6 +423,32 @@ IdNumber = Annotated[
 ]
 
 
+def code_point_ranges(
+    keep: Callable[[str], bool], last: int = sys.maxunicode
+) -> tuple[tuple[int, int], ...]:
+    """The runs of code points from 0 to `last` whose character `keep` accepts, as inclusive
+    (first, last) pairs: the character classes of the JSON schemas and the symbolic model."""
+    ranges: list[tuple[int, int]] = []
+    for code in range(last + 1):
+        if keep(chr(code)):
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1] = (ranges[-1][0], code)
+            else:
+                ranges.append((code, code))
+    return tuple(ranges)
+
+
+def regex_class(ranges: tuple[tuple[int, int], ...]) -> str:
+    """A regular-expression character-class body for `ranges`: `\\uXXXX` escapes (read alike
+    by Python's re and ECMA-262), past the BMP the character itself (neither has one escape
+    for it)."""
+
+    def escape(code: int) -> str:
+        return f"\\u{code:04x}" if code <= 0xFFFF else chr(code)
+
+    return "".join(escape(a) if a == b else f"{escape(a)}-{escape(b)}" for a, b in ranges)
+
+
 @functools.cache
 def _hidden_class() -> str:
     """The hidden characters of the BMP but the joiners, as a regular-expression class body
@@ -428,19 +456,12 @@ def _hidden_class() -> str:
     separators, surrogates, private use and the ignorables. The validator also refuses
     unassigned code points and the hidden characters beyond the BMP (tags, variation
     selectors supplement)."""
-    codes = [
-        c
-        for c in range(0x10000)
-        if _hidden(chr(c)) and unicodedata.category(chr(c)) != "Cn" and chr(c) not in _JOINERS
-    ]
-    ranges: list[list[int]] = []
-    for c in codes:
-        if ranges and ranges[-1][1] == c - 1:
-            ranges[-1][1] = c
-        else:
-            ranges.append([c, c])
-
-    return "".join(f"\\u{a:04x}" if a == b else f"\\u{a:04x}-\\u{b:04x}" for a, b in ranges)
+    return regex_class(
+        code_point_ranges(
+            lambda ch: _hidden(ch) and unicodedata.category(ch) != "Cn" and ch not in _JOINERS,
+            0xFFFF,
+        )
+    )
 
 
 def _name_schema(schema: dict[str, Any]) -> None:
