@@ -143,12 +143,19 @@ def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return marked
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def load_json(text: str, *, parse_float: Callable[[str], Any] = Decimal) -> Any:
-    """Parse JSON text within the limits: size, nesting depth, no duplicate keys. Raises
-    LimitError (or json.JSONDecodeError / ValueError for text that is not JSON)."""
+    """Parse JSON text within the limits: size, nesting depth, no duplicate keys; NaN and
+    Infinity, which JSON does not have, are refused. Raises LimitError (or
+    json.JSONDecodeError / ValueError for text that is not JSON)."""
     check_size(len(text.encode("utf-8", "surrogatepass")), MAX_JSON_BYTES, "the JSON input")
     try:
-        data = json.loads(text, parse_float=parse_float, object_pairs_hook=_pairs)
+        data = json.loads(
+            text, parse_float=parse_float, object_pairs_hook=_pairs, parse_constant=_no_constant
+        )
     except RecursionError:
         raise LimitError(f"nested more than {MAX_DEPTH} levels deep") from None
     check_tree(data)

@@ -97,6 +97,8 @@ def read_population(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                 raise InputError(f"{path}:{number}: {exc.message}") from None
             except json.JSONDecodeError as exc:
                 raise InputError(f"{path}:{number}: not JSON: {exc.msg}") from None
+            except ValueError as exc:  # NaN or Infinity; an integer too long to read
+                raise InputError(f"{path}:{number}: not JSON: {exc}") from None
             if not isinstance(doc, dict):
                 raise InputError(f"{path}:{number}: a line must hold one JSON object")
             yield number, doc
