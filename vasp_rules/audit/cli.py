@@ -21,6 +21,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
+from vasp_rules.audit.jsontext import dumps_exact, loads_exact
 from vasp_rules.audit.log import (
     KIND_OVERRIDE,
     KIND_RUN,
@@ -224,7 +225,7 @@ def _run_line(run: RunSummary | None) -> list[str]:
 def _pretty(text: str | None) -> str:
     """Indented JSON for display; the raw text if it is not JSON (a damaged record)."""
     try:
-        return json.dumps(json.loads(text or "null"), indent=2, ensure_ascii=False)
+        return dumps_exact(loads_exact(text or "null"), indent=2)  # numbers as stored
     except (ValueError, RecursionError):
         return text or ""
 

@@ -19,8 +19,9 @@ __all__ = ["dumps_exact", "identical", "loads_exact"]
 _encode_text = json.encoder.encode_basestring  # the writer json.dumps(ensure_ascii=False) uses
 
 
-def dumps_exact(value: Any) -> str:
-    """Compact JSON text of ``value``, key order kept, non-ASCII text as is.
+def dumps_exact(value: Any, *, indent: int | None = None) -> str:
+    """Compact JSON text of ``value`` (or, with ``indent``, laid out as ``json.dumps`` lays it
+    out, for people to read), key order kept, non-ASCII text as is.
 
     A Decimal is written as its own text (``str``), so :func:`loads_exact` reads back the same
     sign, digits and exponent; a Decimal with exponent 0 gets ``E0`` (``15E0``) so that it reads
@@ -31,13 +32,15 @@ def dumps_exact(value: Any) -> str:
     """
     out: list[str] = []
     try:
-        _write(value, out)
+        _write(value, out, None if indent is None else " " * indent, "\n")
     except RecursionError:
         raise ValueError("nested too deeply to write as JSON") from None
     return "".join(out)
 
 
-def _write(value: Any, out: list[str]) -> None:
+def _write(value: Any, out: list[str], indent: str | None, newline: str) -> None:
+    """Append the text of ``value``; ``newline`` is a line break and the indentation of the
+    current level (used only with an ``indent``)."""
     if isinstance(value, str):
         out.append(_encode_text(value))
     elif value is None:
@@ -58,27 +61,31 @@ def _write(value: Any, out: list[str]) -> None:
             raise ValueError(f"{value!r} is not a JSON number")
         out.append(float.__repr__(value))
     elif isinstance(value, dict):
+        inner = newline if indent is None else newline + indent
         out.append("{")
-        first = True
-        for key, item in value.items():
+        for i, (key, item) in enumerate(value.items()):
             if not isinstance(key, str):
                 raise TypeError(f"keys must be strings, not {type(key).__name__} ({key!r:.40})")
-            if not first:
-                out.append(",")
-            first = False
+            out.append(_separator(i, indent, inner))
             out.append(_encode_text(key))
-            out.append(":")
-            _write(item, out)
-        out.append("}")
+            out.append(":" if indent is None else ": ")
+            _write(item, out, indent, inner)
+        out.append(("" if indent is None or not value else newline) + "}")
     elif isinstance(value, list | tuple):
+        inner = newline if indent is None else newline + indent
         out.append("[")
         for i, item in enumerate(value):
-            if i:
-                out.append(",")
-            _write(item, out)
-        out.append("]")
+            out.append(_separator(i, indent, inner))
+            _write(item, out, indent, inner)
+        out.append(("" if indent is None or not value else newline) + "]")
     else:
         raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _separator(index: int, indent: str | None, newline: str) -> str:
+    """What comes before the item at ``index`` of an array or object."""
+    comma = "," if index else ""
+    return comma if indent is None else comma + newline
 
 
 def _no_constant(name: str) -> Any:

@@ -9,10 +9,12 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final
 
 from pydantic import BaseModel
 
+from vasp_rules.audit.jsontext import dumps_exact, identical, loads_exact
 from vasp_rules.audit.log.errors import RecordingError, TamperedLogError
 from vasp_rules.decision import Decision
 
@@ -171,11 +173,13 @@ class Record:
         if self.input_json is None:
             raise RecordingError(f"record {self.seq} is an {self.kind} record, not a decision")
         try:
-            value = json.loads(self.input_json)
+            value = loads_exact(self.input_json)  # the numbers as the engine was given them
         except RecursionError:  # only an edited record can hold this
             raise TamperedLogError(
                 f"record {self.seq}: stored input is nested too deeply"
             ) from None
+        except ValueError as exc:  # only an edited record can hold this
+            raise TamperedLogError(f"record {self.seq}: stored input is not JSON: {exc}") from None
         if not isinstance(value, dict):
             raise TamperedLogError(f"record {self.seq}: stored input is not a JSON object")
         return value
@@ -324,24 +328,41 @@ def run_record(
 
 
 def input_json(document: Document, decision: Decision) -> str:
-    """The input as JSON, key order kept; refuse what would not come back identical."""
+    """The input as exact JSON text (:func:`~vasp_rules.audit.jsontext.dumps_exact`), key order
+    kept, each Decimal with its own digits and exponent; refuse what would not come back
+    identical (:meth:`Record.document` reads it back), so replay gives the engine the values
+    it decided on. A float comes back as the Decimal its shortest text spells, which is how the
+    document models read a float."""
     if isinstance(document, BaseModel):
         plain = document.model_dump(mode="json")
     else:
         plain = dict(document)
     try:
-        text = json.dumps(plain, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        text = dumps_exact(plain)
     except (TypeError, ValueError) as exc:
         raise RecordingError(
             f"input for {decision.document_id} is not plain JSON ({exc}); "
             "it could not be replayed exactly"
         ) from None
-    if json.loads(text) != plain:
+    back = loads_exact(text)
+    if not identical(back, plain) and not identical(back, _floats_as_read(plain)):
         raise RecordingError(
             f"input for {decision.document_id} does not survive a JSON round trip "
             "(tuples, non-string keys?); it could not be replayed exactly"
         )
     return text
+
+
+def _floats_as_read(value: Any) -> Any:
+    """``value`` with each float as the Decimal of its shortest text (what loads_exact reads
+    where dumps_exact wrote a float)."""
+    if isinstance(value, float):
+        return Decimal(float.__repr__(value))
+    if isinstance(value, dict):
+        return {k: _floats_as_read(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_floats_as_read(v) for v in value]
+    return value
 
 
 def as_of_date(record: Record) -> date:
