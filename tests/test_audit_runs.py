@@ -213,6 +213,9 @@ def test_sigkilled_streamed_run_keeps_committed_chunks_and_shows_incomplete(
         expected = [d.to_json() for d in pack.evaluate_many(docs, AS_OF)[:kept]]
     assert [r.decision_json for r in records] == expected
     assert [r.document() for r in records] == docs[:kept]
+    # the output never runs ahead of the log: it holds committed decisions only
+    written = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert written == [json.loads(r.decision_json) for r in records[: len(written)]]
     with DecisionLog.open(db) as log:
         [run] = log.runs()
         assert (run.status, run.decisions, run.end_seq) == (RUN_INCOMPLETE, kept, None)

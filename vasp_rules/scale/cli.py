@@ -107,7 +107,8 @@ def run_stream(
     """Stream decisions for one JSON Lines file (or `-`, standard input) to `output` (a file,
     or `-`/None for standard output), flushing each chunk as it is decided. With `log_path`,
     every decision is also recorded in that audit log as one run, committed every `log_chunk`
-    decisions (error records are not decisions: they are not recorded)."""
+    decisions (error records are not decisions: they are not recorded), and written to
+    `output` only once its chunk has committed: the output never runs ahead of the log."""
     if len(files) != 1:
         fail("stream one JSON Lines file (or - for standard input) at a time")
     if log_path is not None and dask is not None:
@@ -133,12 +134,12 @@ def run_stream(
 
     started = time.monotonic()
     error: StreamError | None = None
-    pending: list[Record] = []
+    pending = _Pending(sink)
+    recorder: ChunkedRecorder | None = None
     try:
         # the audit run ends when this block does: completed, or stopped (on a bad line
         # that stops the run, or an exception), with every decision made before it recorded
         with contextlib.ExitStack() as audit:
-            recorder = None
             if log_path is not None:
                 recorder = _recorder(audit, log_path, pack, day, batch, log_chunk)
             records: Iterator[Record]
@@ -171,24 +172,32 @@ def run_stream(
             try:
                 for record in records:
                     tally.add(record)
-                    pending.append(record)
-                    if recorder is not None and record.decision is not None:
+                    pending.add(record)
+                    if recorder is None:
+                        if len(pending) >= chunk:
+                            pending.write()
+                    elif record.decision is not None:
                         _log(recorder, record)
-                    if len(pending) >= chunk:
-                        _write(sink, pending)
+                        pending.write(recorder.committed)
             except StreamError as exc:
                 error = exc
                 if recorder is not None:
                     recorder.stop()
             finally:
-                _write(sink, pending)  # whatever happens, what was decided is written
+                if recorder is None:
+                    pending.write()  # whatever happens, what was decided is written
     finally:
-        meter.done()
-        if source is not sys.stdin.buffer:
-            source.close()
-        if not to_stdout:
-            sink.close()
-        pack.close()
+        try:
+            if recorder is not None:
+                # the run has ended (or failed): what the log holds is written, nothing more
+                pending.write(recorder.committed)
+        finally:
+            meter.done()
+            if source is not sys.stdin.buffer:
+                source.close()
+            if not to_stdout:
+                sink.close()
+            pack.close()
     tally.seconds = time.monotonic() - started
     if summary is not None:
         text = tally.to_json() if summary == "json" else tally.to_text()
@@ -228,8 +237,38 @@ def _log(recorder: ChunkedRecorder, record: Record) -> None:
     recorder.add(Decision.model_validate_json(record.decision), parse_line(record.source))
 
 
-def _write(sink: IO[str], records: list[Record]) -> None:
-    if records:
-        sink.write("".join(r.to_json() + "\n" for r in records))
-        sink.flush()
-        records.clear()
+class _Pending:
+    """Output lines decided but not yet written, in input order.
+
+    With an audit log, a decision is written only once the log has committed it (a run whose
+    log fails, or that is killed, has written nothing the log does not hold); the error
+    records of bad lines, which the log does not record, keep their place between them."""
+
+    def __init__(self, sink: IO[str]) -> None:
+        self._sink = sink
+        self._records: list[Record] = []
+        self._written = 0  # decisions written so far
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def add(self, record: Record) -> None:
+        self._records.append(record)
+
+    def write(self, committed: int | None = None) -> None:
+        """Write every pending line, or, given the number of decisions the log has
+        `committed`, the lines before the first decision it has not."""
+        count = len(self._records)
+        if committed is not None:
+            room = committed - self._written
+            for i, record in enumerate(self._records):
+                if record.decision is not None:
+                    if room == 0:
+                        count = i
+                        break
+                    room -= 1
+        if count:
+            lines, self._records = self._records[:count], self._records[count:]
+            self._written += sum(1 for r in lines if r.decision is not None)
+            self._sink.write("".join(r.to_json() + "\n" for r in lines))
+            self._sink.flush()

@@ -194,6 +194,12 @@ class ChunkedRecorder:
         """Sequence numbers of the decision records committed so far."""
         return list(self._seqs)
 
+    @property
+    def committed(self) -> int:
+        """How many decisions have been committed so far: the first ``committed`` decisions
+        added are durable in the log (a streamed run writes its output up to there)."""
+        return len(self._seqs)
+
     def __enter__(self) -> Self:
         stack = contextlib.ExitStack()
         if self._together:
@@ -256,7 +262,8 @@ class ChunkedRecorder:
         if not self._pending:
             return
         with self._log._writing() as conn:
-            self._commit_pending(conn)
+            seqs, _ = self._commit_pending(conn)
+        self._committed_now(seqs)
 
     def _start(self) -> None:
         log = self._log
@@ -266,8 +273,10 @@ class ChunkedRecorder:
             head = log._append_run(conn, head, self._run, RUN_STARTED, self._total)
         self._last_seq = head.seq
 
-    def _commit_pending(self, conn: sqlite3.Connection) -> Head:
-        """Append the queued decisions (inside a write transaction); returns the new head."""
+    def _commit_pending(self, conn: sqlite3.Connection) -> tuple[list[int], Head]:
+        """Append the queued decisions (inside a write transaction); returns their sequence
+        numbers and the new head. They count as committed (:meth:`_committed_now`) only once
+        the transaction has."""
         log = self._log
         pending, self._pending = self._pending, []  # never retried after a failure
         head = log._checked_head(conn)
@@ -277,13 +286,16 @@ class ChunkedRecorder:
                 "its remaining decisions were not recorded"
             )
         if not pending:
-            return head
+            return [], head
         if self._together and self._batch_start is None:
             self._batch_start = head.seq + 1
         seqs = log._append(conn, head, pending, self._batch_start, None, self._run)
-        self._seqs.extend(seqs)
-        self._last_seq = seqs[-1]
-        return log._meta_head(conn)
+        return seqs, log._meta_head(conn)
+
+    def _committed_now(self, seqs: list[int]) -> None:
+        if seqs:
+            self._seqs.extend(seqs)
+            self._last_seq = seqs[-1]
 
     def _end(self, status: str) -> None:
         """Commit what is queued and the end record, in one transaction."""
@@ -292,8 +304,9 @@ class ChunkedRecorder:
         self._ended = True
         log = self._log
         with log._writing() as conn:
-            head = self._commit_pending(conn)
-            log._append_run(conn, head, self._run, status, len(self._seqs))
+            seqs, head = self._commit_pending(conn)
+            log._append_run(conn, head, self._run, status, len(self._seqs) + len(seqs))
+        self._committed_now(seqs)
 
 
 @dataclass
