@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from hypothesis import strategies as st
 
 from vasp_rules import RulePack
 from vasp_rules.audit import DecisionLog
+from vasp_rules.audit.jsontext import identical
 from vasp_rules.cli import main
 from vasp_rules.entities.ivms101 import parse_ivms101
 from vasp_rules.entities.registry import json_schema
@@ -164,6 +166,30 @@ def test_evaluate_returns_the_library_json_byte_for_byte_and_records_it(
         assert record.decision_json == body.decode()
         assert audit.verify().ok
         assert headers["x-audit-head"] == audit.head().token
+
+
+def test_json_numbers_with_a_fraction_are_recorded_exactly_and_replay(
+    server: Server, pk: RulePack
+) -> None:
+    """Issue 21: `2500.5` and `1E+3` in a body are recorded (no 503), as the exact decimals
+    the engine was given, and the record replays byte for byte."""
+    text = (EXAMPLES / "transfer.json").read_text()
+    text = text.replace('"amount": "2500.00",', '"amount": 2500.5,', 1)
+    text = text.replace(
+        '{"amount": "2500.00", "currency": "USD"}', '{"amount": 1E+3, "currency": "USD"}'
+    )
+    doc = json.loads(text, parse_float=Decimal)
+    status, headers, body = server.request("POST", evaluate_path(), raw=text.encode())
+    assert status == 200, body
+    assert body == pk.evaluate(doc, AS_OF).to_json().encode()
+    seq = headers["x-audit-records"]
+    assert server.log is not None
+    with DecisionLog.open(server.log) as audit:
+        record = audit.get(int(seq))
+        assert identical(record.document(), doc)
+        assert record.decision_json == body.decode()
+    replayed = CliRunner().invoke(main, ["audit", "replay", str(server.log), seq])
+    assert replayed.exit_code == 0 and f"SAME: record {seq}" in replayed.stdout, replayed.output
 
 
 def test_audit_records_carry_the_request_id_of_the_header(server: Server) -> None:
