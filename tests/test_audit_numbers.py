@@ -273,3 +273,22 @@ def test_a_run_that_completes_writes_every_decision_in_input_order(tmp_path: Pat
     assert [w.get("line") for w in written] == [None] * 4 + [5] + [None] * 3 + [9]
     logged = [json.loads(r.decision_json) for r in _decision_records(db)]
     assert logged == [w for w in written if "line" not in w]
+
+
+@pytest.mark.parametrize("name", list(_DOCUMENTS))
+def test_yaml_numbers_are_read_as_exactly_as_json_numbers(tmp_path: Path, name: str) -> None:
+    """The same document as YAML (a superset of JSON) is read with the same Decimals, never
+    through a float (0.123456789012345678 used to become 0.12345678901234568): it gets the
+    same decision, input hash included, and is recorded the same way."""
+    decisions = []
+    for suffix in ("json", "yaml"):
+        source = tmp_path / f"doc.{suffix}"
+        source.write_text(_DOCUMENTS[name])
+        db = tmp_path / f"{suffix}.db"
+        done = CliRunner().invoke(main, ["evaluate", str(source), "--as-of", AS_OF.isoformat(),
+                                         "--format", "json", "--log", str(db)])  # fmt: skip
+        assert done.exit_code == 0, done.output
+        decisions.append(done.stdout)
+        [record] = _decision_records(db)
+        assert identical(record.document(), json.loads(_DOCUMENTS[name], parse_float=Decimal))
+    assert decisions[0] == decisions[1]

@@ -95,7 +95,7 @@ def _jsonl(text: str, where: str) -> tuple[Any, bool]:
 
 def _yaml(text: str, where: str) -> tuple[Any, bool]:
     try:
-        data = plain(parse_yaml(text))
+        data = plain(parse_yaml(text, exact_numbers=True))
     except YamlError as exc:
         raise InputFileError(
             f"{where}:{exc.line}: {exc.message}" if exc.line else f"{where}: {exc.message}"

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from ..limits import MAX_DEPTH, MAX_YAML_BYTES, LimitError, check_size, check_yaml_text
@@ -35,9 +37,13 @@ def load_yaml(path: Path) -> Any:
     return parse_yaml(text)
 
 
-def parse_yaml(text: str) -> Any:
-    """Parse YAML text into round-trip nodes, within the same limits as load_yaml."""
+def parse_yaml(text: str, *, exact_numbers: bool = False) -> Any:
+    """Parse YAML text into round-trip nodes, within the same limits as load_yaml. With
+    `exact_numbers` (input documents), a number with a fraction or an exponent is read as the
+    Decimal its text spells, as JSON input is, never through a binary float."""
     yaml = YAML(typ="rt")
+    if exact_numbers:
+        yaml.Constructor = _ExactConstructor
     yaml.constructor.add_constructor("tag:yaml.org,2002:timestamp", _lenient_timestamp)
     try:
         check_yaml_text(text)
@@ -53,6 +59,24 @@ def parse_yaml(text: str) -> Any:
     except RecursionError:  # belt and braces: check_yaml_text bounds the depth first
         raise YamlError(f"nested more than {MAX_DEPTH} levels deep", None) from None
     return data
+
+
+def _exact_float(constructor: Any, node: Any) -> Any:
+    """A YAML float as an exact Decimal (``.inf`` and ``.nan`` stay floats, which the
+    documents refuse with their path)."""
+    text = str(constructor.construct_scalar(node)).replace("_", "")
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        value = None
+    if value is None or not value.is_finite():
+        return constructor.construct_yaml_float(node)
+    return value
+
+
+class _ExactConstructor(RoundTripConstructor):
+    """The round-trip constructor, with floats read as exact Decimals (add_constructor on it
+    changes this class only, not the one rule packs are read with)."""
 
 
 def _lenient_timestamp(constructor: Any, node: Any) -> Any:
@@ -122,3 +146,6 @@ def _own_line(node: Any) -> int | None:
     if lc is not None and getattr(lc, "line", None) is not None:
         return int(lc.line) + 1
     return None
+
+
+_ExactConstructor.add_constructor("tag:yaml.org,2002:float", _exact_float)
