@@ -14,12 +14,13 @@ from unittest.mock import ANY
 
 import pytest
 from click.testing import CliRunner
-from conftest import AS_OF, EXAMPLES
+from conftest import AS_OF, EXAMPLES, PK
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_scale_chunks import _mixed
 
-from vasp_rules.audit import DecisionLog, verify_log
+from vasp_rules import RulePack
+from vasp_rules.audit import DecisionLog, RecordingError, record_decisions, replay, verify_log
 from vasp_rules.audit.jsontext import dumps_exact, identical, loads_exact
 from vasp_rules.audit.log import KIND_DECISION
 from vasp_rules.cli import main
@@ -292,3 +293,32 @@ def test_yaml_numbers_are_read_as_exactly_as_json_numbers(tmp_path: Path, name: 
         [record] = _decision_records(db)
         assert identical(record.document(), json.loads(_DOCUMENTS[name], parse_float=Decimal))
     assert decisions[0] == decisions[1]
+
+
+def test_floats_from_a_python_caller_are_recorded_as_the_models_read_them(tmp_path: Path) -> None:
+    pack = RulePack.load(PK)
+    doc = json.loads(_DOCUMENTS["2500.5"])
+    doc["amount"], doc["value"]["amount"] = 0.1, 1e16  # floats: read through their shortest text
+    db = tmp_path / "log.db"
+    [seq] = record_decisions(db, [(pack.evaluate(doc, AS_OF), doc)], pack)
+    with DecisionLog.open(db) as log:
+        stored = log.get(seq).document()
+        assert (stored["amount"], stored["value"]["amount"]) == (Decimal("0.1"), Decimal("1E+16"))
+        assert replay(log, seq).same
+    with pytest.raises(RecordingError, match="not plain JSON"):
+        record_decisions(db, [(pack.evaluate(doc, AS_OF), {**doc, "extra": float("nan")})], pack)
+    assert verify_log(db).records == seq  # nothing was written
+
+
+def test_audit_show_prints_the_numbers_as_stored(tmp_path: Path) -> None:
+    source = tmp_path / "doc.json"
+    source.write_text(_DOCUMENTS["18 digits"])
+    db = tmp_path / "log.db"
+    done = CliRunner().invoke(main, ["evaluate", str(source), "--as-of", AS_OF.isoformat(),
+                                     "--log", str(db)])  # fmt: skip
+    assert done.exit_code == 0, done.output
+    [record] = _decision_records(db)
+    shown = CliRunner().invoke(main, ["audit", "show", str(db), str(record.seq)])
+    assert shown.exit_code == 0, shown.output
+    assert '"amount": 0.123456789012345678,' in shown.stdout
+    assert '"amount": 123456.123456789012345678,' in shown.stdout
