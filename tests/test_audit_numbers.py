@@ -100,6 +100,25 @@ def test_any_json_value_with_decimals_round_trips_exactly(value: Any) -> None:
     assert dumps_exact(loads_exact(text)) == text
 
 
+_plain_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(_plain_json, st.sampled_from([None, 0, 2]))
+def test_without_decimals_the_text_is_what_json_dumps_writes(
+    value: Any, indent: int | None
+) -> None:
+    separators = (",", ":") if indent is None else None
+    expected = json.dumps(value, ensure_ascii=False, indent=indent, separators=separators)
+    assert dumps_exact(value, indent=indent) == expected
+
+
 # --------------------------------------------------------------------------- recorded and replayed
 
 

@@ -41,7 +41,32 @@ def dumps_exact(value: Any, *, indent: int | None = None) -> str:
 def _write(value: Any, out: list[str], indent: str | None, newline: str) -> None:
     """Append the text of ``value``; ``newline`` is a line break and the indentation of the
     current level (used only with an ``indent``)."""
-    if isinstance(value, str):
+    kind = type(value)  # the common types first, without isinstance chains
+    if kind is str:
+        out.append(_encode_text(value))
+    elif kind is dict and indent is None:
+        out.append("{")
+        comma = ""
+        for key, item in value.items():
+            if type(key) is not str:
+                _check_key(key)
+            out.append(comma)
+            out.append(_encode_text(key))
+            out.append(":")
+            _write(item, out, None, newline)
+            comma = ","
+        out.append("}")
+    elif kind is list and indent is None:
+        out.append("[")
+        comma = ""
+        for item in value:
+            out.append(comma)
+            _write(item, out, None, newline)
+            comma = ","
+        out.append("]")
+    elif kind is int:
+        out.append(int.__repr__(value))
+    elif isinstance(value, str):
         out.append(_encode_text(value))
     elif value is None:
         out.append("null")
@@ -64,8 +89,7 @@ def _write(value: Any, out: list[str], indent: str | None, newline: str) -> None
         inner = newline if indent is None else newline + indent
         out.append("{")
         for i, (key, item) in enumerate(value.items()):
-            if not isinstance(key, str):
-                raise TypeError(f"keys must be strings, not {type(key).__name__} ({key!r:.40})")
+            _check_key(key)
             out.append(_separator(i, indent, inner))
             out.append(_encode_text(key))
             out.append(":" if indent is None else ": ")
@@ -80,6 +104,11 @@ def _write(value: Any, out: list[str], indent: str | None, newline: str) -> None
         out.append(("" if indent is None or not value else newline) + "]")
     else:
         raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _check_key(key: Any) -> None:
+    if not isinstance(key, str):
+        raise TypeError(f"keys must be strings, not {type(key).__name__} ({key!r:.40})")
 
 
 def _separator(index: int, indent: str | None, newline: str) -> str:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from pydantic import BaseModel
 
-from vasp_rules.audit.jsontext import dumps_exact, identical, loads_exact
+from vasp_rules.audit.jsontext import dumps_exact, loads_exact
 from vasp_rules.audit.log.errors import RecordingError, TamperedLogError
 from vasp_rules.decision import Decision
 
@@ -344,8 +344,10 @@ def input_json(document: Document, decision: Decision) -> str:
             f"input for {decision.document_id} is not plain JSON ({exc}); "
             "it could not be replayed exactly"
         ) from None
+    # dumps_exact writes each Decimal's own digits and exponent, so a value that comes back
+    # equal comes back identical; a float comes back as the Decimal of its shortest text
     back = loads_exact(text)
-    if not identical(back, plain) and not identical(back, _floats_as_read(plain)):
+    if back != plain and back != _floats_as_read(plain):
         raise RecordingError(
             f"input for {decision.document_id} does not survive a JSON round trip "
             "(tuples, non-string keys?); it could not be replayed exactly"
