@@ -119,6 +119,7 @@ class DecisionLog:
         self._run_depth = 0  # re-entrancy of the run lock within this instance
         self._cookie: int | None = None  # SQLite's schema cookie when _select_sql was chosen
         self._select_sql = SELECT
+        self._has_runs = True  # the records table has the run columns (schema 2 and later)
 
     def _select(self, conn: sqlite3.Connection) -> str:
         """The SELECT of every record column, for this file's table layout (a schema-1 table,
@@ -128,6 +129,7 @@ class DecisionLog:
         if cookie != self._cookie:
             columns = {row[1] for row in conn.execute("PRAGMA table_info(records)")}
             self._select_sql = select_for(columns)
+            self._has_runs = "run_id" in columns
             self._cookie = cookie
         return self._select_sql
 
@@ -371,7 +373,7 @@ class DecisionLog:
         :meth:`verify`. A log of schema 1 has no runs."""
         with self._reading() as conn:
             select = self._select(conn)
-            if "run_id" not in select.split(" FROM ")[0].split(", "):
+            if not self._has_runs:
                 return []
             where, params = ("AND run_id = ?", (run_id,)) if run_id is not None else ("", ())
             marks = [
