@@ -32,6 +32,7 @@ from vasp_rules.audit.log import (
     record_decisions,
 )
 from vasp_rules.audit.replay import PackLoader, replay
+from vasp_rules.audit.signing import generate_key
 from vasp_rules.cli_support import Group, handles_errors
 from vasp_rules.decision import Outcome, notice
 from vasp_rules.pack.yamlio import YamlError, parse_yaml
@@ -383,3 +384,27 @@ def override_command(db: Path, record_id: str, by: str, reason: str, outcome: st
     click.echo(
         f"recorded override {new_seq} of record {seq}: {original.outcome} -> {outcome.upper()}"
     )
+
+
+@audit.command("keygen")
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(path_type=Path),
+    metavar="NAME.key",
+    help="The private key file to create (0600); the public key goes to NAME.pub.",
+)
+@click.option("--label", help="Who holds the key, written in NAME.pub (default: NAME).")
+def keygen_command(out: Path, label: str | None) -> None:
+    """Make an Ed25519 key pair for signing overrides and heads: NAME.key (private, readable
+    by you alone; keep it secret) and NAME.pub (one line: give it to whoever verifies, who
+    adds it to their keyring). Never overwrites a file.
+
+    \b
+    Example:
+      vasp-rules audit keygen --out officer-khan.key --label "A. Khan, CCO"
+    """
+    public = _guarded(lambda: generate_key(out, label))
+    click.echo(f"wrote {out} (private, keep it secret) and {out.with_suffix('.pub')} (public)")
+    click.echo(f"key id {public.key_id}: {public.line}")
