@@ -40,6 +40,7 @@ __all__ = [
     "OVERRIDE_DOMAIN",
     "SIGNER_PREFIX",
     "KeyFileError",
+    "OverrideSignature",
     "Keyring",
     "PublicKey",
     "SignatureError",
@@ -49,7 +50,7 @@ __all__ = [
     "load_keyring",
     "load_signing_key",
     "override_message",
-    "override_signer",
+    "override_signature",
     "parse_anchor",
 ]
 
@@ -348,21 +349,63 @@ def override_message(record: Record) -> bytes:
     return OVERRIDE_DOMAIN + canonical_json(fields).encode("utf-8")
 
 
-def override_signer(record: Record) -> tuple[PublicKey | None, str | None]:
-    """The key that signed override ``record`` and why it is not valid (None if valid).
+@dataclass(frozen=True)
+class OverrideSignature:
+    """What an override record's signature says: by which key, whether it verifies and,
+    when a keyring was given, whether the key is in it."""
 
-    ``(None, None)`` is an unsigned override; ``(key, None)`` one whose signature verifies.
+    key: PublicKey | None  # the signer (the keyring's entry, with its label, when trusted)
+    problem: str | None  # why the signature is not valid; None if valid or unsigned
+    trusted: bool | None  # None: no keyring was given
+
+    @property
+    def signed(self) -> bool:
+        """Signed, and the signature verifies (trusted or not)."""
+        return self.key is not None and self.problem is None
+
+    def summary(self) -> str:
+        """``signed by key ID (label), trusted`` / ``UNSIGNED`` / the problem, for humans."""
+        if self.problem is not None:
+            return f"BAD SIGNATURE: {self.problem}"
+        if self.key is None:
+            return "UNSIGNED" + (": not accepted by the keyring" if self.trusted is False else "")
+        text = f"signed by {self.key.describe()}"
+        if self.trusted is None:
+            return text + " (no keyring given: not checked for trust)"
+        return text + (", trusted" if self.trusted else ", NOT in the keyring")
+
+    def as_dict(self) -> dict[str, Any]:
+        """For JSON output."""
+        return {
+            "signed": self.signed,
+            "key_id": None if self.key is None else self.key.key_id,
+            "label": None if self.key is None else self.key.label or None,
+            "problem": self.problem,
+            "trusted": self.trusted,
+        }
+
+
+def override_signature(record: Record, keyring: Keyring | None = None) -> OverrideSignature:
+    """Check the signature of override ``record`` (and, with ``keyring``, trust in its key).
+
+    An override without a signer and a signature is unsigned (never trusted by a keyring).
     """
+    untrusted = None if keyring is None else False
     if record.signer is None and record.signature is None:
-        return None, None
+        return OverrideSignature(None, None, untrusted)
     if record.signer is None or record.signature is None:
-        return None, "override has a signer without a signature, or a signature without signer"
+        return OverrideSignature(None, "override has only one of signer and signature", untrusted)
     key = PublicKey.from_signer(record.signer)
     if key is None:
-        return None, f"override signer is not an Ed25519 key ({record.signer[:40]!r})"
+        why = f"override signer is not an Ed25519 key ({record.signer[:40]!r})"
+        return OverrideSignature(None, why, untrusted)
     if not key.verifies(record.signature, override_message(record)):
-        return key, f"override signature by key {key.key_id} does not verify"
-    return key, None
+        why = f"override signature by key {key.key_id} does not verify"
+        return OverrideSignature(key, why, untrusted)
+    if keyring is None:
+        return OverrideSignature(key, None, None)
+    trusted = keyring.find(key)
+    return OverrideSignature(trusted or key, None, trusted is not None)
 
 
 # --------------------------------------------------------------------------- heads
