@@ -7,7 +7,11 @@ correct hashes. Here it is built as an attacker would (plain SQLite, hashes reco
 
 from __future__ import annotations
 
+import base64
+import dataclasses
+import json
 import os
+import sqlite3
 import stat
 from pathlib import Path
 from typing import Any
@@ -16,9 +20,11 @@ import pytest
 from click.testing import CliRunner, Result
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from test_audit_support import FakePack, StepClock, pack_files, pairs
 
+from vasp_rules.audit import DecisionLog, Head, Record, record_decisions
 from vasp_rules.audit.cli import audit
-from vasp_rules.audit.log import Head
+from vasp_rules.audit.log import RECORD_COLUMNS
 from vasp_rules.audit.signing import (
     KeyFileError,
     PublicKey,
@@ -27,7 +33,9 @@ from vasp_rules.audit.signing import (
     generate_key,
     load_keyring,
     load_signing_key,
+    override_message,
 )
+from vasp_rules.decision import Outcome
 
 
 def run(*args: Any) -> Result:
@@ -196,3 +204,231 @@ def test_a_tampered_or_untrusted_signed_head_fails(tmp_path: Path) -> None:
         SignedHead.parse(token).check(load_keyring(tmp_path / "other.pub"))
     with pytest.raises(ValueError, match="SEQ:HASH:ed25519:KEY:SIGNATURE"):
         SignedHead.parse(token + ":x")
+
+
+# --------------------------------------------------------------------------- signed overrides
+
+
+@pytest.fixture
+def keys(tmp_path: Path) -> dict[str, Path]:
+    """Two officers' keys (A is trusted: officers.keyring holds A only) and an anchor key."""
+    for name in ("officer-a", "officer-b", "anchor"):
+        generate_key(tmp_path / f"{name}.key", name.replace("-", " ").title())
+    (tmp_path / "officers.keyring").write_text(
+        "# officers who may override\n" + (tmp_path / "officer-a.pub").read_text()
+    )
+    return {
+        "a": tmp_path / "officer-a.key",
+        "b": tmp_path / "officer-b.key",
+        "anchor": tmp_path / "anchor.key",
+        "ring": tmp_path / "officers.keyring",
+        "anchor.pub": tmp_path / "anchor.pub",
+    }
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    path = tmp_path / "decisions.db"
+    pack = FakePack(pack_files())
+    record_decisions(path, pairs(pack, 1, 3), pack, clock=StepClock())
+    return path
+
+
+def _forge_override(db: Path, **changes: Any) -> int:
+    """Append an override as an attacker with write access would: plain SQLite, a correct
+    hash, the head moved to it. ``changes`` set columns (signer, signature, outcome...)."""
+    with DecisionLog.open(db) as log:
+        last = log.get(log.count())
+        target = log.get(1)
+    forged = Record(
+        seq=last.seq + 1,
+        kind="override",
+        recorded_at="2026-01-01T00:00:00.000000Z",
+        document_kind=target.document_kind,
+        document_id=target.document_id,
+        outcome="APPROVE",
+        as_of=None,
+        decision_json=None,
+        input_json=None,
+        batch_start=None,
+        batch_size=None,
+        pack_name=None,
+        pack_version=None,
+        pack_sha256=None,
+        engine_name=None,
+        engine_version=None,
+        overrides_seq=target.seq,
+        overrides_hash=target.hash,
+        override_by="Chief Compliance Officer",
+        override_reason="approved",
+        prev_hash=last.hash,
+        hash="",
+    )
+    forged = dataclasses.replace(forged, **changes)
+    if "signature" in changes and callable(changes["signature"]):
+        forged = dataclasses.replace(forged, signature=changes["signature"](forged))
+    forged = dataclasses.replace(forged, hash=forged.computed_hash())
+    columns = ", ".join(RECORD_COLUMNS)
+    marks = ", ".join("?" for _ in RECORD_COLUMNS)
+    conn = sqlite3.connect(db)
+    conn.execute(f"INSERT INTO records ({columns}) VALUES ({marks})", dataclasses.astuple(forged))
+    conn.execute("UPDATE meta SET value = ? WHERE key = 'head_seq'", (str(forged.seq),))
+    conn.execute("UPDATE meta SET value = ? WHERE key = 'head_hash'", (forged.hash,))
+    conn.commit()
+    conn.close()
+    return forged.seq
+
+
+def test_a_signed_override_verifies_against_the_keyring(db: Path, keys: dict[str, Path]) -> None:
+    result = run(
+        "override", db, 2, "--by", "Officer A", "--reason", "EDD cleared",
+        "--outcome", "APPROVE", "--key", keys["a"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    key_id = load_signing_key(keys["a"]).public.key_id
+    assert f"signed by key {key_id} (Officer A)" in result.stdout
+    verified = run("verify", db, "--keyring", keys["ring"])
+    assert verified.exit_code == 0, verified.output
+    assert verified.stdout.startswith("OK: 4 records verified")
+    with DecisionLog.open(db) as log:
+        override = log.get(4)
+        assert override.signer == load_signing_key(keys["a"]).public.signer
+        assert log.effective_outcome(2, keyring=load_keyring(keys["ring"])) is Outcome.APPROVE
+    shown = run("show", db, 4, "--keyring", keys["ring"])
+    assert f"signed by key {key_id} (Officer A), trusted" in shown.stdout
+    payload = json.loads(run("show", db, 2, "--format", "json").stdout)
+    assert payload["overrides"][0]["signature"]["key_id"] == key_id
+    assert payload["overrides"][0]["signature"]["trusted"] is None
+
+
+@pytest.mark.parametrize(
+    ("how", "expected"),
+    [
+        ("unsigned", "override is not signed"),
+        ("unknown key", "is not in"),
+        ("bad signature", "does not verify"),
+        ("signature copied from a real override", "does not verify"),
+    ],
+)
+def test_a_forged_override_with_correct_hashes_fails_verify_with_a_keyring(
+    db: Path, keys: dict[str, Path], how: str, expected: str
+) -> None:
+    """The issue's attack: a well-hashed "Chief Compliance Officer" APPROVE appended with
+    SQLite. It passes the chain; the keyring names it."""
+    officer_a = load_signing_key(keys["a"])
+    with DecisionLog.open(db, write=True) as log:
+        real = log.get(log.override(3, by="Officer A", reason="ok", outcome="REJECT",
+                                    signing_key=officer_a))  # fmt: skip
+    changes: dict[str, Any] = {}
+    if how == "unknown key":  # the attacker's own key: a valid signature, an untrusted key
+        attacker = load_signing_key(keys["b"])
+        changes = {"signer": attacker.public.signer,
+                   "signature": lambda r: attacker.sign(override_message(r))}  # fmt: skip
+    elif how == "bad signature":  # claims officer A's key, cannot sign with it
+        changes = {"signer": officer_a.public.signer, "signature": base64.b64encode(
+            bytes(64)).decode()}  # fmt: skip
+    elif how == "signature copied from a real override":
+        changes = {"signer": real.signer, "signature": real.signature}
+    seq = _forge_override(db, **changes)
+    assert seq == 5
+
+    with_ring = run("verify", db, "--keyring", keys["ring"])
+    assert with_ring.exit_code == 1
+    assert with_ring.stdout.startswith(f"FAILED at record {seq}: ")
+    assert expected in with_ring.stdout
+
+    without = run("verify", db)  # an untrusted key or no signature: the chain alone holds
+    if how in ("unsigned", "unknown key"):
+        assert without.exit_code == 0, without.output
+        if how == "unsigned":
+            assert f"note: 1 override is unsigned: record {seq}" in without.stdout
+            report = json.loads(run("verify", db, "--format", "json").stdout)
+            assert report["unsigned_overrides"] == [seq]
+    else:  # a signature that does not verify breaks its record, keyring or not
+        assert without.exit_code == 1
+        assert without.stdout.startswith(f"FAILED at record {seq}: ")
+    with DecisionLog.open(db) as log:  # the keyring keeps the forgery from standing
+        assert log.effective_outcome(1) is Outcome.APPROVE
+        assert log.effective_outcome(1, keyring=load_keyring(keys["ring"])).value == (
+            log.get(1).outcome
+        )
+
+
+def test_unsigned_overrides_are_still_possible_and_reported(db: Path) -> None:
+    assert run("override", db, 1, "--by", "X", "--reason", "y", "--outcome", "REFER").exit_code == 0
+    report = run("verify", db)
+    assert report.exit_code == 0
+    assert report.stdout.splitlines()[1:] == [
+        "note: 1 override is unsigned: record 4 (verify with --keyring to require signatures)"
+    ]
+    assert "UNSIGNED" in run("show", db, 4).stdout
+
+
+def test_removing_a_signature_breaks_the_chain(db: Path, keys: dict[str, Path]) -> None:
+    with DecisionLog.open(db, write=True) as log:
+        seq = log.override(1, by="A", reason="r", outcome="REFER",
+                           signing_key=load_signing_key(keys["a"]))  # fmt: skip
+    conn = sqlite3.connect(db)
+    conn.execute("UPDATE records SET signer = NULL, signature = NULL WHERE seq = ?", (seq,))
+    conn.commit()
+    conn.close()
+    result = run("verify", db)
+    assert result.exit_code == 1 and result.stdout.startswith(f"FAILED at record {seq}")
+
+
+def test_override_with_a_bad_key_file_changes_nothing(db: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.key"
+    bad.write_bytes(b"\xff\x00")
+    bad.chmod(0o600)
+    result = run("override", db, 1, "--by", "A", "--reason", "r", "--outcome", "REFER",
+                 "--key", bad)  # fmt: skip
+    _one_line_error(result, "not UTF-8")
+    with DecisionLog.open(db) as log:
+        assert log.count() == 3
+
+
+# --------------------------------------------------------------------------- signed anchors
+
+
+def test_a_signed_head_anchors_the_log_with_only_the_public_key(
+    db: Path, keys: dict[str, Path]
+) -> None:
+    signed = run("head", db, "--key", keys["anchor"])
+    assert signed.exit_code == 0, signed.output
+    token = signed.stdout.strip()
+    assert token.count(":") == 4
+    ok = run("verify", db, "--anchor", token, "--keyring", keys["anchor.pub"])
+    assert ok.exit_code == 0, ok.output
+    assert "anchor 3 signed by key" in ok.stdout
+    assert run("verify", db, "--anchor", token.split(":", 2)[0] + ":" + token.split(":")[1]
+               ).exit_code == 0  # fmt: skip  (the plain SEQ:HASH part still works)
+
+    # a signed head from a key the keyring does not hold
+    untrusted = run("verify", db, "--anchor", token, "--keyring", keys["ring"])
+    assert untrusted.exit_code == 1 and "not in" in untrusted.stderr
+
+    # tampering: point the signed head at a rewritten record
+    seq, digest, rest = token.split(":", 2)
+    altered = f"{seq}:{'0' * 64}:{rest}"
+    bad = run("verify", db, "--anchor", altered, "--keyring", keys["anchor.pub"])
+    assert bad.exit_code == 1 and "does not verify" in bad.stderr
+    garbled = run("verify", db, "--anchor", token[:-10] + "!!!!!!!!==")
+    assert garbled.exit_code == 2
+
+
+def test_a_rewritten_chain_fails_its_signed_anchor(db: Path, keys: dict[str, Path]) -> None:
+    token = run("head", db, "--key", keys["anchor"]).stdout.strip()
+    with DecisionLog.open(db) as log:
+        last = log.get(3)
+    rewritten = dataclasses.replace(last, recorded_at="2020-01-01T00:00:00.000000Z")
+    rewritten = dataclasses.replace(rewritten, hash=rewritten.computed_hash())
+    conn = sqlite3.connect(db)  # rewrite the last record and the head, as a forger would
+    conn.execute("UPDATE records SET recorded_at = ?, hash = ? WHERE seq = 3",
+                 (rewritten.recorded_at, rewritten.hash))  # fmt: skip
+    conn.execute("UPDATE meta SET value = ? WHERE key = 'head_hash'", (rewritten.hash,))
+    conn.commit()
+    conn.close()
+    assert run("verify", db).exit_code == 0  # internally consistent
+    result = run("verify", db, "--anchor", token, "--keyring", keys["anchor.pub"])
+    assert result.exit_code == 1
+    assert "FAILED at record 3: differs from the anchored hash" in result.stdout
