@@ -39,7 +39,7 @@ from vasp_rules.decision import Outcome
 
 
 def run(*args: Any) -> Result:
-    return CliRunner().invoke(audit, [os.fsdecode(a) for a in args], catch_exceptions=False)
+    return CliRunner().invoke(audit, [str(a) for a in args], catch_exceptions=False)
 
 
 # --------------------------------------------------------------------------- key files
@@ -239,7 +239,7 @@ def _forge_override(db: Path, **changes: Any) -> int:
     hash, the head moved to it. ``changes`` set columns (signer, signature, outcome...)."""
     with DecisionLog.open(db) as log:
         last = log.get(log.count())
-        target = log.get(1)
+        target = log.get(3)  # a REJECT
     forged = Record(
         seq=last.seq + 1,
         kind="override",
@@ -281,7 +281,7 @@ def _forge_override(db: Path, **changes: Any) -> int:
 
 def test_a_signed_override_verifies_against_the_keyring(db: Path, keys: dict[str, Path]) -> None:
     result = run(
-        "override", db, 2, "--by", "Officer A", "--reason", "EDD cleared",
+        "override", db, 3, "--by", "Officer A", "--reason", "EDD cleared",
         "--outcome", "APPROVE", "--key", keys["a"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -290,13 +290,14 @@ def test_a_signed_override_verifies_against_the_keyring(db: Path, keys: dict[str
     verified = run("verify", db, "--keyring", keys["ring"])
     assert verified.exit_code == 0, verified.output
     assert verified.stdout.startswith("OK: 4 records verified")
+    assert verified.stdout.rstrip().endswith(f"every override is signed by a key of {keys['ring']}")
     with DecisionLog.open(db) as log:
         override = log.get(4)
         assert override.signer == load_signing_key(keys["a"]).public.signer
-        assert log.effective_outcome(2, keyring=load_keyring(keys["ring"])) is Outcome.APPROVE
+        assert log.effective_outcome(3, keyring=load_keyring(keys["ring"])) is Outcome.APPROVE
     shown = run("show", db, 4, "--keyring", keys["ring"])
     assert f"signed by key {key_id} (Officer A), trusted" in shown.stdout
-    payload = json.loads(run("show", db, 2, "--format", "json").stdout)
+    payload = json.loads(run("show", db, 3, "--format", "json").stdout)
     assert payload["overrides"][0]["signature"]["key_id"] == key_id
     assert payload["overrides"][0]["signature"]["trusted"] is None
 
@@ -317,7 +318,7 @@ def test_a_forged_override_with_correct_hashes_fails_verify_with_a_keyring(
     SQLite. It passes the chain; the keyring names it."""
     officer_a = load_signing_key(keys["a"])
     with DecisionLog.open(db, write=True) as log:
-        real = log.get(log.override(3, by="Officer A", reason="ok", outcome="REJECT",
+        real = log.get(log.override(3, by="Officer A", reason="ok", outcome="REFER",
                                     signing_key=officer_a))  # fmt: skip
     changes: dict[str, Any] = {}
     if how == "unknown key":  # the attacker's own key: a valid signature, an untrusted key
@@ -348,10 +349,10 @@ def test_a_forged_override_with_correct_hashes_fails_verify_with_a_keyring(
         assert without.exit_code == 1
         assert without.stdout.startswith(f"FAILED at record {seq}: ")
     with DecisionLog.open(db) as log:  # the keyring keeps the forgery from standing
-        assert log.effective_outcome(1) is Outcome.APPROVE
-        assert log.effective_outcome(1, keyring=load_keyring(keys["ring"])).value == (
-            log.get(1).outcome
-        )
+        assert log.effective_outcome(3) is Outcome.APPROVE
+        assert log.effective_outcome(3, keyring=load_keyring(keys["ring"])) is Outcome.REFER
+    shown = run("show", db, 3, "--keyring", keys["ring"])
+    assert "  effective   REFER (overridden by record 4, signed by key" in shown.stdout
 
 
 def test_unsigned_overrides_are_still_possible_and_reported(db: Path) -> None:
@@ -399,9 +400,10 @@ def test_a_signed_head_anchors_the_log_with_only_the_public_key(
     assert token.count(":") == 4
     ok = run("verify", db, "--anchor", token, "--keyring", keys["anchor.pub"])
     assert ok.exit_code == 0, ok.output
-    assert "anchor 3 signed by key" in ok.stdout
-    assert run("verify", db, "--anchor", token.split(":", 2)[0] + ":" + token.split(":")[1]
-               ).exit_code == 0  # fmt: skip  (the plain SEQ:HASH part still works)
+    key_id = load_signing_key(keys["anchor"]).public.key_id
+    assert f"note: the anchor is signed by key {key_id} (Anchor), in the keyring" in ok.stdout
+    plain = ":".join(token.split(":")[:2])  # the SEQ:HASH part alone still works
+    assert run("verify", db, "--anchor", plain).exit_code == 0
 
     # a signed head from a key the keyring does not hold
     untrusted = run("verify", db, "--anchor", token, "--keyring", keys["ring"])
@@ -432,3 +434,30 @@ def test_a_rewritten_chain_fails_its_signed_anchor(db: Path, keys: dict[str, Pat
     result = run("verify", db, "--anchor", token, "--keyring", keys["anchor.pub"])
     assert result.exit_code == 1
     assert "FAILED at record 3: differs from the anchored hash" in result.stdout
+
+
+def test_non_utf8_override_text_gives_a_one_line_error(db: Path, keys: dict[str, Path]) -> None:
+    by = os.fsdecode(b"Officer \xff")  # what a terminal passes on for bytes that are not UTF-8
+    result = run("override", db, 1, "--by", by, "--reason", "r", "--outcome", "REFER",
+                 "--key", keys["a"])  # fmt: skip
+    _one_line_error(result, "--by is not valid UTF-8 text")
+    with DecisionLog.open(db) as log:
+        assert log.count() == 3
+
+
+def test_a_signature_on_a_decision_record_breaks_it(db: Path, keys: dict[str, Path]) -> None:
+    """Only overrides are signed: a forger cannot dress a decision up as signed."""
+    with DecisionLog.open(db) as log:
+        record = log.get(3)
+    signer = load_signing_key(keys["a"]).public.signer
+    forged = dataclasses.replace(record, signer=signer, signature="x")
+    forged = dataclasses.replace(forged, hash=forged.computed_hash())
+    conn = sqlite3.connect(db)
+    conn.execute("UPDATE records SET signer = ?, signature = ?, hash = ? WHERE seq = 3",
+                 (forged.signer, forged.signature, forged.hash))  # fmt: skip
+    conn.execute("UPDATE meta SET value = ? WHERE key = 'head_hash'", (forged.hash,))
+    conn.commit()
+    conn.close()
+    result = run("verify", db)
+    assert result.exit_code == 1
+    assert result.stdout.startswith("FAILED at record 3: a decision record carries a signature")

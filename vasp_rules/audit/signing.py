@@ -33,7 +33,8 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from vasp_rules.audit.log import AuditError, Head, Record, canonical_json
+from vasp_rules.audit.log.errors import AuditError
+from vasp_rules.audit.log.records import Head, Record, canonical_json
 
 __all__ = [
     "HEAD_DOMAIN",
@@ -447,7 +448,10 @@ class SignedHead:
                 "a signed head must look like SEQ:HASH:ed25519:KEY:SIGNATURE, "
                 f"got {token.strip()[:100]!r}"
             )
-        head = Head.parse(f"{parts[0]}:{parts[1]}")
+        try:
+            head = Head.parse(f"{parts[0]}:{parts[1]}")
+        except ValueError as exc:
+            raise ValueError(f"the signed head's SEQ:HASH is malformed: {exc}") from None
         key = PublicKey.from_signer(f"{parts[2]}:{parts[3]}")
         if key is None:
             raise ValueError("the signed head's key is not base64 of 32 bytes")
