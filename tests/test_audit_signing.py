@@ -436,15 +436,6 @@ def test_a_rewritten_chain_fails_its_signed_anchor(db: Path, keys: dict[str, Pat
     assert "FAILED at record 3: differs from the anchored hash" in result.stdout
 
 
-def test_non_utf8_override_text_gives_a_one_line_error(db: Path, keys: dict[str, Path]) -> None:
-    by = os.fsdecode(b"Officer \xff")  # what a terminal passes on for bytes that are not UTF-8
-    result = run("override", db, 1, "--by", by, "--reason", "r", "--outcome", "REFER",
-                 "--key", keys["a"])  # fmt: skip
-    _one_line_error(result, "--by is not valid UTF-8 text")
-    with DecisionLog.open(db) as log:
-        assert log.count() == 3
-
-
 def test_a_signature_on_a_decision_record_breaks_it(db: Path, keys: dict[str, Path]) -> None:
     """Only overrides are signed: a forger cannot dress a decision up as signed."""
     with DecisionLog.open(db) as log:

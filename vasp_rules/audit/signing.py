@@ -33,6 +33,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from vasp_rules.audit.files import create_private
 from vasp_rules.audit.log.errors import AuditError
 from vasp_rules.audit.log.records import Head, Record, canonical_json
 
@@ -294,22 +295,22 @@ def _public_path(out: Path) -> Path:
     return out.with_suffix(".pub")
 
 
-def _write_new(path: Path, data: bytes, mode: int) -> None:
-    """Create ``path`` with ``mode``; never overwrite (O_EXCL)."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+def _create_new(path: Path, data: bytes, *, private: bool) -> None:
+    """Write ``data`` to the new file ``path`` (0600 if ``private``, else 0644); never
+    overwrite what is there."""
     try:
-        fd = os.open(path, flags, mode)
+        if private:
+            with create_private(path) as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+        else:
+            with open(path, "xb") as fh:
+                fh.write(data)
     except FileExistsError:
         raise KeyFileError(f"{path}: already exists; refusing to overwrite a key") from None
     except OSError as exc:
         raise KeyFileError(f"{path}: cannot create ({exc.strerror or exc})") from None
-    try:
-        if hasattr(os, "fchmod"):
-            os.fchmod(fd, mode)  # whatever the umask
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def generate_key(out: str | os.PathLike[str], label: str | None = None) -> PublicKey:
@@ -331,9 +332,9 @@ def generate_key(out: str | os.PathLike[str], label: str | None = None) -> Publi
         serialization.NoEncryption(),
     )
     key = SigningKey(private, label)
-    _write_new(out, pem, 0o600)
+    _create_new(out, pem, private=True)
     try:
-        _write_new(pub_path, (key.public.line + "\n").encode("utf-8"), 0o644)
+        _create_new(pub_path, (key.public.line + "\n").encode("utf-8"), private=False)
     except BaseException:
         out.unlink(missing_ok=True)
         raise

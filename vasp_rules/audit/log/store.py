@@ -631,11 +631,6 @@ class DecisionLog:
         override_message`), so ``verify`` with a keyring can tell who made it.
         """
         by, reason = by.strip(), reason.strip()
-        for option, text in (("--by", by), ("--reason", reason)):
-            try:
-                text.encode("utf-8")
-            except UnicodeEncodeError:  # bytes a terminal passed on that are not UTF-8
-                raise RecordingError(f"{option} is not valid UTF-8 text") from None
         if not by:
             raise RecordingError("an override needs --by: who overrides the decision")
         if not reason:
