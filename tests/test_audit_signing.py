@@ -164,6 +164,10 @@ def test_keyrings_hold_several_keys_with_comments(tmp_path: Path) -> None:
         (b"# only a comment\n", "holds no keys"),
         (b"\n\nssh-rsa AAAA x\n", "line 3: not a public key line"),
         (b"ed25519 \xff\n", "not UTF-8"),
+        (
+            b"ed25519 " + base64.b64encode(bytes(32)) + b" evil \x1b[2J label\n",
+            "line 1: label 'evil .* holds control characters",
+        ),
     ],
 )
 def test_bad_keyrings_name_file_and_line(tmp_path: Path, text: bytes, fragment: str) -> None:

@@ -202,14 +202,16 @@ def _read_text(path: Path, what: str) -> str:
         ) from None
 
 
-def _check_label(label: str) -> str:
+def _check_label(label: str, where: str = "key label") -> str:
+    """The label with its white space collapsed; refused if it is not printable UTF-8 text
+    (it is printed in messages: no escape sequences for the terminal)."""
     label = " ".join(label.split())
     try:
         label.encode("utf-8")
     except UnicodeEncodeError:
-        raise KeyFileError(f"key label {label!r} is not UTF-8 text") from None
+        raise KeyFileError(f"{where} {label!r} is not UTF-8 text") from None
     if any(not ch.isprintable() for ch in label):
-        raise KeyFileError(f"key label {label!r} holds control characters")
+        raise KeyFileError(f"{where} {label!r} holds control characters")
     return label
 
 
@@ -222,7 +224,7 @@ def _parse_pub_line(line: str, where: str) -> PublicKey:
     raw = _b64decode(parts[1], _RAW_KEY_BYTES)
     if raw is None:
         raise KeyFileError(f"{where}: the key is not base64 of 32 bytes")
-    return PublicKey(raw, parts[2].strip() if len(parts) > 2 else "")
+    return PublicKey(raw, _check_label(parts[2] if len(parts) > 2 else "", f"{where}: label"))
 
 
 def load_keyring(path: str | os.PathLike[str]) -> Keyring:
