@@ -646,11 +646,13 @@ class DecisionLog:
         with self._writing() as conn:
             head = self._checked_head(conn)
             original = self._get(conn, seq)
-            if original.kind != KIND_DECISION:
+            if original.kind == KIND_OVERRIDE:
                 raise RecordingError(
                     f"record {seq} is itself an override; override the decision "
                     f"{original.overrides_seq} instead"
                 )
+            if original.kind != KIND_DECISION:
+                raise RecordingError(f"record {seq} is a {original.kind} record, not a decision")
             if not original.hash_ok:
                 raise TamperedLogError(
                     f"{describe(self._path)}: record {seq} does not match its hash; "
