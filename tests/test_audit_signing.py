@@ -22,9 +22,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from test_audit_support import FakePack, StepClock, pack_files, pairs
 
-from vasp_rules.audit import DecisionLog, Head, Record, record_decisions
+from vasp_rules.audit import DecisionLog, Head, record_decisions
 from vasp_rules.audit.cli import audit
 from vasp_rules.audit.log import RECORD_COLUMNS
+from vasp_rules.audit.log.records import override_record
 from vasp_rules.audit.signing import (
     KeyFileError,
     PublicKey,
@@ -244,29 +245,13 @@ def _forge_override(db: Path, **changes: Any) -> int:
     with DecisionLog.open(db) as log:
         last = log.get(log.count())
         target = log.get(3)  # a REJECT
-    forged = Record(
-        seq=last.seq + 1,
-        kind="override",
+    forged = override_record(  # the log's own factory: a well-formed record
+        head=Head(last.seq, last.hash),
         recorded_at="2026-01-01T00:00:00.000000Z",
-        document_kind=target.document_kind,
-        document_id=target.document_id,
+        original=target,
         outcome="APPROVE",
-        as_of=None,
-        decision_json=None,
-        input_json=None,
-        batch_start=None,
-        batch_size=None,
-        pack_name=None,
-        pack_version=None,
-        pack_sha256=None,
-        engine_name=None,
-        engine_version=None,
-        overrides_seq=target.seq,
-        overrides_hash=target.hash,
-        override_by="Chief Compliance Officer",
-        override_reason="approved",
-        prev_hash=last.hash,
-        hash="",
+        by="Chief Compliance Officer",
+        reason="approved",
     )
     forged = dataclasses.replace(forged, **changes)
     if "signature" in changes and callable(changes["signature"]):
