@@ -11,8 +11,10 @@ import base64
 import dataclasses
 import json
 import os
+import shutil
 import sqlite3
 import stat
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +22,11 @@ import pytest
 from click.testing import CliRunner, Result
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from test_audit_support import FakePack, StepClock, pack_files, pairs
 
-from vasp_rules.audit import DecisionLog, Head, record_decisions
+from vasp_rules.audit import DecisionLog, Head, record_decisions, verify_log
 from vasp_rules.audit.cli import audit
 from vasp_rules.audit.log import RECORD_COLUMNS
 from vasp_rules.audit.log.records import override_record
@@ -441,3 +445,39 @@ def test_a_signature_on_a_decision_record_breaks_it(db: Path, keys: dict[str, Pa
     result = run("verify", db)
     assert result.exit_code == 1
     assert result.stdout.startswith("FAILED at record 3: a decision record carries a signature")
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_the_signature_covers_who_why_and_the_outcome(
+    db: Path, keys: dict[str, Path], data: st.DataObject
+) -> None:
+    """Change who, why or the outcome of a signed override and recompute every hash, as a
+    forger with write access can: the signature no longer verifies, at that record."""
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "log.db"
+        shutil.copyfile(db, copy)
+        with DecisionLog.open(copy, write=True) as log:
+            seq = log.override(3, by="Officer A", reason="EDD cleared", outcome="REFER",
+                               signing_key=load_signing_key(keys["a"]))  # fmt: skip
+            signed = log.get(seq)
+        column = data.draw(st.sampled_from(["override_by", "override_reason", "outcome"]))
+        if column == "outcome":
+            new = data.draw(st.sampled_from(["APPROVE", "REJECT", "REQUIRE_DOCUMENTS"]))
+        else:
+            text = st.text(st.characters(categories=["L", "N", "P", "Zs"]), min_size=1)
+            new = data.draw(text.filter(lambda t: t.strip() and t != getattr(signed, column)))
+        forged = dataclasses.replace(signed, **{column: new})
+        forged = dataclasses.replace(forged, hash=forged.computed_hash())
+        conn = sqlite3.connect(copy)
+        conn.execute(f"UPDATE records SET {column} = ?, hash = ? WHERE seq = ?",
+                     (new, forged.hash, seq))  # fmt: skip
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'head_hash'", (forged.hash,))
+        conn.commit()
+        conn.close()
+        report = verify_log(copy)
+        assert not report.ok
+        assert report.first_bad_seq == seq
+        assert report.problem is not None and "does not verify" in report.problem
