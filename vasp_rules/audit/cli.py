@@ -2,7 +2,9 @@
 
 Every command takes the log file as its first argument: ``vasp-rules audit verify DB``,
 ``audit head DB``, ``audit runs DB``, ``audit show DB ID``, ``audit replay DB ID``,
-``audit override DB ID --by NAME --reason TEXT --outcome OUTCOME``.
+``audit override DB ID --by NAME --reason TEXT --outcome OUTCOME [--key NAME.key]``; and
+``audit keygen --out NAME.key`` makes the Ed25519 key pair that signs overrides and heads
+(``override --key``, ``head --key``; ``verify --keyring FILE`` requires signed overrides).
 
 Exit codes: 0 ok; 1 verification failed, replay differs, or the log is tampered; 2 invalid input
 (missing file, not a log, newer schema, corrupt database, unknown id), with a one-line error on
@@ -119,6 +121,10 @@ def audit() -> None:
       vasp-rules audit replay decisions.db 1
       vasp-rules audit override decisions.db 1 --by "A. Analyst" --reason "checked" \\
           --outcome APPROVE
+      vasp-rules audit keygen --out analyst.key --label "A. Analyst"
+      vasp-rules audit override decisions.db 1 --by "A. Analyst" --reason "checked" \\
+          --outcome APPROVE --key analyst.key
+      vasp-rules audit verify decisions.db --keyring officers.keyring
     """
 
 
