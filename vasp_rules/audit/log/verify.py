@@ -22,7 +22,7 @@ from vasp_rules.audit.log.records import (
 )
 from vasp_rules.audit.log.runs import IncompleteRun, OpenRun, run_problem
 from vasp_rules.audit.log.schema import meta_head
-from vasp_rules.audit.signing import Keyring, SignedHead, override_signature
+from vasp_rules.audit.signing import Keyring, PublicKey, SignedHead, override_signature
 from vasp_rules.decision import Outcome
 
 _DECISION_OUTCOMES: Final = frozenset(o.value for o in Outcome if o is not Outcome.INFO)
@@ -219,16 +219,17 @@ def verify_chain(
 
 
 def _untrusted(record: Record, keyring: Keyring) -> tuple[int, str] | None:
-    """Why the keyring does not accept override ``record`` (its seq and the problem), or None."""
-    signature = override_signature(record, keyring)
-    if signature.trusted:
-        return None
-    if signature.key is None:
+    """Why the keyring does not accept override ``record`` (its seq and the problem), or None.
+    Its signature was checked already (:func:`consistency`): only its key is looked up."""
+    key = None if record.signer is None else PublicKey.from_signer(record.signer)
+    if key is None:
         return record.seq, f"override is not signed, and {keyring.source} requires signatures"
-    return (
-        record.seq,
-        f"override is signed by key {signature.key.key_id}, which is not in {keyring.source}",
-    )
+    if keyring.find(key) is None:
+        return (
+            record.seq,
+            f"override is signed by key {key.key_id}, which is not in {keyring.source}",
+        )
+    return None
 
 
 def consistency(conn: sqlite3.Connection, record: Record) -> str | None:
