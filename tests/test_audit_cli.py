@@ -54,6 +54,9 @@ def test_verify_ok(db: Path) -> None:
         "first_bad_seq": None,
         "problem": None,
         "incomplete_runs": [],
+        "unsigned_overrides": [],
+        "keyring": None,
+        "anchor_key": None,
     }
 
 

@@ -2,7 +2,9 @@
 
 Every command takes the log file as its first argument: ``vasp-rules audit verify DB``,
 ``audit head DB``, ``audit runs DB``, ``audit show DB ID``, ``audit replay DB ID``,
-``audit override DB ID --by NAME --reason TEXT --outcome OUTCOME``.
+``audit override DB ID --by NAME --reason TEXT --outcome OUTCOME [--key NAME.key]``; and
+``audit keygen --out NAME.key`` makes the Ed25519 key pair that signs overrides and heads
+(``override --key``, ``head --key``; ``verify --keyring FILE`` requires signed overrides).
 
 Exit codes: 0 ok; 1 verification failed, replay differs, or the log is tampered; 2 invalid input
 (missing file, not a log, newer schema, corrupt database, unknown id), with a one-line error on
@@ -27,12 +29,21 @@ from vasp_rules.audit.log import (
     KIND_RUN,
     AuditError,
     DecisionLog,
-    Head,
     Record,
     RunSummary,
     record_decisions,
 )
 from vasp_rules.audit.replay import PackLoader, replay
+from vasp_rules.audit.signing import (
+    Keyring,
+    SignedHead,
+    SigningKey,
+    generate_key,
+    load_keyring,
+    load_signing_key,
+    override_signature,
+    parse_anchor,
+)
 from vasp_rules.cli_support import Group, handles_errors
 from vasp_rules.decision import Outcome, notice
 from vasp_rules.pack.yamlio import YamlError, parse_yaml
@@ -43,6 +54,28 @@ __all__ = ["AuditError", "audit", "record_decisions"]
 _OUTCOMES = [o.value for o in Outcome if o not in (Outcome.INFO, Outcome.NO_RULES_IN_FORCE)]
 T = TypeVar("T")
 _DB = click.argument("db", type=click.Path(path_type=Path))
+_KEYRING = click.option(
+    "--keyring",
+    type=click.Path(path_type=Path),
+    metavar="FILE",
+    help="Public keys trusted to sign overrides and heads: `ed25519 KEY LABEL` lines "
+    "(NAME.pub files from `audit keygen`, concatenated).",
+)
+_KEY = click.option(
+    "--key",
+    "key_file",
+    type=click.Path(path_type=Path),
+    metavar="NAME.key",
+    help="Sign with this private key (made by `audit keygen`).",
+)
+
+
+def _keyring(path: Path | None) -> Keyring | None:
+    return None if path is None else _guarded(lambda: load_keyring(path))
+
+
+def _signing_key(path: Path | None) -> SigningKey | None:
+    return None if path is None else _guarded(lambda: load_signing_key(path))
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -89,6 +122,10 @@ def audit() -> None:
       vasp-rules audit replay decisions.db 1
       vasp-rules audit override decisions.db 1 --by "A. Analyst" --reason "checked" \\
           --outcome APPROVE
+      vasp-rules audit keygen --out analyst.key --label "A. Analyst"
+      vasp-rules audit override decisions.db 1 --by "A. Analyst" --reason "checked" \\
+          --outcome APPROVE --key analyst.key
+      vasp-rules audit verify decisions.db --keyring officers.keyring
     """
 
 
@@ -97,28 +134,37 @@ def audit() -> None:
 @click.option(
     "--anchor",
     metavar="SEQ:HASH",
-    help="A head printed earlier by `audit head` and kept elsewhere; fail if the log no "
-    "longer contains it (detects a rewritten chain).",
+    help="A head printed earlier by `audit head` (plain, or signed with --key) and kept "
+    "elsewhere; fail if the log no longer contains it (detects a rewritten chain).",
 )
+@_KEYRING
 @_format_options
-def verify_command(db: Path, anchor: str | None, fmt: str, as_json: bool) -> None:
+def verify_command(
+    db: Path, anchor: str | None, keyring: Path | None, fmt: str, as_json: bool
+) -> None:
     """Check the whole chain of DB; report the first broken record (exit 1 if any).
+
+    Every override signature present is checked; unsigned overrides are listed. With
+    --keyring, an override not signed by a key of FILE fails, and a signed --anchor must be
+    signed by one of its keys.
 
     \b
     Example:
       vasp-rules audit verify decisions.db --format json
+      vasp-rules audit verify decisions.db --keyring officers.keyring
     """
     as_json = as_json or fmt == "json"
     anchor_head = None
     if anchor is not None:
         try:
-            anchor_head = Head.parse(anchor)
+            anchor_head = parse_anchor(anchor)
         except ValueError as exc:
             _fail(str(exc), 2)
+    trusted = _keyring(keyring)
 
     def run() -> Any:
         with DecisionLog.open(db) as log:
-            return log.verify(anchor=anchor_head)
+            return log.verify(anchor=anchor_head, keyring=trusted)
 
     report = _guarded(run)
     click.echo(json.dumps(report.as_dict(), indent=2) if as_json else report.summary())
@@ -158,13 +204,19 @@ def runs_command(db: Path, incomplete: bool, fmt: str, as_json: bool) -> None:
 
 @audit.command("head")
 @_DB
-def head_command(db: Path) -> None:
+@_KEY
+def head_command(db: Path, key_file: Path | None) -> None:
     """Verify DB, then print its head as SEQ:HASH: store it elsewhere to anchor the log.
+
+    With --key, print a signed head, SEQ:HASH:ed25519:KEY:SIGNATURE, that anyone holding
+    the public key can check (`audit verify DB --anchor TOKEN --keyring NAME.pub`).
 
     \b
     Example:
       vasp-rules audit head decisions.db > decisions.head
+      vasp-rules audit head decisions.db --key anchor.key > decisions.head
     """
+    signing_key = _signing_key(key_file)
 
     def run() -> Any:
         with DecisionLog.open(db) as log:
@@ -174,10 +226,13 @@ def head_command(db: Path) -> None:
     if not report.ok:
         click.echo(report.summary(), err=True)
         raise click.exceptions.Exit(1)
-    click.echo(report.head.token)
+    if signing_key is None:
+        click.echo(report.head.token)
+    else:
+        click.echo(SignedHead.sign(report.head, signing_key).token)
 
 
-def _describe(record: Record) -> list[str]:
+def _describe(record: Record, keyring: Keyring | None = None) -> list[str]:
     lines = [
         f"record {record.seq}  {record.kind}  recorded {record.recorded_at}",
         f"  hash        {record.hash}" + ("" if record.hash_ok else "  (DOES NOT MATCH CONTENT)"),
@@ -190,6 +245,7 @@ def _describe(record: Record) -> list[str]:
             f"  overrides   record {record.overrides_seq} ({record.overrides_hash})",
             f"  by          {record.override_by}",
             f"  reason      {record.override_reason}",
+            f"  signature   {override_signature(record, keyring).summary()}",
         ]
     elif record.kind == KIND_RUN:
         label = "announced" if record.outcome == "started" else "recorded"
@@ -231,31 +287,43 @@ def _pretty(text: str | None) -> str:
 
 
 def _show_decision(
-    record: Record, overrides: list[Record], run: RunSummary | None = None
+    record: Record,
+    overrides: list[Record],
+    run: RunSummary | None = None,
+    keyring: Keyring | None = None,
 ) -> list[str]:
     lines = _describe(record) + _run_line(run)
-    if overrides:
-        latest = overrides[-1]
+    standing = [o for o in overrides if keyring is None or override_signature(o, keyring).trusted]
+    if standing:  # with a keyring, only overrides signed by its keys count
+        latest = standing[-1]
         lines.append(
-            f"  effective   {latest.outcome} (overridden by record {latest.seq}; "
-            f"recorded outcome {record.outcome})"
+            f"  effective   {latest.outcome} (overridden by record {latest.seq}, "
+            f"{override_signature(latest, keyring).summary()}; recorded outcome {record.outcome})"
+        )
+    elif overrides:
+        lines.append(
+            f"  effective   {record.outcome} (recorded; no override is signed by a key of "
+            f"{keyring.source if keyring else 'the keyring'})"
         )
     lines += ["input:", _pretty(record.input_json)]
     lines += ["decision:", record.decision_json or ""]
     for override in overrides:
         lines.append("override:")
-        lines += _describe(override)
+        lines += _describe(override, keyring)
     return lines
 
 
 @audit.command("show")
 @_DB
 @click.argument("record_id", metavar="ID")
+@_KEYRING
 @_format_options
-def show_command(db: Path, record_id: str, fmt: str, as_json: bool) -> None:
+def show_command(db: Path, record_id: str, keyring: Path | None, fmt: str, as_json: bool) -> None:
     """Show record ID of DB with its input and decision, and any overrides of it.
 
-    For an override, shows the override and the decision it overrides.
+    For an override, shows the override and the decision it overrides. Each override says
+    whether it is signed and by which key; with --keyring, whether that key is trusted (and
+    only trusted overrides make the effective outcome).
 
     \b
     Example:
@@ -263,6 +331,7 @@ def show_command(db: Path, record_id: str, fmt: str, as_json: bool) -> None:
     """
     as_json = as_json or fmt == "json"
     seq = _parse_id(record_id)
+    trusted = _keyring(keyring)
 
     def run() -> tuple[Record, Record | None, list[Record], RunSummary | None, str]:
         with DecisionLog.open(db) as log:
@@ -287,7 +356,10 @@ def show_command(db: Path, record_id: str, fmt: str, as_json: bool) -> None:
             "record": record.as_dict(),
             "hash_ok": record.hash_ok,
             "original": None if original is None else original.as_dict(),
-            "overrides": [o.as_dict() for o in overrides],
+            "overrides": [
+                {**o.as_dict(), "signature": override_signature(o, trusted).as_dict()}
+                for o in overrides
+            ],
             "run": None if run_summary is None else run_summary.as_dict(),
         }
         click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
@@ -295,10 +367,10 @@ def show_command(db: Path, record_id: str, fmt: str, as_json: bool) -> None:
     if record.kind == KIND_RUN:
         lines = [*_describe(record), *_run_line(run_summary)]
     elif original is None:
-        lines = _show_decision(record, overrides, run_summary)
+        lines = _show_decision(record, overrides, run_summary, trusted)
     else:
-        lines = [*_describe(record), "", "overridden decision:"]
-        lines += _show_decision(original, overrides, run_summary)
+        lines = [*_describe(record, trusted), "", "overridden decision:"]
+        lines += _show_decision(original, overrides, run_summary, trusted)
     if record.kind != KIND_RUN:  # a decision is shown: with the notice of the pack that made it
         lines += ["", stated]
     click.echo("\n".join(lines))
@@ -362,25 +434,60 @@ def replay_command(ctx: click.Context, db: Path, record_id: str) -> None:
     metavar="OUTCOME",
     help=f"The outcome that now stands: {', '.join(_OUTCOMES)}.",
 )
-def override_command(db: Path, record_id: str, by: str, reason: str, outcome: str) -> None:
+@_KEY
+def override_command(
+    db: Path, record_id: str, by: str, reason: str, outcome: str, key_file: Path | None
+) -> None:
     """Append an override of decision ID; the original record is never changed.
+
+    With --key, the override is signed (who, why, the outcome, the overridden record's hash),
+    so `audit verify DB --keyring FILE` can tell it from one anyone could have written.
 
     \b
     Example:
       vasp-rules audit override decisions.db 1 --by "A. Analyst" \\
-          --reason "documents checked by hand" --outcome APPROVE
+          --reason "documents checked by hand" --outcome APPROVE --key analyst.key
     """
     seq = _parse_id(record_id)
+    signing_key = _signing_key(key_file)  # a bad key file changes nothing
 
     if not db.exists():  # an override needs an existing log; never create one here
         _fail(f"{db}: no such file", 2)
 
     def run() -> tuple[int, Record]:
         with DecisionLog.open(db, write=True) as log:
-            new = log.override(seq, by=by, reason=reason, outcome=outcome.upper())
+            new = log.override(
+                seq, by=by, reason=reason, outcome=outcome.upper(), signing_key=signing_key
+            )
             return new, log.get(seq)
 
     new_seq, original = _guarded(run)
+    signed = "" if signing_key is None else f" (signed by {signing_key.public.describe()})"
     click.echo(
-        f"recorded override {new_seq} of record {seq}: {original.outcome} -> {outcome.upper()}"
+        f"recorded override {new_seq} of record {seq}: {original.outcome} -> "
+        f"{outcome.upper()}{signed}"
     )
+
+
+@audit.command("keygen")
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(path_type=Path),
+    metavar="NAME.key",
+    help="The private key file to create (0600); the public key goes to NAME.pub.",
+)
+@click.option("--label", help="Who holds the key, written in NAME.pub (default: NAME).")
+def keygen_command(out: Path, label: str | None) -> None:
+    """Make an Ed25519 key pair for signing overrides and heads: NAME.key (private, readable
+    by you alone; keep it secret) and NAME.pub (one line: give it to whoever verifies, who
+    adds it to their keyring). Never overwrites a file.
+
+    \b
+    Example:
+      vasp-rules audit keygen --out officer-khan.key --label "A. Khan, CCO"
+    """
+    public = _guarded(lambda: generate_key(out, label))
+    click.echo(f"wrote {out} (private, keep it secret) and {out.with_suffix('.pub')} (public)")
+    click.echo(f"key id {public.key_id}: {public.line}")

@@ -67,6 +67,7 @@ from vasp_rules.audit.log.records import (
     input_json,
     override_record,
     run_record,
+    seal,
     utc_now,
 )
 from vasp_rules.audit.log.runs import ChunkedRecorder, Run, RunRecorded, RunSummary
@@ -85,6 +86,13 @@ from vasp_rules.audit.log.schema import (
     set_head,
 )
 from vasp_rules.audit.log.verify import VerifyReport, verify_chain
+from vasp_rules.audit.signing import (
+    Keyring,
+    SignedHead,
+    SigningKey,
+    override_message,
+    override_signature,
+)
 from vasp_rules.decision import Decision, Outcome
 
 DEFAULT_TIMEOUT: Final = 60.0
@@ -426,10 +434,16 @@ class DecisionLog:
             )
         return out
 
-    def effective_outcome(self, seq: int) -> Outcome:
-        """The outcome that stands for decision ``seq``: the latest override's, else its own."""
+    def effective_outcome(self, seq: int, *, keyring: Keyring | None = None) -> Outcome:
+        """The outcome that stands for decision ``seq``: the latest override's, else its own.
+
+        With ``keyring``, only overrides signed by one of its keys count (an unsigned or
+        untrusted override, as anyone who can write the file could append, is ignored).
+        """
         record = self.get(seq)
         overrides = self.overrides_of(seq)
+        if keyring is not None:
+            overrides = [o for o in overrides if override_signature(o, keyring).trusted]
         return Outcome((overrides[-1] if overrides else record).outcome)
 
     def pack_files(self, pack_sha256: str) -> dict[str, bytes]:
@@ -600,10 +614,21 @@ class DecisionLog:
             self, pack, total=total, batch=batch, chunk=chunk, request_id=request_id, as_of=as_of
         )
 
-    def override(self, seq: int, *, by: str, reason: str, outcome: Outcome | str) -> int:
+    def override(
+        self,
+        seq: int,
+        *,
+        by: str,
+        reason: str,
+        outcome: Outcome | str,
+        signing_key: SigningKey | None = None,
+    ) -> int:
         """Append an override of decision ``seq``; the original record is left as it was.
 
-        Returns the override's sequence number. ``by`` and ``reason`` must be non-empty.
+        Returns the override's sequence number. ``by`` and ``reason`` must be non-empty. With
+        ``signing_key`` the override is signed (who, why, the outcome, the overridden record's
+        hash and the override's place in the chain: :func:`~vasp_rules.audit.signing.
+        override_message`), so ``verify`` with a keyring can tell who made it.
         """
         by, reason = by.strip(), reason.strip()
         if not by:
@@ -621,11 +646,13 @@ class DecisionLog:
         with self._writing() as conn:
             head = self._checked_head(conn)
             original = self._get(conn, seq)
-            if original.kind != KIND_DECISION:
+            if original.kind == KIND_OVERRIDE:
                 raise RecordingError(
                     f"record {seq} is itself an override; override the decision "
                     f"{original.overrides_seq} instead"
                 )
+            if original.kind != KIND_DECISION:
+                raise RecordingError(f"record {seq} is a {original.kind} record, not a decision")
             if not original.hash_ok:
                 raise TamperedLogError(
                     f"{describe(self._path)}: record {seq} does not match its hash; "
@@ -638,14 +665,20 @@ class DecisionLog:
                 outcome=new_outcome.value,
                 by=by,
                 reason=reason,
+                signer=None if signing_key is None else signing_key.public.signer,
             )
+            if signing_key is not None:
+                signature = signing_key.sign(override_message(record))
+                record = seal(dataclasses.replace(record, signature=signature))
             conn.execute(INSERT, dataclasses.astuple(record))
             set_head(conn, Head(record.seq, record.hash))
         return record.seq
 
     # ------------------------------------------------------------------ verifying
 
-    def verify(self, *, anchor: Head | None = None) -> VerifyReport:
+    def verify(
+        self, *, anchor: Head | SignedHead | None = None, keyring: Keyring | None = None
+    ) -> VerifyReport:
         """Check the whole log and report the first broken record.
 
         Checks, in one snapshot: sequence numbers run 1..n without gaps; each record links to
@@ -654,13 +687,19 @@ class DecisionLog:
         rule pack a decision used is stored intact; and, if given, ``anchor`` (a head kept
         elsewhere) is still part of the chain. Damage SQLite itself reports raises
         :class:`CorruptLogError`.
+
+        Signatures: every override signature present must verify with the key its record
+        names; unsigned overrides are listed in the report. With ``keyring``, an override that
+        is unsigned or signed by a key not in it fails verification at that record. A signed
+        ``anchor`` must verify (and, with ``keyring``, be signed by one of its keys), else
+        :class:`~vasp_rules.audit.signing.SignatureError` is raised.
         """
         with self._reading() as conn:
             check = conn.execute("PRAGMA quick_check").fetchall()
             if [tuple(r) for r in check] != [("ok",)]:
                 detail = "; ".join(str(r[0]) for r in check[:3])
                 raise CorruptLogError(f"{describe(self._path)}: corrupt database ({detail})")
-            return verify_chain(conn, self._select(conn), self._path, anchor)
+            return verify_chain(conn, self._select(conn), self._path, anchor, keyring)
 
 
 def record_decisions(
@@ -683,7 +722,12 @@ def record_decisions(
         return log.record_many(pairs, pack, batch=batch)
 
 
-def verify_log(log_path: str | os.PathLike[str], *, anchor: Head | None = None) -> VerifyReport:
+def verify_log(
+    log_path: str | os.PathLike[str],
+    *,
+    anchor: Head | SignedHead | None = None,
+    keyring: Keyring | None = None,
+) -> VerifyReport:
     """Open ``log_path`` read-only and verify it (see :meth:`DecisionLog.verify`)."""
     with DecisionLog.open(log_path) as log:
-        return log.verify(anchor=anchor)
+        return log.verify(anchor=anchor, keyring=keyring)

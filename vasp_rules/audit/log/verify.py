@@ -22,6 +22,7 @@ from vasp_rules.audit.log.records import (
 )
 from vasp_rules.audit.log.runs import IncompleteRun, OpenRun, run_problem
 from vasp_rules.audit.log.schema import meta_head
+from vasp_rules.audit.signing import Keyring, PublicKey, SignedHead, override_signature
 from vasp_rules.decision import Outcome
 
 _DECISION_OUTCOMES: Final = frozenset(o.value for o in Outcome if o is not Outcome.INFO)
@@ -39,14 +40,37 @@ class VerifyReport:
     #: Runs with a start record and no end record (killed, or still running): not a fault of
     #: the chain, but what they decided is only part of what they were asked to.
     incomplete_runs: tuple[IncompleteRun, ...] = ()
+    #: Overrides with no signature (allowed without a keyring; a keyring refuses them).
+    unsigned_overrides: tuple[int, ...] = ()
+    #: The keyring every override was checked against, if one was given.
+    keyring: str | None = None
+    #: The key that signed the anchor (``key ID (label)``), if the anchor was a signed head.
+    anchor_key: str | None = None
 
     def summary(self) -> str:
-        """One line for humans, and a note line per incomplete run."""
-        if self.ok:
-            lines = [f"OK: {self.records} records verified; head {self.head.token}"]
-            lines += [f"note: {run.summary()}" for run in self.incomplete_runs]
-            return "\n".join(lines)
-        return f"FAILED at record {self.first_bad_seq}: {self.problem}"
+        """One line for humans, and note lines: incomplete runs, unsigned overrides, the
+        anchor's signer."""
+        if not self.ok:
+            return f"FAILED at record {self.first_bad_seq}: {self.problem}"
+        first = f"OK: {self.records} records verified; head {self.head.token}"
+        if self.keyring is not None:
+            first += f"; every override is signed by a key of {self.keyring}"
+        lines = [first] + [f"note: {run.summary()}" for run in self.incomplete_runs]
+        if self.unsigned_overrides:
+            n = len(self.unsigned_overrides)
+            seqs = ", ".join(str(s) for s in self.unsigned_overrides[:20])
+            seqs += ", ..." if n > 20 else ""
+            lines.append(
+                f"note: {n} override{' is' if n == 1 else 's are'} unsigned: "
+                f"record{'' if n == 1 else 's'} {seqs} "
+                "(verify with --keyring to require signatures)"
+            )
+        if self.anchor_key is not None:
+            trust = (
+                "in the keyring" if self.keyring else "no keyring given, so not checked for trust"
+            )
+            lines.append(f"note: the anchor is signed by {self.anchor_key}, {trust}")
+        return "\n".join(lines)
 
     def as_dict(self) -> dict[str, Any]:
         """For JSON output."""
@@ -57,14 +81,28 @@ class VerifyReport:
             "first_bad_seq": self.first_bad_seq,
             "problem": self.problem,
             "incomplete_runs": [dataclasses.asdict(run) for run in self.incomplete_runs],
+            "unsigned_overrides": list(self.unsigned_overrides),
+            "keyring": self.keyring,
+            "anchor_key": self.anchor_key,
         }
 
 
 def verify_chain(
-    conn: sqlite3.Connection, select: str, path: Path, anchor: Head | None
+    conn: sqlite3.Connection,
+    select: str,
+    path: Path,
+    anchor: Head | SignedHead | None,
+    keyring: Keyring | None = None,
 ) -> VerifyReport:
     """Check the chain read by ``select`` in the snapshot of ``conn`` (see
-    :meth:`~vasp_rules.audit.log.DecisionLog.verify` for what is checked)."""
+    :meth:`~vasp_rules.audit.log.DecisionLog.verify` for what is checked). A signed
+    ``anchor`` is checked first (raises :class:`~vasp_rules.audit.signing.SignatureError`)."""
+    anchor_key = None
+    if isinstance(anchor, SignedHead):
+        anchor_key = anchor.check(keyring).describe()
+        anchor = anchor.head
+    unsigned: list[int] = []
+    untrusted: tuple[int, str] | None = None  # the first override the keyring does not accept
     prev = Head(0, GENESIS_HASH)
     count = 0
     chain_bad: tuple[int, str] | None = None
@@ -93,6 +131,11 @@ def verify_chain(
         if problem is not None:
             chain_bad = (record.seq, problem)
             break
+        if record.kind == KIND_OVERRIDE:
+            if record.signer is None:
+                unsigned.append(record.seq)
+            if keyring is not None and untrusted is None:
+                untrusted = _untrusted(record, keyring)
         if record.kind in (KIND_DECISION, KIND_RUN) and record.pack_sha256 is not None:
             pack_first_use.setdefault(record.pack_sha256, record.seq)
         if record.batch_start == record.seq:
@@ -132,6 +175,8 @@ def verify_chain(
         )
 
     bad: list[tuple[int, str]] = [] if chain_bad is None else [chain_bad]
+    if untrusted is not None:
+        bad.append(untrusted)
     for sha, first_use in sorted(pack_first_use.items(), key=lambda kv: kv[1]):
         _, problem = load_pack(conn, sha)
         if problem is not None:
@@ -162,11 +207,35 @@ def verify_chain(
         IncompleteRun(run.start.run_id or "", run.start.seq, run.decisions)
         for run in sorted(open_runs.values(), key=lambda r: r.start.seq)
     )
-    return VerifyReport(True, count, prev, incomplete_runs=incomplete)
+    return VerifyReport(
+        True,
+        count,
+        prev,
+        incomplete_runs=incomplete,
+        unsigned_overrides=tuple(unsigned),
+        keyring=None if keyring is None else keyring.source,
+        anchor_key=anchor_key,
+    )
+
+
+def _untrusted(record: Record, keyring: Keyring) -> tuple[int, str] | None:
+    """Why the keyring does not accept override ``record`` (its seq and the problem), or None.
+    Its signature was checked already (:func:`consistency`): only its key is looked up."""
+    key = None if record.signer is None else PublicKey.from_signer(record.signer)
+    if key is None:
+        return record.seq, f"override is not signed, and {keyring.source} requires signatures"
+    if keyring.find(key) is None:
+        return (
+            record.seq,
+            f"override is signed by key {key.key_id}, which is not in {keyring.source}",
+        )
+    return None
 
 
 def consistency(conn: sqlite3.Connection, record: Record) -> str | None:
     """Problems a well-formed record cannot have (a forger who recomputed hashes might)."""
+    if record.kind != KIND_OVERRIDE and (record.signer, record.signature) != (None, None):
+        return f"a {record.kind} record carries a signature; only overrides are signed"
     if record.kind == KIND_DECISION:
         return decision_consistency(record)
     if record.kind == KIND_OVERRIDE:
@@ -186,7 +255,7 @@ def consistency(conn: sqlite3.Connection, record: Record) -> str | None:
             return "override without who or why"
         if record.outcome not in _DECISION_OUTCOMES:
             return f"override has an invalid outcome {record.outcome!r}"
-        return None
+        return override_signature(record).problem  # a signature present must verify
     if record.kind == KIND_RUN:
         return None  # checked with the run it belongs to (_run_problem)
     return f"unknown record kind {record.kind!r}"
