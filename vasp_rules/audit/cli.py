@@ -32,7 +32,7 @@ from vasp_rules.audit.log import (
     record_decisions,
 )
 from vasp_rules.audit.replay import PackLoader, replay
-from vasp_rules.cli_support import Group, handles_errors
+from vasp_rules.cli_support import Group, handles_errors, utf8_text
 from vasp_rules.decision import Outcome, notice
 from vasp_rules.pack.yamlio import YamlError, parse_yaml
 
@@ -352,8 +352,8 @@ def replay_command(ctx: click.Context, db: Path, record_id: str) -> None:
 @audit.command("override")
 @_DB
 @click.argument("record_id", metavar="ID")
-@click.option("--by", "by", required=True, help="Who overrides the decision.")
-@click.option("--reason", required=True, help="Why.")
+@click.option("--by", "by", required=True, callback=utf8_text, help="Who overrides the decision.")
+@click.option("--reason", required=True, callback=utf8_text, help="Why.")
 @click.option(
     "--outcome",
     required=True,

@@ -589,8 +589,14 @@ def create_app(config: ServiceConfig | None = None, *, metrics: Metrics | None =
 
 
 def read_api_keys(path: str | Path) -> list[str]:
-    """API keys, one per line (blank lines and # comments ignored)."""
-    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    """API keys, one per line (blank lines and # comments ignored); the file must be UTF-8."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{path}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start}); "
+            "an API key file holds one key per line"
+        ) from None
     keys = [ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
     if not keys:
         raise InputError(f"{path}: no API key in the file (one key per line)")
