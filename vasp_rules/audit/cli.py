@@ -2,7 +2,7 @@
 
 Every command takes the log file as its first argument: ``vasp-rules audit verify DB``,
 ``audit head DB``, ``audit runs DB``, ``audit show DB ID``, ``audit replay DB ID``,
-``audit override DB ID --by NAME --reason TEXT --outcome OUTCOME``.
+``audit override DB ID --by NAME --reason TEXT --outcome OUTCOME``, ``audit backup DB OUT``.
 
 Exit codes: 0 ok; 1 verification failed, replay differs, or the log is tampered; 2 invalid input
 (missing file, not a log, newer schema, corrupt database, unknown id), with a one-line error on
@@ -120,9 +120,57 @@ def verify_command(db: Path, anchor: str | None, fmt: str, as_json: bool) -> Non
             return log.verify(anchor=anchor_head)
 
     report = _guarded(run)
+    _refuse_records_left_in_wal(db, report.records)
     click.echo(json.dumps(report.as_dict(), indent=2) if as_json else report.summary())
     if not report.ok:
         raise click.exceptions.Exit(1)
+
+
+def _refuse_records_left_in_wal(db: Path, records: int) -> None:
+    """A log that reads as empty beside a non-empty ``-wal`` file is not "OK: 0 records": its
+    records may sit in a WAL file SQLite could not use (a file copied or restored without its
+    own ``-wal``, or with another log's). Exit 1 rather than vouch for an empty log."""
+    wal = db.with_name(db.name + "-wal")
+    try:
+        size = wal.stat().st_size
+    except OSError:
+        return
+    if records == 0 and size > 0:
+        _fail(
+            f"{db}: the log reads as empty, but {wal.name} beside it holds {size} bytes: its "
+            "records may be there, unreadable to SQLite (a log copied without its own -wal "
+            "file?); copy a live log with `vasp-rules audit backup`",
+            1,
+        )
+
+
+@audit.command("backup")
+@_DB
+@click.argument("out", type=click.Path(path_type=Path))
+def backup_command(db: Path, out: Path) -> None:
+    """Copy DB to the new file OUT with SQLite's backup API, then verify the copy and print
+    its head (SEQ:HASH), which is DB's head at the moment of the copy.
+
+    The one safe way to copy a live log: a plain file copy can miss the records still in the
+    -wal file or catch a commit half-written. OUT is created 0600, in one step, and never
+    overwritten. Exit 1 if the copy does not verify.
+
+    \b
+    Example:
+      vasp-rules audit backup decisions.db /backups/decisions-2026-06-01.db
+    """
+
+    def run() -> tuple[Head, Any]:
+        with DecisionLog.open(db) as log:
+            head = log.backup(out)
+        with DecisionLog.open(out) as copy:
+            return head, copy.verify()
+
+    head, report = _guarded(run)
+    if not report.ok or report.head != head:
+        problem = report.summary() if not report.ok else f"its head is {report.head.token}"
+        _fail(f"{out}: the copy does not verify as the log it copies ({head.token}): {problem}", 1)
+    click.echo(f"copied {report.records} records to {out}; head {head.token}")
 
 
 @audit.command("runs")
