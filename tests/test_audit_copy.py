@@ -124,6 +124,8 @@ def test_verify_refuses_an_empty_log_beside_a_non_empty_wal(tmp_path: Path) -> N
         f"error: {db}: the log reads as empty, but log.db-wal beside it holds 8192 bytes"
     )
     assert "OK" not in refused.output
+    head = CliRunner().invoke(main, ["audit", "head", str(db)])
+    assert head.exit_code == 1 and "the log reads as empty" in head.output, head.output
 
 
 def test_new_log_lock_file_and_wal_are_private(tmp_path: Path, lax_umask: None) -> None:

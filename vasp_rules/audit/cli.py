@@ -218,6 +218,7 @@ def head_command(db: Path) -> None:
             return log.verify()
 
     report = _guarded(run)
+    _refuse_records_left_in_wal(db, report.records)
     if not report.ok:
         click.echo(report.summary(), err=True)
         raise click.exceptions.Exit(1)
