@@ -11,7 +11,6 @@ import signal
 import sqlite3
 import stat
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,15 +31,6 @@ def alone(db: Path, where: Path) -> Path:
     """A copy of the database file only, as a plain file copy makes it (no -wal, no -shm)."""
     where.mkdir()
     return Path(shutil.copy(db, where / db.name))
-
-
-@pytest.fixture
-def lax_umask() -> Iterator[None]:
-    old = os.umask(0o022)
-    try:
-        yield
-    finally:
-        os.umask(old)
 
 
 def test_closing_a_writable_log_moves_every_record_into_the_db(tmp_path: Path) -> None:

@@ -7,7 +7,6 @@ import os
 import sqlite3
 import stat
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,16 +16,6 @@ from vasp_rules.audit.files import create_private, open_private, private_umask
 
 def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
-
-
-@pytest.fixture
-def lax_umask() -> Iterator[None]:
-    """The usual umask that makes files readable by every local user."""
-    old = os.umask(0o022)
-    try:
-        yield
-    finally:
-        os.umask(old)
 
 
 def test_create_private_is_0600_and_exclusive(tmp_path: Path, lax_umask: None) -> None:
