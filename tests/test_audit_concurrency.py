@@ -25,10 +25,11 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vasp_rules.audit import DecisionLog, verify_log
+from vasp_rules.audit import DecisionLog, UnknownRecordError, verify_log
 
 WRITER = Path(__file__).resolve().parent / "concurrent_writer.py"
 SECONDS = 60.0 if os.environ.get("VASP_RULES_FUZZ") else 9.0
@@ -46,12 +47,18 @@ class Tally:
     killed: int = 0
     acks: int = 0
     problems: list[str] = field(default_factory=list)
+    kinds: Counter[str] = field(default_factory=Counter)
+
+    def problem(self, kind: str, text: str) -> None:
+        self.kinds[kind] += 1
+        self.problems.append(text)
 
     def line(self, seconds: float) -> str:
         return (
             f"{LONG_PROCESSES}x{THREADS} long-lived writer threads, {self.short} short-lived "
             f"writer processes ({self.killed} SIGKILLed), {self.acks} acknowledged records in "
             f"{seconds:.1f} s; {len(self.problems)} problems"
+            + "".join(f", {n} {kind}" for kind, n in sorted(self.kinds.items()))
         )
 
 
@@ -89,20 +96,21 @@ def _write_concurrently(db: Path, acks: Path, seconds: float, rng: random.Random
     for proc in long + [p for p, _ in short]:
         if proc.returncode not in (0, -signal.SIGKILL):
             err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-            tally.problems.append(f"writer exited {proc.returncode}: {err[-500:]}")
+            tally.problem("writers crashed", f"writer exited {proc.returncode}: {err[-500:]}")
     return tally
 
 
 def _check(db: Path, acks: Path, tally: Tally) -> None:
     for err in sorted(acks.glob("*.err")):
-        tally.problems += [f"{err.stem}: {line}" for line in err.read_text().splitlines()]
+        for line in err.read_text().splitlines():
+            tally.problem("writer errors", f"{err.stem}: {line}")
     acknowledged: dict[int, tuple[str, str, str]] = {}
     for ack in sorted(acks.glob("*.ack")):
         for line in ack.read_text().splitlines():
             seq, document_id, run_id, request_id = json.loads(line)
             tally.acks += 1
             if seq in acknowledged:
-                tally.problems.append(f"record {seq} acknowledged twice ({ack.stem})")
+                tally.problem("acknowledged twice", f"record {seq} acknowledged twice ({ack.stem})")
             acknowledged[seq] = (document_id, run_id, request_id)
     try:
         conn = sqlite3.connect(db)
@@ -111,25 +119,34 @@ def _check(db: Path, acks: Path, tally: Tally) -> None:
         finally:
             conn.close()
         if integrity != [("ok",)]:
-            tally.problems.append(f"integrity_check: {str(integrity)[:300]}")
+            tally.problem("integrity_check failed", f"integrity_check: {str(integrity)[:300]}")
     except sqlite3.DatabaseError as exc:
-        tally.problems.append(f"integrity_check: {exc}")
+        tally.problem("integrity_check failed", f"integrity_check: {exc}")
     try:
         report = verify_log(db)
         if not report.ok:
-            tally.problems.append(f"verify: {report.summary()}")
+            tally.problem("verify failed", f"verify: {report.summary()}")
+    except Exception as exc:
+        tally.problem("verify failed", f"verify: {type(exc).__name__}: {exc}")
+    try:
         with DecisionLog.open(db) as log:
             for seq, expected in sorted(acknowledged.items()):
                 try:
                     record = log.get(seq)
+                except UnknownRecordError:
+                    tally.problem("missing", f"record {seq}: missing")
+                    continue
                 except Exception as exc:
-                    tally.problems.append(f"record {seq}: unreadable ({exc})")
+                    tally.problem("unreadable", f"record {seq}: unreadable ({exc})")
                     continue
                 found = (record.document_id, record.run_id, record.request_id)
                 if found != expected:
-                    tally.problems.append(f"record {seq} is {found}, acknowledged as {expected}")
+                    tally.problem(
+                        "hold another record",
+                        f"record {seq} is {found}, acknowledged as {expected}",
+                    )
     except Exception as exc:
-        tally.problems.append(f"reading the log: {type(exc).__name__}: {exc}")
+        tally.problem("log unreadable", f"opening the log: {type(exc).__name__}: {exc}")
 
 
 def test_concurrent_writers_keep_every_acknowledged_record(tmp_path: Path) -> None:
