@@ -5,7 +5,13 @@ users must not read (decisions, keys), whatever the process's umask. Use
 :func:`create_private` for a file this code writes itself, :func:`open_private` for a file
 opened or created again and again (a lock file), and :func:`private_umask` around code that
 lets SQLite create a database: SQLite creates the ``-wal`` and ``-shm`` files itself, with the
-database file's mode, so a database created 0600 keeps its companions 0600 too.
+database file's mode, so a database created 0600 keeps its companions 0600 too. (Simplest for
+a new database: ``create_private(path).close()``, then connect: SQLite takes an empty file as
+a new database.)
+
+A file that must never be seen half-written (a new log, a backup) is built under
+:func:`aside`, put in place by :func:`publish` (a hard link: refuses to replace anything) and
+the leftover removed with :func:`discard`.
 """
 
 from __future__ import annotations
