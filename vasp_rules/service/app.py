@@ -379,6 +379,9 @@ class Service:
         idle by now; a checkpoint that another process keeps from finishing is noted."""
         if self.config.log_path is None:
             return
+        if not Path(self.config.log_path).exists():  # never create a log on the way out
+            log.warning("decision log at shutdown: %s is gone", self.config.log_path)
+            return
         try:
             with DecisionLog.open(self.config.log_path, write=True) as audit:
                 done = audit.checkpoint()
