@@ -7,6 +7,7 @@ import os
 import shutil
 import tempfile
 import textwrap
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -129,3 +130,14 @@ def sigkill_after_commits(cmd: list[str], db: Path, decisions: int) -> None:
     finally:
         proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL
+
+
+@pytest.fixture
+def lax_umask() -> Iterator[None]:
+    """The usual umask 022, which makes new files readable by every local user: files that
+    must stay private have to be so despite it."""
+    old = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(old)

@@ -7,26 +7,22 @@ import os
 import sqlite3
 import stat
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from vasp_rules.audit.files import create_private, open_private, private_umask
+from vasp_rules.audit.files import (
+    aside,
+    create_private,
+    discard,
+    open_private,
+    private_umask,
+    publish,
+)
 
 
 def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
-
-
-@pytest.fixture
-def lax_umask() -> Iterator[None]:
-    """The usual umask that makes files readable by every local user."""
-    old = os.umask(0o022)
-    try:
-        yield
-    finally:
-        os.umask(old)
 
 
 def test_create_private_is_0600_and_exclusive(tmp_path: Path, lax_umask: None) -> None:
@@ -98,3 +94,27 @@ def test_private_umask_comes_back_after_overlapping_threads(lax_umask: None) -> 
         t.join()
     assert seen == [0o077] * 4
     assert os.umask(0o022) == 0o022
+
+
+def test_publish_never_replaces_and_falls_back_to_a_private_copy(
+    tmp_path: Path, lax_umask: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built, target = aside(tmp_path / "log.db", "building"), tmp_path / "log.db"
+    with create_private(built) as fh:
+        fh.write(b"whole")
+    assert built.parent == tmp_path and built.name.startswith(".log.db.")
+    assert publish(built, target) and target.read_bytes() == b"whole" and mode(target) == 0o600
+    target.unlink()  # (a hard link of the built file so far)
+    target.write_bytes(b"theirs")
+    assert not publish(built, target) and target.read_bytes() == b"theirs"
+
+    # a file system without hard links: an exclusive, private create and a copy
+    def no_links(*_: object) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    other = tmp_path / "other.db"
+    assert publish(built, other) and other.read_bytes() == b"whole" and mode(other) == 0o600
+    assert not publish(built, other)
+    discard(built)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["log.db", "other.db"]

@@ -6,7 +6,10 @@ a pack that fails its checks is never cached."""
 from __future__ import annotations
 
 import json
+import logging
+import os
 import pickle
+import pwd
 import shutil
 from datetime import date
 from pathlib import Path
@@ -86,9 +89,12 @@ def test_a_changed_file_is_never_served_from_the_cache(cache_dir: Path, tmp_path
     root = _copy_pk(tmp_path)
     before = RulePack.load(root)
     rules = root / "rules" / "travel_rule.yaml"
-    rules.write_text(rules.read_text().replace(
-        "title: Structuring below the travel-rule threshold",
-        "title: Structuring below the threshold (edited)"))
+    rules.write_text(
+        rules.read_text().replace(
+            "title: Structuring below the travel-rule threshold",
+            "title: Structuring below the threshold (edited)",
+        )
+    )
     after = RulePack.load(root)
     assert after.sha256 != before.sha256
     titles = {r.spec.title for r in after.loaded.rules}
@@ -157,3 +163,75 @@ def test_an_unwritable_cache_folder_only_costs_the_parse(
     monkeypatch.setenv(cache.ENV, str(blocker / "cache"))
     pack = RulePack.load(_copy_pk(tmp_path))
     assert pack.version
+
+
+def test_no_home_folder_skips_the_cache_with_a_note(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    """Issue 21: a container run under a UID with no passwd entry and no HOME: Path.home()
+    raises; packs still load, parsed, with one note per process."""
+
+    def no_home() -> Path:
+        raise RuntimeError("Could not determine home directory.")
+
+    for name in (cache.ENV, "XDG_CACHE_HOME", "HOME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(Path, "home", staticmethod(no_home))
+    monkeypatch.setattr(cache, "_noted", False)
+    with caplog.at_level("WARNING", logger="vasp_rules.pack.cache"):
+        assert cache.folder() is None
+        pack = load_pack(_copy_pk(tmp_path))
+        load_pack(pack.root)
+    assert pack.rules
+    notes = [r.getMessage() for r in caplog.records]
+    assert len(notes) == 1 and "no home folder" in notes[0] and cache.ENV in notes[0], notes
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "fork") or os.geteuid() != 0,
+    reason="needs root to become a UID with no passwd entry",
+)
+def test_a_uid_without_passwd_entry_and_no_home_loads_packs() -> None:
+    """The real thing, in a forked child that becomes a UID /etc/passwd does not know and
+    drops HOME: the pack loads, parsed, and the only output is the one-line note."""
+    uid = next(u for u in range(54321, 54400) if not _known_uid(u))
+    root = ROOT / "rules" / "pk"  # readable by anyone, unlike tmp_path
+    load_pack(root)  # every module the load needs is imported before the child loses root
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report through the pipe, never return into pytest
+        code = 1
+        try:
+            os.setgid(uid)
+            os.setuid(uid)
+            for name in (cache.ENV, "XDG_CACHE_HOME", "HOME"):
+                os.environ.pop(name, None)
+            notes: list[str] = []
+            handler = logging.Handler()
+            handler.emit = lambda record: notes.append(record.getMessage())  # type: ignore[method-assign]
+            logging.getLogger("vasp_rules.pack.cache").addHandler(handler)
+            cache._noted = False
+            pack = load_pack(root)
+            load_pack(root)
+            os.write(write, json.dumps([cache.folder() is None, len(pack.rules), notes]).encode())
+            code = 0
+        except BaseException as exc:
+            os.write(write, json.dumps(repr(exc)).encode())
+        finally:
+            os._exit(code)
+    os.close(write)
+    with os.fdopen(read) as fh:
+        report = json.loads(fh.read())
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, report
+    off, rules, notes = report
+    assert off and rules > 0
+    assert len(notes) == 1 and "no home folder" in notes[0], notes
+
+
+def _known_uid(uid: int) -> bool:
+    try:
+        pwd.getpwuid(uid)
+    except KeyError:
+        return False
+    return True

@@ -87,6 +87,24 @@ class Group(click.Group):
             raise OneLineUsageError(exc.format_message(), ctx.command_path) from None
 
 
+def utf8_text(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """An option callback for text the command stores or hashes as UTF-8 (an override's --by
+    and --reason). Python reads argument bytes that are not UTF-8 as lone surrogates, which
+    cannot be encoded: such an argument is a one-line usage error naming the byte, not a
+    traceback later."""
+    if value is None:
+        return None
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        code = ord(value[exc.start])
+        what = f"byte {code - 0xDC00:#04x}" if 0xDC80 <= code <= 0xDCFF else f"U+{code:04X}"
+        raise click.BadParameter(
+            f"not UTF-8 text ({what} at character {exc.start + 1})", ctx, param
+        ) from None
+    return value
+
+
 def fail(message: str) -> NoReturn:
     """Stop the command: bad input, reported as one line with exit code 2."""
     raise InputError(message)

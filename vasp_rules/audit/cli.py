@@ -2,9 +2,10 @@
 
 Every command takes the log file as its first argument: ``vasp-rules audit verify DB``,
 ``audit head DB``, ``audit runs DB``, ``audit show DB ID``, ``audit replay DB ID``,
-``audit override DB ID --by NAME --reason TEXT --outcome OUTCOME [--key NAME.key]``; and
-``audit keygen --out NAME.key`` makes the Ed25519 key pair that signs overrides and heads
-(``override --key``, ``head --key``; ``verify --keyring FILE`` requires signed overrides).
+``audit override DB ID --by NAME --reason TEXT --outcome OUTCOME [--key NAME.key]``,
+``audit backup DB OUT``; and ``audit keygen --out NAME.key`` makes the Ed25519 key pair that
+signs overrides and heads (``override --key``, ``head --key``; ``verify --keyring FILE``
+requires signed overrides).
 
 Exit codes: 0 ok; 1 verification failed, replay differs, or the log is tampered; 2 invalid input
 (missing file, not a log, newer schema, corrupt database, unknown id), with a one-line error on
@@ -44,7 +45,7 @@ from vasp_rules.audit.signing import (
     override_signature,
     parse_anchor,
 )
-from vasp_rules.cli_support import Group, handles_errors
+from vasp_rules.cli_support import Group, handles_errors, utf8_text
 from vasp_rules.decision import Outcome, notice
 from vasp_rules.pack.yamlio import YamlError, parse_yaml
 
@@ -167,9 +168,57 @@ def verify_command(
             return log.verify(anchor=anchor_head, keyring=trusted)
 
     report = _guarded(run)
+    _refuse_records_left_in_wal(db, report.records)
     click.echo(json.dumps(report.as_dict(), indent=2) if as_json else report.summary())
     if not report.ok:
         raise click.exceptions.Exit(1)
+
+
+def _refuse_records_left_in_wal(db: Path, records: int) -> None:
+    """A log that reads as empty beside a non-empty ``-wal`` file is not "OK: 0 records": its
+    records may sit in a WAL file SQLite could not use (a file copied or restored without its
+    own ``-wal``, or with another log's). Exit 1 rather than vouch for an empty log."""
+    wal = db.with_name(db.name + "-wal")
+    try:
+        size = wal.stat().st_size
+    except OSError:
+        return
+    if records == 0 and size > 0:
+        _fail(
+            f"{db}: the log reads as empty, but {wal.name} beside it holds {size} bytes: its "
+            "records may be there, unreadable to SQLite (a log copied without its own -wal "
+            "file?); copy a live log with `vasp-rules audit backup`",
+            1,
+        )
+
+
+@audit.command("backup")
+@_DB
+@click.argument("out", type=click.Path(path_type=Path))
+def backup_command(db: Path, out: Path) -> None:
+    """Copy DB to the new file OUT with SQLite's backup API, then verify the copy and print
+    its head (SEQ:HASH), which is DB's head at the moment of the copy.
+
+    The one safe way to copy a live log: a plain file copy can miss the records still in the
+    -wal file or catch a commit half-written. OUT is created 0600, in one step, and never
+    overwritten. Exit 1 if the copy does not verify.
+
+    \b
+    Example:
+      vasp-rules audit backup decisions.db /backups/decisions-2026-06-01.db
+    """
+
+    def run() -> tuple[Head, Any]:
+        with DecisionLog.open(db) as log:
+            head = log.backup(out)
+        with DecisionLog.open(out) as copy:
+            return head, copy.verify()
+
+    head, report = _guarded(run)
+    if not report.ok or report.head != head:
+        problem = report.summary() if not report.ok else f"its head is {report.head.token}"
+        _fail(f"{out}: the copy does not verify as the log it copies ({head.token}): {problem}", 1)
+    click.echo(f"copied {report.records} records to {out}; head {head.token}")
 
 
 @audit.command("runs")
@@ -223,6 +272,7 @@ def head_command(db: Path, key_file: Path | None) -> None:
             return log.verify()
 
     report = _guarded(run)
+    _refuse_records_left_in_wal(db, report.records)
     if not report.ok:
         click.echo(report.summary(), err=True)
         raise click.exceptions.Exit(1)
@@ -425,8 +475,8 @@ def replay_command(ctx: click.Context, db: Path, record_id: str) -> None:
 @audit.command("override")
 @_DB
 @click.argument("record_id", metavar="ID")
-@click.option("--by", "by", required=True, help="Who overrides the decision.")
-@click.option("--reason", required=True, help="Why.")
+@click.option("--by", "by", required=True, callback=utf8_text, help="Who overrides the decision.")
+@click.option("--reason", required=True, callback=utf8_text, help="Why.")
 @click.option(
     "--outcome",
     required=True,

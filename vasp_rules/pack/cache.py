@@ -8,7 +8,9 @@ the files, hashes them as it always does, and takes the checked pack from the ca
 the files and the code are unchanged (a few tens of milliseconds).
 
 Where: `$VASP_RULES_CACHE` if set (a folder; `off` or `0` turns the cache off), else
-`$XDG_CACHE_HOME/vasp-rules`, else `~/.cache/vasp-rules`. The cache is an optimisation only:
+`$XDG_CACHE_HOME/vasp-rules`, else `~/.cache/vasp-rules`; a process with no home folder (no HOME
+and no passwd entry, as in a container run under an arbitrary UID) goes without, with a one-line
+note (a warning of the `vasp_rules.pack.cache` logger). The cache is an optimisation only:
 a folder that cannot be created or written, an entry that cannot be read, or a folder that
 others could write to (a pickle is code; we only read one from a folder only this user can
 write) simply means the pack is parsed again. Entries are written whole (temporary file, then
@@ -20,6 +22,7 @@ keep: they travel as (node, type) pairs and are keyed again on the way in.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import pickle
 import stat
@@ -40,17 +43,37 @@ ENV = "VASP_RULES_CACHE"
 _FORMAT = b"vasp-rules checked pack cache 2"
 _lock = threading.Lock()
 _code: str | None = None
+_noted = False
 
 
 def folder() -> Path | None:
-    """The cache folder in use, or None when the cache is off."""
+    """The cache folder in use, or None when the cache is off (or there is no home folder to
+    keep it in)."""
     setting = os.environ.get(ENV)
-    if setting is not None:
-        if setting.strip().lower() in ("", "0", "off", "no", "false"):
-            return None
-        return Path(setting).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    try:
+        if setting is not None:
+            if setting.strip().lower() in ("", "0", "off", "no", "false"):
+                return None
+            return Path(setting).expanduser()
+        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    except (RuntimeError, KeyError, OSError):  # Path.home(): no HOME and no passwd entry
+        _note_no_home()
+        return None
     return Path(base) / "vasp-rules"
+
+
+def _note_no_home() -> None:
+    """Say once per process why packs are parsed on every load."""
+    global _noted
+    with _lock:
+        if _noted:
+            return
+        _noted = True
+    logging.getLogger(__name__).warning(
+        "vasp-rules: note: no home folder (HOME unset, no passwd entry), so the checked-pack "
+        "cache is off; set %s to a folder to keep it",
+        ENV,
+    )
 
 
 def code_fingerprint() -> str:

@@ -18,7 +18,8 @@ import logging
 import re
 import threading
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -371,6 +372,29 @@ class Service:
             audit.close()
             raise
 
+    def shutdown(self) -> None:
+        """When the server stops: move every record from the log's ``-wal`` file into the
+        database file, so that the ``.db`` alone holds every decision the service recorded
+        (a stopped service must leave a file one can copy). The threads' connections are
+        idle by now; a checkpoint that another process keeps from finishing is noted."""
+        if self.config.log_path is None:
+            return
+        if not Path(self.config.log_path).exists():  # never create a log on the way out
+            log.warning("decision log at shutdown: %s is gone", self.config.log_path)
+            return
+        try:
+            with DecisionLog.open(self.config.log_path, write=True) as audit:
+                done = audit.checkpoint()
+        except AuditError as exc:
+            log.warning("decision log at shutdown: %s", exc)
+            return
+        if not done:
+            log.warning(
+                "decision log at shutdown: another process is using %s; the last one to close "
+                "it moves its records into the database file",
+                self.config.log_path,
+            )
+
     # -- endpoints ----------------------------------------------------------------------
     async def evaluate(self, request: Request) -> Response:
         pack = self.pack(request)
@@ -584,13 +608,27 @@ def create_app(config: ServiceConfig | None = None, *, metrics: Metrics | None =
         Route("/metrics", g(service.metrics_text), methods=["GET"]),
         Route("/openapi.json", g(service.openapi), methods=["GET"]),
     ]
-    app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        yield
+        await anyio.to_thread.run_sync(service.shutdown)
+
+    app = Starlette(
+        routes=routes, exception_handlers={HTTPException: _http_error}, lifespan=lifespan
+    )
     return _Gate(app, config.api_keys, metrics)
 
 
 def read_api_keys(path: str | Path) -> list[str]:
-    """API keys, one per line (blank lines and # comments ignored)."""
-    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    """API keys, one per line (blank lines and # comments ignored); the file must be UTF-8."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{path}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start}); "
+            "an API key file holds one key per line"
+        ) from None
     keys = [ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
     if not keys:
         raise InputError(f"{path}: no API key in the file (one key per line)")

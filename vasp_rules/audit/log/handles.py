@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from vasp_rules.audit.files import open_private
 from vasp_rules.audit.log.errors import LogBusyError, LogFormatError, NotALogError
 
 try:
@@ -125,7 +126,7 @@ def run_lock(path: Path, timeout: float) -> Iterator[None]:
         return
     target = lock_path(path)
     try:
-        fd = os.open(target, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+        fd = open_private(target)
     except OSError as exc:
         raise LogBusyError(
             f"{path}: cannot open the lock file {target.name}: {exc.strerror}"

@@ -8,13 +8,12 @@ only when set, so every record of an older schema keeps its hash through a migra
 
 from __future__ import annotations
 
-import os
-import secrets
 import sqlite3
 import urllib.parse
 from pathlib import Path
 from typing import Final
 
+from vasp_rules.audit.files import aside, create_private, discard, publish
 from vasp_rules.audit.log.errors import (
     CorruptLogError,
     LogFormatError,
@@ -198,10 +197,12 @@ def create(path: Path) -> None:
     """Create an empty log at ``path`` atomically: build it aside, then hard-link it in place.
 
     Another process never sees a half-written file, and if two processes create the same log
-    at once, one wins and the other uses the winner's file.
+    at once, one wins and the other uses the winner's file. The file is 0600 (so are the
+    ``-wal`` and ``-shm`` files SQLite makes beside it: they take the database's mode).
     """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(6)}.creating")
+    tmp = aside(path, "creating")
     try:
+        create_private(tmp).close()  # SQLite takes an empty file as a new database
         conn = sqlite3.connect(str(tmp), isolation_level=None)
         try:
             conn.execute("BEGIN")
@@ -223,42 +224,13 @@ def create(path: Path) -> None:
             conn.execute("PRAGMA journal_mode = WAL")
         finally:
             conn.close()
-        with tmp.open("rb") as fh:
-            os.fsync(fh.fileno())
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            pass
-        except OSError:
-            # No hard links on this file system: exclusive-create and copy instead.
-            try:
-                with path.open("xb") as out:
-                    out.write(tmp.read_bytes())
-                    out.flush()
-                    os.fsync(out.fileno())
-            except FileExistsError:
-                pass
-        _fsync_dir(path.parent)
+        publish(tmp, path)  # False: another process created it first, and we use theirs
     except OSError as exc:
         raise LogFormatError(f"{describe(path)}: cannot create log: {exc.strerror}") from None
     except sqlite3.Error as exc:
         raise LogFormatError(f"{describe(path)}: cannot create log: {exc}") from None
     finally:
-        for leftover in (tmp, tmp.with_name(tmp.name + "-wal"), tmp.with_name(tmp.name + "-shm")):
-            leftover.unlink(missing_ok=True)
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+        discard(tmp)
 
 
 # --------------------------------------------------------------------------- the log

@@ -33,6 +33,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Final, Self
 
+from vasp_rules.audit.files import aside, create_private, discard, publish
 from vasp_rules.audit.log.errors import (
     AuditError,
     CorruptLogError,
@@ -233,14 +234,40 @@ class DecisionLog:
 
     def close(self) -> None:
         """Close the connection (and, with the last log of this file in the process, the
-        process's descriptor of it: see :mod:`.handles`). Closing twice is harmless."""
+        process's descriptor of it: see :mod:`.handles`). Closing twice is harmless.
+
+        Closing a writable log first checkpoints it (:meth:`checkpoint`), so that the database
+        file alone holds every record."""
         if self._closed:
             return
         self._closed = True
         try:
+            if self._writable:
+                self.checkpoint()
             self._conn.close()
         finally:
             release(self._handle)
+
+    def checkpoint(self) -> bool:
+        """Copy every committed record from the ``-wal`` file into the database file and
+        empty the ``-wal`` file (``PRAGMA wal_checkpoint(TRUNCATE)``); True if it did.
+
+        Why: in WAL mode a commit is durable once it is in the ``-wal`` file, and SQLite moves
+        it into the database file only now and then; a copy of the database file alone lacks
+        what was not moved yet. Best effort: it never waits, and while another connection
+        reads or writes the log it does what it can (False) and SQLite finishes the job
+        later (the last connection to close does it)."""
+        if self._conn.in_transaction:
+            return False
+        try:
+            self._conn.execute("PRAGMA busy_timeout = 0")
+            try:
+                busy, _, _ = self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            finally:
+                self._conn.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
+        except sqlite3.Error:
+            return False
+        return not busy
 
     def __enter__(self) -> Self:
         return self
@@ -364,6 +391,44 @@ class DecisionLog:
         """The last record's sequence number and hash (unverified: see :meth:`verify`)."""
         with self._reading() as conn:
             last = self._last(conn)
+        return Head(0, GENESIS_HASH) if last is None else Head(last.seq, last.hash)
+
+    def backup(self, out: str | os.PathLike[str]) -> Head:
+        """Copy the log to the new file ``out`` with SQLite's backup API; returns the head of
+        the copy, which is this log's head at the moment of the copy.
+
+        Why: copying the file of a live log is not safe (the latest records may be only in the
+        ``-wal`` file, and a copy taken during a commit can be torn); the backup API copies
+        one consistent snapshot, even while other processes append. The copy is built aside,
+        0600, and linked in place when whole: ``out`` never exists half-written, and an
+        existing ``out`` is refused (:class:`RecordingError`), never overwritten.
+        """
+        target = Path(out)
+        if os.path.lexists(target):
+            raise RecordingError(f"{describe(target)}: already exists; choose a new file")
+        tmp = aside(target, "backup")
+        try:
+            create_private(tmp).close()
+            copy = sqlite3.connect(str(tmp), isolation_level=None)
+            try:
+                with self._reading() as conn:  # one snapshot: its head is the copy's
+                    last = self._last(conn)
+                    conn.backup(copy)
+                # one self-contained file: reading it needs no -wal or -shm file (opening it
+                # for writing turns WAL mode on again)
+                copy.execute("PRAGMA journal_mode = DELETE")
+            finally:
+                copy.close()
+            if not publish(tmp, target):
+                raise RecordingError(f"{describe(target)}: already exists; choose a new file")
+        except OSError as exc:
+            raise RecordingError(
+                f"{describe(target)}: cannot write the backup: {exc.strerror or exc}"
+            ) from None
+        except sqlite3.Error as exc:
+            raise CorruptLogError(f"{describe(self._path)}: backup failed: {exc}") from None
+        finally:
+            discard(tmp)
         return Head(0, GENESIS_HASH) if last is None else Head(last.seq, last.hash)
 
     def overrides_of(self, seq: int) -> list[Record]:
