@@ -30,6 +30,7 @@ from vasp_rules.audit.log import (
     KIND_RUN,
     AuditError,
     DecisionLog,
+    Head,
     Record,
     RunSummary,
     record_decisions,
