@@ -140,9 +140,12 @@ def identifiers_of(value: str) -> list[tuple[str, str]]:
 
 
 def _id_document_identifier(number: str, doc_type: object) -> tuple[str, str]:
+    """An identity document's number: CNIC/NICOP digits only, passport upper case; a number
+    that is not what its type says (a document the engine would refuse) as given."""
     core = number.strip()
-    if doc_type in ("CNIC", "NICOP") or (doc_type is None and _NADRA.fullmatch(core)):
-        return ("cnic" if doc_type != "NICOP" else "nicop", _digits(core))
+    nadra = bool(_NADRA_LOOSE.fullmatch(core))
+    if nadra and doc_type in ("CNIC", "NICOP", None):
+        return ("nicop" if doc_type == "NICOP" else "cnic", _digits(core))
     if doc_type == "PASSPORT":
         return ("passport", core.upper())
     return ("national_id", core)
@@ -174,6 +177,8 @@ def _identifiers(how: str, value: str, parent: Mapping[str, Any]) -> list[tuple[
         return [(_wallet_kind(core), canonical_address(core))]
     if how == "id_document":
         return [_id_document_identifier(core, parent.get("type"))]
+    if how in ("cnic", "nicop", "passport"):
+        return [_id_document_identifier(core, how.upper())]
     if how == "ivms_id":
         return _ivms_identifier(value, parent)
     return []
@@ -464,9 +469,9 @@ _UNKNOWN = _Generic(
         "account_or_wallet": "account_or_wallet",
         "account": "account_or_wallet",
         "number": "id_document",
-        "passport": "id_document",
-        "cnic": "id_document",
-        "nicop": "id_document",
+        "passport": "passport",
+        "cnic": "cnic",
+        "nicop": "nicop",
     },
     frozenset({"name", "full_name"}),
 )
