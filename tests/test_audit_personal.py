@@ -597,3 +597,25 @@ def test_join_refuses_an_item_that_does_not_fit() -> None:
         {"a": Decimal("1.50")},
         {},
     )
+
+
+@pytest.mark.parametrize("name", ["licence_application.json", "amnesty_declaration.json"])
+def test_an_explained_decision_leaks_nothing(pk: RulePack, name: str) -> None:
+    document = _example(name)
+    decision = json.loads(pk.evaluate(document, AS_OF, explain=True).to_json())
+    assert decision["explanation"]["rules"]
+    result = _round_trip(document, decision)
+    _assert_nowhere(result, [i.value for i in _items(result) if isinstance(i.value, str)])
+    assert any(i.path[0] == "explanation" for i in _items(result))
+
+
+def test_a_fact_read_from_a_personal_field_is_sealed_however_short(pk: RulePack) -> None:
+    document = _example("licence_application.json")
+    document["firm"]["people"][2]["full_name"] = "Li"  # too short to be looked for in text
+    decision = _decide(pk, document)
+    result = _round_trip(document, decision)
+    facts = [f["facts"] for f in result.decision["findings"]]
+    assert [f["firm.people[2].full_name"] for f in facts if "firm.people[2].full_name" in f] == [
+        PLACEHOLDER
+    ]
+    assert result.subjects[_subject_of(result, "people[2]")].name == "Li"

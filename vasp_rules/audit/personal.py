@@ -496,12 +496,14 @@ _Slot = tuple[Any, Any]  # (container, key): where a value sits in a redacted co
 
 
 class _Splitter:
-    def __init__(self) -> None:
+    def __init__(self, info: _DocInfo) -> None:
+        self.info = info
         self.subjects: list[_Acc] = []
         self.by_role: dict[str, int] = {}
         # (where, path, original value, subjects, slot in the copy)
         self.sealed: list[tuple[str, Path, Any, set[int], _Slot]] = []
         self.paths: dict[Path, set[int]] = {}  # personal paths of the input
+        self.prefixes: set[Path] = set()  # those paths and the containers that hold them
         self.quotes: dict[str, set[int]] = {}  # case-folded spelling -> subjects
         self.candidates: list[tuple[str, Path, str, _Slot]] = []  # text to look into
         self.public_values: set[str] = set()
@@ -520,6 +522,7 @@ class _Splitter:
         self.sealed.append((where, path, value, who, slot))
         if where == "input":
             self.paths[path] = who
+            self.prefixes.update(path[:n] for n in range(1, len(path) + 1))
         if quote and isinstance(value, str):
             for spelling in _spellings(value):
                 if spelling not in self.public_values:
@@ -684,11 +687,6 @@ class _Splitter:
             who.update(moved)
 
     # -- the decision ------------------------------------------------------------------------
-    def facts(self, facts: dict[str, Any], path: Path, doc: _DocInfo) -> None:
-        for key, value in facts.items():
-            where = doc.locate(key)
-            self.fact(value, (*path, key), (facts, key), where)
-
     def fact(self, value: Any, path: Path, slot: _Slot, where: _Where | None) -> None:
         """A fact's value (or a part of it) read from `where` in the document or the batch."""
         if where is not None and where.is_input:
@@ -698,9 +696,9 @@ class _Splitter:
                     self.seal("decision", path, value, set(who), slot, quote=False)
                 return
         elif where is not None:
-            spec = _spec_at(where.kind, where.path)
-            if spec is not None and spec[0].mode == PERSONAL:
-                return self.foreign(value, path, slot, where, spec)
+            spec = _node_at(where.kind, where.path)
+            if spec is not None and isinstance(spec[0], _Leaf) and spec[0].mode == PERSONAL:
+                return self.foreign(value, path, slot, where, (spec[0], spec[1]))
         if isinstance(value, dict):
             for key, item in value.items():
                 sub = where.child(key) if where is not None else None
@@ -742,15 +740,26 @@ class _Splitter:
         return who
 
     def scan(self, value: Any, path: Path, slot: _Slot) -> None:
-        """Text of the decision that is public unless it quotes a personal value."""
+        """The decision's values: a member keyed by a path of the document (facts, the reads
+        of an explanation) is read as that field; any other text is public unless it quotes
+        a personal value."""
         if isinstance(value, dict):
             for key, item in value.items():
-                self.scan(item, (*path, key), (value, key))
+                where = self.info.locate(key) if isinstance(key, str) else None
+                if where is not None and self._holds_personal(where):
+                    self.fact(item, (*path, key), (value, key), where)
+                else:
+                    self.scan(item, (*path, key), (value, key))
         elif isinstance(value, list):
             for i, item in enumerate(value):
                 self.scan(item, (*path, i), (value, i))
         elif isinstance(value, str):
             self.candidates.append(("decision", path, value, slot))
+
+    def _holds_personal(self, where: _Where) -> bool:
+        if where.is_input:
+            return where.path in self.prefixes
+        return _node_at(where.kind, where.path) is not None
 
     def look_for_quotes(self) -> None:
         """Seal every candidate text that quotes a personal value (one pass over all of them
@@ -817,8 +826,9 @@ def _parse(text: str) -> Path | None:
         return None
 
 
-def _spec_at(kind: str, path: Path) -> tuple[_Leaf, str] | None:
-    """The field at `path` in a document of `kind` and the role of the person holding it."""
+def _node_at(kind: str, path: Path) -> tuple[Any, str] | None:
+    """The field at `path` in a document of `kind` (a leaf or a container of the spec) and the
+    role of the person holding it; None when the kind has no such field."""
     node = _KINDS.get(kind)
     role, index = "", 0
     for part in path:
@@ -836,9 +846,9 @@ def _spec_at(kind: str, path: Path) -> tuple[_Leaf, str] | None:
     while isinstance(node, _Person):
         role = node.role.format(i=index)
         node = node.body
-    if isinstance(node, _Leaf):
-        return node, node.owner or role
-    return None
+    if node is None:
+        return None
+    return node, (node.owner if isinstance(node, _Leaf) else None) or role
 
 
 #: decision members that are public whatever they say (pack text, ids, digests, dates)
@@ -880,7 +890,7 @@ def split(document: Mapping[str, Any], decision: Mapping[str, Any]) -> Split:
     parts by the exact set of subjects they belong to. ``join`` of the result gives back the
     originals exactly."""
     spec, info = _document_info(document)
-    work = _Splitter()
+    work = _Splitter(info)
     if info.document_id is not None:
         work.public_values = _spellings(info.document_id)
     redacted_input: dict[str, Any] = _copy(dict(document))
@@ -911,10 +921,7 @@ def _finding(work: _Splitter, finding: Any, path: Path, slot: _Slot, info: _DocI
     for key, value in finding.items():
         if key in _PUBLIC_FINDING:
             continue
-        if key == "facts" and isinstance(value, dict):
-            work.facts(value, (*path, key), info)
-        else:
-            work.scan(value, (*path, key), (finding, key))
+        work.scan(value, (*path, key), (finding, key))
     return None
 
 
