@@ -34,11 +34,11 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, NamedTuple
 
-from vasp_rules.docpath import PathError, parse_path
+from vasp_rules.docpath import PathError, format_path, parse_path
 from vasp_rules.entities.common import is_blank
 from vasp_rules.entities.identity import canonical_address, looks_like_address
 
@@ -905,7 +905,7 @@ def split(document: Mapping[str, Any], decision: Mapping[str, Any]) -> Split:
             continue
         if key == "findings" and isinstance(value, list):
             for i, finding in enumerate(value):
-                _finding(work, finding, ("findings", i), (value, i), info)
+                _finding(work, finding, ("findings", i), (value, i))
         elif key == "persons" and isinstance(value, list):
             for i, person in enumerate(value):
                 _person(work, person, ("persons", i), (value, i), info)
@@ -915,7 +915,8 @@ def split(document: Mapping[str, Any], decision: Mapping[str, Any]) -> Split:
     return _result(work, redacted_input, redacted_decision)
 
 
-def _finding(work: _Splitter, finding: Any, path: Path, slot: _Slot, info: _DocInfo) -> None:
+def _finding(work: _Splitter, finding: Any, path: Path, slot: _Slot) -> None:
+    """A finding: rule id, version, outcome, title and citation are the pack's, public."""
     if not isinstance(finding, dict):
         return work.scan(finding, path, slot)
     for key, value in finding.items():
@@ -990,19 +991,7 @@ def join(
             container[last] = item.value
         except (KeyError, IndexError, TypeError):
             raise ValueError(
-                f"personal item at {item.where} {_show(item.path)} does not fit the redacted value"
+                f"personal item at {item.where} {format_path(item.path)} does not fit the "
+                "redacted value"
             ) from None
     return out["input"], out["decision"]
-
-
-def _show(path: Path) -> str:
-    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
-
-
-def iter_personal_values(split_: Split) -> Iterator[str]:
-    """Every personal string value of a split and its spellings others may quote: what must
-    appear nowhere in the redacted document and decision (tests, erasure checks)."""
-    for part in split_.parts:
-        for item in part.items:
-            if isinstance(item.value, str):
-                yield from _spellings(item.value)
