@@ -522,7 +522,6 @@ class _Splitter:
         self.sealed.append((where, path, value, who, slot))
         if where == "input":
             self.paths[path] = who
-            self.prefixes.update(path[:n] for n in range(1, len(path) + 1))
         if quote and isinstance(value, str):
             for spelling in _spellings(value):
                 if spelling not in self.public_values:
@@ -897,6 +896,7 @@ def split(document: Mapping[str, Any], decision: Mapping[str, Any]) -> Split:
     holder = {"": redacted_input}
     work.walk(spec, redacted_input, (), (holder, ""), None)
     work.merge()
+    work.prefixes = {path[:n] for path in work.paths for n in range(1, len(path) + 1)}
 
     redacted_decision: dict[str, Any] = _copy(dict(decision))
     for key, value in redacted_decision.items():
