@@ -619,3 +619,54 @@ def test_a_fact_read_from_a_personal_field_is_sealed_however_short(pk: RulePack)
         PLACEHOLDER
     ]
     assert result.subjects[_subject_of(result, "people[2]")].name == "Li"
+
+
+# --- any shape: split never fails, and join undoes it ---------------------------------------------
+
+_KEYS = st.sampled_from(
+    [
+        "kind", "firm", "people", "full_name", "id_document", "type", "number", "originator",
+        "beneficiary", "joint_holders", "name", "account_or_wallet", "holdings",
+        "wallet_address", "declarant", "customer_id", "transfer_id", "ivms101",
+        "originatorPersons", "naturalPerson", "nameIdentifier", "primaryIdentifier",
+        "accountNumber", "nationalIdentification", "nationalIdentifier", "transfer",
+        "findings", "facts", "persons", "path", "reason", "outcome", "explanation",
+        "originator.name", "firm.people[0].full_name", "batch.transfer[T-1].originator.name",
+        "holdings[0].wallet_address", "batch.x[", "status", "created_at", "amount",
+    ]
+)  # fmt: skip
+_LEAVES = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.decimals(allow_nan=False, allow_infinity=False)
+    | st.sampled_from(["CNIC", "PASSPORT", "transfer", "customer", "licence_application"])
+    | st.sampled_from(
+        ["35202-4718263-4", "Ayesha Khan", "0xAbC0000000000000000000000000000000000001"]
+    )
+    | st.text(max_size=12)
+)
+_ANY = st.recursive(
+    _LEAVES,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_KEYS, inner, max_size=5),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=EXAMPLES_N * 5)
+@given(
+    document=st.dictionaries(_KEYS, _ANY, max_size=6),
+    kind=st.sampled_from([*sorted(KINDS), None, 7]),
+    decision=st.dictionaries(_KEYS, _ANY, max_size=6),
+)
+def test_any_shape_splits_and_joins_back(
+    document: dict[str, Any], kind: Any, decision: dict[str, Any]
+) -> None:
+    if kind is not None:
+        document["kind"] = kind
+    result = _round_trip(document, decision)
+    for part in result.parts:
+        assert part.subjects and list(part.subjects) == sorted(set(part.subjects))
+        assert all(0 <= s < len(result.subjects) for s in part.subjects)
+    used = {s for part in result.parts for s in part.subjects}
+    assert used == set(range(len(result.subjects)))
