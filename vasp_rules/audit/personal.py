@@ -579,7 +579,7 @@ class _Splitter:
         elif isinstance(node, _Generic):
             self.generic(node, value, path, slot, owner, None)
         else:  # _Free
-            self.free(value, path, slot)
+            self.scan(value, path, slot, "input")
         return None
 
     def leaf(self, node: _Leaf, value: Any, path: Path, slot: _Slot, owner: int | None) -> None:
@@ -635,16 +635,6 @@ class _Splitter:
             self.quotes.setdefault(full.casefold(), set()).add(owner)
             acc = self.subjects[owner]
             acc.name = acc.name or unicodedata.normalize("NFKC", full)
-
-    def free(self, value: Any, path: Path, slot: _Slot) -> None:
-        if isinstance(value, dict):
-            for key, item in value.items():
-                self.free(item, (*path, key), (value, key))
-        elif isinstance(value, list):
-            for i, item in enumerate(value):
-                self.free(item, (*path, i), (value, i))
-        elif isinstance(value, str):
-            self.candidates.append(("input", path, value, slot))
 
     # -- merging: two persons with one identifier are one subject -----------------------------
     def merge(self) -> None:
@@ -738,22 +728,23 @@ class _Splitter:
                 who |= subjects
         return who
 
-    def scan(self, value: Any, path: Path, slot: _Slot) -> None:
-        """The decision's values: a member keyed by a path of the document (facts, the reads
-        of an explanation) is read as that field; any other text is public unless it quotes
-        a personal value."""
+    def scan(self, value: Any, path: Path, slot: _Slot, where: str = "decision") -> None:
+        """Text that is public unless it quotes a personal value. In the decision, a member
+        keyed by a path of the document (facts, the reads of an explanation) is read as that
+        field."""
         if isinstance(value, dict):
             for key, item in value.items():
-                where = self.info.locate(key) if isinstance(key, str) else None
-                if where is not None and self._holds_personal(where):
-                    self.fact(item, (*path, key), (value, key), where)
+                located = where == "decision" and isinstance(key, str)
+                field = self.info.locate(key) if located else None
+                if field is not None and self._holds_personal(field):
+                    self.fact(item, (*path, key), (value, key), field)
                 else:
-                    self.scan(item, (*path, key), (value, key))
+                    self.scan(item, (*path, key), (value, key), where)
         elif isinstance(value, list):
             for i, item in enumerate(value):
-                self.scan(item, (*path, i), (value, i))
+                self.scan(item, (*path, i), (value, i), where)
         elif isinstance(value, str):
-            self.candidates.append(("decision", path, value, slot))
+            self.candidates.append((where, path, value, slot))
 
     def _holds_personal(self, where: _Where) -> bool:
         if where.is_input:
