@@ -422,6 +422,7 @@ def test_an_unknown_structure_is_sealed_but_for_obviously_public_keys() -> None:
             "dob": "1990-01-01",
             "wallet": "0xAbC0000000000000000000000000000000000001",
             "scores": [1, 2.5, Decimal("3.25")],
+            "cnic": 4210177342905,
         },
         "amount": "12.50",
         "currency": "USD",
@@ -451,6 +452,7 @@ def test_an_unknown_structure_is_sealed_but_for_obviously_public_keys() -> None:
             "dob": PLACEHOLDER,
             "wallet": PLACEHOLDER,
             "scores": [1, 2.5, Decimal("3.25")],
+            "cnic": PLACEHOLDER,
         },
         "amount": "12.50",
         "currency": "USD",
@@ -464,6 +466,7 @@ def test_an_unknown_structure_is_sealed_but_for_obviously_public_keys() -> None:
     (subject,) = result.subjects
     assert subject.role == "document" and subject.name == "Zara Khan"
     assert ("passport", "AB1234567") in subject.identifiers
+    assert ("cnic", "4210177342905") in subject.identifiers
     assert ("wallet", "0xabc0000000000000000000000000000000000001") in subject.identifiers
 
 

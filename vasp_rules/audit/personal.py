@@ -36,6 +36,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Final, NamedTuple
 
 from vasp_rules.docpath import PathError, format_path, parse_path
@@ -182,6 +183,10 @@ def _identifiers(how: str, value: str, parent: Mapping[str, Any]) -> list[tuple[
     if how == "ivms_id":
         return _ivms_identifier(value, parent)
     return []
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
 
 
 def _spellings(value: str) -> set[str]:
@@ -522,8 +527,9 @@ class _Splitter:
         self.sealed.append((where, path, value, who, slot))
         if where == "input":
             self.paths[path] = who
-        if quote and isinstance(value, str):
-            for spelling in _spellings(value):
+        text = value if isinstance(value, str) else str(value) if _is_number(value) else None
+        if quote and text is not None:
+            for spelling in _spellings(text):
                 if spelling not in self.public_values:
                     self.quotes.setdefault(spelling, set()).update(who)
 
@@ -537,18 +543,18 @@ class _Splitter:
         *,
         name: bool = False,
         parent: Mapping[str, Any] | None = None,
-        where: str = "input",
     ) -> None:
-        """Seal a personal leaf of subject `owner` (blank text and null are no value)."""
+        """Seal a personal leaf of the input, of subject `owner` (blank text and null are no
+        value; a number where an identifier belongs is read as its text)."""
         if value is None or (isinstance(value, str) and is_blank(value)):
             return
         acc = self.subjects[owner]
-        if isinstance(value, str):
-            if how is not None:
-                acc.identifiers += _identifiers(how, value, parent or {})
-            if name and acc.name is None:
-                acc.name = unicodedata.normalize("NFKC", value).strip()
-        self.seal(where, path, value, {owner}, slot, quote=True)
+        text = value if isinstance(value, str) else str(value) if _is_number(value) else None
+        if text is not None and how is not None:
+            acc.identifiers += _identifiers(how, text, parent or {})
+        if isinstance(value, str) and name and acc.name is None:
+            acc.name = unicodedata.normalize("NFKC", value).strip()
+        self.seal("input", path, value, {owner}, slot, quote=True)
 
     # -- the input ---------------------------------------------------------------------------
     def walk(self, node: Any, value: Any, path: Path, slot: _Slot, owner: int | None) -> None:
@@ -611,7 +617,7 @@ class _Splitter:
         """Seal every string leaf of a free structure but the public ones (see _Generic)."""
         if isinstance(value, dict):
             for key, item in value.items():
-                if isinstance(item, str) and node.public(key, item):
+                if isinstance(item, str) and isinstance(key, str) and node.public(key, item):
                     continue
                 self.generic(
                     node, item, (*path, key), (value, key), owner, value, node.idents.get(key)
@@ -624,7 +630,7 @@ class _Splitter:
         elif isinstance(value, list):
             for i, item in enumerate(value):
                 self.generic(node, item, (*path, i), (value, i), owner, parent, how)
-        elif isinstance(value, str):
+        elif isinstance(value, str) or (how is not None and _is_number(value)):
             self.personal(path, value, slot, self._owner(owner), how, parent=parent)
 
     def _ivms_name(self, ident: Mapping[str, Any], owner: int) -> None:
