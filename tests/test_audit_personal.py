@@ -390,26 +390,49 @@ def test_a_batch_quotes_another_documents_person_under_a_subject_of_its_own(
     _assert_nowhere(result, [wallet])
 
 
-@pytest.mark.parametrize("name", ["outgoing_2020.json", "incoming_2023.json"])
-def test_ivms101_envelopes(pk: RulePack, name: str) -> None:
-    envelope = json.loads((EXAMPLES / "ivms101" / name).read_text())
-    transfer = parse_ivms101(envelope)
-    decision = _decide(pk, transfer)
-    result = _round_trip(envelope, decision)
-    mapped = transfer.model_dump(mode="json")
-    values = [
-        mapped[role][key]
-        for role in ("originator", "beneficiary")
-        for key in ("name", "account_or_wallet", "address", "national_id", "customer_id")
-        if mapped[role].get(key)
+def _mapped_values(mapped: dict[str, Any]) -> list[str]:
+    """The personal values of the transfer an IVMS101 envelope maps to (the oracle)."""
+    keys = ("name", "account_or_wallet", "address", "national_id", "customer_id")
+    keys += ("date_of_birth", "place_of_birth")
+    values: list[str] = []
+    for role in ("originator", "beneficiary"):
+        party = mapped[role]
+        values += [party[key] for key in keys if party.get(key)]
+        values += [holder["name"] for holder in party.get("joint_holders") or ()]
+    return values
+
+
+def _ivms_envelopes() -> list[Any]:
+    envelopes = [
+        json.loads((EXAMPLES / "ivms101" / name).read_text())
+        for name in ("outgoing_2020.json", "incoming_2023.json")
     ]
-    _assert_nowhere(result, values)
-    assert [s.role for s in result.subjects] == ["originator", "beneficiary"]
-    vasp = result.input["ivms101"]["originatingVASP"]
-    assert vasp == envelope["ivms101"]["originatingVASP"]  # a VASP is a firm: public
-    assert result.input["transfer"] == envelope["transfer"]
-    # the mapped transfer, as the log stores it, splits alike
-    _assert_nowhere(_round_trip(mapped, decision), values)
+    for case in load_cases(ROOT / "tests" / "scenarios" / "ivms101.scenarios.yaml"):
+        if case.input_format == "ivms101" and (case.expect is None or not case.expect.error):
+            envelopes += case.documents
+    return envelopes
+
+
+def test_ivms101_envelopes(pk: RulePack) -> None:
+    envelopes = _ivms_envelopes()
+    assert len(envelopes) > 10
+    joint = 0
+    for envelope in envelopes:
+        transfer = parse_ivms101(envelope)
+        decision = _decide(pk, transfer)
+        result = _round_trip(envelope, decision)
+        mapped = transfer.model_dump(mode="json")
+        values = _mapped_values(mapped)
+        _assert_nowhere(result, values)
+        joint += bool(mapped["originator"].get("joint_holders"))
+        roles = [s.role for s in result.subjects]
+        assert set(roles) <= {"originator", "beneficiary"} and len(roles) == len(set(roles))
+        assert result.input["transfer"] == envelope["transfer"]  # amounts, dates, ids: public
+        for vasp in ("originatingVASP", "beneficiaryVASP"):  # a VASP is a firm: public
+            assert result.input["ivms101"].get(vasp) == envelope["ivms101"].get(vasp)
+        # the mapped transfer, as the log stores it, splits alike
+        _assert_nowhere(_round_trip(mapped, decision), values)
+    assert joint  # a joint account among them
 
 
 def test_an_unknown_structure_is_sealed_but_for_obviously_public_keys() -> None:
