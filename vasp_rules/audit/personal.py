@@ -17,11 +17,13 @@ What is personal (ENTITIES.md's fields):
 - any other text of the document (a firm's legal name, a regulator, a custodian) that quotes
   one of those values, raw or canonical spelling, ignoring case (values shorter than 3
   characters are not looked for);
-- in the decision: the values of facts read from a personal field (also of another document
-  of the batch), the names of ``persons``, and every other string that quotes a personal value
-  (reasons, remediations, explanations). Outcome, rule ids and versions, titles, citations,
-  ``missing`` paths' keys, pack, engine, notice, dates, amounts, the document's kind, id and
-  input digest stay public.
+- in the decision: the values of facts (and of an explanation's reads) taken from a personal
+  field, also of another document of the batch, the names of ``persons``, and every other
+  string that quotes a personal value (reasons, remediations, explanations). Outcome, rule ids
+  and versions, titles, citations, the keys of facts, pack, engine, notice, dates, amounts, the
+  document's kind, id and input digest stay public.
+
+docs/personal-data.md says the same for operators.
 
 The document's own id stays public even where it is a customer id (``customer.customer_id``):
 the log keeps it in a clear column to find records by. A structure this module does not know
