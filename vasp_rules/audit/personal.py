@@ -192,7 +192,8 @@ def _is_number(value: Any) -> bool:
 
 
 def _spellings(value: str) -> set[str]:
-    """The spellings of a personal value another text may quote, case folded, long enough."""
+    """The spellings of a personal value another text may quote, case folded (which also
+    gives hex and bech32 wallets their canonical case), long enough to be looked for."""
     core = value.strip()
     forms = {core}
     if not core.isascii():
@@ -202,8 +203,6 @@ def _spellings(value: str) -> set[str]:
     if _NADRA_LOOSE.fullmatch(core):
         digits = _digits(core)
         forms |= {digits, _dashed(digits)}
-    elif core[:1] in "0Xx" or core.isalnum():
-        forms.add(canonical_address(core))  # 0x...: lower case; bech32: one case
     return {f.casefold() for f in forms if len(f) >= MIN_QUOTE}
 
 
@@ -569,7 +568,9 @@ class _Splitter:
                 sub = node.fields.get(key)
                 if sub is _P and not isinstance(item, (dict, list)):
                     continue  # the common case, without a call
-                if sub is None:
+                if type(sub) is _Leaf:
+                    self.leaf(sub, item, (*path, key), (value, key), owner)
+                elif sub is None:
                     self.generic(_UNKNOWN, item, (*path, key), (value, key), owner, value)
                 else:
                     self.walk(sub, item, (*path, key), (value, key), owner)
