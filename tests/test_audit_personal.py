@@ -696,3 +696,33 @@ def test_any_shape_splits_and_joins_back(
         assert all(0 <= s < len(result.subjects) for s in part.subjects)
     used = {s for part in result.parts for s in part.subjects}
     assert used == set(range(len(result.subjects)))
+
+
+def test_linked_transfers_quoted_by_tr10_are_subjects_of_their_own() -> None:
+    """TR-10 quotes the identifiers of the other transfers of the batch: each other transfer's
+    originator is a subject with those identifiers (so that erasing that person finds this
+    record too), and a value this document's originator shares is sealed under both."""
+    packs = PackCache()
+    checked = shared = 0
+    for case in load_cases(ROOT / "tests" / "scenarios" / "travel_rule.scenarios.yaml"):
+        outcome = run_case(case, packs)
+        for doc, made in zip(case.documents, outcome.decisions, strict=True):
+            decision = json.loads(made.to_json())
+            result = _round_trip(doc, decision)
+            originator = result.subjects[_subject_of(result, "originator")]
+            for i, finding in enumerate(decision["findings"]):
+                for key, value in finding["facts"].items():
+                    other = key.removesuffix(".national_id")
+                    itself = f"[{doc['transfer_id']}]" in key  # this transfer: its originator
+                    if not key.startswith("batch.") or other == key or not value or itself:
+                        continue
+                    who = _part_of(result, "decision", ("findings", i, "facts", key))
+                    subjects = [result.subjects[s] for s in who]
+                    assert other in [s.role for s in subjects]
+                    theirs = next(s for s in subjects if s.role == other)
+                    assert ("national_id", value) in theirs.identifiers
+                    mine = ("national_id", value) in originator.identifiers
+                    assert (originator in subjects) == mine
+                    checked += 1
+                    shared += mine
+    assert checked and shared
