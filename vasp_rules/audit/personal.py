@@ -7,7 +7,8 @@ This module is the pure half of that: :func:`split` finds the personal values an
 subjects, :func:`join` puts them back exactly, :func:`identifiers_of` reads what an operator
 types to name a subject. No cryptography and no storage here.
 
-What is personal (ENTITIES.md's fields):
+What is personal (ENTITIES.md's fields; :mod:`vasp_rules.audit.personal_fields` describes them
+kind by kind):
 
 - a person's name, identity numbers (CNIC, NICOP, passport, national id), customer id inside a
   person, date and place of birth, address, wallets and accounts, and the reference of a case
@@ -36,14 +37,36 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final, NamedTuple
 
+from vasp_rules.audit.personal_fields import (
+    FALLBACK,
+    ID_FIELD,
+    IVMS_ENVELOPE,
+    IVMS_PERSON,
+    KINDS,
+    NADRA_LOOSE,
+    OPEN,
+    PERSONAL,
+    TEXT,
+    UNKNOWN,
+    Generic,
+    Leaf,
+    ListOf,
+    Obj,
+    Path,
+    Person,
+    identifiers,
+    nadra_dashed,
+    nadra_digits,
+    node_at,
+)
 from vasp_rules.docpath import PathError, format_path, parse_path
 from vasp_rules.entities.common import is_blank
-from vasp_rules.entities.identity import canonical_address, looks_like_address
+from vasp_rules.entities.identity import canonical_address
 
 __all__ = [
     "PLACEHOLDER",
@@ -61,8 +84,6 @@ PLACEHOLDER: Final = "[personal data]"
 
 #: Personal values shorter than this are not looked for inside other text (too many false hits).
 MIN_QUOTE: Final = 3
-
-Path = tuple[str | int, ...]
 
 
 @dataclass(frozen=True)
@@ -102,23 +123,9 @@ class Split:
     parts: tuple[Part, ...]
 
 
-# --- identifiers --------------------------------------------------------------------------------
+# --- identifiers ----------------------------------------------------------------------------------
 
-_NADRA = re.compile(r"[0-9]{5}-?[0-9]{7}-?[0-9]")
-_NADRA_LOOSE = re.compile(r"[0-9]{5}[- ]?[0-9]{7}[- ]?[0-9]")
 _TOKEN = re.compile(r"[!-~]+")
-
-
-def _digits(text: str) -> str:
-    return "".join(ch for ch in text if ch.isdigit())
-
-
-def _dashed(digits: str) -> str:
-    return f"{digits[:5]}-{digits[5:12]}-{digits[12:]}"
-
-
-def _wallet_kind(core: str) -> str:
-    return "wallet" if looks_like_address(core) else "account"
 
 
 def identifiers_of(value: str) -> list[tuple[str, str]]:
@@ -130,61 +137,16 @@ def identifiers_of(value: str) -> list[tuple[str, str]]:
     if not core or is_blank(core):
         return []
     out: list[tuple[str, str]] = []
-    if _NADRA_LOOSE.fullmatch(core):
-        digits = _digits(core)
+    if NADRA_LOOSE.fullmatch(core):
+        digits = nadra_digits(core)
         out += [("cnic", digits), ("nicop", digits)]
-        out += [("national_id", v) for v in (core, digits, _dashed(digits))]
+        out += [("national_id", v) for v in (core, digits, nadra_dashed(digits))]
     out += [("national_id", core), ("customer_id", core)]
     if _TOKEN.fullmatch(core):
         out.append(("passport", core.upper()))
         address = canonical_address(core)
         out += [("wallet", address), ("account", address)]
     return list(dict.fromkeys(out))
-
-
-def _id_document_identifier(number: str, doc_type: object) -> tuple[str, str]:
-    """An identity document's number: CNIC/NICOP digits only, passport upper case; a number
-    that is not what its type says (a document the engine would refuse) as given."""
-    core = number.strip()
-    nadra = bool(_NADRA_LOOSE.fullmatch(core))
-    if nadra and doc_type in ("CNIC", "NICOP", None):
-        return ("nicop" if doc_type == "NICOP" else "cnic", _digits(core))
-    if doc_type == "PASSPORT":
-        return ("passport", core.upper())
-    return ("national_id", core)
-
-
-def _ivms_identifier(number: str, parent: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """An IVMS101 nationalIdentifier: as the transfer it maps to carries it (national_id), and
-    as its kind (CCPT: passport; IDCD issued in PK: CNIC) where the payload says which."""
-    core = " ".join(number.split())
-    kind, country = parent.get("nationalIdentifierType"), parent.get("countryOfIssue")
-    if kind == "IDCD" and country == "PK" and _NADRA.fullmatch(core):
-        digits = _digits(core)
-        return [("national_id", digits), ("cnic", digits)]
-    if kind == "LEIX":
-        return [("national_id", core.replace(" ", "").upper())]
-    if kind == "CCPT":
-        return [("national_id", core), ("passport", core.upper())]
-    return [("national_id", core)]
-
-
-def _identifiers(how: str, value: str, parent: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """The identifiers a personal leaf of kind `how` gives its subject."""
-    core = value.strip()
-    if how in ("customer_id", "national_id"):
-        return [(how, core)]
-    if how == "wallet":
-        return [("wallet", canonical_address(core))]
-    if how == "account_or_wallet":
-        return [(_wallet_kind(core), canonical_address(core))]
-    if how == "id_document":
-        return [_id_document_identifier(core, parent.get("type"))]
-    if how in ("cnic", "nicop", "passport"):
-        return [_id_document_identifier(core, how.upper())]
-    if how == "ivms_id":
-        return _ivms_identifier(value, parent)
-    return []
 
 
 def _is_number(value: Any) -> bool:
@@ -200,288 +162,11 @@ def _spellings(value: str) -> set[str]:
         forms.add(unicodedata.normalize("NFKC", core).strip())
     if "  " in core or not core.isprintable():
         forms.add(" ".join(core.split()))
-    if _NADRA_LOOSE.fullmatch(core):
-        digits = _digits(core)
-        forms |= {digits, _dashed(digits)}
+    if NADRA_LOOSE.fullmatch(core):
+        digits = nadra_digits(core)
+        forms |= {digits, nadra_dashed(digits)}
     return {f.casefold() for f in forms if len(f) >= MIN_QUOTE}
 
-
-# --- what the documents hold --------------------------------------------------------------------
-
-PUBLIC, TEXT, PERSONAL = 0, 1, 2
-
-
-class _Leaf(NamedTuple):
-    """A field: PUBLIC (never sealed), TEXT (public unless it quotes a personal value) or
-    PERSONAL (sealed). `ident` says which identifier it gives its subject (a PUBLIC leaf with
-    one is an identifier left in clear: the document id); `name` marks the subject's name;
-    `owner` names the subject when it is not the enclosing person."""
-
-    mode: int
-    ident: str | None = None
-    name: bool = False
-    owner: str | None = None
-
-
-class _Obj(NamedTuple):
-    fields: dict[str, Any]
-
-
-class _List(NamedTuple):
-    item: Any
-
-
-class _Person(NamedTuple):
-    """A data subject: `role` (``{i}``: the index in the enclosing list); `inherit`: takes the
-    enclosing person's wallets and accounts (a joint holder of the party's account)."""
-
-    role: str
-    body: Any
-    inherit: bool = False
-
-
-class _Generic(NamedTuple):
-    """Free structure: every string leaf is sealed but under `public` keys; `idents` maps
-    a key to the identifier it gives; `names` are the keys holding a name."""
-
-    public: Callable[[str, Any], bool]
-    idents: Mapping[str, str]
-    names: frozenset[str]
-
-
-_P = _Leaf(PUBLIC)
-_T = _Leaf(TEXT)
-_X = _Leaf(PERSONAL)
-_NAME = _Leaf(PERSONAL, name=True)
-
-
-def _public(*keys: str, **special: Any) -> _Obj:
-    fields: dict[str, Any] = dict.fromkeys(keys, _P)
-    fields.update(special)
-    return _Obj(fields)
-
-
-_MONEY = _public("amount", "currency")
-_SCREENING = _public("result", "screened_on")
-_ID_DOCUMENT = _public("type", "expires_on", number=_Leaf(PERSONAL, "id_document"))
-
-_LICENCE_PERSON = _public(
-    "residence_country", "ownership_pct", "pep", "regulatory_ban", "insolvent",
-    "years_relevant_experience", "outsourced", "fit_and_proper_declared_on",
-    "security_clearance",
-    full_name=_NAME, date_of_birth=_X, nationalities=_List(_P), id_document=_ID_DOCUMENT,
-    roles=_List(_P), sanctions_screening=_SCREENING,
-    convictions=_List(_public("category", "convicted_on", "jurisdiction")),
-)  # fmt: skip
-_FIRM = _public(
-    "incorporation_country", "pk_entity_status", "lei", "noc_status", "noc_granted_on",
-    "goaml_registered", "custody_model", "proprietary_trading", "pk_registered_office",
-    "shariah_products", "uses_pk_banking_rails", "record_retention_years",
-    legal_name=_T, secp_registration_no=_T, shariah_clearance_ref=_T,
-    foreign_licences=_List(
-        _public("jurisdiction", "status", "expires_on", regulator=_T, licence_no=_T,
-                activities=_List(_P))
-    ),
-    paid_up_capital=_MONEY, annual_fixed_overheads=_MONEY, data_locations=_List(_P),
-    policies=_List(_public("type", "board_approved_on")),
-    enforcement_history=_List(_public("on", "type", "resolved", regulator=_T)),
-    people=_List(_Person("people[{i}]", _LICENCE_PERSON)),
-)  # fmt: skip
-_LICENCE = _public(
-    "kind", "application_id", "stage", "submitted_on",
-    activities=_List(_P), documents=_List(_public("type", "received_on")), firm=_FIRM,
-)  # fmt: skip
-_CUSTOMER = _Person(
-    "customer",
-    _public(
-        "kind", "customer_type", "nationality", "residence_country", "biometric_verified",
-        "pep", "risk_rating", "identity_verified_on", "account_activated_on",
-        "suspicion_flagged_on", "str_filed_on",
-        customer_id=_Leaf(PUBLIC, "customer_id"),  # the document id: public (module doc)
-        full_name=_NAME, date_of_birth=_X, id_document=_ID_DOCUMENT,
-        sanctions_screening=_SCREENING, source_of_funds=_public("declared", "evidenced"),
-        exposure_countries=_List(_P), outward_transfers_this_year=_MONEY,
-        largest_cash_transaction=_MONEY,
-    ),
-)  # fmt: skip
-_AMNESTY = _public(
-    "kind", "declaration_id", "programme_id", "submitted_on", "attestation_signed",
-    "levy_paid_on", "migrated_on",
-    declarant=_Person(
-        "declarant",
-        _public(
-            "residence_country", "public_office", "public_office_since", "kyc_completed",
-            full_name=_NAME, id_document=_ID_DOCUMENT, sanctions_screening=_SCREENING,
-            pending_proceedings=_List(_public("forum", reference=_X)),
-        ),
-    ),
-    destination_vasp=_public("licensed", name=_T),
-    holdings=_List(
-        _public(
-            "asset_symbol", "quantity", "location", "acquired_on", "proof_of_control",
-            "privacy_coin",
-            chain=_T, custodian_name=_T, value_at_reference=_MONEY,
-            wallet_address=_Leaf(PERSONAL, "wallet", owner="declarant"),
-            exposure_pct=_public("sanctions", "darknet", "mixer", "ransomware", "scam"),
-        )
-    ),
-)  # fmt: skip
-
-
-def _party(role: str, **fields: Any) -> _Person:
-    """A transfer party: a person whose joint holders share its account."""
-    holder = _Person(
-        role + ".joint_holders[{i}]",
-        _public(name=_NAME, sanctions_screening=_SCREENING),
-        inherit=True,
-    )
-    return _Person(
-        role,
-        _public(
-            name=_NAME,
-            account_or_wallet=_Leaf(PERSONAL, "account_or_wallet"),
-            sanctions_screening=_SCREENING,
-            joint_holders=_List(holder),
-            **fields,
-        ),
-    )
-
-
-_TRANSFER_FIELDS: dict[str, Any] = _public(
-    "kind", "transfer_id", "direction", "asset", "amount", "executed_at", "counterparty_type",
-    "unhosted_ownership_verified", "data_transmitted_at", "settled_at",
-    value=_MONEY,
-    counterparty_vasp=_public("jurisdiction", "licensed", "due_diligence_on", name=_T),
-).fields  # fmt: skip
-_TRANSFER = _Obj(
-    {
-        **_TRANSFER_FIELDS,
-        "originator": _party(
-            "originator",
-            address=_X,
-            national_id=_Leaf(PERSONAL, "national_id"),
-            customer_id=_Leaf(PERSONAL, "customer_id"),
-            date_of_birth=_X,
-            place_of_birth=_X,
-        ),
-        "beneficiary": _party("beneficiary"),
-    }
-)
-
-#: keys of an IVMS101 party that hold codes, not data about the person
-_IVMS_CODES = frozenset(
-    {
-        "nameIdentifierType",
-        "naturalPersonNameIdentifierType",
-        "legalPersonNameIdentifierType",
-        "addressType",
-        "nationalIdentifierType",
-        "countryOfIssue",
-        "countryOfResidence",
-        "countryOfRegistration",
-        "country",
-        "registrationAuthority",
-    }
-)
-_IVMS_PERSON = _Generic(
-    lambda key, _value: key in _IVMS_CODES,
-    {
-        "nationalIdentifier": "ivms_id",
-        "customerIdentification": "customer_id",
-        "customerNumber": "customer_id",
-        "accountNumber": "account_or_wallet",
-    },
-    frozenset({"legalPersonName"}),
-)
-
-
-class _Free(NamedTuple):
-    """Public text of any shape (a VASP's IVMS101 record, metadata): TEXT leaves."""
-
-
-_IVMS_ENVELOPE = _Obj(
-    {
-        "ivms101": _Obj(
-            {
-                "originator": _Person("originator", _IVMS_PERSON),
-                "beneficiary": _Person("beneficiary", _IVMS_PERSON),
-                "originatingVASP": _Free(),
-                "beneficiaryVASP": _Free(),
-                "payloadMetadata": _Free(),
-            }
-        ),
-        "transfer": _Obj(_TRANSFER_FIELDS),
-        "screening": _Free(),
-    }
-)
-
-_KINDS: dict[str, Any] = {
-    "licence_application": _LICENCE,
-    "customer": _CUSTOMER,
-    "amnesty_declaration": _AMNESTY,
-    "transfer": _TRANSFER,
-}
-#: the document id of each kind: public everywhere (the log keeps it in a clear column)
-_ID_FIELD: dict[str, str] = {
-    "licence_application": "application_id",
-    "customer": "customer_id",
-    "amnesty_declaration": "declaration_id",
-    "transfer": "transfer_id",
-}
-
-# --- a structure this module does not know ------------------------------------------------------
-
-_CODE = re.compile(r"[A-Z][A-Z0-9_]{0,39}")
-_DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9:.]+(Z|[+-][0-9:]+)?)?")
-_AMOUNT_TEXT = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?")
-#: keys whose value, of the right shape, is public in any structure
-_OPEN_IDS = frozenset(
-    {"kind", "transfer_id", "application_id", "declaration_id", "programme_id", "document_id"}
-)
-_OPEN_CODES = frozenset(
-    {
-        "type", "status", "result", "stage", "direction", "outcome", "currency", "pep",
-        "customer_type", "risk_rating", "counterparty_type", "location", "proof_of_control",
-        "public_office", "forum", "category", "custody_model", "noc_status",
-        "pk_entity_status", "security_clearance", "roles", "activities", "asset",
-        "asset_symbol", "jurisdiction", "country", "nationality", "nationalities",
-        "residence_country", "incorporation_country", "data_locations", "exposure_countries",
-    }
-)  # fmt: skip
-
-
-def _open(key: str, value: Any) -> bool:
-    """Whether a string leaf under `key` of an unknown structure is obviously public."""
-    if "birth" in key:
-        return False
-    if key in _OPEN_IDS:
-        return True
-    if key in _OPEN_CODES:
-        return bool(_CODE.fullmatch(value))
-    if key.endswith(("_on", "_at", "_date")) or key in ("date", "as_of"):
-        return bool(_DATE_TEXT.fullmatch(value))
-    if key in ("amount", "quantity", "value"):
-        return bool(_AMOUNT_TEXT.fullmatch(value))
-    return False
-
-
-_UNKNOWN = _Generic(
-    _open,
-    {
-        "national_id": "national_id",
-        "customer_id": "customer_id",
-        "wallet_address": "wallet",
-        "wallet": "wallet",
-        "account_or_wallet": "account_or_wallet",
-        "account": "account_or_wallet",
-        "number": "id_document",
-        "passport": "passport",
-        "cnic": "cnic",
-        "nicop": "nicop",
-    },
-    frozenset({"name", "full_name"}),
-)
-_FALLBACK = "document"
 
 # --- split --------------------------------------------------------------------------------------
 
@@ -552,48 +237,48 @@ class _Splitter:
         acc = self.subjects[owner]
         text = value if isinstance(value, str) else str(value) if _is_number(value) else None
         if text is not None and how is not None:
-            acc.identifiers += _identifiers(how, text, parent or {})
+            acc.identifiers += identifiers(how, text, parent or {})
         if isinstance(value, str) and name and acc.name is None:
             acc.name = unicodedata.normalize("NFKC", value).strip()
         self.seal("input", path, value, {owner}, slot, quote=True)
 
     # -- the input ---------------------------------------------------------------------------
     def walk(self, node: Any, value: Any, path: Path, slot: _Slot, owner: int | None) -> None:
-        if isinstance(node, _Leaf):
+        if isinstance(node, Leaf):
             self.leaf(node, value, path, slot, owner)
-        elif isinstance(node, _Obj):
+        elif isinstance(node, Obj):
             if not isinstance(value, dict):
-                return self.generic(_UNKNOWN, value, path, slot, owner, None)
+                return self.generic(UNKNOWN, value, path, slot, owner, None)
             for key, item in value.items():
                 sub = node.fields.get(key)
-                if sub is _P and not isinstance(item, (dict, list)):
+                if sub is OPEN and not isinstance(item, (dict, list)):
                     continue  # the common case, without a call
-                if type(sub) is _Leaf:
+                if type(sub) is Leaf:
                     self.leaf(sub, item, (*path, key), (value, key), owner)
                 elif sub is None:
-                    self.generic(_UNKNOWN, item, (*path, key), (value, key), owner, value)
+                    self.generic(UNKNOWN, item, (*path, key), (value, key), owner, value)
                 else:
                     self.walk(sub, item, (*path, key), (value, key), owner)
-        elif isinstance(node, _List):
+        elif isinstance(node, ListOf):
             if not isinstance(value, list):
                 return self.walk(node.item, value, path, slot, owner)
-            if node.item is _P and not any(isinstance(v, (dict, list)) for v in value):
+            if node.item is OPEN and not any(isinstance(v, (dict, list)) for v in value):
                 return None
             for i, item in enumerate(value):
                 self.walk(node.item, item, (*path, i), (value, i), owner)
-        elif isinstance(node, _Person):
+        elif isinstance(node, Person):
             index = next((p for p in reversed(path) if isinstance(p, int)), 0)
             who = self.subject(node.role.format(i=index), owner if node.inherit else None)
             self.walk(node.body, value, path, slot, who)
-        elif isinstance(node, _Generic):
+        elif isinstance(node, Generic):
             self.generic(node, value, path, slot, owner, None)
-        else:  # _Free
+        else:  # Free
             self.scan(value, path, slot, "input")
         return None
 
-    def leaf(self, node: _Leaf, value: Any, path: Path, slot: _Slot, owner: int | None) -> None:
+    def leaf(self, node: Leaf, value: Any, path: Path, slot: _Slot, owner: int | None) -> None:
         if isinstance(value, (dict, list)) and node.mode != PERSONAL:
-            return self.generic(_UNKNOWN, value, path, slot, owner, None)
+            return self.generic(UNKNOWN, value, path, slot, owner, None)
         if node.mode == PERSONAL:
             who = self.subject(node.owner) if node.owner else self._owner(owner)
             parent = slot[0] if isinstance(slot[0], dict) else None
@@ -601,15 +286,15 @@ class _Splitter:
         elif node.mode == TEXT and isinstance(value, str):
             self.candidates.append(("input", path, value, slot))
         elif node.ident is not None and isinstance(value, str) and owner is not None:
-            self.subjects[owner].identifiers += _identifiers(node.ident, value, {})
+            self.subjects[owner].identifiers += identifiers(node.ident, value, {})
         return None
 
     def _owner(self, owner: int | None) -> int:
-        return owner if owner is not None else self.subject(_FALLBACK)
+        return owner if owner is not None else self.subject(FALLBACK)
 
     def generic(
         self,
-        node: _Generic,
+        node: Generic,
         value: Any,
         path: Path,
         slot: _Slot,
@@ -617,7 +302,7 @@ class _Splitter:
         parent: Mapping[str, Any] | None,
         how: str | None = None,
     ) -> None:
-        """Seal every string leaf of a free structure but the public ones (see _Generic)."""
+        """Seal every string leaf of a free structure but the public ones (see Generic)."""
         if isinstance(value, dict):
             for key, item in value.items():
                 if isinstance(item, str) and isinstance(key, str) and node.public(key, item):
@@ -628,7 +313,7 @@ class _Splitter:
                 if key in node.names and isinstance(item, str) and not is_blank(item):
                     acc = self.subjects[self._owner(owner)]
                     acc.name = acc.name or unicodedata.normalize("NFKC", item).strip()
-            if node is _IVMS_PERSON and "primaryIdentifier" in value:
+            if node is IVMS_PERSON and "primaryIdentifier" in value:
                 self._ivms_name(value, self._owner(owner))
         elif isinstance(value, list):
             for i, item in enumerate(value):
@@ -694,8 +379,8 @@ class _Splitter:
                     self.seal("decision", path, value, set(who), slot, quote=False)
                 return
         elif where is not None:
-            spec = _node_at(where.kind, where.path)
-            if spec is not None and isinstance(spec[0], _Leaf) and spec[0].mode == PERSONAL:
+            spec = node_at(where.kind, where.path)
+            if spec is not None and isinstance(spec[0], Leaf) and spec[0].mode == PERSONAL:
                 return self.foreign(value, path, slot, where, (spec[0], spec[1]))
         if isinstance(value, dict):
             for key, item in value.items():
@@ -710,7 +395,7 @@ class _Splitter:
         return None
 
     def foreign(
-        self, value: Any, path: Path, slot: _Slot, where: _Where, spec: tuple[_Leaf, str]
+        self, value: Any, path: Path, slot: _Slot, where: _Where, spec: tuple[Leaf, str]
     ) -> None:
         """A personal value of another document of the batch, or of the mapped transfer of an
         IVMS101 envelope: its subject is the person it belongs to there."""
@@ -722,11 +407,11 @@ class _Splitter:
             index = self.subject(f"{where.batch}.{role}")
             if isinstance(value, str) and leaf.ident is not None:
                 parent = {"type": None}
-                self.subjects[index].identifiers += _identifiers(leaf.ident, value, parent)
+                self.subjects[index].identifiers += identifiers(leaf.ident, value, parent)
             who.add(index)
         elif not who:
             who = {i for i, acc in enumerate(self.subjects) if acc.role.startswith(role)}
-            who = who or {self.subject(_FALLBACK)}
+            who = who or {self.subject(FALLBACK)}
         self.seal("decision", path, value, who, slot, quote=True)
 
     def quoted(self, text: str) -> set[int]:
@@ -758,7 +443,7 @@ class _Splitter:
     def _holds_personal(self, where: _Where) -> bool:
         if where.is_input:
             return where.path in self.prefixes
-        return _node_at(where.kind, where.path) is not None
+        return node_at(where.kind, where.path) is not None
 
     def look_for_quotes(self) -> None:
         """Seal every candidate text that quotes a personal value (one pass over all of them
@@ -825,31 +510,6 @@ def _parse(text: str) -> Path | None:
         return None
 
 
-def _node_at(kind: str, path: Path) -> tuple[Any, str] | None:
-    """The field at `path` in a document of `kind` (a leaf or a container of the spec) and the
-    role of the person holding it; None when the kind has no such field."""
-    node = _KINDS.get(kind)
-    role, index = "", 0
-    for part in path:
-        while isinstance(node, _Person):
-            role = node.role.format(i=index)
-            node = node.body
-        if isinstance(part, int):
-            if not isinstance(node, _List):
-                return None
-            index, node = part, node.item
-        elif isinstance(node, _Obj):
-            node = node.fields.get(part)
-        else:
-            return None
-    while isinstance(node, _Person):
-        role = node.role.format(i=index)
-        node = node.body
-    if node is None:
-        return None
-    return node, (node.owner if isinstance(node, _Leaf) else None) or role
-
-
 #: decision members that are public whatever they say (pack text, ids, digests, dates)
 _PUBLIC_DECISION = frozenset(
     {
@@ -871,16 +531,16 @@ def _copy(value: Any) -> Any:
 
 def _document_info(document: Mapping[str, Any]) -> tuple[Any, _DocInfo]:
     kind = document.get("kind")
-    if isinstance(kind, str) and kind in _KINDS:
-        doc_id = document.get(_ID_FIELD[kind])
-        return _KINDS[kind], _DocInfo(kind, doc_id if isinstance(doc_id, str) else None, False)
+    if isinstance(kind, str) and kind in KINDS:
+        doc_id = document.get(ID_FIELD[kind])
+        return KINDS[kind], _DocInfo(kind, doc_id if isinstance(doc_id, str) else None, False)
     if "ivms101" in document and "kind" not in document:
         side = document.get("transfer")
         doc_id = side.get("transfer_id") if isinstance(side, Mapping) else None
-        return _IVMS_ENVELOPE, _DocInfo(
+        return IVMS_ENVELOPE, _DocInfo(
             "transfer", doc_id if isinstance(doc_id, str) else None, True
         )
-    return _Person(_FALLBACK, _UNKNOWN), _DocInfo(None, None, False)
+    return Person(FALLBACK, UNKNOWN), _DocInfo(None, None, False)
 
 
 def split(document: Mapping[str, Any], decision: Mapping[str, Any]) -> Split:
