@@ -30,9 +30,12 @@ from vasp_rules.audit.personal import (
     join,
     split,
 )
+from vasp_rules.audit.personal_fields import node_at
+from vasp_rules.docpath import format_path
 from vasp_rules.entities import KINDS
 from vasp_rules.entities.identity import canonical_address, looks_like_address
 from vasp_rules.entities.ivms101 import parse_ivms101
+from vasp_rules.entities.registry import json_schema
 from vasp_rules.scenarios import PackCache, discover, load_cases, run_case
 
 #: hypothesis examples per kind (VASP_RULES_FUZZ=1 for a long run)
@@ -726,3 +729,27 @@ def test_linked_transfers_quoted_by_tr10_are_subjects_of_their_own() -> None:
                     checked += 1
                     shared += mine
     assert checked and shared
+
+
+def _schema_paths(schema: dict[str, Any], node: dict[str, Any], path: tuple[Any, ...]) -> Any:
+    """Every field path of a document kind's JSON schema (list items at index 0)."""
+    if "$ref" in node:
+        node = schema["$defs"][node["$ref"].rsplit("/", 1)[-1]]
+    for option in node.get("anyOf", ()):
+        yield from _schema_paths(schema, option, path)
+    if "items" in node:
+        yield from _schema_paths(schema, node["items"], (*path, 0))
+    for key, sub in node.get("properties", {}).items():
+        yield (*path, key)
+        yield from _schema_paths(schema, sub, (*path, key))
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_every_field_of_every_kind_is_classified(kind: str) -> None:
+    """A field the description does not name would be read as free structure: a new field of
+    ENTITIES.md must be classified (public, text or personal) here first."""
+    schema = json_schema(kind)
+    paths = set(_schema_paths(schema, schema, ()))
+    assert len(paths) > 10
+    unnamed = sorted(format_path(p) for p in paths if node_at(kind, p) is None)
+    assert unnamed == []

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 from vasp_rules.entities.identity import canonical_address, looks_like_address
+from vasp_rules.entities.registry import ID_FIELD
 
 __all__ = [
     "FALLBACK",
@@ -322,13 +323,6 @@ KINDS: dict[str, Any] = {
     "customer": _CUSTOMER,
     "amnesty_declaration": _AMNESTY,
     "transfer": _TRANSFER,
-}
-#: the document id of each kind: public everywhere (the log keeps it in a clear column)
-ID_FIELD: dict[str, str] = {
-    "licence_application": "application_id",
-    "customer": "customer_id",
-    "amnesty_declaration": "declaration_id",
-    "transfer": "transfer_id",
 }
 
 # --- a structure this module does not know ------------------------------------------------------
