@@ -351,7 +351,7 @@ def test_schema1_log_is_migrated_when_opened_for_writing_and_takes_new_records(
     with DecisionLog.open(db, write=True, clock=StepClock()) as log:
         meta = _meta(db)
         assert meta["schema_version"] == str(SCHEMA_VERSION) == meta["user_version"]
-        assert meta["migrated"].startswith("from schema 1 to 2 at record 10 on ")
+        assert meta["migrated"].startswith("from schema 1 to 3 at record 10 on ")
         assert list(log.records())[: len(old)] == old  # every old record and hash kept
         done = log.record_run(pairs(a, 20, 2), a, batch=True, request_id="req-9")
         log.override(done.seqs[0], by="QA", reason="checked", outcome="REFER")
@@ -400,3 +400,42 @@ def test_run_records_are_in_the_chain(tmp_path: Path) -> None:
     assert kinds[0] == (KIND_RUN, "started", 1, "abc")
     assert kinds[2] == (KIND_RUN, "completed", 1, "abc")
     assert kinds[1][0] == KIND_DECISION and kinds[1][3] == "abc"
+
+
+# --------------------------------------------------------------------------- schema 2 logs
+
+FIXTURE2 = ROOT / "tests" / "fixtures" / "audit_log_schema2.db"
+
+
+def test_schema2_log_reads_and_verifies_without_being_changed(tmp_path: Path) -> None:
+    """A log written by vasp-rules with schema 2 (runs, a chunked batch, an override) reads,
+    verifies and replays as it is; reading never migrates it."""
+    db = tmp_path / "v2.db"
+    shutil.copyfile(FIXTURE2, db)
+    before = db.read_bytes()
+    report = verify_log(db)
+    assert report.ok and report.records == 14, report.summary()
+    with DecisionLog.open(db) as log:
+        records = list(log.records())
+        assert all(r.hash_ok and r.sealed is None and r.signer is None for r in records)
+        assert [run.status for run in log.runs()] == [RUN_COMPLETED, RUN_COMPLETED]
+        assert replay(log, 3, FakePack.load).same
+    assert db.read_bytes() == before and _meta(db)["schema_version"] == "2"
+
+
+def test_schema2_log_is_migrated_to_3_keeping_every_hash(tmp_path: Path) -> None:
+    db = tmp_path / "v2.db"
+    shutil.copyfile(FIXTURE2, db)
+    with DecisionLog.open(db) as log:
+        old = list(log.records())
+        old_head = log.head()
+    a = FakePack(pack_files())
+    with DecisionLog.open(db, write=True, clock=StepClock()) as log:
+        meta = _meta(db)
+        assert meta["schema_version"] == "3" == meta["user_version"]
+        assert meta["migrated"].startswith("from schema 2 to 3 at record 14 on ")
+        assert list(log.records())[: len(old)] == old
+        log.override(old[1].seq + 1, by="QA", reason="second look", outcome="REFER")
+        log.record(*pairs(a, 40, 1)[0], a)
+    report = verify_log(db, anchor=old_head)
+    assert report.ok and report.records == 16, report.summary()
