@@ -40,7 +40,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from vasp_rules.audit.files import create_private
-from vasp_rules.audit.log import AuditError
+from vasp_rules.audit.log.errors import AuditError
 
 #: SQLite ``application_id`` ("VRKS") of a key store.
 KEYSTORE_APPLICATION_ID: Final = 0x56524B53

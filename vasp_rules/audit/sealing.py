@@ -9,7 +9,7 @@ canonical JSON ``[{"keys": [...], "nonce": b64, "ct": b64}, ...]`` whose plainte
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +23,7 @@ from vasp_rules.audit.keystore import (
     seal,
     unseal,
 )
+from vasp_rules.audit.log.errors import AuditError
 
 
 @dataclass(frozen=True)
@@ -67,13 +68,15 @@ def _canonical(value: Any) -> str:
 
 
 def seal_records(
-    pairs: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]], store: KeyStore
+    pairs: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]],
+    store: Callable[[], KeyStore],
 ) -> list[SealedRecord]:
-    """Split each (document, decision JSON value) pair and seal its parts; the subjects of all
-    the pairs are resolved in one key store transaction."""
+    """Split each (document, decision JSON value) pair and seal its parts. ``store`` gives the
+    key store, and is called only when some pair has personal data; the subjects of all the
+    pairs are resolved in one key store transaction."""
     splits = [personal.split(document, decision) for document, decision in pairs]
-    wanted = [[s.identifiers for s in one.subjects] for one in splits]
-    keys = store.keys_for([ids for subjects in wanted for ids in subjects])
+    wanted = [s.identifiers for one in splits for s in one.subjects]
+    keys = store().keys_for(wanted) if wanted else []
     sealed: list[SealedRecord] = []
     offset = 0
     for one in splits:
@@ -138,3 +141,27 @@ def open_record(
     joined_input, joined_decision = personal.join(input, decision, items)
     unavailable = tuple(sorted(wanted - keys.keys() - erased.keys()))
     return OpenedRecord(joined_input, joined_decision, erased, unavailable)
+
+
+class ErasedRecordError(AuditError):
+    """A record's personal data was erased, so it cannot be reproduced (exit code 3)."""
+
+    exit_code = 3
+
+
+class SealedDataUnavailableError(AuditError):
+    """A record's personal data is sealed under keys the key store given does not hold."""
+
+
+def readable(opened: OpenedRecord, seq: int, keys_path: object) -> OpenedRecord:
+    """``opened`` if every part was joined back; otherwise the error saying why not."""
+    if opened.erased:
+        raise ErasedRecordError(
+            f"record {seq} cannot be reproduced: its personal data was erased on {opened.erased_at}"
+        )
+    if opened.unavailable:
+        raise SealedDataUnavailableError(
+            f"record {seq}: the key store {keys_path} lacks the keys of its personal data "
+            "(pass the log's key store with --keys)"
+        )
+    return opened

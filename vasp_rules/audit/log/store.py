@@ -24,15 +24,19 @@ the package hold the schema, the records, the runs, the rule packs and verificat
 from __future__ import annotations
 
 import dataclasses
+import enum
+import json
 import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from types import TracebackType
-from typing import Final, Self
+from typing import TYPE_CHECKING, Final, Self
 
+from vasp_rules.audit import personal
 from vasp_rules.audit.log.errors import (
     AuditError,
     CorruptLogError,
@@ -87,9 +91,40 @@ from vasp_rules.audit.log.schema import (
 from vasp_rules.audit.log.verify import VerifyReport, verify_chain
 from vasp_rules.decision import Decision, Outcome
 
+if TYPE_CHECKING:
+    from vasp_rules.audit.keystore import KeyStore
+    from vasp_rules.audit.sealing import OpenedRecord
+
 DEFAULT_TIMEOUT: Final = 60.0
 #: Decisions per transaction when a run records as it goes (:meth:`DecisionLog.recorder`).
 DEFAULT_CHUNK: Final = 500
+
+
+class _Beside(enum.Enum):
+    BESIDE = "beside"
+
+
+#: ``keys=`` default of :meth:`DecisionLog.open`: the key store ``DB-keys`` beside the log.
+KEYS_BESIDE: Final = _Beside.BESIDE
+
+
+@dataclass(frozen=True)
+class ErasureReport:
+    """What :meth:`DecisionLog.erase` destroyed and which decision records it affected."""
+
+    subjects: int
+    keys: int
+    records: tuple[int, ...]
+    erased_at: str
+    wiped: bool
+
+
+@dataclass(frozen=True)
+class SubjectRecord:
+    """A decision record about a data subject, with its personal data joined back."""
+
+    record: Record
+    opened: OpenedRecord
 
 
 class DecisionLog:
@@ -108,8 +143,12 @@ class DecisionLog:
         clock: Clock,
         timeout: float = DEFAULT_TIMEOUT,
         handle: Handle,
+        keys: KeyStore | Path | None = None,
     ) -> None:
         self._conn = conn
+        self._keys_path = keys if isinstance(keys, Path) else None
+        self._keystore = None if isinstance(keys, Path) else keys
+        self._own_keystore = False
         self._path = path
         self._writable = writable
         self._clock = clock
@@ -120,6 +159,7 @@ class DecisionLog:
         self._cookie: int | None = None  # SQLite's schema cookie when _select_sql was chosen
         self._select_sql = SELECT
         self._has_runs = True  # the records table has the run columns (schema 2 and later)
+        self._has_sealed = True  # the records table has the columns of schema 3
 
     def _select(self, conn: sqlite3.Connection) -> str:
         """The SELECT of every record column, for this file's table layout (a schema-1 table,
@@ -130,6 +170,7 @@ class DecisionLog:
             columns = {row[1] for row in conn.execute("PRAGMA table_info(records)")}
             self._select_sql = select_for(columns)
             self._has_runs = "run_id" in columns
+            self._has_sealed = "sealed" in columns
             self._cookie = cookie
         return self._select_sql
 
@@ -155,27 +196,43 @@ class DecisionLog:
         write: bool = False,
         clock: Clock | None = None,
         timeout: float = DEFAULT_TIMEOUT,
+        keys: KeyStore | str | os.PathLike[str] | _Beside | None = KEYS_BESIDE,
     ) -> DecisionLog:
         """Open the log at ``path``: read-only by default; ``write=True`` creates it if absent.
 
         The file is checked (header, application id, magic, schema version) before anything
         could write to it; :class:`LogFormatError` says why it was refused. ``clock`` gives the
         recorded time of appends (default: UTC now). ``timeout`` is how long to wait for
-        another writer's lock, in seconds.
+        another writer's lock, in seconds. ``keys`` is the key store of the personal data:
+        by default ``DB-keys`` beside the log (created, 0600, when a decision first holds
+        personal data), or a path, or an open :class:`~vasp_rules.audit.keystore.KeyStore`;
+        None records personal data in clear and reads sealed data as redacted.
         """
         p = Path(path)
         if write and not p.exists():
             create(p)
+        if keys is KEYS_BESIDE:
+            from vasp_rules.audit.keystore import default_keys_path
+
+            keys = default_keys_path(p)
+        elif isinstance(keys, str | os.PathLike):
+            keys = Path(keys)
         handle = hold(p)
         try:
-            return cls._open_held(p, handle, write, clock, timeout)
+            return cls._open_held(p, handle, write, clock, timeout, keys)
         except BaseException:
             release(handle)
             raise
 
     @classmethod
     def _open_held(
-        cls, p: Path, handle: Handle, write: bool, clock: Clock | None, timeout: float
+        cls,
+        p: Path,
+        handle: Handle,
+        write: bool,
+        clock: Clock | None,
+        timeout: float,
+        keys: KeyStore | Path | None,
     ) -> DecisionLog:
         check_header(p, handle)
         # Check the schema over a read-only connection first, so that even a write-mode open
@@ -204,7 +261,15 @@ class DecisionLog:
             raise CorruptLogError(
                 f"{describe(p)}: corrupt or unreadable database ({exc})"
             ) from None
-        log = cls(conn, p, writable=write, clock=clock or utc_now, timeout=timeout, handle=handle)
+        log = cls(
+            conn,
+            p,
+            writable=write,
+            clock=clock or utc_now,
+            timeout=timeout,
+            handle=handle,
+            keys=keys,
+        )
         if write and version < SCHEMA_VERSION:
             try:
                 log._migrate()
@@ -231,6 +296,8 @@ class DecisionLog:
         self._closed = True
         try:
             self._conn.close()
+            if self._own_keystore and self._keystore is not None:
+                self._keystore.close()
         finally:
             release(self._handle)
 
@@ -507,7 +574,9 @@ class DecisionLog:
         """Insert decision records after ``head`` and move the head; inside a write
         transaction."""
         seqs: list[int] = []
-        for decision, decision_json, input_text in prepared:
+        for (decision, _, _), (decision_json, input_text, sealed) in zip(
+            prepared, self._seal(prepared), strict=True
+        ):
             record = decision_record(
                 head=head,
                 recorded_at=self._now(),
@@ -518,6 +587,7 @@ class DecisionLog:
                 batch_size=batch_size,
                 run_id=None if run is None else run.run_id,
                 request_id=None if run is None else run.request_id,
+                sealed=sealed,
             )
             conn.execute(INSERT, dataclasses.astuple(record))
             head = Head(record.seq, record.hash)
@@ -642,6 +712,123 @@ class DecisionLog:
             conn.execute(INSERT, dataclasses.astuple(record))
             set_head(conn, Head(record.seq, record.hash))
         return record.seq
+
+    # ------------------------------------------------------------------ personal data
+
+    @property
+    def keys_path(self) -> Path | None:
+        """The key store's file (None when the log was opened without one)."""
+        if self._keystore is not None:
+            return self._keystore.path
+        return self._keys_path
+
+    def _store(self, *, create: bool) -> KeyStore | None:
+        """The key store, opened on first use (and created, with ``create``); None if there is
+        none."""
+        if self._keystore is None and self._keys_path is not None:
+            if create or self._keys_path.exists():
+                from vasp_rules.audit.keystore import KeyStore
+
+                self._keystore = KeyStore.open(self._keys_path, create=create)
+                self._own_keystore = True
+        return self._keystore
+
+    def _needed_store(self) -> KeyStore:
+        from vasp_rules.audit.keystore import KeyStoreError
+
+        store = self._store(create=False)
+        if store is None:
+            where = "none was given" if self._keys_path is None else f"no file {self._keys_path}"
+            raise KeyStoreError(f"{describe(self._path)}: no key store ({where}; pass --keys)")
+        return store
+
+    def _seal(
+        self, prepared: Sequence[tuple[Decision, str, str]]
+    ) -> list[tuple[str, str, str | None]]:
+        """The decision JSON, input JSON and ``sealed`` column to store for each prepared
+        decision: redacted and sealed when it holds personal data and the log has a key store,
+        as they are otherwise."""
+        if self._keystore is None and self._keys_path is None:
+            return [(dj, ij, None) for _, dj, ij in prepared]
+        from vasp_rules.audit.jsontext import dumps_exact, loads_exact
+        from vasp_rules.audit.sealing import seal_records
+
+        pairs = [(loads_exact(ij), json.loads(dj)) for _, dj, ij in prepared]
+        sealed = seal_records(pairs, self._created_store)
+        out: list[tuple[str, str, str | None]] = []
+        for (_, dj, ij), one in zip(prepared, sealed, strict=True):
+            if one.sealed is None:
+                out.append((dj, ij, None))
+            else:
+                redacted = Decision.model_validate(one.decision).to_json()
+                out.append((redacted, dumps_exact(one.input), one.sealed))
+        return out
+
+    def _created_store(self) -> KeyStore:
+        store = self._store(create=True)
+        assert store is not None  # a path or a store was given: _seal checked
+        return store
+
+    def opened(self, record: Record) -> OpenedRecord:
+        """Decision ``record``'s input and decision with its personal data joined back, as far
+        as the key store holds the keys (see :class:`~vasp_rules.audit.sealing.OpenedRecord`)."""
+        return record.opened(self._store(create=False) if record.sealed is not None else None)
+
+    def _sealed_under(self, key_ids: Sequence[str]) -> list[Record]:
+        """The decision records with a part sealed under any of ``key_ids``."""
+        from vasp_rules.audit.sealing import sealed_key_ids
+
+        if not key_ids:
+            return []
+        with self._reading() as conn:
+            select = self._select(conn)
+            if not self._has_sealed:
+                return []
+            found: list[Record] = []
+            for start in range(0, len(key_ids), 500):
+                chunk = key_ids[start : start + 500]
+                clause = " OR ".join("instr(sealed, ?) > 0" for _ in chunk)
+                found += [
+                    Record.from_row(row)
+                    for row in conn.execute(
+                        f"{select} WHERE kind = ? AND sealed IS NOT NULL AND ({clause})",
+                        (KIND_DECISION, *chunk),
+                    )
+                ]
+        wanted = set(key_ids)
+        unique = {r.seq: r for r in found if sealed_key_ids(r.sealed) & wanted}
+        return [unique[seq] for seq in sorted(unique)]
+
+    def about(self, value: str) -> list[SubjectRecord]:
+        """Every decision record about the person ``value`` identifies (a CNIC/NICOP, passport
+        or customer number, a wallet address...), with their personal data joined back: the
+        answer to a subject access request. :class:`UnknownSubjectError` if none."""
+        from vasp_rules.audit.keystore import UnknownSubjectError
+
+        store = self._needed_store()
+        found = store.find(personal.identifiers_of(value))
+        if not found.subjects:
+            raise UnknownSubjectError(
+                "no data subject in the key store has that identifier (never recorded, or "
+                "already erased)"
+            )
+        return [SubjectRecord(r, r.opened(store)) for r in self._sealed_under(found.key_ids)]
+
+    def erase(self, value: str) -> ErasureReport:
+        """Erase the personal data of the person ``value`` identifies: destroy every key of
+        their subject(s) in the key store (see :meth:`KeyStore.erase`). The log is not changed
+        and still verifies; the records sealed under those keys read as erased.
+        :class:`UnknownSubjectError` if no subject has ``value``."""
+        store = self._needed_store()
+        erasure = store.erase(personal.identifiers_of(value), at=self._now())
+        records = self._sealed_under(erasure.key_ids)
+        return ErasureReport(
+            erasure.subjects,
+            len(erasure.key_ids),
+            tuple(r.seq for r in records),
+            erasure.erased_at,
+            erasure.wiped,
+        )
 
     # ------------------------------------------------------------------ verifying
 
