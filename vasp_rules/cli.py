@@ -149,7 +149,15 @@ def main() -> None:
     "--log",
     "log_path",
     type=click.Path(dir_okay=False),
-    help="Record every decision into this audit log (SQLite).",
+    help="Record every decision into this audit log (SQLite); personal data is sealed under "
+    "keys kept in the key store LOG-keys beside it (see --keys).",
+)
+@click.option(
+    "--keys",
+    "log_keys",
+    type=click.Path(dir_okay=False),
+    help="With --log: the key store of the personal data (default: LOG-keys beside the log). "
+    "Losing it loses the personal data, not the chain: back it up.",
 )
 @input_format_option()
 @set_param_option()
@@ -171,6 +179,7 @@ def evaluate(
     batch: bool | None,
     workers: int,
     log_path: str | None,
+    log_keys: str | None,
     input_format: str | None,
     set_params: tuple[str, ...],
     width: int | None,
@@ -209,6 +218,7 @@ def evaluate(
             workers=workers,
             batch=batch is not False,
             log_path=log_path,
+            log_keys=log_keys,
             log_chunk=log_chunk,
             **stream,
         )
@@ -224,7 +234,7 @@ def evaluate(
     rulepack = _load_for(pack, overrides, day)
     if log_path:
         decisions = _evaluate_logged(
-            rulepack, documents, day, together, workers, log_path, log_chunk
+            rulepack, documents, day, together, workers, log_path, log_chunk, log_keys
         )
     else:
         decisions = _evaluate_with_progress(rulepack, documents, day, together, workers)
@@ -256,11 +266,12 @@ def _evaluate_logged(
     workers: int,
     log_path: str,
     chunk: int,
+    log_keys: str | None = None,
 ) -> list[Decision]:
     """Evaluate and record each decision as it is made, committing every `chunk` of them."""
-    from .audit.log import DecisionLog
+    from .audit.log import KEYS_BESIDE, DecisionLog
 
-    with DecisionLog.open(log_path, write=True) as log:
+    with DecisionLog.open(log_path, write=True, keys=log_keys or KEYS_BESIDE) as log:
         with log.recorder(
             pack, total=len(documents), batch=batch, chunk=chunk, as_of=day
         ) as recorder:

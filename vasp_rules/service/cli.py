@@ -32,6 +32,7 @@ def _config_from(settings: dict[str, Any]) -> Any:
     return ServiceConfig(
         packs=settings["packs"],
         log_path=settings.get("log"),
+        log_keys=settings.get("keys"),
         api_keys=read_api_keys(key_file) if key_file else (),
         max_body_bytes=settings["max_body_bytes"],
         max_batch=settings["max_batch"],
@@ -72,7 +73,15 @@ def _quiet_logging() -> None:
     "--log",
     "log_path",
     type=click.Path(dir_okay=False),
-    help="Record every decision in this tamper-evident audit log (SQLite; created if absent).",
+    help="Record every decision in this tamper-evident audit log (SQLite; created if absent); "
+    "personal data is sealed under keys kept in the key store LOG-keys beside it (see --keys).",
+)
+@click.option(
+    "--keys",
+    "log_keys",
+    type=click.Path(dir_okay=False),
+    help="With --log: the key store of the personal data (default: LOG-keys beside the log). "
+    "Losing it loses the personal data, not the chain: back it up.",
 )
 @click.option(
     "--api-key-file",
@@ -101,6 +110,7 @@ def serve(
     port: int,
     workers: int,
     log_path: str | None,
+    log_keys: str | None,
     api_key_file: str | None,
     max_body_bytes: int,
     max_batch: int,
@@ -121,6 +131,7 @@ def serve(
     settings: dict[str, Any] = {
         "packs": list(packs) or ["pk"],
         "log": log_path,
+        "keys": log_keys,
         "api_key_file": api_key_file,
         "max_body_bytes": max_body_bytes,
         "max_batch": max_batch,
