@@ -335,7 +335,7 @@ def show_command(db: Path, record_id: str, fmt: str, as_json: bool, keys: Path |
             decision = original or record
             run_id = decision.run_id
             runs = [] if run_id is None else log.runs(run_id=run_id)
-            opened = log.opened(decision) if decision.kind != KIND_RUN else None
+            opened = _opened_or_none(log, decision)
             return (
                 record,
                 original,
@@ -368,6 +368,17 @@ def show_command(db: Path, record_id: str, fmt: str, as_json: bool, keys: Path |
     if record.kind != KIND_RUN:  # a decision is shown: with the notice of the pack that made it
         lines += ["", stated]
     click.echo("\n".join(lines))
+
+
+def _opened_or_none(log: DecisionLog, record: Record) -> OpenedRecord | None:
+    """A sealed decision record joined back; None for others, and for a damaged record (shown
+    as stored: `audit verify` says what is wrong with it)."""
+    if record.sealed is None or record.kind == KIND_RUN:
+        return None
+    try:
+        return log.opened(record)
+    except (AuditError, ValueError, RecursionError):
+        return None
 
 
 def _opened_dict(opened: OpenedRecord) -> dict[str, Any]:
