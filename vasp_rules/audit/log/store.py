@@ -857,8 +857,10 @@ def record_decisions(
     *,
     batch: bool = False,
     clock: Clock | None = None,
+    keys: KeyStore | str | os.PathLike[str] | _Beside | None = KEYS_BESIDE,
 ) -> list[int]:
-    """Append decisions made with ``pack`` to the log at ``log_path`` (created if absent).
+    """Append decisions made with ``pack`` to the log at ``log_path`` (created if absent),
+    personal data sealed with the key store ``keys`` (see :meth:`DecisionLog.open`).
 
     All pairs are recorded in one transaction; returns their sequence numbers. Pass
     ``batch=True`` when the documents were evaluated together (``evaluate_many`` with
@@ -866,7 +868,7 @@ def record_decisions(
     :class:`AuditError` (see its ``exit_code``) if the file is not a usable log or the request
     is invalid.
     """
-    with DecisionLog.open(log_path, write=True, clock=clock) as log:
+    with DecisionLog.open(log_path, write=True, clock=clock, keys=keys) as log:
         return log.record_many(pairs, pack, batch=batch)
 
 
