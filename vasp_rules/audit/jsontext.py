@@ -13,15 +13,22 @@ from typing import Any
 
 def dumps_exact(value: Any) -> str:
     """Compact JSON, key order kept, non-ASCII kept, Decimal written as its exact text."""
+    try:  # no Decimal inside: the C encoder
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except TypeError:
+        return _exact(value)
+
+
+def _exact(value: Any) -> str:
     if isinstance(value, Decimal):
         if not value.is_finite():
             raise ValueError(f"{value} is not a JSON number")
         return str(value)
     if isinstance(value, dict):
-        inner = ",".join(f"{dumps_exact(str(k))}:{dumps_exact(v)}" for k, v in value.items())
+        inner = ",".join(f"{_exact(str(k))}:{_exact(v)}" for k, v in value.items())
         return "{" + inner + "}"
     if isinstance(value, list | tuple):
-        return "[" + ",".join(dumps_exact(v) for v in value) + "]"
+        return "[" + ",".join(_exact(v) for v in value) + "]"
     return json.dumps(value, ensure_ascii=False, allow_nan=False)
 
 

@@ -760,7 +760,9 @@ class DecisionLog:
             if one.sealed is None:
                 out.append((dj, ij, None))
             else:
-                redacted = Decision.model_validate(one.decision).to_json()
+                # the canonical form of Decision.to_json, checked to still be a decision
+                Decision.model_validate(one.decision)
+                redacted = json.dumps(one.decision, indent=2, sort_keys=True, ensure_ascii=False)
                 out.append((redacted, dumps_exact(one.input), one.sealed))
         return out
 
