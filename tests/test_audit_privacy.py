@@ -264,3 +264,37 @@ def test_a_schema2_log_opens_verifies_and_takes_sealed_records(
         assert log.get(seq).sealed is not None
     report = verify_log(db, anchor=head)
     assert report.ok and report.records == 5, report.summary()
+
+
+def test_editing_sealed_data_breaks_the_chain(logged: Any) -> None:
+    db, seqs, _ = logged
+    with sqlite3.connect(db) as conn:
+        sealed = conn.execute("SELECT sealed FROM records WHERE seq = ?", (seqs["t2"],)).fetchone()
+        parts = json.loads(sealed[0])
+        parts[0]["keys"] = parts[0]["keys"][::-1] + ["0" * 32]  # claim another key
+        conn.execute("UPDATE records SET sealed = ? WHERE seq = ?", (json.dumps(parts), seqs["t2"]))
+    report = verify_log(db)
+    assert not report.ok and report.first_bad_seq == seqs["t2"]
+
+
+def test_a_reason_quoting_two_persons_is_erased_with_either(tmp_path: Path) -> None:
+    from test_audit_support import FakePack, pack_files
+
+    from vasp_rules.decision import Decision
+
+    pack = FakePack(pack_files())
+    doc = example("transfer")
+    decision = pack.evaluate({"kind": "transfer", "id": "TX-1", "amount": 5000}, AS_OF)
+    data = json.loads(decision.to_json())
+    data["findings"][0]["reason"] = f"{A_NAME} pays {BENEFICIARY}"
+    decision = Decision.model_validate(data)
+    db = tmp_path / "d.db"
+    with DecisionLog.open(db, write=True) as log:
+        seq = log.record(decision, doc, pack)
+        sealed = json.loads(log.get(seq).sealed or "[]")
+        assert any(len(part["keys"]) == 2 for part in sealed)  # under both persons' keys
+        log.erase(doc["beneficiary"]["account_or_wallet"])
+        opened = log.opened(log.get(seq))
+    assert opened.input["originator"]["name"] == A_NAME
+    assert opened.decision["findings"][0]["reason"] == personal.PLACEHOLDER
+    assert not _found_in(_raw(db), A_NAME)

@@ -114,6 +114,8 @@ def audit() -> None:
       vasp-rules audit replay decisions.db 1
       vasp-rules audit override decisions.db 1 --by "A. Analyst" --reason "checked" \\
           --outcome APPROVE
+      vasp-rules audit export decisions.db --subject 42101-7734290-5
+      vasp-rules audit erase decisions.db --subject 42101-7734290-5
     """
 
 
