@@ -30,6 +30,7 @@ from .cli_support import (
     format_option,
     handles_errors,
     input_format_option,
+    log_keys_option,
     output_console,
     pack_error_line,
     pack_option,
@@ -152,13 +153,7 @@ def main() -> None:
     help="Record every decision into this audit log (SQLite); personal data is sealed under "
     "keys kept in the key store LOG-keys beside it (see --keys).",
 )
-@click.option(
-    "--keys",
-    "log_keys",
-    type=click.Path(dir_okay=False),
-    help="With --log: the key store of the personal data (default: LOG-keys beside the log). "
-    "Losing it loses the personal data, not the chain: back it up.",
-)
+@log_keys_option()
 @input_format_option()
 @set_param_option()
 @width_option()

@@ -279,25 +279,26 @@ class KeyStore:
 
     # ------------------------------------------------------------------ reading keys
 
+    def _by_key_id(self, select: str, key_ids: Iterable[str]) -> dict[str, Any]:
+        """``select`` (one value, one ``?`` for the key id) for each of ``key_ids`` that has a
+        row, in one snapshot."""
+        found: dict[str, Any] = {}
+        with self._transaction("BEGIN") as conn:
+            for key_id in sorted(set(key_ids)):
+                row = conn.execute(select, (key_id,)).fetchone()
+                if row is not None:
+                    found[key_id] = row[0]
+        return found
+
     def keys(self, key_ids: Iterable[str]) -> dict[str, bytes]:
         """The keys that still exist among ``key_ids``."""
-        wanted = sorted(set(key_ids))
-        with self._transaction("BEGIN") as conn:
-            rows = [
-                conn.execute("SELECT key FROM keys WHERE key_id = ?", (key_id,)).fetchone()
-                for key_id in wanted
-            ]
-        return {k: bytes(r[0]) for k, r in zip(wanted, rows, strict=True) if r is not None}
+        found = self._by_key_id("SELECT key FROM keys WHERE key_id = ?", key_ids)
+        return {k: bytes(v) for k, v in found.items()}
 
     def erased(self, key_ids: Iterable[str]) -> dict[str, str]:
         """When each erased key among ``key_ids`` was erased."""
-        wanted = sorted(set(key_ids))
-        with self._transaction("BEGIN") as conn:
-            rows = [
-                conn.execute("SELECT erased_at FROM erased WHERE key_id = ?", (k,)).fetchone()
-                for k in wanted
-            ]
-        return {k: str(r[0]) for k, r in zip(wanted, rows, strict=True) if r is not None}
+        found = self._by_key_id("SELECT erased_at FROM erased WHERE key_id = ?", key_ids)
+        return {k: str(v) for k, v in found.items()}
 
     def find(self, identifiers: Iterable[Identifier]) -> Found:
         """The subjects any of ``identifiers`` names, and all their keys (empty if none)."""

@@ -20,7 +20,7 @@ from typing import Any
 
 import click
 
-from ..cli_support import fail, handles_errors
+from ..cli_support import fail, handles_errors, log_keys_option
 
 CONFIG_ENV = "VASP_RULES_SERVICE_CONFIG"
 
@@ -76,13 +76,7 @@ def _quiet_logging() -> None:
     help="Record every decision in this tamper-evident audit log (SQLite; created if absent); "
     "personal data is sealed under keys kept in the key store LOG-keys beside it (see --keys).",
 )
-@click.option(
-    "--keys",
-    "log_keys",
-    type=click.Path(dir_okay=False),
-    help="With --log: the key store of the personal data (default: LOG-keys beside the log). "
-    "Losing it loses the personal data, not the chain: back it up.",
-)
+@log_keys_option()
 @click.option(
     "--api-key-file",
     type=click.Path(dir_okay=False),
