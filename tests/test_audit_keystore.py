@@ -47,6 +47,9 @@ def test_default_path_is_beside_the_log(tmp_path: Path) -> None:
 def test_created_private_and_identifiers_never_in_clear(store: KeyStore) -> None:
     assert stat.S_IMODE(store.path.stat().st_mode) == 0o600
     store.keys_for([[CNIC, PASSPORT]])
+    for suffix in ("-wal", "-shm"):  # SQLite gives its companion files the store's mode
+        companion = store.path.with_name(store.path.name + suffix)
+        assert stat.S_IMODE(companion.stat().st_mode) == 0o600, suffix
     data = file_bytes(store.path)
     for _, value in (CNIC, PASSPORT):
         assert value.encode() not in data
