@@ -7,6 +7,7 @@ import contextlib
 import dataclasses
 import secrets
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from types import TracebackType
@@ -30,6 +31,7 @@ from vasp_rules.audit.log.records import (
     RUN_STOPPED,
     Document,
     Head,
+    Prepared,
     Record,
     input_json,
 )
@@ -255,8 +257,15 @@ class ChunkedRecorder:
         """Commit the queued decisions now."""
         if not self._pending:
             return
+        sealed = self._seal_pending()
         with self._log._writing() as conn:
-            self._commit_pending(conn)
+            self._commit_pending(conn, sealed)
+
+    def _seal_pending(self) -> list[Prepared]:
+        """The queued decisions, their personal data sealed (before the log's write lock is
+        taken: the key store has its own transaction); never retried after a failure."""
+        pending, self._pending = self._pending, []
+        return self._log._seal_all(pending)
 
     def _start(self) -> None:
         log = self._log
@@ -266,10 +275,10 @@ class ChunkedRecorder:
             head = log._append_run(conn, head, self._run, RUN_STARTED, self._total)
         self._last_seq = head.seq
 
-    def _commit_pending(self, conn: sqlite3.Connection) -> Head:
-        """Append the queued decisions (inside a write transaction); returns the new head."""
+    def _commit_pending(self, conn: sqlite3.Connection, pending: Sequence[Prepared]) -> Head:
+        """Append the sealed queued decisions (inside a write transaction); returns the new
+        head."""
         log = self._log
-        pending, self._pending = self._pending, []  # never retried after a failure
         head = log._checked_head(conn)
         if self._together and head.seq != self._last_seq:
             raise RecordingError(
@@ -291,8 +300,9 @@ class ChunkedRecorder:
             return
         self._ended = True
         log = self._log
+        sealed = self._seal_pending()
         with log._writing() as conn:
-            head = self._commit_pending(conn)
+            head = self._commit_pending(conn, sealed)
             log._append_run(conn, head, self._run, status, len(self._seqs))
 
 

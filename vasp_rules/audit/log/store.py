@@ -65,6 +65,7 @@ from vasp_rules.audit.log.records import (
     Clock,
     Document,
     Head,
+    Prepared,
     Record,
     decision_record,
     format_time,
@@ -555,28 +556,27 @@ class DecisionLog:
         together = batch and len(prepared) > 1
         if together and len({d.as_of for d, _, _ in prepared}) > 1:
             raise RecordingError("decisions evaluated as one batch must share one as_of")
+        sealed = self._seal_all(prepared)
         with self._writing() as conn:
             head = self._checked_head(conn)
             store_pack(conn, pack.sha256, files)
             batch_start = head.seq + 1 if together else None
             batch_size = len(prepared) if together else None
-            return self._append(conn, head, prepared, batch_start, batch_size)
+            return self._append(conn, head, sealed, batch_start, batch_size)
 
     def _append(
         self,
         conn: sqlite3.Connection,
         head: Head,
-        prepared: Sequence[tuple[Decision, str, str]],
+        prepared: Sequence[Prepared],
         batch_start: int | None,
         batch_size: int | None,
         run: Run | None = None,
     ) -> list[int]:
         """Insert decision records after ``head`` and move the head; inside a write
-        transaction."""
+        transaction. ``prepared`` comes from :meth:`_seal_all`."""
         seqs: list[int] = []
-        for (decision, _, _), (decision_json, input_text, sealed) in zip(
-            prepared, self._seal(prepared), strict=True
-        ):
+        for decision, decision_json, input_text, sealed in prepared:
             record = decision_record(
                 head=head,
                 recorded_at=self._now(),
@@ -638,6 +638,7 @@ class DecisionLog:
         if together and len(days) > 1:
             raise RecordingError("decisions evaluated as one batch must share one as_of")
         run = Run.new(pack, request_id, days.pop().isoformat() if len(days) == 1 else None)
+        sealed = self._seal_all(prepared)
         with self._writing() as conn:
             head = self._checked_head(conn)
             store_pack(conn, pack.sha256, files)
@@ -645,7 +646,7 @@ class DecisionLog:
             start_seq = head.seq
             batch_start = head.seq + 1 if together else None
             batch_size = len(prepared) if together else None
-            seqs = self._append(conn, head, prepared, batch_start, batch_size, run)
+            seqs = self._append(conn, head, sealed, batch_start, batch_size, run)
             head = self._meta_head(conn)
             end = self._append_run(conn, head, run, RUN_COMPLETED, len(seqs))
         return RunRecorded(run.run_id, seqs, start_seq, end.seq)
@@ -742,28 +743,26 @@ class DecisionLog:
             raise KeyStoreError(f"{describe(self._path)}: no key store ({where}; pass --keys)")
         return store
 
-    def _seal(
-        self, prepared: Sequence[tuple[Decision, str, str]]
-    ) -> list[tuple[str, str, str | None]]:
-        """The decision JSON, input JSON and ``sealed`` column to store for each prepared
-        decision: redacted and sealed when it holds personal data and the log has a key store,
-        as they are otherwise."""
+    def _seal_all(self, prepared: Sequence[tuple[Decision, str, str]]) -> list[Prepared]:
+        """Each prepared (decision, decision JSON, input JSON) with the JSON to store and its
+        ``sealed`` column: redacted and sealed when it holds personal data and the log has a
+        key store, as they are otherwise. Called before the log's write lock is taken."""
         if self._keystore is None and self._keys_path is None:
-            return [(dj, ij, None) for _, dj, ij in prepared]
+            return [(d, dj, ij, None) for d, dj, ij in prepared]
         from vasp_rules.audit.jsontext import dumps_exact, loads_exact
         from vasp_rules.audit.sealing import seal_records
 
         pairs = [(loads_exact(ij), json.loads(dj)) for _, dj, ij in prepared]
         sealed = seal_records(pairs, self._created_store)
-        out: list[tuple[str, str, str | None]] = []
-        for (_, dj, ij), one in zip(prepared, sealed, strict=True):
+        out: list[Prepared] = []
+        for (decision, dj, ij), one in zip(prepared, sealed, strict=True):
             if one.sealed is None:
-                out.append((dj, ij, None))
+                out.append((decision, dj, ij, None))
             else:
                 # the canonical form of Decision.to_json, checked to still be a decision
                 Decision.model_validate(one.decision)
                 redacted = json.dumps(one.decision, indent=2, sort_keys=True, ensure_ascii=False)
-                out.append((redacted, dumps_exact(one.input), one.sealed))
+                out.append((decision, redacted, dumps_exact(one.input), one.sealed))
         return out
 
     def _created_store(self) -> KeyStore:
