@@ -24,6 +24,8 @@ from vasp_rules.audit.keystore import (
     unseal,
 )
 from vasp_rules.audit.log.errors import AuditError
+from vasp_rules.audit.log.records import Prepared
+from vasp_rules.decision import Decision
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,25 @@ def seal_records(
         ]
         sealed.append(SealedRecord(one.input, one.decision, _canonical(parts) if parts else None))
     return sealed
+
+
+def seal_prepared(
+    prepared: Sequence[tuple[Decision, str, str]], store: Callable[[], KeyStore]
+) -> list[Prepared]:
+    """Each (decision, decision JSON, input JSON) about to be appended, with the JSON to store
+    (redacted when it holds personal data) and its ``sealed`` column (see
+    :func:`seal_records`)."""
+    pairs = [(loads_exact(ij), json.loads(dj)) for _, dj, ij in prepared]
+    out: list[Prepared] = []
+    for (decision, dj, ij), one in zip(prepared, seal_records(pairs, store), strict=True):
+        if one.sealed is None:
+            out.append((decision, dj, ij, None))
+        else:
+            Decision.model_validate(one.decision)  # still a decision, as verify will check
+            # in the canonical form of Decision.to_json
+            redacted = json.dumps(one.decision, indent=2, sort_keys=True, ensure_ascii=False)
+            out.append((decision, redacted, dumps_exact(one.input), one.sealed))
+    return out
 
 
 def parse_sealed(sealed: str) -> list[dict[str, Any]]:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import json
 import os
 import sqlite3
 from collections.abc import Iterator, Sequence
@@ -749,25 +748,13 @@ class DecisionLog:
         key store, as they are otherwise. Called before the log's write lock is taken."""
         if self._keystore is None and self._keys_path is None:
             return [(d, dj, ij, None) for d, dj, ij in prepared]
-        from vasp_rules.audit.jsontext import dumps_exact, loads_exact
-        from vasp_rules.audit.sealing import seal_records
+        from vasp_rules.audit.sealing import seal_prepared
 
-        pairs = [(loads_exact(ij), json.loads(dj)) for _, dj, ij in prepared]
-        sealed = seal_records(pairs, self._created_store)
-        out: list[Prepared] = []
-        for (decision, dj, ij), one in zip(prepared, sealed, strict=True):
-            if one.sealed is None:
-                out.append((decision, dj, ij, None))
-            else:
-                # the canonical form of Decision.to_json, checked to still be a decision
-                Decision.model_validate(one.decision)
-                redacted = json.dumps(one.decision, indent=2, sort_keys=True, ensure_ascii=False)
-                out.append((decision, redacted, dumps_exact(one.input), one.sealed))
-        return out
+        return seal_prepared(prepared, self._created_store)
 
     def _created_store(self) -> KeyStore:
         store = self._store(create=True)
-        assert store is not None  # a path or a store was given: _seal checked
+        assert store is not None  # a path or a store was given: _seal_all checked
         return store
 
     def opened(self, record: Record) -> OpenedRecord:
