@@ -7,25 +7,16 @@ merges theirs over it.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from typing import BinaryIO
 
 
-def create_private(path: str | os.PathLike[str]) -> None:
-    """Create ``path`` empty with mode 0600 if it does not exist; make it 0600 if it does."""
-    fd = os.open(Path(path), os.O_WRONLY | os.O_CREAT, 0o600)
+def create_private(path: str | os.PathLike[str]) -> BinaryIO:
+    """Create ``path`` as a new, empty file of mode 0600 and open it for binary writing;
+    :class:`FileExistsError` if anything is there already."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        os.fchmod(fd, 0o600)
-    finally:
+        os.fchmod(fd, 0o600)  # the umask may only have removed bits
+        return os.fdopen(fd, "wb")
+    except BaseException:
         os.close(fd)
-
-
-@contextmanager
-def private_umask() -> Iterator[None]:
-    """Within the block, files created (SQLite's ``-wal`` and ``-shm`` too) are 0600 at most."""
-    old = os.umask(0o077)
-    try:
-        yield
-    finally:
-        os.umask(old)
+        raise

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import hmac
 import os
@@ -144,7 +145,8 @@ class KeyStore:
         if not target.exists():
             if not create:
                 raise KeyStoreError(f"no key store at {target}")
-            create_private(target)
+            with contextlib.suppress(FileExistsError):  # another process made it first
+                create_private(target).close()
         elif not target.is_file():
             raise KeyStoreError(f"{target} is not a file")
         try:
