@@ -30,7 +30,7 @@ STAND_IN = "Stand-in" in (personal.__doc__ or "")
 A_NAME = "Bilal Ahmed Qureshi"
 A_CNIC = "42101-7734290-5"
 A_PASSPORT = "AB1234567"
-A_WALLET = "bc1qbilal7w0nq3xk2fh9rj5m8c4t6y2a0d9e3g5hpl"
+A_WALLET = "0x4b1a9c7e2d5f8036a1b4c7e9d2f5a8b3c6e9d1f4"
 A_DOB = "1994-03-08"
 A_SECRETS = (A_NAME, A_CNIC, A_CNIC.replace("-", ""), A_PASSPORT, A_WALLET, A_DOB)
 # person B (kept): a director of a licence application, and another transfer's originator
