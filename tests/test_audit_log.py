@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from pydantic import BaseModel
-from test_audit_support import AS_OF, FakePack, StepClock, document, pack_files, pairs
+from test_audit_support import AS_OF, FakePack, StepClock, document, opened, pack_files, pairs
 
 from vasp_rules.audit import (
     GENESIS_HASH,
@@ -46,7 +46,7 @@ def test_record_and_read_back_everything(tmp_path: Path, pack: FakePack) -> None
     with DecisionLog.open(db) as log:
         assert log.count() == 3
         for seq, (decision, doc) in zip(seqs, items, strict=True):
-            rec = log.get(seq)
+            rec = opened(log, log.get(seq))  # personal data joined back from the key store
             assert rec.kind == KIND_DECISION
             assert rec.decision_json == decision.to_json()
             assert rec.decision() == decision
@@ -60,7 +60,7 @@ def test_record_and_read_back_everything(tmp_path: Path, pack: FakePack) -> None
             )
             assert (rec.engine_name, rec.engine_version) == ("vasp-rules", "0.1.0")
             assert rec.outcome == decision.outcome.value
-            assert rec.hash_ok
+            assert log.get(seq).hash_ok  # as stored
         first = log.get(1)
         assert first.prev_hash == GENESIS_HASH
         assert log.get(2).prev_hash == first.hash
@@ -81,8 +81,8 @@ def test_recorded_time_comes_from_the_clock_and_is_utc(tmp_path: Path, pack: Fak
 
 def test_same_inputs_and_clock_give_identical_chains(tmp_path: Path, pack: FakePack) -> None:
     heads = []
-    for name in ("a.db", "b.db"):
-        record_decisions(tmp_path / name, pairs(pack, 1, 4), pack, clock=StepClock())
+    for name in ("a.db", "b.db"):  # in clear: sealed data has random keys and nonces
+        record_decisions(tmp_path / name, pairs(pack, 1, 4), pack, clock=StepClock(), keys=None)
         with DecisionLog.open(tmp_path / name) as log:
             heads.append(log.head())
     assert heads[0] == heads[1]
@@ -98,7 +98,7 @@ def test_input_key_order_is_kept(tmp_path: Path, pack: FakePack) -> None:
     decision = pack.evaluate(doc, AS_OF)
     record_decisions(tmp_path / "d.db", [(decision, doc)], pack)
     with DecisionLog.open(tmp_path / "d.db") as log:
-        assert list(log.get(1).document()) == ["zeta", "id", "alpha"]
+        assert list(opened(log, log.get(1)).document()) == ["zeta", "id", "alpha"]
 
 
 def _blob_rows(db: Path) -> tuple[int, int]:
@@ -342,7 +342,7 @@ def test_a_validated_document_model_is_stored_as_its_json(tmp_path: Path, pack: 
     decision = pack.evaluate(model.model_dump(mode="json"), AS_OF)
     record_decisions(tmp_path / "d.db", [(decision, model)], pack)
     with DecisionLog.open(tmp_path / "d.db") as log:
-        assert log.get(1).document() == {"id": "T-1", "amount": 5}
+        assert opened(log, log.get(1)).document() == {"id": "T-1", "amount": 5}
 
 
 def test_log_in_a_missing_folder_is_a_clear_error(tmp_path: Path, pack: FakePack) -> None:

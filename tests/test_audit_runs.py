@@ -19,7 +19,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import AS_OF, PK, example, sigkill_after_commits
 from test_audit_support import AS_OF as FAKE_AS_OF
-from test_audit_support import FakePack, StepClock, pack_files, pairs
+from test_audit_support import FakePack, StepClock, opened, pack_files, pairs
 from test_scale_chunks import _mixed
 
 from vasp_rules import RulePack
@@ -47,8 +47,8 @@ def _lines(docs: list[dict[str, Any]]) -> str:
 
 
 def _decisions(db: Path) -> list[Any]:
-    with DecisionLog.open(db) as log:
-        return [r for r in log.records() if r.kind == KIND_DECISION]
+    with DecisionLog.open(db) as log:  # as read with the key store beside the log
+        return [opened(log, r) for r in log.records() if r.kind == KIND_DECISION]
 
 
 def _evaluate(*args: str, stdin: str | None = None) -> Any:

@@ -168,3 +168,19 @@ class StepClock:
         self.calls += 1
         self.now += timedelta(seconds=1)
         return self.now
+
+
+def opened(log: Any, record: Any) -> Any:
+    """``record`` as its readers see it: its decision JSON and input with the personal data
+    joined back from the log's key store (the stored columns hold them redacted)."""
+    import dataclasses
+
+    if record.sealed is None:
+        return record
+    joined = log.opened(record)
+    assert joined.complete, (record.seq, joined)
+    return dataclasses.replace(
+        record,
+        decision_json=Decision.model_validate(joined.decision).to_json(),
+        input_json=json.dumps(joined.input, ensure_ascii=False),
+    )

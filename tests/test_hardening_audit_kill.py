@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from conftest import AS_OF, PK, example, sigkill_after_commits
+from test_audit_support import opened
 
 from vasp_rules import RulePack
 from vasp_rules.audit.log import (
@@ -62,7 +63,7 @@ def test_sigkilled_logged_run_keeps_committed_chunks(tmp_path: Path, separate: b
     else:
         expected = [d.to_json() for d in pack.evaluate_many(docs, AS_OF)[:kept]]
     with DecisionLog.open(db) as log:
-        records = [r for r in log.records() if r.kind == KIND_DECISION]
+        records = [opened(log, r) for r in log.records() if r.kind == KIND_DECISION]
         assert [r.decision_json for r in records] == expected
         assert [r.document() for r in records] == docs[:kept]
         assert [(r.status, r.announced, r.decisions) for r in log.runs()] == [

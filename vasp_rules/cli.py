@@ -30,6 +30,7 @@ from .cli_support import (
     format_option,
     handles_errors,
     input_format_option,
+    log_keys_option,
     output_console,
     pack_error_line,
     pack_option,
@@ -149,8 +150,10 @@ def main() -> None:
     "--log",
     "log_path",
     type=click.Path(dir_okay=False),
-    help="Record every decision into this audit log (SQLite).",
+    help="Record every decision into this audit log (SQLite); personal data is sealed under "
+    "keys kept in the key store LOG-keys beside it (see --keys).",
 )
+@log_keys_option()
 @input_format_option()
 @set_param_option()
 @width_option()
@@ -171,6 +174,7 @@ def evaluate(
     batch: bool | None,
     workers: int,
     log_path: str | None,
+    log_keys: str | None,
     input_format: str | None,
     set_params: tuple[str, ...],
     width: int | None,
@@ -209,6 +213,7 @@ def evaluate(
             workers=workers,
             batch=batch is not False,
             log_path=log_path,
+            log_keys=log_keys,
             log_chunk=log_chunk,
             **stream,
         )
@@ -224,7 +229,7 @@ def evaluate(
     rulepack = _load_for(pack, overrides, day)
     if log_path:
         decisions = _evaluate_logged(
-            rulepack, documents, day, together, workers, log_path, log_chunk
+            rulepack, documents, day, together, workers, log_path, log_chunk, log_keys
         )
     else:
         decisions = _evaluate_with_progress(rulepack, documents, day, together, workers)
@@ -256,11 +261,12 @@ def _evaluate_logged(
     workers: int,
     log_path: str,
     chunk: int,
+    log_keys: str | None = None,
 ) -> list[Decision]:
     """Evaluate and record each decision as it is made, committing every `chunk` of them."""
-    from .audit.log import DecisionLog
+    from .audit.log import KEYS_BESIDE, DecisionLog
 
-    with DecisionLog.open(log_path, write=True) as log:
+    with DecisionLog.open(log_path, write=True, keys=log_keys or KEYS_BESIDE) as log:
         with log.recorder(
             pack, total=len(documents), batch=batch, chunk=chunk, as_of=day
         ) as recorder:

@@ -224,6 +224,17 @@ def input_format_option() -> Callable[[F], F]:
     )
 
 
+def log_keys_option() -> Callable[[F], F]:
+    """`--keys PATH`: the key store of an audit log's personal data (with `--log`)."""
+    return click.option(
+        "--keys",
+        "log_keys",
+        type=click.Path(dir_okay=False),
+        help="With --log: the key store of the personal data (default: LOG-keys beside the "
+        "log). Losing it loses the personal data, not the chain: back it up.",
+    )
+
+
 def width_option() -> Callable[[F], F]:
     return click.option(
         "--width",

@@ -6,6 +6,7 @@ See ``docs/audit.md`` for what the hash chain guarantees and what it does not.
 from vasp_rules.audit.log import (
     APPLICATION_ID,
     GENESIS_HASH,
+    KEYS_BESIDE,
     KIND_DECISION,
     KIND_OVERRIDE,
     KIND_RUN,
@@ -52,6 +53,7 @@ __all__ = [
     "KIND_DECISION",
     "KIND_OVERRIDE",
     "KIND_RUN",
+    "KEYS_BESIDE",
     "RUN_COMPLETED",
     "RUN_INCOMPLETE",
     "RUN_STARTED",

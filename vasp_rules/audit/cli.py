@@ -3,13 +3,15 @@
 Every command takes the log file as its first argument: ``vasp-rules audit verify DB``,
 ``audit head DB``, ``audit runs DB``, ``audit show DB ID``, ``audit replay DB ID``,
 ``audit override DB ID --by NAME --reason TEXT --outcome OUTCOME [--key NAME.key]``,
-``audit backup DB OUT``; and ``audit keygen --out NAME.key`` makes the Ed25519 key pair that
-signs overrides and heads (``override --key``, ``head --key``; ``verify --keyring FILE``
-requires signed overrides).
+``audit backup DB OUT``, ``audit export DB --subject VALUE``, ``audit erase DB --subject
+VALUE``; and ``audit keygen --out NAME.key`` makes the Ed25519 key pair that signs overrides
+and heads (``override --key``, ``head --key``; ``verify --keyring FILE`` requires signed
+overrides).
 
-Exit codes: 0 ok; 1 verification failed, replay differs, or the log is tampered; 2 invalid input
-(missing file, not a log, newer schema, corrupt database, unknown id), with a one-line error on
-stderr. Reading commands open the file read-only.
+Exit codes: 0 ok; 1 verification failed, replay differs, the log is tampered, or no data subject
+has the VALUE given; 2 invalid input (missing file, not a log, newer schema, corrupt database,
+unknown id, missing key store), with a one-line error on stderr; 3 replay cannot reproduce a
+record whose personal data was erased. Reading commands open the file read-only.
 
 ``record_decisions`` is re-exported here for the main CLI's ``evaluate --log``; it raises
 :class:`AuditError`, whose ``exit_code`` is the code to exit with.
@@ -35,7 +37,9 @@ from vasp_rules.audit.log import (
     RunSummary,
     record_decisions,
 )
+from vasp_rules.audit.log.store import KEYS_BESIDE
 from vasp_rules.audit.replay import PackLoader, replay
+from vasp_rules.audit.sealing import OpenedRecord
 from vasp_rules.audit.signing import (
     Keyring,
     SignedHead,
@@ -47,7 +51,7 @@ from vasp_rules.audit.signing import (
     parse_anchor,
 )
 from vasp_rules.cli_support import Group, handles_errors, utf8_text
-from vasp_rules.decision import Outcome, notice
+from vasp_rules.decision import Decision, Outcome, notice
 from vasp_rules.pack.yamlio import YamlError, parse_yaml
 
 __all__ = ["AuditError", "audit", "record_decisions"]
@@ -78,6 +82,30 @@ def _keyring(path: Path | None) -> Keyring | None:
 
 def _signing_key(path: Path | None) -> SigningKey | None:
     return None if path is None else _guarded(lambda: load_signing_key(path))
+
+
+_KEYS = click.option(
+    "--keys",
+    "keys",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    metavar="PATH",
+    help="The key store of the log's personal data (default: DB-keys beside the log).",
+)
+_SUBJECT = click.option(
+    "--subject",
+    required=True,
+    metavar="VALUE",
+    help="Any identifier of the person as documents carry it: CNIC/NICOP, passport or "
+    "customer number, national id, wallet address or account.",
+)
+
+
+def _open(db: Path, keys: Path | None, *, write: bool = False) -> DecisionLog:
+    """The log, with the key store ``keys`` (which must exist) or the one beside it."""
+    if keys is not None and not keys.is_file():
+        _fail(f"{keys}: no such key store", 2)
+    return DecisionLog.open(db, write=write, keys=KEYS_BESIDE if keys is None else keys)
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -128,6 +156,8 @@ def audit() -> None:
       vasp-rules audit override decisions.db 1 --by "A. Analyst" --reason "checked" \\
           --outcome APPROVE --key analyst.key
       vasp-rules audit verify decisions.db --keyring officers.keyring
+      vasp-rules audit export decisions.db --subject 42101-7734290-5
+      vasp-rules audit erase decisions.db --subject 42101-7734290-5
     """
 
 
@@ -337,13 +367,43 @@ def _pretty(text: str | None) -> str:
         return text or ""
 
 
+def _personal_line(record: Record, opened: OpenedRecord | None, keys: Path | None) -> list[str]:
+    """What became of the record's personal data (sealed records only)."""
+    if record.sealed is None or opened is None:
+        return []
+    if opened.erased:
+        return [
+            f"  personal    ERASED on {opened.erased_at}: the personal data of this record was "
+            "erased (shown as [personal data])"
+        ]
+    if opened.unavailable:
+        return [
+            f"  personal    sealed; not shown: the key store {keys} lacks its keys "
+            "(shown as [personal data])"
+        ]
+    return [f"  personal    sealed; shown with the key store {keys}"]
+
+
+def _opened_texts(record: Record, opened: OpenedRecord | None) -> tuple[str, str]:
+    """The input and decision JSON to show: joined back when the record is sealed."""
+    if record.sealed is None or opened is None:
+        return _pretty(record.input_json), record.decision_json or ""
+    try:
+        decision = Decision.model_validate(opened.decision).to_json()
+    except ValueError:
+        decision = json.dumps(opened.decision, indent=2, ensure_ascii=False)
+    return dumps_exact(opened.input, indent=2), decision
+
+
 def _show_decision(
     record: Record,
     overrides: list[Record],
     run: RunSummary | None = None,
     keyring: Keyring | None = None,
+    opened: OpenedRecord | None = None,
+    keys: Path | None = None,
 ) -> list[str]:
-    lines = _describe(record) + _run_line(run)
+    lines = _describe(record) + _run_line(run) + _personal_line(record, opened, keys)
     standing = [o for o in overrides if keyring is None or override_signature(o, keyring).trusted]
     if standing:  # with a keyring, only overrides signed by its keys count
         latest = standing[-1]
@@ -356,8 +416,9 @@ def _show_decision(
             f"  effective   {record.outcome} (recorded; no override is signed by a key of "
             f"{keyring.source if keyring else 'the keyring'})"
         )
-    lines += ["input:", _pretty(record.input_json)]
-    lines += ["decision:", record.decision_json or ""]
+    input_text, decision_text = _opened_texts(record, opened)
+    lines += ["input:", input_text]
+    lines += ["decision:", decision_text]
     for override in overrides:
         lines.append("override:")
         lines += _describe(override, keyring)
@@ -369,12 +430,16 @@ def _show_decision(
 @click.argument("record_id", metavar="ID")
 @_KEYRING
 @_format_options
-def show_command(db: Path, record_id: str, keyring: Path | None, fmt: str, as_json: bool) -> None:
+@_KEYS
+def show_command(
+    db: Path, record_id: str, keyring: Path | None, fmt: str, as_json: bool, keys: Path | None
+) -> None:
     """Show record ID of DB with its input and decision, and any overrides of it.
 
     For an override, shows the override and the decision it overrides. Each override says
     whether it is signed and by which key; with --keyring, whether that key is trusted (and
-    only trusted overrides make the effective outcome).
+    only trusted overrides make the effective outcome). Personal data is shown joined back
+    from the key store; a record whose personal data was erased says so.
 
     \b
     Example:
@@ -384,8 +449,10 @@ def show_command(db: Path, record_id: str, keyring: Path | None, fmt: str, as_js
     seq = _parse_id(record_id)
     trusted = _keyring(keyring)
 
-    def run() -> tuple[Record, Record | None, list[Record], RunSummary | None, str]:
-        with DecisionLog.open(db) as log:
+    def run() -> tuple[
+        Record, Record | None, list[Record], RunSummary | None, str, OpenedRecord | None, Any
+    ]:
+        with _open(db, keys) as log:
             record = log.get(seq)
             original = None
             if record.kind == KIND_OVERRIDE and record.overrides_seq is not None:
@@ -393,15 +460,18 @@ def show_command(db: Path, record_id: str, keyring: Path | None, fmt: str, as_js
             decision = original or record
             run_id = decision.run_id
             runs = [] if run_id is None else log.runs(run_id=run_id)
+            opened = _opened_or_none(log, decision)
             return (
                 record,
                 original,
                 log.overrides_of(decision.seq),
                 runs[0] if runs else None,
                 _recorded_notice(log, decision),
+                opened,
+                log.keys_path,
             )
 
-    record, original, overrides, run_summary, stated = _guarded(run)
+    record, original, overrides, run_summary, stated, opened, keys_path = _guarded(run)
     if as_json:
         payload: dict[str, Any] = {
             "record": record.as_dict(),
@@ -412,19 +482,43 @@ def show_command(db: Path, record_id: str, keyring: Path | None, fmt: str, as_js
                 for o in overrides
             ],
             "run": None if run_summary is None else run_summary.as_dict(),
+            "opened": None if opened is None else _opened_dict(opened),
         }
-        click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+        click.echo(dumps_exact(payload, indent=2))
         return
     if record.kind == KIND_RUN:
         lines = [*_describe(record), *_run_line(run_summary)]
     elif original is None:
-        lines = _show_decision(record, overrides, run_summary, trusted)
+        lines = _show_decision(record, overrides, run_summary, trusted, opened, keys_path)
     else:
         lines = [*_describe(record, trusted), "", "overridden decision:"]
-        lines += _show_decision(original, overrides, run_summary, trusted)
+        lines += _show_decision(original, overrides, run_summary, trusted, opened, keys_path)
     if record.kind != KIND_RUN:  # a decision is shown: with the notice of the pack that made it
         lines += ["", stated]
     click.echo("\n".join(lines))
+
+
+def _opened_or_none(log: DecisionLog, record: Record) -> OpenedRecord | None:
+    """A sealed decision record joined back; None for others, and for a damaged record (shown
+    as stored: `audit verify` says what is wrong with it)."""
+    if record.sealed is None or record.kind == KIND_RUN:
+        return None
+    try:
+        return log.opened(record)
+    except (AuditError, ValueError, RecursionError):
+        return None
+
+
+def _opened_dict(opened: OpenedRecord) -> dict[str, Any]:
+    """The joined input and decision, and what could not be joined back."""
+    return {
+        "input": opened.input,
+        "decision": opened.decision,
+        "complete": opened.complete,
+        "erased_at": opened.erased_at,
+        "erased_keys": sorted(opened.erased),
+        "unavailable_keys": list(opened.unavailable),
+    }
 
 
 def _recorded_notice(log: DecisionLog, record: Record) -> str:
@@ -444,11 +538,13 @@ def _recorded_notice(log: DecisionLog, record: Record) -> str:
 @audit.command("replay")
 @_DB
 @click.argument("record_id", metavar="ID")
+@_KEYS
 @click.pass_context
-def replay_command(ctx: click.Context, db: Path, record_id: str) -> None:
+def replay_command(ctx: click.Context, db: Path, record_id: str, keys: Path | None) -> None:
     """Re-evaluate record ID from its stored input, rule pack and as_of; exit 1 on any difference.
 
     Prints the unified diff between the recorded and the replayed decision when they differ.
+    A record whose personal data was erased cannot be reproduced: exit 3.
 
     \b
     Example:
@@ -459,7 +555,7 @@ def replay_command(ctx: click.Context, db: Path, record_id: str) -> None:
     loader: PackLoader | None = obj.get("pack_loader")
 
     def run() -> Any:
-        with DecisionLog.open(db) as log:
+        with _open(db, keys) as log:
             return replay(log, seq, loader)
 
     result = _guarded(run)
@@ -542,3 +638,86 @@ def keygen_command(out: Path, label: str | None) -> None:
     public = _guarded(lambda: generate_key(out, label))
     click.echo(f"wrote {out} (private, keep it secret) and {out.with_suffix('.pub')} (public)")
     click.echo(f"key id {public.key_id}: {public.line}")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+@audit.command("export")
+@_DB
+@_SUBJECT
+@_KEYS
+def export_command(db: Path, subject: str, keys: Path | None) -> None:
+    """Write every decision about one person as JSON: a subject access request.
+
+    The person is found through any of their identifiers; each decision comes with its
+    record number, recorded time, outcome (and overrides), and its input and decision with the
+    personal data joined back. Exit 1 if no data subject has VALUE.
+
+    \b
+    Example:
+      vasp-rules audit export decisions.db --subject 42101-7734290-5 > request-17.json
+    """
+
+    def run() -> dict[str, Any]:
+        with _open(db, keys) as log:
+            found = log.about(subject)
+            return {
+                "subject": subject,
+                "decisions": [
+                    {
+                        "seq": one.record.seq,
+                        "recorded_at": one.record.recorded_at,
+                        "document_kind": one.record.document_kind,
+                        "document_id": one.record.document_id,
+                        "outcome": one.record.outcome,
+                        "effective_outcome": log.effective_outcome(one.record.seq).value,
+                        "as_of": one.record.as_of,
+                        "personal_data": "complete" if one.opened.complete else "partly erased",
+                        "input": one.opened.input,
+                        "decision": one.opened.decision,
+                    }
+                    for one in found
+                ],
+            }
+
+    click.echo(dumps_exact(_guarded(run), indent=2))
+
+
+@audit.command("erase")
+@_DB
+@_SUBJECT
+@_KEYS
+def erase_command(db: Path, subject: str, keys: Path | None) -> None:
+    """Erase one person's personal data by destroying their keys; the chain stays intact.
+
+    Every key of the data subject VALUE identifies (with every identifier linked to it) is
+    destroyed in the key store and wiped from its file; the log is not changed and still
+    verifies with the same head. Records about the person then show their personal data as
+    erased, and replaying them exits 3. Exit 1 if no data subject has VALUE.
+
+    \b
+    Example:
+      vasp-rules audit erase decisions.db --subject 42101-7734290-5
+    """
+    if not db.exists():
+        _fail(f"{db}: no such file", 2)
+
+    def run() -> Any:
+        with _open(db, keys) as log:
+            return log.erase(subject)
+
+    report = _guarded(run)
+    click.echo(
+        f"erased {_count(report.subjects, 'subject')}: {_count(report.keys, 'key')} destroyed; "
+        f"personal data of {_count(len(report.records), 'record')} erased ({report.erased_at})"
+    )
+    if report.records:
+        click.echo("records: " + " ".join(str(seq) for seq in report.records))
+    if not report.wiped:
+        click.echo(
+            "warning: another process holds a read on the key store, so the destroyed keys "
+            "may stay in its -wal file until that process closes it",
+            err=True,
+        )

@@ -27,6 +27,7 @@ from vasp_rules.audit.log import (
     as_of_date,
     check_pack_path,
 )
+from vasp_rules.audit.sealing import OpenedRecord, readable
 from vasp_rules.decision import Decision
 
 
@@ -112,6 +113,12 @@ def _batch_members(log: DecisionLog, record: Record) -> list[Record]:
     return members
 
 
+def _readable(log: DecisionLog, record: Record) -> OpenedRecord:
+    """The record's input and decision with all its personal data; raises
+    :class:`ErasedRecordError` (exit code 3) when some of it was erased."""
+    return readable(log.opened(record), record.seq, log.keys_path)
+
+
 def default_pack_loader() -> PackLoader:
     """``vasp_rules.pack.RulePack.load``, imported when needed."""
     try:
@@ -125,8 +132,10 @@ def default_pack_loader() -> PackLoader:
 def replay(log: DecisionLog, seq: int, loader: PackLoader | None = None) -> ReplayResult:
     """Re-evaluate decision ``seq`` (or the decision an override ``seq`` points at).
 
-    Raises :class:`TamperedLogError` if the record or its pack fails its hashes, and
-    :class:`ReplayError` if the stored pack cannot be loaded or evaluated.
+    Raises :class:`TamperedLogError` if the record or its pack fails its hashes,
+    :class:`ReplayError` if the stored pack cannot be loaded or evaluated, and
+    :class:`~vasp_rules.audit.sealing.ErasedRecordError` (exit code 3) if the personal data of
+    the record (or of a member of its batch) was erased.
     """
     notes: list[str] = []
     record = log.get(seq)
@@ -142,11 +151,15 @@ def replay(log: DecisionLog, seq: int, loader: PackLoader | None = None) -> Repl
     if record.pack_sha256 is None or record.decision_json is None:
         raise TamperedLogError(f"record {record.seq} lacks its decision or rule pack")
     files = log.pack_files(record.pack_sha256)
-    documents = [record.document()]
+    opened = _readable(log, record)
+    documents = [opened.input]
+    recorded = record.decision_json
+    if record.sealed is not None:  # compare with the decision as it was made
+        recorded = Decision.model_validate(opened.decision).to_json()
     index = 0
     if record.batch_start is not None:
         members = _batch_members(log, record)
-        documents = [m.document() for m in members]
+        documents = [_readable(log, m).input for m in members]
         index = record.seq - record.batch_start
         notes.append(
             f"record {record.seq} was evaluated in one batch with records "
@@ -205,7 +218,7 @@ def replay(log: DecisionLog, seq: int, loader: PackLoader | None = None) -> Repl
             f"recorded with engine {record.engine_name} {record.engine_version}, replayed with "
             f"{decision.engine.name} {decision.engine.version}"
         )
-    if decision.notice is not None and "notice" not in json.loads(record.decision_json):
+    if decision.notice is not None and "notice" not in json.loads(recorded):
         # recorded before decisions named their notice: the id derives from the stored
         # pack's disclaimer, not from the evaluation, so it is left out of the comparison
         notes.append(
@@ -213,4 +226,4 @@ def replay(log: DecisionLog, seq: int, loader: PackLoader | None = None) -> Repl
             f"({decision.notice.id}) is left out of the comparison"
         )
         decision = decision.model_copy(update={"notice": None})
-    return ReplayResult(seq, record.seq, record.decision_json, decision.to_json(), tuple(notes))
+    return ReplayResult(seq, record.seq, recorded, decision.to_json(), tuple(notes))

@@ -103,6 +103,7 @@ def run_stream(
     progress: bool | None,
     log_path: str | None = None,
     log_chunk: int = 500,
+    log_keys: str | None = None,
 ) -> None:
     """Stream decisions for one JSON Lines file (or `-`, standard input) to `output` (a file,
     or `-`/None for standard output), flushing each chunk as it is decided. With `log_path`,
@@ -141,7 +142,7 @@ def run_stream(
         # that stops the run, or an exception), with every decision made before it recorded
         with contextlib.ExitStack() as audit:
             if log_path is not None:
-                recorder = _recorder(audit, log_path, pack, day, batch, log_chunk)
+                recorder = _recorder(audit, log_path, pack, day, batch, log_chunk, log_keys)
             records: Iterator[Record]
             if dask is not None:
                 try:
@@ -216,13 +217,14 @@ def _recorder(
     day: date,
     batch: bool,
     chunk: int,
+    keys: str | None = None,
 ) -> ChunkedRecorder:
     """The run's recorder, entered on `stack`. A stream whose pack relates documents on `day`
     is decided as one batch, so it is recorded as one (replay evaluates the recorded members
     together); otherwise each document was decided on its own and is recorded so."""
-    from ..audit.log import DecisionLog
+    from ..audit.log import KEYS_BESIDE, DecisionLog
 
-    log = stack.enter_context(DecisionLog.open(log_path, write=True))
+    log = stack.enter_context(DecisionLog.open(log_path, write=True, keys=keys or KEYS_BESIDE))
     together = relates(pack, day, batch)
     recorder = log.recorder(pack, total=None, batch=together, chunk=chunk, as_of=day)
     return stack.enter_context(recorder)

@@ -36,6 +36,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..audit import AuditError, DecisionLog, RunRecorded
+from ..audit.log import KEYS_BESIDE
 from ..decision import Decision
 from ..engine.durable_backend import EngineError
 from ..entities.ivms101 import parse_ivms101_many
@@ -66,6 +67,8 @@ class ServiceConfig:
 
     packs: Sequence[str] = ("pk",)
     log_path: str | None = None
+    #: the key store of the log's personal data (None: LOG-keys beside the log)
+    log_keys: str | None = None
     api_keys: Sequence[str] = ()
     max_body_bytes: int = DEFAULT_MAX_BODY
     max_batch: int = DEFAULT_MAX_BATCH
@@ -358,7 +361,9 @@ class Service:
         assert self.config.log_path is not None
         audit: DecisionLog | None = getattr(self._logs, "log", None)
         if audit is None:
-            audit = self._logs.log = DecisionLog.open(self.config.log_path, write=True)
+            audit = self._logs.log = DecisionLog.open(
+                self.config.log_path, write=True, keys=self.config.log_keys or KEYS_BESIDE
+            )
         # the explanation is derived, not decided: the log keeps the decision as replay
         # recomputes it (an explained decision would not replay byte for byte)
         plain = [d.model_copy(update={"explanation": None}) for d in decisions]

@@ -20,7 +20,7 @@ from typing import Any
 
 import click
 
-from ..cli_support import fail, handles_errors
+from ..cli_support import fail, handles_errors, log_keys_option
 
 CONFIG_ENV = "VASP_RULES_SERVICE_CONFIG"
 
@@ -32,6 +32,7 @@ def _config_from(settings: dict[str, Any]) -> Any:
     return ServiceConfig(
         packs=settings["packs"],
         log_path=settings.get("log"),
+        log_keys=settings.get("keys"),
         api_keys=read_api_keys(key_file) if key_file else (),
         max_body_bytes=settings["max_body_bytes"],
         max_batch=settings["max_batch"],
@@ -72,8 +73,10 @@ def _quiet_logging() -> None:
     "--log",
     "log_path",
     type=click.Path(dir_okay=False),
-    help="Record every decision in this tamper-evident audit log (SQLite; created if absent).",
+    help="Record every decision in this tamper-evident audit log (SQLite; created if absent); "
+    "personal data is sealed under keys kept in the key store LOG-keys beside it (see --keys).",
 )
+@log_keys_option()
 @click.option(
     "--api-key-file",
     type=click.Path(dir_okay=False),
@@ -101,6 +104,7 @@ def serve(
     port: int,
     workers: int,
     log_path: str | None,
+    log_keys: str | None,
     api_key_file: str | None,
     max_body_bytes: int,
     max_batch: int,
@@ -121,6 +125,7 @@ def serve(
     settings: dict[str, Any] = {
         "packs": list(packs) or ["pk"],
         "log": log_path,
+        "keys": log_keys,
         "api_key_file": api_key_file,
         "max_body_bytes": max_body_bytes,
         "max_batch": max_batch,

@@ -48,6 +48,7 @@ from vasp_rules.audit.log.schema import (
 )
 from vasp_rules.audit.log.store import (
     DEFAULT_CHUNK,
+    KEYS_BESIDE,
     DecisionLog,
     record_decisions,
     verify_log,
@@ -60,6 +61,7 @@ __all__ = [
     "GENESIS_HASH",
     "KIND_DECISION",
     "KIND_OVERRIDE",
+    "KEYS_BESIDE",
     "KIND_RUN",
     "KNOWN_SCHEMA_VERSIONS",
     "MAGIC",

@@ -19,7 +19,9 @@ from vasp_rules.audit.log.errors import RecordingError, TamperedLogError
 from vasp_rules.decision import Decision
 
 if TYPE_CHECKING:
+    from vasp_rules.audit.keystore import KeyStore
     from vasp_rules.audit.log.packs import PackFiles
+    from vasp_rules.audit.sealing import OpenedRecord
 
 #: ``prev_hash`` of the first record.
 GENESIS_HASH: Final = "0" * 64
@@ -51,6 +53,9 @@ _HASH_DOMAIN: Final = b"vasp-rules decision-log v1\n"
 Clock = Callable[[], datetime]
 #: An input document: a JSON-like mapping, or a validated pydantic document model.
 Document = Mapping[str, Any] | BaseModel
+#: A decision ready to append: the decision, the decision JSON and input JSON to store (redacted
+#: when it holds personal data) and its ``sealed`` column (None when there is nothing sealed).
+Prepared = tuple[Decision, str, str, str | None]
 
 
 def utc_now() -> datetime:
@@ -162,16 +167,22 @@ class Record:
         """Whether the stored hash matches the content (the link to the previous is not checked)."""
         return self.computed_hash() == self.hash
 
-    def decision(self) -> Decision:
-        """The stored decision (decision records only)."""
+    def decision(self, keys: KeyStore | None = None) -> Decision:
+        """The stored decision (decision records only); with ``keys``, with its personal data
+        joined back as far as the key store holds the keys (redacted otherwise)."""
         if self.decision_json is None:
             raise RecordingError(f"record {self.seq} is an {self.kind} record, not a decision")
+        if keys is not None and self.sealed is not None:
+            return Decision.model_validate(self.opened(keys).decision)
         return Decision.model_validate_json(self.decision_json)
 
-    def document(self) -> dict[str, Any]:
-        """The stored input document (decision records only)."""
+    def document(self, keys: KeyStore | None = None) -> dict[str, Any]:
+        """The stored input document (decision records only); with ``keys``, with its personal
+        data joined back as far as the key store holds the keys (redacted otherwise)."""
         if self.input_json is None:
             raise RecordingError(f"record {self.seq} is an {self.kind} record, not a decision")
+        if keys is not None and self.sealed is not None:
+            return self.opened(keys).input
         try:
             value = loads_exact(self.input_json)  # the numbers as the engine was given them
         except RecursionError:  # only an edited record can hold this
@@ -183,6 +194,19 @@ class Record:
         if not isinstance(value, dict):
             raise TamperedLogError(f"record {self.seq}: stored input is not a JSON object")
         return value
+
+    def opened(self, keys: KeyStore | None) -> OpenedRecord:
+        """The input and decision with the personal data of ``sealed`` joined back with the
+        keys ``keys`` holds; says which parts were erased (and when) or are unavailable."""
+        from vasp_rules.audit.sealing import open_record
+
+        if self.decision_json is None:
+            raise RecordingError(f"record {self.seq} is an {self.kind} record, not a decision")
+        try:
+            decision = json.loads(self.decision_json)
+        except ValueError:
+            raise TamperedLogError(f"record {self.seq}: stored decision is not JSON") from None
+        return open_record(self.document(), decision, self.sealed, keys)
 
     def as_dict(self) -> dict[str, Any]:
         """All columns, for JSON output."""

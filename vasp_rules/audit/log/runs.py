@@ -7,6 +7,7 @@ import contextlib
 import dataclasses
 import secrets
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from types import TracebackType
@@ -30,6 +31,7 @@ from vasp_rules.audit.log.records import (
     RUN_STOPPED,
     Document,
     Head,
+    Prepared,
     Record,
     input_json,
 )
@@ -261,9 +263,16 @@ class ChunkedRecorder:
         """Commit the queued decisions now."""
         if not self._pending:
             return
+        sealed = self._seal_pending()
         with self._log._writing() as conn:
-            seqs, _ = self._commit_pending(conn)
+            seqs, _ = self._commit_pending(conn, sealed)
         self._committed_now(seqs)
+
+    def _seal_pending(self) -> list[Prepared]:
+        """The queued decisions, their personal data sealed (before the log's write lock is
+        taken: the key store has its own transaction); never retried after a failure."""
+        pending, self._pending = self._pending, []
+        return self._log._seal_all(pending)
 
     def _start(self) -> None:
         log = self._log
@@ -273,12 +282,13 @@ class ChunkedRecorder:
             head = log._append_run(conn, head, self._run, RUN_STARTED, self._total)
         self._last_seq = head.seq
 
-    def _commit_pending(self, conn: sqlite3.Connection) -> tuple[list[int], Head]:
-        """Append the queued decisions (inside a write transaction); returns their sequence
-        numbers and the new head. They count as committed (:meth:`_committed_now`) only once
-        the transaction has."""
+    def _commit_pending(
+        self, conn: sqlite3.Connection, pending: Sequence[Prepared]
+    ) -> tuple[list[int], Head]:
+        """Append the sealed queued decisions (inside a write transaction); returns their
+        sequence numbers and the new head. They count as committed (:meth:`_committed_now`)
+        only once the transaction has."""
         log = self._log
-        pending, self._pending = self._pending, []  # never retried after a failure
         head = log._checked_head(conn)
         if self._together and head.seq != self._last_seq:
             raise RecordingError(
@@ -303,8 +313,9 @@ class ChunkedRecorder:
             return
         self._ended = True
         log = self._log
+        sealed = self._seal_pending()
         with log._writing() as conn:
-            seqs, head = self._commit_pending(conn)
+            seqs, head = self._commit_pending(conn, sealed)
             log._append_run(conn, head, self._run, status, len(self._seqs) + len(seqs))
         self._committed_now(seqs)
 

@@ -24,15 +24,18 @@ the package hold the schema, the records, the runs, the rule packs and verificat
 from __future__ import annotations
 
 import dataclasses
+import enum
 import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from types import TracebackType
-from typing import Final, Self
+from typing import TYPE_CHECKING, Final, Self
 
+from vasp_rules.audit import personal
 from vasp_rules.audit.files import aside, create_private, discard, publish
 from vasp_rules.audit.log.errors import (
     AuditError,
@@ -62,6 +65,7 @@ from vasp_rules.audit.log.records import (
     Clock,
     Document,
     Head,
+    Prepared,
     Record,
     decision_record,
     format_time,
@@ -96,9 +100,40 @@ from vasp_rules.audit.signing import (
 )
 from vasp_rules.decision import Decision, Outcome
 
+if TYPE_CHECKING:
+    from vasp_rules.audit.keystore import KeyStore
+    from vasp_rules.audit.sealing import OpenedRecord
+
 DEFAULT_TIMEOUT: Final = 60.0
 #: Decisions per transaction when a run records as it goes (:meth:`DecisionLog.recorder`).
 DEFAULT_CHUNK: Final = 500
+
+
+class _Beside(enum.Enum):
+    BESIDE = "beside"
+
+
+#: ``keys=`` default of :meth:`DecisionLog.open`: the key store ``DB-keys`` beside the log.
+KEYS_BESIDE: Final = _Beside.BESIDE
+
+
+@dataclass(frozen=True)
+class ErasureReport:
+    """What :meth:`DecisionLog.erase` destroyed and which decision records it affected."""
+
+    subjects: int
+    keys: int
+    records: tuple[int, ...]
+    erased_at: str
+    wiped: bool
+
+
+@dataclass(frozen=True)
+class SubjectRecord:
+    """A decision record about a data subject, with its personal data joined back."""
+
+    record: Record
+    opened: OpenedRecord
 
 
 class DecisionLog:
@@ -117,8 +152,12 @@ class DecisionLog:
         clock: Clock,
         timeout: float = DEFAULT_TIMEOUT,
         handle: Handle,
+        keys: KeyStore | Path | None = None,
     ) -> None:
         self._conn = conn
+        self._keys_path = keys if isinstance(keys, Path) else None
+        self._keystore = None if isinstance(keys, Path) else keys
+        self._own_keystore = False
         self._path = path
         self._writable = writable
         self._clock = clock
@@ -129,6 +168,7 @@ class DecisionLog:
         self._cookie: int | None = None  # SQLite's schema cookie when _select_sql was chosen
         self._select_sql = SELECT
         self._has_runs = True  # the records table has the run columns (schema 2 and later)
+        self._has_sealed = True  # the records table has the columns of schema 3
 
     def _select(self, conn: sqlite3.Connection) -> str:
         """The SELECT of every record column, for this file's table layout (a schema-1 table,
@@ -139,6 +179,7 @@ class DecisionLog:
             columns = {row[1] for row in conn.execute("PRAGMA table_info(records)")}
             self._select_sql = select_for(columns)
             self._has_runs = "run_id" in columns
+            self._has_sealed = "sealed" in columns
             self._cookie = cookie
         return self._select_sql
 
@@ -164,27 +205,43 @@ class DecisionLog:
         write: bool = False,
         clock: Clock | None = None,
         timeout: float = DEFAULT_TIMEOUT,
+        keys: KeyStore | str | os.PathLike[str] | _Beside | None = KEYS_BESIDE,
     ) -> DecisionLog:
         """Open the log at ``path``: read-only by default; ``write=True`` creates it if absent.
 
         The file is checked (header, application id, magic, schema version) before anything
         could write to it; :class:`LogFormatError` says why it was refused. ``clock`` gives the
         recorded time of appends (default: UTC now). ``timeout`` is how long to wait for
-        another writer's lock, in seconds.
+        another writer's lock, in seconds. ``keys`` is the key store of the personal data:
+        by default ``DB-keys`` beside the log (created, 0600, when a decision first holds
+        personal data), or a path, or an open :class:`~vasp_rules.audit.keystore.KeyStore`;
+        None records personal data in clear and reads sealed data as redacted.
         """
         p = Path(path)
         if write and not p.exists():
             create(p)
+        if keys is KEYS_BESIDE:
+            from vasp_rules.audit.keystore import default_keys_path
+
+            keys = default_keys_path(p)
+        elif isinstance(keys, str | os.PathLike):
+            keys = Path(keys)
         handle = hold(p)
         try:
-            return cls._open_held(p, handle, write, clock, timeout)
+            return cls._open_held(p, handle, write, clock, timeout, keys)
         except BaseException:
             release(handle)
             raise
 
     @classmethod
     def _open_held(
-        cls, p: Path, handle: Handle, write: bool, clock: Clock | None, timeout: float
+        cls,
+        p: Path,
+        handle: Handle,
+        write: bool,
+        clock: Clock | None,
+        timeout: float,
+        keys: KeyStore | Path | None,
     ) -> DecisionLog:
         check_header(p, handle)
         # Check the schema over a read-only connection first, so that even a write-mode open
@@ -213,7 +270,15 @@ class DecisionLog:
             raise CorruptLogError(
                 f"{describe(p)}: corrupt or unreadable database ({exc})"
             ) from None
-        log = cls(conn, p, writable=write, clock=clock or utc_now, timeout=timeout, handle=handle)
+        log = cls(
+            conn,
+            p,
+            writable=write,
+            clock=clock or utc_now,
+            timeout=timeout,
+            handle=handle,
+            keys=keys,
+        )
         if write and version < SCHEMA_VERSION:
             try:
                 log._migrate()
@@ -245,6 +310,8 @@ class DecisionLog:
             if self._writable:
                 self.checkpoint()
             self._conn.close()
+            if self._own_keystore and self._keystore is not None:
+                self._keystore.close()
         finally:
             release(self._handle)
 
@@ -567,26 +634,27 @@ class DecisionLog:
         together = batch and len(prepared) > 1
         if together and len({d.as_of for d, _, _ in prepared}) > 1:
             raise RecordingError("decisions evaluated as one batch must share one as_of")
+        sealed = self._seal_all(prepared)
         with self._writing() as conn:
             head = self._checked_head(conn)
             store_pack(conn, pack.sha256, files)
             batch_start = head.seq + 1 if together else None
             batch_size = len(prepared) if together else None
-            return self._append(conn, head, prepared, batch_start, batch_size)
+            return self._append(conn, head, sealed, batch_start, batch_size)
 
     def _append(
         self,
         conn: sqlite3.Connection,
         head: Head,
-        prepared: Sequence[tuple[Decision, str, str]],
+        prepared: Sequence[Prepared],
         batch_start: int | None,
         batch_size: int | None,
         run: Run | None = None,
     ) -> list[int]:
         """Insert decision records after ``head`` and move the head; inside a write
-        transaction."""
+        transaction. ``prepared`` comes from :meth:`_seal_all`."""
         seqs: list[int] = []
-        for decision, decision_json, input_text in prepared:
+        for decision, decision_json, input_text, sealed in prepared:
             record = decision_record(
                 head=head,
                 recorded_at=self._now(),
@@ -597,6 +665,7 @@ class DecisionLog:
                 batch_size=batch_size,
                 run_id=None if run is None else run.run_id,
                 request_id=None if run is None else run.request_id,
+                sealed=sealed,
             )
             conn.execute(INSERT, dataclasses.astuple(record))
             head = Head(record.seq, record.hash)
@@ -647,6 +716,7 @@ class DecisionLog:
         if together and len(days) > 1:
             raise RecordingError("decisions evaluated as one batch must share one as_of")
         run = Run.new(pack, request_id, days.pop().isoformat() if len(days) == 1 else None)
+        sealed = self._seal_all(prepared)
         with self._writing() as conn:
             head = self._checked_head(conn)
             store_pack(conn, pack.sha256, files)
@@ -654,7 +724,7 @@ class DecisionLog:
             start_seq = head.seq
             batch_start = head.seq + 1 if together else None
             batch_size = len(prepared) if together else None
-            seqs = self._append(conn, head, prepared, batch_start, batch_size, run)
+            seqs = self._append(conn, head, sealed, batch_start, batch_size, run)
             head = self._meta_head(conn)
             end = self._append_run(conn, head, run, RUN_COMPLETED, len(seqs))
         return RunRecorded(run.run_id, seqs, start_seq, end.seq)
@@ -739,6 +809,111 @@ class DecisionLog:
             set_head(conn, Head(record.seq, record.hash))
         return record.seq
 
+    # ------------------------------------------------------------------ personal data
+
+    @property
+    def keys_path(self) -> Path | None:
+        """The key store's file (None when the log was opened without one)."""
+        if self._keystore is not None:
+            return self._keystore.path
+        return self._keys_path
+
+    def _store(self, *, create: bool) -> KeyStore | None:
+        """The key store, opened on first use (and created, with ``create``); None if there is
+        none."""
+        if self._keystore is None and self._keys_path is not None:
+            if create or self._keys_path.exists():
+                from vasp_rules.audit.keystore import KeyStore
+
+                self._keystore = KeyStore.open(self._keys_path, create=create)
+                self._own_keystore = True
+        return self._keystore
+
+    def _needed_store(self) -> KeyStore:
+        from vasp_rules.audit.keystore import KeyStoreError
+
+        store = self._store(create=False)
+        if store is None:
+            where = "none was given" if self._keys_path is None else f"no file {self._keys_path}"
+            raise KeyStoreError(f"{describe(self._path)}: no key store ({where}; pass --keys)")
+        return store
+
+    def _seal_all(self, prepared: Sequence[tuple[Decision, str, str]]) -> list[Prepared]:
+        """Each prepared (decision, decision JSON, input JSON) with the JSON to store and its
+        ``sealed`` column: redacted and sealed when it holds personal data and the log has a
+        key store, as they are otherwise. Called before the log's write lock is taken."""
+        if self._keystore is None and self._keys_path is None:
+            return [(d, dj, ij, None) for d, dj, ij in prepared]
+        from vasp_rules.audit.sealing import seal_prepared
+
+        return seal_prepared(prepared, self._created_store)
+
+    def _created_store(self) -> KeyStore:
+        store = self._store(create=True)
+        assert store is not None  # a path or a store was given: _seal_all checked
+        return store
+
+    def opened(self, record: Record) -> OpenedRecord:
+        """Decision ``record``'s input and decision with its personal data joined back, as far
+        as the key store holds the keys (see :class:`~vasp_rules.audit.sealing.OpenedRecord`)."""
+        return record.opened(self._store(create=False) if record.sealed is not None else None)
+
+    def _sealed_under(self, key_ids: Sequence[str]) -> list[Record]:
+        """The decision records with a part sealed under any of ``key_ids``."""
+        from vasp_rules.audit.sealing import sealed_key_ids
+
+        if not key_ids:
+            return []
+        with self._reading() as conn:
+            select = self._select(conn)
+            if not self._has_sealed:
+                return []
+            found: list[Record] = []
+            for start in range(0, len(key_ids), 500):
+                chunk = key_ids[start : start + 500]
+                clause = " OR ".join("instr(sealed, ?) > 0" for _ in chunk)
+                found += [
+                    Record.from_row(row)
+                    for row in conn.execute(
+                        f"{select} WHERE kind = ? AND sealed IS NOT NULL AND ({clause})",
+                        (KIND_DECISION, *chunk),
+                    )
+                ]
+        wanted = set(key_ids)
+        unique = {r.seq: r for r in found if sealed_key_ids(r.sealed) & wanted}
+        return [unique[seq] for seq in sorted(unique)]
+
+    def about(self, value: str) -> list[SubjectRecord]:
+        """Every decision record about the person ``value`` identifies (a CNIC/NICOP, passport
+        or customer number, a wallet address...), with their personal data joined back: the
+        answer to a subject access request. :class:`UnknownSubjectError` if none."""
+        from vasp_rules.audit.keystore import UnknownSubjectError
+
+        store = self._needed_store()
+        found = store.find(personal.identifiers_of(value))
+        if not found.subjects:
+            raise UnknownSubjectError(
+                "no data subject in the key store has that identifier (never recorded, or "
+                "already erased)"
+            )
+        return [SubjectRecord(r, r.opened(store)) for r in self._sealed_under(found.key_ids)]
+
+    def erase(self, value: str) -> ErasureReport:
+        """Erase the personal data of the person ``value`` identifies: destroy every key of
+        their subject(s) in the key store (see :meth:`KeyStore.erase`). The log is not changed
+        and still verifies; the records sealed under those keys read as erased.
+        :class:`UnknownSubjectError` if no subject has ``value``."""
+        store = self._needed_store()
+        erasure = store.erase(personal.identifiers_of(value), at=self._now())
+        records = self._sealed_under(erasure.key_ids)
+        return ErasureReport(
+            erasure.subjects,
+            len(erasure.key_ids),
+            tuple(r.seq for r in records),
+            erasure.erased_at,
+            erasure.wiped,
+        )
+
     # ------------------------------------------------------------------ verifying
 
     def verify(
@@ -774,8 +949,10 @@ def record_decisions(
     *,
     batch: bool = False,
     clock: Clock | None = None,
+    keys: KeyStore | str | os.PathLike[str] | _Beside | None = KEYS_BESIDE,
 ) -> list[int]:
-    """Append decisions made with ``pack`` to the log at ``log_path`` (created if absent).
+    """Append decisions made with ``pack`` to the log at ``log_path`` (created if absent),
+    personal data sealed with the key store ``keys`` (see :meth:`DecisionLog.open`).
 
     All pairs are recorded in one transaction; returns their sequence numbers. Pass
     ``batch=True`` when the documents were evaluated together (``evaluate_many`` with
@@ -783,7 +960,7 @@ def record_decisions(
     :class:`AuditError` (see its ``exit_code``) if the file is not a usable log or the request
     is invalid.
     """
-    with DecisionLog.open(log_path, write=True, clock=clock) as log:
+    with DecisionLog.open(log_path, write=True, clock=clock, keys=keys) as log:
         return log.record_many(pairs, pack, batch=batch)
 
 
