@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from conftest import AS_OF, EXAMPLES, PK
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_audit_support import opened
 from test_scale_chunks import _mixed
 
 from vasp_rules import RulePack
@@ -156,8 +157,8 @@ def _replays_same(db: Path, seqs: list[int]) -> None:
 
 
 def _decision_records(db: Path) -> list[Any]:
-    with DecisionLog.open(db) as log:
-        return [r for r in log.records() if r.kind == KIND_DECISION]
+    with DecisionLog.open(db) as log:  # as readers see them: personal data joined back
+        return [opened(log, r) for r in log.records() if r.kind == KIND_DECISION]
 
 
 @pytest.mark.parametrize("name", list(_DOCUMENTS))
@@ -321,7 +322,7 @@ def test_floats_from_a_python_caller_are_recorded_as_the_models_read_them(tmp_pa
     db = tmp_path / "log.db"
     [seq] = record_decisions(db, [(pack.evaluate(doc, AS_OF), doc)], pack)
     with DecisionLog.open(db) as log:
-        stored = log.get(seq).document()
+        stored = opened(log, log.get(seq)).document()
         assert (stored["amount"], stored["value"]["amount"]) == (Decimal("0.1"), Decimal("1E+16"))
         assert replay(log, seq).same
     with pytest.raises(RecordingError, match="not plain JSON"):

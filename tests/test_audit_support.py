@@ -175,6 +175,8 @@ def opened(log: Any, record: Any) -> Any:
     joined back from the log's key store (the stored columns hold them redacted)."""
     import dataclasses
 
+    from vasp_rules.audit.jsontext import dumps_exact
+
     if record.sealed is None:
         return record
     joined = log.opened(record)
@@ -182,5 +184,5 @@ def opened(log: Any, record: Any) -> Any:
     return dataclasses.replace(
         record,
         decision_json=Decision.model_validate(joined.decision).to_json(),
-        input_json=json.dumps(joined.input, ensure_ascii=False),
+        input_json=dumps_exact(joined.input),  # numbers exactly as stored
     )
