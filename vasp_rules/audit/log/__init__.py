@@ -3,7 +3,8 @@
 One job per module: :mod:`.errors`; :mod:`.handles` (the only code that opens the file outside
 SQLite); :mod:`.schema` (tables, versions, migrations); :mod:`.records` (records, hashing, one
 factory per kind); :mod:`.packs` (rule packs stored content-addressed); :mod:`.runs` (runs and
-the chunked recorder); :mod:`.verify` (verification); :mod:`.store` (:class:`DecisionLog`).
+the chunked recorder); :mod:`.verify` (verification); :mod:`.copy` (a consistent copy of a
+live log); :mod:`.store` (:class:`DecisionLog`: opening, transactions, reading, appending).
 """
 
 from vasp_rules.audit.log.errors import (

@@ -7,7 +7,7 @@ import contextlib
 import dataclasses
 import secrets
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from types import TracebackType
@@ -396,3 +396,49 @@ def differs_from_run(record: Record, start: Record) -> str | None:
     if start.as_of is not None and record.as_of != start.as_of:
         return f"as_of differs from that of its run (record {start.seq})"
     return None
+
+
+def summarize_runs(
+    marks: Sequence[Record],
+    counts: Mapping[str, tuple[int, int | None, int | None]],
+    *,
+    incomplete: bool = False,
+) -> list[RunSummary]:
+    """The runs told by their run records ``marks`` (in sequence order) and, per run id, the
+    count, first and last sequence number of its decision records; only the runs that did not
+    complete with ``incomplete``."""
+    starts: dict[str, Record] = {}
+    ends: dict[str, Record] = {}
+    for mark in marks:
+        rid = mark.run_id or ""
+        if mark.outcome == RUN_STARTED:
+            starts.setdefault(rid, mark)
+        else:
+            ends.setdefault(rid, mark)
+    out: list[RunSummary] = []
+    for rid, start in starts.items():
+        end = ends.get(rid)
+        n, first, last = counts.get(rid, (0, None, None))
+        status = RUN_INCOMPLETE if end is None else end.outcome
+        if incomplete and status == RUN_COMPLETED:
+            continue
+        out.append(
+            RunSummary(
+                run_id=rid,
+                status=status,
+                start_seq=start.seq,
+                end_seq=None if end is None else end.seq,
+                started_at=start.recorded_at,
+                ended_at=None if end is None else end.recorded_at,
+                decisions=n,
+                announced=start.run_decisions,
+                first_seq=first,
+                last_seq=last,
+                request_id=start.request_id,
+                as_of=start.as_of,
+                pack_name=start.pack_name,
+                pack_version=start.pack_version,
+                pack_sha256=start.pack_sha256,
+            )
+        )
+    return out

@@ -36,7 +36,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Final, Self
 
 from vasp_rules.audit import personal
-from vasp_rules.audit.files import aside, create_private, discard, publish
+from vasp_rules.audit.log.copy import backup_snapshot
 from vasp_rules.audit.log.errors import (
     AuditError,
     CorruptLogError,
@@ -60,7 +60,6 @@ from vasp_rules.audit.log.records import (
     KIND_OVERRIDE,
     KIND_RUN,
     RUN_COMPLETED,
-    RUN_INCOMPLETE,
     RUN_STARTED,
     Clock,
     Document,
@@ -75,7 +74,13 @@ from vasp_rules.audit.log.records import (
     seal,
     utc_now,
 )
-from vasp_rules.audit.log.runs import ChunkedRecorder, Run, RunRecorded, RunSummary
+from vasp_rules.audit.log.runs import (
+    ChunkedRecorder,
+    Run,
+    RunRecorded,
+    RunSummary,
+    summarize_runs,
+)
 from vasp_rules.audit.log.schema import (
     DAMAGED,
     INSERT,
@@ -470,33 +475,8 @@ class DecisionLog:
         0600, and linked in place when whole: ``out`` never exists half-written, and an
         existing ``out`` is refused (:class:`RecordingError`), never overwritten.
         """
-        target = Path(out)
-        if os.path.lexists(target):
-            raise RecordingError(f"{describe(target)}: already exists; choose a new file")
-        tmp = aside(target, "backup")
-        try:
-            create_private(tmp).close()
-            copy = sqlite3.connect(str(tmp), isolation_level=None)
-            try:
-                with self._reading() as conn:  # one snapshot: its head is the copy's
-                    last = self._last(conn)
-                    conn.backup(copy)
-                # one self-contained file: reading it needs no -wal or -shm file (opening it
-                # for writing turns WAL mode on again)
-                copy.execute("PRAGMA journal_mode = DELETE")
-            finally:
-                copy.close()
-            if not publish(tmp, target):
-                raise RecordingError(f"{describe(target)}: already exists; choose a new file")
-        except OSError as exc:
-            raise RecordingError(
-                f"{describe(target)}: cannot write the backup: {exc.strerror or exc}"
-            ) from None
-        except sqlite3.Error as exc:
-            raise CorruptLogError(f"{describe(self._path)}: backup failed: {exc}") from None
-        finally:
-            discard(tmp)
-        return Head(0, GENESIS_HASH) if last is None else Head(last.seq, last.hash)
+        with self._reading() as conn:  # one snapshot: its head is the copy's
+            return backup_snapshot(conn, self._last(conn), self._path, Path(out))
 
     def overrides_of(self, seq: int) -> list[Record]:
         """The override records that point at decision ``seq``, oldest first."""
@@ -530,41 +510,7 @@ class DecisionLog:
                     (KIND_DECISION, *params),
                 )
             }
-        starts: dict[str, Record] = {}
-        ends: dict[str, Record] = {}
-        for mark in marks:
-            rid = mark.run_id or ""
-            if mark.outcome == RUN_STARTED:
-                starts.setdefault(rid, mark)
-            else:
-                ends.setdefault(rid, mark)
-        out: list[RunSummary] = []
-        for rid, start in starts.items():
-            end = ends.get(rid)
-            n, first, last = counts.get(rid, (0, None, None))
-            status = RUN_INCOMPLETE if end is None else end.outcome
-            if incomplete and status == RUN_COMPLETED:
-                continue
-            out.append(
-                RunSummary(
-                    run_id=rid,
-                    status=status,
-                    start_seq=start.seq,
-                    end_seq=None if end is None else end.seq,
-                    started_at=start.recorded_at,
-                    ended_at=None if end is None else end.recorded_at,
-                    decisions=n,
-                    announced=start.run_decisions,
-                    first_seq=first,
-                    last_seq=last,
-                    request_id=start.request_id,
-                    as_of=start.as_of,
-                    pack_name=start.pack_name,
-                    pack_version=start.pack_version,
-                    pack_sha256=start.pack_sha256,
-                )
-            )
-        return out
+        return summarize_runs(marks, counts, incomplete=incomplete)
 
     def effective_outcome(self, seq: int, *, keyring: Keyring | None = None) -> Outcome:
         """The outcome that stands for decision ``seq``: the latest override's, else its own.
