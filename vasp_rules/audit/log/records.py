@@ -100,7 +100,7 @@ class Head:
         return cls(int(seq_text), digest.lower())
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Record:
     """One row of the chain. Decision records carry the decision, input, pack and engine;
     override records carry the link to the decision they override, who, why and the new outcome;
@@ -119,22 +119,22 @@ class Record:
     document_kind: str
     document_id: str
     outcome: str
-    as_of: str | None
-    decision_json: str | None
-    input_json: str | None
-    batch_start: int | None
-    batch_size: int | None
-    pack_name: str | None
-    pack_version: str | None
-    pack_sha256: str | None
-    engine_name: str | None
-    engine_version: str | None
-    overrides_seq: int | None
-    overrides_hash: str | None
-    override_by: str | None
-    override_reason: str | None
+    as_of: str | None = None
+    decision_json: str | None = None
+    input_json: str | None = None
+    batch_start: int | None = None
+    batch_size: int | None = None
+    pack_name: str | None = None
+    pack_version: str | None = None
+    pack_sha256: str | None = None
+    engine_name: str | None = None
+    engine_version: str | None = None
+    overrides_seq: int | None = None
+    overrides_hash: str | None = None
+    override_by: str | None = None
+    override_reason: str | None = None
     prev_hash: str
-    hash: str
+    hash: str = ""
     run_id: str | None = None
     request_id: str | None = None
     run_decisions: int | None = None
@@ -145,7 +145,7 @@ class Record:
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> Record:
         """The record of a row read with the SELECT of :func:`.schema.select_for`."""
-        return cls(*row)
+        return cls(**dict(zip(RECORD_COLUMNS, row, strict=True)))
 
     def content(self) -> dict[str, Any]:
         """Every column but ``hash``: what the hash covers (seq and prev_hash included). The
@@ -253,12 +253,7 @@ def decision_record(
             pack_sha256=decision.rulepack.sha256,
             engine_name=decision.engine.name,
             engine_version=decision.engine.version,
-            overrides_seq=None,
-            overrides_hash=None,
-            override_by=None,
-            override_reason=None,
             prev_hash=head.hash,
-            hash="",
             run_id=run_id,
             request_id=request_id,
             sealed=sealed,
@@ -286,22 +281,11 @@ def override_record(
             document_kind=original.document_kind,
             document_id=original.document_id,
             outcome=outcome,
-            as_of=None,
-            decision_json=None,
-            input_json=None,
-            batch_start=None,
-            batch_size=None,
-            pack_name=None,
-            pack_version=None,
-            pack_sha256=None,
-            engine_name=None,
-            engine_version=None,
             overrides_seq=original.seq,
             overrides_hash=original.hash,
             override_by=by,
             override_reason=reason,
             prev_hash=head.hash,
-            hash="",
             signer=signer,
             signature=signature,
         )
@@ -329,21 +313,10 @@ def run_record(
             document_id=run_id,
             outcome=status,
             as_of=as_of,
-            decision_json=None,
-            input_json=None,
-            batch_start=None,
-            batch_size=None,
             pack_name=pack.name,
             pack_version=pack.version,
             pack_sha256=pack.sha256,
-            engine_name=None,
-            engine_version=None,
-            overrides_seq=None,
-            overrides_hash=None,
-            override_by=None,
-            override_reason=None,
             prev_hash=head.hash,
-            hash="",
             run_id=run_id,
             request_id=request_id,
             run_decisions=decisions,
