@@ -160,3 +160,32 @@ def test_processes_resolve_one_person_to_one_key(tmp_path: Path) -> None:
         results = pool.starmap(_resolve_many, [(path, people)] * 3)
     assert results[0] == results[1] == results[2]
     assert len(set(results[0])) == len(people)
+
+
+def _open_at(path: str, start: float) -> str:
+    """Open (creating) the key store at ``path`` at the moment ``start``; the error, if any."""
+    import time
+
+    time.sleep(max(0.0, start - time.time()))
+    try:
+        with KeyStore.open(path, create=True) as store:
+            return store.keys_for([[("cnic", "3520200000011")]])[0].key_id
+    except Exception as exc:  # noqa: BLE001 - reported to the test, which names it
+        return f"error: {exc}"
+
+
+def test_processes_creating_one_store_at_once_all_open_it(tmp_path: Path) -> None:
+    """Regression: a process that read the header before another's creation committed and the
+    tables after it took a fresh key store for another database ("is not a vasp-rules key
+    store"); the check and the creation now happen under one write lock."""
+    import time
+
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(4) as pool:
+        pool.map(str, range(4))  # the workers are up before the races start
+        for attempt in range(12):
+            path = str(tmp_path / f"race-{attempt}")
+            start = time.time() + 0.3
+            results = pool.starmap(_open_at, [(path, start)] * 4)
+            assert not [r for r in results if r.startswith("error")], results
+            assert len(set(results)) == 1, results

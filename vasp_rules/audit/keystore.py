@@ -168,30 +168,35 @@ class KeyStore:
     @staticmethod
     def _prepare(conn: sqlite3.Connection, path: Path, create: bool) -> bytes:
         conn.execute("PRAGMA secure_delete=ON")
-        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-        empty = not conn.execute("SELECT 1 FROM sqlite_schema LIMIT 1").fetchone()
-        if app_id != KEYSTORE_APPLICATION_ID and not (empty and create):
-            raise KeyStoreError(f"{path} is not a vasp-rules key store")
+        if conn.execute("PRAGMA application_id").fetchone()[0] != KEYSTORE_APPLICATION_ID:
+            # Not (yet) a key store. Another process may be creating it right now: decide
+            # under the write lock, where its creation is either complete or not begun (two
+            # separate reads could see the id before its commit and the tables after it).
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+                empty = not conn.execute("SELECT 1 FROM sqlite_schema LIMIT 1").fetchone()
+                if app_id != KEYSTORE_APPLICATION_ID:
+                    if not (empty and create):
+                        raise KeyStoreError(f"{path} is not a vasp-rules key store")
+                    for statement in _SCHEMA:
+                        conn.execute(statement)
+                    conn.execute(f"PRAGMA application_id={KEYSTORE_APPLICATION_ID}")
+                    conn.execute(
+                        "INSERT OR IGNORE INTO meta VALUES ('magic', ?), ('version', ?)",
+                        (KEYSTORE_MAGIC, str(KEYSTORE_VERSION)),
+                    )
+                    conn.execute(
+                        "INSERT OR IGNORE INTO secret VALUES (1, ?)", (secrets.token_bytes(32),)
+                    )
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
         if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
             conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
-        if empty:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                for statement in _SCHEMA:
-                    conn.execute(statement)
-                conn.execute(f"PRAGMA application_id={KEYSTORE_APPLICATION_ID}")
-                conn.execute(
-                    "INSERT OR IGNORE INTO meta VALUES ('magic', ?), ('version', ?)",
-                    (KEYSTORE_MAGIC, str(KEYSTORE_VERSION)),
-                )
-                conn.execute(
-                    "INSERT OR IGNORE INTO secret VALUES (1, ?)", (secrets.token_bytes(32),)
-                )
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
         row = conn.execute("SELECT value FROM meta WHERE key = 'magic'").fetchone()
         if row is None or row[0] != KEYSTORE_MAGIC:
             raise KeyStoreError(f"{path} is not a vasp-rules key store")
