@@ -253,14 +253,3 @@ def _render_compiled(template: Template, ev: Evaluator, scope: dict[str, tuple[A
             out.append(format_value(fn(ev, scope), type_name))
     return "".join(out)
 
-
-def findings_for(
-    compiled: CompiledPack, item: Item, batch: Sequence[Item] | BatchView, engine: EngineName
-) -> list[Finding]:
-    ctx = context_for(compiled, item, batch)
-    fast = engine != "reference"
-    findings = [
-        finding_for(rule, held, ctx, compiled=fast)
-        for rule, held in fired_rules(compiled, item, ctx, engine)
-    ]
-    return _unique_sorted(findings)
