@@ -11,10 +11,13 @@ design (validation, one durable-rules session in the C engine, the canonical JSO
 of `input_sha256`), with the best ratio that floor allows. Then: single-decision CPU latency
 per kind (p50/p90/p99), mixed-kind throughput of durable-rules and of the reference
 interpreter, RulePack.load time, the first evaluation on a new date, and the resident memory
-over many decisions. Figures are ratios measured in the same run: this machine
-is shared and noisy; nothing here is asserted.
+over many decisions. Then documents evaluated alone in micro-batches (shared durable-rules
+sessions) against one call each, and the pack frozen out of the garbage collector's way against
+unfrozen (`--only batching` runs just these two). Figures are ratios measured in the same run:
+this machine is shared and noisy; nothing here is asserted.
 
     python benchmarks/fastpath.py [--count 2000] [--rounds 5] [--seed 11] [--memory 100000]
+        [--shared 600] [--keep 15000] [--only batching]
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from handwritten_transfer import TransferRules  # noqa: E402
 from vasp_rules import RulePack  # noqa: E402
 from vasp_rules.engine.durable_backend import session_json  # noqa: E402
 from vasp_rules.engine.evaluate import (  # noqa: E402
+    MATCH_CHUNK,
     _outcomes,
     batch_view,
     context_for,
@@ -373,6 +377,96 @@ def latency(pack: RulePack, kind: str, docs: list[dict[str, Any]]) -> None:
     print(f"  {kind:20s} p50 {q(0.5):6.3f} ms   p90 {q(0.9):6.3f} ms   p99 {q(0.99):6.3f} ms")
 
 
+def _quantiles(times: list[float]) -> str:
+    times = sorted(times)
+
+    def q(p: float) -> float:
+        return times[min(len(times) - 1, int(p * len(times)))]
+
+    return f"p50 {q(0.5):6.3f} ms   p99 {q(0.99):6.3f} ms"
+
+
+def shared_sessions(pack: RulePack, kind: str, docs: list[dict[str, Any]], rounds: int) -> None:
+    """`pack.evaluate` one document at a time (one durable-rules session each) against
+    `evaluate_many(batch=False)` in micro-batches of 8 and MATCH_CHUNK (documents evaluated
+    alone, stage by stage, their facts matched in shared sessions): CPU per document, and the
+    CPU time of one call (the latency every document of the call sees)."""
+    ways: dict[str, int] = {"one per call": 1, "8 per call": 8, f"{MATCH_CHUNK} per call": 200}
+    cpu: dict[str, list[float]] = {name: [] for name in ways}
+    calls: dict[str, list[float]] = {name: [] for name in ways}
+    same = None
+    for _ in range(rounds):  # interleaved
+        for name, size in ways.items():
+            gc.collect()
+            decided: list[str] = []
+            start = time.process_time()
+            for at in range(0, len(docs), size):
+                began = time.thread_time_ns()
+                out = pack.evaluate_many(docs[at : at + size], AS_OF, batch=False)
+                calls[name].append((time.thread_time_ns() - began) / 1e6)
+                decided.extend(d.to_json() for d in out)
+            cpu[name].append(time.process_time() - start)
+            same = decided if same is None else same
+            assert decided == same, "decisions differ between micro-batch sizes"
+    print(f"  {kind} ({len(docs)} documents, decisions byte-identical at every size; "
+          f"median of {rounds} interleaved rounds):")
+    for name in ways:
+        per = 1e6 * statistics.median(cpu[name]) / len(docs)
+        print(f"    {name:16s} CPU {per:7.1f} us/document   one call: {_quantiles(calls[name])}")
+
+
+def frozen_pack(pack: RulePack, docs: list[dict[str, Any]], rounds: int, keep: int) -> None:
+    """The pack frozen out of the cyclic collector's way (what loading does) against the same
+    process with everything unfrozen, interleaved: CPU per decision, CPU latency of one
+    decision, and the full collections of a run that keeps `keep` decisions (as `evaluate`
+    and the service's batches do), with their wall time."""
+    full: list[float] = []
+    began: list[float] = []
+
+    def watch(phase: str, info: dict[str, Any]) -> None:
+        if info["generation"] == 2:
+            if phase == "start":
+                began.append(time.perf_counter())
+            else:
+                full.append(1000 * (time.perf_counter() - began.pop()))
+
+    results: dict[bool, tuple[list[float], list[float], list[float]]] = {
+        True: ([], [], []), False: ([], [], [])
+    }
+    gc.callbacks.append(watch)
+    try:
+        for _ in range(rounds):
+            for freeze in (True, False):
+                gc.unfreeze()
+                gc.collect()
+                if freeze:
+                    gc.freeze()
+                cpu, latencies, collections = results[freeze]
+                kept = []
+                full.clear()
+                start = time.process_time()
+                while len(kept) < keep:
+                    for doc in docs:
+                        t0 = time.thread_time_ns()
+                        kept.append(pack.evaluate(doc, AS_OF))
+                        latencies.append((time.thread_time_ns() - t0) / 1e6)
+                cpu.append((time.process_time() - start) / len(kept))
+                collections.extend(full)
+                del kept
+    finally:
+        gc.callbacks.remove(watch)
+        gc.collect()
+        gc.freeze()  # as loading left it
+    print(f"  {len(docs)} mixed documents, runs keeping {keep} decisions, median of {rounds} "
+          "interleaved rounds:")
+    for freeze in (True, False):
+        cpu, latencies, collections = results[freeze]
+        label = "frozen (default)" if freeze else "unfrozen"
+        walls = ", ".join(f"{ms:.0f}" for ms in sorted(collections)) or "none"
+        print(f"    {label:17s} CPU {1e6 * statistics.median(cpu):7.1f} us/decision   "
+              f"one decision: {_quantiles(latencies)}   full collections (ms): {walls}")
+
+
 def mixed(pack: RulePack, docs: list[dict[str, Any]], rounds: int) -> None:
     results: dict[str, list[float]] = {"durable": [], "reference": []}
     for _ in range(rounds):
@@ -447,6 +541,12 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--memory", type=int, default=100_000,
                     help="decisions for the memory check (1000000 for the full check)")
+    ap.add_argument("--shared", type=int, default=600,
+                    help="documents per kind for the micro-batch and gc.freeze comparisons")
+    ap.add_argument("--keep", type=int, default=15_000,
+                    help="decisions a run keeps in the gc.freeze comparison")
+    ap.add_argument("--only", choices=["batching"],
+                    help="run only the micro-batch and gc.freeze comparisons")
     args = ap.parse_args()
     pack = RulePack.load("pk")
     by_kind = {
@@ -454,6 +554,30 @@ def main() -> None:
         "transfer": transfers(args.count, args.seed + 1),
     }
     print(f"as_of {AS_OF}; pack {pack.name} {pack.version}")
+    others = synthetic(args.count * 2, args.seed)
+    mix = [d for group in zip(*by_kind.values(), others[::2], strict=False) for d in group]
+    if args.only != "batching":
+        yardsticks(pack, by_kind, others, args)
+    print("micro-batches: documents evaluated alone, one call each or many per call:")
+    customers = [d for d in others if d["kind"] == "customer"]
+    for kind, docs in (*by_kind.items(), ("customer", customers)):
+        shared_sessions(pack, kind, docs[: args.shared], args.rounds)
+    print("the pack frozen out of the garbage collector's way (gc.freeze on loading):")
+    frozen_pack(pack, mix[: args.shared], args.rounds, args.keep)
+    if args.only != "batching":
+        print("loading:")
+        loading(3)
+        print("memory:")
+        memory(pack, mix, args.memory)
+
+
+def yardsticks(
+    pack: RulePack,
+    by_kind: dict[str, list[dict[str, Any]]],
+    others: list[dict[str, Any]],
+    args: argparse.Namespace,
+) -> None:
+    """The issue's yardsticks: agreement, throughput, the budget, latency, mixed kinds."""
     print("agreement with the hand-written evaluators (rule ids fired):")
     for kind, docs in by_kind.items():
         agreement(pack, kind, docs)
@@ -463,7 +587,6 @@ def main() -> None:
     print("where the time goes, and the floor of this design:")
     for kind, docs in by_kind.items():
         budget(pack, kind, docs, args.rounds)
-    others = synthetic(args.count * 2, args.seed)
     print("single-decision latency (CPU):")
     for kind in ("licence_application", "transfer", "customer", "amnesty_declaration"):
         docs = by_kind.get(kind) or [d for d in others if d["kind"] == kind]
@@ -471,11 +594,6 @@ def main() -> None:
     print("mixed kinds:")
     mix = [d for group in zip(*by_kind.values(), others[::2], strict=False) for d in group]
     mixed(pack, mix[: args.count], max(3, args.rounds // 2))
-    print("loading:")
-    loading(3)
-    print("memory:")
-    memory(pack, mix, args.memory)
-
 
 if __name__ == "__main__":
     main()

@@ -6,9 +6,11 @@ connections at concurrency 1 and 16, checks every answer is the library's decisi
 and prints throughput, p50/p99 latency and server CPU per request beside the same documents
 evaluated in this process, one after another. The server is stopped at the end, also on error.
 
-Run: ``python benchmarks/service.py [--requests N] [--workers W] [--kinds transfer,customer]``
-(from the repository root; needs the `service` extra). The ratio column is service throughput
-over in-process throughput; the issue's aim is >= 0.7 at concurrency 16 with 2 workers.
+Run: ``python benchmarks/service.py [--requests N] [--workers W] [--kinds transfer,customer]
+[--gather 32,1] [--rounds R]`` (from the repository root; needs the `service` extra). With
+several `--gather` values, one server each, measured in interleaved rounds. The ratio column is
+service throughput over in-process throughput; the issue's aim is >= 0.7 at concurrency 16 with
+2 workers.
 """
 
 from __future__ import annotations
@@ -114,7 +116,7 @@ def http_request(port: int, document: dict[str, Any]) -> bytes:
     ).encode() + body
 
 
-def start_server(workers: int) -> tuple[subprocess.Popen[bytes], int]:
+def start_server(workers: int, gather: int = 32) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     process = subprocess.Popen(
         [
@@ -128,6 +130,8 @@ def start_server(workers: int) -> tuple[subprocess.Popen[bytes], int]:
             str(port),
             "--workers",
             str(workers),
+            "--gather",
+            str(gather),
             "--no-access-log",
         ],
         stdout=subprocess.DEVNULL,
@@ -155,7 +159,15 @@ def main() -> None:
     parser.add_argument(
         "--kinds", default="", help="only these document kinds (comma-separated; default all)"
     )
+    parser.add_argument(
+        "--gather",
+        default="32",
+        help="servers to compare by `serve --gather` (comma-separated, e.g. 32,1: single-"
+        "document requests decided in micro-batches of up to 32, or each alone)",
+    )
+    parser.add_argument("--rounds", type=int, default=1, help="interleaved rounds per server")
     args = parser.parse_args()
+    gathers = [int(g) for g in args.gather.split(",")]
     kinds = {k for k in args.kinds.split(",") if k}
     base = []
     for path in sorted((ROOT / "examples").glob("*.json")):
@@ -182,43 +194,46 @@ def main() -> None:
     baseline = len(documents) / wall
     rows = [("in-process pack.evaluate", 1, baseline, latencies, cpu / len(documents), 1.0)]
 
-    process, port = start_server(args.workers)
+    servers = [(g, *start_server(args.workers, g)) for g in gathers]
     try:
-        requests = [http_request(port, d) for d in documents]
-        warm = [http_request(port, d) for d in base] * (4 * args.workers)
-        asyncio.run(load(port, warm, 2 * args.workers))
-        for concurrency in (1, 16):
-            cpu_before = cpu_seconds(process.pid)
-            elapsed, lat, answers = asyncio.run(load(port, requests, concurrency))
-            cpu_used = cpu_seconds(process.pid) - cpu_before
-            for i, body in answers.items():
-                if body != expected[i % len(base)]:
-                    raise RuntimeError(f"request {i}: the decision differs from the library's")
-            rate = len(requests) / elapsed
-            rows.append(
-                (
-                    f"service, {args.workers} workers",
-                    concurrency,
-                    rate,
-                    lat,
-                    cpu_used / len(requests),
-                    rate / baseline,
-                )
-            )
+        samples: dict[tuple[int, int], list[tuple[float, list[float], float]]] = {}
+        for _, _, port in servers:
+            warm = [http_request(port, d) for d in base] * (4 * args.workers)
+            asyncio.run(load(port, warm, 2 * args.workers))
+        for _ in range(args.rounds):  # interleaved: drift on a shared machine hits all alike
+            for concurrency in (1, 16):
+                for gather, process, port in servers:
+                    requests = [http_request(port, d) for d in documents]
+                    cpu_before = cpu_seconds(process.pid)
+                    elapsed, lat, answers = asyncio.run(load(port, requests, concurrency))
+                    cpu_used = cpu_seconds(process.pid) - cpu_before
+                    for i, body in answers.items():
+                        if body != expected[i % len(base)]:
+                            raise RuntimeError(f"request {i}: the decision differs")
+                    samples.setdefault((gather, concurrency), []).append(
+                        (len(requests) / elapsed, lat, cpu_used / len(requests))
+                    )
+        for (gather, concurrency), runs in samples.items():
+            rate = statistics.median(r for r, _, _ in runs)
+            lat = [x for _, one, _ in runs for x in one]
+            cpu_per = statistics.median(c for _, _, c in runs)
+            name = f"service, {args.workers} w., gather {gather}"
+            rows.append((name, concurrency, rate, lat, cpu_per, rate / baseline))
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        for _, process, _ in servers:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
     print(
-        f"{'':28}{'conc.':>6}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'CPU ms/req':>12}{'ratio':>7}"
+        f"{'':34}{'conc.':>6}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'CPU ms/req':>12}{'ratio':>7}"
     )
     for name, conc, rate, lat, cpu_per, ratio in rows:
         print(
-            f"{name:28}{conc:>6}{rate:>10.1f}{percentile(lat, 0.5) * 1e3:>9.2f}"
+            f"{name:34}{conc:>6}{rate:>10.1f}{percentile(lat, 0.5) * 1e3:>9.2f}"
             f"{percentile(lat, 0.99) * 1e3:>9.2f}{cpu_per * 1e3:>12.2f}{ratio:>7.2f}"
         )
     print(

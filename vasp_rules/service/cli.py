@@ -36,6 +36,7 @@ def _config_from(settings: dict[str, Any]) -> Any:
         api_keys=read_api_keys(key_file) if key_file else (),
         max_body_bytes=settings["max_body_bytes"],
         max_batch=settings["max_batch"],
+        gather=settings["gather"],
     )
 
 
@@ -96,6 +97,14 @@ def _quiet_logging() -> None:
     show_default=True,
     help="Most documents in one request.",
 )
+@click.option(
+    "--gather",
+    type=click.IntRange(1, 1000),
+    default=32,
+    show_default=True,
+    help="Most single-document requests that arrive together decided in one micro-batch "
+    "(shared durable-rules sessions; 1: each alone).",
+)
 @click.option("--access-log/--no-access-log", default=True, show_default=True)
 @handles_errors
 def serve(
@@ -108,6 +117,7 @@ def serve(
     api_key_file: str | None,
     max_body_bytes: int,
     max_batch: int,
+    gather: int,
     access_log: bool,
 ) -> None:
     """Run the HTTP decision service (docs/service.md).
@@ -129,6 +139,7 @@ def serve(
         "api_key_file": api_key_file,
         "max_body_bytes": max_body_bytes,
         "max_batch": max_batch,
+        "gather": gather,
     }
     config = _config_from(settings)  # reads the key file: fails here if unusable
     if log_path:
