@@ -52,8 +52,9 @@ log = logging.getLogger("vasp_rules.service")
 DEFAULT_MAX_BODY = 10 * 1024 * 1024
 DEFAULT_MAX_BATCH = 10_000
 INPUT_FORMATS = ("document", "ivms101")
-#: requests with at most this many documents (no explanation, no audit log) are evaluated on
-#: the event loop; larger ones in a worker thread, so the server keeps answering meanwhile
+#: requests with at most this many documents (no explanation, no audit log, on a date already
+#: compiled) are evaluated on the event loop; others in a worker thread, so the server keeps
+#: answering meanwhile
 INLINE_DOCUMENTS = 4
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
@@ -432,7 +433,12 @@ class Service:
                 )
             return decisions, headers
 
-        if len(documents) <= INLINE_DOCUMENTS and not explain and self.config.log_path is None:
+        if (
+            len(documents) <= INLINE_DOCUMENTS
+            and not explain
+            and self.config.log_path is None
+            and pack.is_compiled(as_of)  # a new date compiles in a thread, never on the loop
+        ):
             decisions, headers = work()  # about a millisecond: a thread hop would cost a third
         else:
             decisions, headers = await anyio.to_thread.run_sync(work)
