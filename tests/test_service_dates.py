@@ -58,11 +58,11 @@ def slow_compiles(monkeypatch: pytest.MonkeyPatch) -> list[date]:
     seen: list[date] = []
     lock = threading.Lock()
 
-    def slow(loaded: Any, as_of: date) -> Any:
+    def slow(loaded: Any, as_of: date, *rest: Any) -> Any:
         with lock:
             seen.append(as_of)
         time.sleep(SLOW)  # blocks the thread, as CPU-bound compilation does
-        return real(loaded, as_of)
+        return real(loaded, as_of, *rest)
 
     monkeypatch.setattr(rulepack, "compile_pack", slow)
     return seen

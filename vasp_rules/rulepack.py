@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from . import __version__
 from .compiler.batchplan import BatchPlan, plan_rules
-from .compiler.compile import CompiledPack, compile_pack
+from .compiler.compile import CompileCache, CompiledPack, compile_pack
 from .decision import (
     Decision,
     EngineRef,
@@ -102,6 +102,8 @@ class RulePack:
         self._compiled: OrderedDict[date, _CacheEntry] = OrderedDict()
         #: dates being compiled now, each by one thread (the others wait for its result)
         self._compiling: dict[date, threading.Event] = {}
+        #: compiled parts shared between dates of the same structure (compile.CompileCache)
+        self._parts = CompileCache()
         self._ref = self.ref
         #: the notice every output a person reads states; decisions carry its id
         self.notice: Notice = make_notice(loaded.manifest.disclaimer)
@@ -245,7 +247,7 @@ class RulePack:
             # it failed or the date was dropped meanwhile, compile it here)
             pending.wait()
         try:  # outside the lock: other dates go on
-            fresh = compile_pack(self._loaded, as_of)
+            fresh = compile_pack(self._loaded, as_of, self._parts)
         except (ValueError, KeyError, EngineError) as exc:
             raise PackError(
                 [PackIssue("rules/", None, None, f"cannot compile on {as_of}: {exc}")]
@@ -288,7 +290,7 @@ class RulePack:
             days.add(rule.spec.effective_from)
         for day in sorted(days):
             try:
-                compiled = compile_pack(self._loaded, day)
+                compiled = compile_pack(self._loaded, day, self._parts)
                 compiled.matcher().create_all()
                 compiled.close()
             except (ValueError, KeyError, EngineError) as exc:
