@@ -4,6 +4,7 @@ by every evaluation on that date."""
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -194,6 +195,8 @@ class CompileCache:
         self._getters: dict[tuple[str, str], ValueFn] = {}
         self._calendars: dict[tuple[int, ...], Calendar] = {}
         self._fx: dict[int, dict[str, Decimal]] = {}
+        self._recorders: dict[tuple[str, str], Recorder] = {}
+        self._accepted: dict[str, bool] = {}
 
     def reads(self, rule: LoadedRule) -> tuple[tuple[str, ...], bool]:
         """The parameters a rule reads (sorted) and whether it reads `as_of`."""
@@ -267,6 +270,33 @@ class CompileCache:
         return got
 
 
+    def recorder(self, where: str, expr: Expr) -> Recorder:
+        """`compile_recorder(expr)` for one part of one rule (`where`), reused on other dates
+        when the folded expression is the same (a rule's texts rarely read `as_of`)."""
+        key = (where, repr(expr))
+        got = self._recorders.get(key)
+        if got is None:
+            if len(self._recorders) >= RULES_KEPT * 4:
+                self._recorders.clear()
+            got = self._recorders[key] = compile_recorder(expr)
+        return got
+
+    def accepts(self, kind: str, patterns: list[dict[str, Any]]) -> bool:
+        """`durable_backend.accepts`, remembered by the patterns' shape: their text with every
+        digit written 9, so the patterns of a rule that reads `as_of`, which differ from date to
+        date only in the dates they compare with, are tried in a throwaway ruleset once."""
+        shape = _DIGITS.sub("9", f"{kind}\0{patterns!r}")  # hoisted fields' keys too
+        verdict = self._accepted.get(shape)
+        if verdict is None:
+            if len(self._accepted) >= RULES_KEPT:
+                self._accepted.clear()
+            verdict = self._accepted[shape] = accepts(kind, patterns)
+        return verdict
+
+
+_DIGITS = re.compile(r"(?<=h_)[0-9a-f]{20}|[0-9]")
+
+
 def _reads_as_of(node: Expr) -> bool:
     if isinstance(node, Path) and node.parts[0] == "as_of":
         return True
@@ -304,7 +334,7 @@ def compile_pack(
         )
         done = cache.rule(key)
         if done is None:
-            done = compile_rule(rule, params, as_of)
+            done = compile_rule(rule, params, as_of, cache)
             cache.keep_rule(key, done)
         compiled.append(done)
         plan = plans.setdefault(rule.kind, KindPlan())
@@ -321,16 +351,21 @@ def compile_pack(
 
 
 def compile_rule(
-    rule: LoadedRule, params: dict[str, ResolvedParam], as_of: date
+    rule: LoadedRule,
+    params: dict[str, ResolvedParam],
+    as_of: date,
+    cache: CompileCache | None = None,
 ) -> CompiledRule:
     """A rule's folded trees, patterns and closures on `as_of`: a function of the rule, the
     values of the parameters it reads and, only if it reads it, `as_of`."""
+    cache = cache or CompileCache()
+    params = {name: params[name] for name in rule.params if name in params}  # what it reads
     lowerer = Lowerer(KINDS[rule.kind])
     bound = frozenset(rule.values)
     condition = fold(rule.condition, params, as_of, rule.condition_types, bound)
     lowered = lowerer.lower(condition)
     native = [_native(p) for p in (lowered.true, lowered.unknown) if p is not FALSE]
-    if not accepts(rule.kind, native):
+    if not cache.accepts(rule.kind, native):
         lowered = lowerer.lower(condition, whole=True)
     values = {
         name: fold(expr, params, as_of, rule.value_types.get(name), bound)
@@ -338,21 +373,24 @@ def compile_rule(
     }
     reason = _fold_template(rule.reason, params, as_of, bound)
     remediation = _fold_template(rule.remediation, params, as_of, bound)
+    key = rule.key or rule.id
     program = RuleProgram(
         compile_expr(condition),
         compile_effects(condition),
-        tuple((name, compile_recorder(expr)) for name, expr in values.items()),
-        _compile_template(reason),
-        _compile_template(remediation),
+        tuple(
+            (name, cache.recorder(f"{key}|values.{name}", expr)) for name, expr in values.items()
+        ),
+        _compile_template(reason, f"{key}|reason", cache),
+        _compile_template(remediation, f"{key}|remediation", cache),
         Citation(**rule.spec.citation.model_dump()),
     )
     return CompiledRule(rule, condition, values, reason, remediation, lowered, program)
 
 
-def _compile_template(parts: list[TemplatePart]) -> Template:
+def _compile_template(parts: list[TemplatePart], where: str, cache: CompileCache) -> Template:
     return tuple(
-        (p.text, compile_recorder(p.expr) if p.expr is not None else None, p.type_name)
-        for p in parts
+        (p.text, None if p.expr is None else cache.recorder(f"{where}.{i}", p.expr), p.type_name)
+        for i, p in enumerate(parts)
     )
 
 
