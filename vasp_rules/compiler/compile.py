@@ -14,7 +14,7 @@ from typing import Any
 
 from ..decision import Citation
 from ..engine.dates import Calendar, calendar_of
-from ..engine.durable_backend import Matcher, MatchRule, accepts
+from ..engine.durable_backend import Matcher, MatchRule, accepts, rule_json
 from ..entities.registry import KINDS
 from ..lang.ast import Expr, Path, children
 from ..pack.loader import LoadedPack, LoadedRule, TemplatePart
@@ -56,6 +56,9 @@ class CompiledRule:
     remediation: list[TemplatePart]
     lowered: Lowered
     program: RuleProgram
+    #: its durable rules (condition held, condition unknown when it asks for missing facts),
+    #: their JSON written once however many dates share this compiled rule
+    match_rules: tuple[MatchRule, ...] = ()
 
     @property
     def id(self) -> str:
@@ -155,17 +158,7 @@ class CompiledPack:
         (`Matcher.create_all` creates them all)."""
         with self._lock:
             if self._matcher is None:
-                match_rules: list[MatchRule] = []
-                for rule in self.rules:
-                    low = rule.lowered
-                    for suffix, pattern in ((TRUE_SUFFIX, low.true), (UNKNOWN_SUFFIX, low.unknown)):
-                        if pattern is FALSE or (
-                            suffix == UNKNOWN_SUFFIX and not rule.asks_for_missing
-                        ):
-                            continue
-                        match_rules.append(
-                            MatchRule(rule.key + suffix, rule.kind, _native(pattern))
-                        )
+                match_rules = [m for rule in self.rules for m in rule.match_rules]
                 self._matcher = Matcher(match_rules, lazy=True)
             return self._matcher
 
@@ -384,7 +377,16 @@ def compile_rule(
         _compile_template(remediation, f"{key}|remediation", cache),
         Citation(**rule.spec.citation.model_dump()),
     )
-    return CompiledRule(rule, condition, values, reason, remediation, lowered, program)
+    match_rules = tuple(
+        MatchRule(key + suffix, rule.kind, pattern, rule_json(rule.kind, pattern))
+        for suffix, low in ((TRUE_SUFFIX, lowered.true), (UNKNOWN_SUFFIX, lowered.unknown))
+        if low is not FALSE
+        and (suffix == TRUE_SUFFIX or rule.spec.missing_policy == "require_documents")
+        for pattern in (_native(low),)
+    )
+    return CompiledRule(
+        rule, condition, values, reason, remediation, lowered, program, match_rules
+    )
 
 
 def _compile_template(parts: list[TemplatePart], where: str, cache: CompileCache) -> Template:
