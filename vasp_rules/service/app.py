@@ -27,6 +27,7 @@ from pathlib import Path
 from time import perf_counter
 from typing import Any
 
+import anyio
 import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -338,6 +339,7 @@ class Service:
         self.default = next(iter(self.packs))
         self.metrics = metrics
         self._logs = threading.local()  # per thread: the open decision log
+        self._compile_limiter: anyio.CapacityLimiter | None = None  # made on the event loop
 
     def pack(self, request: Request) -> RulePack:
         name = request.query_params.get("pack", self.default)
@@ -433,13 +435,22 @@ class Service:
                 )
             return decisions, headers
 
+        compiled = pack.is_compiled(as_of)
         if (
             len(documents) <= INLINE_DOCUMENTS
             and not explain
             and self.config.log_path is None
-            and pack.is_compiled(as_of)  # a new date compiles in a thread, never on the loop
+            and compiled  # a new date compiles in a thread, never on the loop
         ):
             decisions, headers = work()  # about a millisecond: a thread hop would cost a third
+        elif not compiled:
+            # one thread at a time compiles new dates: many CPU-bound threads would hold the
+            # GIL from the event loop, and /healthz with it, for their whole turn each
+            if self._compile_limiter is None:
+                self._compile_limiter = anyio.CapacityLimiter(1)
+            decisions, headers = await anyio.to_thread.run_sync(
+                work, limiter=self._compile_limiter
+            )
         else:
             decisions, headers = await anyio.to_thread.run_sync(work)
         self.metrics.decisions(pack.name, decisions)
