@@ -11,44 +11,13 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from asgi_support import asgi_request as call
 from conftest import AS_OF, example
 
 from vasp_rules import RulePack, rulepack
 from vasp_rules.service import ServiceConfig, create_app
 
 SLOW = 0.6  # seconds a compilation takes in these tests
-
-
-async def call(app: Any, method: str, path: str, body: bytes = b"") -> tuple[int, bytes, float]:
-    """One request through the ASGI interface; (status, body, seconds it took)."""
-    route, _, query = path.partition("?")
-    scope = {
-        "type": "http",
-        "method": method,
-        "path": route,
-        "raw_path": route.encode(),
-        "query_string": query.encode(),
-        "headers": [(b"content-length", str(len(body)).encode())],
-        "http_version": "1.1",
-        "scheme": "http",
-        "server": ("127.0.0.1", 8000),
-        "client": ("127.0.0.1", 5000),
-        "root_path": "",
-    }
-    sent: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    started = time.perf_counter()
-    await app(scope, receive, send)
-    took = time.perf_counter() - started
-    status = next(m["status"] for m in sent if m["type"] == "http.response.start")
-    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-    return status, body, took
 
 
 @pytest.fixture
@@ -68,11 +37,17 @@ def slow_compiles(monkeypatch: pytest.MonkeyPatch) -> list[date]:
     return seen
 
 
-def test_a_new_date_does_not_delay_healthz_nor_requests_on_compiled_dates(
-    slow_compiles: list[date],
-) -> None:
+@pytest.fixture
+def served() -> tuple[RulePack, Any]:
+    """A fresh pack (nothing compiled) and a service over it."""
     pack = RulePack.load("pk")
-    app = create_app(ServiceConfig(loaded={"pk": pack}))
+    return pack, create_app(ServiceConfig(loaded={"pk": pack}))
+
+
+def test_a_new_date_does_not_delay_healthz_nor_requests_on_compiled_dates(
+    slow_compiles: list[date], served: tuple[RulePack, Any]
+) -> None:
+    pack, app = served
     doc = json.dumps(example("transfer")).encode()
     new_day = AS_OF + timedelta(days=17)
 
@@ -95,10 +70,9 @@ def test_a_new_date_does_not_delay_healthz_nor_requests_on_compiled_dates(
 
 
 def test_concurrent_requests_for_one_new_date_compile_it_once(
-    slow_compiles: list[date],
+    slow_compiles: list[date], served: tuple[RulePack, Any]
 ) -> None:
-    pack = RulePack.load("pk")
-    app = create_app(ServiceConfig(loaded={"pk": pack}))
+    pack, app = served
     doc = json.dumps(example("licence_application")).encode()
     day = AS_OF + timedelta(days=3)
 
