@@ -169,8 +169,11 @@ class CompiledPack:
                 self._matcher = None
 
 
-#: compiled rules a CompileCache keeps (a rule that reads `as_of` adds one per date)
-RULES_KEPT = 4096
+#: compiled rules a CompileCache keeps, least recently used dropped first: those that do not
+#: read `as_of` stay (every compilation uses them again); one that reads it adds one per date
+#: (about 40 KB each, 11 a date in pk), so this keeps them for about as many dates as
+#: `RulePack` keeps compiled packs, and some more
+RULES_KEPT = 1024
 
 
 class CompileCache:
