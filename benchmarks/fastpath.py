@@ -10,14 +10,15 @@ where one evaluation's time goes, phase by phase, and the floor every evaluation
 design (validation, one durable-rules session in the C engine, the canonical JSON and sha256
 of `input_sha256`), with the best ratio that floor allows. Then: single-decision CPU latency
 per kind (p50/p90/p99), mixed-kind throughput of durable-rules and of the reference
-interpreter, RulePack.load time, the first evaluation on a new date, and the resident memory
+interpreter, RulePack.load time, the first evaluation on a new date, what a new date costs and
+400 licence applications over 40 rotating dates against one date, and the resident memory
 over many decisions. Then documents evaluated alone in micro-batches (shared durable-rules
 sessions) against one call each, and the pack frozen out of the garbage collector's way against
 unfrozen (`--only batching` runs just these two). Figures are ratios measured in the same run:
 this machine is shared and noisy; nothing here is asserted.
 
     python benchmarks/fastpath.py [--count 2000] [--rounds 5] [--seed 11] [--memory 100000]
-        [--shared 600] [--keep 15000] [--only batching]
+        [--shared 600] [--keep 15000] [--only batching|new-dates]
 """
 
 from __future__ import annotations
@@ -515,6 +516,47 @@ def loading(rounds: int) -> None:
     print(f"  first evaluation on a new date: CPU {cpu:.1f} ms, wall {wall:.1f} ms")
 
 
+def new_dates(docs: list[dict[str, Any]], rounds: int, spread: int = 40) -> None:
+    """What a new `as_of` costs (issue 22: at most 10 ms CPU), and `len(docs)` licence
+    applications over `spread` rotating dates against the same on one date (at most 2x). Each
+    round loads the pack afresh (nothing compiled yet) and evaluates once on AS_OF first, so both
+    sides start warm on one date; rotating dates then pay each new date's compilation."""
+    docs = docs[:400]
+    firsts: list[tuple[float, float]] = []
+    compiles: list[tuple[float, float]] = []
+    rotating: list[tuple[float, float]] = []
+    one_date: list[tuple[float, float]] = []
+    for r in range(rounds):
+        pack = RulePack.load("pk")
+        pack.evaluate(docs[0], AS_OF)
+        for k in range(8):
+            day = AS_OF + timedelta(days=200 + 10 * k + r)
+            firsts.append(_timed(lambda pack=pack, day=day: pack.evaluate(docs[0], day)))
+            day += timedelta(days=1)
+            compiles.append(_timed(lambda pack=pack, day=day: pack.compiled(day)))
+        for spread_here, out in ((1, one_date), (spread, rotating)):
+            fresh = RulePack.load("pk")
+            fresh.evaluate(docs[0], AS_OF)
+
+            def run(fresh: RulePack = fresh, spread_here: int = spread_here) -> None:
+                for i, doc in enumerate(docs):
+                    fresh.evaluate(doc, AS_OF + timedelta(days=i % spread_here))
+
+            out.append(_timed(run))
+    cpu = 1000 * statistics.median(c for c, _ in firsts)
+    wall = 1000 * statistics.median(w for _, w in firsts)
+    print(f"  first evaluation on a new date (pack warm on another date): CPU {cpu:.1f} ms, "
+          f"wall {wall:.1f} ms (median of {len(firsts)})")
+    cpu = 1000 * statistics.median(c for c, _ in compiles)
+    print(f"  compiling a new date alone (pack.compiled): CPU {cpu:.1f} ms")
+    for which, label in ((0, "CPU "), (1, "wall")):
+        a = statistics.median(s[which] for s in rotating)
+        b = statistics.median(s[which] for s in one_date)
+        print(f"    {label}: {len(docs)} licence applications over {spread} rotating dates "
+              f"{1000 * a:.0f} ms, on one date {1000 * b:.0f} ms: ratio {a / b:.2f}x "
+              f"(median of {rounds})")
+
+
 def memory(pack: RulePack, docs: list[dict[str, Any]], total: int) -> None:
     if total <= 0:
         print("  skipped (--memory 0)")
@@ -545,9 +587,14 @@ def main() -> None:
                     help="documents per kind for the micro-batch and gc.freeze comparisons")
     ap.add_argument("--keep", type=int, default=15_000,
                     help="decisions a run keeps in the gc.freeze comparison")
-    ap.add_argument("--only", choices=["batching"],
-                    help="run only the micro-batch and gc.freeze comparisons")
+    ap.add_argument("--only", choices=["batching", "new-dates"],
+                    help="run only the micro-batch and gc.freeze comparisons, or only the "
+                    "new-date figures")
     args = ap.parse_args()
+    if args.only == "new-dates":
+        print("new dates:")
+        new_dates(licence_applications(args.count, args.seed), max(3, args.rounds // 2))
+        return
     pack = RulePack.load("pk")
     by_kind = {
         "licence_application": licence_applications(args.count, args.seed),
@@ -567,6 +614,8 @@ def main() -> None:
     if args.only != "batching":
         print("loading:")
         loading(3)
+        print("new dates:")
+        new_dates(by_kind["licence_application"], max(3, args.rounds // 2))
         print("memory:")
         memory(pack, mix, args.memory)
 

@@ -7,10 +7,13 @@ and prints throughput, p50/p99 latency and server CPU per request beside the sam
 evaluated in this process, one after another. The server is stopped at the end, also on error.
 
 Run: ``python benchmarks/service.py [--requests N] [--workers W] [--kinds transfer,customer]
-[--gather 32,1] [--rounds R]`` (from the repository root; needs the `service` extra). With
-several `--gather` values, one server each, measured in interleaved rounds. The ratio column is
-service throughput over in-process throughput; the issue's aim is >= 0.7 at concurrency 16 with
-2 workers.
+[--gather 32,1] [--rounds R] [--dates D]`` (from the repository root; needs the `service`
+extra). With several `--gather` values, one server each, measured in interleaved rounds. The
+ratio column is service throughput over in-process throughput; the issue's aim is >= 0.7 at
+concurrency 16 with 2 workers.
+With ``--dates D`` the callers vary `as_of`: request i asks for day i mod D after AS_OF (every
+date new to the server the first time), and a prober asks for /healthz every 20 ms during each
+run; its p50 and p99 are printed (issue 22: a new date must not stall the server).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -93,25 +96,51 @@ async def _connection(
     return answers
 
 
+async def _prober(port: int, stop: asyncio.Event, latencies: list[float]) -> None:
+    """GET /healthz every 20 ms until `stop`, recording each answer's latency."""
+    reader, writer = await asyncio.open_connection(HOST, port)
+    request = f"GET /healthz HTTP/1.1\r\nHost: {HOST}\r\n\r\n".encode()
+    try:
+        while not stop.is_set():
+            started = time.perf_counter()
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = next(
+                int(line.split(b":", 1)[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
+            )
+            await reader.readexactly(length)
+            latencies.append(time.perf_counter() - started)
+            await asyncio.sleep(0.02)
+    finally:
+        writer.close()
+
+
 async def load(
-    port: int, requests: list[bytes], concurrency: int
+    port: int, requests: list[bytes], concurrency: int, health: list[float] | None = None
 ) -> tuple[float, list[float], dict[int, bytes]]:
     """Send every request over `concurrency` keep-alive connections; (seconds, latencies,
-    answers by request index)."""
+    answers by request index). With `health`, /healthz is probed meanwhile (latencies there)."""
     latencies: list[float] = []
     next_index = [0]
+    stop = asyncio.Event()
+    probe = asyncio.create_task(_prober(port, stop, health)) if health is not None else None
     started = time.perf_counter()
     parts = await asyncio.gather(
         *(_connection(port, requests, next_index, latencies) for _ in range(concurrency))
     )
     elapsed = time.perf_counter() - started
+    stop.set()
+    if probe is not None:
+        await probe
     return elapsed, latencies, {i: body for part in parts for i, body in part}
 
 
-def http_request(port: int, document: dict[str, Any]) -> bytes:
+def http_request(port: int, document: dict[str, Any], as_of: date = AS_OF) -> bytes:
     body = json.dumps(document).encode()
     return (
-        f"POST /v1/evaluate?as_of={AS_OF.isoformat()} HTTP/1.1\r\nHost: {HOST}\r\n"
+        f"POST /v1/evaluate?as_of={as_of.isoformat()} HTTP/1.1\r\nHost: {HOST}\r\n"
         f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
     ).encode() + body
 
@@ -166,6 +195,9 @@ def main() -> None:
         "document requests decided in micro-batches of up to 32, or each alone)",
     )
     parser.add_argument("--rounds", type=int, default=1, help="interleaved rounds per server")
+    parser.add_argument(
+        "--dates", type=int, default=0, help="callers vary as_of over this many dates (0: one)"
+    )
     args = parser.parse_args()
     gathers = [int(g) for g in args.gather.split(",")]
     kinds = {k for k in args.kinds.split(",") if k}
@@ -176,13 +208,23 @@ def main() -> None:
             if not kinds or doc["kind"] in kinds:
                 base.append(doc)
     documents = [base[i % len(base)] for i in range(args.requests)]
+    days = [AS_OF + timedelta(days=i % args.dates) if args.dates else AS_OF
+            for i in range(args.requests)]
     print(
         f"{len(documents)} requests, one document each, cycling {len(base)} example documents "
         f"({', '.join(sorted({d['kind'] for d in base}))}); as_of {AS_OF}"
+        + (f" and the {args.dates - 1} days after it, in turn" if args.dates > 1 else "")
     )
 
     pack = RulePack.load(ROOT / "rules" / "pk")
     expected = [pack.evaluate(d, AS_OF).to_json().encode() for d in base]  # also warms up
+    runs = {  # per concurrency, the dates of the requests: new to the server in each run
+        c: [day + timedelta(days=k * args.dates) for day in days] for k, c in enumerate((1, 16))
+    }
+    wanted = {
+        c: [pack.evaluate(d, day).to_json().encode() for d, day in zip(documents, ds, strict=True)]
+        for c, ds in runs.items()
+    } if args.dates else {}
     latencies: list[float] = []
     cpu0, wall0 = time.process_time(), time.perf_counter()
     for doc in documents:
@@ -194,29 +236,48 @@ def main() -> None:
     baseline = len(documents) / wall
     rows = [("in-process pack.evaluate", 1, baseline, latencies, cpu / len(documents), 1.0)]
 
+    health: list[tuple[int, list[float]]] = []
     servers = [(g, *start_server(args.workers, g)) for g in gathers]
     try:
         samples: dict[tuple[int, int], list[tuple[float, list[float], float]]] = {}
         for _, _, port in servers:
             warm = [http_request(port, d) for d in base] * (4 * args.workers)
             asyncio.run(load(port, warm, 2 * args.workers))
-        for _ in range(args.rounds):  # interleaved: drift on a shared machine hits all alike
+        for round_ in range(args.rounds):  # interleaved: drift on a shared machine hits all alike
             for concurrency in (1, 16):
                 for gather, process, port in servers:
-                    requests = [http_request(port, d) for d in documents]
+                    if args.dates:  # dates new to this server in this round
+                        shift = timedelta(days=round_ * 2 * args.dates)
+                        requests = [
+                            http_request(port, d, day + shift)
+                            for d, day in zip(documents, runs[concurrency], strict=True)
+                        ]
+                    else:
+                        requests = [http_request(port, d) for d in documents]
                     cpu_before = cpu_seconds(process.pid)
-                    elapsed, lat, answers = asyncio.run(load(port, requests, concurrency))
+                    probed: list[float] = []
+                    elapsed, lat, answers = asyncio.run(
+                        load(port, requests, concurrency, probed if args.dates else None)
+                    )
                     cpu_used = cpu_seconds(process.pid) - cpu_before
+                    if probed:
+                        health.append((concurrency, probed))
                     for i, body in answers.items():
-                        if body != expected[i % len(base)]:
+                        if args.dates and round_ == 0:
+                            want = wanted[concurrency][i]
+                        elif args.dates:
+                            continue  # later rounds' dates: checked in the first round only
+                        else:
+                            want = expected[i % len(base)]
+                        if body != want:
                             raise RuntimeError(f"request {i}: the decision differs")
                     samples.setdefault((gather, concurrency), []).append(
                         (len(requests) / elapsed, lat, cpu_used / len(requests))
                     )
-        for (gather, concurrency), runs in samples.items():
-            rate = statistics.median(r for r, _, _ in runs)
-            lat = [x for _, one, _ in runs for x in one]
-            cpu_per = statistics.median(c for _, _, c in runs)
+        for (gather, concurrency), runs_ in samples.items():
+            rate = statistics.median(r for r, _, _ in runs_)
+            lat = [x for _, one, _ in runs_ for x in one]
+            cpu_per = statistics.median(c for _, _, c in runs_)
             name = f"service, {args.workers} w., gather {gather}"
             rows.append((name, concurrency, rate, lat, cpu_per, rate / baseline))
     finally:
@@ -235,6 +296,12 @@ def main() -> None:
         print(
             f"{name:34}{conc:>6}{rate:>10.1f}{percentile(lat, 0.5) * 1e3:>9.2f}"
             f"{percentile(lat, 0.99) * 1e3:>9.2f}{cpu_per * 1e3:>12.2f}{ratio:>7.2f}"
+        )
+    for concurrency, probed in health:
+        print(
+            f"/healthz during the run at concurrency {concurrency}: p50 "
+            f"{percentile(probed, 0.5) * 1e3:.2f} ms, p99 {percentile(probed, 0.99) * 1e3:.2f} ms "
+            f"({len(probed)} probes)"
         )
     print(
         f"(mean in-process latency {statistics.mean(latencies) * 1e3:.2f} ms; "

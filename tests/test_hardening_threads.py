@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from pathlib import Path
@@ -77,19 +78,23 @@ def test_a_dropped_date_in_use_is_not_freed_until_released(
     assert pack.evaluate(doc, DATES[0]).to_json() == first
 
 
-def test_the_losing_copy_of_a_duplicate_compile_is_closed(
+def test_two_threads_asking_for_one_new_date_compile_it_once(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    """Issue 22: the second thread waits for the first one's compilation instead of compiling
+    a copy of its own (which used to be closed as the losing copy)."""
     pack = RulePack.load(PK)
     closed: list[CompiledPack] = []
+    compiled: list[date] = []
     real_close = CompiledPack.close
     real_compile = rulepack_module.compile_pack
-    gate = threading.Barrier(2)
+    started = threading.Event()
 
-    def slow_compile(loaded, as_of):  # type: ignore[no-untyped-def]
-        out = real_compile(loaded, as_of)
-        gate.wait(timeout=10)  # both threads compile before either stores
-        return out
+    def slow_compile(loaded, as_of, *rest):  # type: ignore[no-untyped-def]
+        compiled.append(as_of)
+        started.set()
+        time.sleep(0.3)  # the other thread asks meanwhile
+        return real_compile(loaded, as_of, *rest)
 
     def counting_close(self: CompiledPack) -> None:
         closed.append(self)
@@ -99,6 +104,9 @@ def test_the_losing_copy_of_a_duplicate_compile_is_closed(
     monkeypatch.setattr(CompiledPack, "close", counting_close)
     day = date(2026, 6, 1)
     with ThreadPoolExecutor(max_workers=2) as pool:
-        got = list(pool.map(lambda _: pack.compiled(day), range(2)))
+        first = pool.submit(pack.compiled, day)
+        started.wait(timeout=10)
+        second = pool.submit(pack.compiled, day)
+        got = [first.result(), second.result()]
     assert got[0] is got[1]
-    assert len(closed) == 1 and closed[0] is not got[0]
+    assert compiled == [day] and closed == []

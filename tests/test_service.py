@@ -667,31 +667,10 @@ def asgi_call(app: Any, method: str, path: str, body: bytes = b"") -> tuple[int,
     """One request straight through the ASGI interface (no network)."""
     import asyncio
 
-    route, _, query = path.partition("?")
-    scope = {
-        "type": "http",
-        "method": method,
-        "path": route,
-        "raw_path": route.encode(),
-        "query_string": query.encode(),
-        "headers": [(b"content-length", str(len(body)).encode())],
-        "http_version": "1.1",
-        "scheme": "http",
-        "server": ("127.0.0.1", 8000),
-        "client": ("127.0.0.1", 5000),
-        "root_path": "",
-    }
-    sent: list[dict[str, Any]] = []
+    from asgi_support import asgi_request
 
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    asyncio.run(app(scope, receive, send))
-    status = next(m["status"] for m in sent if m["type"] == "http.response.start")
-    return status, b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    status, answer, _ = asyncio.run(asgi_request(app, method, path, body))
+    return status, answer
 
 
 def test_several_packs_are_chosen_by_name_and_names_must_differ(tmp_path: Path) -> None:

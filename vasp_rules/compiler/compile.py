@@ -4,7 +4,9 @@ by every evaluation on that date."""
 
 from __future__ import annotations
 
+import re
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -12,11 +14,12 @@ from typing import Any
 
 from ..decision import Citation
 from ..engine.dates import Calendar, calendar_of
-from ..engine.durable_backend import Matcher, MatchRule, accepts
+from ..engine.durable_backend import Matcher, MatchRule, accepts, rule_json
 from ..entities.registry import KINDS
-from ..lang.ast import Expr, Path
+from ..lang.ast import Expr, Path, children
 from ..pack.loader import LoadedPack, LoadedRule, TemplatePart
-from ..pack.params import FX_PARAMETER, ResolvedParam, fx_rates, resolve, value_on
+from ..pack.params import FX_PARAMETER, ResolvedParam, fx_rates, to_engine, value_on
+from ..pack.schema import ParamValue
 from .closures import Fn, compile_expr
 from .fold import fold
 from .lower import FALSE, TRUE, Lowered, Lowerer
@@ -53,6 +56,9 @@ class CompiledRule:
     remediation: list[TemplatePart]
     lowered: Lowered
     program: RuleProgram
+    #: its durable rules (condition held, condition unknown when it asks for missing facts),
+    #: their JSON written once however many dates share this compiled rule
+    match_rules: tuple[MatchRule, ...] = ()
 
     @property
     def id(self) -> str:
@@ -152,17 +158,7 @@ class CompiledPack:
         (`Matcher.create_all` creates them all)."""
         with self._lock:
             if self._matcher is None:
-                match_rules: list[MatchRule] = []
-                for rule in self.rules:
-                    low = rule.lowered
-                    for suffix, pattern in ((TRUE_SUFFIX, low.true), (UNKNOWN_SUFFIX, low.unknown)):
-                        if pattern is FALSE or (
-                            suffix == UNKNOWN_SUFFIX and not rule.asks_for_missing
-                        ):
-                            continue
-                        match_rules.append(
-                            MatchRule(rule.key + suffix, rule.kind, _native(pattern))
-                        )
+                match_rules = [m for rule in self.rules for m in rule.match_rules]
                 self._matcher = Matcher(match_rules, lazy=True)
             return self._matcher
 
@@ -173,9 +169,143 @@ class CompiledPack:
                 self._matcher = None
 
 
-def compile_pack(pack: LoadedPack, as_of: date) -> CompiledPack:
+#: compiled rules a CompileCache keeps, least recently used dropped first: those that do not
+#: read `as_of` stay (every compilation uses them again); one that reads it adds one per date
+#: (about 40 KB each, 11 a date in pk), so this keeps them for about as many dates as
+#: `RulePack` keeps compiled packs, and some more
+RULES_KEPT = 1024
+
+
+class CompileCache:
+    """What compiling a pack built, kept for its other dates and keyed by structure, not by
+    date: a rule's compiled parts by the parameter values it reads (and `as_of`, only if it
+    reads `as_of`), resolved parameters by the dated entry in force, field closures by field,
+    calendars by the holiday entries. Two dates with the same rules in force and the same
+    values share everything but the few rules that read `as_of`. Thread-safe; one per pack."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._rules: OrderedDict[tuple[Any, ...], CompiledRule] = OrderedDict()
+        self._reads: dict[str, tuple[tuple[str, ...], bool]] = {}
+        self._resolved: dict[tuple[str, int, int], ResolvedParam] = {}
+        self._getters: dict[tuple[str, str], ValueFn] = {}
+        self._calendars: dict[tuple[int, ...], Calendar] = {}
+        self._fx: dict[int, dict[str, Decimal]] = {}
+        self._recorders: dict[tuple[str, str], Recorder] = {}
+        self._accepted: dict[str, bool] = {}
+
+    def reads(self, rule: LoadedRule) -> tuple[tuple[str, ...], bool]:
+        """The parameters a rule reads (sorted) and whether it reads `as_of`."""
+        key = rule.key or rule.id
+        found = self._reads.get(key)
+        if found is None:
+            trees = [rule.condition, *(e for e, _t in rule.values.values())]
+            trees += [p.expr for p in (*rule.reason, *rule.remediation) if p.expr is not None]
+            found = self._reads[key] = (tuple(sorted(rule.params)), any(map(_reads_as_of, trees)))
+        return found
+
+    def rule(self, key: tuple[Any, ...]) -> CompiledRule | None:
+        with self._lock:
+            hit = self._rules.get(key)
+            if hit is not None:
+                self._rules.move_to_end(key)
+            return hit
+
+    def keep_rule(self, key: tuple[Any, ...], compiled: CompiledRule) -> None:
+        with self._lock:
+            self._rules[key] = compiled
+            while len(self._rules) > RULES_KEPT:
+                self._rules.popitem(last=False)
+
+    def resolve(self, pack: LoadedPack, names: set[str], as_of: date) -> dict[str, ResolvedParam]:
+        """`params.resolve`, each parameter converted once per dated entry (and rates)."""
+        fx_spec = pack.params.get(FX_PARAMETER)
+        fx_entry = value_on(fx_spec, as_of) if fx_spec is not None else None
+        out: dict[str, ResolvedParam] = {}
+        for name in sorted(names):
+            spec = pack.params[name]
+            entry = value_on(spec, as_of)
+            if entry is None:
+                raise KeyError(name)
+            key = (name, id(entry), id(fx_entry) if "money" in spec.type else 0)
+            got = self._resolved.get(key)
+            if got is None:
+                fx = self.fx(pack, as_of, fx_entry)
+                got = self._resolved[key] = ResolvedParam(
+                    name, to_engine(spec.type, entry.value, fx), entry, spec
+                )
+            out[name] = got
+        return out
+
+    def fx(self, pack: LoadedPack, as_of: date, entry: ParamValue | None) -> dict[str, Decimal]:
+        got = self._fx.get(id(entry))
+        if got is None:
+            got = self._fx[id(entry)] = fx_rates(pack.params, as_of)
+        return got
+
+    def calendar(self, params: dict[str, ResolvedParam], names: list[str]) -> Calendar:
+        used = [name for name in names if name in params]
+        key = tuple(id(params[name]) for name in used)
+        got = self._calendars.get(key)
+        if got is None:
+            got = self._calendars[key] = calendar_of(
+                [
+                    list(v.values()) if isinstance(v, dict) else list(v)
+                    for v in (params[name].value for name in used)
+                ],
+                used,
+            )
+        return got
+
+    def getter(self, key: str, expr: Expr) -> ValueFn:
+        """The value closure of a fact field; a hoisted field's key names its expression."""
+        text = expr.dotted if isinstance(expr, Path) else ""
+        got = self._getters.get((key, text))
+        if got is None:
+            got = self._getters[(key, text)] = compile_value(expr)
+        return got
+
+
+    def recorder(self, where: str, expr: Expr) -> Recorder:
+        """`compile_recorder(expr)` for one part of one rule (`where`), reused on other dates
+        when the folded expression is the same (a rule's texts rarely read `as_of`)."""
+        key = (where, repr(expr))
+        got = self._recorders.get(key)
+        if got is None:
+            if len(self._recorders) >= RULES_KEPT * 4:
+                self._recorders.clear()
+            got = self._recorders[key] = compile_recorder(expr)
+        return got
+
+    def accepts(self, kind: str, patterns: list[dict[str, Any]]) -> bool:
+        """`durable_backend.accepts`, remembered by the patterns' shape: their text with every
+        digit written 9, so the patterns of a rule that reads `as_of`, which differ from date to
+        date only in the dates they compare with, are tried in a throwaway ruleset once."""
+        shape = _DIGITS.sub("9", f"{kind}\0{patterns!r}")  # hoisted fields' keys too
+        verdict = self._accepted.get(shape)
+        if verdict is None:
+            if len(self._accepted) >= RULES_KEPT:
+                self._accepted.clear()
+            verdict = self._accepted[shape] = accepts(kind, patterns)
+        return verdict
+
+
+_DIGITS = re.compile(r"(?<=h_)[0-9a-f]{20}|[0-9]")
+
+
+def _reads_as_of(node: Expr) -> bool:
+    if isinstance(node, Path) and node.parts[0] == "as_of":
+        return True
+    return any(_reads_as_of(c) for c in children(node))
+
+
+def compile_pack(
+    pack: LoadedPack, as_of: date, cache: CompileCache | None = None
+) -> CompiledPack:
     """Compile the rules of `pack` in force on `as_of`. A condition whose patterns durable-rules
-    would refuse (measured limits, or a probe ruleset that fails) is hoisted whole instead."""
+    would refuse (measured limits, or a probe ruleset that fails) is hoisted whole instead.
+    With `cache`, what an earlier date compiled is reused where the structure is the same."""
+    cache = cache or CompileCache()
     in_force = sorted(
         (r for r in pack.rules if r.spec.in_force(as_of)), key=lambda r: r.key or r.id
     )
@@ -187,65 +317,85 @@ def compile_pack(pack: LoadedPack, as_of: date) -> CompiledPack:
     holiday_names = pack.manifest.holidays_parameters
     names.update(holiday_names)
     available = {n for n in names if value_on(pack.params[n], as_of) is not None}
-    params = resolve(pack.params, available, as_of)
-    calendar = calendar_of(
-        [
-            list(v.values()) if isinstance(v, dict) else list(v)
-            for v in (params[name].value for name in holiday_names if name in params)
-        ],
-        [name for name in holiday_names if name in params],
-    )
+    params = cache.resolve(pack, available, as_of)
+    calendar = cache.calendar(params, list(holiday_names))
     plans: dict[str, KindPlan] = {}
-    lowerers: dict[str, Lowerer] = {}
     compiled: list[CompiledRule] = []
     for rule in in_force:
-        compiled.append(compile_rule(rule, params, as_of, plans, lowerers))
+        reads, dated = cache.reads(rule)
+        key = (
+            rule.key or rule.id,
+            tuple(id(params.get(name)) for name in reads),
+            as_of if dated else None,
+        )
+        done = cache.rule(key)
+        if done is None:
+            done = compile_rule(rule, params, as_of, cache)
+            cache.keep_rule(key, done)
+        compiled.append(done)
+        plan = plans.setdefault(rule.kind, KindPlan())
+        plan.fields.update(done.lowered.fields)
+        plan.hoisted.update(done.lowered.hoisted)
     for plan in plans.values():
         plan.getters = tuple(
-            [(key, compile_value(path)) for key, path in plan.field_paths.items()]
-            + [(key, compile_value(expr)) for key, expr in plan.hoisted.items()]
+            [(key, cache.getter(key, path)) for key, path in plan.field_paths.items()]
+            + [(key, cache.getter(key, expr)) for key, expr in plan.hoisted.items()]
         )
-    return CompiledPack(as_of, compiled, params, fx_rates(pack.params, as_of), calendar, plans)
+    fx_spec = pack.params.get(FX_PARAMETER)
+    fx = cache.fx(pack, as_of, value_on(fx_spec, as_of) if fx_spec is not None else None)
+    return CompiledPack(as_of, compiled, params, fx, calendar, plans)
 
 
 def compile_rule(
     rule: LoadedRule,
     params: dict[str, ResolvedParam],
     as_of: date,
-    plans: dict[str, KindPlan],
-    lowerers: dict[str, Lowerer],
+    cache: CompileCache | None = None,
 ) -> CompiledRule:
-    plan = plans.setdefault(rule.kind, KindPlan())
-    lowerer = lowerers.setdefault(rule.kind, Lowerer(KINDS[rule.kind]))
+    """A rule's folded trees, patterns and closures on `as_of`: a function of the rule, the
+    values of the parameters it reads and, only if it reads it, `as_of`."""
+    cache = cache or CompileCache()
+    params = {name: params[name] for name in rule.params if name in params}  # what it reads
+    lowerer = Lowerer(KINDS[rule.kind])
     bound = frozenset(rule.values)
     condition = fold(rule.condition, params, as_of, rule.condition_types, bound)
     lowered = lowerer.lower(condition)
     native = [_native(p) for p in (lowered.true, lowered.unknown) if p is not FALSE]
-    if not accepts(rule.kind, native):
+    if not cache.accepts(rule.kind, native):
         lowered = lowerer.lower(condition, whole=True)
-    plan.fields.update(lowered.fields)
-    plan.hoisted.update(lowered.hoisted)
     values = {
         name: fold(expr, params, as_of, rule.value_types.get(name), bound)
         for name, (expr, _t) in rule.values.items()
     }
     reason = _fold_template(rule.reason, params, as_of, bound)
     remediation = _fold_template(rule.remediation, params, as_of, bound)
+    key = rule.key or rule.id
     program = RuleProgram(
         compile_expr(condition),
         compile_effects(condition),
-        tuple((name, compile_recorder(expr)) for name, expr in values.items()),
-        _compile_template(reason),
-        _compile_template(remediation),
+        tuple(
+            (name, cache.recorder(f"{key}|values.{name}", expr)) for name, expr in values.items()
+        ),
+        _compile_template(reason, f"{key}|reason", cache),
+        _compile_template(remediation, f"{key}|remediation", cache),
         Citation(**rule.spec.citation.model_dump()),
     )
-    return CompiledRule(rule, condition, values, reason, remediation, lowered, program)
+    match_rules = tuple(
+        MatchRule(key + suffix, rule.kind, pattern, rule_json(rule.kind, pattern))
+        for suffix, low in ((TRUE_SUFFIX, lowered.true), (UNKNOWN_SUFFIX, lowered.unknown))
+        if low is not FALSE
+        and (suffix == TRUE_SUFFIX or rule.spec.missing_policy == "require_documents")
+        for pattern in (_native(low),)
+    )
+    return CompiledRule(
+        rule, condition, values, reason, remediation, lowered, program, match_rules
+    )
 
 
-def _compile_template(parts: list[TemplatePart]) -> Template:
+def _compile_template(parts: list[TemplatePart], where: str, cache: CompileCache) -> Template:
     return tuple(
-        (p.text, compile_recorder(p.expr) if p.expr is not None else None, p.type_name)
-        for p in parts
+        (p.text, None if p.expr is None else cache.recorder(f"{where}.{i}", p.expr), p.type_name)
+        for i, p in enumerate(parts)
     )
 
 
@@ -265,4 +415,11 @@ def _native(pattern: dict[str, Any]) -> dict[str, Any]:
     return {} if pattern is TRUE else pattern
 
 
-__all__ = ["CompiledPack", "CompiledRule", "KindPlan", "RuleProgram", "compile_pack"]
+__all__ = [
+    "CompileCache",
+    "CompiledPack",
+    "CompiledRule",
+    "KindPlan",
+    "RuleProgram",
+    "compile_pack",
+]

@@ -17,6 +17,7 @@ absent, so unknowns flow through hoisting unchanged.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -413,10 +414,12 @@ class Lowerer:
         return key
 
     def _hoist(self, node: Expr) -> str:
+        """The derived field's key: named by the expression itself (a digest of its full
+        form), so that rules lowered apart, on any date, agree on it (compile.CompileCache)."""
         text = repr(node)
         key = self._hoist_keys.get(text)
         if key is None:
-            key = f"h_{len(self._hoist_keys) + 1}"
+            key = "h_" + hashlib.blake2b(text.encode(), digest_size=10).hexdigest()
             self._hoist_keys[text] = key
         self._used_hoists[key] = node
         return key

@@ -29,7 +29,7 @@ import itertools
 import json
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -91,6 +91,14 @@ class MatchRule:
     name: str
     kind: str
     pattern: dict[str, Any]
+    #: the rule's definition as JSON (`rule_json`), when made beforehand: a compiled rule
+    #: shared by several dates writes it once
+    text: str = field(default="", compare=False)
+
+
+def rule_json(kind: str, pattern: dict[str, Any]) -> str:
+    """A durable rule's definition, as JSON, for a pattern of a document kind."""
+    return to_json({"all": [{"m": {"$and": [{"kind": kind}, *_conjuncts(pattern)]}}]})
 
 
 class Matcher:
@@ -141,16 +149,15 @@ class Matcher:
             return made
 
     def _create(self, kind: str, rules: list[MatchRule]) -> int:
-        definition: dict[str, Any] = {
-            f"{SENTINEL}|{kind}": {"all": [{"m": {"kind": SENTINEL}}]},
-        }
+        sentinel = to_json({f"{SENTINEL}|{kind}": {"all": [{"m": {"kind": SENTINEL}}]}})
+        parts = [sentinel[1:-1]]
         for rule in rules:
-            pattern = {"$and": [{"kind": kind}, *_conjuncts(rule.pattern)]}
-            definition[rule.name] = {"all": [{"m": pattern}]}
+            parts.append(f"{json.dumps(rule.name)}:{rule.text or rule_json(kind, rule.pattern)}")
+        definition = "{" + ",".join(parts) + "}"
         name = f"vasp_rules_{next(_ids)}"
         with _LOCK:
             try:
-                handle = _engine.create_ruleset(name, to_json(definition))
+                handle = _engine.create_ruleset(name, definition)
             except Exception as exc:  # the C engine reports limits as plain errors
                 raise EngineError(f"durable-rules refused ruleset for {kind}: {exc}") from exc
             self._handles.append(handle)

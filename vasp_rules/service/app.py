@@ -27,6 +27,7 @@ from pathlib import Path
 from time import perf_counter
 from typing import Any
 
+import anyio
 import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -53,8 +54,9 @@ log = logging.getLogger("vasp_rules.service")
 DEFAULT_MAX_BODY = 10 * 1024 * 1024
 DEFAULT_MAX_BATCH = 10_000
 INPUT_FORMATS = ("document", "ivms101")
-#: requests with at most this many documents (no explanation, no audit log) are evaluated on
-#: the event loop; larger ones in a worker thread, so the server keeps answering meanwhile
+#: requests with at most this many documents (no explanation, no audit log, on a date already
+#: compiled) are evaluated on the event loop; others in a worker thread, so the server keeps
+#: answering meanwhile
 INLINE_DOCUMENTS = 4
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
@@ -341,6 +343,7 @@ class Service:
         self.metrics = metrics
         self._logs = threading.local()  # per thread: the open decision log
         self.gather = Gatherer(config.gather)  # concurrent single-document requests, together
+        self._compile_limiter: anyio.CapacityLimiter | None = None  # made on the event loop
 
     def pack(self, request: Request) -> RulePack:
         name = request.query_params.get("pack", self.default)
@@ -437,10 +440,20 @@ class Service:
             return decisions, headers
 
         headers: dict[str, str] = {}
-        if len(documents) == 1 and not explain and self.config.log_path is None:
+        compiled = pack.is_compiled(as_of)  # a new date compiles in a thread, never on the loop
+        simple = not explain and self.config.log_path is None and compiled
+        if len(documents) == 1 and simple:
             decisions = [await self.gather.evaluate(pack, as_of, documents[0])]
-        elif len(documents) <= INLINE_DOCUMENTS and not explain and self.config.log_path is None:
+        elif len(documents) <= INLINE_DOCUMENTS and simple:
             decisions, headers = work()  # about a millisecond: a thread hop would cost a third
+        elif not compiled:
+            # one thread at a time compiles new dates: many CPU-bound threads would hold the
+            # GIL from the event loop, and /healthz with it, for their whole turn each
+            if self._compile_limiter is None:
+                self._compile_limiter = anyio.CapacityLimiter(1)
+            decisions, headers = await anyio.to_thread.run_sync(
+                work, limiter=self._compile_limiter
+            )
         else:
             decisions, headers = await anyio.to_thread.run_sync(work)
         self.metrics.decisions(pack.name, decisions)
