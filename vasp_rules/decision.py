@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .canonical import model_json
 from .explain.trace import Explanation
 
 
@@ -198,6 +199,8 @@ class Decision(_Frozen):
         }
         if self.rulepack.overrides is None:  # stock decisions keep their bytes
             exclude["rulepack"] = {"overrides": True}
+        if indent == 2:
+            return model_json(self, pretty=True, exclude=exclude or None)
         data = self.model_dump(mode="json", exclude=exclude or None)
         return json.dumps(data, indent=indent, sort_keys=True, ensure_ascii=False)
 
