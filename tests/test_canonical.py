@@ -16,13 +16,13 @@ import json
 import math
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
 from conftest import AS_OF, EXAMPLES
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel
 
 from vasp_rules import DocumentError, RulePack
 from vasp_rules.canonical import (
@@ -185,6 +185,24 @@ class Typed(BaseModel):
 class Untyped(BaseModel):
     f: float
     anything: Any
+
+
+class Mistyped(BaseModel):
+    """A validator that returns a value of another type than its field's: pydantic writes it by
+    inference (with a warning), here a float NaN the orjson writer would turn into null."""
+
+    text: Annotated[str, AfterValidator(lambda _: Inner(f=math.nan))]
+    when: Annotated[str, AfterValidator(lambda _: 1e-05)]
+
+
+def test_a_value_not_of_its_fields_type_is_written_as_before() -> None:
+    model = Mistyped(text="x", when="y")
+    assert _typed(Mistyped)  # the schema alone does not show it
+    with pytest.warns(UserWarning, match="serialized value may not be as expected"):
+        old = old_compact(model.model_dump(mode="json"))
+    assert "NaN" in old and "1e-05" in old
+    with pytest.warns(UserWarning, match="serialized value may not be as expected"):
+        assert model_json(model) == old
 
 
 def test_which_models_orjson_may_write_without_a_walk() -> None:

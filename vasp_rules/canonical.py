@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Mapping
 from typing import Any, Final
 
 import orjson
 from pydantic import BaseModel
+from pydantic_core import PydanticSerializationError
 
 __all__ = [
     "canonical_bytes",
@@ -51,14 +51,6 @@ _PRETTY: Final = _COMPACT | orjson.OPT_INDENT_2
 
 #: orjson refuses values deeper than this; the stdlib writes them (or raises RecursionError).
 _MAX_DEPTH: Final = 254
-
-#: A number with a fraction or an exponent standing as a value in orjson's output (compact or
-#: indented): after ``[``, ``:`` or ``,`` (and layout spaces) and before ``,``, ``]``, ``}`` or
-#: the end. Every float orjson writes looks so; text that merely resembles one (``"a:1.5,"``)
-#: only sends the value to the stdlib writer, which costs time, never bytes.
-_FLOAT_TOKEN: Final = re.compile(
-    rb"(?:^|[\[:,])\s*-?[0-9]+(?:\.[0-9]+(?:[eE][-+]?[0-9]+)?|[eE][-+]?[0-9]+)\s*(?:[,\]}]|$)"
-)
 
 _SCALARS: Final = frozenset({str, int, bool, type(None)})
 
@@ -113,21 +105,31 @@ def pretty_json(value: Any) -> str:
 
 # --------------------------------------------------------------------------- pydantic models
 
-#: Per model class: whether a JSON-mode dump is shown float-free by its output alone.
+#: Per model class: whether its JSON-mode dump is shown to hold only plain values.
 _TYPED: dict[type[BaseModel], bool] = {}
 
-#: Core schema node types whose serialised value is not fixed by the schema (``any``, a plain
-#: validator) or may be a float.
-_UNTYPED: Final = frozenset({"float", "complex", "any", "function-plain"})
+#: Core schema nodes whose JSON-mode value is text, an int, a boolean, None, or a list or dict of
+#: such (or that only wrap or reference other nodes). Anything else (a float, ``Any``, a plain
+#: validator or custom serialiser, a type pydantic serialises by inference) is not shown to.
+_PLAIN_NODES: Final = frozenset(
+    {
+        "bool", "bytes", "chain", "computed-field", "custom-error", "dataclass", "dataclass-args",
+        "dataclass-field", "date", "datetime", "decimal", "default", "definition-ref",
+        "definitions", "dict", "frozenset", "function-after", "function-before",
+        "function-wrap", "int", "json-or-python", "lax-or-strict", "list", "model",
+        "model-field", "model-fields", "none", "nullable", "set", "str", "tagged-union", "time",
+        "timedelta", "tuple", "typed-dict", "typed-dict-field", "union", "url", "uuid",
+        "no-info", "with-info",  # how a validator function is called, not a value
+    }
+)  # fmt: skip
 
 
 def _typed(cls: type[BaseModel]) -> bool:
-    """Whether every value in a JSON-mode dump of ``cls`` is written by a serialiser of a
-    non-float type: no float field, no ``Any`` and no custom serialiser anywhere in its core
-    schema. Such a dump holds only dicts with text keys, lists, text, ints, booleans and None
-    (a validator returning a value of another type than its field's is a bug pydantic warns
-    about, not a case handled here); a finite float from elsewhere would still be caught in
-    the output by :data:`_FLOAT_TOKEN`. Other dumps are walked (:func:`_plain`) first."""
+    """Whether every value of a JSON-mode dump of ``cls`` is written by the serialiser of a
+    non-float type: its core schema has only :data:`_PLAIN_NODES` (literals and enums of text
+    and ints), no custom serialiser, and no ``ser_json_*`` setting (which can make dates or
+    durations numbers). A value that does not match its field's type would be written by
+    inference instead: :func:`_model_json` dumps with ``warnings="error"`` to catch that."""
     known = _TYPED.get(cls)
     if known is None:
         known = _TYPED[cls] = _schema_typed(cls.__pydantic_core_schema__)
@@ -146,9 +148,9 @@ def _schema_typed(schema: Any) -> bool:
         seen.add(id(node))
         if isinstance(node, Mapping):
             kind = node.get("type")  # a schema node's type, or a field named "type"
-            if (isinstance(kind, str) and kind in _UNTYPED) or "serialization" in node:
+            if isinstance(kind, str) and not _plain_node(kind, node):
                 return False
-            if node.get("ser_json_inf_nan", "null") != "null":
+            if "serialization" in node or any(str(k).startswith("ser_json") for k in node):
                 return False
             stack.extend(node.values())
         elif isinstance(node, list | tuple):
@@ -156,13 +158,29 @@ def _schema_typed(schema: Any) -> bool:
     return True
 
 
+def _plain_node(kind: str, node: Mapping[str, Any]) -> bool:
+    if kind == "literal":
+        return all(type(v) in _SCALARS for v in node.get("expected", ()))
+    if kind == "enum":
+        return node.get("sub_type") in ("str", "int")
+    return kind in _PLAIN_NODES
+
+
 def _model_json(model: BaseModel, exclude: Any, pretty: bool) -> bytes | str:
     """The canonical JSON of ``model.model_dump(mode="json", exclude=exclude)``: bytes from
-    orjson when shown to agree, the stdlib's text otherwise."""
-    data = model.model_dump(mode="json", exclude=exclude)
-    if _typed(type(model)) or _plain(data):
+    orjson when the dump is shown to hold only plain values, the stdlib's text otherwise."""
+    typed = _typed(type(model))
+    data: Any = None
+    if typed:
+        try:
+            data = model.model_dump(mode="json", exclude=exclude, warnings="error")
+        except PydanticSerializationError:
+            typed = False  # a value not of its field's type: dumped again, as before, below
+    if data is None:
+        data = model.model_dump(mode="json", exclude=exclude)
+    if typed or _plain(data):
         out = _orjson(data, _PRETTY if pretty else _COMPACT)
-        if out is not None and _FLOAT_TOKEN.search(out) is None:
+        if out is not None:
             return out
     return _stdlib(data, pretty)
 
