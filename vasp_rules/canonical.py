@@ -65,16 +65,23 @@ def _stdlib(value: Any, pretty: bool) -> str:
 
 def _plain(value: Any, depth: int = 0) -> bool:
     """Whether ``value`` is made only of dicts with text keys, lists, tuples, text, ints,
-    booleans and None (exact types, no floats), no deeper than orjson writes."""
+    booleans and None (exact types, no floats), no deeper than orjson writes. (An int beyond 64
+    bits or a lone surrogate passes: orjson raises on those, and the stdlib writes them.)"""
     kind = type(value)
     if kind in _SCALARS:
-        return True  # an int beyond 64 bits or a lone surrogate makes orjson raise: stdlib then
+        return True
     if depth >= _MAX_DEPTH:
         return False  # also ends the walk of a structure that contains itself
     if kind is dict:
-        return all(type(k) is str and _plain(v, depth + 1) for k, v in value.items())
+        for key, item in value.items():  # loops, not all(): this walk is on the hot path
+            if type(key) is not str or (type(item) not in _SCALARS and not _plain(item, depth + 1)):
+                return False
+        return True
     if kind is list or kind is tuple:
-        return all(_plain(v, depth + 1) for v in value)
+        for item in value:
+            if type(item) not in _SCALARS and not _plain(item, depth + 1):
+                return False
+        return True
     return False
 
 
