@@ -46,14 +46,7 @@ def old_input_sha256(model: Any) -> str:
 
 def old_to_json(decision: Decision) -> str:
     """Decision.to_json() as written before vasp_rules.canonical."""
-    exclude: dict[str, Any] = {
-        name: True
-        for name in ("explanation", "regime_starts_on", "notice", "persons")
-        if getattr(decision, name) is None
-    }
-    if decision.rulepack.overrides is None:
-        exclude["rulepack"] = {"overrides": True}
-    data = decision.model_dump(mode="json", exclude=exclude or None)
+    data = decision.model_dump(mode="json", exclude=decision._json_exclude())
     return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False)
 
 

@@ -308,14 +308,7 @@ def test_decisions_and_input_sha256_are_the_json_dumps_form(
 
 def _old_decision_json(decision: Decision) -> str:
     """Decision.to_json as written before orjson."""
-    exclude: dict[str, Any] = {
-        name: True
-        for name in ("explanation", "regime_starts_on", "notice", "persons")
-        if getattr(decision, name) is None
-    }
-    if decision.rulepack.overrides is None:
-        exclude["rulepack"] = {"overrides": True}
-    return old_pretty(decision.model_dump(mode="json", exclude=exclude or None))
+    return old_pretty(decision.model_dump(mode="json", exclude=decision._json_exclude()))
 
 
 def _scenario_models() -> list[tuple[Any, list[BaseModel]]]:
