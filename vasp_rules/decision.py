@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .canonical import model_json
 from .explain.trace import Explanation
 
 
@@ -191,6 +192,13 @@ class Decision(_Frozen):
         when its regime is in force, nor `notice` when it was made before decisions carried
         one, nor `persons` unless a party is a joint account); one of a stock pack has no
         `rulepack.overrides`."""
+        if indent == 2:
+            return model_json(self, pretty=True, exclude=self._json_exclude())
+        data = self.model_dump(mode="json", exclude=self._json_exclude())
+        return json.dumps(data, indent=indent, sort_keys=True, ensure_ascii=False)
+
+    def _json_exclude(self) -> dict[str, Any] | None:
+        """What :meth:`to_json` leaves out, as ``model_dump``'s ``exclude``."""
         exclude: dict[str, Any] = {
             name: True
             for name in ("explanation", "regime_starts_on", "notice", "persons")
@@ -198,8 +206,7 @@ class Decision(_Frozen):
         }
         if self.rulepack.overrides is None:  # stock decisions keep their bytes
             exclude["rulepack"] = {"overrides": True}
-        data = self.model_dump(mode="json", exclude=exclude or None)
-        return json.dumps(data, indent=indent, sort_keys=True, ensure_ascii=False)
+        return exclude or None
 
     @property
     def fired(self) -> list[str]:

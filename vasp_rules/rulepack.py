@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import gc
-import hashlib
-import json
 import threading
 import weakref
 from collections import OrderedDict
@@ -18,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from . import __version__
+from .canonical import document_sha256, overridden_sha256, pack_sha256
 from .compiler.batchplan import BatchPlan, plan_rules
 from .compiler.compile import CompileCache, CompiledPack, compile_pack
 from .decision import (
@@ -45,8 +44,8 @@ from .engine.reference import BatchView
 from .entities.registry import ID_FIELD, KINDS, DocumentError, parse_document
 from .entities.transfer import Transfer
 from .pack.discovery import find_pack
-from .pack.loader import LoadedPack, PackError, PackIssue, load_pack, pack_sha256
-from .pack.overrides import apply_overrides, overridden_sha256
+from .pack.loader import LoadedPack, PackError, PackIssue, load_pack
+from .pack.overrides import apply_overrides
 
 #: sha256 of packs whose every effective date compiled in this process
 _CHECKED: set[str] = set()
@@ -529,10 +528,3 @@ def _item(document: Mapping[str, Any] | BaseModel, index: int | None) -> Item:
     kind = str(model.__dict__["kind"])  # every kind's model has its `kind` literal
     return Item(model, kind, str(getattr(model, ID_FIELD[kind])))
 
-
-def document_sha256(model: BaseModel) -> str:
-    """sha256 of the document's canonical JSON (validated form, sorted keys), so the same
-    document written as YAML or JSON, in any key order, hashes the same."""
-    data = model.model_dump(mode="json")
-    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()

@@ -25,6 +25,7 @@ from vasp_rules.audit.keystore import (
 )
 from vasp_rules.audit.log.errors import AuditError
 from vasp_rules.audit.log.records import Prepared
+from vasp_rules.canonical import canonical_json, pretty_json
 from vasp_rules.decision import Decision
 
 
@@ -65,10 +66,6 @@ def _context(index: int) -> bytes:
     return SEAL_CONTEXT + str(index).encode("ascii")
 
 
-def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
 def seal_records(
     pairs: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]],
     store: Callable[[], KeyStore],
@@ -94,7 +91,9 @@ def seal_records(
             )
             for index, part in enumerate(one.parts)
         ]
-        sealed.append(SealedRecord(one.input, one.decision, _canonical(parts) if parts else None))
+        sealed.append(
+            SealedRecord(one.input, one.decision, canonical_json(parts) if parts else None)
+        )
     return sealed
 
 
@@ -112,7 +111,7 @@ def seal_prepared(
         else:
             Decision.model_validate(one.decision)  # still a decision, as verify will check
             # in the canonical form of Decision.to_json
-            redacted = json.dumps(one.decision, indent=2, sort_keys=True, ensure_ascii=False)
+            redacted = pretty_json(one.decision)
             out.append((decision, redacted, dumps_exact(one.input), one.sealed))
     return out
 

@@ -35,7 +35,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from vasp_rules.audit.files import create_private
 from vasp_rules.audit.log.errors import AuditError
-from vasp_rules.audit.log.records import Head, Record, canonical_json
+from vasp_rules.audit.log.records import Head, Record
+from vasp_rules.canonical import canonical_bytes
 
 __all__ = [
     "HEAD_DOMAIN",
@@ -350,7 +351,7 @@ def override_message(record: Record) -> bytes:
     """The bytes an override's signature covers: who, why, the outcome, the overridden
     record's seq and hash, and the override's own place in the chain."""
     fields = {name: getattr(record, name) for name in OVERRIDE_SIGNED_FIELDS}
-    return OVERRIDE_DOMAIN + canonical_json(fields).encode("utf-8")
+    return OVERRIDE_DOMAIN + canonical_bytes(fields)
 
 
 @dataclass(frozen=True)
@@ -416,7 +417,7 @@ def override_signature(record: Record, keyring: Keyring | None = None) -> Overri
 
 
 def _head_message(head: Head) -> bytes:
-    return HEAD_DOMAIN + canonical_json({"seq": head.seq, "hash": head.hash}).encode("utf-8")
+    return HEAD_DOMAIN + canonical_bytes({"seq": head.seq, "hash": head.hash})
 
 
 @dataclass(frozen=True)

@@ -13,13 +13,13 @@ one-line error on stderr and no traceback.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from ..canonical import pretty_json
 from ..cli_support import (
     Command,
     as_of_option,
@@ -186,7 +186,7 @@ def whatif(
     rule_pack = RulePack.load(pack, overrides=overrides)
     result = run_whatif(rule_pack, document, list(assignments), day)
     if fmt == "json":
-        click.echo(json.dumps(result.summary(), indent=2, sort_keys=True, ensure_ascii=False))
+        click.echo(pretty_json(result.summary()))
         return
     console = output_console(width)
     for item in whatif_renderables(result, rule_pack.disclaimer):

@@ -4,7 +4,6 @@ at once with its file, line and rule id."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import stat
@@ -17,6 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from ..canonical import pack_sha256
 from ..engine.dates import DURATION_LIMITS
 from ..entities.registry import KINDS
 from ..lang.ast import Call, Expr, Literal, Param, children, map_children
@@ -111,15 +111,6 @@ class LoadedPack:
     param_sources: dict[str, tuple[str, int | None]]
     rules: list[LoadedRule]
     files: dict[str, bytes]
-
-
-def pack_sha256(files: Mapping[str, bytes]) -> str:
-    """sha256 over the pack's files: for each path in order, path NUL sha256(content) newline."""
-    digest = hashlib.sha256()
-    for path in sorted(files):
-        digest.update(path.encode() + b"\0" + hashlib.sha256(files[path]).hexdigest().encode())
-        digest.update(b"\n")
-    return digest.hexdigest()
 
 
 #: What a pack folder holds, and nothing else: these files define the pack, are what its sha256

@@ -10,7 +10,6 @@ it can never pass for a decision of the stock pack.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -133,9 +132,3 @@ def _overridden(spec: ParamSpec, override: ParamOverride) -> ParamSpec:
     )
     return spec.model_copy(update={"values": [*kept, new]})
 
-
-def overridden_sha256(stock_sha256: str, records: list[dict[str, Any]]) -> str:
-    """The sha256 of a pack with overrides: over the stock pack's sha256 and the overrides'
-    canonical JSON, so it never equals a stock pack's."""
-    text = json.dumps(records, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(f"{stock_sha256}\0overrides\0{text}".encode()).hexdigest()

@@ -38,6 +38,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..audit import AuditError, DecisionLog, RunRecorded
 from ..audit.log import KEYS_BESIDE
+from ..canonical import pretty_json
 from ..decision import Decision
 from ..engine.durable_backend import EngineError
 from ..entities.ivms101 import parse_ivms101_many
@@ -523,7 +524,7 @@ class Service:
 
         def work() -> str:
             result = run_whatif(pack, document, assignments, as_of)
-            return json.dumps(result.summary(), indent=2, sort_keys=True, ensure_ascii=False)
+            return pretty_json(result.summary())
 
         return Response(await anyio.to_thread.run_sync(work), media_type=_JSON)
 
@@ -571,9 +572,7 @@ class Service:
 
 
 def _json(data: Any) -> Response:
-    return Response(
-        json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n", media_type=_JSON
-    )
+    return Response(pretty_json(data) + "\n", media_type=_JSON)
 
 
 def _guarded(handler: Handler) -> Handler:

@@ -37,7 +37,6 @@ from vasp_rules.audit.log.records import (
     Head,
     Record,
     as_of_date,
-    canonical_json,
     utc_now,
 )
 from vasp_rules.audit.log.runs import ChunkedRecorder, IncompleteRun, RunRecorded, RunSummary
@@ -55,6 +54,7 @@ from vasp_rules.audit.log.store import (
     verify_log,
 )
 from vasp_rules.audit.log.verify import VerifyReport
+from vasp_rules.canonical import canonical_json
 
 __all__ = [
     "APPLICATION_ID",

@@ -9,6 +9,7 @@ from pathlib import PurePosixPath
 from typing import Protocol
 
 from vasp_rules.audit.log.errors import RecordingError
+from vasp_rules.canonical import pack_sha256 as _pack_sha256
 from vasp_rules.decision import Decision
 
 
@@ -28,15 +29,8 @@ class PackFiles(Protocol):
     def files(self) -> Mapping[str, bytes]: ...
 
 
-def pack_digest(files: Mapping[str, bytes]) -> str:
-    """The rule pack sha256: over sorted paths, ``path NUL sha256(content)-hex LF``."""
-    h = hashlib.sha256()
-    for path in sorted(files):
-        h.update(path.encode("utf-8"))
-        h.update(b"\x00")
-        h.update(hashlib.sha256(files[path]).hexdigest().encode("ascii"))
-        h.update(b"\n")
-    return h.hexdigest()
+#: The rule pack sha256 (one definition, :func:`vasp_rules.canonical.pack_sha256`).
+pack_digest = _pack_sha256
 
 
 def check_pack_path(path: str) -> str | None:

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from vasp_rules.audit.jsontext import dumps_exact, loads_exact
 from vasp_rules.audit.log.errors import RecordingError, TamperedLogError
+from vasp_rules.canonical import canonical_bytes
 from vasp_rules.decision import Decision
 
 if TYPE_CHECKING:
@@ -68,11 +69,6 @@ def format_time(moment: datetime) -> str:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise RecordingError("the clock returned a naive datetime; it must be timezone-aware")
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def canonical_json(value: Any) -> str:
-    """JSON with sorted keys and fixed separators: the bytes that get hashed."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 @dataclass(frozen=True)
@@ -160,7 +156,7 @@ class Record:
 
     def computed_hash(self) -> str:
         """The hash this record's content calls for; differs from ``hash`` if it was edited."""
-        return hashlib.sha256(_HASH_DOMAIN + canonical_json(self.content()).encode()).hexdigest()
+        return hashlib.sha256(_HASH_DOMAIN + canonical_bytes(self.content())).hexdigest()
 
     @property
     def hash_ok(self) -> bool:
