@@ -182,7 +182,7 @@ class Tracer:
 
     def _items(self, node: Quantifier, scope: Scope) -> list[ItemTrace]:
         ev = Evaluator(self.ctx)
-        items, _missing = ev._items(node, scope)
+        items, _missing = ev.items(node, scope)
         if items is None:
             return []
         out: list[ItemTrace] = []
