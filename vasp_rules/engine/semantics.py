@@ -10,6 +10,9 @@ All are small pure functions of engine values (`values.py`): UNKNOWN stands for 
 depends on an absent fact. What was read and why a value is unknown (the missing facts) is the
 evaluator's business; where a definition decides a reason too (`arithmetic_gap`,
 `engine_value_gap`), it is here beside it.
+
+It sits just above `values.py` and `dates.py` (engine values, date shifts) and below the
+reference interpreter and the compiler; it imports nothing else of the engine.
 """
 
 from __future__ import annotations
