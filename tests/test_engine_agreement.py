@@ -149,12 +149,12 @@ def test_batch_index_changes_no_decision(docs: list[dict], wallets: list, as_of:
             doc["originator"]["account_or_wallet"] = wallets[i]
     p = pack("pk")
     indexed = _decisions(p, docs, as_of, "durable")
-    original = Evaluator._candidates
+    original = Evaluator.candidates
     try:
-        Evaluator._candidates = lambda self, node, kind, scope: None  # type: ignore[method-assign]
+        Evaluator.candidates = lambda self, node, kind, scope: None  # type: ignore[method-assign]
         naive = _decisions(p, docs, as_of, "durable")
     finally:
-        Evaluator._candidates = original  # type: ignore[method-assign]
+        Evaluator.candidates = original  # type: ignore[method-assign]
     assert [_without_batch_facts(d) for d in indexed] == [_without_batch_facts(d) for d in naive]
 
 

@@ -9,10 +9,11 @@ A compiled expression is called as `fn(ev, scope)` with the same `Evaluator` (it
 `record` flag and the `reads`/`absent`/`computed` it records into) and scope as the reference,
 and returns the same `Result`: same value, same missing facts, same reads. Shapes the closures do
 not specialise (batch look-ups, paths that pass through lists or absent objects, parameters)
-delegate to the reference interpreter's own method for that node, so their semantics are shared,
-not copied. Inside a quantifier, a node that reads no quantifier variable, or only one over the
-batch's documents, is evaluated once per finding, or once per finding and document
-(`memo.py`). Nothing here parses or evaluates rule text: the input is the checked, folded tree.
+are evaluated by the reference interpreter itself, and every operator decides with the one
+definition of the language's semantics (`engine.semantics`), so nothing is copied. Inside a
+quantifier, a node that reads no quantifier variable, or only one over the batch's documents,
+is evaluated once per finding, or once per finding and document (`memo.py`). Nothing here
+parses or evaluates rule text: the input is the checked, folded tree.
 """
 
 from __future__ import annotations
@@ -22,14 +23,15 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from ..engine.reference import (
+from ..engine.reference import NONE, Evaluator, Result, from_document, is_model, union
+from ..engine.semantics import (
     COMPARE,
-    NONE,
-    Evaluator,
-    Result,
-    _from_document,
-    _is_model,
-    _union,
+    builtin,
+    decisive,
+    kleene,
+    kleene_not,
+    skips_unknown_where,
+    walk_objects,
 )
 from ..engine.values import (
     LIST,
@@ -57,7 +59,6 @@ from ..lang.ast import (
     render,
 )
 from .memo import Names, inner_names, memoised
-from .values_only import builtin, walk_objects
 
 Scope = dict[str, tuple[Any, str]]
 Fn = Callable[[Evaluator, Scope], Result]
@@ -68,7 +69,7 @@ _SCALARS = (str, int, bool)  # engine values as they are (bool is an int; listed
 
 
 def compile_expr(node: Expr) -> Fn:
-    """A closure equivalent to `Evaluator._eval(node, scope)`."""
+    """A closure equivalent to `Evaluator.evaluate_in(node, scope)`."""
     return _compile(node, Names(frozenset(), frozenset()))
 
 
@@ -77,9 +78,11 @@ def _compile(node: Expr, names: Names) -> Fn:
     return memoised(node, names, _COMPILERS[type(node)](node, names), share=False)
 
 
-def _delegate(method: Callable[[Evaluator, Any, Scope], Result], node: Expr) -> Fn:
+def _reference(node: Expr, names: Names | None = None) -> Fn:
+    """The reference interpreter's own evaluation of `node` (shapes not specialised here)."""
+
     def run(ev: Evaluator, scope: Scope) -> Result:
-        return method(ev, node, scope)
+        return ev.evaluate_in(node, scope)
 
     return run
 
@@ -107,7 +110,7 @@ def _list(node: ListLiteral, names: Names) -> Fn:
 
     def run(ev: Evaluator, scope: Scope) -> Result:
         results = [f(ev, scope) for f in items]
-        return Result([r.value for r in results], _union(r.missing for r in results))
+        return Result([r.value for r in results], union(r.missing for r in results))
 
     return run
 
@@ -128,7 +131,7 @@ def locator(parts: tuple[str, ...], *, presence: bool) -> Locate:
     head, rest = parts[0], parts[1:]
     doc_paths = [".".join(parts[: i + 1]) for i in range(len(parts))]
     var_suffixes = ["." + ".".join(rest[: i + 1]) for i in range(len(rest))]
-    doc_from = [_from_document(p) for p in doc_paths]
+    doc_from = [from_document(p) for p in doc_paths]
     # (label of the variable, steps taken) -> (concrete path, a document fact?): the same
     # item's path is named once, and the same string object is then hashed once
     named: dict[tuple[str, int], tuple[str, bool]] = {}
@@ -151,7 +154,7 @@ def locator(parts: tuple[str, ...], *, presence: bool) -> Locate:
                 known = named_step.get(label)
                 if known is None:
                     path = label + var_suffixes[0]
-                    known = (path, _from_document(path))
+                    known = (path, from_document(path))
                     if len(named_step) >= _NAMED_MAX:
                         named_step.clear()
                     named_step[label] = known
@@ -166,7 +169,7 @@ def locator(parts: tuple[str, ...], *, presence: bool) -> Locate:
             known = named.get(key)
             if known is None:
                 path = label + var_suffixes[taken - 1] if taken else label
-                known = (path, _from_document(path))
+                known = (path, from_document(path))
                 if len(named) >= _NAMED_MAX:  # items of very long lists: start again
                     named.clear()
                 named[key] = known
@@ -188,19 +191,18 @@ _LABELS_MAX = 8192
 
 
 def items_of(node: Quantifier) -> ItemsOf:
-    """A quantifier's items as `Evaluator._items` gives them (each with its label, the concrete
+    """A quantifier's items as `Evaluator.items` gives them (each with its label, the concrete
     path of the item), taking a source path through objects only directly (`locator`) and
     naming the items of a list once per list path; anything else is the reference's."""
-    general = Evaluator._items
     source = node.source
     if not isinstance(source, Path):
-        return lambda ev, scope: general(ev, node, scope)
+        return lambda ev, scope: ev.items(node, scope)
     locate = locator(source.parts, presence=False)
 
     def run(ev: Evaluator, scope: Scope) -> tuple[list[tuple[Any, str]] | None, frozenset[str]]:
         found = locate(ev, scope)
         if found is None or (found[0] is not None and type(found[0]) is not list):
-            return general(ev, node, scope)
+            return ev.items(node, scope)
         raw, path, _ = found
         if raw is None:
             ev.reads.setdefault(path, None)
@@ -219,25 +221,24 @@ def items_of(node: Quantifier) -> ItemsOf:
 def _path(node: Path, names: Names) -> Fn:
     """A field path: through objects only it reads attributes directly (`locator`); anything
     else is left to the reference interpreter."""
-    general = Evaluator._path
     locate = locator(node.parts, presence=False)
 
     def run(ev: Evaluator, scope: Scope) -> Result:
         found = locate(ev, scope)
         if found is None:
-            return general(ev, node, scope)
-        raw, path, from_document = found
-        if ev.record and from_document and path not in ev.computed and not _is_model(raw):
+            return ev.evaluate_in(node, scope)
+        raw, path, of_document = found
+        if ev.record and of_document and path not in ev.computed and not is_model(raw):
             ev.reads.setdefault(path, to_json_value(raw))
         if isinstance(raw, list):  # a list field at the end of the path: its items' values
-            return Result([v if type(v) is str else ev._engine_value(v, path)[0] for v in raw])
+            return Result([v if type(v) is str else ev.engine_value(v, path)[0] for v in raw])
         if raw is None:
             return Result(UNKNOWN, frozenset({path}))
         if (isinstance(raw, _SCALARS) or isinstance(raw, Decimal)) and not isinstance(
             raw, WalletAddress
         ):  # an address compares in its canonical form (below)
             return Result(raw)
-        value, gaps = ev._engine_value(raw, path)
+        value, gaps = ev.engine_value(raw, path)
         return Result(value, frozenset(gaps) if value is UNKNOWN else NONE)
 
     return run
@@ -246,15 +247,14 @@ def _path(node: Path, names: Names) -> Fn:
 def _presence(node: Presence, names: Names) -> Fn:
     """`PATH is missing|present` over objects only; through lists, the reference method."""
     present = node.present
-    general = Evaluator._presence
     locate = locator(node.path.parts, presence=True)
 
     def run(ev: Evaluator, scope: Scope) -> Result:
         found = locate(ev, scope)
         if found is None:
-            return general(ev, node, scope)
-        raw, path, from_document = found
-        if ev.record and from_document and not _is_model(raw):
+            return ev.evaluate_in(node, scope)
+        raw, path, of_document = found
+        if ev.record and of_document and not is_model(raw):
             ev.reads.setdefault(path, to_json_value(raw))
         absent = raw is None
         if present:
@@ -274,7 +274,7 @@ def _unary(node: Unary, names: Names) -> Fn:
         inner = operand(ev, scope)
         if inner.value is UNKNOWN:
             return inner
-        return Result((not inner.value) if negate else -inner.value)
+        return Result(kleene_not(inner.value) if negate else -inner.value)
 
     return run
 
@@ -291,29 +291,27 @@ def is_batch_membership(node: Expr) -> bool:
 def _binary(node: Binary, names: Names) -> Fn:
     op = node.op
     if is_batch_membership(node):
-        return _delegate(Evaluator._binary, node)  # the batch's value index (reference)
+        return _reference(node)  # the batch's value index
     left_fn = _compile(node.left, names)
     right_fn = _compile(node.right, names)
     if op in ("and", "or"):
-        decisive = op == "or"  # the value that settles the result whatever the other is
-        settled = not decisive
+        settles = decisive(op)
 
         def logic(ev: Evaluator, scope: Scope) -> Result:
             left = left_fn(ev, scope)
-            if left.value is decisive and not ev.record:
-                return Result(decisive)  # the other side cannot change it; nothing to record
+            if left.value is settles and not ev.record:
+                return Result(settles)  # the other side cannot change it; nothing to record
             right = right_fn(ev, scope)
-            if left.value is decisive or right.value is decisive:
-                return Result(decisive)
-            if left.value is UNKNOWN or right.value is UNKNOWN:
+            value = kleene(op, left.value, right.value)
+            if value is UNKNOWN:
                 return Result(UNKNOWN, left.missing | right.missing)
-            return Result(settled)
+            return Result(value)
 
         return logic
     if op in ("in", "not in"):
 
         def member(ev: Evaluator, scope: Scope) -> Result:
-            return ev._membership(op, left_fn(ev, scope), right_fn(ev, scope))
+            return ev.membership(op, left_fn(ev, scope), right_fn(ev, scope))
 
         return member
     if op in COMPARE:
@@ -334,14 +332,14 @@ def _binary(node: Binary, names: Names) -> Fn:
         right = right_fn(ev, scope)
         if left.value is UNKNOWN or right.value is UNKNOWN:
             return Result(UNKNOWN, left.missing | right.missing)
-        return ev._arith(op, left.value, right.value, left.missing | right.missing, node)
+        return ev.arith(op, left.value, right.value, left.missing | right.missing, node)
 
     return arithmetic
 
 
 def _call(node: Call, names: Names) -> Fn:
     if node.name == "linked":
-        return _delegate(Evaluator._call, node)  # the batch's components (reference)
+        return _reference(node)  # the batch's components
     args = [_compile(a, names) for a in node.args]
     name = node.name
 
@@ -349,7 +347,7 @@ def _call(node: Call, names: Names) -> Fn:
         results = [f(ev, scope) for f in args]
         for r in results:
             if r.value is UNKNOWN:
-                return Result(UNKNOWN, _union(a.missing for a in results))
+                return Result(UNKNOWN, union(a.missing for a in results))
         return Result(builtin(name, [a.value for a in results]))
 
     return run
@@ -367,7 +365,6 @@ def _quantifier(node: Quantifier, names: Names) -> Fn:
         body_fn = None
     source_text = render(node.source)
     items = items_of(node)
-    skip_false = kind in ("any", "none", "count")
 
     def run(ev: Evaluator, scope: Scope) -> Result:
         found, source_missing = items(ev, scope)
@@ -393,13 +390,11 @@ def _quantifier(node: Quantifier, names: Names) -> Fn:
             else:
                 body = body_fn(ev, inner)
                 if keep is UNKNOWN:
-                    if skip_false and body.value is False:
-                        continue
-                    if kind == "all" and body.value is True:
+                    if skips_unknown_where(kind, body.value):
                         continue
                     body = Result(UNKNOWN, miss | body.missing)
             verdicts.append((body.value, body.missing))
-        return ev._aggregate(kind, verdicts, source_text)
+        return ev.aggregate(kind, verdicts, source_text)
 
     return run
 
@@ -409,7 +404,7 @@ _COMPILERS: dict[type, Callable[[Any, Names], Fn]] = {
     Literal: _literal,
     ListLiteral: _list,
     Path: _path,
-    Param: lambda node, names: _delegate(Evaluator._param, node),
+    Param: _reference,
     Presence: _presence,
     Unary: _unary,
     Binary: _binary,

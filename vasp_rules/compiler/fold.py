@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 from ..engine.reference import Context, Evaluator
+from ..engine.semantics import decisive
 from ..engine.values import UNKNOWN
 from ..lang.ast import (
     Binary,
@@ -118,11 +119,11 @@ class _Folder:
 
     @staticmethod
     def _logic(op: str, left: Expr, right: Expr, out: Expr) -> Expr:
-        decisive = op == "or"
+        settles = decisive(op)  # `false and X` is false, `true and X` is X (Kleene)
         for a, b in ((left, right), (right, left)):
-            if isinstance(a, Const) and a.value is decisive:
+            if isinstance(a, Const) and a.value is settles:
                 return a
-            if isinstance(a, Const) and a.value is (not decisive):
+            if isinstance(a, Const) and a.value is (not settles):
                 return b
         return out
 

@@ -139,7 +139,7 @@ def _shared(fn: F, ev: Evaluator, scope: Scope, doc: int) -> Any:
 
 
 def over_batch(node: Quantifier) -> bool:
-    """Whether a quantifier ranges over the batch's documents (as `Evaluator._items` says)."""
+    """Whether a quantifier ranges over the batch's documents (as `Evaluator.items` says)."""
     source = node.source
     return isinstance(source, Path) and source.parts[0] == "batch" and len(source.parts) == 2
 

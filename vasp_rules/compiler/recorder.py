@@ -12,8 +12,9 @@ not be decided). Values and templates of a held rule use the same closures.
 
 A closure is called as `fn(ev, scope)` with the `Evaluator` it records into and returns the
 engine value (UNKNOWN when unknown). Batch look-ups, paths through lists or absent objects and
-parameters are the reference interpreter's own methods, so their recording is shared, not
-copied. Quantifiers take their items from `Evaluator._items` (for the batch: the candidates
+parameters are evaluated by the reference interpreter itself, so their recording is shared, not
+copied, and operators decide with `engine.semantics`, as the reference does. Quantifiers take
+their items from `Evaluator.items` (for the batch: the candidates
 of its keyed plan, labelled `batch.KIND[id]`), so they visit and name what the reference does.
 Inside a quantifier, a node that reads no quantifier variable, or only one that ranges over
 the batch's documents, is evaluated once per finding or once per document (`memo.memo`): TR-10's
@@ -26,12 +27,23 @@ from __future__ import annotations
 import itertools
 import threading
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from ..engine.reference import COMPARE, Evaluator, Result, _is_model
+from ..engine.reference import Evaluator, Result, is_model
+from ..engine.semantics import (
+    COMPARE,
+    aggregate,
+    arithmetic,
+    builtin,
+    kleene,
+    kleene_not,
+    member_of,
+    membership,
+    skips_unknown_where,
+)
 from ..engine.values import MODEL, PLAIN_ENGINE, SHAPES, UNKNOWN, date_to_engine, to_json_value
 from ..entities.common import WalletAddress
 from ..lang.ast import (
@@ -50,7 +62,7 @@ from ..lang.ast import (
 )
 from .closures import is_batch_membership, items_of, locator
 from .memo import Names, free_names, inner_names, memoised, over_batch
-from .values_only import aggregate, builtin, constant_words, member_of
+from .values_only import constant_words
 
 Scope = dict[str, tuple[Any, str]]
 Recorder = Callable[[Evaluator, Scope], Any]
@@ -59,7 +71,7 @@ _SPECIAL = frozenset({"as_of", "batch"})
 
 
 def compile_recorder(node: Expr) -> Recorder:
-    """A closure giving `Evaluator._eval(node, scope).value` with the same recording."""
+    """A closure giving `Evaluator.evaluate_in(node, scope).value` with the same recording."""
     return _compile(node, Names(frozenset(), frozenset()))
 
 
@@ -69,7 +81,7 @@ def _compile(node: Expr, names: Names) -> Recorder:
 
 def _reference(node: Expr, names: Names | None = None) -> Recorder:
     def run(ev: Evaluator, scope: Scope) -> Any:
-        return ev._eval(node, scope).value
+        return ev.evaluate_in(node, scope).value
 
     return run
 
@@ -92,7 +104,7 @@ def _list(node: ListLiteral, names: Names) -> Recorder:
 def _path(node: Path, names: Names) -> Recorder:
     """Through objects only (`closures.locator`), the value, recording the concrete path the
     general resolver would name; through lists, or from `as_of`/`batch`, the reference."""
-    general = _memoised_general(node, Evaluator._path)
+    general = _memoised_general(node)
     locate = locator(node.parts, presence=False)
 
     def run(ev: Evaluator, scope: Scope) -> Any:
@@ -102,7 +114,7 @@ def _path(node: Path, names: Names) -> Recorder:
         raw, path, from_document = found
         if from_document:
             reads = ev.reads  # the first reading records: a repeat need not convert again
-            if path not in reads and path not in ev.computed and not _is_model(raw):
+            if path not in reads and path not in ev.computed and not is_model(raw):
                 reads[path] = to_json_value(raw)
         if raw is None:
             return UNKNOWN
@@ -112,17 +124,17 @@ def _path(node: Path, names: Names) -> Recorder:
         if kind is date:  # a date compares as its day number
             return raw.toordinal()
         if isinstance(raw, list):  # a list field at the end of the path: its items' values
-            return [v if type(v) is str else ev._engine_value(v, path)[0] for v in raw]
+            return [v if type(v) is str else ev.engine_value(v, path)[0] for v in raw]
         if isinstance(raw, WalletAddress):  # an address compares in its canonical form
             return raw.canonical
-        return ev._engine_value(raw, path)[0]
+        return ev.engine_value(raw, path)[0]
 
     return run
 
 
 def _presence(node: Presence, names: Names) -> Recorder:
     present = node.present
-    general = _memoised_general(node, Evaluator._presence)
+    general = _memoised_general(node)
     locate = locator(node.path.parts, presence=True)
 
     def run(ev: Evaluator, scope: Scope) -> Any:
@@ -132,7 +144,7 @@ def _presence(node: Presence, names: Names) -> Recorder:
         raw, path, from_document = found
         if from_document:
             reads = ev.reads
-            if path not in reads and not _is_model(raw):
+            if path not in reads and not is_model(raw):
                 reads[path] = to_json_value(raw)
         absent = raw is None
         if present:
@@ -147,12 +159,7 @@ def _presence(node: Presence, names: Names) -> Recorder:
 def _unary(node: Unary, names: Names) -> Recorder:
     operand = _compile(node.operand, names)
     if node.op == "not":
-
-        def negation(ev: Evaluator, scope: Scope) -> Any:
-            v = operand(ev, scope)
-            return v if v is UNKNOWN else not v
-
-        return negation
+        return lambda ev, scope: kleene_not(operand(ev, scope))
 
     def minus(ev: Evaluator, scope: Scope) -> Any:
         v = operand(ev, scope)
@@ -169,16 +176,11 @@ def _binary(node: Binary, names: Names) -> Recorder:
     lf = _compile(node.left, names)
     rf = _compile(node.right, names)
     if op in ("and", "or"):
-        decisive = op == "or"  # the value that settles the result whatever the other is
 
         def logic(ev: Evaluator, scope: Scope) -> Any:
             a = lf(ev, scope)
             b = rf(ev, scope)  # both sides, always: the reference records what each reads
-            if a is decisive or b is decisive:
-                return decisive
-            if a is UNKNOWN or b is UNKNOWN:
-                return UNKNOWN
-            return not decisive
+            return kleene(op, a, b)
 
         if free_names(node) & names.bound and len(_recording_leaves(node)) >= 2:
             # a `where` of a quantifier: a rule's `values` often restate it for the same item
@@ -202,12 +204,8 @@ def _binary(node: Binary, names: Names) -> Recorder:
             container = rf(ev, scope)
             if a is UNKNOWN or container is UNKNOWN:
                 return UNKNOWN
-            if isinstance(container, Mapping):
-                return (a in container) is want
-            found = a in container  # `==` item by item; UNKNOWN equals only itself
-            if not found and any(item is UNKNOWN for item in container):
-                return UNKNOWN
-            return found is want
+            found = membership(a, container)
+            return found if want else kleene_not(found)
 
         return member
     if op in COMPARE:
@@ -222,14 +220,14 @@ def _binary(node: Binary, names: Names) -> Recorder:
 
         return comparison
 
-    def arithmetic(ev: Evaluator, scope: Scope) -> Any:
+    def arith(ev: Evaluator, scope: Scope) -> Any:
         a = lf(ev, scope)
         b = rf(ev, scope)
         if a is UNKNOWN or b is UNKNOWN:
             return UNKNOWN
-        return ev._arith(op, a, b, frozenset()).value
+        return arithmetic(op, a, b, ev.ctx.calendar)
 
-    return arithmetic
+    return arith
 
 
 def _call(node: Call, names: Names) -> Recorder:
@@ -303,12 +301,14 @@ def _memoised(node: Quantifier | Binary, run: Recorder) -> Recorder:
     return memoised
 
 
-def _memoised_general(
-    node: Path | Presence, method: Callable[[Evaluator, Any, Scope], Result]
-) -> Callable[[Evaluator, Any, Scope], Result]:
+def _memoised_general(node: Path | Presence) -> Callable[[Evaluator, Any, Scope], Result]:
     """The reference's general path resolver (through lists: every person's roles, ...),
     computed once per finding for the same path and the same binding of its first name: such a
     path inside a quantifier is usually loop-invariant. Exact for the reason `_memoised` is."""
+
+    def method(ev: Evaluator, _node: Any, scope: Scope) -> Result:
+        return ev.evaluate_in(node, scope)
+
     structure = _structure(node)
     if structure is None:
         return method
@@ -349,7 +349,6 @@ def _quantifier(node: Quantifier, names: Names) -> Recorder:
     else:
         body = None
     has_body = node.body is not None
-    skip_false = kind in ("any", "none", "count")
     items_from = items_of(node)
 
     def run(ev: Evaluator, scope: Scope) -> Any:
@@ -375,9 +374,7 @@ def _quantifier(node: Quantifier, names: Names) -> Recorder:
             else:
                 v = body(ev, inner)
                 if keep is UNKNOWN:
-                    if skip_false and v is False:
-                        continue
-                    if kind == "all" and v is True:
+                    if skips_unknown_where(kind, v):
                         continue
                     v = UNKNOWN
             if v is UNKNOWN:

@@ -7,21 +7,36 @@ the right side of `and`/`or` once the left settles it, stop a quantifier at its 
 item, and compute a sub-expression that does not depend on a quantifier's variable once per
 document instead of once per item (and one that reads a batch document alone once per batch,
 whichever document evaluates it: `_shared`). Each shape gives the same value as the reference
-interpreter (`engine.reference.Evaluator`), which the agreement tests check. A quantifier over
-the batch takes its documents from the reference interpreter (`Evaluator._items`: its keyed
-plan), then runs its compiled `where` and body on them; other batch look-ups (`x in
-batch.KIND.path`, batch paths) are evaluated by the reference interpreter itself.
+interpreter (`engine.reference.Evaluator`), which the agreement tests check: both decide with the
+one definition of the language's semantics (`engine.semantics`). A quantifier over the batch
+takes its documents from the reference interpreter (`Evaluator.items`: its keyed plan), then
+runs its compiled `where` and body on them; other batch look-ups (`x in batch.KIND.path`, batch
+paths) are evaluated by the reference interpreter itself.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from collections.abc import Callable
+from datetime import date
 from typing import Any
 
-from ..engine.dates import Duration
-from ..engine.reference import COMPARE, Context, Evaluator, add_duration
+from ..engine.reference import Context, Evaluator
+from ..engine.semantics import (
+    COMPARE,
+    DECIDING,
+    aggregate,
+    arithmetic,
+    builtin,
+    decisive,
+    engine_value,
+    kleene,
+    kleene_not,
+    member_of,
+    membership,
+    skips_unknown_where,
+    step,
+    walk_objects,
+)
 from ..engine.values import (
     LIST,
     MAPPING,
@@ -31,12 +46,7 @@ from ..engine.values import (
     SHAPES,
     UNKNOWN,
     date_to_engine,
-    datetime_to_engine,
-    is_money,
-    money_to_paisa,
 )
-from ..entities.common import WalletAddress
-from ..lang import regex
 from ..lang.ast import (
     Binary,
     Call,
@@ -104,64 +114,8 @@ def _mentions(node: Expr, names: frozenset[str]) -> bool:
     return any(_mentions(c, names) for c in children(node))
 
 
-def _engine(raw: Any, fx: Mapping[str, Any]) -> Any:
-    """Engine value of a raw document value (as `Evaluator._engine_value`)."""
-    kind = type(raw)
-    if kind in PLAIN_ENGINE:  # the common case first (a WalletAddress is a str subclass)
-        return raw
-    if kind is date:
-        return raw.toordinal()  # date_to_engine
-    if raw is None:
-        return UNKNOWN
-    if isinstance(raw, WalletAddress):  # addresses compare as their chain writes them
-        return raw.canonical
-    if isinstance(raw, bool | int | str | Decimal):
-        return raw
-    if is_money(raw):
-        paisa = money_to_paisa(raw.amount, raw.currency, fx)
-        return UNKNOWN if paisa is None else paisa
-    if isinstance(raw, datetime):
-        return datetime_to_engine(raw)
-    if isinstance(raw, date):
-        return date_to_engine(raw)
-    if isinstance(raw, list):
-        return [_engine(v, fx) for v in raw]
-    return raw
-
-
-def _step(value: Any, part: str) -> Any:
-    shape = SHAPES[type(value)]
-    if shape == MODEL or shape == MONEY:
-        return getattr(value, part, None)
-    if shape == MAPPING:
-        return value.get(part)
-    return None
-
-
-def walk_objects(value: Any, parts: tuple[str, ...]) -> tuple[Any, int] | None:
-    """Follow `parts` through objects from `value`: (leaf, number of steps that produced a
-    value) or None when the path passes through a list (the general resolver maps it). The
-    Result and recording closures locate paths with it, and projection its quantifiers'
-    sources."""
-    taken = 0
-    for part in parts:
-        if value is None:
-            return None, taken
-        shape = SHAPES[type(value)]
-        if shape == LIST:
-            return None
-        if shape == MODEL or shape == MONEY:
-            value = getattr(value, part, None)
-        elif shape == MAPPING:
-            value = value.get(part)
-        else:
-            value = None
-        taken += 1
-    return value, taken
-
-
 def _leaves(start: Any, parts: tuple[str, ...]) -> tuple[list[Any], bool]:
-    """Raw leaves of a path from `start` (as `Evaluator._resolve`, without the paths)."""
+    """Raw leaves of a path from `start` (as `Evaluator.resolve`, without the paths)."""
     current = [start]
     mapped = False
     for part in parts:
@@ -171,9 +125,9 @@ def _leaves(start: Any, parts: tuple[str, ...]) -> tuple[list[Any], bool]:
                 nxt.append(None)
             elif SHAPES[type(value)] == LIST:
                 mapped = True
-                nxt.extend(_step(item, part) for item in value)
+                nxt.extend(step(item, part) for item in value)
             else:
-                nxt.append(_step(value, part))
+                nxt.append(step(value, part))
         current = nxt
     if mapped:
         flat: list[Any] = []
@@ -251,14 +205,14 @@ class _Compiler:
                 elif shape == LIST:  # through a list: every item's value, flattened
                     fx = env.ctx.fx_to_pkr
                     start = env.vars[head] if from_var else env.doc
-                    return [_engine(raw, fx) for raw in _leaves(start, parts)[0]]
+                    return [engine_value(raw, fx) for raw in _leaves(start, parts)[0]]
                 elif shape == MAPPING:
                     value = value.get(part)
                 else:
                     return UNKNOWN
             if type(value) in PLAIN_ENGINE:
                 return value
-            return _engine(value, env.ctx.fx_to_pkr)
+            return engine_value(value, env.ctx.fx_to_pkr)
 
         return run
 
@@ -296,12 +250,7 @@ class _Compiler:
     def _unary(self, node: Unary, bound: frozenset[str]) -> ValueFn:
         operand = self.compile(node.operand, bound)
         if node.op == "not":
-
-            def negation(env: Env) -> Any:
-                v = operand(env)
-                return v if v is UNKNOWN else not v
-
-            return negation
+            return lambda env: kleene_not(operand(env))
 
         def minus(env: Env) -> Any:
             v = operand(env)
@@ -322,34 +271,16 @@ class _Compiler:
             return lambda env: env.reference(node)
         lf = self.compile(node.left, bound)
         rf = self.compile(node.right, bound)
-        if op == "and":
+        if op in ("and", "or"):
+            settles = decisive(op)
 
-            def conj(env: Env) -> Any:
+            def logic(env: Env) -> Any:
                 a = lf(env)
-                if a is False:
-                    return False
-                b = rf(env)
-                if b is False:
-                    return False
-                if a is UNKNOWN or b is UNKNOWN:
-                    return UNKNOWN
-                return True
+                if a is settles:  # the right side cannot change it: not evaluated
+                    return settles
+                return kleene(op, a, rf(env))
 
-            return conj
-        if op == "or":
-
-            def disj(env: Env) -> Any:
-                a = lf(env)
-                if a is True:
-                    return True
-                b = rf(env)
-                if b is True:
-                    return True
-                if a is UNKNOWN or b is UNKNOWN:
-                    return UNKNOWN
-                return False
-
-            return disj
+            return logic
         if op in ("in", "not in"):
             want = op == "in"
             words = constant_words(right)
@@ -368,12 +299,8 @@ class _Compiler:
                 container = rf(env)
                 if a is UNKNOWN or container is UNKNOWN:
                     return UNKNOWN
-                found = a in container  # identity or ==, as the reference's scan
-                if not found and not isinstance(container, Mapping):
-                    for item in container:
-                        if item is UNKNOWN:
-                            return UNKNOWN
-                return found if want else not found
+                found = membership(a, container)
+                return found if want else kleene_not(found)
 
             return member
         if op in COMPARE:
@@ -390,27 +317,14 @@ class _Compiler:
 
             return comparison
 
-        def arithmetic(env: Env) -> Any:
+        def arith(env: Env) -> Any:
             a = lf(env)
             b = rf(env)
             if a is UNKNOWN or b is UNKNOWN:
                 return UNKNOWN
-            if isinstance(b, Duration):
-                return add_duration(a, b, -1 if op == "-" else 1, env.ctx)
-            if op == "+":
-                return a + b
-            if op == "-":
-                return a - b
-            if op == "*":
-                if isinstance(a, Decimal) or isinstance(b, Decimal):
-                    return Decimal(a) * Decimal(b)
-                return a * b
-            try:
-                return Decimal(a) / Decimal(b)
-            except (ZeroDivisionError, InvalidOperation):
-                return UNKNOWN
+            return arithmetic(op, a, b, env.ctx.calendar)
 
-        return arithmetic
+        return arith
 
     def _call(self, node: Call, bound: frozenset[str]) -> ValueFn:
         if node.name == "linked":
@@ -442,6 +356,7 @@ class _Compiler:
         finally:
             self.documents = documents
         select_item = node.body is None and kind == "select"
+        deciding = DECIDING.get(kind)  # the item value that decides the quantifier, if any
         if in_batch and "batch" not in bound:
             items_of = _batch_items(node)
         else:
@@ -465,26 +380,20 @@ class _Compiler:
                         if keep is False:
                             continue
                     if select_item:
-                        v = UNKNOWN if keep is UNKNOWN else _engine(item, fx)
+                        v = UNKNOWN if keep is UNKNOWN else engine_value(item, fx)
                     elif body is None:
                         v = keep
                     else:
                         v = body(env)
                         if keep is UNKNOWN:
-                            if kind in ("any", "none", "count") and v is False:
-                                continue
-                            if kind == "all" and v is True:
+                            if skips_unknown_where(kind, v):
                                 continue
                             v = UNKNOWN
                     if v is UNKNOWN:
                         unknown = True
                         continue
-                    if kind == "any" and v is True:
-                        return True
-                    if kind == "none" and v is True:
-                        return False
-                    if kind == "all" and v is False:
-                        return False
+                    if deciding is not None and v is deciding[0]:
+                        return deciding[1]
                     values.append(v)
             finally:
                 if saved is _MISSING:
@@ -517,14 +426,14 @@ class _Compiler:
 
 def _batch_items(node: Quantifier) -> ValueFn:
     """The documents a batch quantifier visits, exactly as the reference interpreter takes
-    them (`Evaluator._items`: the other documents of the kind, narrowed by the quantifier's
-    keyed plan, `_candidates`, in batch order; `_batch_items` without the labels, which
+    them (`Evaluator.items`: the other documents of the kind, narrowed by the quantifier's
+    keyed plan, `candidates`, in batch order; `_batch_items` without the labels, which
     projection does not need); its `where` and body are then the compiled closures."""
     assert isinstance(node.source, Path)
     if len(node.source.parts) != 2:  # a path into the batch's documents: their values
 
         def leaves(env: Env) -> Any:
-            items, _ = env.evaluator()._items(node, env.scope())
+            items, _ = env.evaluator().items(node, env.scope())
             return UNKNOWN if items is None else [raw for raw, _label in items]
 
         return leaves
@@ -534,7 +443,7 @@ def _batch_items(node: Quantifier) -> ValueFn:
         view = env.ctx.batch
         if view is None:
             return []
-        positions = env.evaluator()._candidates(node, kind, env.scope())
+        positions = env.evaluator().candidates(node, kind, env.scope())
         docs = view.by_kind.get(kind, [])
         mine = env.doc
         chosen = range(len(docs)) if positions is None else positions
@@ -555,15 +464,6 @@ def constant_words(node: Expr) -> frozenset[str] | None:
     if not items or any(type(v) is not str for v in items):
         return None
     return frozenset(items)
-
-
-def member_of(value: Any, words: frozenset[str]) -> bool:
-    """`value in LIST` for a constant list of text: by hash, as `==` item by item would say (a
-    value that cannot be hashed, a list, equals no text)."""
-    try:
-        return value in words
-    except TypeError:
-        return False
 
 
 def _shared(fn: ValueFn, var: str) -> ValueFn:
@@ -589,52 +489,6 @@ def _shared(fn: ValueFn, var: str) -> ValueFn:
     return run
 
 
-_DURATIONS = frozenset({"days", "months", "years", "hours", "working_days"})
-
-
-def builtin(name: str, values: list[Any]) -> Any:
-    """A built-in function on known argument values (`Evaluator._call`'s cases); projection,
-    the recording closures and the Result closures share it."""
-    if name in _DURATIONS:
-        return Duration(name, int(values[0]))
-    if name == "len":
-        return len(values[0])
-    if name == "max":
-        return max(values[0], values[1])
-    if name == "min":
-        return min(values[0], values[1])
-    if name == "matches":
-        return regex.fullmatch(str(values[1]), str(values[0]))  # RE2: linear time
-    raise ValueError(f"unknown function {name}")
-
-
-def aggregate(kind: str, values: list[Any], unknown: bool) -> Any:
-    """`Evaluator._aggregate`, values only: a quantifier's value from the values its items
-    gave (UNKNOWN ones flagged by `unknown`). Projection and the recording closures share it."""
-    if kind in ("any", "none"):
-        if any(v is True for v in values):
-            return kind == "any"
-        return UNKNOWN if unknown else kind == "none"
-    if kind == "all":
-        if any(v is False for v in values):
-            return False
-        return UNKNOWN if unknown else True
-    if unknown:
-        return UNKNOWN
-    if kind == "count":
-        return sum(1 for v in values if v is True)
-    if kind == "select":
-        return values
-    if kind == "sum":
-        total: Any = 0
-        for v in values:
-            total = total + v
-        return total
-    if not values:
-        return UNKNOWN
-    return max(values) if kind == "max" else min(values)
-
-
 def _cached(fn: ValueFn, var: str | None = None) -> ValueFn:
     """`fn` computed once per document (projection's `env.cache`): for a node that reads no
     quantifier variable, or (`var`) once per document and batch document `var` names, for a
@@ -653,13 +507,4 @@ def _cached(fn: ValueFn, var: str | None = None) -> ValueFn:
     return run
 
 
-__all__ = [
-    "Env",
-    "ValueFn",
-    "aggregate",
-    "builtin",
-    "compile_value",
-    "constant_words",
-    "member_of",
-    "walk_objects",
-]
+__all__ = ["Env", "ValueFn", "compile_value", "constant_words"]

@@ -64,15 +64,15 @@ class KeyedIndex:
         ]
         for pos, doc in enumerate(docs):
             scope: Scope = {var: (doc, labels[pos])}
-            if any(ev._eval(c, scope).value is False for c in plan.static):
+            if any(ev.evaluate_in(c, scope).value is False for c in plan.static):
                 continue
             allowed.append(pos)
             eq_values.append(
-                [_key(ev._eval(e.key, scope).value) for e in plan.equalities]
+                [_key(ev.evaluate_in(e.key, scope).value) for e in plan.equalities]
                 + [link.get(id(doc), _WILD) for link in self._links]
             )
             if plan.bounds:
-                window.append(_key(ev._eval(plan.bounds[0].key, scope).value))
+                window.append(_key(ev.evaluate_in(plan.bounds[0].key, scope).value))
         self.allowed = allowed
         self._eq_values = eq_values
         self._window = window
@@ -124,7 +124,7 @@ class KeyedIndex:
         wild: list[int] = []
         for pos in self.allowed:
             scope: Scope = {self.plan.var: (self._docs[pos], self._labels[pos])}
-            leaves, mapped = ev._resolve(semi.source, scope)
+            leaves, mapped = ev.resolve(semi.source, scope)
             items = leaves
             if not mapped and leaves and isinstance(leaves[0][0], list):
                 raw_list, base = leaves[0]
@@ -137,7 +137,7 @@ class KeyedIndex:
                     break
                 inner = dict(scope)
                 inner[semi.item_var] = (raw, path)
-                value = _key(ev._eval(semi.key, inner).value)
+                value = _key(ev.evaluate_in(semi.key, inner).value)
                 if value is _WILD:
                     is_wild = True
                     break
@@ -154,16 +154,16 @@ class KeyedIndex:
         """Positions (in batch order) of the documents that can pass the filter, evaluated in
         `scope`; None when the plan cannot narrow them (then every document is visited)."""
         plan = self.plan
-        probes = [_key(ev._eval(e.probe, scope).value) for e in plan.equalities]
+        probes = [_key(ev.evaluate_in(e.probe, scope).value) for e in plan.equalities]
         for link_call, link in zip(plan.links, self._links, strict=True):
             if ev.record:  # what evaluating `linked` on any document would read of this one
                 for parts in link_keys(link_call):
-                    ev._eval(Path(parts), scope)
+                    ev.evaluate_in(Path(parts), scope)
             probes.append(link.get(id(ev.ctx.document), _WILD))
         lo: tuple[Any, bool] | None = None
         hi: tuple[Any, bool] | None = None
         for b in plan.bounds:
-            v = _key(ev._eval(b.probe, scope).value)
+            v = _key(ev.evaluate_in(b.probe, scope).value)
             if v is _WILD:
                 continue
             try:
@@ -174,7 +174,7 @@ class KeyedIndex:
                     hi = (v, b.op == "<=")
             except TypeError:
                 continue
-        semi_probes = [ev._eval(s.probe, scope).value for s in plan.semijoins]
+        semi_probes = [ev.evaluate_in(s.probe, scope).value for s in plan.semijoins]
         mask = tuple(i for i, p in enumerate(probes) if p is not _WILD)
         if mask or plan.bounds:
             groups, wild = self._grouped(mask)

@@ -13,15 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel
 
 from ..compiler.batchplan import plan_quantifier
-from ..entities.common import WalletAddress
-from ..lang import regex
 from ..lang.ast import (
     Binary,
     Call,
@@ -37,21 +35,26 @@ from ..lang.ast import (
     link_keys,
     render,
 )
-from .dates import Calendar, Duration, shift, shift_gap
+from .dates import Calendar
 from .dates import add_months as add_months  # re-exported for their earlier users
 from .dates import add_working_days as add_working_days
 from .keyed import KeyedIndex, components
-from .values import (
-    MODEL,
-    PLAIN_ENGINE,
-    SHAPES,
-    UNKNOWN,
-    date_to_engine,
-    datetime_to_engine,
-    is_money,
-    money_to_paisa,
-    to_json_value,
+from .semantics import (
+    COMPARE,
+    aggregate,
+    aggregate_gap,
+    arithmetic,
+    arithmetic_gap,
+    builtin,
+    engine_value,
+    engine_value_gap,
+    kleene,
+    kleene_not,
+    membership,
+    skips_unknown_where,
+    step,
 )
+from .values import MODEL, SHAPES, UNKNOWN, date_to_engine, to_json_value
 
 Missing = frozenset[str]
 NONE: Missing = frozenset()
@@ -141,7 +144,10 @@ class BatchView:
             docs = self.by_kind.get(kind, [])
             probe = Evaluator(ctx, record=False)
             values = [
-                [probe._eval(Path(("__doc", *parts)), {"__doc": (doc, "")}).value for parts in keys]
+                [
+                    probe.evaluate_in(Path(("__doc", *parts)), {"__doc": (doc, "")}).value
+                    for parts in keys
+                ]
                 for doc in docs
             ]
             seen = {i for i, doc in enumerate(docs) if doc is start}
@@ -181,9 +187,9 @@ class BatchView:
             probe = Evaluator(ctx, record=False)
             for i, doc in enumerate(self.by_kind.get(kind, [])):
                 scope = {"__doc": (doc, self.label(kind, i))}
-                found, _ = probe._resolve(Path(("__doc", *parts)), scope)
+                found, _ = probe.resolve(Path(("__doc", *parts)), scope)
                 for raw, path in found:
-                    value, _gaps = probe._engine_value(raw, path)
+                    value = engine_value(raw, ctx.fx_to_pkr)
                     entry = (i, path, None if raw is None else to_json_value(raw))
                     if value is UNKNOWN:
                         unknown.append(entry)
@@ -265,13 +271,13 @@ class Evaluator:
 
     def _list(self, node: ListLiteral, scope: dict[str, tuple[Any, str]]) -> Result:
         items = [self._eval(i, scope) for i in node.items]
-        return Result([i.value for i in items], _union(i.missing for i in items))
+        return Result([i.value for i in items], union(i.missing for i in items))
 
     def _presence(self, node: Presence, scope: dict[str, tuple[Any, str]]) -> Result:
-        leaves, _ = self._resolve(node.path, scope)
+        leaves, _ = self.resolve(node.path, scope)
         absent = [p for v, p in leaves if v is None]
         for raw, path in leaves:
-            if self.record and _from_document(path) and not _is_model(raw):
+            if self.record and from_document(path) and not is_model(raw):
                 self.reads.setdefault(path, to_json_value(raw))
         holds = (not absent) if node.present else bool(absent)
         if holds and not node.present:
@@ -282,10 +288,10 @@ class Evaluator:
         inner = self._eval(node.operand, scope)
         if inner.value is UNKNOWN:
             return inner
-        return Result((not inner.value) if node.op == "not" else -inner.value)
+        return Result(kleene_not(inner.value) if node.op == "not" else -inner.value)
 
     # -- paths ---------------------------------------------------------------------------
-    def _resolve(
+    def resolve(
         self, node: Path, scope: dict[str, tuple[Any, str]]
     ) -> tuple[list[tuple[Any, str]], bool]:
         """Follow a path; return the leaves (raw value or None, concrete path) and whether the
@@ -348,20 +354,20 @@ class Evaluator:
                     if value is None or isinstance(value, list):
                         break
                 else:
-                    engine, gaps = self._engine_value(value, node.dotted)
+                    engine, gaps = self.engine_value(value, node.dotted)
                     return Result(engine, frozenset(gaps))
-        leaves, mapped = self._resolve(node, scope)
+        leaves, mapped = self.resolve(node, scope)
         values: list[Any] = []
         missing: set[str] = set()
         for raw, path in leaves:
             if (
                 self.record
-                and _from_document(path)
+                and from_document(path)
                 and path not in self.computed
-                and not _is_model(raw)
+                and not is_model(raw)
             ):
                 self.reads.setdefault(path, to_json_value(raw))
-            value, miss = self._engine_value(raw, path)
+            value, miss = self.engine_value(raw, path)
             values.append(value)
             missing.update(miss)
         if mapped:
@@ -369,27 +375,14 @@ class Evaluator:
         value = values[0]
         return Result(value, frozenset(missing) if value is UNKNOWN else NONE)
 
-    def _engine_value(self, raw: Any, path: str) -> tuple[Any, set[str]]:
-        if type(raw) in PLAIN_ENGINE:  # the usual case, by exact type (not an address)
-            return raw, set()
-        if raw is None:
-            return UNKNOWN, {path}
-        if isinstance(raw, WalletAddress):  # addresses compare as their chain writes them
-            return raw.canonical, set()
-        if isinstance(raw, bool | int | str | Decimal):
-            return raw, set()
-        if isinstance(raw, datetime):
-            return datetime_to_engine(raw), set()
-        if isinstance(raw, date):
-            return date_to_engine(raw), set()
-        if is_money(raw):
-            paisa = money_to_paisa(raw.amount, raw.currency, self.ctx.fx_to_pkr)
-            if paisa is None:
-                return UNKNOWN, {f"param.fx_to_pkr[{raw.currency}]"}
-            return paisa, set()
-        if isinstance(raw, list):
-            return [self._engine_value(v, path)[0] for v in raw], set()
-        return raw, set()
+    def engine_value(self, raw: Any, path: str) -> tuple[Any, set[str]]:
+        """A raw value's engine value (`semantics.engine_value`) and, when it is UNKNOWN, the
+        missing fact that makes it so."""
+        value = engine_value(raw, self.ctx.fx_to_pkr)
+        if value is UNKNOWN:
+            gap = engine_value_gap(raw, path)
+            return value, (set() if gap is None else {gap})
+        return value, set()
 
     def _param(self, node: Param, scope: dict[str, tuple[Any, str]]) -> Result:
         value = self.ctx.params.get(node.name, UNKNOWN)
@@ -410,25 +403,23 @@ class Evaluator:
         if op in ("and", "or"):
             left = self._eval(node.left, scope)
             right = self._eval(node.right, scope)
-            decisive = op == "or"  # the value that settles the result whatever the other is
-            if left.value is decisive or right.value is decisive:
-                return Result(decisive)
-            if left.value is UNKNOWN or right.value is UNKNOWN:
+            value = kleene(op, left.value, right.value)
+            if value is UNKNOWN:
                 return Result(UNKNOWN, left.missing | right.missing)
-            return Result(not decisive)
+            return Result(value)
         if op in ("in", "not in") and self._is_batch_path(node.right, scope):
             assert isinstance(node.right, Path)
             return self._batch_membership(op, self._eval(node.left, scope), node.right)
         left = self._eval(node.left, scope)
         right = self._eval(node.right, scope)
         if op in ("in", "not in"):
-            return self._membership(op, left, right)
+            return self.membership(op, left, right)
         if left.value is UNKNOWN or right.value is UNKNOWN:
             return Result(UNKNOWN, left.missing | right.missing)
         a, b = left.value, right.value
         if op in COMPARE:
             return Result(COMPARE[op](a, b))
-        return self._arith(op, a, b, left.missing | right.missing, node)
+        return self.arith(op, a, b, left.missing | right.missing, node)
 
     def _is_batch_path(self, node: Expr, scope: dict[str, tuple[Any, str]]) -> bool:
         return (
@@ -467,66 +458,35 @@ class Evaluator:
             return Result(UNKNOWN, missing)
         return Result(bool(hits) if op == "in" else not hits)
 
-    def _membership(self, op: str, left: Result, right: Result) -> Result:
+    def membership(self, op: str, left: Result, right: Result) -> Result:
+        """`left in right` / `not in` (`semantics.membership`); unknown for a list with an
+        unknown item, the facts that item misses."""
         if left.value is UNKNOWN or right.value is UNKNOWN:
             return Result(UNKNOWN, left.missing | right.missing)
-        container = right.value
-        found = (
-            left.value in container
-            if isinstance(container, Mapping)
-            else any(item is not UNKNOWN and item == left.value for item in container)
-        )
-        if (
-            not found
-            and not isinstance(container, Mapping)
-            and any(item is UNKNOWN for item in container)
-        ):
+        found = membership(left.value, right.value)
+        if found is UNKNOWN:
             return Result(UNKNOWN, right.missing)
         return Result(found if op == "in" else not found)
 
-    def _arith(
-        self, op: str, a: Any, b: Any, missing: Missing, node: Expr | None = None
-    ) -> Result:
-        """`a op b` on known values. A date shifted out of range or past the holiday calendar
-        is unknown, the reason (naming `node`, the expression) in `missing`."""
-        if isinstance(b, Duration):
-            sign = -1 if op == "-" else 1
-            value = shift(a, b, sign, self.ctx.calendar)
-            if value is None:
-                label = render(node) if node is not None else "(date arithmetic)"
-                return Result(UNKNOWN, missing | {shift_gap(a, b, sign, self.ctx.calendar, label)})
-            return Result(value)
-        if op == "+":
-            return Result(a + b)
-        if op == "-":
-            return Result(a - b)
-        if op == "*":
-            return Result(_num(a) * _num(b) if _frac(a, b) else a * b)
-        try:
-            return Result(_num(a) / _num(b))
-        except (ZeroDivisionError, InvalidOperation):
-            return Result(UNKNOWN, missing | {"(division by zero)"})
+    def arith(self, op: str, a: Any, b: Any, missing: Missing, node: Expr | None = None) -> Result:
+        """`a op b` on known values (`semantics.arithmetic`). A date shifted out of range or
+        past the holiday calendar is unknown, the reason (naming `node`, the expression) in
+        `missing`, as is a division by zero."""
+        calendar = self.ctx.calendar
+        value = arithmetic(op, a, b, calendar)
+        if value is UNKNOWN:
+            label = render(node) if node is not None else "(date arithmetic)"
+            return Result(UNKNOWN, missing | {arithmetic_gap(op, a, b, calendar, label)})
+        return Result(value)
 
     def _call(self, node: Call, scope: dict[str, tuple[Any, str]]) -> Result:
         if node.name == "linked":
             return self._linked(node, scope)
         args = [self._eval(a, scope) for a in node.args]
-        missing = _union(a.missing for a in args)
+        missing = union(a.missing for a in args)
         if any(a.value is UNKNOWN for a in args):
             return Result(UNKNOWN, missing)
-        values = [a.value for a in args]
-        name = node.name
-        if name in ("days", "months", "years", "hours", "working_days"):
-            return Result(Duration(name, int(values[0])))
-        if name == "len":
-            return Result(len(values[0]))
-        if name == "max":
-            return Result(max(values[0], values[1]))
-        if name == "min":
-            return Result(min(values[0], values[1]))
-        if name == "matches":
-            return Result(regex.fullmatch(str(values[1]), str(values[0])))
-        raise ValueError(f"unknown function {name}")
+        return Result(builtin(node.name, [a.value for a in args]))
 
     def _linked(self, node: Call, scope: dict[str, tuple[Any, str]]) -> Result:
         """`linked(VAR, KEY, ...)`: the batch document VAR names and this document are linked
@@ -551,15 +511,15 @@ class Evaluator:
         return Result(view.linked(kind, keys, doc, other, self.ctx))
 
     # -- quantifiers -----------------------------------------------------------------------
-    def _items(
+    def items(
         self, node: Quantifier, scope: dict[str, tuple[Any, str]]
     ) -> tuple[list[tuple[Any, str]] | None, Missing]:
         source = node.source
         if isinstance(source, Path) and source.parts[0] == "batch" and len(source.parts) == 2:
             kind = source.parts[1]
-            return self._batch_items(kind, self._candidates(node, kind, scope)), NONE
+            return self._batch_items(kind, self.candidates(node, kind, scope)), NONE
         if isinstance(source, Path):
-            leaves, mapped = self._resolve(source, scope)
+            leaves, mapped = self.resolve(source, scope)
             if mapped:
                 return leaves, NONE
             raw, path = leaves[0]
@@ -582,7 +542,7 @@ class Evaluator:
         chosen = range(len(docs)) if positions is None else positions
         return [(docs[i], view.label(kind, i)) for i in chosen if docs[i] is not self.ctx.document]
 
-    def _candidates(
+    def candidates(
         self, node: Quantifier, kind: str, scope: dict[str, tuple[Any, str]]
     ) -> list[int] | None:
         """Positions of the batch documents that can pass `where`, from the quantifier's keyed
@@ -600,7 +560,7 @@ class Evaluator:
         return index.candidates(self, scope)
 
     def _quantifier(self, node: Quantifier, scope: dict[str, tuple[Any, str]]) -> Result:
-        items, source_missing = self._items(node, scope)
+        items, source_missing = self.items(node, scope)
         if items is None:
             return Result(UNKNOWN, source_missing)
         kind = node.kind
@@ -625,10 +585,7 @@ class Evaluator:
             else:
                 body = self._eval(node.body, inner)
                 if keep is UNKNOWN:
-                    if kind in ("any", "none", "count") and body.value is False:
-                        verdicts.append((_SKIP, NONE))
-                        continue
-                    if kind == "all" and body.value is True:
+                    if skips_unknown_where(kind, body.value):
                         verdicts.append((_SKIP, NONE))
                         continue
                     body = Result(UNKNOWN, miss | body.missing)
@@ -637,38 +594,16 @@ class Evaluator:
             else:
                 verdicts.append((body.value, body.missing))
         kept = [v for v in verdicts if v[0] is not _SKIP]
-        return self._aggregate(kind, kept, render(node.source))
+        return self.aggregate(kind, kept, render(node.source))
 
-    def _aggregate(self, kind: str, verdicts: list[tuple[Any, Missing]], source: str) -> Result:
+    def aggregate(self, kind: str, verdicts: list[tuple[Any, Missing]], source: str) -> Result:
+        """A quantifier's result from its kept items' (value, missing facts)
+        (`semantics.aggregate`); unknown, the facts its unknown items miss."""
         unknown = [m for v, m in verdicts if v is UNKNOWN]
-        missing = _union(unknown)
-        if kind in ("any", "none"):
-            if any(v is True for v, _ in verdicts):
-                return Result(kind == "any")
-            if unknown:
-                return Result(UNKNOWN, missing)
-            return Result(kind == "none")
-        if kind == "all":
-            if any(v is False for v, _ in verdicts):
-                return Result(False)
-            if unknown:
-                return Result(UNKNOWN, missing)
-            return Result(True)
-        if unknown:
-            return Result(UNKNOWN, missing)
-        values = [v for v, _ in verdicts]
-        if kind == "count":
-            return Result(sum(1 for v in values if v is True))
-        if kind == "select":
-            return Result(values)
-        if kind == "sum":
-            total: Any = 0
-            for v in values:
-                total = total + v
-            return Result(total)
-        if not values:
-            return Result(UNKNOWN, frozenset({f"{source} (at least one item)"}))
-        return Result(max(values) if kind == "max" else min(values))
+        value = aggregate(kind, [v for v, _ in verdicts], bool(unknown))
+        if value is not UNKNOWN:
+            return Result(value)
+        return Result(UNKNOWN, union(unknown) if unknown else frozenset({aggregate_gap(source)}))
 
 
 _SKIP = object()
@@ -687,51 +622,22 @@ _DISPATCH: dict[type, Any] = {
     Quantifier: Evaluator._quantifier,
 }
 
-COMPARE = {
-    "==": lambda a, b: a == b,
-    "!=": lambda a, b: a != b,
-    "<": lambda a, b: a < b,
-    "<=": lambda a, b: a <= b,
-    ">": lambda a, b: a > b,
-    ">=": lambda a, b: a >= b,
-}
-
 
 def _step(value: Any, part: str, path: str) -> tuple[Any, str]:
-    child = f"{path}.{part}" if path else part
-    if isinstance(value, BaseModel):
-        return getattr(value, part, None), child
-    if isinstance(value, Mapping):
-        return value.get(part), child
-    return None, child
+    return step(value, part), f"{path}.{part}" if path else part
 
 
-def _from_document(path: str) -> bool:
+def from_document(path: str) -> bool:
     """Whether a path names a fact of a document (not a parameter, a literal list or as_of)."""
     return not path.startswith(("param.", "list[", "as_of"))
 
 
-def _is_model(value: Any) -> bool:
+def is_model(value: Any) -> bool:
     return SHAPES[type(value)] == MODEL
 
 
-def _union(parts: Any) -> Missing:
+def union(parts: Any) -> Missing:
     out: set[str] = set()
     for p in parts:
         out.update(p)
     return frozenset(out)
-
-
-def _num(v: Any) -> Decimal:
-    return v if isinstance(v, Decimal) else Decimal(v)
-
-
-def _frac(a: Any, b: Any) -> bool:
-    return isinstance(a, Decimal) or isinstance(b, Decimal)
-
-
-def add_duration(base: int, d: Duration, sign: int, ctx: Context) -> Any:
-    """`base + d` (sign 1) or `base - d` (sign -1) as an engine value: UNKNOWN where
-    `dates.shift` has no value (the shared semantics of every evaluator)."""
-    value = shift(base, d, sign, ctx.calendar)
-    return UNKNOWN if value is None else value

@@ -542,7 +542,7 @@ class Solver:
     # -- presence --------------------------------------------------------------------------
     def _presence(self, node: Presence, want: bool, scope: dict[str, tuple[Any, str]]) -> list[Alt]:
         ev = Evaluator(self.ctx)
-        leaves, _mapped = ev._resolve(node.path, scope)
+        leaves, _mapped = ev.resolve(node.path, scope)
         if node.present != want:
             present = [p for raw, p in leaves if raw is not None]
             for path in present:
@@ -579,7 +579,7 @@ class Solver:
     def _quantifier(
         self, node: Quantifier, want: bool, scope: dict[str, tuple[Any, str]]
     ) -> list[Alt]:
-        items, _missing = Evaluator(self.ctx)._items(node, scope)
+        items, _missing = Evaluator(self.ctx).items(node, scope)
         if items is None:
             return self._unsupported(node, scope)
         kind = node.kind
@@ -721,7 +721,7 @@ class Solver:
             return None
         if node.parts[0] in scope and len(node.parts) == 1:
             return None  # the item itself: handled by its quantifier
-        leaves, mapped = Evaluator(self.ctx)._resolve(node, scope)
+        leaves, mapped = Evaluator(self.ctx).resolve(node, scope)
         if mapped or len(leaves) != 1:
             return None
         raw, path = leaves[0]

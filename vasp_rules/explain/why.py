@@ -15,6 +15,7 @@ from typing import Any
 
 from ..compiler.compile import CompiledPack, CompiledRule
 from ..engine.reference import Context, Evaluator, Result
+from ..engine.semantics import skips_unknown_where
 from ..engine.values import UNKNOWN
 from ..lang.ast import (
     Binary,
@@ -182,7 +183,7 @@ class Tracer:
 
     def _items(self, node: Quantifier, scope: Scope) -> list[ItemTrace]:
         ev = Evaluator(self.ctx)
-        items, _missing = ev._items(node, scope)
+        items, _missing = ev.items(node, scope)
         if items is None:
             return []
         out: list[ItemTrace] = []
@@ -280,16 +281,14 @@ class Tracer:
 
 def _contribution(kind: str, keep: Any, body: Result | None) -> tuple[bool, Any]:
     """What one item contributes to its quantifier, as the reference interpreter decides it:
-    (included, value). Mirrors `Evaluator._quantifier`."""
+    (included, value), with the quantifier skip rule of `engine.semantics`."""
     if keep is False:
         return False, None
     if body is None:
         return True, keep
     value = body.value
     if keep is UNKNOWN:
-        if kind in ("any", "none", "count") and value is False:
-            return False, None
-        if kind == "all" and value is True:
+        if skips_unknown_where(kind, value):
             return False, None
         return True, UNKNOWN
     return True, value

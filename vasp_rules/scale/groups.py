@@ -81,7 +81,7 @@ class Grouping:
             if access.group is None:
                 continue
             scope = {access.var: (item.model, label)}
-            if any(self._ev._eval(c, scope).value is False for c in access.static):
+            if any(self._ev.evaluate_in(c, scope).value is False for c in access.static):
                 continue
             values = self._values(access, scope)
             if values is None:
@@ -108,7 +108,7 @@ class Grouping:
         scope = {access.var: (item.model, item.id)}
         out: list[Any] = []
         for i, expr in enumerate(access.group):
-            value = self._ev._eval(expr, scope).value
+            value = self._ev.evaluate_in(expr, scope).value
             if value is not UNKNOWN:
                 out.append((i, hashable(value)))
         return out
@@ -118,7 +118,7 @@ class Grouping:
         assert access.group is not None
         parts: list[Any] = []
         for expr in access.group:
-            value = self._ev._eval(expr, scope).value
+            value = self._ev.evaluate_in(expr, scope).value
             if value is UNKNOWN:
                 return None
             parts.append(value)
