@@ -56,8 +56,8 @@ from ..lang.ast import (
     Unary,
     render,
 )
+from .codegen import builtin, walk_objects
 from .memo import Names, inner_names, memoised
-from .values_only import builtin, walk_objects
 
 Scope = dict[str, tuple[Any, str]]
 Fn = Callable[[Evaluator, Scope], Result]

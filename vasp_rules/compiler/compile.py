@@ -18,10 +18,10 @@ from ..lang.ast import Expr, Path
 from ..pack.loader import LoadedPack, LoadedRule, TemplatePart
 from ..pack.params import FX_PARAMETER, ResolvedParam, fx_rates, resolve, value_on
 from .closures import Fn, compile_expr
+from .codegen import ValueFn, compile_value
 from .fold import fold
 from .lower import FALSE, TRUE, Lowered, Lowerer
 from .recorder import Recorder, compile_effects, compile_recorder
-from .values_only import ValueFn, compile_value
 
 TRUE_SUFFIX = "|T"
 UNKNOWN_SUFFIX = "|U"

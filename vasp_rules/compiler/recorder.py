@@ -49,8 +49,8 @@ from ..lang.ast import (
     children,
 )
 from .closures import is_batch_membership, items_of, locator
+from .codegen import aggregate, builtin, constant_words, member_of
 from .memo import Names, free_names, inner_names, memoised, over_batch
-from .values_only import aggregate, builtin, constant_words, member_of
 
 Scope = dict[str, tuple[Any, str]]
 Recorder = Callable[[Evaluator, Scope], Any]
