@@ -517,7 +517,7 @@ class _Generator:
         bound = frozenset(scope)
         if not bound or isinstance(node, Const | Literal):
             return self.plain(node, scope, out)
-        if not isinstance(node, Path) and not _mentions(node, bound):
+        if not _mentions(node, bound):
             # loop-invariant inside a quantifier: a local computed on first use
             local = self.fresh("_h")
             self.prologue.extend(_code("H = _MISSING", H=local))
@@ -627,6 +627,9 @@ class _Generator:
             return self.reference(node, scope, out)
         start, parts = self.start(node.parts, scope)
         local = self.fresh("_t")
+        if not parts:  # a quantifier's item itself
+            out.extend(_code("T = _engine(START, env.ctx.fx_to_pkr)", T=local, START=start))
+            return _name(local)
         out.extend(
             _code(
                 "T = _path_value(START, PARTS, env)",
