@@ -351,6 +351,14 @@ def member_of(value: Any, words: frozenset[str]) -> bool:
 #: locals (`_t`, `_v`, `_h`) and constants (`_k`) never share)
 _RUNTIME: dict[str, Any] = {
     "_U": UNKNOWN,
+    "_SHAPES": SHAPES,
+    "_MODEL": MODEL,
+    "_MONEY": MONEY,
+    "_MAPPING": MAPPING,
+    "_LIST": LIST,
+    "_PLAIN": PLAIN_ENGINE,
+    "type": type,
+    "getattr": getattr,
     "_MISSING": _MISSING,
     "_engine": _engine,
     "_path_value": _path_value,
@@ -540,14 +548,14 @@ class _Generator:
         # one batch document `var` alone: kept by the batch view; with fields of the evaluating
         # document: kept per document (this call) and batch document
         table = self.fresh("_d")
+        self.prologue.extend(_code("D = None", D=table))  # made on first use
         if shared:
-            self.prologue.extend(
-                _code(
-                    "D = _view_store(env, KEY)", D=table, KEY=self.bound_constant(node, _fresh_key)
-                )
+            make = _code(
+                "D = _view_store(env, KEY)", D=table, KEY=self.bound_constant(node, _fresh_key)
             )
         else:
-            self.prologue.extend(_code("D = {}", D=table))
+            make = _code("D = {}", D=table)
+        out.extend(_code("if D is None:\n    MAKE", D=table, MAKE=make))
         local = self.fresh("_t")
         inner = []
         value = self.plain(node, scope, inner)
@@ -630,12 +638,31 @@ class _Generator:
         if not parts:  # a quantifier's item itself
             out.extend(_code("T = _engine(START, env.ctx.fx_to_pkr)", T=local, START=start))
             return _name(local)
+        # walked inline through objects; through a list, the general resolver
+        steps: list[ast.stmt] = []
+        whole = self.constant(parts)
+        for part in parts:
+            steps.extend(
+                _code(
+                    "if T is None:\n    T = _U\n    break\nS = _SHAPES[type(T)]\n"
+                    "if S == _MODEL or S == _MONEY:\n    T = getattr(T, PART, None)\n"
+                    "elif S == _MAPPING:\n    T = T.get(PART)\n"
+                    "elif S == _LIST:\n    T = _path_value(START, PARTS, env)\n    break\n"
+                    "else:\n    T = _U\n    break",
+                    T=local,
+                    S=self.fresh("_s"),
+                    PART=self.constant(part),
+                    START=start,
+                    PARTS=whole,
+                )
+            )
         out.extend(
             _code(
-                "T = _path_value(START, PARTS, env)",
+                "T = START\nwhile True:\n    STEPS\n    if type(T) not in _PLAIN:\n"
+                "        T = _engine(T, env.ctx.fx_to_pkr)\n    break",
                 T=local,
                 START=start,
-                PARTS=self.constant(parts),
+                STEPS=steps,
             )
         )
         return _name(local)
