@@ -106,3 +106,16 @@ def test_an_unknown_parameter_key_is_unknown() -> None:
         params={"limits": {"a": 1}},
     )
     assert compile_value(node)(Env(ctx)) is UNKNOWN
+
+
+def test_a_tree_sharing_a_node_object_binds_each_place_of_another_tree() -> None:
+    shared = Const(Decimal(5), "number", "param.limit")
+    first = Binary("and", Binary(">", Path(("a",)), shared), Binary("<", Path(("b",)), shared))
+    other = Binary(
+        "and",
+        Binary(">", Path(("a",)), Const(Decimal(5), "number", "param.limit")),
+        Binary("<", Path(("b",)), Const(Decimal(1), "number", "param.other")),
+    )
+    compile_value(first)
+    ctx = Context(document={"a": 10, "b": 3}, as_of=date(2026, 6, 1))  # type: ignore[arg-type]
+    assert compile_value(other)(Env(ctx)) is False  # b < 1 does not hold

@@ -476,8 +476,12 @@ class _Generator:
         #: the bound variables that range over the batch's documents (`x in batch.KIND`)
         self.documents: frozenset[str] = frozenset()
         self._positions: dict[int, int] = {}
-        for i, sub in enumerate(walk(node)):
+        nodes = walk(node)
+        for i, sub in enumerate(nodes):
             self._positions.setdefault(id(sub), i)
+        #: whether one node object stands at several places of the tree: its constants are
+        #: then bound from its first place only, so the code is not reused for other trees
+        self.reusable = len(self._positions) == len(nodes)
 
     def fresh(self, prefix: str) -> str:
         return f"{prefix}{next(self._numbers)}"
@@ -516,7 +520,7 @@ class _Generator:
         static = {k: v for k, v in self.namespace.items() if k not in _RUNTIME}
         for name, _, _ in self.binders:
             static.pop(name, None)
-        return _Program(code, module, static, tuple(self.binders))
+        return _Program(code, module, static, tuple(self.binders), self.reusable)
 
     # -- hoisting --------------------------------------------------------------------------
     def emit(self, node: Expr, scope: dict[str, str], out: list[ast.stmt]) -> ast.expr:
@@ -962,6 +966,7 @@ class _Program:
     module: ast.Module
     static: dict[str, Any]
     binders: tuple[tuple[str, int, Callable[[Any], Any]], ...]
+    reusable: bool
 
     def bind(self, node: Expr) -> ValueFn:
         namespace = dict(_RUNTIME)
@@ -1035,6 +1040,8 @@ def compile_value(node: Expr) -> ValueFn:
             _PROGRAMS.move_to_end(key)
     if program is None:
         program = _Generator(node).function(node)
+        if not program.reusable:
+            return program.bind(node)
         with _PROGRAMS_LOCK:
             _PROGRAMS[key] = program
             while len(_PROGRAMS) > _PROGRAMS_KEPT:
