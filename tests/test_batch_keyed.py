@@ -207,7 +207,7 @@ def test_compiled_batch_quantifiers_equal_the_reference(docs: list[dict], as_of:
     keyed plan: every derived field (projection) and every finding, held or unknown (recording
     closures and Result closures), equals the reference interpreter's, byte for byte, facts
     read from other documents (`batch.transfer[...]`) included."""
-    from vasp_rules.compiler.values_only import Env
+    from vasp_rules.compiler.codegen import Env
     from vasp_rules.engine.evaluate import context_for, finding_for
     from vasp_rules.engine.reference import Evaluator
 

@@ -1,6 +1,6 @@
 """The compiled fast path gives exactly what the reference interpreter gives.
 
-Projection uses value-only closures (vasp_rules/compiler/values_only.py) and findings use
+Projection uses generated value-only code (vasp_rules/compiler/codegen.py) and findings use
 recording closures (vasp_rules/compiler/closures.py); the tree-walking interpreter stays the
 oracle. These properties compare them part by part (every derived field, every rule's finding,
 fired or not), on generated documents and dates, for the bundled pack and the constructs pack.
@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from strategies import any_document
 
 from vasp_rules import RulePack
-from vasp_rules.compiler.values_only import Env
+from vasp_rules.compiler.codegen import Env
 from vasp_rules.engine.evaluate import batch_view, context_for, finding_for
 from vasp_rules.engine.reference import Evaluator
 from vasp_rules.engine.values import money_to_paisa
@@ -293,7 +293,7 @@ def test_membership_in_a_constant_list_of_text_is_the_scan(words: list[str], val
     """`x in LIST` for a list of text fixed on the date is a set look-up in the compiled
     closures; it answers what the reference's item-by-item `==` answers, for text, numbers,
     booleans and unhashable values alike."""
-    from vasp_rules.compiler.values_only import constant_words, member_of
+    from vasp_rules.compiler.codegen import constant_words, member_of
     from vasp_rules.lang.ast import Const
 
     constant = constant_words(Const(words, "list of text"))

@@ -21,10 +21,10 @@ from ..pack.loader import LoadedPack, LoadedRule, TemplatePart
 from ..pack.params import FX_PARAMETER, ResolvedParam, fx_rates, to_engine, value_on
 from ..pack.schema import ParamValue
 from .closures import Fn, compile_expr
+from .codegen import ValueFn, compile_value
 from .fold import fold
 from .lower import FALSE, TRUE, Lowered, Lowerer
 from .recorder import Recorder, compile_effects, compile_recorder
-from .values_only import ValueFn, compile_value
 
 TRUE_SUFFIX = "|T"
 UNKNOWN_SUFFIX = "|U"

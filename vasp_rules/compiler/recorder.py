@@ -61,8 +61,8 @@ from ..lang.ast import (
     children,
 )
 from .closures import is_batch_membership, items_of, locator
+from .codegen import constant_words
 from .memo import Names, free_names, inner_names, memoised, over_batch
-from .values_only import constant_words
 
 Scope = dict[str, tuple[Any, str]]
 Recorder = Callable[[Evaluator, Scope], Any]

@@ -10,12 +10,12 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel
 
+from ..compiler.codegen import Env
 from ..compiler.compile import (
     CompiledPack,
     CompiledRule,
     Template,
 )
-from ..compiler.values_only import Env
 from ..decision import Citation, Finding, Outcome, finding_sort_key
 from ..pack.loader import TemplatePart
 from .dates import explain_gap

@@ -86,7 +86,7 @@ class BatchView:
         self._components: dict[tuple[str, LinkKeys], dict[int, int]] = {}
         self._plain_links: dict[tuple[str, LinkKeys, int], frozenset[int]] = {}
         #: per closure, what the compiled closures computed once for this batch's documents
-        #: (compiler/values_only.py, compiler/memo.py): the documents live as long as the view
+        #: (compiler/codegen.py, compiler/memo.py): the documents live as long as the view
         self.shared: dict[Any, Any] = {}
 
     def label(self, kind: str, position: int) -> str:

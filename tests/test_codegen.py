@@ -1,0 +1,121 @@
+"""The code generator (vasp_rules/compiler/codegen.py): generated functions give the reference
+interpreter's values, rule text never becomes code, and a new date reuses the compiled code of
+a known structure with its own constants."""
+
+from __future__ import annotations
+
+import ast
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from vasp_rules import RulePack
+from vasp_rules.compiler.codegen import Env, compile_value, source_of
+from vasp_rules.engine.reference import Context, Evaluator
+from vasp_rules.engine.values import UNKNOWN
+from vasp_rules.lang.ast import Binary, Const, Expr, Literal, Path
+from vasp_rules.lang.parser import parse_condition
+
+
+def _values(text: str, document: dict[str, Any]) -> tuple[Any, Any]:
+    """(generated, reference) values of a condition on a plain mapping document."""
+    node = parse_condition(text)
+    ctx = Context(document=document, as_of=date(2026, 6, 1))  # type: ignore[arg-type]
+    return compile_value(node)(Env(ctx)), Evaluator(ctx, record=False).evaluate(node).value
+
+
+@pytest.mark.parametrize(
+    "text, document",
+    [
+        ("a > 1 and b < 2", {"a": 3, "b": 1}),
+        ("a > 1 and b < 2", {"a": 3}),  # unknown
+        ("a > 1 and b < 2", {"a": 0}),  # false settles it: b not needed
+        ("a > 1 or b < 2", {"b": 1}),
+        ("not (a == 1)", {}),
+        ("any(x in xs: x > 2)", {"xs": [1, 2, 3]}),
+        ("all(x in xs: x > 2)", {"xs": [3, None]}),
+        ("none(x in xs where x > 1: x == 5)", {"xs": [None, 5]}),
+        ("count(x in xs where x > 1)", {"xs": [1, 2, 3]}),
+        ("sum(x in xs where x > 1: x * 2)", {"xs": [1, 2, 3]}),
+        ("max(x in xs: x - k)", {"xs": [1, 2, 3], "k": 1}),
+        ("min(x in xs: x)", {"xs": []}),
+        ("select(x in xs where x != 2)", {"xs": [1, 2, 3]}),
+        (
+            "any(p in people: any(q in people: p.n == q.n + k))",
+            {"people": [{"n": 1}, {"n": 2}], "k": 1},
+        ),
+        ("any(p in people where p.n is present: p.n > k)", {"people": [{"n": 1}, {}], "k": 0}),
+        ('a in ["x", "y"]', {"a": "y"}),
+        ("a in bs", {"a": 2, "bs": [1, None]}),
+        ("a / b", {"a": 1, "b": 0}),
+        ("people.n", {"people": [{"n": 1}, {"n": 2}]}),
+        ("people.n is missing", {"people": [{"n": 1}, {}]}),
+        ("len(xs) + max(a, 2)", {"xs": [1], "a": 5}),
+    ],
+)
+def test_generated_values_are_the_reference_values(text: str, document: dict[str, Any]) -> None:
+    generated, reference = _values(text, document)
+    assert generated == reference and type(generated) is type(reference)
+
+
+def test_a_quantifier_stops_at_its_first_decisive_item() -> None:
+    # the second item would fail (text > number raises): the generated loop never reaches it
+    node = parse_condition("any(x in xs: x > 1)")
+    ctx = Context(document={"xs": [5, "text"]}, as_of=date(2026, 6, 1))  # type: ignore[arg-type]
+    assert compile_value(node)(Env(ctx)) is True
+
+
+def test_rule_text_never_becomes_code() -> None:
+    hostile = '"); __import__("os").system("echo owned"); ("'
+    node = Binary("==", Path(("a",)), Literal(hostile))
+    fn = compile_value(node)
+    source = source_of(fn)
+    assert "__import__" not in source and "owned" not in source
+    ast.parse(source)  # the source is the generated function alone
+    ctx = Context(document={"a": "b"}, as_of=date(2026, 6, 1))  # type: ignore[arg-type]
+    assert fn(Env(ctx)) is False
+
+
+def test_a_tree_of_the_same_structure_reuses_the_code_with_its_own_constants() -> None:
+    def limit(value: Decimal) -> Expr:
+        return Binary(">", Path(("a",)), Const(value, "number", "param.limit"))
+
+    first, second = compile_value(limit(Decimal(5))), compile_value(limit(Decimal(50)))
+    assert first.__code__ is second.__code__  # compiled once
+    ctx = Context(document={"a": Decimal(10)}, as_of=date(2026, 6, 1))  # type: ignore[arg-type]
+    assert first(Env(ctx)) is True and second(Env(ctx)) is False
+
+
+def test_a_new_date_of_the_bundled_pack_compiles_no_new_code() -> None:
+    pack = RulePack.load("pk")
+    one = pack.compiled(date(2026, 6, 1))
+    other = pack.compiled(date(2026, 6, 2))
+    for kind, plan in one.plans.items():
+        codes = {key: fn.__code__ for key, fn in plan.getters}
+        again = {key: fn.__code__ for key, fn in other.plans[kind].getters}
+        assert codes == again, kind
+
+
+def test_an_unknown_parameter_key_is_unknown() -> None:
+    node = parse_condition("param.limits[kind]")
+    ctx = Context(
+        document={"kind": "b"},  # type: ignore[arg-type]
+        as_of=date(2026, 6, 1),
+        params={"limits": {"a": 1}},
+    )
+    assert compile_value(node)(Env(ctx)) is UNKNOWN
+
+
+def test_a_tree_sharing_a_node_object_binds_each_place_of_another_tree() -> None:
+    shared = Const(Decimal(5), "number", "param.limit")
+    first = Binary("and", Binary(">", Path(("a",)), shared), Binary("<", Path(("b",)), shared))
+    other = Binary(
+        "and",
+        Binary(">", Path(("a",)), Const(Decimal(5), "number", "param.limit")),
+        Binary("<", Path(("b",)), Const(Decimal(1), "number", "param.other")),
+    )
+    compile_value(first)
+    ctx = Context(document={"a": 10, "b": 3}, as_of=date(2026, 6, 1))  # type: ignore[arg-type]
+    assert compile_value(other)(Env(ctx)) is False  # b < 1 does not hold
