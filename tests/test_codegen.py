@@ -93,9 +93,11 @@ def test_a_new_date_of_the_bundled_pack_compiles_no_new_code() -> None:
     one = pack.compiled(date(2026, 6, 1))
     other = pack.compiled(date(2026, 6, 2))
     for kind, plan in one.plans.items():
-        codes = {key: fn.__code__ for key, fn in plan.getters}
-        again = {key: fn.__code__ for key, fn in other.plans[kind].getters}
-        assert codes == again, kind
+        # fields of rules that read as_of are named anew on each date (their folded tree
+        # names its date), but their code is the structure's: nothing new is compiled
+        codes = {fn.__code__ for _, fn in plan.getters}
+        again = {fn.__code__ for _, fn in other.plans[kind].getters}
+        assert again <= codes, kind
 
 
 def test_an_unknown_parameter_key_is_unknown() -> None:

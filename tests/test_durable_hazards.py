@@ -23,6 +23,7 @@ from vasp_rules import PackError, RulePack
 from vasp_rules.compiler.lower import MAX_NESTING, depth
 from vasp_rules.engine import durable_backend
 from vasp_rules.engine.durable_backend import EngineError, Matcher, to_json
+from vasp_rules.rulepack import COMPILED_CACHE_SIZE
 
 
 def run_isolated(code: str, timeout: int = 120) -> subprocess.CompletedProcess[str]:
@@ -209,9 +210,9 @@ def test_rulesets_of_dropped_dates_are_deleted(pk: RulePack, monkeypatch: pytest
     monkeypatch.setattr(durable_backend._engine, "delete_ruleset",
                         lambda h: (deleted.append(h), real(h)))
     fresh = RulePack.load(pk.root)
-    for offset in range(40):
+    for offset in range(COMPILED_CACHE_SIZE + 8):
         fresh.evaluate(example("customer"), date.fromordinal(AS_OF.toordinal() + offset))
-    assert len(fresh._compiled) <= 16
+    assert len(fresh._compiled) <= COMPILED_CACHE_SIZE
     assert deleted, "evicted dates must delete their durable rulesets"
 
 
