@@ -393,7 +393,7 @@ class RulePack:
         one micro-batch: the stages run over all of them together and their facts share
         durable-rules sessions, which costs less per document. In each document's place, its
         decision, or the DocumentError `evaluate` would raise for it (the others are still
-        decided). The service gathers concurrent single-document requests this way."""
+        decided). The service decides concurrent one-document calls together this way."""
         errors: dict[int, DocumentError] = {}
         items: list[Item] = []
         for i, document in enumerate(documents):
