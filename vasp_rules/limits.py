@@ -143,7 +143,8 @@ def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return marked
 
 
-def _no_constant(name: str) -> Any:
+def refuse_json_constant(name: str) -> Any:
+    """`parse_constant` for `json.loads`: NaN and Infinity are not JSON numbers."""
     raise ValueError(f"{name} is not a JSON number")
 
 
@@ -154,7 +155,10 @@ def load_json(text: str, *, parse_float: Callable[[str], Any] = Decimal) -> Any:
     check_size(len(text.encode("utf-8", "surrogatepass")), MAX_JSON_BYTES, "the JSON input")
     try:
         data = json.loads(
-            text, parse_float=parse_float, object_pairs_hook=_pairs, parse_constant=_no_constant
+            text,
+            parse_float=parse_float,
+            object_pairs_hook=_pairs,
+            parse_constant=refuse_json_constant,
         )
     except RecursionError:
         raise LimitError(f"nested more than {MAX_DEPTH} levels deep") from None

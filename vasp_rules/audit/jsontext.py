@@ -14,6 +14,8 @@ import math
 from decimal import Decimal
 from typing import Any
 
+from vasp_rules.limits import refuse_json_constant
+
 __all__ = ["dumps_exact", "identical", "loads_exact"]
 
 _encode_text = json.encoder.encode_basestring  # the writer json.dumps(ensure_ascii=False) uses
@@ -117,15 +119,11 @@ def _separator(index: int, indent: str | None, newline: str) -> str:
     return comma if indent is None else comma + newline
 
 
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
 def loads_exact(text: str | bytes) -> Any:
     """The value of JSON ``text``, numbers with a fraction or an exponent as Decimals (the
     inverse of :func:`dumps_exact`). Raises ValueError (``json.JSONDecodeError`` for a syntax
     error) on text that is not JSON, including NaN and Infinity."""
-    return json.loads(text, parse_float=Decimal, parse_constant=_no_constant)
+    return json.loads(text, parse_float=Decimal, parse_constant=refuse_json_constant)
 
 
 def identical(a: Any, b: Any) -> bool:
