@@ -58,6 +58,22 @@ def test_override_with_non_utf8_argument_is_one_line_error(
     assert _records(logged) == before
 
 
+@pytest.mark.parametrize("command", ["erase", "export"])
+def test_subject_with_non_utf8_argument_is_one_line_error(logged: Path, command: str) -> None:
+    """`audit erase/export --subject` with argv bytes that are not UTF-8: a usage error, the
+    log and its key store untouched (it was a UnicodeEncodeError traceback)."""
+    keys = Path(f"{logged}-keys")
+    before = (_records(logged), keys.read_bytes() if keys.exists() else None)
+    cmd = [os.fsencode(sys.executable), b"-m", b"vasp_rules.cli", b"audit", command.encode(),
+           os.fsencode(logged), b"--subject", b"4210\xff177342905"]  # fmt: skip
+    done = subprocess.run(cmd, capture_output=True, cwd=ROOT)
+    err = done.stderr.decode()
+    assert done.returncode == 2, err
+    assert err.count("\n") == 1 and err.startswith("error: Invalid value for '--subject'"), err
+    assert "not UTF-8 text (byte 0xff at character 5)" in err
+    assert (_records(logged), keys.read_bytes() if keys.exists() else None) == before
+
+
 def test_serve_with_non_utf8_api_key_file_is_one_line_error(tmp_path: Path) -> None:
     pytest.importorskip("uvicorn")
     keys = tmp_path / "keys.txt"

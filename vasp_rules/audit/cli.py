@@ -96,6 +96,7 @@ _SUBJECT = click.option(
     "--subject",
     required=True,
     metavar="VALUE",
+    callback=utf8_text,
     help="Any identifier of the person as documents carry it: CNIC/NICOP, passport or "
     "customer number, national id, wallet address or account.",
 )
