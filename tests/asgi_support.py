@@ -7,9 +7,17 @@ from typing import Any
 
 
 async def asgi_request(
-    app: Any, method: str, path: str, body: bytes = b""
+    app: Any,
+    method: str,
+    path: str,
+    body: bytes = b"",
+    *,
+    headers: dict[str, str] | None = None,
+    client: tuple[str, int] = ("127.0.0.1", 5000),
+    answer_headers: dict[str, str] | None = None,
 ) -> tuple[int, bytes, float]:
-    """One request; (status, body, seconds it took)."""
+    """One request; (status, body, seconds it took). `headers` are sent besides
+    Content-Length; the response's headers are put in `answer_headers` when given."""
     route, _, query = path.partition("?")
     scope = {
         "type": "http",
@@ -17,11 +25,14 @@ async def asgi_request(
         "path": route,
         "raw_path": route.encode(),
         "query_string": query.encode(),
-        "headers": [(b"content-length", str(len(body)).encode())],
+        "headers": [
+            (b"content-length", str(len(body)).encode()),
+            *((k.lower().encode(), v.encode()) for k, v in (headers or {}).items()),
+        ],
         "http_version": "1.1",
         "scheme": "http",
         "server": ("127.0.0.1", 8000),
-        "client": ("127.0.0.1", 5000),
+        "client": client,
         "root_path": "",
     }
     sent: list[dict[str, Any]] = []
@@ -35,6 +46,9 @@ async def asgi_request(
     started = time.perf_counter()
     await app(scope, receive, send)
     took = time.perf_counter() - started
-    status = next(m["status"] for m in sent if m["type"] == "http.response.start")
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    status = start["status"]
+    if answer_headers is not None:
+        answer_headers.update((k.decode(), v.decode()) for k, v in start.get("headers", []))
     answer = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     return status, answer, took

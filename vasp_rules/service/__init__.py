@@ -13,7 +13,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .app import ApiError, ServiceConfig, create_app
+    from .app import ServiceConfig, create_app
+    from .problems import ApiError
 
 __all__ = ["ApiError", "ServiceConfig", "create_app"]
 

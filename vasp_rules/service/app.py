@@ -2,16 +2,19 @@
 audit log. docs/service.md describes every endpoint.
 
 Every response body is JSON (the HTML and text reports of /v1/explain aside); every error is
-``{"error": "<one line>", "errors": [{"path": ..., "message": ...}], "request_id": ...}`` with
-4xx status: 400 unreadable JSON, 401 missing or wrong API key, 404 unknown pack, kind or route,
-405 wrong method, 413 body over the limit, 422 invalid document or parameter,
-503 decision log unusable. Decisions are the library's JSON, byte for byte.
+an RFC 9457 problem details object (service/problems.py): 400 unreadable JSON, 401 missing or
+wrong API key, 404 unknown pack, kind or route, 405 wrong method (with Allow), 413 body over the
+limit, 415 a body not declared as JSON, 422 invalid document or query parameter (unknown or
+repeated ones too), 500 internal error, 503 too many requests in progress or decision log
+unusable. Decisions are the library's JSON, byte for byte.
 """
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import hmac
+import ipaddress
 import itertools
 import json
 import logging
@@ -47,10 +50,14 @@ from ..errors import InputError
 from ..limits import LimitError, check_tree, invalid_unicode
 from ..rulepack import RulePack
 from .gather import GATHER_MAX, Gatherer
+from .introspect import parameter_values, rule_details
 from .metrics import Metrics
 from .openapi import openapi_document
+from .problems import ApiError, from_error, problem_response
 
 log = logging.getLogger("vasp_rules.service")
+#: one line per request, with its request id (`serve --no-access-log` turns it off)
+access_log = logging.getLogger("vasp_rules.service.access")
 
 DEFAULT_MAX_BODY = 10 * 1024 * 1024
 DEFAULT_MAX_BATCH = 10_000
@@ -78,6 +85,10 @@ class ServiceConfig:
     max_batch: int = DEFAULT_MAX_BATCH
     #: most single-document requests decided together in one turn of the event loop
     gather: int = GATHER_MAX
+    #: networks (CIDR) whose clients may read /metrics without an API key
+    metrics_allow: Sequence[str] = ()
+    #: most requests in progress per worker; more get 503 (None: no limit)
+    max_concurrency: int | None = None
     loaded: dict[str, RulePack] = field(default_factory=dict)
 
     def load_packs(self) -> dict[str, RulePack]:
@@ -94,41 +105,31 @@ class ServiceConfig:
         return self.loaded
 
 
-class ApiError(Exception):
-    """An error response: status, one-line message, and optional (path, message) details."""
-
-    def __init__(self, status: int, message: str, errors: Sequence[tuple[str, str]] = ()) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = " ".join(message.split())
-        self.errors = list(errors)
-
-
-def error_response(
-    status: int, message: str, request_id: str, errors: Sequence[tuple[str, str]] = ()
-) -> Response:
-    body: dict[str, Any] = {"error": " ".join(message.split()), "request_id": request_id}
-    if errors:
-        body["errors"] = [{"path": p, "message": " ".join(m.split())} for p, m in errors]
-    headers = {"www-authenticate": "Bearer"} if status == 401 else None
-    return Response(
-        json.dumps(body, ensure_ascii=False) + "\n", status, headers=headers, media_type=_JSON
-    )
-
-
 def _key_digest(key: str | bytes) -> bytes:
     raw = key.encode() if isinstance(key, str) else key
     return hashlib.sha256(raw).digest()
 
 
 class _Gate:
-    """Pure ASGI middleware: request id, API key check (constant time), metrics. Headers are
-    never logged, so keys are not either."""
+    """Pure ASGI middleware: request id, API key check (constant time; `/metrics` without one
+    from the allowed networks), the limit of requests in progress, metrics and the access log
+    line (which carries the request id). Headers are never logged, so keys are not either."""
 
-    def __init__(self, app: ASGIApp, keys: Sequence[str], metrics: Metrics) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        keys: Sequence[str],
+        metrics: Metrics,
+        *,
+        metrics_allow: Sequence[str] = (),
+        max_concurrency: int | None = None,
+    ) -> None:
         self.app = app
         self.digests = [_key_digest(k) for k in keys]
         self.metrics = metrics
+        self.metrics_allow = [ipaddress.ip_network(n, strict=False) for n in metrics_allow]
+        self.max_concurrency = max_concurrency
+        self.in_progress = 0
         # request ids: a random prefix per process and a counter (unique across workers and
         # restarts, and cheaper than a random id per request)
         self._prefix = uuid.uuid4().hex[:12]
@@ -149,6 +150,41 @@ class _Gate:
         for expected in self.digests:  # every key is compared: no early exit
             ok |= hmac.compare_digest(digest, expected)
         return ok
+
+    def open_metrics(self, scope: Scope) -> bool:
+        """Whether the client may read /metrics without a key (its address is allowed)."""
+        client = scope.get("client")
+        if not self.metrics_allow or not client:
+            return False
+        try:
+            address = ipaddress.ip_address(client[0])
+        except ValueError:
+            return False
+        return any(address in network for network in self.metrics_allow)
+
+    def refusal(self, scope: Scope, headers: Mapping[bytes, bytes], request_id: str) -> Any:
+        """The error response that stops this request before the app, or None."""
+        path = scope["path"]
+        if path == "/healthz":
+            return None
+        if self.digests and not self.authorised(headers):
+            if not (path == "/metrics" and self.open_metrics(scope)):
+                return problem_response(401, "missing or wrong API key", request_id, path)
+        if (
+            self.max_concurrency is not None
+            and self.in_progress >= self.max_concurrency
+            and path != "/metrics"
+        ):
+            return problem_response(
+                503,
+                f"{self.in_progress} requests in progress, the most this worker takes "
+                "(--max-concurrency): retry shortly",
+                request_id,
+                path,
+                problem="overloaded",
+                headers={"retry-after": "1"},
+            )
+        return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -173,22 +209,49 @@ class _Gate:
 
         path = scope["path"]
         try:
-            if self.digests and path != "/healthz" and not self.authorised(headers):
-                response = error_response(401, "missing or wrong API key", request_id)
+            response = self.refusal(scope, headers, request_id)
+            if response is not None:
                 await response(scope, receive, tagged)
             else:
-                await self.app(scope, receive, tagged)
+                self.in_progress += 1
+                try:
+                    await self.app(scope, receive, tagged)
+                finally:
+                    self.in_progress -= 1
         finally:
-            self.metrics.request(scope["method"], route_of(path), status, perf_counter() - started)
+            took = perf_counter() - started
+            self.metrics.request(scope["method"], route_of(path), status, took)
+            _access_line(scope, status, request_id, took)
+
+
+def _access_line(scope: Scope, status: int, request_id: str, seconds: float) -> None:
+    """One line per request on the access logger, with the request id (uvicorn's own access
+    log has no place for it, so `serve` turns that one off)."""
+    if not access_log.isEnabledFor(logging.INFO):
+        return
+    client = scope.get("client")
+    query = scope.get("query_string", b"").decode("latin-1")
+    target = scope["path"] + (f"?{query}" if query else "")
+    access_log.info(
+        '%s - "%s %s HTTP/%s" %d request_id=%s %.1fms',
+        f"{client[0]}:{client[1]}" if client else "-",
+        scope["method"],
+        target,
+        scope.get("http_version", "1.1"),
+        status,
+        request_id,
+        seconds * 1000,
+    )
 
 
 def route_of(path: str) -> str:
     """The route template of a path, for metric labels (unknown paths are one label)."""
     if path in ROUTES:
         return path
-    for prefix in ("/v1/schema/", "/v1/packs/"):
-        if path.startswith(prefix):
-            return prefix + ("{kind}" if "schema" in prefix else "{name}")
+    if path.startswith("/v1/schema/"):
+        return "/v1/schema/{kind}"
+    if path.startswith("/v1/packs/"):
+        return "/v1/packs/{name}" + ("/parameters" if path.endswith("/parameters") else "")
     return "other"
 
 
@@ -221,13 +284,64 @@ def _no_constants(name: str) -> Any:
     raise ApiError(400, f"invalid JSON: {name} is not allowed")
 
 
+def check_content_type(request: Request) -> None:
+    """415 unless the body is declared JSON: ``application/json`` or a ``+json`` type, in
+    UTF-8. A body without Content-Type is read as JSON; form and text types are refused, since
+    a web page may send those to the service from any browser without asking first."""
+    declared = request.headers.get("content-type")
+    if declared is None:
+        return
+    media, _, params = declared.partition(";")
+    media = media.strip().lower()
+    kind, _, subtype = media.partition("/")
+    if media != "application/json" and not (kind == "application" and subtype.endswith("+json")):
+        raise ApiError(
+            415,
+            f"Content-Type {media[:60] or '(empty)'!r} is not JSON: send Content-Type: "
+            "application/json (curl: --json, or -H 'content-type: application/json')",
+            headers={"accept-post": "application/json"},
+        )
+    for param in params.split(";"):
+        name, _, value = param.partition("=")
+        charset = value.strip().strip('"').lower()
+        if name.strip().lower() == "charset" and charset not in ("utf-8", "utf8"):
+            raise ApiError(
+                415,
+                f"charset {charset[:40]!r}: the body must be application/json in UTF-8",
+                headers={"accept-post": "application/json"},
+            )
+
+
+def check_query(request: Request, names: Sequence[str], repeatable: Sequence[str] = ()) -> None:
+    """422 for a query parameter the endpoint does not know (it would be ignored and change
+    the meaning silently, e.g. `bacth=false`) or one given twice that is not repeatable
+    (which value was meant?), naming each."""
+    errors: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for name, _ in request.query_params.multi_items():
+        shown = name[:40]
+        if name not in names:
+            near = difflib.get_close_matches(name, names, n=1)
+            hint = f" (did you mean {near[0]}?)" if near else ""
+            known = ", ".join(names) or "none"
+            errors.append((f"query.{shown}", f"unknown parameter{hint}; known: {known}"))
+        elif name in seen and name not in repeatable:
+            errors.append((f"query.{shown}", "given more than once"))
+        seen.add(name)
+    if errors:
+        unique = list(dict.fromkeys(errors))
+        shown = "; ".join(f"{p}: {m}" for p, m in unique)
+        raise ApiError(422, f"invalid query: {shown}", unique, problem="invalid-parameter")
+
+
 async def read_json(request: Request, limit: int) -> Any:
-    """The body as JSON (numbers with a fraction as exact decimals); 413 past `limit` bytes.
-    The body is read as JSON whatever its content-type says (curl's --data sends form type)."""
+    """The body as JSON (numbers with a fraction as exact decimals); 413 past `limit` bytes,
+    415 when its Content-Type is not JSON."""
+    check_content_type(request)
     declared = request.headers.get("content-length")
     if declared is not None:
         if not declared.isdigit():
-            raise ApiError(400, "invalid Content-Length")
+            raise ApiError(400, "invalid Content-Length", problem="bad-request")
         if int(declared) > limit:
             raise ApiError(413, f"body of {declared} bytes is over the limit of {limit} bytes")
     chunks: list[bytes] = []
@@ -263,7 +377,7 @@ async def read_json(request: Request, limit: int) -> Any:
     if broken:
         errors = [(f"documents{p}" if p.startswith("[") else p, m) for p, m in broken]
         shown = "; ".join(f"{p or 'body'}: {m}" for p, m in errors)
-        raise ApiError(422, f"invalid document: {shown}", errors)
+        raise ApiError(422, f"invalid document: {shown}", errors, problem="invalid-document")
     return data
 
 
@@ -347,10 +461,18 @@ class Service:
         self._compile_limiter: anyio.CapacityLimiter | None = None  # made on the event loop
 
     def pack(self, request: Request) -> RulePack:
-        name = request.query_params.get("pack", self.default)
-        pack = self.packs.get(name)
+        return self.named(request.query_params.get("pack", self.default))
+
+    def named(self, name: str) -> RulePack:
+        """The served pack of that name, in any case (pack names are lower case, as the
+        command line takes them)."""
+        pack = self.packs.get(name.lower())
         if pack is None:
-            raise ApiError(404, f"unknown pack {name[:60]!r}; served: {', '.join(self.packs)}")
+            raise ApiError(
+                404,
+                f"unknown pack {name[:60]!r}; served: {', '.join(self.packs)}",
+                problem="unknown-pack",
+            )
         return pack
 
     def record(
@@ -533,11 +655,20 @@ class Service:
         return _json([self._describe(p, on) for p in self.packs.values()])
 
     async def pack_one(self, request: Request) -> Response:
-        name = request.path_params["name"]
-        pack = self.packs.get(name)
-        if pack is None:
-            raise ApiError(404, f"unknown pack {name[:60]!r}; served: {', '.join(self.packs)}")
-        return _json(self._describe(pack, query_date(request, "on", required=False)))
+        pack = self.named(request.path_params["name"])
+        out = self._describe(pack, query_date(request, "on", required=False))
+        out["title"] = pack.loaded.manifest.title
+        out["rules"] = rule_details(pack)  # ids alone in /v1/packs
+        return _json(out)
+
+    async def pack_parameters(self, request: Request) -> Response:
+        pack = self.named(request.path_params["name"])
+        on = query_date(request, "on", required=False)
+        out: dict[str, Any] = {"name": pack.name, "version": pack.version}
+        if on is not None:
+            out["on"] = on.isoformat()
+        out["parameters"] = parameter_values(pack, on)
+        return _json(out)
 
     @staticmethod
     def _describe(pack: RulePack, on: date | None) -> dict[str, Any]:
@@ -557,7 +688,11 @@ class Service:
     async def schema(self, request: Request) -> Response:
         kind = request.path_params["kind"]
         if kind not in KINDS:
-            raise ApiError(404, f"unknown kind {kind[:60]!r}; known kinds: {', '.join(KINDS)}")
+            raise ApiError(
+                404,
+                f"unknown kind {kind[:60]!r}; known kinds: {', '.join(KINDS)}",
+                problem="unknown-kind",
+            )
         return _json(json_schema(kind))
 
     async def healthz(self, request: Request) -> Response:
@@ -575,43 +710,90 @@ def _json(data: Any) -> Response:
     return Response(pretty_json(data) + "\n", media_type=_JSON)
 
 
-def _guarded(handler: Handler) -> Handler:
-    """Turn every expected error into its JSON response; an unexpected one into a logged 500."""
+def _guarded(
+    handler: Handler, query: Sequence[str] | None = None, repeatable: Sequence[str] = ()
+) -> Handler:
+    """Turn every expected error into its problem details; an unexpected one into a logged 500.
+    With `query`, other query parameters (and repeated ones not `repeatable`) are a 422."""
 
     async def run(request: Request) -> Response:
         request_id = str(request.state.request_id)
+        path = request.url.path
         try:
+            if query is not None:
+                check_query(request, query, repeatable)
             return await handler(request)
         except ApiError as exc:
-            return error_response(exc.status, exc.message, request_id, exc.errors)
+            return from_error(exc, request_id, path)
         except DocumentError as exc:
             problems = "; ".join(f"{p or '<document>'}: {m}" for p, m in exc.errors)
-            return error_response(422, f"invalid document: {problems}", request_id, exc.errors)
+            return problem_response(
+                422,
+                f"invalid document: {problems}",
+                request_id,
+                path,
+                problem="invalid-document",
+                errors=exc.errors,
+            )
         except InputError as exc:  # what-if assignments, rules to explain
-            return error_response(422, str(exc), request_id)
+            return problem_response(422, str(exc), request_id, path, problem="invalid-request")
         except EngineError as exc:
-            return error_response(422, f"rule engine refused this input: {exc}", request_id)
+            return problem_response(
+                422,
+                f"rule engine refused this input: {exc}",
+                request_id,
+                path,
+                problem="engine-refused",
+            )
         except AuditError as exc:
             log.error("request %s: decision log: %s", request_id, exc)
-            return error_response(503, f"decision log unavailable: {exc}", request_id)
+            return problem_response(
+                503,
+                f"decision log unavailable: {exc}",
+                request_id,
+                path,
+                problem="decision-log-unavailable",
+            )
         except ClientDisconnect:
             log.info("request %s: client disconnected before sending the whole body", request_id)
             return Response(status_code=400)  # never sent: nobody is listening
         except Exception:
             log.exception("request %s: internal error", request_id)
-            return error_response(500, f"internal error (request id {request_id})", request_id)
+            return _internal_error(request_id, path)
 
     return run
 
 
+def _internal_error(request_id: str, path: str) -> Response:
+    """A 500 that names the request id (the server's log has the traceback), and nothing else."""
+    return problem_response(
+        500,
+        f"internal error; the server's log has it under request id {request_id}",
+        request_id,
+        path,
+        problem="internal-error",
+    )
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
+    """Starlette's own errors (unknown route, wrong method) as problem details; 405 keeps the
+    Allow header Starlette computed."""
     request_id = str(getattr(request.state, "request_id", ""))
+    path = request.url.path
+    if not isinstance(exc, HTTPException):  # an error outside every handler
+        log.error("request %s: internal error: %r", request_id, exc)
+        return _internal_error(request_id, path)
     message = {404: "no such endpoint", 405: "method not allowed"}.get(
         exc.status_code, str(exc.detail)
     )
-    return error_response(
-        exc.status_code, f"{message}: {request.method} {request.url.path}", request_id
+    allow = (exc.headers or {}).get("Allow")
+    suffix = f" (allowed: {allow})" if allow else ""
+    return problem_response(
+        exc.status_code,
+        f"{message}: {request.method} {path}{suffix}",
+        request_id,
+        path,
+        headers=exc.headers,
     )
 
 
@@ -621,16 +803,28 @@ def create_app(config: ServiceConfig | None = None, *, metrics: Metrics | None =
     metrics = metrics or Metrics()
     service = Service(config, metrics)
     g = _guarded
+    decide = ("pack", "as_of", "input_format")
     routes = [
-        Route("/v1/evaluate", g(service.evaluate), methods=["POST"]),
-        Route("/v1/explain", g(service.explain), methods=["POST"]),
-        Route("/v1/whatif", g(service.whatif), methods=["POST"]),
-        Route("/v1/packs", g(service.packs_list), methods=["GET"]),
-        Route("/v1/packs/{name}", g(service.pack_one), methods=["GET"]),
-        Route("/v1/schema/{kind}", g(service.schema), methods=["GET"]),
-        Route("/healthz", g(service.healthz), methods=["GET"]),
-        Route("/metrics", g(service.metrics_text), methods=["GET"]),
-        Route("/openapi.json", g(service.openapi), methods=["GET"]),
+        Route(
+            "/v1/evaluate",
+            g(service.evaluate, (*decide, "explain", "batch")),
+            methods=["POST"],
+        ),
+        Route(
+            "/v1/explain",
+            g(service.explain, (*decide, "format", "suggest", "rule"), repeatable=("rule",)),
+            methods=["POST"],
+        ),
+        Route("/v1/whatif", g(service.whatif, decide), methods=["POST"]),
+        Route("/v1/packs", g(service.packs_list, ("on",)), methods=["GET"]),
+        Route("/v1/packs/{name}", g(service.pack_one, ("on",)), methods=["GET"]),
+        Route(
+            "/v1/packs/{name}/parameters", g(service.pack_parameters, ("on",)), methods=["GET"]
+        ),
+        Route("/v1/schema/{kind}", g(service.schema, ()), methods=["GET"]),
+        Route("/healthz", g(service.healthz, ()), methods=["GET"]),
+        Route("/metrics", g(service.metrics_text, ()), methods=["GET"]),
+        Route("/openapi.json", g(service.openapi, ()), methods=["GET"]),
     ]
 
     @asynccontextmanager
@@ -639,9 +833,17 @@ def create_app(config: ServiceConfig | None = None, *, metrics: Metrics | None =
         await anyio.to_thread.run_sync(service.shutdown)
 
     app = Starlette(
-        routes=routes, exception_handlers={HTTPException: _http_error}, lifespan=lifespan
+        routes=routes,
+        exception_handlers={HTTPException: _http_error, Exception: _http_error},
+        lifespan=lifespan,
     )
-    return _Gate(app, config.api_keys, metrics)
+    return _Gate(
+        app,
+        config.api_keys,
+        metrics,
+        metrics_allow=config.metrics_allow,
+        max_concurrency=config.max_concurrency,
+    )
 
 
 def read_api_keys(path: str | Path) -> list[str]:

@@ -10,6 +10,8 @@ from pydantic import BaseModel
 from .. import __version__
 from ..decision import Decision, Notice
 from ..entities.registry import KINDS, add_schema_limits
+from . import problems
+from .problems import MEDIA_TYPE
 
 _REF = "#/components/schemas/{model}"
 
@@ -31,11 +33,18 @@ def _param(name: str, where: str, description: str, **schema: Any) -> dict[str, 
     }
 
 
-def _error(description: str) -> dict[str, Any]:
-    return {
+def _error(description: str, **headers: str) -> dict[str, Any]:
+    """An error response: RFC 9457 problem details (service/problems.py)."""
+    out: dict[str, Any] = {
         "description": description,
-        "content": {"application/json": {"schema": {"$ref": _REF.format(model="Error")}}},
+        "content": {MEDIA_TYPE: {"schema": {"$ref": _REF.format(model="Problem")}}},
     }
+    if headers:
+        out["headers"] = {
+            name: {"description": text, "schema": {"type": "string"}}
+            for name, text in headers.items()
+        }
+    return out
 
 
 def openapi_document(packs: list[str]) -> dict[str, Any]:
@@ -73,17 +82,99 @@ def openapi_document(packs: list[str]) -> dict[str, Any]:
         "additionalProperties": False,
         "properties": {"ivms101": {"type": "object"}, "transfer": {"type": "object"}},
     }
-    schemas["Error"] = {
+    schemas["Problem"] = problems.schema()
+    dates = {"type": ["string", "null"], "format": "date"}
+    schemas["PackRule"] = {
         "type": "object",
-        "required": ["error", "request_id"],
+        "description": "A rule as written: the kinds, outcomes and citations of its forms",
+        "required": [
+            "id",
+            "version",
+            "title",
+            "kinds",
+            "outcomes",
+            "citations",
+            "effective_from",
+            "effective_to",
+            "parameters",
+        ],
         "properties": {
-            "error": {"type": "string", "description": "one line"},
-            "request_id": {"type": "string"},
-            "errors": {
+            "id": {"type": "string"},
+            "version": {"type": "integer"},
+            "title": {"type": "string"},
+            "kinds": {"type": "array", "items": {"type": "string"}},
+            "outcomes": {"type": "array", "items": {"type": "string"}},
+            "citations": {
                 "type": "array",
                 "items": {
                     "type": "object",
-                    "properties": {"path": {"type": "string"}, "message": {"type": "string"}},
+                    "description": "`confidence` is the tag (P, S or A); from/to: when the "
+                    "rule cites it",
+                    "properties": {
+                        "instrument": {"type": "string"},
+                        "provision": {"type": "string"},
+                        "url": {"type": ["string", "null"]},
+                        "confidence": {"enum": ["P", "S", "A"]},
+                        "text": {"type": "string"},
+                        "from": {"type": "string", "format": "date"},
+                        "to": dates,
+                    },
+                },
+            },
+            "effective_from": {"type": "string", "format": "date"},
+            "effective_to": dates,
+            "parameters": {"type": "array", "items": {"type": "string"}},
+            "tags": {"type": "array", "items": {"type": "string"}},
+            "file": {"type": "string"},
+            "line": {"type": ["integer", "null"]},
+        },
+    }
+    schemas["PackDetail"] = {
+        "allOf": [{"$ref": _REF.format(model="Pack")}],
+        "type": "object",
+        "description": "One pack, each rule described",
+        "properties": {
+            "title": {"type": "string"},
+            "rules": {"type": "array", "items": {"$ref": _REF.format(model="PackRule")}},
+        },
+    }
+    schemas["PackParameters"] = {
+        "type": "object",
+        "required": ["name", "version", "parameters"],
+        "properties": {
+            "name": {"type": "string"},
+            "version": {"type": "string"},
+            "on": {"type": "string", "format": "date"},
+            "parameters": {
+                "type": "object",
+                "additionalProperties": {
+                    "type": "object",
+                    "required": ["description", "type", "values"],
+                    "properties": {
+                        "description": {"type": "string"},
+                        "type": {"type": "string"},
+                        "illustrative": {"type": "boolean"},
+                        "values": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "description": "a value from `from` to `to` (inclusive), "
+                                "its legal source and confidence tag",
+                                "required": ["from", "value", "source", "confidence"],
+                                "properties": {
+                                    "from": {"type": "string", "format": "date"},
+                                    "to": dates,
+                                    "value": {},
+                                    "source": {"type": "string"},
+                                    "url": {"type": ["string", "null"]},
+                                    "confidence": {"enum": ["P", "S", "A"]},
+                                },
+                            },
+                        },
+                        "value_on": {"description": "with `on`: the value in force that day"},
+                        "file": {"type": ["string", "null"]},
+                        "line": {"type": ["integer", "null"]},
+                    },
                 },
             },
         },
@@ -108,13 +199,23 @@ def openapi_document(packs: list[str]) -> dict[str, Any]:
     input_format = _param(
         "input_format", "query", "document, or ivms101 envelopes", enum=["document", "ivms101"]
     )
+    common = {
+        "401": _error("Missing or wrong API key", **{"WWW-Authenticate": "Bearer"}),
+        "404": _error("Unknown pack, kind or endpoint"),
+        "405": _error("Wrong method", Allow="The methods the endpoint takes"),
+        "422": _error("Invalid or repeated query parameter, with field paths"),
+        "500": _error("Internal error (the server's log has it under the request id)"),
+        "503": _error(
+            "Too many requests in progress, or the decision log unavailable",
+            **{"Retry-After": "Seconds to wait (when too many requests are in progress)"},
+        ),
+    }
     errors = {
+        **common,
         "400": _error("Unreadable JSON"),
-        "401": _error("Missing or wrong API key"),
-        "404": _error("Unknown pack"),
         "413": _error("Body over the size limit"),
+        "415": _error("Body not declared JSON", **{"Accept-Post": "application/json"}),
         "422": _error("Invalid document or parameter, with field paths"),
-        "503": _error("Decision log unavailable"),
     }
     decision_ref = {"$ref": _REF.format(model="Decision")}
     pack_ref = {"$ref": _REF.format(model="Pack")}
@@ -270,7 +371,7 @@ def openapi_document(packs: list[str]) -> dict[str, Any]:
                                 }
                             },
                         },
-                        **errors,
+                        **common,
                     },
                 }
             },
@@ -289,10 +390,41 @@ def openapi_document(packs: list[str]) -> dict[str, Any]:
                     ],
                     "responses": {
                         "200": {
-                            "description": "The pack, with the notice its decisions name",
-                            "content": {"application/json": {"schema": pack_ref}},
+                            "description": "The pack, with the notice its decisions name and "
+                            "each rule described",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": _REF.format(model="PackDetail")}
+                                }
+                            },
                         },
-                        **errors,
+                        **common,
+                    },
+                }
+            },
+            "/v1/packs/{name}/parameters": {
+                "get": {
+                    "summary": "A pack's parameters, their values by date and sources",
+                    "parameters": [
+                        _param("name", "path", "Pack name (any case)"),
+                        _param(
+                            "on",
+                            "query",
+                            "Also give each parameter's value in force on this date",
+                            type="string",
+                            format="date",
+                        ),
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "The parameters by name",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": _REF.format(model="PackParameters")}
+                                }
+                            },
+                        },
+                        **common,
                     },
                 }
             },
@@ -300,7 +432,7 @@ def openapi_document(packs: list[str]) -> dict[str, Any]:
                 "get": {
                     "summary": "JSON Schema of a document kind",
                     "parameters": [_param("kind", "path", "Document kind", enum=list(KINDS))],
-                    "responses": {"200": {"description": "The JSON Schema"}, **errors},
+                    "responses": {"200": {"description": "The JSON Schema"}, **common},
                 }
             },
             "/healthz": {
@@ -312,8 +444,8 @@ def openapi_document(packs: list[str]) -> dict[str, Any]:
             },
             "/metrics": {
                 "get": {
-                    "summary": "Prometheus metrics",
-                    "responses": {"200": {"description": "Prometheus text format"}},
+                    "summary": "Prometheus metrics (no key needed from --metrics-allow networks)",
+                    "responses": {"200": {"description": "Prometheus text format"}, **common},
                 }
             },
         },
