@@ -77,11 +77,21 @@ class TimedH11Protocol(_ReadDeadline, H11Protocol):
             self._disarm()  # the whole request is in
 
 
+#: `h11` or `httptools` chooses the HTTP parser (default: httptools when installed)
+PROTOCOL_ENV = "VASP_RULES_HTTP"
+
+
 def protocol_path() -> str:
     """The import path of the protocol class for uvicorn's `http` setting. httptools, when
     installed, is faster; its protocol gets the same deadline."""
+    h11_path = f"{__name__}:TimedH11Protocol"
+    chosen = os.environ.get(PROTOCOL_ENV, "")
+    if chosen == "h11":
+        return h11_path
     try:
         import httptools  # noqa: F401
     except ImportError:
-        return f"{__name__}:TimedH11Protocol"
+        if chosen == "httptools":
+            raise
+        return h11_path
     return "vasp_rules.service.server_httptools:TimedHttpToolsProtocol"
