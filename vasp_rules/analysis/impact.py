@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import json
+import textwrap
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -186,10 +187,70 @@ def _distinct(notices: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(notices)) or [notice("")]
 
 
+#: the matrix's geometry in SVG user units: a cell's side, the room for row and column labels
+_CELL, _LEFT, _TOP, _LINE = 70, 200, 120, 15
+
+
+def matrix_svg(result: Impact, notices: Sequence[str] = ()) -> str:
+    """The transition matrix as a heat map in SVG, drawn here rather than by a script, so
+    that an archived copy, an e-mail or the SVG alone shows it: rows are outcomes before the
+    change, columns after; each cell shows its count (and a tooltip); the notices (the packs'
+    disclaimers) are written below it, so the figure never travels without them."""
+    outcomes = result.outcomes()
+    n = len(outcomes)
+    most = max(result.matrix.values(), default=0)
+    width = max(_LEFT + n * _CELL + 20, 600)  # room for the notice, however few outcomes
+    chars = max(40, (width - 20) // 6)  # about 6 units a character at 11px
+    lines = [ln for t in _distinct(notices) for ln in textwrap.wrap(t, chars) or [""]]
+    height = _TOP + n * _CELL + 30 + _LINE * len(lines)
+    out = [
+        f'<svg id="transition-chart" xmlns="http://www.w3.org/2000/svg" width="{width}" '
+        f'height="{height}" viewBox="0 0 {width} {height}" role="img" '
+        'aria-labelledby="transition-title transition-desc" '
+        'font-family="system-ui, sans-serif" font-size="12">',
+        '<title id="transition-title">Transition of outcomes (rows: before the change; '
+        "columns: after it)</title>",
+        f'<desc id="transition-desc">{html.escape(" ".join(_distinct(notices)))}</desc>',
+        '<text x="8" y="16" fill="#555">rows: outcome before; columns: outcome after</text>',
+    ]
+    esc = html.escape
+    for i, a in enumerate(outcomes):
+        y = _TOP + i * _CELL + _CELL // 2 + 4
+        out.append(f'<text x="{_LEFT - 8}" y="{y}" text-anchor="end">{esc(a)}</text>')
+        x = _LEFT + i * _CELL + _CELL // 2
+        out.append(
+            f'<text x="{x}" y="{_TOP - 8}" transform="rotate(-40 {x} {_TOP - 8})">{esc(a)}</text>'
+        )
+    for i, a in enumerate(outcomes):
+        for j, b in enumerate(outcomes):
+            count = result.matrix.get((a, b), 0)
+            shade = count / most if most else 0.0
+            hue = 210 if a == b else 10
+            x, y = _LEFT + j * _CELL, _TOP + i * _CELL
+            ink = ' fill="#fff"' if shade > 0.5 else ""
+            out.append(
+                f'<g><rect class="cell" data-old="{esc(a)}" data-new="{esc(b)}" '
+                f'data-count="{count}" x="{x}" y="{y}" width="{_CELL - 2}" '
+                f'height="{_CELL - 2}" fill="hsl({hue}, 70%, {96 - 56 * shade:.1f}%)">'
+                f"<title>{esc(a)} \u2192 {esc(b)}: {count}</title></rect>"
+                f'<text x="{x + _CELL // 2}" y="{y + _CELL // 2 + 4}" text-anchor="middle"'
+                f"{ink}>{count}</text></g>"
+            )
+    y = _TOP + n * _CELL + 24
+    for k, line in enumerate(lines):
+        out.append(
+            f'<text class="chart-notice" x="8" y="{y + k * _LINE}" font-size="11" fill="#555">'
+            f"{esc(line)}</text>"
+        )
+    out.append("</svg>")
+    return "\n".join(out)
+
+
 def render_html(result: Impact, title: str, notices: Sequence[str] = ()) -> str:
-    """A self-contained page: the transition matrix drawn as a heat map (inline SVG built by a
-    small script from the embedded data), then the rule changes with example ids, and the
-    notices of the compared packs (RulePack.disclaimer: disclaimer and what P, S and A mean)."""
+    """A self-contained page without scripts: the transition matrix drawn as an SVG heat map
+    (matrix_svg), then the rule changes with example ids, and the notices of the compared
+    packs (RulePack.disclaimer: disclaimer and what P, S and A mean). The figures are also
+    embedded as JSON (``impact-data``) for tools."""
     data = result.to_json()
     data["outcomes"] = result.outcomes()
     payload = json.dumps(data, sort_keys=True).replace("</", "<\\/")
@@ -226,6 +287,7 @@ def render_html(result: Impact, title: str, notices: Sequence[str] = ()) -> str:
         total=result.total,
         changed=result.changed,
         payload=payload,
+        chart=matrix_svg(result, notices),
         changes=changes,
         rules="".join(rows),
         notices="".join(f'<p class="notice">{html.escape(t)}</p>' for t in _distinct(notices)),
@@ -243,7 +305,6 @@ table {{ border-collapse: collapse; margin: 1em 0; }}
 th, td {{ border: 1px solid #ccc; padding: .3em .6em; text-align: left; }}
 td.num {{ text-align: right; }}
 .notice {{ color: #555; font-size: .9em; }}
-#chart svg text {{ font-size: 12px; }}
 </style>
 </head>
 <body>
@@ -253,62 +314,15 @@ td.num {{ text-align: right; }}
 <h2>Transition of outcomes</h2>
 <p>Rows: outcome before the change; columns: outcome after it. Darker cells hold more
 documents; cells off the diagonal are documents whose outcome changed.</p>
-<div id="chart" role="img" aria-label="transition matrix of outcomes"></div>
+<div id="chart">
+{chart}
+</div>
 <h2>Changed outcomes</h2>
 <table><thead><tr><th>old</th><th>new</th><th>documents</th><th>examples</th></tr></thead>
 <tbody>{changes}</tbody></table>
 {rules}
 {notices}
 <script type="application/json" id="impact-data">{payload}</script>
-<script>
-(function () {{
-  "use strict";
-  var data = JSON.parse(document.getElementById("impact-data").textContent);
-  var outcomes = data.outcomes, n = outcomes.length;
-  var counts = {{}}, max = 0;
-  data.transitions.forEach(function (t) {{
-    counts[t.old + "|" + t.new] = t.count;
-    if (t.count > max) max = t.count;
-  }});
-  var cell = 70, left = 200, top = 120;
-  var ns = "http://www.w3.org/2000/svg";
-  var svg = document.createElementNS(ns, "svg");
-  svg.setAttribute("id", "transition-chart");
-  svg.setAttribute("width", left + n * cell + 20);
-  svg.setAttribute("height", top + n * cell + 20);
-  function text(x, y, s, anchor, rotate) {{
-    var t = document.createElementNS(ns, "text");
-    t.setAttribute("x", x); t.setAttribute("y", y);
-    t.setAttribute("text-anchor", anchor);
-    if (rotate) t.setAttribute("transform", "rotate(-40 " + x + " " + y + ")");
-    t.textContent = s;
-    svg.appendChild(t);
-    return t;
-  }}
-  outcomes.forEach(function (a, i) {{
-    text(left - 8, top + i * cell + cell / 2 + 4, a, "end", false);
-    text(left + i * cell + cell / 2, top - 8, a, "start", true);
-    outcomes.forEach(function (b, j) {{
-      var count = counts[a + "|" + b] || 0;
-      var r = document.createElementNS(ns, "rect");
-      r.setAttribute("class", "cell");
-      r.setAttribute("x", left + j * cell); r.setAttribute("y", top + i * cell);
-      r.setAttribute("width", cell - 2); r.setAttribute("height", cell - 2);
-      var shade = max ? count / max : 0;
-      var hue = a === b ? 210 : 10;
-      r.setAttribute("fill", "hsl(" + hue + ", 70%, " + (96 - 56 * shade) + "%)");
-      var tip = document.createElementNS(ns, "title");
-      tip.textContent = a + " \\u2192 " + b + ": " + count;
-      r.appendChild(tip);
-      svg.appendChild(r);
-      var label = text(left + j * cell + cell / 2, top + i * cell + cell / 2 + 4, String(count),
-                       "middle");
-      if (shade > 0.5) label.setAttribute("fill", "#fff");
-    }});
-  }});
-  document.getElementById("chart").appendChild(svg);
-}})();
-</script>
 </body>
 </html>
 """
