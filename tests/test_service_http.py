@@ -357,3 +357,18 @@ def test_openapi_describes_errors_as_problem_details() -> None:
     assert "/v1/packs/{name}/parameters" in spec["paths"]
     rule = spec["components"]["schemas"]["PackRule"]
     assert {"title", "kinds", "outcomes", "citations", "parameters"} <= set(rule["required"])
+
+
+def test_serve_refuses_a_bad_metrics_network_and_documents_the_new_options() -> None:
+    from click.testing import CliRunner
+
+    from vasp_rules.cli import main
+
+    result = CliRunner().invoke(main, ["serve", "--metrics-allow", "10.0.0.0/33"])
+    assert result.exit_code == 2
+    assert "--metrics-allow" in result.output and "10.0.0.0/8" in result.output
+    result = CliRunner().invoke(main, ["serve", "--read-timeout", "0"])
+    assert result.exit_code == 2 and "--read-timeout" in result.output
+    shown = CliRunner().invoke(main, ["serve", "--help"]).output
+    for option in ("--read-timeout", "--keep-alive-timeout", "--max-concurrency"):
+        assert option in shown
