@@ -87,31 +87,34 @@ class ApiError(Exception):
         self.headers = dict(headers or {})
 
 
-def problem_body(
-    status: int,
-    detail: str,
-    request_id: str,
-    instance: str,
-    *,
-    problem: str | None = None,
-    errors: Sequence[tuple[str, str]] = (),
-) -> dict[str, Any]:
+def problem_body(exc: ApiError, request_id: str, instance: str) -> dict[str, Any]:
     """The problem details object. `error` repeats `detail`: the one-line message of the
     service's earlier error bodies, kept so that their clients keep working."""
-    slug = problem or slug_for(status, errors)
-    line = " ".join(detail.split())
     body: dict[str, Any] = {
-        "type": problem_type(slug),
-        "title": PROBLEMS[slug][1],
-        "status": status,
-        "detail": line,
+        "type": problem_type(exc.problem),
+        "title": PROBLEMS[exc.problem][1],
+        "status": exc.status,
+        "detail": exc.message,
         "instance": instance,
         "request_id": request_id,
-        "error": line,
+        "error": exc.message,
     }
-    if errors:
-        body["errors"] = [{"path": p, "message": " ".join(m.split())} for p, m in errors]
+    if exc.errors:
+        body["errors"] = [{"path": p, "message": " ".join(m.split())} for p, m in exc.errors]
     return body
+
+
+def from_error(exc: ApiError, request_id: str, instance: str) -> Response:
+    """The error as an ``application/problem+json`` response on one line."""
+    headers = dict(exc.headers)
+    if exc.status == 401:
+        headers.setdefault("www-authenticate", "Bearer")
+    return Response(
+        json.dumps(problem_body(exc, request_id, instance), ensure_ascii=False) + "\n",
+        exc.status,
+        headers=headers,
+        media_type=MEDIA_TYPE,
+    )
 
 
 def problem_response(
@@ -124,27 +127,9 @@ def problem_response(
     errors: Sequence[tuple[str, str]] = (),
     headers: Mapping[str, str] | None = None,
 ) -> Response:
-    """The error as an ``application/problem+json`` response on one line."""
-    body = problem_body(status, detail, request_id, instance, problem=problem, errors=errors)
-    sent = dict(headers or {})
-    if status == 401:
-        sent.setdefault("www-authenticate", "Bearer")
-    return Response(
-        json.dumps(body, ensure_ascii=False) + "\n", status, headers=sent, media_type=MEDIA_TYPE
-    )
-
-
-def from_error(exc: ApiError, request_id: str, instance: str) -> Response:
-    """The response of an ApiError."""
-    return problem_response(
-        exc.status,
-        exc.message,
-        request_id,
-        instance,
-        problem=exc.problem,
-        errors=exc.errors,
-        headers=exc.headers,
-    )
+    """The response of an error that was not raised (see ApiError for the arguments)."""
+    exc = ApiError(status, detail, errors, problem=problem, headers=headers)
+    return from_error(exc, request_id, instance)
 
 
 def schema() -> dict[str, Any]:
