@@ -151,7 +151,7 @@ class LicenceDecisions(_Decider):
     kind = "licence_application"
     id_field = "application_id"
 
-    def findings(self, app: Any) -> list[Finding]:  # noqa: C901 (one rule after another)
+    def findings(self, app: Any) -> list[Finding]:
         on, out, today = self.on, [], self.today
         firm = app.firm
         if "LIC-03" in on:
