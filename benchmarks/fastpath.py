@@ -199,9 +199,16 @@ def licence_applications(count: int, seed: int) -> list[dict[str, Any]]:
     return docs
 
 
+def _screening(rng: random.Random) -> dict[str, str]:
+    """A party's sanctions screening, mostly clear."""
+    result = "CLEAR" if rng.random() < 0.8 else _pick(rng, SanctionsResult)
+    return {"result": result, "screened_on": _day(rng, date(2026, 1, 1), 60)}
+
+
 def transfers(count: int, seed: int) -> list[dict[str, Any]]:
     """Transfers varied in direction, value and currency, absent originator and beneficiary
-    details, counterparty type and jurisdiction, and travel-rule timing."""
+    details, counterparty type and jurisdiction, travel-rule timing, and the parties' sanctions
+    screening and joint holders (each screened or not)."""
     rng = random.Random(seed)
     template = json.loads((ROOT / "examples" / "transfer.json").read_text())
     docs = []
@@ -236,6 +243,15 @@ def transfers(count: int, seed: int) -> list[dict[str, Any]]:
         for key in ("data_transmitted_at", "settled_at"):
             if rng.random() < 0.15:
                 doc.pop(key)
+        for party in ("originator", "beneficiary"):  # screened here, or a joint account
+            if rng.random() < 0.3:
+                doc[party]["sanctions_screening"] = _screening(rng)
+            if rng.random() < 0.1:
+                doc[party]["joint_holders"] = [
+                    {"name": f"Holder {i}-{party[0]}{j}"}
+                    | ({"sanctions_screening": _screening(rng)} if rng.random() < 0.7 else {})
+                    for j in range(rng.randint(1, 2))
+                ]
         docs.append(doc)
     return docs
 

@@ -6,14 +6,16 @@ Eight licence-application rules of different shapes: LIC-03 (a quantifier over f
 licences, three selects), LIC-07 (a quantifier with a `where`, a select on a conjunction),
 LIC-08 and LIC-09 (two facts), LIC-11 (cases, an aggregate, date arithmetic), LIC-14 (a missing
 fact, money at the reference rate in the text), LIC-19 (a quantifier over a list of strings),
-VER-12 (a parameter in the text); four transfer rules: TR-01 (the travel-rule threshold, money at
+VER-12 (a parameter in the text); five transfer rules: TR-01 (the travel-rule threshold, money at
 the reference rate, values, and the rule that cannot be decided without a rate), TR-05 (an
-optional object, its absent facts), TR-07 (cases on datetimes) and TR-08 (a jurisdiction in a
-parameter list, the sanctions shape).
+optional object, its absent facts), TR-07 (cases on datetimes), TR-08 (a jurisdiction in a
+parameter list) and VER-02 (sanctions: the parties' optional screening and a quantifier over
+each party's joint holders, with the decision's `persons`).
 
 Each finding carries what the engine's carries: the facts the rule read (every fact the
 condition of a rule that held reads, both sides of `and`/`or`, and the facts its values and
-texts read; an absent fact as null, listed in `missing`), the reason and remediation written
+texts read; an absent fact as null; `missing` lists the absent facts whose `is missing` test
+held, or the parameter a rule that cannot be decided lacks), the reason and remediation written
 here as f-strings (the pack's engine values rendered with the library's `format_value`, as a
 careful engineer would reuse the project's formatting), the citation, title and version (read
 once from the pack: they are constants), then the decision's `input_sha256` with the project's
@@ -50,7 +52,7 @@ from vasp_rules.entities.registry import parse_document
 from vasp_rules.rulepack import _ENGINE_REF, persons_of
 
 LICENCE_RULES = ["LIC-03", "LIC-07", "LIC-08", "LIC-09", "LIC-11", "LIC-14", "LIC-19", "VER-12"]
-TRANSFER_RULES = ["TR-01", "TR-05", "TR-07", "TR-08"]
+TRANSFER_RULES = ["TR-01", "TR-05", "TR-07", "TR-08", "VER-02"]
 
 _OUTCOME = {o.value: o for o in Outcome}
 
@@ -399,4 +401,55 @@ class TransferDecisions(_Decider):
                 {"counterparty_vasp.jurisdiction": vasp.jurisdiction,
                  "counterparty_vasp.name": vasp.name},
             ))
+        if "VER-02" in on:
+            self._sanctions(t, out)
         return out
+
+    def _sanctions(self, t: Any, out: list[Finding]) -> None:
+        """VER-02: a confirmed match for a party or a joint holder of its account."""
+        facts: dict[str, Any] = {}
+        hit = False
+        texts = []
+        for role in ("originator", "beneficiary"):
+            party = getattr(t, role)
+            facts[role + ".name"] = party.name
+            screening = party.sanctions_screening
+            if screening is None:
+                facts[role + ".sanctions_screening"] = None
+            else:
+                facts[role + ".sanctions_screening.result"] = screening.result
+                hit = hit or screening.result == "CONFIRMED_MATCH"
+            texts.append(f"{role} {party.name or 'unknown'}: "
+                         f"{'unknown' if screening is None else screening.result}")
+        holders = []
+        for role in ("originator", "beneficiary"):
+            party = getattr(t, role)
+            if party.joint_holders is None:
+                facts[role + ".joint_holders"] = None
+                holders.append("unknown")
+                continue
+            facts[role + ".joint_holders"] = [
+                h.model_dump(mode="json") for h in party.joint_holders
+            ]
+            names = []
+            for j, holder in enumerate(party.joint_holders):
+                at = f"{role}.joint_holders[{j}]"
+                if holder.sanctions_screening is None:
+                    facts[at + ".sanctions_screening"] = None
+                else:
+                    facts[at + ".sanctions_screening.result"] = holder.sanctions_screening.result
+                    if holder.sanctions_screening.result == "CONFIRMED_MATCH":
+                        facts[at + ".name"] = holder.name
+                        names.append(holder.name)
+            hit = hit or bool(names)
+            holders.append(_list(names))
+        if hit:
+            out.append(self.finding(
+                "VER-02",
+                f"Sanctions screening confirmed a match for a party to the transfer ({texts[0]}; "
+                f"{texts[1]}; joint holders confirmed as matches: originator's {holders[0]}, "
+                f"beneficiary's {holders[1]}).",
+                "Do not execute or credit the transfer: freeze the funds without delay and "
+                "report to the FMU and the relevant authority.",
+                facts,
+            ))
