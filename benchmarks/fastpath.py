@@ -387,24 +387,40 @@ def same_output(by_kind: dict[str, list[dict[str, Any]]], rounds: int) -> None:
                 SUMMARY.append((f"{kind} vs same-output hand-written >= 0.80x",
                                 f"ABORTED: {len(docs) - same} decisions differ", False))
                 continue
+            cpu, wall = _versus(pack, len(ids), hand.decide, docs, rounds,
+                                "same-output hand-written", "hand-written")
+            _ratio_target(f"{kind} vs same-output hand-written", 0.8, cpu, wall)
 
-            def engine_run(pack: RulePack = pack, docs: list[dict[str, Any]] = docs) -> None:
-                for doc in docs:
-                    pack.evaluate(doc, AS_OF)
 
-            def hand_run(hand: Any = hand, docs: list[dict[str, Any]] = docs) -> None:
-                for doc in docs:
-                    hand.decide(doc)
+def _versus(
+    pack: RulePack,
+    rules: int,
+    other: Callable[[dict[str, Any]], object],
+    docs: list[dict[str, Any]],
+    rounds: int,
+    name: str,
+    short: str,
+) -> tuple[float, float]:
+    """`pack.evaluate` against validation + `other` on the same documents, interleaved rounds:
+    prints microseconds per document and the ratio engine/other, CPU and wall; returns the
+    two ratios."""
 
-            got = _interleaved({"engine": engine_run, "hand": hand_run}, rounds)
-            ratios = []
-            for which, label in ((0, "CPU "), (1, "wall")):
-                e, h = (1e6 * got[name][which] / len(docs) for name in ("engine", "hand"))
-                ratios.append(h / e)
-                print(f"    {label}: pack.evaluate ({len(ids)}-rule pack) {e:7.1f} us/document   "
-                      f"validation + same-output hand-written {h:7.1f} us/document   "
-                      f"ratio engine/hand-written {h / e:.2f}x")
-            _ratio_target(f"{kind} vs same-output hand-written", 0.8, ratios[0], ratios[1])
+    def engine_run() -> None:
+        for doc in docs:
+            pack.evaluate(doc, AS_OF)
+
+    def other_run() -> None:
+        for doc in docs:
+            other(doc)
+
+    got = _interleaved({"engine": engine_run, "other": other_run}, rounds)
+    ratios = []
+    for which, label in ((0, "CPU "), (1, "wall")):
+        e, o = (1e6 * got[way][which] / len(docs) for way in ("engine", "other"))
+        ratios.append(o / e)
+        print(f"    {label}: pack.evaluate ({rules}-rule pack) {e:7.1f} us/document   "
+              f"validation + {name} {o:7.1f} us/document   ratio engine/{short} {o / e:.2f}x")
+    return ratios[0], ratios[1]
 
 
 def zen_engine(docs: list[dict[str, Any]], rounds: int) -> None:
@@ -431,27 +447,13 @@ def zen_engine(docs: list[dict[str, Any]], rounds: int) -> None:
                          f"{sorted(engine - other)}, only zen {sorted(other - engine)})")
         print(f"  licence_application: same rules fire on {same}/{len(docs)} documents "
               f"({len(ZEN_RULES)} rules, {len(seen)} fire on some document){first}")
-
-        def engine_run() -> None:
-            for doc in docs:
-                pack.evaluate(doc, AS_OF)
-
-        def zen_run() -> None:
-            for doc in docs:
-                zen_rules.fired(doc)
-
-        got = _interleaved({"engine": engine_run, "zen": zen_run}, rounds)
-    ratios = []
-    for which, label in ((0, "CPU "), (1, "wall")):
-        e, z = (1e6 * got[name][which] / len(docs) for name in ("engine", "zen"))
-        ratios.append(z / e)
-        print(f"    {label}: pack.evaluate ({len(ZEN_RULES)}-rule pack) {e:7.1f} us/document   "
-              f"validation + zen-engine {z:7.1f} us/document   ratio engine/zen {z / e:.2f}x")
+        cpu, wall = _versus(pack, len(ZEN_RULES), zen_rules.fired, docs, rounds, "zen-engine",
+                            "zen")
     if same != len(docs):
         SUMMARY.append(("pack.evaluate vs zen-engine >= 2.00x",
                         f"INVALID: disagree on {len(docs) - same} documents", False))
     else:
-        _ratio_target("pack.evaluate vs zen-engine", 2.0, ratios[0], ratios[1])
+        _ratio_target("pack.evaluate vs zen-engine", 2.0, cpu, wall)
 
 
 def budget(pack: RulePack, kind: str, docs: list[dict[str, Any]], rounds: int) -> None:

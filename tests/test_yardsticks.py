@@ -39,19 +39,19 @@ def packs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     }
 
 
-@pytest.mark.parametrize("as_of", DATES, ids=str)
-def test_hand_written_licence_decisions_are_byte_identical(packs, as_of: date) -> None:
-    pack = packs["licence_application"]
-    hand = LicenceDecisions(pack, as_of)
-    for doc in licence_applications(60, 7):
-        assert hand.decide(doc).to_json() == pack.evaluate(doc, as_of).to_json()
+EVALUATORS = {
+    "licence_application": (LicenceDecisions, lambda: licence_applications(60, 7)),
+    "transfer": (TransferDecisions, lambda: transfers(120, 8)),
+}
 
 
+@pytest.mark.parametrize("kind", sorted(EVALUATORS))
 @pytest.mark.parametrize("as_of", DATES, ids=str)
-def test_hand_written_transfer_decisions_are_byte_identical(packs, as_of: date) -> None:
-    pack = packs["transfer"]
-    hand = TransferDecisions(pack, as_of)
-    for doc in transfers(120, 8):
+def test_hand_written_decisions_are_byte_identical(packs, kind: str, as_of: date) -> None:
+    pack = packs[kind]
+    evaluator, documents = EVALUATORS[kind]
+    hand = evaluator(pack, as_of)
+    for doc in documents():
         assert hand.decide(doc).to_json() == pack.evaluate(doc, as_of).to_json()
 
 
