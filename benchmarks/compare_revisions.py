@@ -142,7 +142,8 @@ def main() -> int:
     print(f"  before: {args.revision} ({old_at}), wall {old_s:.0f} s")
     same: Counter[str] = Counter()
     differ: Counter[str] = Counter()
-    refused = Counter[str]()
+    refused: Counter[str] = Counter()
+    fired: Counter[str] = Counter()  # decisions in which each rule fired
     shown = 0
     for part, a, b in zip(batches, new, before, strict=True):
         kinds = [str(d.get("kind")) for d in part["documents"]]
@@ -157,6 +158,7 @@ def main() -> int:
         for kind, x, y in zip(kinds, a, b, strict=True):
             if x == y:
                 same[kind] += 1
+                fired.update({f["rule_id"] for f in json.loads(x)["findings"]})
             else:
                 differ[kind] += 1
                 if shown < 3:
@@ -168,6 +170,8 @@ def main() -> int:
         print(f"  {kind:20s} {same[kind]:>7,} / {total:,}")
     print(f"  all                  {sum(same.values()):>7,} / "
           f"{sum(same.values()) + sum(differ.values()):,}; different: {sum(differ.values())}")
+    print(f"  {len(fired)} rules fired on some identical decision; the cross-document TR-10 on "
+          f"{fired['TR-10']:,}")
     for label, n in sorted(refused.items()):
         print(f"  documents in batches {label}: {n:,}")
     return 1 if differ or any(k != "refused alike" for k in refused) else 0
