@@ -1,6 +1,13 @@
-"""The compiled fast path against hand-written Python, in one process.
+"""The compiled fast path against hand-written Python and zen-engine, in one process.
 
-For licence applications and transfers it compares `RulePack.evaluate` with "the project's
+First the same-output baselines (issue 22): for licence applications (8 rules) and transfers
+(4 rules) a hand-written evaluator that builds the same decisions (benchmarks/
+handwritten_decisions.py) against `pack.evaluate` on a pack of only those rules: the decision
+JSON is compared byte for byte on every document and printed first (a difference aborts that
+kind's comparison), then the ratio. Then zen-engine (the `bench` extra; skipped with a message
+when it is not installed) deciding 10 licence rules as a JDM graph (benchmarks/zen_licence.py)
+against `pack.evaluate` on a pack of those 10: agreement on the rules fired, then the ratio.
+Then, for licence applications and transfers, it compares `RulePack.evaluate` with "the project's
 pydantic validation + a hand-written evaluator of the same rules in force" (benchmarks/
 handwritten_licence.py, benchmarks/handwritten_transfer.py) on the same generated documents.
 It first checks that both fire the same rule ids (prints the agreement and how many of the
@@ -14,23 +21,27 @@ interpreter, RulePack.load time, the first evaluation on a new date, what a new 
 400 licence applications over 40 rotating dates against one date, and the resident memory
 over many decisions. Then documents evaluated alone in micro-batches (shared durable-rules
 sessions) against one call each, and the pack frozen out of the garbage collector's way against
-unfrozen (`--only batching` runs just these two). Figures are ratios measured in the same run:
-this machine is shared and noisy; nothing here is asserted.
+unfrozen (`--only batching` runs just these two). Last, a summary: each of issue 22's targets
+measured in the run (ratios against the baselines, CPU latency p99 per kind, what a new date
+costs, the lines of compiler/ and engine/), its figure and PASS or FAIL. Figures are ratios
+measured in the same run: this machine is shared and noisy; nothing here is asserted.
 
     python benchmarks/fastpath.py [--count 2000] [--rounds 5] [--seed 11] [--memory 100000]
-        [--shared 600] [--keep 15000] [--only batching|new-dates]
+        [--shared 600] [--keep 15000] [--only batching|new-dates|yardsticks]
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import difflib
 import gc
 import json
 import random
 import resource
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -43,8 +54,16 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import durable_rules_engine as _durable  # noqa: E402  (the floor: the C engine's own calls)
 from engine import synthetic  # noqa: E402
+from handwritten_decisions import (  # noqa: E402
+    LICENCE_RULES,
+    TRANSFER_RULES,
+    LicenceDecisions,
+    TransferDecisions,
+)
 from handwritten_licence import LicenceRules  # noqa: E402
 from handwritten_transfer import TransferRules  # noqa: E402
+from subset_pack import subset_pack  # noqa: E402
+from zen_licence import ZEN_RULES, ZenLicence  # noqa: E402
 
 from vasp_rules import RulePack  # noqa: E402
 from vasp_rules.engine.durable_backend import session_json  # noqa: E402
@@ -76,6 +95,12 @@ from vasp_rules.entities.registry import parse_document  # noqa: E402
 from vasp_rules.rulepack import _item, document_sha256  # noqa: E402
 
 AS_OF = date(2026, 6, 1)
+#: issue 22's targets, measured in one run: (what, measured, met or None) for the summary
+SUMMARY: list[tuple[str, str, bool | None]] = []
+#: CPU latency p99 targets per kind, milliseconds
+P99_TARGETS = {"licence_application": 1.0, "transfer": 0.3, "customer": 0.2}
+#: ratio targets against the ids-only hand-written evaluators
+IDS_ONLY_TARGETS = {"licence_application": 0.35, "transfer": 0.30}
 CURRENCIES = ["PKR", "PKR", "USD", "AED", "EUR", "GBP", "JPY"]  # JPY: no reference rate
 COUNTRIES = ["PK", "PK", "AE", "GB", "US", "SG", "IN", "KP", "IR", "DE"]
 
@@ -174,9 +199,16 @@ def licence_applications(count: int, seed: int) -> list[dict[str, Any]]:
     return docs
 
 
+def _screening(rng: random.Random) -> dict[str, str]:
+    """A party's sanctions screening, mostly clear."""
+    result = "CLEAR" if rng.random() < 0.8 else _pick(rng, SanctionsResult)
+    return {"result": result, "screened_on": _day(rng, date(2026, 1, 1), 60)}
+
+
 def transfers(count: int, seed: int) -> list[dict[str, Any]]:
     """Transfers varied in direction, value and currency, absent originator and beneficiary
-    details, counterparty type and jurisdiction, and travel-rule timing."""
+    details, counterparty type and jurisdiction, travel-rule timing, and the parties' sanctions
+    screening and joint holders (each screened or not)."""
     rng = random.Random(seed)
     template = json.loads((ROOT / "examples" / "transfer.json").read_text())
     docs = []
@@ -211,6 +243,15 @@ def transfers(count: int, seed: int) -> list[dict[str, Any]]:
         for key in ("data_transmitted_at", "settled_at"):
             if rng.random() < 0.15:
                 doc.pop(key)
+        for party in ("originator", "beneficiary"):  # screened here, or a joint account
+            if rng.random() < 0.3:
+                doc[party]["sanctions_screening"] = _screening(rng)
+            if rng.random() < 0.1:
+                doc[party]["joint_holders"] = [
+                    {"name": f"Holder {i}-{party[0]}{j}"}
+                    | ({"sanctions_screening": _screening(rng)} if rng.random() < 0.7 else {})
+                    for j in range(rng.randint(1, 2))
+                ]
         docs.append(doc)
     return docs
 
@@ -282,10 +323,137 @@ def throughput(pack: RulePack, kind: str, docs: list[dict[str, Any]], rounds: in
         return n / statistics.median(s[which] for s in samples[name])
 
     print(f"  {kind} ({n} documents, median of {rounds} interleaved rounds):")
+    ratios = []
     for which, label in ((0, "CPU "), (1, "wall")):
         e, h, v = rate("engine", which), rate("hand", which), rate("valid", which)
+        ratios.append(e / h)
         print(f"    {label}: engine {e:8.0f}/s   validation + hand-written {h:8.0f}/s   "
               f"validation alone {v:8.0f}/s   ratio engine/hand-written {e / h:.2f}x")
+    target = IDS_ONLY_TARGETS[kind]
+    _ratio_target(f"{kind} vs ids-only hand-written", target, ratios[0], ratios[1])
+
+
+def _ratio_target(what: str, target: float, cpu: float, wall: float) -> None:
+    """A ratio target for the summary: met when both the CPU and the wall ratio reach it."""
+    SUMMARY.append((f"{what} >= {target:.2f}x", f"CPU {cpu:.2f}x, wall {wall:.2f}x",
+                    min(cpu, wall) >= target))
+
+
+def _interleaved(
+    ways: dict[str, Callable[[], None]], rounds: int
+) -> dict[str, tuple[float, float]]:
+    """Median CPU and wall seconds of each way, over `rounds` interleaved rounds."""
+    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in ways}
+    for _ in range(rounds):
+        for name, run in ways.items():
+            samples[name].append(_timed(run))
+    return {
+        name: (statistics.median(c for c, _ in got), statistics.median(w for _, w in got))
+        for name, got in samples.items()
+    }
+
+
+def same_output(by_kind: dict[str, list[dict[str, Any]]], rounds: int) -> None:
+    """`pack.evaluate` on a pack of only the hand-written rules (benchmarks/
+    handwritten_decisions.py) against validation + those rules by hand, building the same
+    decisions. First the byte-identity of every decision's JSON (a difference aborts that
+    kind's comparison: the ratio would mean nothing), then the ratio of decisions per second,
+    CPU and wall, on the same documents."""
+    evaluators = {"licence_application": (LICENCE_RULES, LicenceDecisions),
+                  "transfer": (TRANSFER_RULES, TransferDecisions)}
+    with tempfile.TemporaryDirectory() as where:
+        for kind, (ids, evaluator) in evaluators.items():
+            docs = by_kind[kind]
+            pack = subset_pack(ids, Path(where) / kind)
+            hand = evaluator(pack, AS_OF)
+            same, first, seen = 0, "", set()
+            for doc in docs:
+                decision = pack.evaluate(doc, AS_OF)
+                seen.update(decision.fired)
+                engine, mine = decision.to_json(), hand.decide(doc).to_json()
+                if engine == mine:
+                    same += 1
+                elif not first:
+                    first = "".join(difflib.unified_diff(
+                        engine.splitlines(True), mine.splitlines(True), "pack.evaluate",
+                        "hand-written", n=2))
+            print(f"  {kind}: byte-identical decision JSON on {same}/{len(docs)} documents "
+                  f"({len(ids)} rules: {', '.join(ids)}; {len(seen)} of them fire on some "
+                  "document)")
+            if same != len(docs):
+                print(f"  !!! {len(docs) - same} decisions DIFFER: the {kind} comparison is "
+                      "aborted (the hand-written baseline must give the same output). First "
+                      "difference:\n" + first)
+                SUMMARY.append((f"{kind} vs same-output hand-written >= 0.80x",
+                                f"ABORTED: {len(docs) - same} decisions differ", False))
+                continue
+            cpu, wall = _versus(pack, len(ids), hand.decide, docs, rounds,
+                                "same-output hand-written", "hand-written")
+            _ratio_target(f"{kind} vs same-output hand-written", 0.8, cpu, wall)
+
+
+def _versus(
+    pack: RulePack,
+    rules: int,
+    other: Callable[[dict[str, Any]], object],
+    docs: list[dict[str, Any]],
+    rounds: int,
+    name: str,
+    short: str,
+) -> tuple[float, float]:
+    """`pack.evaluate` against validation + `other` on the same documents, interleaved rounds:
+    prints microseconds per document and the ratio engine/other, CPU and wall; returns the
+    two ratios."""
+
+    def engine_run() -> None:
+        for doc in docs:
+            pack.evaluate(doc, AS_OF)
+
+    def other_run() -> None:
+        for doc in docs:
+            other(doc)
+
+    got = _interleaved({"engine": engine_run, "other": other_run}, rounds)
+    ratios = []
+    for which, label in ((0, "CPU "), (1, "wall")):
+        e, o = (1e6 * got[way][which] / len(docs) for way in ("engine", "other"))
+        ratios.append(o / e)
+        print(f"    {label}: pack.evaluate ({rules}-rule pack) {e:7.1f} us/document   "
+              f"validation + {name} {o:7.1f} us/document   ratio engine/{short} {o / e:.2f}x")
+    return ratios[0], ratios[1]
+
+
+def zen_engine(docs: list[dict[str, Any]], rounds: int) -> None:
+    """`pack.evaluate` on a pack of ZEN_RULES against zen-engine deciding the same rules
+    (benchmarks/zen_licence.py), both behind the same validation: first whether they fire the
+    same rules on every document, then decisions per second, CPU and wall."""
+    try:
+        import zen  # noqa: F401
+    except ImportError:
+        print("  skipped: zen-engine is not installed (pip install -e '.[bench]')")
+        SUMMARY.append(("pack.evaluate vs zen-engine >= 2.00x", "skipped (no zen-engine)", None))
+        return
+    with tempfile.TemporaryDirectory() as where:
+        pack = subset_pack(ZEN_RULES, Path(where))
+        zen_rules = ZenLicence(pack, AS_OF)
+        same, first, seen = 0, "", set()
+        for doc in docs:
+            engine, other = set(pack.evaluate(doc, AS_OF).fired), zen_rules.fired(doc)
+            seen |= engine
+            if engine == other:
+                same += 1
+            elif not first:
+                first = (f" (first difference, {doc['application_id']}: only the engine fired "
+                         f"{sorted(engine - other)}, only zen {sorted(other - engine)})")
+        print(f"  licence_application: same rules fire on {same}/{len(docs)} documents "
+              f"({len(ZEN_RULES)} rules, {len(seen)} fire on some document){first}")
+        cpu, wall = _versus(pack, len(ZEN_RULES), zen_rules.fired, docs, rounds, "zen-engine",
+                            "zen")
+    if same != len(docs):
+        SUMMARY.append(("pack.evaluate vs zen-engine >= 2.00x",
+                        f"INVALID: disagree on {len(docs) - same} documents", False))
+    else:
+        _ratio_target("pack.evaluate vs zen-engine", 2.0, cpu, wall)
 
 
 def budget(pack: RulePack, kind: str, docs: list[dict[str, Any]], rounds: int) -> None:
@@ -375,7 +543,24 @@ def latency(pack: RulePack, kind: str, docs: list[dict[str, Any]]) -> None:
     def q(p: float) -> float:
         return times[min(len(times) - 1, int(p * len(times)))]
 
-    print(f"  {kind:20s} p50 {q(0.5):6.3f} ms   p90 {q(0.9):6.3f} ms   p99 {q(0.99):6.3f} ms")
+    target = P99_TARGETS.get(kind)
+    goal = f"   (target p99 <= {target} ms)" if target else ""
+    print(f"  {kind:20s} p50 {q(0.5):6.3f} ms   p90 {q(0.9):6.3f} ms   p99 {q(0.99):6.3f} ms"
+          f"{goal}")
+    if target:
+        SUMMARY.append((f"{kind} CPU latency p99 <= {target} ms", f"{q(0.99):.3f} ms "
+                        f"({len(times)} decisions)", q(0.99) <= target))
+
+
+def summary() -> None:
+    """Every target measured in this run, its figure, and whether it is met."""
+    if not SUMMARY:
+        return
+    width = max(len(what) for what, _, _ in SUMMARY)
+    print("summary (issue 22's targets, this run):")
+    for what, measured, met in SUMMARY:
+        verdict = "n/a" if met is None else ("PASS" if met else "FAIL")
+        print(f"  {what:{width}s}  {measured:34s} {verdict}")
 
 
 def _quantiles(times: list[float]) -> str:
@@ -549,12 +734,36 @@ def new_dates(docs: list[dict[str, Any]], rounds: int, spread: int = 40) -> None
           f"wall {wall:.1f} ms (median of {len(firsts)})")
     cpu = 1000 * statistics.median(c for c, _ in compiles)
     print(f"  compiling a new date alone (pack.compiled): CPU {cpu:.1f} ms")
+    SUMMARY.append(("a new date (pack.compiled) <= 10 ms CPU", f"CPU {cpu:.1f} ms", cpu <= 10))
+    ratios = []
     for which, label in ((0, "CPU "), (1, "wall")):
         a = statistics.median(s[which] for s in rotating)
         b = statistics.median(s[which] for s in one_date)
+        ratios.append(a / b)
         print(f"    {label}: {len(docs)} licence applications over {spread} rotating dates "
               f"{1000 * a:.0f} ms, on one date {1000 * b:.0f} ms: ratio {a / b:.2f}x "
               f"(median of {rounds})")
+    SUMMARY.append((f"{len(docs)} licence applications over {spread} dates <= 2x one date",
+                    f"CPU {ratios[0]:.2f}x, wall {ratios[1]:.2f}x", max(ratios) <= 2))
+
+
+#: lines of vasp_rules/compiler and vasp_rules/engine (*.py) at e0f5b21, before issue 22 began
+CODE_LINES_BEFORE = 5046
+
+
+def code_size() -> None:
+    """Issue 22: compiler/ and engine/ together at least 1,000 lines shorter than before it."""
+    lines = {
+        part: sum(len(f.read_text(encoding="utf-8").splitlines())
+                  for f in (ROOT / "vasp_rules" / part).rglob("*.py"))
+        for part in ("compiler", "engine")
+    }
+    total = sum(lines.values())
+    print(f"  vasp_rules/compiler {lines['compiler']:,} lines, vasp_rules/engine "
+          f"{lines['engine']:,} lines: {total:,} ({total - CODE_LINES_BEFORE:+,} since e0f5b21, "
+          f"{CODE_LINES_BEFORE:,} lines)")
+    SUMMARY.append((f"compiler/ + engine/ <= {CODE_LINES_BEFORE - 1000:,} lines",
+                    f"{total:,} lines", total <= CODE_LINES_BEFORE - 1000))
 
 
 def memory(pack: RulePack, docs: list[dict[str, Any]], total: int) -> None:
@@ -587,13 +796,15 @@ def main() -> None:
                     help="documents per kind for the micro-batch and gc.freeze comparisons")
     ap.add_argument("--keep", type=int, default=15_000,
                     help="decisions a run keeps in the gc.freeze comparison")
-    ap.add_argument("--only", choices=["batching", "new-dates"],
-                    help="run only the micro-batch and gc.freeze comparisons, or only the "
-                    "new-date figures")
+    ap.add_argument("--only", choices=["batching", "new-dates", "yardsticks"],
+                    help="run only the micro-batch and gc.freeze comparisons, only the "
+                    "new-date figures, or only the yardsticks (baselines, latency) and the "
+                    "summary")
     args = ap.parse_args()
     if args.only == "new-dates":
         print("new dates:")
         new_dates(licence_applications(args.count, args.seed), max(3, args.rounds // 2))
+        summary()
         return
     pack = RulePack.load("pk")
     by_kind = {
@@ -605,6 +816,9 @@ def main() -> None:
     mix = [d for group in zip(*by_kind.values(), others[::2], strict=False) for d in group]
     if args.only != "batching":
         yardsticks(pack, by_kind, others, args)
+    if args.only == "yardsticks":
+        summary()
+        return
     print("micro-batches: documents evaluated alone, one call each or many per call:")
     customers = [d for d in others if d["kind"] == "customer"]
     for kind, docs in (*by_kind.items(), ("customer", customers)):
@@ -618,6 +832,7 @@ def main() -> None:
         new_dates(by_kind["licence_application"], max(3, args.rounds // 2))
         print("memory:")
         memory(pack, mix, args.memory)
+    summary()
 
 
 def yardsticks(
@@ -626,8 +841,14 @@ def yardsticks(
     others: list[dict[str, Any]],
     args: argparse.Namespace,
 ) -> None:
-    """The issue's yardsticks: agreement, throughput, the budget, latency, mixed kinds."""
-    print("agreement with the hand-written evaluators (rule ids fired):")
+    """The issue's yardsticks: same-output hand-written code (byte-identity first), zen-engine,
+    agreement and throughput against ids-only hand-written code, the budget, latency, mixed
+    kinds."""
+    print("same-output hand-written evaluators (decision JSON byte for byte, then speed):")
+    same_output(by_kind, args.rounds)
+    print("zen-engine on the same licence rules (rules fired, then speed):")
+    zen_engine(by_kind["licence_application"], args.rounds)
+    print("agreement with the ids-only hand-written evaluators (rule ids fired):")
     for kind, docs in by_kind.items():
         agreement(pack, kind, docs)
     print("throughput, engine vs validation + hand-written rules:")
@@ -643,6 +864,8 @@ def yardsticks(
     print("mixed kinds:")
     mix = [d for group in zip(*by_kind.values(), others[::2], strict=False) for d in group]
     mixed(pack, mix[: args.count], max(3, args.rounds // 2))
+    print("code size:")
+    code_size()
 
 if __name__ == "__main__":
     main()
