@@ -19,7 +19,7 @@ from click.core import ParameterSource
 from rich.console import Console
 from rich.table import Table
 
-from . import __version__
+from .about import version_option
 from .analysis.cli import register as register_analysis
 from .audit.cli import audit
 from .catalogue import docs
@@ -102,7 +102,7 @@ def read_documents(paths: Sequence[str], fmt: str | None = None) -> list[Any]:
 
 
 @click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="vasp-rules")
+@version_option()
 def main() -> None:
     """Explainable compliance rules for virtual-asset regulation.
 
