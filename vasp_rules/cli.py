@@ -52,6 +52,7 @@ from .scale.cli import run_stream, stream_options, wants_stream
 from .scale.progress import while_slow
 from .scenarios import Coverage, PackCache, discover, load_cases, run_case
 from .service.cli import serve
+from .starter import init
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -567,7 +568,7 @@ def _one_pack(positional: str | None, option: str | None) -> str:
 
 
 # Commands that live with their feature packages.
-for _command in (audit, docs, explain, whatif, serve):
+for _command in (audit, docs, explain, whatif, serve, init):
     main.add_command(_command)
 register_analysis(main)
 
