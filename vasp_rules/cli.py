@@ -22,6 +22,7 @@ from rich.table import Table
 from .about import version_option
 from .analysis.cli import register as register_analysis
 from .audit.cli import audit
+from .bench import bench
 from .catalogue import docs
 from .cli_support import (
     OneLineErrors,
@@ -568,7 +569,7 @@ def _one_pack(positional: str | None, option: str | None) -> str:
 
 
 # Commands that live with their feature packages.
-for _command in (audit, docs, explain, whatif, serve, init):
+for _command in (audit, docs, explain, whatif, serve, init, bench):
     main.add_command(_command)
 register_analysis(main)
 
