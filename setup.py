@@ -55,9 +55,9 @@ def long_description(root: Path) -> str:
     return re.sub(r"\]\((?![a-z][a-z0-9+.-]*:|#|/)([^)\s]+)\)", absolute, readme)
 
 
-ROOT = Path(__file__).resolve().parent
-setup(
-    cmdclass={"build_py": BuildWithPacks},
-    long_description=long_description(ROOT),
-    long_description_content_type="text/markdown",
-)
+if __name__ == "__main__":  # as setuptools runs it (a test imports long_description)
+    setup(
+        cmdclass={"build_py": BuildWithPacks},
+        long_description=long_description(Path(__file__).resolve().parent),
+        long_description_content_type="text/markdown",
+    )
