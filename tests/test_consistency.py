@@ -148,7 +148,7 @@ def test_a_broken_line_is_named_by_its_number_in_every_reader(tmp_path: Path) ->
         (
             "travel_rule_threshold",
             {"amount": "abc", "currency": "PKR"},
-            'money amount "abc" must be a finite non-negative number',
+            "money amount 'abc' must be a finite non-negative number",
         ),
     ],
 )
@@ -208,3 +208,27 @@ def test_gitignore_covers_sqlite_side_files() -> None:
 def test_no_process_leftovers_are_in_the_repository() -> None:
     # .unlanded/ held unmerged patch series of an earlier session; it must not come back
     assert not (ROOT / ".unlanded").exists()
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "shown"),
+    [
+        ("risk_rating", "1.5", "(got 1.5)"),
+        ("date_of_birth", "19940308", "got a number"),
+        ("date_of_birth", "[1]", "got a list"),
+        ("outward_transfers_this_year", '{"amount": 1E+400, "currency": "PKR"}', "got 1E+400"),
+    ],
+)
+def test_document_errors_show_values_as_json_writes_them(
+    tmp_path: Path, field: str, value: str, shown: str
+) -> None:
+    text = (EXAMPLES / "customer.json").read_text(encoding="utf-8")
+    doc = json.loads(text)
+    doc[field] = "PLACEHOLDER"
+    path = tmp_path / "doc.json"
+    path.write_text(json.dumps(doc).replace('"PLACEHOLDER"', value), encoding="utf-8")
+    res = run("evaluate", str(path), "--as-of", "2026-06-01")
+    assert res.exit_code == 2
+    assert shown in res.output
+    assert not REPR.search(res.output), res.output
+    assert "Decimal" not in res.output

@@ -57,12 +57,37 @@ def _write(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def shown_value(value: Any) -> str:
+def shown_value(value: Any, limit: int = MAX_SHOWN) -> str:
     """A value for a message: numbers as written (`1E+309`, `1.5`), dates as YYYY-MM-DD, text
-    in double quotes, lists and mappings in JSON's notation; long values cut short."""
-    text = _write(_plain(value))
-    if isinstance(value, date) and not isinstance(value, datetime):
+    in single quotes (as pydantic's messages quote it), lists and mappings in JSON's notation;
+    values longer than `limit` cut short."""
+    if isinstance(value, str):
+        text = repr(value)
+    elif isinstance(value, date) and not isinstance(value, datetime):
         text = value.isoformat()
-    if len(text) > MAX_SHOWN:
-        text = f"{text[: MAX_SHOWN // 2]}...({len(text)} characters)"
+    else:
+        text = _write(_plain(value))
+    if len(text) > limit:
+        text = f"{text[: limit // 2]}...({len(text)} characters)"
     return text
+
+
+def json_type(value: Any) -> str:
+    """What a value is, in the words of JSON and YAML rather than Python's class names."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float | Decimal):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, datetime):
+        return "a date and time"
+    if isinstance(value, date):
+        return "a date"
+    if isinstance(value, Mapping):
+        return "an object"
+    if isinstance(value, list | tuple):
+        return "a list"
+    return "a value of another type"
