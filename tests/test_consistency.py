@@ -50,15 +50,15 @@ def test_every_date_option_takes_exactly_yyyy_mm_dd(command: list[str], bad: str
     assert "Traceback" not in res.output
 
 
-def test_set_param_from_date_is_exactly_yyyy_mm_dd() -> None:
-    res = run(
-        "evaluate",
-        str(EXAMPLES / "customer.json"),
-        "--as-of",
-        "2026-06-01",
-        "--set-param",
-        "noc_decision_days@20260101=90",
+def set_param(text: str) -> Result:
+    """Evaluate the customer example with one --set-param."""
+    return run(
+        "evaluate", str(EXAMPLES / "customer.json"), "--as-of", "2026-06-01", "--set-param", text
     )
+
+
+def test_set_param_from_date_is_exactly_yyyy_mm_dd() -> None:
+    res = set_param("noc_decision_days@20260101=90")
     assert res.exit_code == 2
     assert "'20260101' is not a date (YYYY-MM-DD)" in res.output
 
@@ -164,14 +164,7 @@ def test_override_errors_show_values_as_written(name: str, value: object, shown:
     "value", ["{a: 1}", "2026-01-01", "[1, x]", "'1E+309'", "{amount: .nan, currency: PKR}"]
 )
 def test_set_param_errors_show_no_repr(value: str) -> None:
-    res = run(
-        "evaluate",
-        str(EXAMPLES / "customer.json"),
-        "--as-of",
-        "2026-06-01",
-        "--set-param",
-        f"significant_ownership_pct={value}",
-    )
+    res = set_param(f"significant_ownership_pct={value}")
     assert res.exit_code == 2
     assert "significant_ownership_pct" in res.output
     assert not REPR.search(res.output), res.output

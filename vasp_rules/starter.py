@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 
 from .cli_support import fail, handles_errors
+from .pack.discovery import shipped_folder
 
 _PACKAGE = Path(__file__).resolve().parent
 #: The starter's own files (pack, scenarios, README), package data.
@@ -25,13 +26,10 @@ TEMPLATES = _PACKAGE / "_starter"
 def examples_root() -> Path:
     """The example documents: inside the installed package (the wheel copies the repository's
     `examples/*.json` there), or `examples/` of a source checkout."""
-    inside = _PACKAGE / "_examples"
-    if inside.is_dir():
-        return inside
-    beside = _PACKAGE.parent / "examples"
-    if beside.is_dir() and (_PACKAGE.parent / "pyproject.toml").is_file():
-        return beside
-    raise FileNotFoundError("the example documents are not installed with vasp-rules")
+    found = shipped_folder("_examples", "examples")
+    if found is None:
+        raise FileNotFoundError("the example documents are not installed with vasp-rules")
+    return found
 
 
 def starter_files() -> dict[str, Path]:
