@@ -459,7 +459,7 @@ def test_cli_population_bad_line(tmp_path: Path) -> None:
     bad.write_text('\n{"kind": "transfer"}\nnot json\n')
     res = _run("diff", "pk", "pk", "--on", "2026-06-01", "--population", str(bad))
     assert res.exit_code == 2
-    assert "bad.jsonl:3: not JSON" in res.output
+    assert "bad.jsonl:3: invalid JSON" in res.output
 
 
 @settings(max_examples=15, suppress_health_check=list(HealthCheck), deadline=None)

@@ -19,9 +19,10 @@ from click.core import ParameterSource
 from rich.console import Console
 from rich.table import Table
 
-from . import __version__
+from .about import version_option
 from .analysis.cli import register as register_analysis
 from .audit.cli import audit
+from .bench import bench
 from .catalogue import docs
 from .cli_support import (
     OneLineErrors,
@@ -52,6 +53,7 @@ from .scale.cli import run_stream, stream_options, wants_stream
 from .scale.progress import while_slow
 from .scenarios import Coverage, PackCache, discover, load_cases, run_case
 from .service.cli import serve
+from .starter import init
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -102,7 +104,7 @@ def read_documents(paths: Sequence[str], fmt: str | None = None) -> list[Any]:
 
 
 @click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="vasp-rules")
+@version_option()
 def main() -> None:
     """Explainable compliance rules for virtual-asset regulation.
 
@@ -567,7 +569,7 @@ def _one_pack(positional: str | None, option: str | None) -> str:
 
 
 # Commands that live with their feature packages.
-for _command in (audit, docs, explain, whatif, serve):
+for _command in (audit, docs, explain, whatif, serve, init, bench):
     main.add_command(_command)
 register_analysis(main)
 

@@ -21,6 +21,7 @@ from .entities.registry import DocumentError
 from .errors import InputError
 from .pack.loader import PackError
 from .pack.yamlio import YamlError
+from .plaintext import iso_date
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -167,7 +168,7 @@ def parse_date(value: str | None, option: str = "--as-of") -> date:
     if value is None:
         fail(f"{option} DATE is required (YYYY-MM-DD)")
     try:
-        return date.fromisoformat(value)
+        return iso_date(value)
     except ValueError:
         fail(f"{option} {value!r} is not a date (YYYY-MM-DD)")
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError
+from .jsonlines import is_blank, text_lines
 from .limits import MAX_JSON_BYTES, LimitError, check_size, load_json
 from .pack.yamlio import YamlError, parse_yaml, plain
 
@@ -59,7 +60,7 @@ def json_line_document(line: str | bytes) -> dict[str, Any]:
 def read_json_line(line: str, where: str, lineno: int) -> dict[str, Any] | None:
     """One line of a JSON Lines file: a document, or None for a blank line. Numbers are read as
     exact decimals. `where` (the file name) and `lineno` (1-based) go into the error message."""
-    if not line.strip():
+    if is_blank(line):
         return None
     try:
         return json_line_document(line)
@@ -87,7 +88,7 @@ def _json(text: str, where: str) -> tuple[Any, bool]:
 def _jsonl(text: str, where: str) -> tuple[Any, bool]:
     docs = [
         doc
-        for lineno, line in enumerate(text.splitlines(), 1)
+        for lineno, line in text_lines(text)
         if (doc := read_json_line(line, where, lineno)) is not None
     ]
     return docs, True

@@ -23,6 +23,7 @@ from .errors import InputError
 from .pack.discovery import is_path
 from .pack.loader import PackError
 from .pack.yamlio import YamlError, line_of, load_yaml, plain
+from .plaintext import iso_date
 from .rulepack import RulePack
 
 SCENARIO_SUFFIX = ".scenarios.yaml"
@@ -213,7 +214,7 @@ def _as_of(value: Any) -> date | None:
         return value
     if isinstance(value, str):
         try:
-            return date.fromisoformat(value.strip())
+            return iso_date(value.strip())
         except ValueError:
             return None
     return None

@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from ..decision import SEVERITY, Outcome, notice
+from ..docfiles import InputFileError, json_line_document
 from ..entities.registry import DocumentError
 from ..errors import InputError
-from ..limits import LimitError, load_json
+from ..jsonlines import numbered_lines
 from .diff import Side
 
 EXAMPLES = 5
@@ -87,21 +88,14 @@ def _example(table: dict[Any, list[str]], key: Any, doc_id: str) -> None:
 
 
 def read_population(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, document) for each non-blank line of a JSON Lines file."""
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
+    """(line number, document) for each non-blank line of a JSON Lines file
+    (vasp_rules.jsonlines: the stream's line rules, the documents' number and size limits)."""
+    with path.open("rb") as handle:
+        for number, _offset, line in numbered_lines(handle):
             try:
-                doc = load_json(line)
-            except LimitError as exc:
-                raise InputError(f"{path}:{number}: {exc.message}") from None
-            except json.JSONDecodeError as exc:
-                raise InputError(f"{path}:{number}: not JSON: {exc.msg}") from None
-            except ValueError as exc:  # NaN or Infinity; an integer too long to read
-                raise InputError(f"{path}:{number}: not JSON: {exc}") from None
-            if not isinstance(doc, dict):
-                raise InputError(f"{path}:{number}: a line must hold one JSON object")
+                doc = json_line_document(line)
+            except InputFileError as exc:
+                raise InputError(f"{path}:{number}: {exc}") from None
             yield number, doc
 
 

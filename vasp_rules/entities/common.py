@@ -45,6 +45,7 @@ from vasp_rules.entities.identity import (
 )
 from vasp_rules.entities.iso import COUNTRIES, CURRENCIES
 from vasp_rules.limits import unicode_problem
+from vasp_rules.plaintext import json_type, shown_value
 
 __all__ = [
     "Address",
@@ -293,7 +294,7 @@ def _to_decimal(value: object) -> object:
         raise PydanticCustomError(
             "decimal_type",
             "expected a decimal number (string or number), got {got}",
-            {"got": type(value).__name__},
+            {"got": json_type(value)},
         )
     if not result.is_finite():
         raise PydanticCustomError("decimal_finite", "NaN and Infinity are not allowed")
@@ -308,7 +309,7 @@ def _to_decimal(value: object) -> object:
         raise PydanticCustomError(
             "decimal_range",
             "out of range: at most 18 digits before and 18 after the decimal point, got {got}",
-            {"got": repr(value)[:40]},
+            {"got": shown_value(value, 40)},
         )
     return result
 
@@ -408,7 +409,7 @@ def _parse_date(value: object) -> object:
         raise PydanticCustomError(
             "date_type",
             "expected a date written YYYY-MM-DD, got {got}",
-            {"got": type(value).__name__},
+            {"got": json_type(value)},
         )
     if not _DATE_TEXT.fullmatch(value):
         raise PydanticCustomError(
@@ -454,7 +455,7 @@ def _parse_datetime(value: object) -> object:
         raise PydanticCustomError(
             "datetime_type",
             "expected an ISO 8601 datetime with offset, got {got}",
-            {"got": type(value).__name__},
+            {"got": json_type(value)},
         )
     if value.utcoffset() is None:
         raise PydanticCustomError("datetime_naive", "datetime has no timezone offset")

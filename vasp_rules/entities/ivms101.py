@@ -45,6 +45,7 @@ import stdnum.lei
 from vasp_rules.entities.iso import COUNTRIES
 from vasp_rules.entities.registry import DocumentError, parse_document
 from vasp_rules.entities.transfer import Transfer
+from vasp_rules.plaintext import json_type, shown_value
 
 __all__ = [
     "INPUT_FORMATS",
@@ -535,12 +536,11 @@ def _join(path: str, key: str) -> str:
 
 
 def _type(value: Any) -> str:
-    return "null" if value is None else type(value).__name__
+    return json_type(value)
 
 
 def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return shown_value(value)
 
 
 _ROOT_MEMBERS = (

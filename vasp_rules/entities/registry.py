@@ -18,6 +18,7 @@ from vasp_rules.entities.customer import Customer
 from vasp_rules.entities.licence import LicenceApplication
 from vasp_rules.entities.transfer import Transfer
 from vasp_rules.limits import shown
+from vasp_rules.plaintext import shown_value
 
 __all__ = [
     "ID_FIELD",
@@ -97,8 +98,7 @@ def _message(err: ErrorDetails) -> str:
 
 
 def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return shown_value(value)
 
 
 def _known_kinds() -> str:

@@ -33,16 +33,22 @@ _PACKAGE = Path(__file__).resolve().parent.parent
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
 
+def shipped_folder(inside: str, beside: str) -> Path | None:
+    """A folder of the repository that the wheel copies into the package (setup.py): the
+    installed package's `inside`, or else `beside` of a source checkout; None if neither."""
+    installed = _PACKAGE / inside
+    if installed.is_dir():
+        return installed
+    checkout = _PACKAGE.parent / beside
+    if checkout.is_dir() and (_PACKAGE.parent / "pyproject.toml").is_file():
+        return checkout
+    return None
+
+
 def bundled_root() -> Path | None:
     """Where the packs bundled with vasp-rules live: inside the installed package (the wheel
     maps the repository's top-level ``rules/`` there), or ``rules/`` of a source checkout."""
-    inside = _PACKAGE / "_packs"
-    if inside.is_dir():
-        return inside
-    beside = _PACKAGE.parent / "rules"
-    if beside.is_dir() and (_PACKAGE.parent / "pyproject.toml").is_file():
-        return beside
-    return None
+    return shipped_folder("_packs", "rules")
 
 
 @dataclass(frozen=True)

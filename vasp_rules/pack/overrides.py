@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..limits import invalid_unicode
+from ..plaintext import iso_date
 from .loader import LoadedPack, PackError, PackIssue
 from .params import check_value
 from .schema import ParamSpec, ParamValue
@@ -45,7 +46,7 @@ def parse_set_param(text: str) -> tuple[str, ParamOverride]:
     start: date | None = None
     if at:
         try:
-            start = date.fromisoformat(day.strip())
+            start = iso_date(day.strip())
         except ValueError:
             raise ValueError(f"--set-param {text!r}: {day!r} is not a date (YYYY-MM-DD)") from None
     try:

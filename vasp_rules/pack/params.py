@@ -7,6 +7,7 @@ how sure we are of it (P/S/A). Rules never hold these numbers as literals; they 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -15,6 +16,7 @@ from typing import Any
 from ..engine.dates import DURATION_LIMITS
 from ..engine.values import date_to_engine, money_to_paisa
 from ..lang.types import BOOL, DATE, INT, MONEY, NUMBER, STRING, Type, list_of
+from ..plaintext import shown_value
 from .schema import ParamSpec, ParamValue, money_value
 
 FX_PARAMETER = "fx_to_pkr"
@@ -86,7 +88,7 @@ def check_value(spec: ParamSpec, raw: Any) -> None:
             raise ValueError(f"expected a non-empty mapping for {text}")
         for key, item in raw.items():
             if not isinstance(key, str):
-                raise ValueError(f"table keys must be text, got {key!r}")
+                raise ValueError(f"table keys must be text, got {shown_value(key)}")
             _check_scalar(text[9:], item, bounds)
     else:
         _check_scalar(text, raw, bounds)
@@ -127,13 +129,15 @@ def _check_scalar(kind: str, raw: Any, bounds: tuple[Any, Any] | None = None) ->
         money_value(raw)
         ok = True
     if not ok:
-        raise ValueError(f"{raw!r} is not a valid {kind}")
+        raise ValueError(f"{shown_value(raw)} is not a valid {kind}")
     _check_range(kind, raw, bounds)
 
 
 def _is_number(raw: Any) -> bool:
-    if isinstance(raw, int | float | Decimal):
+    if isinstance(raw, int):
         return True
+    if isinstance(raw, float | Decimal):
+        return math.isfinite(raw) if isinstance(raw, float) else raw.is_finite()
     if isinstance(raw, str):
         try:
             return Decimal(raw).is_finite()

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..decision import Outcome
+from ..plaintext import shown_value
 
 RULE_ID = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$")
 PARAM_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -371,10 +372,16 @@ def money_value(raw: Any) -> tuple[Decimal, str]:
     """Parse a money parameter value `{amount, currency}`."""
     if not isinstance(raw, dict) or set(raw) != {"amount", "currency"}:
         raise ValueError("a money value is {amount: NUMBER, currency: ISO 4217 code}")
-    amount = Decimal(str(raw["amount"]))
-    if amount < 0 or not amount.is_finite():
-        raise ValueError(f"money amount {raw['amount']!r} must be a finite non-negative number")
-    currency = str(raw["currency"])
-    if not re.fullmatch(r"[A-Z]{3}", currency):
-        raise ValueError(f"currency {currency!r} must be a three-letter ISO 4217 code")
+    given = raw["amount"]
+    try:
+        amount = None if isinstance(given, bool) else Decimal(str(given))
+    except InvalidOperation:
+        amount = None
+    if amount is None or not amount.is_finite() or amount < 0:
+        raise ValueError(f"money amount {shown_value(given)} must be a finite non-negative number")
+    currency = raw["currency"]
+    if not isinstance(currency, str) or not re.fullmatch(r"[A-Z]{3}", currency):
+        raise ValueError(
+            f"currency {shown_value(currency)} must be a three-letter ISO 4217 code"
+        )
     return amount, currency

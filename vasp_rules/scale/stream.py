@@ -27,6 +27,7 @@ from datetime import date
 from decimal import Decimal
 from typing import IO, TYPE_CHECKING, Any
 
+from ..jsonlines import numbered_lines
 from ..limits import load_json
 from .chunks import Invalid, relates, run_job
 from .groups import DocKeys
@@ -107,10 +108,9 @@ class Summary:
 
 
 def read_lines(source: IO[bytes]) -> Iterator[tuple[int, bytes]]:
-    """(line number, text) of each non-blank line, read lazily."""
-    for number, line in enumerate(source, start=1):
-        if line.strip():
-            yield number, line
+    """(line number, text) of each non-blank line, read lazily (vasp_rules.jsonlines)."""
+    for number, _offset, line in numbered_lines(source):
+        yield number, line
 
 
 def parse_line(text: bytes | str) -> Any:
@@ -189,11 +189,7 @@ def _two_pass(
 
         def lines() -> Iterator[tuple[int, int, bytes]]:
             spool.seek(0)
-            offset = 0
-            for number, line in enumerate(spool, start=1):
-                start, offset = offset, offset + len(line)
-                if line.strip():
-                    yield number, start, line
+            yield from numbered_lines(spool)
 
         # pass 1: validate, record each document's offset and group keys (in the workers)
         position = 0
