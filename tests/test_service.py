@@ -657,7 +657,7 @@ def test_the_command_line_works_without_the_service_extra() -> None:
         [sys.executable, "-c", script, "serve"], capture_output=True, text=True, cwd=ROOT
     )
     assert refused.returncode == 2
-    assert "pip install 'vasp-rules[service]'" in refused.stderr
+    assert "pip install -e '.[service]'" in refused.stderr
     assert len(refused.stderr.splitlines()) == 1
 
 

@@ -1,4 +1,4 @@
-"""Evaluation on dask.distributed (optional extra: `pip install 'vasp-rules[dask]'`).
+"""Evaluation on dask.distributed (optional extra: `pip install -e '.[dask]'` in a checkout).
 
 Documents are a dask bag (or a dataframe, one row per document); each partition is validated
 and decided in a worker that loads the pack once. When the pack relates documents, a first

@@ -1,5 +1,5 @@
 """The HTTP decision service (`vasp-rules serve`): a thin ASGI layer over RulePack, explain and
-the audit log. Needs the `service` extra: ``pip install 'vasp-rules[service]'``.
+the audit log. Needs the `service` extra: ``pip install -e '.[service]'`` in a checkout.
 
 >>> from vasp_rules.service import ServiceConfig, create_app
 >>> app = create_app(ServiceConfig(packs=["pk"]))      # any ASGI server can run it
