@@ -45,7 +45,7 @@ def stream_options(func: F) -> F:
         click.option(
             "--dask",
             metavar="local|tcp://HOST:PORT",
-            help="Evaluate on dask.distributed (the dask extra: pip install -e '.[dask]' in a checkout).",
+            help="Evaluate on dask.distributed (needs the dask extra: pip install -e '.[dask]').",
         ),
         click.option(
             "--chunk-size",
@@ -148,7 +148,10 @@ def run_stream(
                 try:
                     from .dask import stream_with_dask
                 except ImportError:
-                    fail("--dask needs the dask extra: pip install -e '.[dask]' in a checkout, or the wheel with [dask]")
+                    fail(
+                        "--dask needs the dask extra: pip install -e '.[dask]' in a checkout, "
+                        "or the wheel with [dask]"
+                    )
                 records = stream_with_dask(
                     pack,
                     source,

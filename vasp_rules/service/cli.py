@@ -183,7 +183,10 @@ def serve(
 
         from .app import create_app
     except ImportError as exc:
-        fail(f"the service needs its extra: pip install -e '.[service]' in a checkout, or the wheel with [service] ({exc})")
+        fail(
+            "the service needs its extra: pip install -e '.[service]' in a checkout, "
+            f"or the wheel with [service] ({exc})"
+        )
     settings: dict[str, Any] = {
         "packs": list(packs) or ["pk"],
         "log": log_path,
