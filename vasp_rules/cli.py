@@ -22,6 +22,7 @@ from rich.table import Table
 from . import __version__
 from .analysis.cli import register as register_analysis
 from .audit.cli import audit
+from .authoring.cli import SCHEMA_KINDS, fmt_command, print_schema
 from .catalogue import docs
 from .cli_support import (
     OneLineErrors,
@@ -42,7 +43,7 @@ from .cli_support import (
 from .decision import Decision, Outcome, make_notice
 from .docfiles import STDIN, display_name, read_document_file
 from .entities.ivms101 import parse_ivms101_many
-from .entities.registry import KINDS, DocumentError, json_schema, parse_document
+from .entities.registry import DocumentError, parse_document
 from .explain.cli import explain, whatif
 from .limits import invalid_unicode
 from .pack.discovery import discover as discover_packs
@@ -548,16 +549,18 @@ def packs(fmt: str) -> None:
 
 
 @main.command()
-@click.argument("kind", type=click.Choice(sorted(KINDS)))
+@click.argument("kind", type=click.Choice(SCHEMA_KINDS))
 @handles_errors
 def schema(kind: str) -> None:
-    """Print the JSON Schema of a document kind.
+    """Print the JSON Schema of a document kind, or of a file an author writes (pack, rule,
+    parameters, scenario: see docs/authoring.md for the editor modeline).
 
     \b
-    Example:
+    Examples:
       vasp-rules schema licence_application > licence_application.schema.json
+      vasp-rules schema rule > rule.schema.json
     """
-    click.echo(json.dumps(json_schema(kind), indent=2, sort_keys=True))
+    print_schema(kind)
 
 
 def _one_pack(positional: str | None, option: str | None) -> str:
@@ -567,7 +570,7 @@ def _one_pack(positional: str | None, option: str | None) -> str:
 
 
 # Commands that live with their feature packages.
-for _command in (audit, docs, explain, whatif, serve):
+for _command in (audit, docs, explain, whatif, serve, fmt_command):
     main.add_command(_command)
 register_analysis(main)
 
