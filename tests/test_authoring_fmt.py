@@ -3,12 +3,14 @@ unchanged; `--check` lists the files that would change and exits 1."""
 
 from __future__ import annotations
 
+import io
 import shutil
 from pathlib import Path
 
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from ruamel.yaml import YAML
 
 from vasp_rules.authoring.fmt import format_text, yaml_files
 from vasp_rules.cli import main
@@ -37,6 +39,23 @@ rules:
   reason: r
   effective_to: ~
 """
+
+
+def _dumped(data: object, indents: tuple[int, int, int], flow: bool = False) -> str:
+    yaml = YAML(typ="rt")
+    yaml.indent(mapping=indents[0], sequence=indents[1], offset=indents[2])
+    yaml.default_flow_style = flow
+    yaml.width = 4096
+    buf = io.StringIO()
+    yaml.dump(data, buf)
+    return buf.getvalue()
+
+
+def _relaid(text: str, indents: tuple[int, int, int]) -> str:
+    """The same YAML (comments too) in another layout."""
+    yaml = YAML(typ="rt")
+    yaml.preserve_quotes = True
+    return _dumped(yaml.load(text), indents)
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -86,16 +105,7 @@ def test_any_yaml_formats_idempotently_to_the_same_data(
     data: object, indents: tuple[int, int, int], flow: bool
 ) -> None:
     """Whatever layout a file arrives in, fmt(fmt(x)) == fmt(x) and the data is unchanged."""
-    import io
-
-    from ruamel.yaml import YAML
-
-    yaml = YAML(typ="rt")
-    yaml.indent(mapping=indents[0], sequence=indents[1], offset=indents[2])
-    yaml.default_flow_style = flow
-    buf = io.StringIO()
-    yaml.dump({"top": data}, buf)
-    text = "# comment kept\n" + buf.getvalue()
+    text = "# comment kept\n" + _dumped({"top": data}, indents, flow)
     once = format_text(text)
     assert format_text(once) == once
     assert once.startswith("# comment kept\n")
@@ -107,8 +117,8 @@ def test_formatting_a_pack_keeps_its_rules(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "rules" / "pk", pack)
     rule_file = pack / "rules" / "amnesty.yaml"
     text = rule_file.read_text(encoding="utf-8")
-    # the same rules laid out another way: lists at the mapping's indentation, CRLF endings
-    rule_file.write_bytes(text.replace("\n  - ", "\n- ").replace("\n", "\r\n").encode())
+    # the same rules laid out another way: wider indentation, CRLF line endings
+    rule_file.write_bytes(_relaid(text, (4, 4, 2)).replace("\n", "\r\n").encode())
     before = load_pack(pack)
     code, out, err = run("fmt", "--check", str(pack))
     assert code == 1 and out.strip() == f"would reformat {rule_file}"
