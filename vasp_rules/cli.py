@@ -22,6 +22,7 @@ from rich.table import Table
 from . import __version__
 from .analysis.cli import register as register_analysis
 from .audit.cli import audit
+from .authoring.check import run_check
 from .authoring.cli import SCHEMA_KINDS, fmt_command, print_schema
 from .catalogue import docs
 from .cli_support import (
@@ -367,44 +368,32 @@ def render_decision(console: Console, decision: Decision) -> None:
 @click.argument("pack", metavar="[PACK]", default=None, required=False)
 @pack_option(default=None, dest="pack_opt")
 @set_param_option()
+@format_option("text", "json")
+@click.option("--strict", is_flag=True, help="Exit 1 when there are warnings.")
 @handles_errors
-def check(pack: str | None, pack_opt: str | None = None, set_params: tuple[str, ...] = ()) -> None:
+def check(
+    pack: str | None,
+    pack_opt: str | None = None,
+    set_params: tuple[str, ...] = (),
+    fmt: str = "text",
+    strict: bool = False,
+) -> None:
     """Check a rule pack (default pk; given as PACK or --pack): files, schemas, conditions,
-    parameters and their ranges (none may let date arithmetic overflow), engine limits. Every
-    problem is listed on stdout (file:line [rule]: message); exit 2 if there is any.
+    parameters and their ranges (none may let date arithmetic overflow), engine limits; and
+    warn of an optional field read without `is present`, or another installed pack's name
+    and version kept by a changed copy. Problems go to stderr (file:line [rule]: message),
+    the summary to stdout; --format json prints one report on stdout.
+
+    \b
+    Exit codes: 0 usable (warnings allowed); 1 warnings, with --strict; 2 an error.
 
     \b
     Examples:
       vasp-rules check pk
-      vasp-rules check ./mypack
+      vasp-rules check ./mypack --format json
       vasp-rules check --pack pk --set-param noc_decision_days=90
     """
-    try:
-        rulepack = RulePack.load(
-            _one_pack(pack, pack_opt),
-            overrides=parse_set_params(set_params),
-            check_every_date=True,
-        )
-    except PackError as exc:
-        for issue in exc.issues:
-            click.echo(str(issue))
-        count = len(exc.issues)
-        click.echo(f"error: {count} problem{'s' if count != 1 else ''} in rule pack", err=True)
-        sys.exit(2)
-    kinds: dict[str, set[str]] = {}
-    for rule in rulepack.loaded.rules:  # a rule id counts once per kind it applies to
-        kinds.setdefault(rule.kind, set()).add(rule.id)
-    summary = ", ".join(f"{len(ids)} {k}" for k, ids in sorted(kinds.items()))
-    click.echo(
-        f"ok: pack {rulepack.name} {rulepack.version}: {len(rulepack.rule_ids())} rules "
-        f"({summary}), {len(rulepack.loaded.params)} parameters, sha256 "
-        f"{rulepack.sha256}"
-    )
-    for access in rulepack.batch_plan().unkeyed:
-        click.echo(
-            f"note: {access.rule_id} reads batch.{access.kind} with no key ({access.reason}): "
-            f"scanned in full, O(n^2) per batch: {access.text}"
-        )
+    run_check(_one_pack(pack, pack_opt), parse_set_params(set_params), fmt, strict)
 
 
 @main.command(name="test")

@@ -202,6 +202,12 @@ def _read_plain_file(
         os.close(fd)
 
 
+#: An empty rule file once dropped its rules silently (a pack "ok" with 15 rules fewer).
+_NO_RULES = (
+    "holds no rules: a rule file lists at least one rule under 'rules' "
+    "(delete the file if it is meant to hold none)"
+)
+
 _UNION_TAG = re.compile(r"[A-Z][A-Za-z]*|list\[[A-Za-z]+\]")
 
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]+)\}")
@@ -378,8 +384,11 @@ class _Loader:
         if not rule_files:
             self.issue("rules/", None, None, "no rule files (rules/*.yaml)")
         for rel in rule_files:
+            known = len(self.issues)
             node = self._read(rel)
             if node is None:
+                if len(self.issues) == known:  # read, but empty (or comments only)
+                    self.issue(rel, 1, None, _NO_RULES)
                 continue
             items = node.get("rules") if hasattr(node, "get") else None
             if not isinstance(items, list) or (hasattr(node, "keys") and set(node) != {"rules"}):
@@ -390,6 +399,8 @@ class _Loader:
                     "a rule file is a mapping with one key, 'rules', holding a list of rules",
                 )
                 continue
+            if not items:
+                self.issue(rel, line_of(node, ["rules"]), None, _NO_RULES)
             for i, item in enumerate(items):
                 rule_id = str(item.get("id")) if hasattr(item, "get") and item.get("id") else None
                 if rule_id is not None:
