@@ -1,6 +1,7 @@
 """`vasp-rules analyze` and `vasp-rules diff`.
 
-analyze exits 0 when nothing is found, 1 when something is, 2 on bad input.
+analyze exits 0 when nothing is found (or nothing new, with --baseline; or a baseline was
+written), 1 when something (new) is, 2 on bad input.
 diff exits 0 when the two sides decide every document alike (proved, or over the population),
 1 when some document is decided differently (or equivalence could not be proved), 2 on bad input.
 """
@@ -17,6 +18,8 @@ from ..cli_support import fail, handles_errors, parse_date, parse_set_params, se
 from ..entities.registry import KINDS
 from ..rulepack import RulePack
 from .analyze import Analysis, analyze
+from .baseline import apply_baseline, read_baseline
+from .baseline import write_baseline as write_baseline_file
 from .diff import DiffResult, Side, diff
 from .impact import impact, render_html, render_text
 from .symbolic import DEFAULT_BOUND
@@ -41,23 +44,58 @@ _BOUND = click.option(
 )
 @_FORMAT
 @_BOUND
+@click.option(
+    "--baseline",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Accept the findings this file lists (written by --write-baseline): exit 1 only on "
+    "new ones.",
+)
+@click.option(
+    "--write-baseline",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write every finding to this file, as a baseline to accept them.",
+)
 @handles_errors
-def analyze_command(pack: str, on: str, fmt: str, bound: int) -> None:
+def analyze_command(
+    pack: str,
+    on: str,
+    fmt: str,
+    bound: int,
+    baseline: Path | None = None,
+    write_baseline: Path | None = None,
+) -> None:
     """Find dead, always-firing, redundant and undecidable rules of PACK on a date, and gaps
     or overlaps in its parameters' timeline.
 
     \b
-    Example:
+    Examples:
       vasp-rules analyze pk --on 2026-06-01
+      vasp-rules analyze pk --on 2026-06-01 --write-baseline analysis-baseline.json
+      vasp-rules analyze ./mypack --on 2026-06-01 --baseline analysis-baseline.json
     """
     day = parse_date(on, "--on")
+    known = read_baseline(baseline) if baseline is not None else None  # before the long part
     rule_pack = RulePack.load(pack)
     result = analyze(rule_pack, day, bound=bound)
+    if write_baseline is not None:
+        count = write_baseline_file(result, write_baseline)
+        click.echo(f"wrote {write_baseline} ({count} findings accepted)", err=True)
+    accepted, stale = 0, list[dict[str, str]]()
+    if known is not None:
+        result, accepted, stale = apply_baseline(result, known)
     if fmt == "json":
-        click.echo(json.dumps(result.to_json(), indent=2, sort_keys=True))
+        report = result.to_json()
+        if known is not None:
+            report["baseline"] = {"file": str(baseline), "accepted": accepted, "stale": stale}
+        click.echo(json.dumps(report, indent=2, sort_keys=True))
     else:
-        click.echo(_analysis_text(result, rule_pack.name), nl=False)
-    sys.exit(1 if result.found else 0)
+        text = _analysis_text(result, rule_pack.name)
+        if known is not None:
+            text += f"\nbaseline {baseline}: {accepted} known finding(s) accepted\n"
+            for entry in stale:
+                text += "  no longer found (may leave the baseline): " + json.dumps(entry) + "\n"
+        click.echo(text, nl=False)
+    sys.exit(1 if result.found and write_baseline is None else 0)
 
 
 def _analysis_text(result: Analysis, name: str) -> str:
