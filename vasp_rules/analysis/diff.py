@@ -239,8 +239,10 @@ def _plainest(
         flag = z3.Bool(f"plain{i}")
         s.add(z3.Implies(flag, pref))
         flags.append(flag)
-    kept: list[Any] = []
     deadline = time.monotonic() + PLAIN_BUDGET_S
+    if flags and s.check(*flags) == z3.sat:  # every preference at once (a base document's
+        return s.model()  # values often all fit): one question instead of many
+    kept: list[Any] = []
     chunks = [flags[i : i + 8] for i in range(0, len(flags), 8)]
     for chunk in chunks:
         for attempt in [chunk] if len(chunk) == 1 else [chunk, *[[f] for f in chunk]]:
