@@ -15,7 +15,7 @@ not what the author meant.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from pydantic import BaseModel
@@ -39,14 +39,7 @@ class Problem:
     severity: str  # "error" | "warning"
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "file": self.file,
-            "line": self.line,
-            "column": self.column,
-            "rule_id": self.rule_id,
-            "message": self.message,
-            "severity": self.severity,
-        }
+        return asdict(self)
 
 
 def _root_reads(node: Expr, bound: frozenset[str]) -> Iterator[Path]:
