@@ -62,7 +62,7 @@ def test_an_unguarded_optional_read_is_a_warning_naming_rule_and_field(tmp_path:
     code, out, err = check(str(root))
     assert code == 0 and out.startswith("ok: pack mine") and "1 warning" in out
     (line,) = err.splitlines()
-    assert line.startswith("rules/test.yaml:2 [T-01]: warning: reads the optional field "
+    assert line.startswith("rules/test.yaml:6 [T-01]: warning: reads the optional field "
                            "counterparty_vasp (counterparty_vasp.jurisdiction) on transfer")
     assert "counterparty_vasp is present" in line
     assert check(str(root), "--strict")[0] == 1
@@ -134,7 +134,7 @@ def test_json_report(tmp_path: Path) -> None:
     report = json.loads(out)
     assert code == 0 and report["ok"] is True and report["pack"]["rules"] == 1
     assert [(p["rule_id"], p["severity"], p["line"], p["column"]) for p in report["problems"]] == [
-        ("T-01", "warning", 2, 3)
+        ("T-01", "warning", 6, 5)  # the rule's `when:`
     ]
 
 

@@ -116,7 +116,7 @@ def presence_warnings(pack: LoadedPack) -> list[Problem]:
                 (rule.id, rule.kind, read),
                 Problem(
                     rule.file,
-                    rule.line,
+                    rule.when_line or rule.line,
                     None,
                     rule.id,
                     f"reads the optional field {obj}{f' ({read})' if read != obj else ''} "

@@ -93,6 +93,8 @@ class LoadedRule:
     #: unique within the pack: the id, with the kind and case when one written rule stands
     #: for several (matcher rule names use it; findings carry `id`)
     key: str = ""
+    #: the line its condition (`when`) is written on, for messages about the condition
+    when_line: int | None = None
 
     @property
     def id(self) -> str:
@@ -556,6 +558,7 @@ class _Loader:
             paths,
             batch,
             any(money),
+            when_line=value_line(holder("when"), "when"),
         )
 
     def _template(
