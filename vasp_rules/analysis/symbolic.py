@@ -29,6 +29,7 @@ import z3
 from ..compiler.compile import CompiledPack, CompiledRule
 from ..decision import SEVERITY, Outcome
 from ..engine.dates import STAMP_MAX, STAMP_MIN, Duration, date_text, moment_text
+from ..engine.values import money_to_paisa
 from ..entities.common import visible_ranges
 from ..entities.iso import CURRENCIES
 from ..entities.registry import KINDS
@@ -240,7 +241,7 @@ class SymDoc:
             return var == min(len(raw), self.bound) if isinstance(raw, list) else None
         if role == "conv":
             return var == z3.BoolVal(True)
-        value = _encoded(raw, self.shape_at(path))
+        value = _encoded(raw, self.shape_at(path), self.fx)
         return None if value is None else var == value
 
     def shape_at(self, path: tuple[Any, ...]) -> Shape | None:
@@ -315,6 +316,10 @@ class SymDoc:
         if tag == "datetime":
             return moment_text(got.as_long())
         if tag == "money":
+            if self.base is not None:  # the base's own amount and currency when it is that
+                found, raw = base_value(self.base, path)
+                if found and _base_paisa(raw, self.fx) == got.as_long():
+                    return copy.deepcopy(raw)
             return self._money(got.as_long(), path, m)
         if tag == "enum":
             return shape.domain[got.as_long()]
@@ -346,10 +351,10 @@ def base_value(doc: Any, path: tuple[Any, ...]) -> tuple[bool, Any]:
     return True, current
 
 
-def _encoded(raw: Any, shape: Shape | None) -> Any:
+def _encoded(raw: Any, shape: Shape | None, fx: Mapping[str, Decimal]) -> Any:
     """A base document's JSON value as the solver represents the field (None: not encoded:
     text, whose constraints can keep the solver past its time limit, is put back once the
-    witness is confirmed; a foreign-currency amount)."""
+    witness is confirmed; an amount in a currency the pack has no rate for)."""
     if shape is None or shape.kind != "scalar":
         return None
     tag = shape.tag
@@ -366,13 +371,24 @@ def _encoded(raw: Any, shape: Shape | None) -> Any:
             moment = datetime.fromisoformat(raw)
             epoch = datetime(1970, 1, 1, tzinfo=UTC if moment.tzinfo else None)
             return z3.IntVal(int((moment - epoch).total_seconds()))
-        if tag == "money" and isinstance(raw, Mapping) and raw.get("currency") == "PKR":
-            return z3.IntVal(int(Decimal(str(raw["amount"])).scaleb(2)))
+        if tag == "money":
+            paisa = _base_paisa(raw, fx)
+            return None if paisa is None else z3.IntVal(paisa)
         if tag == "enum" and raw in shape.domain:
             return z3.IntVal(shape.domain.index(raw))
     except (ArithmeticError, ValueError, TypeError):
         return None
     return None
+
+
+def _base_paisa(raw: Any, fx: Mapping[str, Decimal]) -> int | None:
+    """A base document's money as the engine counts it (PKR paisa at the pack's rate)."""
+    if not isinstance(raw, Mapping) or "amount" not in raw or "currency" not in raw:
+        return None
+    try:
+        return money_to_paisa(Decimal(str(raw["amount"])), str(raw["currency"]), fx)
+    except (ArithmeticError, ValueError, TypeError):
+        return None
 
 
 _SHOWING: list[Any] = []
