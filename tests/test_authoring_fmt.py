@@ -153,3 +153,12 @@ def test_invalid_yaml_is_one_line_with_its_place(tmp_path: Path) -> None:
 def test_empty_and_comment_only_files_are_left_alone(tmp_path: Path) -> None:
     assert format_text("") == ""
     assert format_text("# only a comment\n") == "# only a comment\n"
+
+
+def test_a_file_that_is_not_yaml_is_refused_untouched(tmp_path: Path) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text("Notes\n=====\n\n- one:   two\n")
+    code, out, err = run("fmt", str(readme))
+    assert code == 2 and out == ""
+    assert f"error: {readme}: not a YAML file (.yaml or .yml)" in err
+    assert readme.read_text() == "Notes\n=====\n\n- one:   two\n"

@@ -97,6 +97,9 @@ def format_paths(paths: Iterable[Path], *, write: bool) -> list[Formatted]:
     """Format every file below `paths`; with `write`, rewrite the files that change."""
     results: list[Formatted] = []
     for path in yaml_files(paths):
+        if path.suffix not in _SUFFIXES:  # a README given by mistake is never rewritten
+            results.append(Formatted(path, False, "not a YAML file (.yaml or .yml)"))
+            continue
         try:
             text = path.read_bytes().decode("utf-8")
         except OSError as exc:
