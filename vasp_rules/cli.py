@@ -126,6 +126,7 @@ def main() -> None:
       0  success
       1  scenario failures, coverage gaps asked for, or a log that fails verification
       2  invalid input, rule pack, option or log: one line on stderr, no traceback
+         (`check` lists each problem of a pack, then the count)
     """
 
 
