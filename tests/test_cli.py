@@ -77,10 +77,10 @@ def test_check_reports_every_problem_and_exits_2(tmp_path: Path) -> None:
     root = make_pack(tmp_path, "rules:\n" + rule_yaml("T-01", "customer", "nope > 1")
                      + rule_yaml("T-02", "customer", "risk_rating == \"HUGE\""))
     code, out, err = run("check", str(root))
-    assert code == 2
-    assert err == "error: 2 problems in rule pack\n"  # listed once, on stdout
-    listed = out.strip().splitlines()
-    assert len(listed) == 2 and "[T-01]" in listed[0] and "[T-02]" in listed[1]
+    assert code == 2 and out == ""
+    listed = err.strip().splitlines()  # problems on stderr, then the count
+    assert len(listed) == 3 and "[T-01]" in listed[0] and "[T-02]" in listed[1]
+    assert listed[2] == "error: 2 problems in rule pack"
 
 
 def test_check_bundled_pack_ok() -> None:

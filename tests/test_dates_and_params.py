@@ -268,7 +268,7 @@ def test_check_refuses_a_pack_whose_parameters_can_overflow(
     files[0].write_text(files[0].read_text().replace(old, new, 1))
     result = CliRunner().invoke(main, ["check", str(root)])
     assert result.exit_code == 2, result.output
-    (line,) = [x for x in result.stdout.splitlines() if words in x]  # one line per problem
+    (line,) = [x for x in result.stderr.splitlines() if words in x]  # one line per problem
     assert line.startswith(f"parameters/{files[0].name}:")  # file and line
     with pytest.raises(PackError, match=re.escape(words)):
         RulePack.load(root)
@@ -415,9 +415,9 @@ def test_a_literal_duration_beyond_any_date_is_refused(tmp_path: Path) -> None:
     root = make_pack(tmp_path, rules)
     result = CliRunner().invoke(main, ["check", str(root)])
     assert result.exit_code == 2
-    (line,) = [x for x in result.stdout.splitlines() if "T-FAR" in x]
+    (line,) = [x for x in result.stderr.splitlines() if "T-FAR" in x]
     assert line.startswith("rules/test.yaml:") and "months(200000) reaches past any" in line
-    assert "T-NEAR" not in result.stdout  # 3,000,000 days fit between 0001 and 9999
+    assert "T-NEAR" not in result.stderr  # 3,000,000 days fit between 0001 and 9999
     near = RulePack.load(make_pack(tmp_path, "rules:\n" + rule_yaml(
         "T-NEAR", "customer", "suspicion_flagged_on + days(3000000) < as_of")))
     doc = example("customer") | {"suspicion_flagged_on": "2026-05-01"}

@@ -103,6 +103,6 @@ def test_check_lists_problems_once(tmp_path: Path) -> None:
     _broken_pack(tmp_path / "bad")
     result = CliRunner().invoke(main, ["check", str(tmp_path / "bad")])
     assert result.exit_code == 2
-    issues = result.stdout.splitlines()
-    assert len(issues) == len(set(issues)) == 5
-    assert result.stderr.strip() == "error: 5 problems in rule pack"
+    *issues, last = result.stderr.splitlines()  # each problem on stderr, then the count
+    assert len(issues) == len(set(issues)) == 5 and result.stdout == ""
+    assert last == "error: 5 problems in rule pack"

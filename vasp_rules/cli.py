@@ -22,6 +22,8 @@ from rich.table import Table
 from .about import version_option
 from .analysis.cli import register as register_analysis
 from .audit.cli import audit
+from .authoring.check import run_check
+from .authoring.cli import SCHEMA_KINDS, fmt_command, print_schema
 from .bench import bench
 from .catalogue import docs
 from .cli_support import (
@@ -43,7 +45,7 @@ from .cli_support import (
 from .decision import Decision, Outcome, make_notice
 from .docfiles import STDIN, display_name, read_document_file
 from .entities.ivms101 import parse_ivms101_many
-from .entities.registry import KINDS, DocumentError, json_schema, parse_document
+from .entities.registry import DocumentError, parse_document
 from .explain.cli import explain, whatif
 from .limits import invalid_unicode
 from .pack.discovery import discover as discover_packs
@@ -126,6 +128,7 @@ def main() -> None:
       0  success
       1  scenario failures, coverage gaps asked for, or a log that fails verification
       2  invalid input, rule pack, option or log: one line on stderr, no traceback
+         (`check` lists each problem of a pack, then the count)
     """
 
 
@@ -368,44 +371,32 @@ def render_decision(console: Console, decision: Decision) -> None:
 @click.argument("pack", metavar="[PACK]", default=None, required=False)
 @pack_option(default=None, dest="pack_opt")
 @set_param_option()
+@format_option("text", "json")
+@click.option("--strict", is_flag=True, help="Exit 1 when there are warnings.")
 @handles_errors
-def check(pack: str | None, pack_opt: str | None = None, set_params: tuple[str, ...] = ()) -> None:
+def check(
+    pack: str | None,
+    pack_opt: str | None = None,
+    set_params: tuple[str, ...] = (),
+    fmt: str = "text",
+    strict: bool = False,
+) -> None:
     """Check a rule pack (default pk; given as PACK or --pack): files, schemas, conditions,
-    parameters and their ranges (none may let date arithmetic overflow), engine limits. Every
-    problem is listed on stdout (file:line [rule]: message); exit 2 if there is any.
+    parameters and their ranges (none may let date arithmetic overflow), engine limits; and
+    warn of an optional field read without `is present`, or another installed pack's name
+    and version kept by a changed copy. Problems go to stderr (file:line [rule]: message),
+    the summary to stdout; --format json prints one report on stdout.
+
+    \b
+    Exit codes: 0 usable (warnings allowed); 1 warnings, with --strict; 2 an error.
 
     \b
     Examples:
       vasp-rules check pk
-      vasp-rules check ./mypack
+      vasp-rules check ./mypack --format json
       vasp-rules check --pack pk --set-param noc_decision_days=90
     """
-    try:
-        rulepack = RulePack.load(
-            _one_pack(pack, pack_opt),
-            overrides=parse_set_params(set_params),
-            check_every_date=True,
-        )
-    except PackError as exc:
-        for issue in exc.issues:
-            click.echo(str(issue))
-        count = len(exc.issues)
-        click.echo(f"error: {count} problem{'s' if count != 1 else ''} in rule pack", err=True)
-        sys.exit(2)
-    kinds: dict[str, set[str]] = {}
-    for rule in rulepack.loaded.rules:  # a rule id counts once per kind it applies to
-        kinds.setdefault(rule.kind, set()).add(rule.id)
-    summary = ", ".join(f"{len(ids)} {k}" for k, ids in sorted(kinds.items()))
-    click.echo(
-        f"ok: pack {rulepack.name} {rulepack.version}: {len(rulepack.rule_ids())} rules "
-        f"({summary}), {len(rulepack.loaded.params)} parameters, sha256 "
-        f"{rulepack.sha256}"
-    )
-    for access in rulepack.batch_plan().unkeyed:
-        click.echo(
-            f"note: {access.rule_id} reads batch.{access.kind} with no key ({access.reason}): "
-            f"scanned in full, O(n^2) per batch: {access.text}"
-        )
+    run_check(_one_pack(pack, pack_opt), parse_set_params(set_params), fmt, strict)
 
 
 @main.command(name="test")
@@ -550,16 +541,18 @@ def packs(fmt: str) -> None:
 
 
 @main.command()
-@click.argument("kind", type=click.Choice(sorted(KINDS)))
+@click.argument("kind", type=click.Choice(SCHEMA_KINDS))
 @handles_errors
 def schema(kind: str) -> None:
-    """Print the JSON Schema of a document kind.
+    """Print the JSON Schema of a document kind, or of a file an author writes (pack, rule,
+    parameters, scenario: see docs/authoring.md for the editor modeline).
 
     \b
-    Example:
+    Examples:
       vasp-rules schema licence_application > licence_application.schema.json
+      vasp-rules schema rule > rule.schema.json
     """
-    click.echo(json.dumps(json_schema(kind), indent=2, sort_keys=True))
+    print_schema(kind)
 
 
 def _one_pack(positional: str | None, option: str | None) -> str:
@@ -569,7 +562,7 @@ def _one_pack(positional: str | None, option: str | None) -> str:
 
 
 # Commands that live with their feature packages.
-for _command in (audit, docs, explain, whatif, serve, init, bench):
+for _command in (audit, docs, explain, whatif, serve, init, bench, fmt_command):
     main.add_command(_command)
 register_analysis(main)
 

@@ -113,7 +113,7 @@ def fail(message: str) -> NoReturn:
 
 def handles_errors(func: F) -> F:
     """Report an expected error as one line on stderr (`error: ...`) and exit 2 (or the audit
-    error's own code). `vasp-rules check` lists every problem of a pack on stdout."""
+    error's own code). `vasp-rules check` lists every problem of a pack on stderr."""
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:

@@ -1,6 +1,7 @@
 """`vasp-rules analyze` and `vasp-rules diff`.
 
-analyze exits 0 when nothing is found, 1 when something is, 2 on bad input.
+analyze exits 0 when nothing is found (or nothing new, with --baseline; or a baseline was
+written), 1 when something (new) is, 2 on bad input.
 diff exits 0 when the two sides decide every document alike (proved, or over the population),
 1 when some document is decided differently (or equivalence could not be proved), 2 on bad input.
 """
@@ -9,16 +10,23 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import click
 
 from ..cli_support import fail, handles_errors, parse_date, parse_set_params, set_param_option
-from ..entities.registry import KINDS
+from ..docfiles import display_name, read_document_file
+from ..entities.registry import KINDS, DocumentError, parse_document
 from ..rulepack import RulePack
 from .analyze import Analysis, analyze
+from .baseline import apply_baseline, read_baseline
+from .baseline import write_baseline as write_baseline_file
 from .diff import DiffResult, Side, diff
 from .impact import impact, render_html, render_text
+from .schema import decimal_text
 from .symbolic import DEFAULT_BOUND
 
 _FORMAT = click.option(
@@ -41,23 +49,58 @@ _BOUND = click.option(
 )
 @_FORMAT
 @_BOUND
+@click.option(
+    "--baseline",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Accept the findings this file lists (written by --write-baseline): exit 1 only on "
+    "new ones.",
+)
+@click.option(
+    "--write-baseline",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write every finding to this file, as a baseline to accept them.",
+)
 @handles_errors
-def analyze_command(pack: str, on: str, fmt: str, bound: int) -> None:
+def analyze_command(
+    pack: str,
+    on: str,
+    fmt: str,
+    bound: int,
+    baseline: Path | None = None,
+    write_baseline: Path | None = None,
+) -> None:
     """Find dead, always-firing, redundant and undecidable rules of PACK on a date, and gaps
     or overlaps in its parameters' timeline.
 
     \b
-    Example:
+    Examples:
       vasp-rules analyze pk --on 2026-06-01
+      vasp-rules analyze pk --on 2026-06-01 --write-baseline analysis-baseline.json
+      vasp-rules analyze ./mypack --on 2026-06-01 --baseline analysis-baseline.json
     """
     day = parse_date(on, "--on")
+    known = read_baseline(baseline) if baseline is not None else None  # before the long part
     rule_pack = RulePack.load(pack)
     result = analyze(rule_pack, day, bound=bound)
+    if write_baseline is not None:
+        count = write_baseline_file(result, write_baseline)
+        click.echo(f"wrote {write_baseline} ({count} findings accepted)", err=True)
+    accepted, stale = 0, list[dict[str, str]]()
+    if known is not None:
+        result, accepted, stale = apply_baseline(result, known)
     if fmt == "json":
-        click.echo(json.dumps(result.to_json(), indent=2, sort_keys=True))
+        report = result.to_json()
+        if known is not None:
+            report["baseline"] = {"file": str(baseline), "accepted": accepted, "stale": stale}
+        click.echo(json.dumps(report, indent=2, sort_keys=True))
     else:
-        click.echo(_analysis_text(result, rule_pack.name), nl=False)
-    sys.exit(1 if result.found else 0)
+        text = _analysis_text(result, rule_pack.name)
+        if known is not None:
+            text += f"\nbaseline {baseline}: {accepted} known finding(s) accepted\n"
+            for entry in stale:
+                text += "  no longer found (may leave the baseline): " + json.dumps(entry) + "\n"
+        click.echo(text, nl=False)
+    sys.exit(1 if result.found and write_baseline is None else 0)
 
 
 def _analysis_text(result: Analysis, name: str) -> str:
@@ -107,6 +150,14 @@ def _analysis_text(result: Analysis, name: str) -> str:
     help="Witness documents per kind.",
 )
 @click.option(
+    "--base",
+    "bases",
+    multiple=True,
+    metavar="DOC",
+    help="A realistic document (JSON or YAML file; one per kind, repeatable): witnesses of its "
+    "kind are grown from it, keeping its values wherever the difference allows.",
+)
+@click.option(
     "--population",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="A JSON Lines file of documents: report the impact on them instead.",
@@ -135,6 +186,7 @@ def diff_command(
     new_on: str | None,
     kinds: tuple[str, ...],
     witnesses: int,
+    bases: tuple[str, ...],
     population: Path | None,
     fmt: str,
     output: Path | None,
@@ -150,6 +202,7 @@ def diff_command(
     Examples:
       vasp-rules diff pk ./my-pack --on 2026-06-01
       vasp-rules diff pk --on 2026-06-01 --new-on 2026-07-20
+      vasp-rules diff pk ./my-pack --on 2026-06-01 --base examples/transfer.json
       vasp-rules diff pk --on 2026-06-01 \\
           --set-param "ctr_threshold={amount: 1000000, currency: PKR}"
       vasp-rules diff pk ./my-pack --on 2026-06-01 --population docs.jsonl --format html \\
@@ -158,6 +211,9 @@ def diff_command(
     day = parse_date(on, "--on")
     day_new = parse_date(new_on, "--new-on") if new_on else day
     overrides = parse_set_params(set_params)
+    base = read_bases(bases)
+    if base and population is not None:
+        fail("--base grows witnesses; with --population there are none: drop one")
     old_pack = RulePack.load(old)
     if overrides:  # NEW (or OLD itself) with the parameters changed, like a reform
         new_pack = RulePack.load(new or old, overrides=overrides)
@@ -184,12 +240,38 @@ def diff_command(
         sys.exit(1 if result.changed else 0)
     if fmt == "html":
         fail("--format html needs --population")
-    answer = diff(*sides, kinds=kinds or None, witnesses=witnesses, bound=bound)
+    answer = diff(*sides, kinds=kinds or None, witnesses=witnesses, bound=bound, base=base)
     if fmt == "json":
         _write(json.dumps(answer.to_json(), indent=2, sort_keys=True), output)
     else:
         _write(_diff_text(answer, title), output)
     sys.exit(0 if answer.equivalent else 1)
+
+
+def read_bases(names: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """kind -> base document, each validated (a bad one is one `error:` line naming it)."""
+    out: dict[str, dict[str, Any]] = {}
+    for name in names:
+        docs, _ = read_document_file(name)
+        for doc in docs:
+            try:
+                parse_document(doc)
+            except DocumentError as exc:
+                problems = "; ".join(f"{p or '<document>'}: {t}" for p, t in exc.errors)
+                fail(f"{display_name(name)}: invalid --base document: {problems}")
+            kind = str(doc["kind"])
+            if kind in out:
+                fail(f"--base: two {kind} documents; give one per kind")
+            out[kind] = json.loads(json.dumps(doc, default=_json_default))
+    return out
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return decimal_text(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(type(value).__name__)
 
 
 def _progress(count: int) -> None:

@@ -9,8 +9,9 @@ engine confirms is shown. Documents are evaluated alone (no batch), as `evaluate
 
 from __future__ import annotations
 
+import copy
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -18,9 +19,18 @@ from typing import Any
 import z3
 
 from ..decision import Decision
-from ..entities.registry import DocumentError, parse_document
+from ..entities.registry import ID_FIELD, DocumentError, parse_document
 from ..rulepack import RulePack
-from .symbolic import DEFAULT_BOUND, FALSE, Encoder, RuleModel, SymDoc, outcome_rank, rule_model
+from .symbolic import (
+    DEFAULT_BOUND,
+    FALSE,
+    Encoder,
+    RuleModel,
+    SymDoc,
+    base_value,
+    outcome_rank,
+    rule_model,
+)
 
 #: How many solver answers per kind may fail to reproduce before the kind is left undetermined.
 MAX_UNCONFIRMED = 5
@@ -120,21 +130,34 @@ def diff(
     witnesses: int = 3,
     bound: int = DEFAULT_BOUND,
     progress: Callable[[str], None] | None = None,
+    base: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> DiffResult:
-    """Compare two sides; up to `witnesses` confirmed witness documents per kind."""
+    """Compare two sides; up to `witnesses` confirmed witness documents per kind. `base` maps
+    a kind to a realistic document of it (JSON form): that kind's witnesses are grown from it
+    (its values kept wherever the difference allows). Witnesses whose outcome differs are
+    sought first and listed first; then those where only the rules fired differ."""
     chosen = sorted(set(kinds) if kinds is not None else _kinds(old) | _kinds(new))
     result = DiffResult(old.on, new.on, chosen)
     for kind in chosen:
         if progress is not None:
             progress(kind)
-        _diff_kind(old, new, kind, witnesses, bound, result)
+        _diff_kind(old, new, kind, witnesses, bound, result, (base or {}).get(kind))
+    result.witnesses.sort(key=lambda w: w.old.outcome == w.new.outcome)  # stable
     return result
 
 
-def _diff_kind(old: Side, new: Side, kind: str, limit: int, bound: int, result: DiffResult) -> None:
+def _diff_kind(
+    old: Side,
+    new: Side,
+    kind: str,
+    limit: int,
+    bound: int,
+    result: DiffResult,
+    base: Mapping[str, Any] | None = None,
+) -> None:
     c_old, c_new = old.pack.compiled(old.on), new.pack.compiled(new.on)
     fx = {**c_old.fx, **c_new.fx}
-    doc = SymDoc(kind, bound, fx)
+    doc = SymDoc(kind, bound, fx, base)
     m_old = [
         rule_model(Encoder(doc, c_old, alone=True), r, opaque=True) for r in c_old.rules_for(kind)
     ]
@@ -156,8 +179,15 @@ def _diff_kind(old: Side, new: Side, kind: str, limit: int, bound: int, result: 
     s.add(differs)
     found = 0
     unconfirmed = 0
+    outcome_differs = rank_old != rank_new
+    outcome_first = True  # until no (other) document changes the outcome
     while found < limit:
-        answer = s.check()
+        answer = z3.unknown
+        if outcome_first:
+            answer = s.check(outcome_differs)
+            outcome_first = answer == z3.sat
+        if not outcome_first:
+            answer = s.check()
         if answer == z3.unsat:
             break
         if answer == z3.unknown:
@@ -170,9 +200,8 @@ def _diff_kind(old: Side, new: Side, kind: str, limit: int, bound: int, result: 
             for table in (fires_old, fires_new):
                 f = table.get(i, FALSE)
                 signature.append(f == model.eval(f, model_completion=True))
-        model = _plainest(
-            [*doc.axioms, differs], z3.And(signature), doc.preferences(old.on, model), model
-        )
+        keep = [*doc.axioms, differs] + ([outcome_differs] if outcome_first else [])
+        model = _plainest(keep, z3.And(signature), doc.preferences(old.on, model), model)
         s.add(z3.Not(z3.And(signature)))
         witness = confirm(doc, model, old, new, kind, f"W-{kind}-{found + unconfirmed + 1}")
         if witness is None:
@@ -210,8 +239,10 @@ def _plainest(
         flag = z3.Bool(f"plain{i}")
         s.add(z3.Implies(flag, pref))
         flags.append(flag)
-    kept: list[Any] = []
     deadline = time.monotonic() + PLAIN_BUDGET_S
+    if flags and s.check(*flags) == z3.sat:  # every preference at once (a base document's
+        return s.model()  # values often all fit): one question instead of many
+    kept: list[Any] = []
     chunks = [flags[i : i + 8] for i in range(0, len(flags), 8)]
     for chunk in chunks:
         for attempt in [chunk] if len(chunk) == 1 else [chunk, *[[f] for f in chunk]]:
@@ -250,4 +281,50 @@ def confirm(
     b = new.pack.evaluate(document, new.on)
     if not decided_differently(a, b):
         return None
-    return Witness(kind, document, a, b)
+    witness = Witness(kind, document, a, b)
+    if doc.base is not None:
+        witness = _with_base_text(doc, witness, old, new)
+    return witness
+
+
+def _with_base_text(doc: SymDoc, witness: Witness, old: Side, new: Side) -> Witness:
+    """The witness with the base document's text put back in the fields where the solver
+    wrote its own (names, wallets...), all at once or else one by one, wherever the engine
+    still decides the document as the witness shows."""
+    edits = []
+    for path, value in _leaves(witness.document, ()):
+        shape = doc.shape_at(path)
+        found, raw = base_value(doc.base, path)
+        if shape is not None and shape.tag == "text" and found and isinstance(raw, str):
+            if raw != value and path[-1] not in ("kind", ID_FIELD[witness.kind]):
+                edits.append((path, raw))
+    want = (_summary(witness.old), _summary(witness.new))
+    best = witness
+    for batch in [edits] + ([[e] for e in edits] if len(edits) > 1 else []):
+        trial = copy.deepcopy(best.document)
+        for path, raw in batch:
+            _put(trial, path, raw)
+        try:
+            parse_document(trial)
+        except DocumentError:
+            continue
+        a, b = old.pack.evaluate(trial, old.on), new.pack.evaluate(trial, new.on)
+        if (_summary(a), _summary(b)) == want:
+            best = Witness(witness.kind, trial, a, b)
+            if batch is edits:
+                break
+    return best
+
+
+def _leaves(node: Any, path: tuple[Any, ...]) -> list[tuple[tuple[Any, ...], Any]]:
+    if isinstance(node, dict):
+        return [leaf for k, v in node.items() for leaf in _leaves(v, path + (k,))]
+    if isinstance(node, list):
+        return [leaf for i, v in enumerate(node) for leaf in _leaves(v, path + (i,))]
+    return [(path, node)]
+
+
+def _put(document: Any, path: tuple[Any, ...], value: Any) -> None:
+    for part in path[:-1]:
+        document = document[part]
+    document[path[-1]] = value

@@ -16,9 +16,10 @@ arithmetic on a document's dates, other documents of a batch): analysis reports 
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, localcontext
 from fractions import Fraction
 from typing import Any
@@ -28,6 +29,7 @@ import z3
 from ..compiler.compile import CompiledPack, CompiledRule
 from ..decision import SEVERITY, Outcome
 from ..engine.dates import STAMP_MAX, STAMP_MIN, Duration, date_text, moment_text
+from ..engine.values import money_to_paisa
 from ..entities.common import visible_ranges
 from ..entities.iso import CURRENCIES
 from ..entities.registry import KINDS
@@ -95,8 +97,17 @@ class SymDoc:
     """The solver variables of one symbolic document of a kind (shared by every pack encoded
     against it, so that two packs are compared on the same document)."""
 
-    def __init__(self, kind: str, bound: int = DEFAULT_BOUND, fx: Mapping[str, Decimal] = {}):
+    def __init__(
+        self,
+        kind: str,
+        bound: int = DEFAULT_BOUND,
+        fx: Mapping[str, Decimal] = {},
+        base: Mapping[str, Any] | None = None,
+    ):
         self.kind = kind
+        #: a realistic document of this kind (JSON form): witnesses keep its values where the
+        #: difference allows, and take its fields no rule reads, instead of synthetic defaults
+        self.base = base
         self.model = KINDS[kind]
         self.bound = bound
         self.vars: dict[Key, Any] = {}
@@ -192,7 +203,13 @@ class SymDoc:
         day = on.toordinal()
         moment = int((datetime(on.year, on.month, on.day) - datetime(1970, 1, 1)).total_seconds())
         out: list[Any] = []
-        for (role, _path), var in sorted(self.vars.items(), key=lambda kv: _order(kv[0])):
+        for (role, path), var in sorted(self.vars.items(), key=lambda kv: _order(kv[0])):
+            if self.base is not None:
+                like = self._like_base(role, path, var)
+                if like is not None:
+                    if not z3.is_true(model.eval(like, model_completion=True)):
+                        out.append(like)
+                    continue
             if role == "len":
                 want: Any = var == 0
             elif role in ("present", "conv"):
@@ -213,6 +230,34 @@ class SymDoc:
                 out.append(want)
         return out
 
+    def _like_base(self, role: str, path: tuple[Any, ...], var: Any) -> Any:
+        """`var` as the base document has it (None where the base has nothing to say)."""
+        found, raw = base_value(self.base, path)
+        if role == "present":
+            return var == z3.BoolVal(found and raw is not None)
+        if not found or raw is None:
+            return None
+        if role == "len":
+            return var == min(len(raw), self.bound) if isinstance(raw, list) else None
+        if role == "conv":
+            return var == z3.BoolVal(True)
+        value = _encoded(raw, self.shape_at(path), self.fx)
+        return None if value is None else var == value
+
+    def shape_at(self, path: tuple[Any, ...]) -> Shape | None:
+        """The shape of the field at a path (list indices step into the item)."""
+        shape: Shape | None = Shape("object", model=self.model)
+        for part in path:
+            if shape is None:
+                return None
+            if isinstance(part, int):
+                shape = shape.item if shape.kind == "list" else None
+            elif shape.kind == "object" and shape.model is not None:
+                shape = fields_of(shape.model).get(part)
+            else:
+                return None
+        return shape
+
     # -- a solver's model as a document ------------------------------------------------------
     def document(self, model: z3.ModelRef, doc_id: str = "W-1") -> dict[str, Any]:
         """The concrete JSON document a model describes (fields no rule reads get defaults)."""
@@ -228,7 +273,11 @@ class SymDoc:
             p = path + (name,)
             if shape.optional:
                 flag = self.vars.get(("present", p))
-                if flag is None or not z3.is_true(m.eval(flag, model_completion=True)):
+                if flag is None and self.base is not None:  # no rule asks: as the base has it
+                    found, raw = base_value(self.base, p)
+                    if not found or raw is None:
+                        continue
+                elif flag is None or not z3.is_true(m.eval(flag, model_completion=True)):
                     continue
             out[name] = self._value(shape, p, m)
         return out
@@ -239,9 +288,17 @@ class SymDoc:
         if shape.kind == "list":
             assert shape.item is not None
             var = self.vars.get(("len", path))
+            if var is None and self.base is not None:
+                found, raw = base_value(self.base, path)
+                if found and isinstance(raw, list):
+                    return copy.deepcopy(raw)  # no rule reads the list: the base's items
             n = m.eval(var, model_completion=True).as_long() if var is not None else 0
             return [self._value(shape.item, path + (i,), m) for i in range(n)]
         var = self.vars.get(("val", path))
+        if var is None and self.base is not None:
+            found, raw = base_value(self.base, path)
+            if found and raw is not None:
+                return copy.deepcopy(raw)
         if var is None:
             if shape.tag == "money" and self.vars.get(("conv", path)) is not None:
                 return self._money(0, path, m)
@@ -259,6 +316,10 @@ class SymDoc:
         if tag == "datetime":
             return moment_text(got.as_long())
         if tag == "money":
+            if self.base is not None:  # the base's own amount and currency when it is that
+                found, raw = base_value(self.base, path)
+                if found and _base_paisa(raw, self.fx) == got.as_long():
+                    return copy.deepcopy(raw)
             return self._money(got.as_long(), path, m)
         if tag == "enum":
             return shape.domain[got.as_long()]
@@ -272,6 +333,62 @@ class SymDoc:
             other = sorted(c for c in CURRENCIES if c not in self.fx and c != "PKR")[0]
             return {"amount": "1", "currency": other}
         return {"amount": decimal_text(Decimal(paisa).scaleb(-2)), "currency": "PKR"}
+
+
+def base_value(doc: Any, path: tuple[Any, ...]) -> tuple[bool, Any]:
+    """(found, value) at a path of a JSON document; list items beyond the base's are the
+    last item's (a witness with more items than the base resembles its last one)."""
+    current = doc
+    for part in path:
+        if isinstance(part, int):
+            if not isinstance(current, list) or not current:
+                return False, None
+            current = current[min(part, len(current) - 1)]
+        elif isinstance(current, Mapping) and part in current:
+            current = current[part]
+        else:
+            return False, None
+    return True, current
+
+
+def _encoded(raw: Any, shape: Shape | None, fx: Mapping[str, Decimal]) -> Any:
+    """A base document's JSON value as the solver represents the field (None: not encoded:
+    text, whose constraints can keep the solver past its time limit, is put back once the
+    witness is confirmed; an amount in a currency the pack has no rate for)."""
+    if shape is None or shape.kind != "scalar":
+        return None
+    tag = shape.tag
+    try:
+        if tag == "bool" and isinstance(raw, bool):
+            return z3.BoolVal(raw)
+        if tag == "int" and isinstance(raw, int) and not isinstance(raw, bool):
+            return z3.IntVal(raw)
+        if tag == "real" and isinstance(raw, int | str | Decimal | float):
+            return z3.RealVal(str(Decimal(str(raw))))
+        if tag == "date" and isinstance(raw, str):
+            return z3.IntVal(date.fromisoformat(raw).toordinal())
+        if tag == "datetime" and isinstance(raw, str):
+            moment = datetime.fromisoformat(raw)
+            epoch = datetime(1970, 1, 1, tzinfo=UTC if moment.tzinfo else None)
+            return z3.IntVal(int((moment - epoch).total_seconds()))
+        if tag == "money":
+            paisa = _base_paisa(raw, fx)
+            return None if paisa is None else z3.IntVal(paisa)
+        if tag == "enum" and raw in shape.domain:
+            return z3.IntVal(shape.domain.index(raw))
+    except (ArithmeticError, ValueError, TypeError):
+        return None
+    return None
+
+
+def _base_paisa(raw: Any, fx: Mapping[str, Decimal]) -> int | None:
+    """A base document's money as the engine counts it (PKR paisa at the pack's rate)."""
+    if not isinstance(raw, Mapping) or "amount" not in raw or "currency" not in raw:
+        return None
+    try:
+        return money_to_paisa(Decimal(str(raw["amount"])), str(raw["currency"]), fx)
+    except (ArithmeticError, ValueError, TypeError):
+        return None
 
 
 _SHOWING: list[Any] = []

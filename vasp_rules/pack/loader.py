@@ -93,6 +93,8 @@ class LoadedRule:
     #: unique within the pack: the id, with the kind and case when one written rule stands
     #: for several (matcher rule names use it; findings carry `id`)
     key: str = ""
+    #: the line its condition (`when`) is written on, for messages about the condition
+    when_line: int | None = None
 
     @property
     def id(self) -> str:
@@ -201,6 +203,12 @@ def _read_plain_file(
     finally:
         os.close(fd)
 
+
+#: An empty rule file once dropped its rules silently (a pack "ok" with 15 rules fewer).
+_NO_RULES = (
+    "holds no rules: a rule file lists at least one rule under 'rules' "
+    "(delete the file if it is meant to hold none)"
+)
 
 _UNION_TAG = re.compile(r"[A-Z][A-Za-z]*|list\[[A-Za-z]+\]")
 
@@ -378,8 +386,11 @@ class _Loader:
         if not rule_files:
             self.issue("rules/", None, None, "no rule files (rules/*.yaml)")
         for rel in rule_files:
+            known = len(self.issues)
             node = self._read(rel)
             if node is None:
+                if len(self.issues) == known:  # read, but empty (or comments only)
+                    self.issue(rel, 1, None, _NO_RULES)
                 continue
             items = node.get("rules") if hasattr(node, "get") else None
             if not isinstance(items, list) or (hasattr(node, "keys") and set(node) != {"rules"}):
@@ -390,6 +401,8 @@ class _Loader:
                     "a rule file is a mapping with one key, 'rules', holding a list of rules",
                 )
                 continue
+            if not items:
+                self.issue(rel, line_of(node, ["rules"]), None, _NO_RULES)
             for i, item in enumerate(items):
                 rule_id = str(item.get("id")) if hasattr(item, "get") and item.get("id") else None
                 if rule_id is not None:
@@ -545,6 +558,7 @@ class _Loader:
             paths,
             batch,
             any(money),
+            when_line=value_line(holder("when"), "when"),
         )
 
     def _template(

@@ -261,7 +261,7 @@ class RuleEntry(_Strict):
     list, with one shared condition or a condition per kind under `kinds`) and may choose
     among outcomes by `cases`. The loader expands it into RuleSpecs sharing its id."""
 
-    id: str
+    id: str = Field(json_schema_extra={"pattern": RULE_ID.pattern})  # checked by RuleSpec
     version: int = Field(ge=1)
     title: str = Field(min_length=1)
     applies_to: Kind | list[Kind] | None = None
