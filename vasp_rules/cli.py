@@ -49,6 +49,7 @@ from .pack.discovery import discover as discover_packs
 from .pack.loader import PackError, load_pack, pack_sha256
 from .rulepack import RulePack
 from .scale.cli import run_stream, stream_options, wants_stream
+from .scale.monitor_cli import monitor
 from .scale.progress import while_slow
 from .scenarios import Coverage, PackCache, discover, load_cases, run_case
 from .service.cli import serve
@@ -567,7 +568,7 @@ def _one_pack(positional: str | None, option: str | None) -> str:
 
 
 # Commands that live with their feature packages.
-for _command in (audit, docs, explain, whatif, serve):
+for _command in (audit, docs, explain, whatif, serve, monitor):
     main.add_command(_command)
 register_analysis(main)
 
