@@ -63,9 +63,12 @@ class Decided:
 
 @dataclass(frozen=True)
 class GroupAlert:
-    """A transfer (`completed_by`, on `line`) completed a group of `rule_id`: `members` are the
-    group's transfers (ids, in execution order), `newly_referred` the earlier ones that its
-    arrival refers for the first time, with their new `decisions` (and input documents)."""
+    """A transfer's arrival (`completed_by`, on `line`) completed a group of `rule_id`:
+    `newly_referred` are the earlier transfers it refers for the first time (with their new
+    `decisions` and input documents), `members` every transfer of their originator referred
+    by the rule within the window of them or of the new one (ids, in execution order). The new
+    transfer is a member, unless it joined the group's transfers into one originator (a
+    `linked(...)` chain) without being in the group itself."""
 
     line: int
     rule_id: str
@@ -241,6 +244,8 @@ class Monitor:
         at: datetime = found.model.executed_at  # type: ignore[attr-defined]
         if self.latest is not None and at < self.latest - self.lateness:
             return [Late(line, found.id, at, self.latest, self.lateness)]
+        self.latest = at if self.latest is None else max(self.latest, at)
+        self._evict()  # before deciding: what it forgets can be in no group with this one
         entry = self._hold(found, at, line, source.strip())
         events: list[Event] = []
         day = self._day(entry)
@@ -253,8 +258,6 @@ class Monitor:
                 entry.flagged.add(finding.rule_id)
                 named.update(_named(finding.facts))
         events.extend(self._complete(entry, named, tracked))
-        self.latest = at if self.latest is None else max(self.latest, at)
-        self._evict()
         return events
 
     def _hold(self, item: Item, at: datetime, line: int, text: str) -> _Entry:
@@ -299,11 +302,12 @@ class Monitor:
                         fresh.setdefault(rule, []).append((c, decision))
         alerts: list[Event] = []
         for rule, found in sorted(fresh.items()):
+            anchors = [new.at] + [c.at for c, _ in found]
             members = [
                 self._entries[s]
                 for s in [new.seq, *self._index.of([new.seq])]
                 if rule in self._entries[s].flagged
-                and abs(self._entries[s].at - new.at) <= self.window
+                and any(abs(self._entries[s].at - a) <= self.window for a in anchors)
             ]
             members.sort(key=lambda e: (e.at, e.seq))
             alerts.append(
