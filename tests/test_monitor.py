@@ -336,3 +336,52 @@ def test_restart_needs_the_same_settings(tmp_path: Path, option: str) -> None:
     result = CliRunner().invoke(main, [*base, option, "5"])
     assert result.exit_code == 2
     assert "must be those the state was made with" in result.output
+
+
+# -- the service ------------------------------------------------------------------------------
+def _post(app: Any, path: str, body: Any) -> tuple[int, Any]:
+    import anyio
+    from asgi_support import asgi_request
+
+    status, answer, _ = anyio.run(asgi_request, app, "POST", path, json.dumps(body).encode())
+    return status, json.loads(answer)
+
+
+def _tr10(decision: dict[str, Any]) -> bool:
+    return any(f["rule_id"] == "TR-10" for f in decision["findings"])
+
+
+def test_service_decides_on_arrival_with_one_window_per_process(
+    pk: RulePack, tmp_path: Path
+) -> None:
+    from vasp_rules.service.app import ServiceConfig, create_app
+
+    db = tmp_path / "log.db"
+    app = create_app(ServiceConfig(loaded={"pk": pk}, log_path=str(db)))
+    docs = [transfer(i, START + timedelta(hours=i), 300, {"customer_id": "C-1"}) for i in range(4)]
+    path = "/v1/monitor?as_of=2026-06-01"
+    answers = [_post(app, path, d) for d in docs[:3]]
+    assert [s for s, _ in answers] == [200, 200, 200]
+    assert [a["results"][0]["arrival"] for _, a in answers] == [1, 2, 3]
+    assert all(not _tr10(a["results"][0]["decision"]) for _, a in answers)
+    status, last = _post(app, path, [docs[3]])  # the fourth makes USD 1,200 in 24 hours
+    assert status == 200
+    (result,) = last["results"]
+    assert _tr10(result["decision"])
+    (alert,) = result["alerts"]
+    assert alert["members"] == ["TX-00000", "TX-00001", "TX-00002", "TX-00003"]
+    assert alert["newly_referred"] == ["TX-00000", "TX-00001", "TX-00002"]
+    runs = CliRunner().invoke(main, ["audit", "runs", str(db)])
+    # one run per request; the last records its decision and the 3 the alert made again
+    assert runs.output.count("completed: 1 of 1 decisions") == 3
+    assert "completed: 4 of 4 decisions" in runs.output
+
+    late = transfer(9, START - timedelta(hours=5), 300, {"customer_id": "C-1"})
+    status, answer = _post(app, path, late)
+    assert status == 200 and answer["results"][0]["late"] is True
+
+    status, refused = _post(app, path, [docs[0], {"kind": "transfer"}])
+    assert status == 422
+    assert refused["errors"][0]["path"].startswith("documents[1]")
+    status, refused = _post(app, path, example("customer"))
+    assert status == 422 and "the monitor decides transfers" in refused["error"]

@@ -48,6 +48,7 @@ from ..limits import LimitError, check_tree, invalid_unicode
 from ..rulepack import RulePack
 from .gather import GATHER_MAX, Gatherer
 from .metrics import Metrics
+from .monitor import monitor_handler
 from .openapi import openapi_document
 
 log = logging.getLogger("vasp_rules.service")
@@ -631,6 +632,7 @@ def create_app(config: ServiceConfig | None = None, *, metrics: Metrics | None =
         Route("/healthz", g(service.healthz), methods=["GET"]),
         Route("/metrics", g(service.metrics_text), methods=["GET"]),
         Route("/openapi.json", g(service.openapi), methods=["GET"]),
+        Route("/v1/monitor", g(monitor_handler(service)), methods=["POST"]),
     ]
 
     @asynccontextmanager
