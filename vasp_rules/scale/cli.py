@@ -115,16 +115,7 @@ def run_stream(
     if log_path is not None and dask is not None:
         fail("--log does not record --dask runs: drop --dask, or --log")
     name = files[0]
-    source: IO[bytes]
-    if name == "-":
-        source = sys.stdin.buffer
-        size = None
-    else:
-        try:
-            source = open(name, "rb")  # noqa: SIM115 (closed below)
-        except OSError as exc:
-            fail(f"{name}: {exc.strerror}")
-        size = os.path.getsize(name)
+    source, size = open_input(name)
     to_stdout = output in (None, "-")
     sink: IO[str] = (
         sys.stdout if to_stdout else open(output, "w", encoding="utf-8")  # type: ignore[arg-type]  # noqa: SIM115
@@ -208,6 +199,18 @@ def run_stream(
             f"{display_name(name)}:{error.line}: {error.message} "
             f"({tally.documents} decisions before it were written)"
         )
+
+
+def open_input(name: str) -> tuple[IO[bytes], int | None]:
+    """A JSON Lines input (`-`: standard input) and its size when known; the caller closes a
+    file. A file that cannot be opened is a one-line error."""
+    if name == "-":
+        return sys.stdin.buffer, None
+    try:
+        source = open(name, "rb")  # noqa: SIM115 (the caller closes it)
+    except OSError as exc:
+        fail(f"{name}: {exc.strerror}")
+    return source, os.path.getsize(name)
 
 
 def _recorder(

@@ -18,6 +18,7 @@ from ..cli_support import as_of_option, fail, handles_errors, log_keys_option, p
 from ..cli_support import parse_date as _parse_date
 from ..docfiles import display_name
 from ..rulepack import RulePack
+from .cli import open_input
 from .monitor import LATENESS, WINDOW, BadLine, Decided, Event, GroupAlert, Monitor
 from .progress import Progress, while_slow
 
@@ -200,15 +201,7 @@ class _Run:
         self, on_error: str, log_path: str | None, log_keys: str | None, progress: bool | None
     ) -> None:
         name = self.source
-        stream: IO[bytes]
-        if name == "-":
-            stream, size = sys.stdin.buffer, None
-        else:
-            try:
-                stream = open(name, "rb")  # noqa: SIM115 (closed below)
-            except OSError as exc:
-                fail(f"{name}: {exc.strerror}")
-            size = os.path.getsize(name)
+        stream, size = open_input(name)
         sink = self._open_sink()
         meter = Progress(size, enabled=progress, label="monitoring")
         stopped: BadLine | None = None
