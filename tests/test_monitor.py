@@ -385,3 +385,13 @@ def test_service_decides_on_arrival_with_one_window_per_process(
     assert refused["errors"][0]["path"].startswith("documents[1]")
     status, refused = _post(app, path, example("customer"))
     assert status == 422 and "the monitor decides transfers" in refused["error"]
+
+
+def test_command_shows_progress_when_asked(tmp_path: Path) -> None:
+    src = tmp_path / "in.jsonl"
+    _write(src, stream(4, 5, shared_hub=True))
+    result = CliRunner().invoke(
+        main, ["monitor", str(src), "-o", str(tmp_path / "o.jsonl"), "--progress"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "monitoring: 5 documents" in result.stderr and "100% read" in result.stderr
