@@ -75,7 +75,8 @@ class _Checkpoint:
     type=click.FloatRange(min=0, min_open=True),
     default=WINDOW.total_seconds() / 3600,
     show_default=True,
-    help="How far back a transfer's batch reaches (TR-10's structuring window).",
+    help="How far back a transfer's batch reaches; at least the pack's longest time window "
+    "(pk: structuring_window_hours, 24).",
 )
 @click.option(
     "--lateness",
@@ -85,7 +86,12 @@ class _Checkpoint:
     show_default=True,
     help="Minutes a transfer may arrive out of order; an older one is reported as late.",
 )
-@click.option("--state", "state_dir", type=click.Path(file_okay=False), help="Checkpoint here.")
+@click.option(
+    "--state",
+    "state_dir",
+    type=click.Path(file_okay=False),
+    help="Checkpoint the state in this folder; started again with it, the monitor continues.",
+)
 @click.option(
     "--checkpoint-every",
     type=click.IntRange(1, 10_000_000),
