@@ -8,6 +8,12 @@ time per transfer since the previous line. The issue asks for 1,000,000 transfer
 milliseconds each that takes about an hour: --count sets a shorter run.
 
     python benchmarks/monitor.py [--count 1000000] [--hot-share 0.05]
+
+--density K [K ...]: CPU per transfer of one originator sending K transfers of USD 300 inside
+one 24-hour window, among 1,000 transfers of distinct originators (the issue's yardstick, here
+decided on arrival), against the quiet transfers' CPU in the same run.
+
+    python benchmarks/monitor.py --density 25 100 400
 """
 
 from __future__ import annotations
@@ -54,6 +60,35 @@ def lines(n: int, hot_share: float, seed: int = 1) -> Iterator[str]:
         yield json.dumps(doc)
 
 
+def density(k: int) -> tuple[float, float]:
+    """(ms CPU per hot transfer, per quiet transfer): k hot among 1,000 quiet in 24 hours."""
+    docs = [json.loads(t) for t in lines(1000, 0.0, seed=k)]
+    start = datetime(2026, 3, 1, 9, 0)
+    for j, doc in enumerate(docs):  # the quiet ones spread over the same 24 hours
+        at = start + timedelta(seconds=86_000 * j / 1000)
+        doc["executed_at"] = at.isoformat() + "+05:00"
+    hot = []
+    for j in range(k):
+        doc = copy.deepcopy(docs[j])
+        doc["transfer_id"] = f"HOT-{j:06d}"
+        origin = doc["originator"]
+        origin["account_or_wallet"] = origin["customer_id"] = "CUST-HOT"
+        origin["national_id"] = "4210100000000"
+        doc["value"] = {"amount": "300.00", "currency": "USD"}
+        doc["amount"] = "300.00"
+        doc["executed_at"] = (start + timedelta(seconds=86_000 * j / k)).isoformat() + "+05:00"
+        hot.append(doc)
+    merged = sorted(docs + hot, key=lambda d: d["executed_at"])
+    monitor = Monitor(RulePack.load("pk"), as_of=AS_OF)
+    spent = {True: 0.0, False: 0.0}
+    for number, doc in enumerate(merged, start=1):
+        text = json.dumps(doc)
+        cpu = time.process_time()
+        monitor.push(text, number)
+        spent[doc["transfer_id"].startswith("HOT")] += time.process_time() - cpu
+    return spent[True] / k * 1e3, spent[False] / 1000 * 1e3
+
+
 def rss_mb() -> float:
     """The resident set size now (Linux /proc), in MB."""
     with open("/proc/self/statm") as statm:
@@ -65,7 +100,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=1_000_000)
     parser.add_argument("--hot-share", type=float, default=0.05)
+    parser.add_argument("--density", type=int, nargs="+")
     args = parser.parse_args()
+    if args.density:
+        print("monitor: one originator's k transfers in 24 hours among 1,000 quiet ones")
+        for k in args.density:
+            hot, quiet = density(k)
+            print(f"  k={k:>5,}: {hot:8.2f} ms CPU per hot transfer, {quiet:6.2f} ms per quiet")
+        return
     pack = RulePack.load("pk")
     monitor = Monitor(pack, as_of=AS_OF)
     step = max(1, args.count // 10)
