@@ -37,12 +37,17 @@ TEMPLATE = example("transfer")
 
 
 def transfer(
-    i: int, at: datetime, amount: int, who: dict[str, str | None], out: bool = True
+    i: int,
+    at: datetime,
+    amount: int,
+    who: dict[str, str | None],
+    out: bool = True,
+    currency: str = "USD",
 ) -> dict[str, Any]:
     doc = copy.deepcopy(TEMPLATE)
     doc["transfer_id"] = f"TX-{i:05d}"
     doc["direction"] = "OUT" if out else "IN"
-    doc["value"] = {"amount": f"{amount}.00", "currency": "USD"}
+    doc["value"] = {"amount": f"{amount}.00", "currency": currency}
     doc["amount"] = f"{amount}.00"
     doc["executed_at"] = at.isoformat() + "+05:00"
     doc["data_transmitted_at"] = (at - timedelta(seconds=1)).isoformat() + "+05:00"
@@ -58,10 +63,11 @@ def transfer(
 
 def stream(seed: int, n: int, *, shared_hub: bool) -> list[dict[str, Any]]:
     """n transfers in execution order: a few originators (some hot), amounts around the
-    threshold's fractions, both directions, gaps from seconds to hours, several transfers at
-    one instant. With `shared_hub` every transfer of a person carries the person's national
-    ID (its other keys vary), so every link between its transfers is in any window holding
-    them; otherwise keys are drawn from small pools shared between people (links anywhere)."""
+    threshold's fractions, both directions, gaps from seconds to hours (exactly 24 hours too),
+    several transfers at one instant, some in a currency without a rate. With `shared_hub`
+    every transfer of a person carries the person's national ID (its other keys vary), so
+    every link between its transfers is in any window holding them; otherwise keys are drawn
+    from small pools shared between people (links anywhere)."""
     rng = random.Random(seed)
     people = rng.randrange(2, 6)
     at = START
@@ -81,7 +87,8 @@ def stream(seed: int, n: int, *, shared_hub: bool) -> list[dict[str, Any]]:
                 "customer_id": rng.choice([f"C-{rng.randrange(4)}", None]),
             }
         amount = rng.choice([100, 250, 333, 334, 500, 999, 1000, 1500])
-        out.append(transfer(i, at, amount, who, out=rng.random() < 0.85))
+        currency = rng.choice(["USD"] * 8 + ["EUR", "JPY"])  # JPY: no rate in pk
+        out.append(transfer(i, at, amount, who, out=rng.random() < 0.85, currency=currency))
         at += rng.choice(
             [
                 timedelta(0),
