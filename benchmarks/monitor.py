@@ -125,7 +125,7 @@ def main() -> None:
                 referred += 1
         if number % step == 0 or number == args.count:
             now = time.process_time()
-            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6  # KiB on Linux
             print(
                 f"  {number:>9,} transfers: RSS {rss_mb():6.1f} MB (peak {peak:6.1f} MB), "
                 f"holding {monitor.held:,}, {(now - cpu) / step * 1e3:5.2f} ms CPU per "
