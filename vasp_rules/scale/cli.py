@@ -26,17 +26,31 @@ STREAM_SUFFIXES = (".jsonl", ".ndjson")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def on_error_option() -> Callable[[F], F]:
+    """`--on-error stop|record`: what a bad input line does (evaluate's stream, monitor)."""
+    return click.option(
+        "--on-error",
+        type=click.Choice(["stop", "record"]),
+        default="stop",
+        show_default=True,
+        help="A bad input line stops the run, or is written as an error record.",
+    )
+
+
+def progress_option() -> Callable[[F], F]:
+    """`--progress/--no-progress` (default: when stderr is a terminal)."""
+    return click.option(
+        "--progress/--no-progress",
+        default=None,
+        help="Progress on stderr (default: when stderr is a terminal).",
+    )
+
+
 def stream_options(func: F) -> F:
     """The options of the streaming path, added to `evaluate`."""
     options = [
         click.option("-o", "--output", help="Write decisions as JSON Lines here (- for stdout)."),
-        click.option(
-            "--on-error",
-            type=click.Choice(["stop", "record"]),
-            default="stop",
-            show_default=True,
-            help="A bad input line stops the run, or is written as an error record.",
-        ),
+        on_error_option(),
         click.option(
             "--summary",
             type=click.Choice(["text", "json"]),
@@ -55,11 +69,7 @@ def stream_options(func: F) -> F:
             show_default=True,
             help="Documents per chunk when streaming.",
         ),
-        click.option(
-            "--progress/--no-progress",
-            default=None,
-            help="Progress on stderr (default: when stderr is a terminal).",
-        ),
+        progress_option(),
     ]
     for option in reversed(options):
         func = option(func)

@@ -18,7 +18,7 @@ from ..cli_support import as_of_option, fail, handles_errors, log_keys_option, p
 from ..cli_support import parse_date as _parse_date
 from ..docfiles import display_name
 from ..rulepack import RulePack
-from .cli import open_input
+from .cli import on_error_option, open_input, progress_option
 from .monitor import LATENESS, WINDOW, BadLine, Decided, Event, GroupAlert, Monitor
 from .progress import Progress, while_slow
 
@@ -105,20 +105,10 @@ class _Checkpoint:
     help="With --state: the input starts after the lines the state has consumed (a live feed), "
     "rather than from the start of the same input (skipped, and checked).",
 )
-@click.option(
-    "--on-error",
-    type=click.Choice(["stop", "record"]),
-    default="stop",
-    show_default=True,
-    help="A bad input line stops the run, or is written as an error record.",
-)
+@on_error_option()
 @click.option("--log", "log_path", type=click.Path(dir_okay=False), help="Audit log (SQLite).")
 @log_keys_option()
-@click.option(
-    "--progress/--no-progress",
-    default=None,
-    help="Progress on stderr (default: when stderr is a terminal).",
-)
+@progress_option()
 @handles_errors
 def monitor(
     source: str,
