@@ -52,6 +52,7 @@ from .pack.discovery import discover as discover_packs
 from .pack.loader import PackError, load_pack, pack_sha256
 from .rulepack import RulePack
 from .scale.cli import run_stream, stream_options, wants_stream
+from .scale.monitor_cli import monitor
 from .scale.progress import while_slow
 from .scenarios import Coverage, PackCache, discover, load_cases, run_case
 from .service.cli import serve
@@ -562,7 +563,7 @@ def _one_pack(positional: str | None, option: str | None) -> str:
 
 
 # Commands that live with their feature packages.
-for _command in (audit, docs, explain, whatif, serve, init, bench, fmt_command):
+for _command in (audit, docs, explain, whatif, serve, init, bench, fmt_command, monitor):
     main.add_command(_command)
 register_analysis(main)
 

@@ -26,17 +26,31 @@ STREAM_SUFFIXES = (".jsonl", ".ndjson")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def on_error_option() -> Callable[[F], F]:
+    """`--on-error stop|record`: what a bad input line does (evaluate's stream, monitor)."""
+    return click.option(
+        "--on-error",
+        type=click.Choice(["stop", "record"]),
+        default="stop",
+        show_default=True,
+        help="A bad input line stops the run, or is written as an error record.",
+    )
+
+
+def progress_option() -> Callable[[F], F]:
+    """`--progress/--no-progress` (default: when stderr is a terminal)."""
+    return click.option(
+        "--progress/--no-progress",
+        default=None,
+        help="Progress on stderr (default: when stderr is a terminal).",
+    )
+
+
 def stream_options(func: F) -> F:
     """The options of the streaming path, added to `evaluate`."""
     options = [
         click.option("-o", "--output", help="Write decisions as JSON Lines here (- for stdout)."),
-        click.option(
-            "--on-error",
-            type=click.Choice(["stop", "record"]),
-            default="stop",
-            show_default=True,
-            help="A bad input line stops the run, or is written as an error record.",
-        ),
+        on_error_option(),
         click.option(
             "--summary",
             type=click.Choice(["text", "json"]),
@@ -55,11 +69,7 @@ def stream_options(func: F) -> F:
             show_default=True,
             help="Documents per chunk when streaming.",
         ),
-        click.option(
-            "--progress/--no-progress",
-            default=None,
-            help="Progress on stderr (default: when stderr is a terminal).",
-        ),
+        progress_option(),
     ]
     for option in reversed(options):
         func = option(func)
@@ -115,16 +125,7 @@ def run_stream(
     if log_path is not None and dask is not None:
         fail("--log does not record --dask runs: drop --dask, or --log")
     name = files[0]
-    source: IO[bytes]
-    if name == "-":
-        source = sys.stdin.buffer
-        size = None
-    else:
-        try:
-            source = open(name, "rb")  # noqa: SIM115 (closed below)
-        except OSError as exc:
-            fail(f"{name}: {exc.strerror}")
-        size = os.path.getsize(name)
+    source, size = open_input(name)
     to_stdout = output in (None, "-")
     sink: IO[str] = (
         sys.stdout if to_stdout else open(output, "w", encoding="utf-8")  # type: ignore[arg-type]  # noqa: SIM115
@@ -211,6 +212,18 @@ def run_stream(
             f"{display_name(name)}:{error.line}: {error.message} "
             f"({tally.documents} decisions before it were written)"
         )
+
+
+def open_input(name: str) -> tuple[IO[bytes], int | None]:
+    """A JSON Lines input (`-`: standard input) and its size when known; the caller closes a
+    file. A file that cannot be opened is a one-line error."""
+    if name == "-":
+        return sys.stdin.buffer, None
+    try:
+        source = open(name, "rb")  # noqa: SIM115 (the caller closes it)
+    except OSError as exc:
+        fail(f"{name}: {exc.strerror}")
+    return source, os.path.getsize(name)
 
 
 def _recorder(

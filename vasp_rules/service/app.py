@@ -52,6 +52,7 @@ from ..rulepack import RulePack
 from .gather import GATHER_MAX, Gatherer
 from .introspect import parameter_values, rule_details
 from .metrics import Metrics
+from .monitor import monitor_handler
 from .openapi import openapi_document
 from .problems import ApiError, from_error, problem_response
 
@@ -260,6 +261,7 @@ ROUTES = frozenset(
         "/v1/evaluate",
         "/v1/explain",
         "/v1/whatif",
+        "/v1/monitor",
         "/v1/packs",
         "/healthz",
         "/metrics",
@@ -825,6 +827,7 @@ def create_app(config: ServiceConfig | None = None, *, metrics: Metrics | None =
         Route("/healthz", g(service.healthz, ()), methods=["GET"]),
         Route("/metrics", g(service.metrics_text, ()), methods=["GET"]),
         Route("/openapi.json", g(service.openapi, ()), methods=["GET"]),
+        Route("/v1/monitor", g(monitor_handler(service), ("pack", "as_of")), methods=["POST"]),
     ]
 
     @asynccontextmanager

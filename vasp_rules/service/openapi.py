@@ -350,6 +350,34 @@ def openapi_document(packs: list[str]) -> dict[str, Any]:
                     },
                 }
             },
+            "/v1/monitor": {
+                "post": {
+                    "summary": "Decide transfers on arrival against the window before them "
+                    "(one window state per pack and as_of in this process)",
+                    "parameters": [as_of, pack],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "oneOf": [
+                                        {"type": "object"},
+                                        {"type": "array", "items": {"type": "object"}},
+                                    ]
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        "200": {
+                            "description": "For each transfer in arrival order: its arrival "
+                            "number and decision with any group alerts it raised, or `late`",
+                            "content": {"application/json": {"schema": {"type": "object"}}},
+                        },
+                        **errors,
+                    },
+                }
+            },
             "/v1/packs": {
                 "get": {
                     "summary": "Packs served: name, version, sha256, rules (in force on `on`)",
