@@ -44,7 +44,8 @@ def monitor_handler(service: Service) -> Handler:
     """The endpoint: a body of one transfer (or a list, in arrival order); the answer lists,
     for each, its arrival number in this monitor and its decision with any group alerts it
     raised, or `late`. Invalid documents are refused (422) before any is taken in."""
-    from .app import ApiError, document_list, query_date, read_json
+    from .app import document_list, query_date, read_json
+    from .problems import ApiError
 
     monitors = _Monitors()
 
