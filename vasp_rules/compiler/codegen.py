@@ -33,15 +33,17 @@ from functools import cache
 from types import CodeType
 from typing import Any
 
-from ..engine.reference import Context, Evaluator
+from ..engine.reference import Context, Evaluator, from_document, is_model
 from ..engine.semantics import (
     aggregate,
     arithmetic,
     builtin,
     engine_value,
+    kleene,
     kleene_not,
     member_of,
     membership,
+    skips_unknown_where,
     step,
     walk_objects,
 )
@@ -54,6 +56,7 @@ from ..engine.values import (
     SHAPES,
     UNKNOWN,
     date_to_engine,
+    to_json_value,
 )
 from ..lang.ast import (
     Binary,
@@ -70,7 +73,6 @@ from ..lang.ast import (
     children,
     walk,
 )
-from .memo import free_names, over_batch
 
 _MISSING = object()
 Scope = dict[str, tuple[Any, str]]
@@ -98,6 +100,9 @@ class Env:
 
 
 ValueFn = Callable[[Env], Any]
+#: a generated function in recording mode: `fn(env, ev, scope)` records into `ev` what the
+#: reference interpreter records evaluating the node in `scope` (a rule's computed values)
+RecordFn = Callable[[Env, Evaluator, Scope], Any]
 
 #: The semantics module's engine values and path steps, by the names the generated code uses.
 _engine = engine_value
@@ -214,6 +219,104 @@ def _member(a: Any, container: Any, want: bool) -> Any:
     return found if want else kleene_not(found)
 
 
+# -- the runtime of recording mode: what `Evaluator` records, for paths through objects ------
+def _read(ev: Evaluator, walked: tuple[Any, int], label: str, names: tuple[str, ...]) -> Any:
+    """A path's leaf read as `Evaluator._path` reads it: recorded under its concrete path
+    (`names[taken]` after `label`) when it is a document's fact, then its engine value."""
+    raw, taken = walked
+    path = label + names[taken]  # the concrete path the reference names
+    reads = ev.reads
+    if path not in reads and from_document(path) and path not in ev.computed:
+        if not is_model(raw):
+            reads[path] = to_json_value(raw)
+    if type(raw) in PLAIN_ENGINE:
+        return raw
+    return engine_value(raw, ev.ctx.fx_to_pkr)
+
+
+def _present(
+    ev: Evaluator, walked: tuple[Any, int], label: str, names: tuple[str, ...], present: bool
+) -> bool:
+    """`PATH is present|missing` as `Evaluator._presence` records it (one leaf)."""
+    raw, taken = walked
+    path = label + names[taken]  # the concrete path the reference names
+    if path not in ev.reads and from_document(path) and not is_model(raw):
+        ev.reads[path] = to_json_value(raw)
+    if raw is None:
+        if not present:
+            ev.absent.add(path)
+        return not present
+    return present
+
+
+_LABELS: dict[str, list[str]] = {}  # a list's path -> its items' labels, `path[i]`
+_LABELS_KEPT = 8192
+
+
+def _list_items(
+    ev: Evaluator, walked: tuple[Any, int], label: str, names: tuple[str, ...]
+) -> Any:
+    """A quantifier's items from a list reached through objects, labelled as
+    `Evaluator.items` labels them; UNKNOWN (its path read as absent) when there is none."""
+    raw, taken = walked
+    path = label + names[taken]  # the concrete path the reference names
+    if raw is None:
+        ev.reads.setdefault(path, None)
+        return UNKNOWN
+    labels = _LABELS.get(path)
+    if labels is None or len(labels) < len(raw):
+        if len(_LABELS) >= _LABELS_KEPT:
+            _LABELS.clear()
+        labels = _LABELS[path] = [f"{path}[{i}]" for i in range(len(raw))]
+    return list(zip(raw, labels, strict=False))  # labels may run longer
+
+
+def _ref_items(ev: Evaluator, node: Quantifier, scope: Scope) -> Any:
+    """A quantifier's labelled items as the reference takes them (the batch, lists)."""
+    items, _ = ev.items(node, scope)
+    return UNKNOWN if items is None else items
+
+
+def _labelled(values: list[Any], label: str) -> list[tuple[Any, str]]:
+    """Items of a computed list, labelled as `Evaluator.items` labels them."""
+    return [(v, f"{label}[{i}]") for i, v in enumerate(values)]
+
+
+def _replay(ev: Evaluator, entry: tuple[Any, tuple[tuple[str, Any], ...], frozenset[str]]) -> Any:
+    """A shared node's value, its recording (made once per batch view into an evaluator of
+    its own) replayed into `ev`: in one view, the node records the same in every finding."""
+    value, reads, absent = entry
+    for path, json_value in reads:  # all under `batch.KIND[id]`: never a computed name
+        ev.reads.setdefault(path, json_value)
+    if absent:
+        ev.absent.update(absent)
+    return value
+
+
+def free_names(node: Expr) -> frozenset[str]:
+    """The heads of the paths a node reads that it does not bind itself."""
+    if isinstance(node, Path):
+        return frozenset({node.parts[0]})
+    if isinstance(node, Presence):
+        return frozenset({node.path.parts[0]})
+    if isinstance(node, Quantifier):
+        inner: frozenset[str] = frozenset()
+        for x in (node.where, node.body):
+            if x is not None:
+                inner |= free_names(x)
+        return free_names(node.source) | (inner - {node.var})
+    out: frozenset[str] = frozenset()
+    for child in children(node):
+        out |= free_names(child)
+    return out
+
+
+def over_batch(node: Quantifier) -> bool:
+    """Whether a quantifier ranges over the batch's documents (as `Evaluator.items` says)."""
+    source = node.source
+    return isinstance(source, Path) and source.parts[0] == "batch" and len(source.parts) == 2
+
+
 def constant_words(node: Expr) -> frozenset[str] | None:
     """The items of a constant list of text (a folded parameter or literal list), for `x in
     LIST`: membership by hash gives what the scan gives (`==` on text, no UNKNOWN item)."""
@@ -254,6 +357,19 @@ _RUNTIME: dict[str, Any] = {
     "_builtin": builtin,
     "_aggregate": aggregate,
     "_id": id,
+    "_kleene": kleene,
+    "_skips": skips_unknown_where,
+    "_walk": walk_objects,
+    "_read": _read,
+    "_present": _present,
+    "_list_items": _list_items,
+    "_ref_items": _ref_items,
+    "_labelled": _labelled,
+    "_replay": _replay,
+    "_Evaluator": Evaluator,
+    "tuple": tuple,
+    "list": list,
+    "frozenset": frozenset,
     "__builtins__": {},
 }
 
@@ -284,7 +400,7 @@ class _Fill(ast.NodeTransformer):
             return ast.Name(sub, node.ctx)
         if isinstance(sub, ast.Name):
             return ast.Name(sub.id, node.ctx)
-        assert isinstance(node.ctx, ast.Load), node.id
+        assert isinstance(node.ctx, ast.Load) or isinstance(sub, ast.Tuple), node.id
         return sub
 
 
@@ -342,14 +458,22 @@ def _mentions(node: Expr, names: frozenset[str]) -> bool:
 
 
 class _Generator:
-    """Builds one function `_value(env)` for one expression.
+    """Builds one function for one expression: `_value(env)` (values mode) or, recording,
+    `_value(env, ev, scope)`, which also records into `ev` what the reference records.
 
     The code depends only on the expression's structure (`_structure`); what a date or a
     parameter changes (folded constants, nodes handed to the reference interpreter) reaches it
     through its namespace, bound from the tree's nodes by their pre-order position. So a new
     date whose trees have the same structure reuses the compiled code with a new namespace."""
 
-    def __init__(self, node: Expr) -> None:
+    def __init__(
+        self, node: Expr, *, record: bool = False, outer: frozenset[str] = frozenset()
+    ) -> None:
+        #: recording mode: evaluate every part the reference evaluates (both sides of
+        #: and/or, every item) and record the facts read and found absent, with their labels
+        self.record = record
+        #: names of the scope the function is called with (a rule's computed values)
+        self.outer = outer
         self.namespace: dict[str, Any] = dict(_RUNTIME)
         self.binders: list[tuple[str, int, Callable[[Any], Any]]] = []
         self._numbers = itertools.count()
@@ -389,7 +513,11 @@ class _Generator:
         func = ast.FunctionDef(
             name="_value",
             args=ast.arguments(
-                posonlyargs=[], args=[ast.arg("env")], kwonlyargs=[], kw_defaults=[], defaults=[]
+                posonlyargs=[],
+                args=[ast.arg(a) for a in (("env", "ev", "scope") if self.record else ("env",))],
+                kwonlyargs=[],
+                kw_defaults=[],
+                defaults=[],
             ),
             body=body,
             decorator_list=[],
@@ -444,6 +572,22 @@ class _Generator:
         local = self.fresh("_t")
         inner = []
         value = self.plain(node, scope, inner)
+        if shared and self.record:  # evaluated once per view into an evaluator of its own
+            out.extend(
+                _code(
+                    "T = D.get(_id(V), _MISSING)\n"
+                    "if T is _MISSING:\n    SAVED = ev\n    ev = _Evaluator(env.ctx)\n"
+                    "    BODY\n    T = (VALUE, tuple(ev.reads.items()), frozenset(ev.absent))\n"
+                    "    ev = SAVED\n    D[_id(V)] = T\nT = _replay(ev, T)",
+                    T=local,
+                    D=table,
+                    V=scope[var],
+                    BODY=inner,
+                    VALUE=value,
+                    SAVED=self.fresh("_e"),
+                )
+            )
+            return _name(local)
         out.extend(
             _code(
                 "T = D.get(_id(V), _MISSING)\n"
@@ -487,7 +631,9 @@ class _Generator:
         local = self.fresh("_t")
         out.extend(
             _code(
-                "T = env.reference(NODE, SCOPE)",
+                "T = ev.evaluate_in(NODE, SCOPE).value"
+                if self.record
+                else "T = env.reference(NODE, SCOPE)",
                 T=local,
                 NODE=self.bound_constant(node, _itself),
                 SCOPE=self.scope_dict(scope),
@@ -496,14 +642,39 @@ class _Generator:
         return _name(local)
 
     def scope_dict(self, scope: dict[str, str]) -> ast.expr:
-        """A reference scope (name -> (raw value, label)) of the bound variables."""
-        keys: list[ast.expr | None] = []
-        values: list[ast.expr] = []
+        """A reference scope (name -> (raw value, label)) of the bound variables (recording:
+        with their labels, over the scope the function was called with)."""
+        if self.record and not scope:
+            return _name("scope")
+        keys: list[ast.expr | None] = [None] if self.record else []
+        values: list[ast.expr] = [_name("scope")] if self.record else []
         for var, local in scope.items():
-            label = self.constant(var)
-            keys.append(label)
+            name = self.constant(var)
+            keys.append(name)
+            label = _name(local + "l") if self.record else name
             values.append(ast.Tuple([_name(local), label], ast.Load()))
         return ast.Dict(keys, values)
+
+    def delegated(self, head: str, scope: dict[str, str]) -> bool:
+        """Whether a path from `head` is the reference interpreter's: from `as_of` or the
+        batch, or (recording) from a name of the calling scope."""
+        if head in scope:
+            return False
+        return head in ("as_of", "batch") or (self.record and head in self.outer)
+
+    def recorded(
+        self, parts: tuple[str, ...], scope: dict[str, str]
+    ) -> tuple[ast.expr, ast.expr, ast.expr, ast.expr]:
+        """Recording a path through objects: its start, steps, the start's label and the
+        concrete path's ending after each number of steps taken (`_read`)."""
+        start, rest = self.start(parts, scope)
+        if parts[0] in scope:
+            label: ast.expr = _name(scope[parts[0]] + "l")
+            names = tuple("".join("." + p for p in rest[:i]) for i in range(len(rest) + 1))
+        else:
+            label = ast.Constant("")
+            names = tuple(".".join(rest[:i]) for i in range(len(rest) + 1))
+        return start, self.constant(rest), label, self.constant(names)
 
     # -- paths -----------------------------------------------------------------------------
     def start(
@@ -515,11 +686,29 @@ class _Generator:
         return ast.Attribute(_name("env"), "doc", ast.Load()), parts
 
     def path(self, node: Path, scope: dict[str, str], out: list[ast.stmt]) -> ast.expr:
-        head = node.parts[0]
-        if head in ("as_of", "batch") and head not in scope:
+        if self.delegated(node.parts[0], scope):
             return self.reference(node, scope, out)
-        start, parts = self.start(node.parts, scope)
         local = self.fresh("_t")
+        if self.record:  # through objects, recorded here; through lists, the reference's
+            start, parts_, label, names = self.recorded(node.parts, scope)
+            fallback: list[ast.stmt] = []
+            general = self.reference(node, scope, fallback)
+            out.extend(
+                _code(
+                    "W = _walk(START, PARTS)\nif W is None:\n    FALLBACK\n    T = GENERAL\n"
+                    "else:\n    T = _read(ev, W, LABEL, NAMES)",
+                    W=self.fresh("_w"),
+                    T=local,
+                    START=start,
+                    PARTS=parts_,
+                    FALLBACK=fallback,
+                    GENERAL=general,
+                    LABEL=label,
+                    NAMES=names,
+                )
+            )
+            return _name(local)
+        start, parts = self.start(node.parts, scope)
         if not parts:  # a quantifier's item itself
             out.extend(_code("T = _engine(START, env.ctx.fx_to_pkr)", T=local, START=start))
             return _name(local)
@@ -553,11 +742,30 @@ class _Generator:
         return _name(local)
 
     def presence(self, node: Presence, scope: dict[str, str], out: list[ast.stmt]) -> ast.expr:
-        head = node.path.parts[0]
-        if head in ("as_of", "batch") and head not in scope:
+        if self.delegated(node.path.parts[0], scope):
             return self.reference(node, scope, out)
-        start, parts = self.start(node.path.parts, scope)
         local = self.fresh("_t")
+        if self.record:
+            start, parts_, label, names = self.recorded(node.path.parts, scope)
+            fallback: list[ast.stmt] = []
+            general = self.reference(node, scope, fallback)
+            out.extend(
+                _code(
+                    "W = _walk(START, PARTS)\nif W is None:\n    FALLBACK\n    T = GENERAL\n"
+                    "else:\n    T = _present(ev, W, LABEL, NAMES, PRESENT)",
+                    W=self.fresh("_w"),
+                    T=local,
+                    START=start,
+                    PARTS=parts_,
+                    FALLBACK=fallback,
+                    GENERAL=general,
+                    LABEL=label,
+                    NAMES=names,
+                    PRESENT=ast.Constant(node.present),
+                )
+            )
+            return _name(local)
+        start, parts = self.start(node.path.parts, scope)
         template = (
             "T = _absent(START, PARTS)" if not node.present else "T = not _absent(START, PARTS)"
         )
@@ -604,6 +812,12 @@ class _Generator:
             return self.reference(node, scope, out)
         local = self.fresh("_t")
         a = self.emit(node.left, scope, out)
+        if op in ("and", "or") and self.record:  # both sides: the reference records each
+            b = self.emit(right, scope, out)
+            out.extend(
+                _code("T = _kleene(OP, A, B)", T=local, A=a, B=b, OP=self.constant(op))
+            )
+            return _name(local)
         if op in ("and", "or"):
             decisive = op == "or"  # the value that settles it whatever the other side is
             rest: list[ast.stmt] = []
@@ -645,6 +859,13 @@ class _Generator:
                     B=b,
                     WANT=want,
                 )
+            )
+            return _name(local)
+        if op in _COMPARE_OPS and self.record:  # both sides, as the reference
+            b = self.emit(right, scope, out)
+            test = ast.Compare(a, [_COMPARE_OPS[op]()], [b])
+            out.extend(
+                _code("T = _U if A is _U or B is _U else TEST", T=local, A=a, B=b, TEST=test)
             )
             return _name(local)
         if op in _COMPARE_OPS:
@@ -723,7 +944,18 @@ class _Generator:
             loop.extend(
                 _code("KEEP = WHERE\nif KEEP is False:\n    continue", KEEP=keep, WHERE=where)
             )
-        if node.body is None and kind == "select":  # the item itself
+        if node.body is None and kind == "select" and self.record:  # the item, read
+            loop.extend(
+                _code(
+                    "V = _read(ev, (ITEM, 0), LABEL, ('',))"
+                    + ("\nif KEEP is _U:\n    V = _U" if where is not None else ""),
+                    V=value,
+                    KEEP=keep,
+                    ITEM=item,
+                    LABEL=item + "l",
+                )
+            )
+        elif node.body is None and kind == "select":  # the item itself
             template = "V = _engine(ITEM, env.ctx.fx_to_pkr)"
             if where is not None:
                 template = "V = _U if KEEP is _U else _engine(ITEM, env.ctx.fx_to_pkr)"
@@ -736,26 +968,19 @@ class _Generator:
             loop.extend(body_code)
             if where is None:
                 loop.extend(_code("V = BODY", V=value, BODY=body))
-            else:
-                skip = (
-                    "V is False"
-                    if kind in ("any", "none", "count")
-                    else "V is True"
-                    if kind == "all"
-                    else "False"
-                )
+            else:  # an UNKNOWN `where`: the semantics module's skip rule
                 loop.extend(
                     _code(
-                        "V = BODY\nif KEEP is _U:\n    if "
-                        + skip
-                        + ":\n        continue\n    V = _U",
+                        "V = BODY\nif KEEP is _U:\n    if _skips(KIND, V):\n        continue\n"
+                        "    V = _U",
                         V=value,
                         BODY=body,
                         KEEP=keep,
+                        KIND=self.constant(kind),
                     )
                 )
         decisive = {"any": ("True", "True"), "none": ("True", "False"), "all": ("False", "False")}
-        if kind in decisive:
+        if kind in decisive and not self.record:  # stops at its first decisive item
             when, gives = decisive[kind]
             loop.extend(
                 _code(
@@ -796,7 +1021,10 @@ class _Generator:
                 "    for ITEM in ITEMS:\n        LOOP\n    T = _aggregate(KIND, VALUES, UNKNOWN)",
                 T=local,
                 ITEMS=items,
-                ITEM=item,
+                # recording: every item, with its label (the concrete path the reference names)
+                ITEM=ast.Tuple([ast.Name(v, ast.Store()) for v in (item, item + "l")], ast.Store())
+                if self.record
+                else item,
                 UNKNOWN=unknown,
                 VALUES=values,
                 LOOP=loop,
@@ -810,6 +1038,8 @@ class _Generator:
         anything else; UNKNOWN when the source is absent."""
         source = node.source
         local = self.fresh("_t")
+        if self.record:
+            return self.labelled_items(node, scope, out, local)
         if isinstance(source, Path) and source.parts[0] == "batch" and "batch" not in scope:
             if len(source.parts) != 2:  # a path into the batch's documents: their values
                 template = "T = _batch_leaves(env, NODE, SCOPE)"
@@ -839,6 +1069,55 @@ class _Generator:
         return self.emit(source, scope, out)
 
 
+    def labelled_items(
+        self, node: Quantifier, scope: dict[str, str], out: list[ast.stmt], local: str
+    ) -> ast.expr:
+        """Recording: the items with their labels, as `Evaluator.items` gives them (a list
+        reached through objects taken here, the batch and other lists by the reference)."""
+        source = node.source
+        if not isinstance(source, Path):  # a computed list: its items named `ORIGIN[i]`
+            value = self.emit(source, scope, out)
+            out.extend(
+                _code(
+                    "T = _U if V is _U else _labelled(V, LABEL)",
+                    T=local,
+                    V=value,
+                    LABEL=self.bound_constant(source, _origin),
+                )
+            )
+            return _name(local)
+        fallback: list[ast.stmt] = []
+        general = self.fresh("_t")
+        fallback.extend(
+            _code(
+                "T = _ref_items(ev, NODE, SCOPE)",
+                T=general,
+                NODE=self.bound_constant(node, _itself),
+                SCOPE=self.scope_dict(scope),
+            )
+        )
+        if self.delegated(source.parts[0], scope):
+            out.extend(fallback)
+            return _name(general)
+        start, parts, label, names = self.recorded(source.parts, scope)
+        out.extend(
+            _code(
+                "W = _walk(START, PARTS)\n"
+                "if W is None or (W[0] is not None and type(W[0]) is not list):\n"
+                "    FALLBACK\n    T = GENERAL\nelse:\n    T = _list_items(ev, W, LABEL, NAMES)",
+                W=self.fresh("_w"),
+                T=local,
+                START=start,
+                PARTS=parts,
+                FALLBACK=fallback,
+                GENERAL=_name(general),
+                LABEL=label,
+                NAMES=names,
+            )
+        )
+        return _name(local)
+
+
 @dataclass(frozen=True)
 class _Program:
     """The compiled code of one structure and how to bind its namespace for a tree."""
@@ -849,7 +1128,7 @@ class _Program:
     binders: tuple[tuple[str, int, Callable[[Any], Any]], ...]
     reusable: bool
 
-    def bind(self, node: Expr) -> ValueFn:
+    def bind(self, node: Expr) -> Any:
         namespace = dict(_RUNTIME)
         namespace.update(self.static)
         if self.binders:
@@ -857,13 +1136,18 @@ class _Program:
             for name, position, value_of in self.binders:
                 namespace[name] = value_of(nodes[position])
         exec(self.code, namespace)  # the code object compiled from the checked tree's structure
-        fn: ValueFn = namespace["_value"]
+        fn = namespace["_value"]
         fn.__dict__["source"] = self.module  # for docs and debugging: `source_of`
         return fn
 
 
 def _itself(node: Any) -> Any:
     return node
+
+
+def _origin(node: Expr) -> str:
+    """How the reference labels the items of a computed list (`Evaluator.items`)."""
+    return node.origin if isinstance(node, Const) else "list"
 
 
 def _const_value(node: Const) -> Any:
@@ -914,13 +1198,29 @@ def compile_value(node: Expr) -> ValueFn:
     generated from the tree and compiled once per structure (kept for the process, at most
     4,096 structures); a tree of a known structure (the same rule on another date) only binds
     its constants."""
-    key = _structure(node)
+    fn: ValueFn = _compiled(node, False, frozenset())
+    return fn
+
+
+def compile_recording(node: Expr, outer: frozenset[str] = frozenset()) -> RecordFn:
+    """A function `fn(env, ev, scope)` giving `ev.evaluate_in(node, scope).value` and recording
+    into `ev` the same facts read (`ev.reads`, labels included) and found absent
+    (`ev.absent`) as the reference interpreter evaluating the whole node: both sides of
+    and/or, every item of a quantifier that passes its `where`. `outer`: the names `scope`
+    may bind (a rule's computed values), read by the reference. Compiled once per structure,
+    as `compile_value`."""
+    fn: RecordFn = _compiled(node, True, outer)
+    return fn
+
+
+def _compiled(node: Expr, record: bool, outer: frozenset[str]) -> Any:
+    key = (record, outer, _structure(node))
     with _PROGRAMS_LOCK:
         program = _PROGRAMS.get(key)
         if program is not None:
             _PROGRAMS.move_to_end(key)
     if program is None:
-        program = _Generator(node).function(node)
+        program = _Generator(node, record=record, outer=outer).function(node)
         if not program.reusable:
             return program.bind(node)
         with _PROGRAMS_LOCK:
@@ -930,7 +1230,7 @@ def compile_value(node: Expr) -> ValueFn:
     return program.bind(node)
 
 
-def source_of(fn: ValueFn) -> str:
+def source_of(fn: ValueFn | RecordFn) -> str:
     """The Python source of a generated function (for documentation and debugging)."""
     module: ast.Module = fn.__dict__["source"]
     return ast.unparse(module)
@@ -938,10 +1238,14 @@ def source_of(fn: ValueFn) -> str:
 
 __all__ = [
     "Env",
+    "RecordFn",
     "ValueFn",
     "aggregate",
     "builtin",
+    "compile_recording",
     "compile_value",
+    "free_names",
+    "over_batch",
     "constant_words",
     "member_of",
     "source_of",
