@@ -33,7 +33,15 @@ from functools import cache
 from types import CodeType
 from typing import Any
 
-from ..engine.reference import Context, Evaluator, from_document, is_model
+from ..engine.reference import (
+    NONE,
+    Context,
+    Evaluator,
+    Result,
+    from_document,
+    is_model,
+    union,
+)
 from ..engine.semantics import (
     aggregate,
     arithmetic,
@@ -71,6 +79,7 @@ from ..lang.ast import (
     Quantifier,
     Unary,
     children,
+    render,
     walk,
 )
 
@@ -100,6 +109,9 @@ class Env:
 
 
 ValueFn = Callable[[Env], Any]
+#: a generated function in three-valued mode: `fn(env, ev, scope)` gives what
+#: `ev.evaluate_in(node, scope)` gives (the value and the missing facts), recording as it does
+ResultFn = Callable[[Env, Evaluator, Scope], Result]
 #: a generated function in recording mode: `fn(env, ev, scope)` records into `ev` what the
 #: reference interpreter records evaluating the node in `scope` (a rule's computed values)
 RecordFn = Callable[[Env, Evaluator, Scope], Any]
@@ -253,9 +265,7 @@ _LABELS: dict[str, list[str]] = {}  # a list's path -> its items' labels, `path[
 _LABELS_KEPT = 8192
 
 
-def _list_items(
-    ev: Evaluator, walked: tuple[Any, int], label: str, names: tuple[str, ...]
-) -> Any:
+def _list_items(ev: Evaluator, walked: tuple[Any, int], label: str, names: tuple[str, ...]) -> Any:
     """A quantifier's items from a list reached through objects, labelled as
     `Evaluator.items` labels them; UNKNOWN (its path read as absent) when there is none."""
     raw, taken = walked
@@ -269,6 +279,26 @@ def _list_items(
             _LABELS.clear()
         labels = _LABELS[path] = [f"{path}[{i}]" for i in range(len(raw))]
     return list(zip(raw, labels, strict=False))  # labels may run longer
+
+
+def _read3(
+    ev: Evaluator, walked: tuple[Any, int], label: str, names: tuple[str, ...]
+) -> tuple[Any, frozenset[str]]:
+    """`_read`, with the missing fact that makes the value UNKNOWN (`Evaluator._path`)."""
+    raw, taken = walked
+    path = label + names[taken]
+    reads = ev.reads
+    if path not in reads and from_document(path) and path not in ev.computed:
+        if not is_model(raw):
+            reads[path] = to_json_value(raw)
+    value, gaps = ev.engine_value(raw, path)
+    return value, (frozenset(gaps) if value is UNKNOWN else NONE)
+
+
+def _items3(ev: Evaluator, node: Quantifier, scope: Scope) -> tuple[Any, frozenset[str]]:
+    """A quantifier's labelled items and the facts its source misses (`Evaluator.items`)."""
+    items, missing = ev.items(node, scope)
+    return (UNKNOWN if items is None else items), missing
 
 
 def _ref_items(ev: Evaluator, node: Quantifier, scope: Scope) -> Any:
@@ -367,6 +397,11 @@ _RUNTIME: dict[str, Any] = {
     "_labelled": _labelled,
     "_replay": _replay,
     "_Evaluator": Evaluator,
+    "_Result": Result,
+    "_NONE": NONE,
+    "_read3": _read3,
+    "_items3": _items3,
+    "_union": union,
     "tuple": tuple,
     "list": list,
     "frozenset": frozenset,
@@ -432,6 +467,11 @@ class _Clone(ast.NodeTransformer):
 
 def _name(identifier: str) -> ast.Name:
     return ast.Name(identifier, ast.Load())
+
+
+def _env_doc() -> ast.expr:
+    """`env.doc`: the evaluating document."""
+    return ast.Attribute(_name("env"), "doc", ast.Load())
 
 
 _COMPARE_OPS: dict[str, type[ast.cmpop]] = {
@@ -509,7 +549,7 @@ class _Generator:
     def function(self, node: Expr) -> _Program:
         out: list[ast.stmt] = []
         result = self.emit(node, {}, out)
-        body = self.prologue + out + [ast.Return(result)]
+        body = self.prologue + out + [ast.Return(self.returned(result))]
         func = ast.FunctionDef(
             name="_value",
             args=ast.arguments(
@@ -530,6 +570,9 @@ class _Generator:
         for name, _, _ in self.binders:
             static.pop(name, None)
         return _Program(code, module, static, tuple(self.binders), self.reusable)
+
+    def returned(self, result: ast.expr) -> ast.expr:
+        return result
 
     # -- hoisting --------------------------------------------------------------------------
     def emit(self, node: Expr, scope: dict[str, str], out: list[ast.stmt]) -> ast.expr:
@@ -657,24 +700,47 @@ class _Generator:
 
     def delegated(self, head: str, scope: dict[str, str]) -> bool:
         """Whether a path from `head` is the reference interpreter's: from `as_of` or the
-        batch, or (recording) from a name of the calling scope."""
-        if head in scope:
-            return False
-        return head in ("as_of", "batch") or (self.record and head in self.outer)
+        batch."""
+        return head not in scope and head in ("as_of", "batch")
 
     def recorded(
-        self, parts: tuple[str, ...], scope: dict[str, str]
+        self, parts: tuple[str, ...], scope: dict[str, str], out: list[ast.stmt]
     ) -> tuple[ast.expr, ast.expr, ast.expr, ast.expr]:
         """Recording a path through objects: its start, steps, the start's label and the
-        concrete path's ending after each number of steps taken (`_read`)."""
-        start, rest = self.start(parts, scope)
-        if parts[0] in scope:
-            label: ast.expr = _name(scope[parts[0]] + "l")
-            names = tuple("".join("." + p for p in rest[:i]) for i in range(len(rest) + 1))
-        else:
-            label = ast.Constant("")
-            names = tuple(".".join(rest[:i]) for i in range(len(rest) + 1))
-        return start, self.constant(rest), label, self.constant(names)
+        concrete path's ending after each number of steps taken (`_read`). A name the
+        calling scope may bind (a computed value) starts there when it does, as in the
+        reference, and from the document otherwise."""
+        head, rest = parts[0], parts[1:]
+        from_var = tuple("".join("." + p for p in rest[:i]) for i in range(len(rest) + 1))
+        from_doc = tuple(".".join(parts[:i]) for i in range(len(parts) + 1))
+        if head in scope:
+            return (
+                _name(scope[head]),
+                self.constant(rest),
+                _name(scope[head] + "l"),
+                self.constant(from_var),
+            )
+        if head not in self.outer:
+            return _env_doc(), self.constant(parts), ast.Constant(""), self.constant(from_doc)
+        start, steps, label, names = (self.fresh(p) for p in ("_s", "_p", "_l", "_n"))
+        out.extend(
+            _code(
+                "E = scope.get(HEAD)\nif E is None:\n    S = env.doc\n    P = PARTS\n"
+                "    L = ''\n    N = FROM_DOC\nelse:\n    S, L = E\n    P = REST\n"
+                "    N = FROM_VAR",
+                E=self.fresh("_o"),
+                HEAD=self.constant(head),
+                S=start,
+                P=steps,
+                L=label,
+                N=names,
+                PARTS=self.constant(parts),
+                FROM_DOC=self.constant(from_doc),
+                REST=self.constant(rest),
+                FROM_VAR=self.constant(from_var),
+            )
+        )
+        return _name(start), _name(steps), _name(label), _name(names)
 
     # -- paths -----------------------------------------------------------------------------
     def start(
@@ -690,7 +756,7 @@ class _Generator:
             return self.reference(node, scope, out)
         local = self.fresh("_t")
         if self.record:  # through objects, recorded here; through lists, the reference's
-            start, parts_, label, names = self.recorded(node.parts, scope)
+            start, parts_, label, names = self.recorded(node.parts, scope, out)
             fallback: list[ast.stmt] = []
             general = self.reference(node, scope, fallback)
             out.extend(
@@ -746,7 +812,7 @@ class _Generator:
             return self.reference(node, scope, out)
         local = self.fresh("_t")
         if self.record:
-            start, parts_, label, names = self.recorded(node.path.parts, scope)
+            start, parts_, label, names = self.recorded(node.path.parts, scope, out)
             fallback: list[ast.stmt] = []
             general = self.reference(node, scope, fallback)
             out.extend(
@@ -814,9 +880,7 @@ class _Generator:
         a = self.emit(node.left, scope, out)
         if op in ("and", "or") and self.record:  # both sides: the reference records each
             b = self.emit(right, scope, out)
-            out.extend(
-                _code("T = _kleene(OP, A, B)", T=local, A=a, B=b, OP=self.constant(op))
-            )
+            out.extend(_code("T = _kleene(OP, A, B)", T=local, A=a, B=b, OP=self.constant(op)))
             return _name(local)
         if op in ("and", "or"):
             decisive = op == "or"  # the value that settles it whatever the other side is
@@ -1068,7 +1132,6 @@ class _Generator:
             return _name(local)
         return self.emit(source, scope, out)
 
-
     def labelled_items(
         self, node: Quantifier, scope: dict[str, str], out: list[ast.stmt], local: str
     ) -> ast.expr:
@@ -1099,7 +1162,7 @@ class _Generator:
         if self.delegated(source.parts[0], scope):
             out.extend(fallback)
             return _name(general)
-        start, parts, label, names = self.recorded(source.parts, scope)
+        start, parts, label, names = self.recorded(source.parts, scope, out)
         out.extend(
             _code(
                 "W = _walk(START, PARTS)\n"
@@ -1116,6 +1179,232 @@ class _Generator:
             )
         )
         return _name(local)
+
+
+class _ThreeValued(_Generator):
+    """Three-valued mode: each node's value and the facts that make it UNKNOWN (a `Result`),
+    recording as the reference does; what it cannot specialise (parameters, batch look-ups,
+    paths through lists) and what the semantics of missing facts are (membership,
+    arithmetic's gaps, a quantifier's aggregate) are the reference interpreter's own. It
+    builds the finding of a rule that could not be decided (rare), so nothing is hoisted."""
+
+    def __init__(self, node: Expr, *, outer: frozenset[str] = frozenset()) -> None:
+        super().__init__(node, record=True, outer=outer)
+        self.gaps: dict[str, str] = {}  # a value's local -> the local of its missing facts
+
+    def returned(self, result: ast.expr) -> ast.expr:
+        return ast.Call(_name("_Result"), [result, self.gap(result)], [])
+
+    def gap(self, value: ast.expr) -> ast.expr:
+        if isinstance(value, ast.Name) and value.id in self.gaps:
+            return _name(self.gaps[value.id])
+        return _name("_NONE")
+
+    def result(self, local: str) -> tuple[ast.Name, str]:
+        gap = self.gaps[local] = local + "g"
+        return _name(local), gap
+
+    def emit(self, node: Expr, scope: dict[str, str], out: list[ast.stmt]) -> ast.expr:
+        if not isinstance(node, ListLiteral):
+            return self.plain(node, scope, out)
+        items = [self.emit(i, scope, out) for i in node.items]
+        value, gap = self.result(self.fresh("_t"))
+        out.extend(
+            _code(
+                "T = ITEMS\nG = _union(GAPS)",
+                T=value,
+                G=gap,
+                ITEMS=ast.List(items, ast.Load()),
+                GAPS=ast.List([self.gap(i) for i in items], ast.Load()),
+            )
+        )
+        return value
+
+    def reference(self, node: Expr, scope: dict[str, str], out: list[ast.stmt]) -> ast.expr:
+        value, gap = self.result(self.fresh("_t"))
+        out.extend(
+            _code(
+                "R = ev.evaluate_in(NODE, SCOPE)\nT = R.value\nG = R.missing",
+                R=self.fresh("_r"),
+                T=value,
+                G=gap,
+                NODE=self.bound_constant(node, _itself),
+                SCOPE=self.scope_dict(scope),
+            )
+        )
+        return value
+
+    def param(self, node: Param, scope: dict[str, str], out: list[ast.stmt]) -> ast.expr:
+        return self.reference(node, scope, out)
+
+    def path(self, node: Path, scope: dict[str, str], out: list[ast.stmt]) -> ast.expr:
+        if self.delegated(node.parts[0], scope):
+            return self.reference(node, scope, out)
+        start, parts, label, names = self.recorded(node.parts, scope, out)
+        fallback: list[ast.stmt] = []
+        general = self.reference(node, scope, fallback)
+        value, gap = self.result(self.fresh("_t"))
+        out.extend(
+            _code(
+                "W = _walk(START, PARTS)\nif W is None:\n    FALLBACK\n    T = GENERAL\n"
+                "    G = GENERAL_GAP\nelse:\n    T, G = _read3(ev, W, LABEL, NAMES)",
+                W=self.fresh("_w"),
+                T=value,
+                G=gap,
+                START=start,
+                PARTS=parts,
+                FALLBACK=fallback,
+                GENERAL=general,
+                GENERAL_GAP=self.gap(general),
+                LABEL=label,
+                NAMES=names,
+            )
+        )
+        return value
+
+    def unary(self, node: Unary, scope: dict[str, str], out: list[ast.stmt]) -> ast.expr:
+        operand = self.emit(node.operand, scope, out)
+        value, gap = self.result(self.fresh("_t"))
+        template = "T = A if A is _U else not A" if node.op == "not" else "T = A if A is _U else -A"
+        out.extend(_code(template + "\nG = GA", T=value, A=operand, G=gap, GA=self.gap(operand)))
+        return value
+
+    def binary(self, node: Binary, scope: dict[str, str], out: list[ast.stmt]) -> ast.expr:
+        op, right = node.op, node.right
+        if (
+            op in ("in", "not in")
+            and isinstance(right, Path)
+            and right.parts[0] == "batch"
+            and "batch" not in scope
+            and len(right.parts) > 2
+        ):
+            return self.reference(node, scope, out)
+        a = self.emit(node.left, scope, out)
+        b = self.emit(right, scope, out)
+        value, gap = self.result(self.fresh("_t"))
+        subs = dict(T=value, G=gap, A=a, B=b, GA=self.gap(a), GB=self.gap(b), OP=self.constant(op))
+        if op in ("and", "or"):
+            template = "T = _kleene(OP, A, B)\nG = (GA | GB) if T is _U else _NONE"
+        elif op in ("in", "not in"):
+            template = (
+                "R = ev.membership(OP, _Result(A, GA), _Result(B, GB))\nT = R.value\nG = R.missing"
+            )
+        elif op in _COMPARE_OPS:
+            subs["TEST"] = ast.Compare(a, [_COMPARE_OPS[op]()], [b])
+            template = (
+                "if A is _U or B is _U:\n    T = _U\n    G = GA | GB\nelse:\n"
+                "    T = TEST\n    G = _NONE"
+            )
+        else:
+            subs["NODE"] = self.bound_constant(node, _itself)
+            template = (
+                "if A is _U or B is _U:\n    T = _U\n    G = GA | GB\nelse:\n"
+                "    R = ev.arith(OP, A, B, GA | GB, NODE)\n    T = R.value\n    G = R.missing"
+            )
+        out.extend(_code(template, R=self.fresh("_r"), **subs))
+        return value
+
+    def call(self, node: Call, scope: dict[str, str], out: list[ast.stmt]) -> ast.expr:
+        if node.name == "linked":
+            return self.reference(node, scope, out)
+        args = [self.emit(a, scope, out) for a in node.args]
+        value, gap = self.result(self.fresh("_t"))
+        unknown = ast.BoolOp(
+            ast.Or(),
+            [ast.Compare(a, [ast.Is()], [_name("_U")]) for a in args] + [ast.Constant(False)],
+        )
+        out.extend(
+            _code(
+                "if UNKNOWN:\n    T = _U\n    G = _union(GAPS)\nelse:\n"
+                "    T = _builtin(NAME, ARGS)\n    G = _NONE",
+                T=value,
+                G=gap,
+                UNKNOWN=unknown,
+                GAPS=ast.List([self.gap(a) for a in args], ast.Load()),
+                NAME=self.constant(node.name),
+                ARGS=ast.List(list(args), ast.Load()),
+            )
+        )
+        return value
+
+    def quantifier(self, node: Quantifier, scope: dict[str, str], out: list[ast.stmt]) -> ast.expr:
+        kind, var = node.kind, node.var
+        source = node.source
+        items, items_gap = self.fresh("_t"), self.fresh("_t")
+        if isinstance(source, Path):
+            out.extend(
+                _code(
+                    "I, IG = _items3(ev, NODE, SCOPE)",
+                    I=items,
+                    IG=items_gap,
+                    NODE=self.bound_constant(node, _itself),
+                    SCOPE=self.scope_dict(scope),
+                )
+            )
+        else:
+            computed = self.emit(source, scope, out)
+            out.extend(
+                _code(
+                    "I = _U if V is _U else _labelled(V, LABEL)\nIG = GV",
+                    I=items,
+                    IG=items_gap,
+                    V=computed,
+                    GV=self.gap(computed),
+                    LABEL=self.bound_constant(source, _origin),
+                )
+            )
+        item = self.fresh("_v")
+        inner = {**scope, var: item}
+        keep, keep_gap, v, v_gap = (self.fresh("_t") for _ in range(4))
+        loop: list[ast.stmt] = []
+        if node.where is not None:
+            w = self.emit(node.where, inner, loop)
+            loop.extend(
+                _code(
+                    "K = W\nKG = WG\nif K is False:\n    continue",
+                    K=keep,
+                    KG=keep_gap,
+                    W=w,
+                    WG=self.gap(w),
+                )
+            )
+        else:
+            loop.extend(_code("K = True\nKG = _NONE", K=keep, KG=keep_gap))
+        subs: dict[str, Any] = dict(V=v, VG=v_gap, K=keep, KG=keep_gap, ITEM=item, LABEL=item + "l")
+        if node.body is None and kind == "select":  # the item itself, read
+            template = (
+                "V, VG = _read3(ev, (ITEM, 0), LABEL, ('',))\nif K is _U:\n    V = _U\n    VG = KG"
+            )
+        elif node.body is None:
+            template = "V = K\nVG = KG"
+        else:
+            b = self.emit(node.body, inner, loop)
+            subs.update(B=b, BG=self.gap(b), KIND=self.constant(kind))
+            template = (
+                "V = B\nVG = BG\nif K is _U:\n    if _skips(KIND, V):\n        continue\n"
+                "    V = _U\n    VG = KG | BG"
+            )
+        verdicts = self.fresh("_x")
+        loop.extend(_code(template + "\nVERDICTS.append((V, VG))", VERDICTS=verdicts, **subs))
+        value, gap = self.result(self.fresh("_t"))
+        out.extend(
+            _code(
+                "if I is _U:\n    T = _U\n    G = IG\nelse:\n    VERDICTS = []\n"
+                "    for ITEM in I:\n        LOOP\n"
+                "    R = ev.aggregate(KIND, VERDICTS, SOURCE)\n    T = R.value\n    G = R.missing",
+                I=items,
+                IG=items_gap,
+                T=value,
+                G=gap,
+                VERDICTS=verdicts,
+                ITEM=ast.Tuple([ast.Name(n, ast.Store()) for n in (item, item + "l")], ast.Store()),
+                LOOP=loop,
+                R=self.fresh("_r"),
+                KIND=self.constant(kind),
+                SOURCE=self.bound_constant(node, _source_text),
+            )
+        )
+        return value
 
 
 @dataclass(frozen=True)
@@ -1143,6 +1432,10 @@ class _Program:
 
 def _itself(node: Any) -> Any:
     return node
+
+
+def _source_text(node: Quantifier) -> str:
+    return render(node.source)
 
 
 def _origin(node: Expr) -> str:
@@ -1213,14 +1506,29 @@ def compile_recording(node: Expr, outer: frozenset[str] = frozenset()) -> Record
     return fn
 
 
-def _compiled(node: Expr, record: bool, outer: frozenset[str]) -> Any:
+def compile_result(node: Expr, outer: frozenset[str] = frozenset()) -> ResultFn:
+    """A function `fn(env, ev, scope)` giving what `ev.evaluate_in(node, scope)` gives: the
+    value and the missing facts (three-valued), recording the same reads and absent facts.
+    Compiled once per structure, as `compile_value`."""
+    fn: ResultFn = _compiled(node, None, outer)
+    return fn
+
+
+def _compiled(node: Expr, record: bool | None, outer: frozenset[str]) -> Any:
+    """The bound function of `node` (`record`: True recording, False values, None
+    three-valued), its code compiled once per structure and mode."""
     key = (record, outer, _structure(node))
     with _PROGRAMS_LOCK:
         program = _PROGRAMS.get(key)
         if program is not None:
             _PROGRAMS.move_to_end(key)
     if program is None:
-        program = _Generator(node, record=record, outer=outer).function(node)
+        generator = (
+            _ThreeValued(node, outer=outer)
+            if record is None
+            else _Generator(node, record=record, outer=outer)
+        )
+        program = generator.function(node)
         if not program.reusable:
             return program.bind(node)
         with _PROGRAMS_LOCK:
@@ -1230,7 +1538,7 @@ def _compiled(node: Expr, record: bool, outer: frozenset[str]) -> Any:
     return program.bind(node)
 
 
-def source_of(fn: ValueFn | RecordFn) -> str:
+def source_of(fn: ValueFn | RecordFn | ResultFn) -> str:
     """The Python source of a generated function (for documentation and debugging)."""
     module: ast.Module = fn.__dict__["source"]
     return ast.unparse(module)
@@ -1239,10 +1547,12 @@ def source_of(fn: ValueFn | RecordFn) -> str:
 __all__ = [
     "Env",
     "RecordFn",
+    "ResultFn",
     "ValueFn",
     "aggregate",
     "builtin",
     "compile_recording",
+    "compile_result",
     "compile_value",
     "free_names",
     "over_batch",

@@ -20,7 +20,14 @@ from ..lang.ast import Expr, Path, children
 from ..pack.loader import LoadedPack, LoadedRule, TemplatePart
 from ..pack.params import FX_PARAMETER, ResolvedParam, fx_rates, to_engine, value_on
 from ..pack.schema import ParamValue
-from .codegen import RecordFn, ValueFn, compile_recording, compile_value
+from .codegen import (
+    RecordFn,
+    ResultFn,
+    ValueFn,
+    compile_recording,
+    compile_result,
+    compile_value,
+)
 from .fold import fold
 from .lower import FALSE, TRUE, Lowered, Lowerer
 
@@ -35,8 +42,10 @@ Template = tuple[tuple[str, RecordFn | None, str], ...]  # (text, hole, the hole
 class RuleProgram:
     """A rule's generated code for building its finding (recording mode: the facts read and
     found absent), and the constants of that finding, made once per compile: the condition
-    (when it held), its `values` and its templates."""
+    twice (recording, when it held; three-valued, with the facts missing, when it could not
+    be decided), its `values` and its templates."""
 
+    condition: ResultFn
     held: RecordFn
     values: tuple[tuple[str, RecordFn], ...]
     reason: Template
@@ -368,6 +377,7 @@ def compile_rule(
     remediation = _fold_template(rule.remediation, params, as_of, bound)
     key = rule.key or rule.id
     program = RuleProgram(
+        compile_result(condition, bound),
         compile_recording(condition, bound),
         tuple(
             (name, cache.recorder(f"{key}|values.{name}", expr, bound))

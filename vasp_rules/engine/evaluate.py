@@ -170,13 +170,12 @@ def finding_for(rule: CompiledRule, held: bool, ctx: Context, *, compiled: bool 
     program = rule.program
     env = Env(ctx)
     if compiled:
-        # held: the generated code records what was read; unknown (rare: a document that
-        # lacks facts): the reference interpreter also finds which facts were missing
+        # held: values only, recording what was read; unknown: also which facts were missing
         if held:
             program.held(env, ev, scope)
             result = _HELD
         else:
-            result = ev.evaluate(rule.condition)
+            result = program.condition(env, ev, scope)
         for name, fn in program.values:
             scope[name] = (fn(env, ev, scope), name)
             ev.computed.add(name)
@@ -256,4 +255,3 @@ def _render_compiled(
         else:
             out.append(format_value(fn(env, ev, scope), type_name))
     return "".join(out)
-
