@@ -25,10 +25,12 @@ from __future__ import annotations
 import ast
 import itertools
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from functools import cache
 from types import CodeType
 from typing import Any
@@ -312,6 +314,44 @@ def _labelled(values: list[Any], label: str) -> list[tuple[Any, str]]:
     return [(v, f"{label}[{i}]") for i, v in enumerate(values)]
 
 
+_MEMO_SCALARS = frozenset({str, int, bool, Decimal, type(None)})
+_MEMO_NUMBERS: weakref.WeakKeyDictionary[Expr, int] = weakref.WeakKeyDictionary()
+_MEMO_COUNTER = itertools.count()
+_MEMO_LOCK = threading.Lock()
+
+
+def _memo_number(node: Expr) -> int | None:
+    """A number shared by equal nodes (of a rule's condition and of its values); None for a
+    node that cannot be hashed (a constant list inside)."""
+    try:
+        hash(node)
+    except TypeError:
+        return None
+    with _MEMO_LOCK:
+        number = _MEMO_NUMBERS.get(node)
+        if number is None:
+            number = _MEMO_NUMBERS[node] = next(_MEMO_COUNTER)
+        return number
+
+
+def _memo_key(number: int | None, bindings: tuple[tuple[Any, str], ...]) -> Any:
+    """The key of a memoised node's value in one finding: its number and the items its
+    variables name (a scalar by value, a document's object by identity: it lives as long as
+    the finding); None when an item may not outlive the call (a computed value)."""
+    if number is None:
+        return None
+    key: list[Any] = [number]
+    for raw, label in bindings:
+        kind = type(raw)
+        if kind in _MEMO_SCALARS:
+            key.append((raw, label))
+        elif SHAPES[kind] == MODEL:
+            key.append((id(raw), label))
+        else:
+            return None
+    return tuple(key)
+
+
 def _replay(ev: Evaluator, entry: tuple[Any, tuple[tuple[str, Any], ...], frozenset[str]]) -> Any:
     """A shared node's value, its recording (made once per batch view into an evaluator of
     its own) replayed into `ev`: in one view, the node records the same in every finding."""
@@ -396,6 +436,7 @@ _RUNTIME: dict[str, Any] = {
     "_ref_items": _ref_items,
     "_labelled": _labelled,
     "_replay": _replay,
+    "_memo_key": _memo_key,
     "_Evaluator": Evaluator,
     "_Result": Result,
     "_NONE": NONE,
@@ -518,6 +559,8 @@ class _Generator:
         self.binders: list[tuple[str, int, Callable[[Any], Any]]] = []
         self._numbers = itertools.count()
         self.prologue: list[ast.stmt] = []
+        #: per block of statements (a list, kept alive here): the paths computed in it
+        self._blocks: dict[int, tuple[list[ast.stmt], dict[Any, str]]] = {}
         #: the bound variables that range over the batch's documents (`x in batch.KIND`)
         self.documents: frozenset[str] = frozenset()
         self._positions: dict[int, int] = {}
@@ -577,7 +620,67 @@ class _Generator:
     # -- hoisting --------------------------------------------------------------------------
     def emit(self, node: Expr, scope: dict[str, str], out: list[ast.stmt]) -> ast.expr:
         """Statements appended to `out` computing `node`; the returned expression is a name or
-        constant holding its value (evaluating it has no effect)."""
+        constant holding its value (evaluating it has no effect). A path already computed
+        earlier in the same block, from the same binding, is that value again (`"X" in
+        p.roles or "Y" in p.roles`): reading it again would give, and record, nothing new."""
+        if not isinstance(node, Path):
+            return self.computed(node, scope, out)
+        block = self._blocks.get(id(out))
+        if block is None or block[0] is not out:
+            block = self._blocks[id(out)] = (out, {})
+        key = (node.parts, scope.get(node.parts[0]))
+        known = block[1].get(key)
+        if known is None:
+            value = self.computed(node, scope, out)
+            if not isinstance(value, ast.Name):
+                return value
+            known = block[1][key] = value.id
+        return _name(known)
+
+    def computed(self, node: Expr, scope: dict[str, str], out: list[ast.stmt]) -> ast.expr:
+        bound = frozenset(scope)
+        if self.record and self.memoisable(node, bound):
+            # a rule's `values` often restate its condition's quantifiers and their `where`
+            # for the same item: computed once per finding (the evaluator's memo). Exact: in
+            # one finding a second evaluation would record only what the first recorded.
+            names = sorted(free_names(node) & bound)
+            key, local = self.fresh("_m"), self.fresh("_t")
+            inner: list[ast.stmt] = []
+            value = self.hoisted(node, scope, inner)
+            out.extend(
+                _code(
+                    "K = _memo_key(NUMBER, BINDINGS)\n"
+                    "T = _MISSING if K is None else ev.memo.get(K, _MISSING)\n"
+                    "if T is _MISSING:\n    BODY\n    T = VALUE\n    if K is not None:\n"
+                    "        ev.memo[K] = T",
+                    K=key,
+                    T=local,
+                    NUMBER=self.bound_constant(node, _memo_number),
+                    BINDINGS=ast.Tuple(
+                        [
+                            ast.Tuple([_name(scope[n]), _name(scope[n] + "l")], ast.Load())
+                            for n in names
+                        ],
+                        ast.Load(),
+                    ),
+                    BODY=inner,
+                    VALUE=value,
+                )
+            )
+            return _name(local)
+        return self.hoisted(node, scope, out)
+
+    def memoisable(self, node: Expr, bound: frozenset[str]) -> bool:
+        """An `and`/`or` or a quantifier inside a quantifier, reading its items (not the
+        batch's documents, not a computed value): kept per finding in recording mode."""
+        if not (
+            isinstance(node, Quantifier) or (isinstance(node, Binary) and node.op in ("and", "or"))
+        ):
+            return False
+        free = free_names(node)
+        return bool(free & bound) and not (free & (self.outer | self.documents | {"batch"}))
+
+    def hoisted(self, node: Expr, scope: dict[str, str], out: list[ast.stmt]) -> ast.expr:
         bound = frozenset(scope)
         if not bound or isinstance(node, Const | Literal):
             return self.plain(node, scope, out)
