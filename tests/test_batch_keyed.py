@@ -240,11 +240,12 @@ def test_compiled_batch_quantifiers_equal_the_reference(docs: list[dict], as_of:
                     assert fast.model_dump_json() == slow.model_dump_json(), (rule.id, held)
 
 
-def test_recording_reads_what_names_the_outer_document_in_every_run() -> None:
-    """The held condition's generated recording keeps values per batch document, but never
-    so that a run of the inner window skips its `where`: its parts that name the outer
-    document (`s.transfer_id`) are read in every run."""
-    from vasp_rules.compiler.codegen import Env, compile_recording
+def test_recording_skips_only_items_that_would_record_nothing_new() -> None:
+    """The held condition's recording (generated, effects only) skips an item of a batch
+    quantifier once the document was evaluated in full before, but never in a run that has
+    not yet evaluated its `where`: its parts that name the outer document (`s.transfer_id`)
+    are read in every run."""
+    from vasp_rules.compiler.codegen import Env, compile_effects, compile_recording
     from vasp_rules.engine.evaluate import context_for
     from vasp_rules.engine.reference import Evaluator
 
@@ -267,6 +268,7 @@ def test_recording_reads_what_names_the_outer_document_in_every_run() -> None:
         expected = Evaluator(ctx)
         expected.evaluate(condition)
         assert len([p for p in expected.reads if p.endswith(".transfer_id")]) == 3
-        ev = Evaluator(ctx)
-        compile_recording(condition)(Env(ctx), ev, {})
-        assert list(ev.reads.items()) == list(expected.reads.items())
+        for fn in (compile_effects(condition), compile_recording(condition)):
+            ev = Evaluator(ctx)
+            fn(Env(ctx), ev, {})
+            assert list(ev.reads.items()) == list(expected.reads.items())

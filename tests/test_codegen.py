@@ -14,6 +14,7 @@ import pytest
 from vasp_rules import RulePack
 from vasp_rules.compiler.codegen import (
     Env,
+    compile_effects,
     compile_recording,
     compile_result,
     compile_value,
@@ -80,18 +81,19 @@ def test_recording_and_three_valued_modes_record_what_the_reference_records(
     text: str, document: dict[str, Any]
 ) -> None:
     """Recording mode gives the value, three-valued mode the value and the missing facts, and
-    both record the same facts read (labels and first-recorded order) and found absent as the
+    they and the effects-only mode (a held condition) record the same facts read (labels and first-recorded order) and found absent as the
     reference interpreter evaluating the whole condition."""
     node = parse_condition(text)
     ctx = Context(document=document, as_of=date(2026, 6, 1))  # type: ignore[arg-type]
     reference = Evaluator(ctx)
     expected = reference.evaluate(node)
-    recording, three = Evaluator(ctx), Evaluator(ctx)
+    recording, three, effects = Evaluator(ctx), Evaluator(ctx), Evaluator(ctx)
     value = compile_recording(node)(Env(ctx), recording, {})
     result = compile_result(node)(Env(ctx), three, {})
+    assert compile_effects(node)(Env(ctx), effects, {}) is None  # what it records only
     assert value == expected.value and type(value) is type(expected.value)
     assert result.value == expected.value and result.missing == expected.missing
-    for ev in (recording, three):
+    for ev in (recording, three, effects):
         assert list(ev.reads.items()) == list(reference.reads.items())
         assert ev.absent == reference.absent
 
@@ -125,7 +127,7 @@ def test_rule_text_never_becomes_code() -> None:
     fn = compile_value(node)
     recording = compile_recording(node)
     three = compile_result(node)
-    for generated in (fn, recording, three):
+    for generated in (fn, recording, three, compile_effects(node)):
         source = source_of(generated)
         assert "__import__" not in source and "owned" not in source
         ast.parse(source)  # the source is the generated function alone
@@ -134,7 +136,7 @@ def test_rule_text_never_becomes_code() -> None:
     assert three(Env(ctx), Evaluator(ctx), {}).value is False
     # a hostile field name or quantifier variable is a string constant, never a name
     named = parse_condition("any(x in xs: x.b == 1)")
-    for make in (compile_value, compile_recording, compile_result):
+    for make in (compile_value, compile_recording, compile_result, compile_effects):
         source = source_of(make(named))
         assert "xs" not in source.replace("'xs'", "")
 

@@ -445,6 +445,7 @@ _RUNTIME: dict[str, Any] = {
     "_union": union,
     "tuple": tuple,
     "list": list,
+    "set": set,
     "frozenset": frozenset,
     "__builtins__": {},
 }
@@ -591,7 +592,7 @@ class _Generator:
 
     def function(self, node: Expr) -> _Program:
         out: list[ast.stmt] = []
-        result = self.emit(node, {}, out)
+        result = self.top(node, out)
         body = self.prologue + out + [ast.Return(self.returned(result))]
         func = ast.FunctionDef(
             name="_value",
@@ -613,6 +614,9 @@ class _Generator:
         for name, _, _ in self.binders:
             static.pop(name, None)
         return _Program(code, module, static, tuple(self.binders), self.reusable)
+
+    def top(self, node: Expr, out: list[ast.stmt]) -> ast.expr:
+        return self.emit(node, {}, out)
 
     def returned(self, result: ast.expr) -> ast.expr:
         return result
@@ -1284,6 +1288,135 @@ class _Generator:
         return _name(local)
 
 
+class _Effects(_Generator):
+    """Recording mode for a node whose value is not needed (the condition of a rule that held:
+    its finding needs only what it read). The same reads and absent facts, first recorded in
+    the same order: a quantifier still evaluates `where` (it decides whether the body is
+    read) but computes no value that decides nothing, and in a quantifier over the batch an
+    item is skipped once its evaluation cannot record anything new (`_skippable`): in TR-10
+    the inner window of each transfer of the outer one re-reads transfers already recorded."""
+
+    def __init__(self, node: Expr, *, outer: frozenset[str] = frozenset()) -> None:
+        super().__init__(node, record=True, outer=outer)
+
+    def top(self, node: Expr, out: list[ast.stmt]) -> ast.expr:
+        self.effects(node, {}, out)
+        return ast.Constant(None)
+
+    def effects(self, node: Expr, scope: dict[str, str], out: list[ast.stmt]) -> None:
+        if isinstance(node, Const | Literal):
+            return
+        if isinstance(node, Quantifier):
+            self.quantifier_effects(node, scope, out)
+        elif (
+            isinstance(node, Binary | Unary | Call | ListLiteral)
+            and _has_quantifier(node)
+            and not _batch_membership(node)
+            and not (isinstance(node, Call) and node.name == "linked")
+        ):
+            for child in children(node):  # its value would evaluate every operand, in order
+                self.effects(child, scope, out)
+        else:
+            self.emit(node, scope, out)  # evaluating it is what records
+
+    def quantifier_effects(
+        self, node: Quantifier, scope: dict[str, str], out: list[ast.stmt]
+    ) -> None:
+        var = node.var
+        local = self.fresh("_t")
+        items = self.labelled_items(node, scope, out, local)
+        item = self.fresh("_v")
+        inner = {**scope, var: item}
+        documents = self.documents
+        self.documents = (documents | {var}) if over_batch(node) else (documents - {var})
+        try:
+            loop: list[ast.stmt] = []
+            if node.where is not None:
+                keep = self.emit(node.where, inner, loop)
+                loop.extend(_code("if KEEP is False:\n    continue", KEEP=keep))
+            if node.body is not None:
+                self.effects(node.body, inner, loop)
+            elif node.kind == "select":  # the item, read
+                loop.extend(
+                    _code("_read(ev, (ITEM, 0), LABEL, ('',))", ITEM=item, LABEL=item + "l")
+                )
+        finally:
+            self.documents = documents
+        target = ast.Tuple([ast.Name(v, ast.Store()) for v in (item, item + "l")], ast.Store())
+        if not (over_batch(node) and _skippable(node, frozenset(scope))):
+            out.extend(
+                _code(
+                    "if ITEMS is not _U:\n    for ITEM in ITEMS:\n        LOOP",
+                    ITEMS=items,
+                    ITEM=target,
+                    LOOP=loop,
+                )
+            )
+            return
+        done = self.fresh("_t")
+        out.extend(
+            _code(
+                "if ITEMS is not _U:\n    DONE = ev.memo.get(KEY)\n    if DONE is None:\n"
+                "        DONE = ev.memo[KEY] = set()\n    FIRST = True\n"
+                "    for ITEM in ITEMS:\n        if not FIRST and _id(V) in DONE:\n"
+                "            continue\n        FIRST = False\n        LOOP\n"
+                "        DONE.add(_id(V))",
+                ITEMS=items,
+                DONE=done,
+                KEY=self.bound_constant(node, _fresh_key),
+                FIRST=self.fresh("_t"),
+                ITEM=target,
+                V=item,
+                LOOP=loop,
+            )
+        )
+
+
+def _has_quantifier(node: Expr) -> bool:
+    return isinstance(node, Quantifier) or any(_has_quantifier(c) for c in children(node))
+
+
+def _batch_membership(node: Expr) -> bool:
+    """`x in batch.KIND.path` (or `not in`): the reference interpreter's, from the batch's
+    value index."""
+    if not isinstance(node, Binary) or node.op not in ("in", "not in"):
+        return False
+    right = node.right
+    return isinstance(right, Path) and right.parts[0] == "batch" and len(right.parts) > 2
+
+
+def _skippable(node: Quantifier, bound: frozenset[str]) -> bool:
+    """Whether, in one run of a quantifier over the batch, an item's evaluation records
+    nothing new once (a) one item of this run had its `where` evaluated and (b) this document
+    has had its `where` and its body evaluated before, in any run (this finding).
+
+    So when `where` always evaluates every part of itself (no quantifier inside) and each part
+    that records reads either does not name the item (the same in every item of the run: done
+    by (a)) or names no other quantifier variable (the same whenever this document is the
+    item: done by (b)); and the body names no other quantifier variable (done by (b))."""
+    var = node.var
+    if node.where is None or _has_quantifier(node.where):
+        return False
+    outer = bound - {var}
+    if node.body is not None and free_names(node.body) & outer:
+        return False
+    return all(
+        var not in free_names(leaf) or not (free_names(leaf) & outer)
+        for leaf in _recording_leaves(node.where)
+    )
+
+
+def _recording_leaves(node: Expr) -> list[Expr]:
+    """The parts of an expression without quantifiers that record reads: paths, presence
+    tests, parameters (their key) and batch memberships (the reference evaluates them)."""
+    if isinstance(node, Path | Presence | Param) or _batch_membership(node):
+        return [node]
+    out: list[Expr] = []
+    for child in children(node):
+        out.extend(_recording_leaves(child))
+    return out
+
+
 class _ThreeValued(_Generator):
     """Three-valued mode: each node's value and the facts that make it UNKNOWN (a `Result`),
     recording as the reference does; what it cannot specialise (parameters, batch look-ups,
@@ -1609,6 +1742,13 @@ def compile_recording(node: Expr, outer: frozenset[str] = frozenset()) -> Record
     return fn
 
 
+def compile_effects(node: Expr, outer: frozenset[str] = frozenset()) -> RecordFn:
+    """A function `fn(env, ev, scope)` recording what `compile_recording(node, outer)` records,
+    for a node whose value is not needed (`_Effects`); it returns None."""
+    fn: RecordFn = _compiled(node, "effects", outer)
+    return fn
+
+
 def compile_result(node: Expr, outer: frozenset[str] = frozenset()) -> ResultFn:
     """A function `fn(env, ev, scope)` giving what `ev.evaluate_in(node, scope)` gives: the
     value and the missing facts (three-valued), recording the same reads and absent facts.
@@ -1617,9 +1757,9 @@ def compile_result(node: Expr, outer: frozenset[str] = frozenset()) -> ResultFn:
     return fn
 
 
-def _compiled(node: Expr, record: bool | None, outer: frozenset[str]) -> Any:
+def _compiled(node: Expr, record: bool | str | None, outer: frozenset[str]) -> Any:
     """The bound function of `node` (`record`: True recording, False values, None
-    three-valued), its code compiled once per structure and mode."""
+    three-valued, "effects" recording only), its code compiled once per structure and mode."""
     key = (record, outer, _structure(node))
     with _PROGRAMS_LOCK:
         program = _PROGRAMS.get(key)
@@ -1629,7 +1769,9 @@ def _compiled(node: Expr, record: bool | None, outer: frozenset[str]) -> Any:
         generator = (
             _ThreeValued(node, outer=outer)
             if record is None
-            else _Generator(node, record=record, outer=outer)
+            else _Effects(node, outer=outer)
+            if record == "effects"
+            else _Generator(node, record=bool(record), outer=outer)
         )
         program = generator.function(node)
         if not program.reusable:
@@ -1654,6 +1796,7 @@ __all__ = [
     "ValueFn",
     "aggregate",
     "builtin",
+    "compile_effects",
     "compile_recording",
     "compile_result",
     "compile_value",

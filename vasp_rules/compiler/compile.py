@@ -24,6 +24,7 @@ from .codegen import (
     RecordFn,
     ResultFn,
     ValueFn,
+    compile_effects,
     compile_recording,
     compile_result,
     compile_value,
@@ -378,7 +379,7 @@ def compile_rule(
     key = rule.key or rule.id
     program = RuleProgram(
         compile_result(condition, bound),
-        compile_recording(condition, bound),
+        compile_effects(condition, bound),
         tuple(
             (name, cache.recorder(f"{key}|values.{name}", expr, bound))
             for name, expr in values.items()
