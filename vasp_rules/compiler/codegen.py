@@ -560,6 +560,7 @@ class _Generator:
         self.binders: list[tuple[str, int, Callable[[Any], Any]]] = []
         self._numbers = itertools.count()
         self.prologue: list[ast.stmt] = []
+        self.operand_gap = "_NONE"  # the missing facts of the last unary operand (three-valued)
         #: per block of statements (a list, kept alive here): the paths computed in it
         self._blocks: dict[int, tuple[list[ast.stmt], dict[Any, str]]] = {}
         #: the bound variables that range over the batch's documents (`x in batch.KIND`)
@@ -850,6 +851,42 @@ class _Generator:
         return _name(start), _name(steps), _name(label), _name(names)
 
     # -- paths -----------------------------------------------------------------------------
+    def walked(
+        self,
+        node: Path | Presence,
+        scope: dict[str, str],
+        out: list[ast.stmt],
+        reading: str,
+        **subs: Any,
+    ) -> None:
+        """Recording a path or presence test: walked through objects here, `reading` the leaf
+        (`W`, with `LABEL` and `NAMES`), or, through a list, the reference's (`GENERAL`)."""
+        parts = node.parts if isinstance(node, Path) else node.path.parts
+        start, steps, label, names = self.recorded(parts, scope, out)
+        fallback: list[ast.stmt] = []
+        general = self.reference(node, scope, fallback)
+        out.extend(
+            _code(
+                "W = _walk(START, PARTS)\nif W is None:\n    FALLBACK\n    T = GENERAL\n"
+                + ("    G = GENERAL_GAP\n" if "G" in subs else "")  # three-valued
+                + "else:\n    "
+                + reading,
+                W=self.fresh("_w"),
+                START=start,
+                PARTS=steps,
+                FALLBACK=fallback,
+                GENERAL=general,
+                GENERAL_GAP=self.gap(general),
+                LABEL=label,
+                NAMES=names,
+                **subs,
+            )
+        )
+
+    def gap(self, value: ast.expr) -> ast.Name:
+        """The missing facts of a value (three-valued mode; `_NONE` here)."""
+        return _name("_NONE")
+
     def start(
         self, parts: tuple[str, ...], scope: dict[str, str]
     ) -> tuple[ast.expr, tuple[str, ...]]:
@@ -863,23 +900,7 @@ class _Generator:
             return self.reference(node, scope, out)
         local = self.fresh("_t")
         if self.record:  # through objects, recorded here; through lists, the reference's
-            start, parts_, label, names = self.recorded(node.parts, scope, out)
-            fallback: list[ast.stmt] = []
-            general = self.reference(node, scope, fallback)
-            out.extend(
-                _code(
-                    "W = _walk(START, PARTS)\nif W is None:\n    FALLBACK\n    T = GENERAL\n"
-                    "else:\n    T = _read(ev, W, LABEL, NAMES)",
-                    W=self.fresh("_w"),
-                    T=local,
-                    START=start,
-                    PARTS=parts_,
-                    FALLBACK=fallback,
-                    GENERAL=general,
-                    LABEL=label,
-                    NAMES=names,
-                )
-            )
+            self.walked(node, scope, out, "T = _read(ev, W, LABEL, NAMES)", T=local)
             return _name(local)
         start, parts = self.start(node.parts, scope)
         if not parts:  # a quantifier's item itself
@@ -919,23 +940,13 @@ class _Generator:
             return self.reference(node, scope, out)
         local = self.fresh("_t")
         if self.record:
-            start, parts_, label, names = self.recorded(node.path.parts, scope, out)
-            fallback: list[ast.stmt] = []
-            general = self.reference(node, scope, fallback)
-            out.extend(
-                _code(
-                    "W = _walk(START, PARTS)\nif W is None:\n    FALLBACK\n    T = GENERAL\n"
-                    "else:\n    T = _present(ev, W, LABEL, NAMES, PRESENT)",
-                    W=self.fresh("_w"),
-                    T=local,
-                    START=start,
-                    PARTS=parts_,
-                    FALLBACK=fallback,
-                    GENERAL=general,
-                    LABEL=label,
-                    NAMES=names,
-                    PRESENT=ast.Constant(node.present),
-                )
+            self.walked(
+                node,
+                scope,
+                out,
+                "T = _present(ev, W, LABEL, NAMES, PRESENT)",
+                T=local,
+                PRESENT=ast.Constant(node.present),
             )
             return _name(local)
         start, parts = self.start(node.path.parts, scope)
@@ -968,6 +979,7 @@ class _Generator:
     # -- operators -------------------------------------------------------------------------
     def unary(self, node: Unary, scope: dict[str, str], out: list[ast.stmt]) -> ast.expr:
         operand = self.emit(node.operand, scope, out)
+        self.operand_gap = self.gap(operand).id
         local = self.fresh("_t")
         template = "T = A if A is _U else not A" if node.op == "not" else "T = A if A is _U else -A"
         out.extend(_code(template, T=local, A=operand))
@@ -975,13 +987,7 @@ class _Generator:
 
     def binary(self, node: Binary, scope: dict[str, str], out: list[ast.stmt]) -> ast.expr:
         op, right = node.op, node.right
-        if (
-            op in ("in", "not in")
-            and isinstance(right, Path)
-            and right.parts[0] == "batch"
-            and "batch" not in scope
-            and len(right.parts) > 2
-        ):
+        if _batch_membership(node) and "batch" not in scope:  # the batch's value index
             return self.reference(node, scope, out)
         local = self.fresh("_t")
         a = self.emit(node.left, scope, out)
@@ -1431,7 +1437,7 @@ class _ThreeValued(_Generator):
     def returned(self, result: ast.expr) -> ast.expr:
         return ast.Call(_name("_Result"), [result, self.gap(result)], [])
 
-    def gap(self, value: ast.expr) -> ast.expr:
+    def gap(self, value: ast.expr) -> ast.Name:
         if isinstance(value, ast.Name) and value.id in self.gaps:
             return _name(self.gaps[value.id])
         return _name("_NONE")
@@ -1476,44 +1482,20 @@ class _ThreeValued(_Generator):
     def path(self, node: Path, scope: dict[str, str], out: list[ast.stmt]) -> ast.expr:
         if self.delegated(node.parts[0], scope):
             return self.reference(node, scope, out)
-        start, parts, label, names = self.recorded(node.parts, scope, out)
-        fallback: list[ast.stmt] = []
-        general = self.reference(node, scope, fallback)
         value, gap = self.result(self.fresh("_t"))
-        out.extend(
-            _code(
-                "W = _walk(START, PARTS)\nif W is None:\n    FALLBACK\n    T = GENERAL\n"
-                "    G = GENERAL_GAP\nelse:\n    T, G = _read3(ev, W, LABEL, NAMES)",
-                W=self.fresh("_w"),
-                T=value,
-                G=gap,
-                START=start,
-                PARTS=parts,
-                FALLBACK=fallback,
-                GENERAL=general,
-                GENERAL_GAP=self.gap(general),
-                LABEL=label,
-                NAMES=names,
-            )
-        )
+        self.walked(node, scope, out, "T, G = _read3(ev, W, LABEL, NAMES)", T=value, G=gap)
         return value
 
     def unary(self, node: Unary, scope: dict[str, str], out: list[ast.stmt]) -> ast.expr:
-        operand = self.emit(node.operand, scope, out)
-        value, gap = self.result(self.fresh("_t"))
-        template = "T = A if A is _U else not A" if node.op == "not" else "T = A if A is _U else -A"
-        out.extend(_code(template + "\nG = GA", T=value, A=operand, G=gap, GA=self.gap(operand)))
+        value = super().unary(node, scope, out)
+        assert isinstance(value, ast.Name)
+        _, gap = self.result(value.id)  # an unknown operand's missing facts
+        out.extend(_code("G = GA if T is _U else _NONE", G=gap, GA=self.operand_gap, T=value))
         return value
 
     def binary(self, node: Binary, scope: dict[str, str], out: list[ast.stmt]) -> ast.expr:
         op, right = node.op, node.right
-        if (
-            op in ("in", "not in")
-            and isinstance(right, Path)
-            and right.parts[0] == "batch"
-            and "batch" not in scope
-            and len(right.parts) > 2
-        ):
+        if _batch_membership(node) and "batch" not in scope:  # the batch's value index
             return self.reference(node, scope, out)
         a = self.emit(node.left, scope, out)
         b = self.emit(right, scope, out)
