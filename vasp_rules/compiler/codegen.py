@@ -31,7 +31,6 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from functools import cache
 from types import CodeType
 from typing import Any
 
@@ -452,11 +451,6 @@ _RUNTIME: dict[str, Any] = {
 
 
 # -- code templates ------------------------------------------------------------------------
-@cache
-def _parsed(template: str) -> ast.Module:
-    return ast.parse(template)
-
-
 class _Fill(ast.NodeTransformer):
     """A template's placeholders replaced: a name by an expression or another name, a
     statement that is a lone placeholder name by a list of statements."""
@@ -484,27 +478,9 @@ class _Fill(ast.NodeTransformer):
 def _code(template: str, **subs: Any) -> list[ast.stmt]:
     """Statements of one of this module's fixed templates with its placeholders filled (the
     template is this module's own text; nothing of a rule is ever parsed)."""
-    tree = _Fill(subs).visit(_copy(_parsed(template)))
-    body: list[ast.stmt] = tree.body
+    tree = _Fill(subs).visit(ast.parse(template))  # parsed afresh: the C parser is quicker
+    body: list[ast.stmt] = tree.body  # than copying a parsed tree, which the filling edits
     return body
-
-
-def _copy(node: ast.Module) -> ast.Module:
-    """A fresh copy of a parsed template (the transformer edits in place)."""
-    return _Clone().visit(node)  # type: ignore[no-any-return]
-
-
-class _Clone(ast.NodeTransformer):
-    def generic_visit(self, node: ast.AST) -> ast.AST:
-        fields = {}
-        for name, value in ast.iter_fields(node):
-            if isinstance(value, list):
-                fields[name] = [self.visit(v) if isinstance(v, ast.AST) else v for v in value]
-            elif isinstance(value, ast.AST):
-                fields[name] = self.visit(value)
-            else:
-                fields[name] = value
-        return type(node)(**fields)
 
 
 def _name(identifier: str) -> ast.Name:

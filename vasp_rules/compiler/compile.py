@@ -39,6 +39,24 @@ UNKNOWN_SUFFIX = "|U"
 Template = tuple[tuple[str, RecordFn | None, str], ...]  # (text, hole, the hole's type name)
 
 
+class Later:
+    """A finding's generated function (recording, effects or three-valued mode), compiled on
+    its first call: most rules fire on few documents, so a pack's first compile generates
+    only the projection it always needs. Two threads may both compile it: the same code."""
+
+    __slots__ = ("_make", "_node", "_outer", "_fn")
+
+    def __init__(self, make: Any, node: Expr, outer: frozenset[str]) -> None:
+        self._make, self._node, self._outer = make, node, outer
+        self._fn: Any = None
+
+    def __call__(self, env: Any, ev: Any, scope: dict[str, tuple[Any, str]]) -> Any:
+        fn = self._fn
+        if fn is None:
+            fn = self._fn = self._make(self._node, self._outer)
+        return fn(env, ev, scope)
+
+
 @dataclass(frozen=True)
 class RuleProgram:
     """A rule's generated code for building its finding (recording mode: the facts read and
@@ -281,7 +299,7 @@ class CompileCache:
         if got is None:
             if len(self._recorders) >= RULES_KEPT * 4:
                 self._recorders.clear()
-            got = self._recorders[key] = compile_recording(expr, outer)
+            got = self._recorders[key] = Later(compile_recording, expr, outer)
         return got
 
     def accepts(self, kind: str, patterns: list[dict[str, Any]]) -> bool:
@@ -378,8 +396,8 @@ def compile_rule(
     remediation = _fold_template(rule.remediation, params, as_of, bound)
     key = rule.key or rule.id
     program = RuleProgram(
-        compile_result(condition, bound),
-        compile_effects(condition, bound),
+        Later(compile_result, condition, bound),
+        Later(compile_effects, condition, bound),
         tuple(
             (name, cache.recorder(f"{key}|values.{name}", expr, bound))
             for name, expr in values.items()
