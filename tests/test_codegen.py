@@ -81,8 +81,9 @@ def test_recording_and_three_valued_modes_record_what_the_reference_records(
     text: str, document: dict[str, Any]
 ) -> None:
     """Recording mode gives the value, three-valued mode the value and the missing facts, and
-    they and the effects-only mode (a held condition) record the same facts read (labels and first-recorded order) and found absent as the
-    reference interpreter evaluating the whole condition."""
+    they and the effects-only mode (a held condition) record the same facts read (labels and
+    first-recorded order) and found absent as the reference interpreter evaluating the whole
+    condition."""
     node = parse_condition(text)
     ctx = Context(document=document, as_of=date(2026, 6, 1))  # type: ignore[arg-type]
     reference = Evaluator(ctx)
