@@ -203,9 +203,9 @@ def structuring_batches(draw: st.DrawFn) -> list[dict]:
 @given(docs=structuring_batches(), as_of=as_of_dates)
 def test_compiled_batch_quantifiers_equal_the_reference(docs: list[dict], as_of: date) -> None:
     """Batch quantifiers (TR-10's nested windows, the batchshapes pack's keyed shapes) run
-    their `where` and body as closures, over the candidates the reference takes from the
-    keyed plan: every derived field (projection) and every finding, held or unknown (recording
-    closures and Result closures), equals the reference interpreter's, byte for byte, facts
+    their `where` and body as generated code, over the candidates the reference takes from the
+    keyed plan: every derived field (projection) and every finding, held or unknown (generated
+    code in recording mode), equals the reference interpreter's, byte for byte, facts
     read from other documents (`batch.transfer[...]`) included."""
     from vasp_rules.compiler.codegen import Env
     from vasp_rules.engine.evaluate import context_for, finding_for
@@ -230,7 +230,7 @@ def test_compiled_batch_quantifiers_equal_the_reference(docs: list[dict], as_of:
                 # the held condition's recording alone (no values to mask a difference):
                 # the same reads, first recorded in the same order, and the same absent paths
                 fast_ev, slow_ev = Evaluator(ctx), Evaluator(ctx)
-                rule.program.held(fast_ev, {})
+                rule.program.held(env, fast_ev, {})
                 slow_ev.evaluate(rule.condition)
                 assert list(fast_ev.reads.items()) == list(slow_ev.reads.items()), rule.id
                 assert fast_ev.absent == slow_ev.absent, rule.id
@@ -241,10 +241,11 @@ def test_compiled_batch_quantifiers_equal_the_reference(docs: list[dict], as_of:
 
 
 def test_recording_skips_only_items_that_would_record_nothing_new() -> None:
-    """The held condition's recording skips an item of a batch quantifier once the document
-    was evaluated in full before, but never in a run that has not yet evaluated its `where`:
-    its parts that name the outer document (`s.transfer_id`) are read in every run."""
-    from vasp_rules.compiler.recorder import compile_effects, compile_recorder
+    """The held condition's recording (generated, effects only) skips an item of a batch
+    quantifier once the document was evaluated in full before, but never in a run that has
+    not yet evaluated its `where`: its parts that name the outer document (`s.transfer_id`)
+    are read in every run."""
+    from vasp_rules.compiler.codegen import Env, compile_effects, compile_recording
     from vasp_rules.engine.evaluate import context_for
     from vasp_rules.engine.reference import Evaluator
 
@@ -267,7 +268,7 @@ def test_recording_skips_only_items_that_would_record_nothing_new() -> None:
         expected = Evaluator(ctx)
         expected.evaluate(condition)
         assert len([p for p in expected.reads if p.endswith(".transfer_id")]) == 3
-        for fn in (compile_effects(condition), compile_recorder(condition)):
+        for fn in (compile_effects(condition), compile_recording(condition)):
             ev = Evaluator(ctx)
-            fn(ev, {})
+            fn(Env(ctx), ev, {})
             assert list(ev.reads.items()) == list(expected.reads.items())

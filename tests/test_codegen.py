@@ -12,7 +12,14 @@ from typing import Any
 import pytest
 
 from vasp_rules import RulePack
-from vasp_rules.compiler.codegen import Env, compile_value, source_of
+from vasp_rules.compiler.codegen import (
+    Env,
+    compile_effects,
+    compile_recording,
+    compile_result,
+    compile_value,
+    source_of,
+)
 from vasp_rules.engine.reference import Context, Evaluator
 from vasp_rules.engine.values import UNKNOWN
 from vasp_rules.lang.ast import Binary, Const, Expr, Literal, Path
@@ -26,7 +33,7 @@ def _values(text: str, document: dict[str, Any]) -> tuple[Any, Any]:
     return compile_value(node)(Env(ctx)), Evaluator(ctx, record=False).evaluate(node).value
 
 
-@pytest.mark.parametrize(
+CASES = pytest.mark.parametrize(
     "text, document",
     [
         ("a > 1 and b < 2", {"a": 3, "b": 1}),
@@ -53,11 +60,58 @@ def _values(text: str, document: dict[str, Any]) -> tuple[Any, Any]:
         ("people.n", {"people": [{"n": 1}, {"n": 2}]}),
         ("people.n is missing", {"people": [{"n": 1}, {}]}),
         ("len(xs) + max(a, 2)", {"xs": [1], "a": 5}),
+        ("len(xs) + max(a, 2)", {"xs": [1]}),
+        ("any(x in ys: x > 1)", {}),  # an absent list: read as absent, missing
+        ("[a, b, 1]", {"a": 1}),
+        ("count(x in xs where x > 1)", {"xs": [1, None, 3]}),
+        ("select(x in xs where x != 2)", {"xs": [1, 2, None]}),
+        ("all(p in people: p.n is missing or p.n > 0)", {"people": [{"n": 1}, {}, {"m": 2}]}),
     ],
 )
+
+
+@CASES
 def test_generated_values_are_the_reference_values(text: str, document: dict[str, Any]) -> None:
     generated, reference = _values(text, document)
     assert generated == reference and type(generated) is type(reference)
+
+
+@CASES
+def test_recording_and_three_valued_modes_record_what_the_reference_records(
+    text: str, document: dict[str, Any]
+) -> None:
+    """Recording mode gives the value, three-valued mode the value and the missing facts, and
+    they and the effects-only mode (a held condition) record the same facts read (labels and
+    first-recorded order) and found absent as the reference interpreter evaluating the whole
+    condition."""
+    node = parse_condition(text)
+    ctx = Context(document=document, as_of=date(2026, 6, 1))  # type: ignore[arg-type]
+    reference = Evaluator(ctx)
+    expected = reference.evaluate(node)
+    recording, three, effects = Evaluator(ctx), Evaluator(ctx), Evaluator(ctx)
+    value = compile_recording(node)(Env(ctx), recording, {})
+    result = compile_result(node)(Env(ctx), three, {})
+    assert compile_effects(node)(Env(ctx), effects, {}) is None  # what it records only
+    assert value == expected.value and type(value) is type(expected.value)
+    assert result.value == expected.value and result.missing == expected.missing
+    for ev in (recording, three, effects):
+        assert list(ev.reads.items()) == list(reference.reads.items())
+        assert ev.absent == reference.absent
+
+
+def test_a_computed_value_is_read_from_the_calling_scope() -> None:
+    """In a rule's values and templates, a name of an earlier value reads the scope (not the
+    document), and is not recorded as a fact read."""
+    node = parse_condition("total > 1 and a > 0")
+    ctx = Context(document={"a": 1, "total": 0}, as_of=date(2026, 6, 1))  # type: ignore[arg-type]
+    scope = {"total": (5, "total")}
+    reference = Evaluator(ctx)
+    reference.computed.add("total")
+    expected = reference.evaluate_in(node, scope).value
+    ev = Evaluator(ctx)
+    ev.computed.add("total")
+    assert compile_recording(node, frozenset({"total"}))(Env(ctx), ev, scope) is expected is True
+    assert ev.reads == reference.reads == {"a": 1}
 
 
 def test_a_quantifier_stops_at_its_first_decisive_item() -> None:
@@ -70,12 +124,22 @@ def test_a_quantifier_stops_at_its_first_decisive_item() -> None:
 def test_rule_text_never_becomes_code() -> None:
     hostile = '"); __import__("os").system("echo owned"); ("'
     node = Binary("==", Path(("a",)), Literal(hostile))
-    fn = compile_value(node)
-    source = source_of(fn)
-    assert "__import__" not in source and "owned" not in source
-    ast.parse(source)  # the source is the generated function alone
     ctx = Context(document={"a": "b"}, as_of=date(2026, 6, 1))  # type: ignore[arg-type]
+    fn = compile_value(node)
+    recording = compile_recording(node)
+    three = compile_result(node)
+    for generated in (fn, recording, three, compile_effects(node)):
+        source = source_of(generated)
+        assert "__import__" not in source and "owned" not in source
+        ast.parse(source)  # the source is the generated function alone
     assert fn(Env(ctx)) is False
+    assert recording(Env(ctx), Evaluator(ctx), {}) is False
+    assert three(Env(ctx), Evaluator(ctx), {}).value is False
+    # a hostile field name or quantifier variable is a string constant, never a name
+    named = parse_condition("any(x in xs: x.b == 1)")
+    for make in (compile_value, compile_recording, compile_result, compile_effects):
+        source = source_of(make(named))
+        assert "xs" not in source.replace("'xs'", "")
 
 
 def test_a_tree_of_the_same_structure_reuses_the_code_with_its_own_constants() -> None:

@@ -1,7 +1,7 @@
 """The compiled fast path gives exactly what the reference interpreter gives.
 
 Projection uses generated value-only code (vasp_rules/compiler/codegen.py) and findings use
-recording closures (vasp_rules/compiler/closures.py); the tree-walking interpreter stays the
+generated code in recording mode (the same module); the tree-walking interpreter stays the
 oracle. These properties compare them part by part (every derived field, every rule's finding,
 fired or not), on generated documents and dates, for the bundled pack and the constructs pack.
 """

@@ -25,23 +25,34 @@ from __future__ import annotations
 import ast
 import itertools
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
+from decimal import Decimal
 from types import CodeType
 from typing import Any
 
-from ..engine.reference import Context, Evaluator
+from ..engine.reference import (
+    NONE,
+    Context,
+    Evaluator,
+    Result,
+    from_document,
+    is_model,
+    union,
+)
 from ..engine.semantics import (
     aggregate,
     arithmetic,
     builtin,
     engine_value,
+    kleene,
     kleene_not,
     member_of,
     membership,
+    skips_unknown_where,
     step,
     walk_objects,
 )
@@ -54,6 +65,7 @@ from ..engine.values import (
     SHAPES,
     UNKNOWN,
     date_to_engine,
+    to_json_value,
 )
 from ..lang.ast import (
     Binary,
@@ -68,9 +80,9 @@ from ..lang.ast import (
     Quantifier,
     Unary,
     children,
+    render,
     walk,
 )
-from .memo import free_names, over_batch
 
 _MISSING = object()
 Scope = dict[str, tuple[Any, str]]
@@ -98,6 +110,12 @@ class Env:
 
 
 ValueFn = Callable[[Env], Any]
+#: a generated function in three-valued mode: `fn(env, ev, scope)` gives what
+#: `ev.evaluate_in(node, scope)` gives (the value and the missing facts), recording as it does
+ResultFn = Callable[[Env, Evaluator, Scope], Result]
+#: a generated function in recording mode: `fn(env, ev, scope)` records into `ev` what the
+#: reference interpreter records evaluating the node in `scope` (a rule's computed values)
+RecordFn = Callable[[Env, Evaluator, Scope], Any]
 
 #: The semantics module's engine values and path steps, by the names the generated code uses.
 _engine = engine_value
@@ -214,6 +232,160 @@ def _member(a: Any, container: Any, want: bool) -> Any:
     return found if want else kleene_not(found)
 
 
+# -- the runtime of recording mode: what `Evaluator` records, for paths through objects ------
+def _read(ev: Evaluator, walked: tuple[Any, int], label: str, names: tuple[str, ...]) -> Any:
+    """A path's leaf read as `Evaluator._path` reads it: recorded under its concrete path
+    (`names[taken]` after `label`) when it is a document's fact, then its engine value."""
+    raw, taken = walked
+    path = label + names[taken]  # the concrete path the reference names
+    reads = ev.reads
+    if path not in reads and from_document(path) and path not in ev.computed:
+        if not is_model(raw):
+            reads[path] = to_json_value(raw)
+    if type(raw) in PLAIN_ENGINE:
+        return raw
+    return engine_value(raw, ev.ctx.fx_to_pkr)
+
+
+def _present(
+    ev: Evaluator, walked: tuple[Any, int], label: str, names: tuple[str, ...], present: bool
+) -> bool:
+    """`PATH is present|missing` as `Evaluator._presence` records it (one leaf)."""
+    raw, taken = walked
+    path = label + names[taken]  # the concrete path the reference names
+    if path not in ev.reads and from_document(path) and not is_model(raw):
+        ev.reads[path] = to_json_value(raw)
+    if raw is None:
+        if not present:
+            ev.absent.add(path)
+        return not present
+    return present
+
+
+_LABELS: dict[str, list[str]] = {}  # a list's path -> its items' labels, `path[i]`
+_LABELS_KEPT = 8192
+
+
+def _list_items(ev: Evaluator, walked: tuple[Any, int], label: str, names: tuple[str, ...]) -> Any:
+    """A quantifier's items from a list reached through objects, labelled as
+    `Evaluator.items` labels them; UNKNOWN (its path read as absent) when there is none."""
+    raw, taken = walked
+    path = label + names[taken]  # the concrete path the reference names
+    if raw is None:
+        ev.reads.setdefault(path, None)
+        return UNKNOWN
+    labels = _LABELS.get(path)
+    if labels is None or len(labels) < len(raw):
+        if len(_LABELS) >= _LABELS_KEPT:
+            _LABELS.clear()
+        labels = _LABELS[path] = [f"{path}[{i}]" for i in range(len(raw))]
+    return list(zip(raw, labels, strict=False))  # labels may run longer
+
+
+def _read3(
+    ev: Evaluator, walked: tuple[Any, int], label: str, names: tuple[str, ...]
+) -> tuple[Any, frozenset[str]]:
+    """`_read`, with the missing fact that makes the value UNKNOWN (`Evaluator._path`)."""
+    raw, taken = walked
+    path = label + names[taken]
+    reads = ev.reads
+    if path not in reads and from_document(path) and path not in ev.computed:
+        if not is_model(raw):
+            reads[path] = to_json_value(raw)
+    value, gaps = ev.engine_value(raw, path)
+    return value, (frozenset(gaps) if value is UNKNOWN else NONE)
+
+
+def _items3(ev: Evaluator, node: Quantifier, scope: Scope) -> tuple[Any, frozenset[str]]:
+    """A quantifier's labelled items and the facts its source misses (`Evaluator.items`)."""
+    items, missing = ev.items(node, scope)
+    return (UNKNOWN if items is None else items), missing
+
+
+def _ref_items(ev: Evaluator, node: Quantifier, scope: Scope) -> Any:
+    """A quantifier's labelled items as the reference takes them (the batch, lists)."""
+    items, _ = ev.items(node, scope)
+    return UNKNOWN if items is None else items
+
+
+def _labelled(values: list[Any], label: str) -> list[tuple[Any, str]]:
+    """Items of a computed list, labelled as `Evaluator.items` labels them."""
+    return [(v, f"{label}[{i}]") for i, v in enumerate(values)]
+
+
+_MEMO_SCALARS = frozenset({str, int, bool, Decimal, type(None)})
+_MEMO_NUMBERS: weakref.WeakKeyDictionary[Expr, int] = weakref.WeakKeyDictionary()
+_MEMO_COUNTER = itertools.count()
+_MEMO_LOCK = threading.Lock()
+
+
+def _memo_number(node: Expr) -> int | None:
+    """A number shared by equal nodes (of a rule's condition and of its values); None for a
+    node that cannot be hashed (a constant list inside)."""
+    try:
+        hash(node)
+    except TypeError:
+        return None
+    with _MEMO_LOCK:
+        number = _MEMO_NUMBERS.get(node)
+        if number is None:
+            number = _MEMO_NUMBERS[node] = next(_MEMO_COUNTER)
+        return number
+
+
+def _memo_key(number: int | None, bindings: tuple[tuple[Any, str], ...]) -> Any:
+    """The key of a memoised node's value in one finding: its number and the items its
+    variables name (a scalar by value, a document's object by identity: it lives as long as
+    the finding); None when an item may not outlive the call (a computed value)."""
+    if number is None:
+        return None
+    key: list[Any] = [number]
+    for raw, label in bindings:
+        kind = type(raw)
+        if kind in _MEMO_SCALARS:
+            key.append((raw, label))
+        elif SHAPES[kind] == MODEL:
+            key.append((id(raw), label))
+        else:
+            return None
+    return tuple(key)
+
+
+def _replay(ev: Evaluator, entry: tuple[Any, tuple[tuple[str, Any], ...], frozenset[str]]) -> Any:
+    """A shared node's value, its recording (made once per batch view into an evaluator of
+    its own) replayed into `ev`: in one view, the node records the same in every finding."""
+    value, reads, absent = entry
+    for path, json_value in reads:  # all under `batch.KIND[id]`: never a computed name
+        ev.reads.setdefault(path, json_value)
+    if absent:
+        ev.absent.update(absent)
+    return value
+
+
+def free_names(node: Expr) -> frozenset[str]:
+    """The heads of the paths a node reads that it does not bind itself."""
+    if isinstance(node, Path):
+        return frozenset({node.parts[0]})
+    if isinstance(node, Presence):
+        return frozenset({node.path.parts[0]})
+    if isinstance(node, Quantifier):
+        inner: frozenset[str] = frozenset()
+        for x in (node.where, node.body):
+            if x is not None:
+                inner |= free_names(x)
+        return free_names(node.source) | (inner - {node.var})
+    out: frozenset[str] = frozenset()
+    for child in children(node):
+        out |= free_names(child)
+    return out
+
+
+def over_batch(node: Quantifier) -> bool:
+    """Whether a quantifier ranges over the batch's documents (as `Evaluator.items` says)."""
+    source = node.source
+    return isinstance(source, Path) and source.parts[0] == "batch" and len(source.parts) == 2
+
+
 def constant_words(node: Expr) -> frozenset[str] | None:
     """The items of a constant list of text (a folded parameter or literal list), for `x in
     LIST`: membership by hash gives what the scan gives (`==` on text, no UNKNOWN item)."""
@@ -254,16 +426,31 @@ _RUNTIME: dict[str, Any] = {
     "_builtin": builtin,
     "_aggregate": aggregate,
     "_id": id,
+    "_kleene": kleene,
+    "_skips": skips_unknown_where,
+    "_walk": walk_objects,
+    "_read": _read,
+    "_present": _present,
+    "_list_items": _list_items,
+    "_ref_items": _ref_items,
+    "_labelled": _labelled,
+    "_replay": _replay,
+    "_memo_key": _memo_key,
+    "_Evaluator": Evaluator,
+    "_Result": Result,
+    "_NONE": NONE,
+    "_read3": _read3,
+    "_items3": _items3,
+    "_union": union,
+    "tuple": tuple,
+    "list": list,
+    "set": set,
+    "frozenset": frozenset,
     "__builtins__": {},
 }
 
 
 # -- code templates ------------------------------------------------------------------------
-@cache
-def _parsed(template: str) -> ast.Module:
-    return ast.parse(template)
-
-
 class _Fill(ast.NodeTransformer):
     """A template's placeholders replaced: a name by an expression or another name, a
     statement that is a lone placeholder name by a list of statements."""
@@ -284,38 +471,25 @@ class _Fill(ast.NodeTransformer):
             return ast.Name(sub, node.ctx)
         if isinstance(sub, ast.Name):
             return ast.Name(sub.id, node.ctx)
-        assert isinstance(node.ctx, ast.Load), node.id
+        assert isinstance(node.ctx, ast.Load) or isinstance(sub, ast.Tuple), node.id
         return sub
 
 
 def _code(template: str, **subs: Any) -> list[ast.stmt]:
     """Statements of one of this module's fixed templates with its placeholders filled (the
     template is this module's own text; nothing of a rule is ever parsed)."""
-    tree = _Fill(subs).visit(_copy(_parsed(template)))
-    body: list[ast.stmt] = tree.body
+    tree = _Fill(subs).visit(ast.parse(template))  # parsed afresh: the C parser is quicker
+    body: list[ast.stmt] = tree.body  # than copying a parsed tree, which the filling edits
     return body
-
-
-def _copy(node: ast.Module) -> ast.Module:
-    """A fresh copy of a parsed template (the transformer edits in place)."""
-    return _Clone().visit(node)  # type: ignore[no-any-return]
-
-
-class _Clone(ast.NodeTransformer):
-    def generic_visit(self, node: ast.AST) -> ast.AST:
-        fields = {}
-        for name, value in ast.iter_fields(node):
-            if isinstance(value, list):
-                fields[name] = [self.visit(v) if isinstance(v, ast.AST) else v for v in value]
-            elif isinstance(value, ast.AST):
-                fields[name] = self.visit(value)
-            else:
-                fields[name] = value
-        return type(node)(**fields)
 
 
 def _name(identifier: str) -> ast.Name:
     return ast.Name(identifier, ast.Load())
+
+
+def _env_doc() -> ast.expr:
+    """`env.doc`: the evaluating document."""
+    return ast.Attribute(_name("env"), "doc", ast.Load())
 
 
 _COMPARE_OPS: dict[str, type[ast.cmpop]] = {
@@ -342,18 +516,29 @@ def _mentions(node: Expr, names: frozenset[str]) -> bool:
 
 
 class _Generator:
-    """Builds one function `_value(env)` for one expression.
+    """Builds one function for one expression: `_value(env)` (values mode) or, recording,
+    `_value(env, ev, scope)`, which also records into `ev` what the reference records.
 
     The code depends only on the expression's structure (`_structure`); what a date or a
     parameter changes (folded constants, nodes handed to the reference interpreter) reaches it
     through its namespace, bound from the tree's nodes by their pre-order position. So a new
     date whose trees have the same structure reuses the compiled code with a new namespace."""
 
-    def __init__(self, node: Expr) -> None:
+    def __init__(
+        self, node: Expr, *, record: bool = False, outer: frozenset[str] = frozenset()
+    ) -> None:
+        #: recording mode: evaluate every part the reference evaluates (both sides of
+        #: and/or, every item) and record the facts read and found absent, with their labels
+        self.record = record
+        #: names of the scope the function is called with (a rule's computed values)
+        self.outer = outer
         self.namespace: dict[str, Any] = dict(_RUNTIME)
         self.binders: list[tuple[str, int, Callable[[Any], Any]]] = []
         self._numbers = itertools.count()
         self.prologue: list[ast.stmt] = []
+        self.operand_gap = "_NONE"  # the missing facts of the last unary operand (three-valued)
+        #: per block of statements (a list, kept alive here): the paths computed in it
+        self._blocks: dict[int, tuple[list[ast.stmt], dict[Any, str]]] = {}
         #: the bound variables that range over the batch's documents (`x in batch.KIND`)
         self.documents: frozenset[str] = frozenset()
         self._positions: dict[int, int] = {}
@@ -384,12 +569,16 @@ class _Generator:
 
     def function(self, node: Expr) -> _Program:
         out: list[ast.stmt] = []
-        result = self.emit(node, {}, out)
-        body = self.prologue + out + [ast.Return(result)]
+        result = self.top(node, out)
+        body = self.prologue + out + [ast.Return(self.returned(result))]
         func = ast.FunctionDef(
             name="_value",
             args=ast.arguments(
-                posonlyargs=[], args=[ast.arg("env")], kwonlyargs=[], kw_defaults=[], defaults=[]
+                posonlyargs=[],
+                args=[ast.arg(a) for a in (("env", "ev", "scope") if self.record else ("env",))],
+                kwonlyargs=[],
+                kw_defaults=[],
+                defaults=[],
             ),
             body=body,
             decorator_list=[],
@@ -403,10 +592,76 @@ class _Generator:
             static.pop(name, None)
         return _Program(code, module, static, tuple(self.binders), self.reusable)
 
+    def top(self, node: Expr, out: list[ast.stmt]) -> ast.expr:
+        return self.emit(node, {}, out)
+
+    def returned(self, result: ast.expr) -> ast.expr:
+        return result
+
     # -- hoisting --------------------------------------------------------------------------
     def emit(self, node: Expr, scope: dict[str, str], out: list[ast.stmt]) -> ast.expr:
         """Statements appended to `out` computing `node`; the returned expression is a name or
-        constant holding its value (evaluating it has no effect)."""
+        constant holding its value (evaluating it has no effect). A path already computed
+        earlier in the same block, from the same binding, is that value again (`"X" in
+        p.roles or "Y" in p.roles`): reading it again would give, and record, nothing new."""
+        if not isinstance(node, Path):
+            return self.computed(node, scope, out)
+        block = self._blocks.get(id(out))
+        if block is None or block[0] is not out:
+            block = self._blocks[id(out)] = (out, {})
+        key = (node.parts, scope.get(node.parts[0]))
+        known = block[1].get(key)
+        if known is None:
+            value = self.computed(node, scope, out)
+            if not isinstance(value, ast.Name):
+                return value
+            known = block[1][key] = value.id
+        return _name(known)
+
+    def computed(self, node: Expr, scope: dict[str, str], out: list[ast.stmt]) -> ast.expr:
+        bound = frozenset(scope)
+        if self.record and self.memoisable(node, bound):
+            # a rule's `values` often restate its condition's quantifiers and their `where`
+            # for the same item: computed once per finding (the evaluator's memo). Exact: in
+            # one finding a second evaluation would record only what the first recorded.
+            names = sorted(free_names(node) & bound)
+            key, local = self.fresh("_m"), self.fresh("_t")
+            inner: list[ast.stmt] = []
+            value = self.hoisted(node, scope, inner)
+            out.extend(
+                _code(
+                    "K = _memo_key(NUMBER, BINDINGS)\n"
+                    "T = _MISSING if K is None else ev.memo.get(K, _MISSING)\n"
+                    "if T is _MISSING:\n    BODY\n    T = VALUE\n    if K is not None:\n"
+                    "        ev.memo[K] = T",
+                    K=key,
+                    T=local,
+                    NUMBER=self.bound_constant(node, _memo_number),
+                    BINDINGS=ast.Tuple(
+                        [
+                            ast.Tuple([_name(scope[n]), _name(scope[n] + "l")], ast.Load())
+                            for n in names
+                        ],
+                        ast.Load(),
+                    ),
+                    BODY=inner,
+                    VALUE=value,
+                )
+            )
+            return _name(local)
+        return self.hoisted(node, scope, out)
+
+    def memoisable(self, node: Expr, bound: frozenset[str]) -> bool:
+        """An `and`/`or` or a quantifier inside a quantifier, reading its items (not the
+        batch's documents, not a computed value): kept per finding in recording mode."""
+        if not (
+            isinstance(node, Quantifier) or (isinstance(node, Binary) and node.op in ("and", "or"))
+        ):
+            return False
+        free = free_names(node)
+        return bool(free & bound) and not (free & (self.outer | self.documents | {"batch"}))
+
+    def hoisted(self, node: Expr, scope: dict[str, str], out: list[ast.stmt]) -> ast.expr:
         bound = frozenset(scope)
         if not bound or isinstance(node, Const | Literal):
             return self.plain(node, scope, out)
@@ -444,6 +699,22 @@ class _Generator:
         local = self.fresh("_t")
         inner = []
         value = self.plain(node, scope, inner)
+        if shared and self.record:  # evaluated once per view into an evaluator of its own
+            out.extend(
+                _code(
+                    "T = D.get(_id(V), _MISSING)\n"
+                    "if T is _MISSING:\n    SAVED = ev\n    ev = _Evaluator(env.ctx)\n"
+                    "    BODY\n    T = (VALUE, tuple(ev.reads.items()), frozenset(ev.absent))\n"
+                    "    ev = SAVED\n    D[_id(V)] = T\nT = _replay(ev, T)",
+                    T=local,
+                    D=table,
+                    V=scope[var],
+                    BODY=inner,
+                    VALUE=value,
+                    SAVED=self.fresh("_e"),
+                )
+            )
+            return _name(local)
         out.extend(
             _code(
                 "T = D.get(_id(V), _MISSING)\n"
@@ -487,7 +758,9 @@ class _Generator:
         local = self.fresh("_t")
         out.extend(
             _code(
-                "T = env.reference(NODE, SCOPE)",
+                "T = ev.evaluate_in(NODE, SCOPE).value"
+                if self.record
+                else "T = env.reference(NODE, SCOPE)",
                 T=local,
                 NODE=self.bound_constant(node, _itself),
                 SCOPE=self.scope_dict(scope),
@@ -496,16 +769,100 @@ class _Generator:
         return _name(local)
 
     def scope_dict(self, scope: dict[str, str]) -> ast.expr:
-        """A reference scope (name -> (raw value, label)) of the bound variables."""
-        keys: list[ast.expr | None] = []
-        values: list[ast.expr] = []
+        """A reference scope (name -> (raw value, label)) of the bound variables (recording:
+        with their labels, over the scope the function was called with)."""
+        if self.record and not scope:
+            return _name("scope")
+        keys: list[ast.expr | None] = [None] if self.record else []
+        values: list[ast.expr] = [_name("scope")] if self.record else []
         for var, local in scope.items():
-            label = self.constant(var)
-            keys.append(label)
+            name = self.constant(var)
+            keys.append(name)
+            label = _name(local + "l") if self.record else name
             values.append(ast.Tuple([_name(local), label], ast.Load()))
         return ast.Dict(keys, values)
 
+    def delegated(self, head: str, scope: dict[str, str]) -> bool:
+        """Whether a path from `head` is the reference interpreter's: from `as_of` or the
+        batch."""
+        return head not in scope and head in ("as_of", "batch")
+
+    def recorded(
+        self, parts: tuple[str, ...], scope: dict[str, str], out: list[ast.stmt]
+    ) -> tuple[ast.expr, ast.expr, ast.expr, ast.expr]:
+        """Recording a path through objects: its start, steps, the start's label and the
+        concrete path's ending after each number of steps taken (`_read`). A name the
+        calling scope may bind (a computed value) starts there when it does, as in the
+        reference, and from the document otherwise."""
+        head, rest = parts[0], parts[1:]
+        from_var = tuple("".join("." + p for p in rest[:i]) for i in range(len(rest) + 1))
+        from_doc = tuple(".".join(parts[:i]) for i in range(len(parts) + 1))
+        if head in scope:
+            return (
+                _name(scope[head]),
+                self.constant(rest),
+                _name(scope[head] + "l"),
+                self.constant(from_var),
+            )
+        if head not in self.outer:
+            return _env_doc(), self.constant(parts), ast.Constant(""), self.constant(from_doc)
+        start, steps, label, names = (self.fresh(p) for p in ("_s", "_p", "_l", "_n"))
+        out.extend(
+            _code(
+                "E = scope.get(HEAD)\nif E is None:\n    S = env.doc\n    P = PARTS\n"
+                "    L = ''\n    N = FROM_DOC\nelse:\n    S, L = E\n    P = REST\n"
+                "    N = FROM_VAR",
+                E=self.fresh("_o"),
+                HEAD=self.constant(head),
+                S=start,
+                P=steps,
+                L=label,
+                N=names,
+                PARTS=self.constant(parts),
+                FROM_DOC=self.constant(from_doc),
+                REST=self.constant(rest),
+                FROM_VAR=self.constant(from_var),
+            )
+        )
+        return _name(start), _name(steps), _name(label), _name(names)
+
     # -- paths -----------------------------------------------------------------------------
+    def walked(
+        self,
+        node: Path | Presence,
+        scope: dict[str, str],
+        out: list[ast.stmt],
+        reading: str,
+        **subs: Any,
+    ) -> None:
+        """Recording a path or presence test: walked through objects here, `reading` the leaf
+        (`W`, with `LABEL` and `NAMES`), or, through a list, the reference's (`GENERAL`)."""
+        parts = node.parts if isinstance(node, Path) else node.path.parts
+        start, steps, label, names = self.recorded(parts, scope, out)
+        fallback: list[ast.stmt] = []
+        general = self.reference(node, scope, fallback)
+        out.extend(
+            _code(
+                "W = _walk(START, PARTS)\nif W is None:\n    FALLBACK\n    T = GENERAL\n"
+                + ("    G = GENERAL_GAP\n" if "G" in subs else "")  # three-valued
+                + "else:\n    "
+                + reading,
+                W=self.fresh("_w"),
+                START=start,
+                PARTS=steps,
+                FALLBACK=fallback,
+                GENERAL=general,
+                GENERAL_GAP=self.gap(general),
+                LABEL=label,
+                NAMES=names,
+                **subs,
+            )
+        )
+
+    def gap(self, value: ast.expr) -> ast.Name:
+        """The missing facts of a value (three-valued mode; `_NONE` here)."""
+        return _name("_NONE")
+
     def start(
         self, parts: tuple[str, ...], scope: dict[str, str]
     ) -> tuple[ast.expr, tuple[str, ...]]:
@@ -515,11 +872,13 @@ class _Generator:
         return ast.Attribute(_name("env"), "doc", ast.Load()), parts
 
     def path(self, node: Path, scope: dict[str, str], out: list[ast.stmt]) -> ast.expr:
-        head = node.parts[0]
-        if head in ("as_of", "batch") and head not in scope:
+        if self.delegated(node.parts[0], scope):
             return self.reference(node, scope, out)
-        start, parts = self.start(node.parts, scope)
         local = self.fresh("_t")
+        if self.record:  # through objects, recorded here; through lists, the reference's
+            self.walked(node, scope, out, "T = _read(ev, W, LABEL, NAMES)", T=local)
+            return _name(local)
+        start, parts = self.start(node.parts, scope)
         if not parts:  # a quantifier's item itself
             out.extend(_code("T = _engine(START, env.ctx.fx_to_pkr)", T=local, START=start))
             return _name(local)
@@ -553,11 +912,20 @@ class _Generator:
         return _name(local)
 
     def presence(self, node: Presence, scope: dict[str, str], out: list[ast.stmt]) -> ast.expr:
-        head = node.path.parts[0]
-        if head in ("as_of", "batch") and head not in scope:
+        if self.delegated(node.path.parts[0], scope):
             return self.reference(node, scope, out)
-        start, parts = self.start(node.path.parts, scope)
         local = self.fresh("_t")
+        if self.record:
+            self.walked(
+                node,
+                scope,
+                out,
+                "T = _present(ev, W, LABEL, NAMES, PRESENT)",
+                T=local,
+                PRESENT=ast.Constant(node.present),
+            )
+            return _name(local)
+        start, parts = self.start(node.path.parts, scope)
         template = (
             "T = _absent(START, PARTS)" if not node.present else "T = not _absent(START, PARTS)"
         )
@@ -587,6 +955,7 @@ class _Generator:
     # -- operators -------------------------------------------------------------------------
     def unary(self, node: Unary, scope: dict[str, str], out: list[ast.stmt]) -> ast.expr:
         operand = self.emit(node.operand, scope, out)
+        self.operand_gap = self.gap(operand).id
         local = self.fresh("_t")
         template = "T = A if A is _U else not A" if node.op == "not" else "T = A if A is _U else -A"
         out.extend(_code(template, T=local, A=operand))
@@ -594,16 +963,14 @@ class _Generator:
 
     def binary(self, node: Binary, scope: dict[str, str], out: list[ast.stmt]) -> ast.expr:
         op, right = node.op, node.right
-        if (
-            op in ("in", "not in")
-            and isinstance(right, Path)
-            and right.parts[0] == "batch"
-            and "batch" not in scope
-            and len(right.parts) > 2
-        ):
+        if _batch_membership(node) and "batch" not in scope:  # the batch's value index
             return self.reference(node, scope, out)
         local = self.fresh("_t")
         a = self.emit(node.left, scope, out)
+        if op in ("and", "or") and self.record:  # both sides: the reference records each
+            b = self.emit(right, scope, out)
+            out.extend(_code("T = _kleene(OP, A, B)", T=local, A=a, B=b, OP=self.constant(op)))
+            return _name(local)
         if op in ("and", "or"):
             decisive = op == "or"  # the value that settles it whatever the other side is
             rest: list[ast.stmt] = []
@@ -645,6 +1012,13 @@ class _Generator:
                     B=b,
                     WANT=want,
                 )
+            )
+            return _name(local)
+        if op in _COMPARE_OPS and self.record:  # both sides, as the reference
+            b = self.emit(right, scope, out)
+            test = ast.Compare(a, [_COMPARE_OPS[op]()], [b])
+            out.extend(
+                _code("T = _U if A is _U or B is _U else TEST", T=local, A=a, B=b, TEST=test)
             )
             return _name(local)
         if op in _COMPARE_OPS:
@@ -723,7 +1097,18 @@ class _Generator:
             loop.extend(
                 _code("KEEP = WHERE\nif KEEP is False:\n    continue", KEEP=keep, WHERE=where)
             )
-        if node.body is None and kind == "select":  # the item itself
+        if node.body is None and kind == "select" and self.record:  # the item, read
+            loop.extend(
+                _code(
+                    "V = _read(ev, (ITEM, 0), LABEL, ('',))"
+                    + ("\nif KEEP is _U:\n    V = _U" if where is not None else ""),
+                    V=value,
+                    KEEP=keep,
+                    ITEM=item,
+                    LABEL=item + "l",
+                )
+            )
+        elif node.body is None and kind == "select":  # the item itself
             template = "V = _engine(ITEM, env.ctx.fx_to_pkr)"
             if where is not None:
                 template = "V = _U if KEEP is _U else _engine(ITEM, env.ctx.fx_to_pkr)"
@@ -736,26 +1121,19 @@ class _Generator:
             loop.extend(body_code)
             if where is None:
                 loop.extend(_code("V = BODY", V=value, BODY=body))
-            else:
-                skip = (
-                    "V is False"
-                    if kind in ("any", "none", "count")
-                    else "V is True"
-                    if kind == "all"
-                    else "False"
-                )
+            else:  # an UNKNOWN `where`: the semantics module's skip rule
                 loop.extend(
                     _code(
-                        "V = BODY\nif KEEP is _U:\n    if "
-                        + skip
-                        + ":\n        continue\n    V = _U",
+                        "V = BODY\nif KEEP is _U:\n    if _skips(KIND, V):\n        continue\n"
+                        "    V = _U",
                         V=value,
                         BODY=body,
                         KEEP=keep,
+                        KIND=self.constant(kind),
                     )
                 )
         decisive = {"any": ("True", "True"), "none": ("True", "False"), "all": ("False", "False")}
-        if kind in decisive:
+        if kind in decisive and not self.record:  # stops at its first decisive item
             when, gives = decisive[kind]
             loop.extend(
                 _code(
@@ -796,7 +1174,10 @@ class _Generator:
                 "    for ITEM in ITEMS:\n        LOOP\n    T = _aggregate(KIND, VALUES, UNKNOWN)",
                 T=local,
                 ITEMS=items,
-                ITEM=item,
+                # recording: every item, with its label (the concrete path the reference names)
+                ITEM=ast.Tuple([ast.Name(v, ast.Store()) for v in (item, item + "l")], ast.Store())
+                if self.record
+                else item,
                 UNKNOWN=unknown,
                 VALUES=values,
                 LOOP=loop,
@@ -810,6 +1191,8 @@ class _Generator:
         anything else; UNKNOWN when the source is absent."""
         source = node.source
         local = self.fresh("_t")
+        if self.record:
+            return self.labelled_items(node, scope, out, local)
         if isinstance(source, Path) and source.parts[0] == "batch" and "batch" not in scope:
             if len(source.parts) != 2:  # a path into the batch's documents: their values
                 template = "T = _batch_leaves(env, NODE, SCOPE)"
@@ -838,6 +1221,385 @@ class _Generator:
             return _name(local)
         return self.emit(source, scope, out)
 
+    def labelled_items(
+        self, node: Quantifier, scope: dict[str, str], out: list[ast.stmt], local: str
+    ) -> ast.expr:
+        """Recording: the items with their labels, as `Evaluator.items` gives them (a list
+        reached through objects taken here, the batch and other lists by the reference)."""
+        source = node.source
+        if not isinstance(source, Path):  # a computed list: its items named `ORIGIN[i]`
+            value = self.emit(source, scope, out)
+            out.extend(
+                _code(
+                    "T = _U if V is _U else _labelled(V, LABEL)",
+                    T=local,
+                    V=value,
+                    LABEL=self.bound_constant(source, _origin),
+                )
+            )
+            return _name(local)
+        fallback: list[ast.stmt] = []
+        general = self.fresh("_t")
+        fallback.extend(
+            _code(
+                "T = _ref_items(ev, NODE, SCOPE)",
+                T=general,
+                NODE=self.bound_constant(node, _itself),
+                SCOPE=self.scope_dict(scope),
+            )
+        )
+        if self.delegated(source.parts[0], scope):
+            out.extend(fallback)
+            return _name(general)
+        start, parts, label, names = self.recorded(source.parts, scope, out)
+        out.extend(
+            _code(
+                "W = _walk(START, PARTS)\n"
+                "if W is None or (W[0] is not None and type(W[0]) is not list):\n"
+                "    FALLBACK\n    T = GENERAL\nelse:\n    T = _list_items(ev, W, LABEL, NAMES)",
+                W=self.fresh("_w"),
+                T=local,
+                START=start,
+                PARTS=parts,
+                FALLBACK=fallback,
+                GENERAL=_name(general),
+                LABEL=label,
+                NAMES=names,
+            )
+        )
+        return _name(local)
+
+
+class _Effects(_Generator):
+    """Recording mode for a node whose value is not needed (the condition of a rule that held:
+    its finding needs only what it read). The same reads and absent facts, first recorded in
+    the same order: a quantifier still evaluates `where` (it decides whether the body is
+    read) but computes no value that decides nothing, and in a quantifier over the batch an
+    item is skipped once its evaluation cannot record anything new (`_skippable`): in TR-10
+    the inner window of each transfer of the outer one re-reads transfers already recorded."""
+
+    def __init__(self, node: Expr, *, outer: frozenset[str] = frozenset()) -> None:
+        super().__init__(node, record=True, outer=outer)
+
+    def top(self, node: Expr, out: list[ast.stmt]) -> ast.expr:
+        self.effects(node, {}, out)
+        return ast.Constant(None)
+
+    def effects(self, node: Expr, scope: dict[str, str], out: list[ast.stmt]) -> None:
+        if isinstance(node, Const | Literal):
+            return
+        if isinstance(node, Quantifier):
+            self.quantifier_effects(node, scope, out)
+        elif (
+            isinstance(node, Binary | Unary | Call | ListLiteral)
+            and _has_quantifier(node)
+            and not _batch_membership(node)
+            and not (isinstance(node, Call) and node.name == "linked")
+        ):
+            for child in children(node):  # its value would evaluate every operand, in order
+                self.effects(child, scope, out)
+        else:
+            self.emit(node, scope, out)  # evaluating it is what records
+
+    def quantifier_effects(
+        self, node: Quantifier, scope: dict[str, str], out: list[ast.stmt]
+    ) -> None:
+        var = node.var
+        local = self.fresh("_t")
+        items = self.labelled_items(node, scope, out, local)
+        item = self.fresh("_v")
+        inner = {**scope, var: item}
+        documents = self.documents
+        self.documents = (documents | {var}) if over_batch(node) else (documents - {var})
+        try:
+            loop: list[ast.stmt] = []
+            if node.where is not None:
+                keep = self.emit(node.where, inner, loop)
+                loop.extend(_code("if KEEP is False:\n    continue", KEEP=keep))
+            if node.body is not None:
+                self.effects(node.body, inner, loop)
+            elif node.kind == "select":  # the item, read
+                loop.extend(
+                    _code("_read(ev, (ITEM, 0), LABEL, ('',))", ITEM=item, LABEL=item + "l")
+                )
+        finally:
+            self.documents = documents
+        target = ast.Tuple([ast.Name(v, ast.Store()) for v in (item, item + "l")], ast.Store())
+        if not (over_batch(node) and _skippable(node, frozenset(scope))):
+            out.extend(
+                _code(
+                    "if ITEMS is not _U:\n    for ITEM in ITEMS:\n        LOOP",
+                    ITEMS=items,
+                    ITEM=target,
+                    LOOP=loop,
+                )
+            )
+            return
+        done = self.fresh("_t")
+        out.extend(
+            _code(
+                "if ITEMS is not _U:\n    DONE = ev.memo.get(KEY)\n    if DONE is None:\n"
+                "        DONE = ev.memo[KEY] = set()\n    FIRST = True\n"
+                "    for ITEM in ITEMS:\n        if not FIRST and _id(V) in DONE:\n"
+                "            continue\n        FIRST = False\n        LOOP\n"
+                "        DONE.add(_id(V))",
+                ITEMS=items,
+                DONE=done,
+                KEY=self.bound_constant(node, _fresh_key),
+                FIRST=self.fresh("_t"),
+                ITEM=target,
+                V=item,
+                LOOP=loop,
+            )
+        )
+
+
+def _has_quantifier(node: Expr) -> bool:
+    return isinstance(node, Quantifier) or any(_has_quantifier(c) for c in children(node))
+
+
+def _batch_membership(node: Expr) -> bool:
+    """`x in batch.KIND.path` (or `not in`): the reference interpreter's, from the batch's
+    value index."""
+    if not isinstance(node, Binary) or node.op not in ("in", "not in"):
+        return False
+    right = node.right
+    return isinstance(right, Path) and right.parts[0] == "batch" and len(right.parts) > 2
+
+
+def _skippable(node: Quantifier, bound: frozenset[str]) -> bool:
+    """Whether, in one run of a quantifier over the batch, an item's evaluation records
+    nothing new once (a) one item of this run had its `where` evaluated and (b) this document
+    has had its `where` and its body evaluated before, in any run (this finding).
+
+    So when `where` always evaluates every part of itself (no quantifier inside) and each part
+    that records reads either does not name the item (the same in every item of the run: done
+    by (a)) or names no other quantifier variable (the same whenever this document is the
+    item: done by (b)); and the body names no other quantifier variable (done by (b))."""
+    var = node.var
+    if node.where is None or _has_quantifier(node.where):
+        return False
+    outer = bound - {var}
+    if node.body is not None and free_names(node.body) & outer:
+        return False
+    return all(
+        var not in free_names(leaf) or not (free_names(leaf) & outer)
+        for leaf in _recording_leaves(node.where)
+    )
+
+
+def _recording_leaves(node: Expr) -> list[Expr]:
+    """The parts of an expression without quantifiers that record reads: paths, presence
+    tests, parameters (their key) and batch memberships (the reference evaluates them)."""
+    if isinstance(node, Path | Presence | Param) or _batch_membership(node):
+        return [node]
+    out: list[Expr] = []
+    for child in children(node):
+        out.extend(_recording_leaves(child))
+    return out
+
+
+class _ThreeValued(_Generator):
+    """Three-valued mode: each node's value and the facts that make it UNKNOWN (a `Result`),
+    recording as the reference does; what it cannot specialise (parameters, batch look-ups,
+    paths through lists) and what the semantics of missing facts are (membership,
+    arithmetic's gaps, a quantifier's aggregate) are the reference interpreter's own. It
+    builds the finding of a rule that could not be decided (rare), so nothing is hoisted."""
+
+    def __init__(self, node: Expr, *, outer: frozenset[str] = frozenset()) -> None:
+        super().__init__(node, record=True, outer=outer)
+        self.gaps: dict[str, str] = {}  # a value's local -> the local of its missing facts
+
+    def returned(self, result: ast.expr) -> ast.expr:
+        return ast.Call(_name("_Result"), [result, self.gap(result)], [])
+
+    def gap(self, value: ast.expr) -> ast.Name:
+        if isinstance(value, ast.Name) and value.id in self.gaps:
+            return _name(self.gaps[value.id])
+        return _name("_NONE")
+
+    def result(self, local: str) -> tuple[ast.Name, str]:
+        gap = self.gaps[local] = local + "g"
+        return _name(local), gap
+
+    def emit(self, node: Expr, scope: dict[str, str], out: list[ast.stmt]) -> ast.expr:
+        if not isinstance(node, ListLiteral):
+            return self.plain(node, scope, out)
+        items = [self.emit(i, scope, out) for i in node.items]
+        value, gap = self.result(self.fresh("_t"))
+        out.extend(
+            _code(
+                "T = ITEMS\nG = _union(GAPS)",
+                T=value,
+                G=gap,
+                ITEMS=ast.List(items, ast.Load()),
+                GAPS=ast.List([self.gap(i) for i in items], ast.Load()),
+            )
+        )
+        return value
+
+    def reference(self, node: Expr, scope: dict[str, str], out: list[ast.stmt]) -> ast.expr:
+        value, gap = self.result(self.fresh("_t"))
+        out.extend(
+            _code(
+                "R = ev.evaluate_in(NODE, SCOPE)\nT = R.value\nG = R.missing",
+                R=self.fresh("_r"),
+                T=value,
+                G=gap,
+                NODE=self.bound_constant(node, _itself),
+                SCOPE=self.scope_dict(scope),
+            )
+        )
+        return value
+
+    def param(self, node: Param, scope: dict[str, str], out: list[ast.stmt]) -> ast.expr:
+        return self.reference(node, scope, out)
+
+    def path(self, node: Path, scope: dict[str, str], out: list[ast.stmt]) -> ast.expr:
+        if self.delegated(node.parts[0], scope):
+            return self.reference(node, scope, out)
+        value, gap = self.result(self.fresh("_t"))
+        self.walked(node, scope, out, "T, G = _read3(ev, W, LABEL, NAMES)", T=value, G=gap)
+        return value
+
+    def unary(self, node: Unary, scope: dict[str, str], out: list[ast.stmt]) -> ast.expr:
+        value = super().unary(node, scope, out)
+        assert isinstance(value, ast.Name)
+        _, gap = self.result(value.id)  # an unknown operand's missing facts
+        out.extend(_code("G = GA if T is _U else _NONE", G=gap, GA=self.operand_gap, T=value))
+        return value
+
+    def binary(self, node: Binary, scope: dict[str, str], out: list[ast.stmt]) -> ast.expr:
+        op, right = node.op, node.right
+        if _batch_membership(node) and "batch" not in scope:  # the batch's value index
+            return self.reference(node, scope, out)
+        a = self.emit(node.left, scope, out)
+        b = self.emit(right, scope, out)
+        value, gap = self.result(self.fresh("_t"))
+        subs = dict(T=value, G=gap, A=a, B=b, GA=self.gap(a), GB=self.gap(b), OP=self.constant(op))
+        if op in ("and", "or"):
+            template = "T = _kleene(OP, A, B)\nG = (GA | GB) if T is _U else _NONE"
+        elif op in ("in", "not in"):
+            template = (
+                "R = ev.membership(OP, _Result(A, GA), _Result(B, GB))\nT = R.value\nG = R.missing"
+            )
+        elif op in _COMPARE_OPS:
+            subs["TEST"] = ast.Compare(a, [_COMPARE_OPS[op]()], [b])
+            template = (
+                "if A is _U or B is _U:\n    T = _U\n    G = GA | GB\nelse:\n"
+                "    T = TEST\n    G = _NONE"
+            )
+        else:
+            subs["NODE"] = self.bound_constant(node, _itself)
+            template = (
+                "if A is _U or B is _U:\n    T = _U\n    G = GA | GB\nelse:\n"
+                "    R = ev.arith(OP, A, B, GA | GB, NODE)\n    T = R.value\n    G = R.missing"
+            )
+        out.extend(_code(template, R=self.fresh("_r"), **subs))
+        return value
+
+    def call(self, node: Call, scope: dict[str, str], out: list[ast.stmt]) -> ast.expr:
+        if node.name == "linked":
+            return self.reference(node, scope, out)
+        args = [self.emit(a, scope, out) for a in node.args]
+        value, gap = self.result(self.fresh("_t"))
+        unknown = ast.BoolOp(
+            ast.Or(),
+            [ast.Compare(a, [ast.Is()], [_name("_U")]) for a in args] + [ast.Constant(False)],
+        )
+        out.extend(
+            _code(
+                "if UNKNOWN:\n    T = _U\n    G = _union(GAPS)\nelse:\n"
+                "    T = _builtin(NAME, ARGS)\n    G = _NONE",
+                T=value,
+                G=gap,
+                UNKNOWN=unknown,
+                GAPS=ast.List([self.gap(a) for a in args], ast.Load()),
+                NAME=self.constant(node.name),
+                ARGS=ast.List(list(args), ast.Load()),
+            )
+        )
+        return value
+
+    def quantifier(self, node: Quantifier, scope: dict[str, str], out: list[ast.stmt]) -> ast.expr:
+        kind, var = node.kind, node.var
+        source = node.source
+        items, items_gap = self.fresh("_t"), self.fresh("_t")
+        if isinstance(source, Path):
+            out.extend(
+                _code(
+                    "I, IG = _items3(ev, NODE, SCOPE)",
+                    I=items,
+                    IG=items_gap,
+                    NODE=self.bound_constant(node, _itself),
+                    SCOPE=self.scope_dict(scope),
+                )
+            )
+        else:
+            computed = self.emit(source, scope, out)
+            out.extend(
+                _code(
+                    "I = _U if V is _U else _labelled(V, LABEL)\nIG = GV",
+                    I=items,
+                    IG=items_gap,
+                    V=computed,
+                    GV=self.gap(computed),
+                    LABEL=self.bound_constant(source, _origin),
+                )
+            )
+        item = self.fresh("_v")
+        inner = {**scope, var: item}
+        keep, keep_gap, v, v_gap = (self.fresh("_t") for _ in range(4))
+        loop: list[ast.stmt] = []
+        if node.where is not None:
+            w = self.emit(node.where, inner, loop)
+            loop.extend(
+                _code(
+                    "K = W\nKG = WG\nif K is False:\n    continue",
+                    K=keep,
+                    KG=keep_gap,
+                    W=w,
+                    WG=self.gap(w),
+                )
+            )
+        else:
+            loop.extend(_code("K = True\nKG = _NONE", K=keep, KG=keep_gap))
+        subs: dict[str, Any] = dict(V=v, VG=v_gap, K=keep, KG=keep_gap, ITEM=item, LABEL=item + "l")
+        if node.body is None and kind == "select":  # the item itself, read
+            template = (
+                "V, VG = _read3(ev, (ITEM, 0), LABEL, ('',))\nif K is _U:\n    V = _U\n    VG = KG"
+            )
+        elif node.body is None:
+            template = "V = K\nVG = KG"
+        else:
+            b = self.emit(node.body, inner, loop)
+            subs.update(B=b, BG=self.gap(b), KIND=self.constant(kind))
+            template = (
+                "V = B\nVG = BG\nif K is _U:\n    if _skips(KIND, V):\n        continue\n"
+                "    V = _U\n    VG = KG | BG"
+            )
+        verdicts = self.fresh("_x")
+        loop.extend(_code(template + "\nVERDICTS.append((V, VG))", VERDICTS=verdicts, **subs))
+        value, gap = self.result(self.fresh("_t"))
+        out.extend(
+            _code(
+                "if I is _U:\n    T = _U\n    G = IG\nelse:\n    VERDICTS = []\n"
+                "    for ITEM in I:\n        LOOP\n"
+                "    R = ev.aggregate(KIND, VERDICTS, SOURCE)\n    T = R.value\n    G = R.missing",
+                I=items,
+                IG=items_gap,
+                T=value,
+                G=gap,
+                VERDICTS=verdicts,
+                ITEM=ast.Tuple([ast.Name(n, ast.Store()) for n in (item, item + "l")], ast.Store()),
+                LOOP=loop,
+                R=self.fresh("_r"),
+                KIND=self.constant(kind),
+                SOURCE=self.bound_constant(node, _source_text),
+            )
+        )
+        return value
+
 
 @dataclass(frozen=True)
 class _Program:
@@ -849,7 +1611,7 @@ class _Program:
     binders: tuple[tuple[str, int, Callable[[Any], Any]], ...]
     reusable: bool
 
-    def bind(self, node: Expr) -> ValueFn:
+    def bind(self, node: Expr) -> Any:
         namespace = dict(_RUNTIME)
         namespace.update(self.static)
         if self.binders:
@@ -857,13 +1619,22 @@ class _Program:
             for name, position, value_of in self.binders:
                 namespace[name] = value_of(nodes[position])
         exec(self.code, namespace)  # the code object compiled from the checked tree's structure
-        fn: ValueFn = namespace["_value"]
+        fn = namespace["_value"]
         fn.__dict__["source"] = self.module  # for docs and debugging: `source_of`
         return fn
 
 
 def _itself(node: Any) -> Any:
     return node
+
+
+def _source_text(node: Quantifier) -> str:
+    return render(node.source)
+
+
+def _origin(node: Expr) -> str:
+    """How the reference labels the items of a computed list (`Evaluator.items`)."""
+    return node.origin if isinstance(node, Const) else "list"
 
 
 def _const_value(node: Const) -> Any:
@@ -914,13 +1685,53 @@ def compile_value(node: Expr) -> ValueFn:
     generated from the tree and compiled once per structure (kept for the process, at most
     4,096 structures); a tree of a known structure (the same rule on another date) only binds
     its constants."""
-    key = _structure(node)
+    fn: ValueFn = _compiled(node, False, frozenset())
+    return fn
+
+
+def compile_recording(node: Expr, outer: frozenset[str] = frozenset()) -> RecordFn:
+    """A function `fn(env, ev, scope)` giving `ev.evaluate_in(node, scope).value` and recording
+    into `ev` the same facts read (`ev.reads`, labels included) and found absent
+    (`ev.absent`) as the reference interpreter evaluating the whole node: both sides of
+    and/or, every item of a quantifier that passes its `where`. `outer`: the names `scope`
+    may bind (a rule's computed values), read by the reference. Compiled once per structure,
+    as `compile_value`."""
+    fn: RecordFn = _compiled(node, True, outer)
+    return fn
+
+
+def compile_effects(node: Expr, outer: frozenset[str] = frozenset()) -> RecordFn:
+    """A function `fn(env, ev, scope)` recording what `compile_recording(node, outer)` records,
+    for a node whose value is not needed (`_Effects`); it returns None."""
+    fn: RecordFn = _compiled(node, "effects", outer)
+    return fn
+
+
+def compile_result(node: Expr, outer: frozenset[str] = frozenset()) -> ResultFn:
+    """A function `fn(env, ev, scope)` giving what `ev.evaluate_in(node, scope)` gives: the
+    value and the missing facts (three-valued), recording the same reads and absent facts.
+    Compiled once per structure, as `compile_value`."""
+    fn: ResultFn = _compiled(node, None, outer)
+    return fn
+
+
+def _compiled(node: Expr, record: bool | str | None, outer: frozenset[str]) -> Any:
+    """The bound function of `node` (`record`: True recording, False values, None
+    three-valued, "effects" recording only), its code compiled once per structure and mode."""
+    key = (record, outer, _structure(node))
     with _PROGRAMS_LOCK:
         program = _PROGRAMS.get(key)
         if program is not None:
             _PROGRAMS.move_to_end(key)
     if program is None:
-        program = _Generator(node).function(node)
+        generator = (
+            _ThreeValued(node, outer=outer)
+            if record is None
+            else _Effects(node, outer=outer)
+            if record == "effects"
+            else _Generator(node, record=bool(record), outer=outer)
+        )
+        program = generator.function(node)
         if not program.reusable:
             return program.bind(node)
         with _PROGRAMS_LOCK:
@@ -930,7 +1741,7 @@ def compile_value(node: Expr) -> ValueFn:
     return program.bind(node)
 
 
-def source_of(fn: ValueFn) -> str:
+def source_of(fn: ValueFn | RecordFn | ResultFn) -> str:
     """The Python source of a generated function (for documentation and debugging)."""
     module: ast.Module = fn.__dict__["source"]
     return ast.unparse(module)
@@ -938,10 +1749,17 @@ def source_of(fn: ValueFn) -> str:
 
 __all__ = [
     "Env",
+    "RecordFn",
+    "ResultFn",
     "ValueFn",
     "aggregate",
     "builtin",
+    "compile_effects",
+    "compile_recording",
+    "compile_result",
     "compile_value",
+    "free_names",
+    "over_batch",
     "constant_words",
     "member_of",
     "source_of",

@@ -20,28 +20,53 @@ from ..lang.ast import Expr, Path, children
 from ..pack.loader import LoadedPack, LoadedRule, TemplatePart
 from ..pack.params import FX_PARAMETER, ResolvedParam, fx_rates, to_engine, value_on
 from ..pack.schema import ParamValue
-from .closures import Fn, compile_expr
-from .codegen import ValueFn, compile_value
+from .codegen import (
+    RecordFn,
+    ResultFn,
+    ValueFn,
+    compile_effects,
+    compile_recording,
+    compile_result,
+    compile_value,
+)
 from .fold import fold
 from .lower import FALSE, TRUE, Lowered, Lowerer
-from .recorder import Recorder, compile_effects, compile_recorder
 
 TRUE_SUFFIX = "|T"
 UNKNOWN_SUFFIX = "|U"
 
 
-Template = tuple[tuple[str, Recorder | None, str], ...]  # (text, hole, the hole's type name)
+Template = tuple[tuple[str, RecordFn | None, str], ...]  # (text, hole, the hole's type name)
+
+
+class Later:
+    """A finding's generated function (recording, effects or three-valued mode), compiled on
+    its first call: most rules fire on few documents, so a pack's first compile generates
+    only the projection it always needs. Two threads may both compile it: the same code."""
+
+    __slots__ = ("_make", "_node", "_outer", "_fn")
+
+    def __init__(self, make: Any, node: Expr, outer: frozenset[str]) -> None:
+        self._make, self._node, self._outer = make, node, outer
+        self._fn: Any = None
+
+    def __call__(self, env: Any, ev: Any, scope: dict[str, tuple[Any, str]]) -> Any:
+        fn = self._fn
+        if fn is None:
+            fn = self._fn = self._make(self._node, self._outer)
+        return fn(env, ev, scope)
 
 
 @dataclass(frozen=True)
 class RuleProgram:
-    """A rule's closures for building its finding, and the constants of that finding, made
-    once per compile. The condition twice: recording only (the rule held: its value is known)
-    and also carrying missing facts (it could not be decided); its `values` and templates."""
+    """A rule's generated code for building its finding (recording mode: the facts read and
+    found absent), and the constants of that finding, made once per compile: the condition
+    twice (recording, when it held; three-valued, with the facts missing, when it could not
+    be decided), its `values` and its templates."""
 
-    condition: Fn
-    held: Recorder
-    values: tuple[tuple[str, Recorder], ...]
+    condition: ResultFn
+    held: RecordFn
+    values: tuple[tuple[str, RecordFn], ...]
     reason: Template
     remediation: Template
     citation: Citation
@@ -191,7 +216,7 @@ class CompileCache:
         self._getters: dict[tuple[str, str], ValueFn] = {}
         self._calendars: dict[tuple[int, ...], Calendar] = {}
         self._fx: dict[int, dict[str, Decimal]] = {}
-        self._recorders: dict[tuple[str, str], Recorder] = {}
+        self._recorders: dict[tuple[str, str, frozenset[str]], RecordFn] = {}
         self._accepted: dict[str, bool] = {}
 
     def reads(self, rule: LoadedRule) -> tuple[tuple[str, ...], bool]:
@@ -266,15 +291,15 @@ class CompileCache:
         return got
 
 
-    def recorder(self, where: str, expr: Expr) -> Recorder:
-        """`compile_recorder(expr)` for one part of one rule (`where`), reused on other dates
-        when the folded expression is the same (a rule's texts rarely read `as_of`)."""
-        key = (where, repr(expr))
+    def recorder(self, where: str, expr: Expr, outer: frozenset[str]) -> RecordFn:
+        """`compile_recording(expr, outer)` for one part of one rule (`where`), reused on other
+        dates when the folded expression is the same (a rule's texts rarely read `as_of`)."""
+        key = (where, repr(expr), outer)
         got = self._recorders.get(key)
         if got is None:
             if len(self._recorders) >= RULES_KEPT * 4:
                 self._recorders.clear()
-            got = self._recorders[key] = compile_recorder(expr)
+            got = self._recorders[key] = Later(compile_recording, expr, outer)
         return got
 
     def accepts(self, kind: str, patterns: list[dict[str, Any]]) -> bool:
@@ -371,13 +396,14 @@ def compile_rule(
     remediation = _fold_template(rule.remediation, params, as_of, bound)
     key = rule.key or rule.id
     program = RuleProgram(
-        compile_expr(condition),
-        compile_effects(condition),
+        Later(compile_result, condition, bound),
+        Later(compile_effects, condition, bound),
         tuple(
-            (name, cache.recorder(f"{key}|values.{name}", expr)) for name, expr in values.items()
+            (name, cache.recorder(f"{key}|values.{name}", expr, bound))
+            for name, expr in values.items()
         ),
-        _compile_template(reason, f"{key}|reason", cache),
-        _compile_template(remediation, f"{key}|remediation", cache),
+        _compile_template(reason, f"{key}|reason", cache, bound),
+        _compile_template(remediation, f"{key}|remediation", cache, bound),
         Citation(**rule.spec.citation.model_dump()),
     )
     match_rules = tuple(
@@ -392,9 +418,15 @@ def compile_rule(
     )
 
 
-def _compile_template(parts: list[TemplatePart], where: str, cache: CompileCache) -> Template:
+def _compile_template(
+    parts: list[TemplatePart], where: str, cache: CompileCache, outer: frozenset[str]
+) -> Template:
     return tuple(
-        (p.text, None if p.expr is None else cache.recorder(f"{where}.{i}", p.expr), p.type_name)
+        (
+            p.text,
+            None if p.expr is None else cache.recorder(f"{where}.{i}", p.expr, outer),
+            p.type_name,
+        )
         for i, p in enumerate(parts)
     )
 

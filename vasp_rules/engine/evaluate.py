@@ -168,15 +168,16 @@ def finding_for(rule: CompiledRule, held: bool, ctx: Context, *, compiled: bool 
     ev = Evaluator(ctx)
     scope: dict[str, tuple[Any, str]] = {}
     program = rule.program
+    env = Env(ctx)
     if compiled:
         # held: values only, recording what was read; unknown: also which facts were missing
         if held:
-            program.held(ev, scope)
+            program.held(env, ev, scope)
             result = _HELD
         else:
-            result = program.condition(ev, scope)
+            result = program.condition(env, ev, scope)
         for name, fn in program.values:
-            scope[name] = (fn(ev, scope), name)
+            scope[name] = (fn(env, ev, scope), name)
             ev.computed.add(name)
         citation = program.citation
     else:
@@ -189,8 +190,8 @@ def finding_for(rule: CompiledRule, held: bool, ctx: Context, *, compiled: bool 
     if held:
         missing = sorted(ev.absent)
         if compiled:
-            reason = _render_compiled(program.reason, ev, scope)
-            remediation = _render_compiled(program.remediation, ev, scope)
+            reason = _render_compiled(program.reason, env, ev, scope)
+            remediation = _render_compiled(program.remediation, env, ev, scope)
         else:
             reason = _render(rule.reason, ev, scope)
             remediation = _render(rule.remediation, ev, scope)
@@ -244,12 +245,13 @@ def _render(parts: list[TemplatePart], ev: Evaluator, scope: dict[str, tuple[Any
     return "".join(out)
 
 
-def _render_compiled(template: Template, ev: Evaluator, scope: dict[str, tuple[Any, str]]) -> str:
+def _render_compiled(
+    template: Template, env: Env, ev: Evaluator, scope: dict[str, tuple[Any, str]]
+) -> str:
     out: list[str] = []
     for text, fn, type_name in template:
         if fn is None:
             out.append(text)
         else:
-            out.append(format_value(fn(ev, scope), type_name))
+            out.append(format_value(fn(env, ev, scope), type_name))
     return "".join(out)
-

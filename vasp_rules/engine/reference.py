@@ -85,8 +85,8 @@ class BatchView:
         self._leaves: dict[tuple[str, tuple[str, ...]], _Leaves] = {}
         self._components: dict[tuple[str, LinkKeys], dict[int, int]] = {}
         self._plain_links: dict[tuple[str, LinkKeys, int], frozenset[int]] = {}
-        #: per closure, what the compiled closures computed once for this batch's documents
-        #: (compiler/codegen.py, compiler/memo.py): the documents live as long as the view
+        #: per generated node, what the generated code computed once for this batch's
+        #: documents (compiler/codegen.py): the documents live as long as the view
         self.shared: dict[Any, Any] = {}
 
     def label(self, kind: str, position: int) -> str:
@@ -245,8 +245,8 @@ class Evaluator:
         self.absent: set[str] = set()
         #: scope paths that name computed values (a rule's `values`), not document fields
         self.computed: set[str] = set()
-        #: results the compiled closures already computed in this evaluation (one finding):
-        #: compiler/memo.py and compiler/recorder.py keep them here
+        #: results the generated code already computed in this evaluation (one finding):
+        #: compiler/codegen.py's recording modes keep them here
         self.memo: dict[Any, Any] = {}
 
     def evaluate_in(self, node: Expr, scope: dict[str, tuple[Any, str]]) -> Result:

@@ -63,8 +63,8 @@ def engine_value(raw: Any, fx_to_pkr: Mapping[str, Any]) -> Any:
     if SHAPES[kind] == MONEY:
         paisa = money_to_paisa(raw.amount, raw.currency, fx_to_pkr)
         return UNKNOWN if paisa is None else paisa
-    if isinstance(raw, list):
-        return [engine_value(v, fx_to_pkr) for v in raw]
+    if isinstance(raw, list):  # most lists hold text: their items are their values
+        return [v if type(v) in PLAIN_ENGINE else engine_value(v, fx_to_pkr) for v in raw]
     return raw
 
 
