@@ -41,14 +41,14 @@ from vasp_rules.decision import (
     most_severe,
 )
 from vasp_rules.engine.evaluate import trusted
-from vasp_rules.engine.values import (
+from vasp_rules.entities.registry import parse_document
+from vasp_rules.lang.values import (
     datetime_to_engine,
     format_value,
     money_to_paisa,
     plain_number,
     to_json_value,
 )
-from vasp_rules.entities.registry import parse_document
 from vasp_rules.rulepack import _ENGINE_REF, persons_of
 
 LICENCE_RULES = ["LIC-03", "LIC-07", "LIC-08", "LIC-09", "LIC-11", "LIC-14", "LIC-19", "VER-12"]

@@ -17,8 +17,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from vasp_rules.engine.values import money_to_paisa
 from vasp_rules.entities.transfer import Transfer
+from vasp_rules.lang.values import money_to_paisa
 
 TR_09_FROM = date(2030, 12, 31)
 REGIME_FROM = date(2025, 7, 8)  # pack.yaml regimes: transfer

@@ -21,9 +21,9 @@ from vasp_rules.compiler.codegen import (
     source_of,
 )
 from vasp_rules.engine.reference import Context, Evaluator
-from vasp_rules.engine.values import UNKNOWN
 from vasp_rules.lang.ast import Binary, Const, Expr, Literal, Path
 from vasp_rules.lang.parser import parse_condition
+from vasp_rules.lang.values import UNKNOWN
 
 
 def _values(text: str, document: dict[str, Any]) -> tuple[Any, Any]:

@@ -22,7 +22,7 @@ from vasp_rules import RulePack
 from vasp_rules.compiler.codegen import Env
 from vasp_rules.engine.evaluate import batch_view, context_for, finding_for
 from vasp_rules.engine.reference import Evaluator
-from vasp_rules.engine.values import money_to_paisa
+from vasp_rules.lang.values import money_to_paisa
 from vasp_rules.rulepack import _item
 
 HERE = Path(__file__).resolve().parent

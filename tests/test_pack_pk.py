@@ -306,7 +306,7 @@ def test_matcher_builds_on_every_date_the_pack_changes(pk: RulePack) -> None:
         if rule.spec.effective_to:
             days.add(rule.spec.effective_to + timedelta(days=1))
     # the holiday calendar's days are never compared with as_of in a pattern (working-day counts
-    # run in Python, engine.dates), so they change no matcher: its 2018-2040 days are left out
+    # run in Python, lang.dates), so they change no matcher: its 2018-2040 days are left out
     calendar = set(pk.loaded.manifest.holidays_parameters)
     for name, spec in pk.loaded.params.items():
         for entry in spec.values:

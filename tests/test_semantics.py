@@ -1,4 +1,4 @@
-"""The one definition of the language's semantics (vasp_rules.engine.semantics), and the Z3
+"""The one definition of the language's semantics (vasp_rules.lang.semantics), and the Z3
 encoder (vasp_rules.analysis.symbolic) checked against it exhaustively.
 
 The encoder cannot call Python functions, so these tests feed it every combination of true,
@@ -17,9 +17,10 @@ import pytest
 import z3
 
 from vasp_rules.analysis.symbolic import Encoder, SymDoc, V
-from vasp_rules.engine import semantics
-from vasp_rules.engine.dates import DATE_MAX, DATE_MIN, Duration
-from vasp_rules.engine.semantics import (
+from vasp_rules.lang import semantics
+from vasp_rules.lang.ast import Binary, Call, Expr, ListLiteral, Path, Quantifier, Unary
+from vasp_rules.lang.dates import DATE_MAX, DATE_MIN, Duration
+from vasp_rules.lang.semantics import (
     COMPARE,
     aggregate,
     arithmetic,
@@ -29,8 +30,7 @@ from vasp_rules.engine.semantics import (
     membership,
     skips_unknown_where,
 )
-from vasp_rules.engine.values import UNKNOWN
-from vasp_rules.lang.ast import Binary, Call, Expr, ListLiteral, Path, Quantifier, Unary
+from vasp_rules.lang.values import UNKNOWN
 
 T, F, U = True, False, UNKNOWN
 TRUTH = (T, F, U)

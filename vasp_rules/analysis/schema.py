@@ -14,9 +14,9 @@ from typing import Any
 import annotated_types
 from pydantic import BaseModel
 
-from ..engine.dates import DATE_MAX as DATE_MAX  # one range for every evaluator
-from ..engine.dates import DATE_MIN as DATE_MIN
 from ..entities.iso import COUNTRIES, CURRENCIES
+from ..lang.dates import DATE_MAX as DATE_MAX  # one range for every evaluator
+from ..lang.dates import DATE_MIN as DATE_MIN
 
 #: Scalar tags: how a field's engine value is represented in the solver.
 #: int, real (Decimal), bool, date (day number), datetime (seconds), money (PKR paisa),

@@ -28,8 +28,6 @@ import z3
 
 from ..compiler.compile import CompiledPack, CompiledRule
 from ..decision import SEVERITY, Outcome
-from ..engine.dates import STAMP_MAX, STAMP_MIN, Duration, date_text, moment_text
-from ..engine.values import money_to_paisa
 from ..entities.common import visible_ranges
 from ..entities.iso import CURRENCIES
 from ..entities.registry import KINDS
@@ -46,6 +44,8 @@ from ..lang.ast import (
     Quantifier,
     Unary,
 )
+from ..lang.dates import STAMP_MAX, STAMP_MIN, Duration, date_text, moment_text
+from ..lang.values import money_to_paisa
 from .schema import (
     DATE_MAX,
     DATE_MIN,
@@ -715,7 +715,7 @@ class Encoder:
     def arith(self, op: str, a: V, b: V, known: Any) -> V:
         if b.tag == "dur":
             sign = -1 if op == "-" else 1
-            # engine.dates.shift: a result outside the representable range, or a working-day
+            # lang.dates.shift: a result outside the representable range, or a working-day
             # count past the holiday calendar, is unknown
             if b.unit == "days":
                 day = a.expr + sign * b.expr

@@ -43,30 +43,6 @@ from ..engine.reference import (
     is_model,
     union,
 )
-from ..engine.semantics import (
-    aggregate,
-    arithmetic,
-    builtin,
-    engine_value,
-    kleene,
-    kleene_not,
-    member_of,
-    membership,
-    skips_unknown_where,
-    step,
-    walk_objects,
-)
-from ..engine.values import (
-    LIST,
-    MAPPING,
-    MODEL,
-    MONEY,
-    PLAIN_ENGINE,
-    SHAPES,
-    UNKNOWN,
-    date_to_engine,
-    to_json_value,
-)
 from ..lang.ast import (
     Binary,
     Call,
@@ -82,6 +58,30 @@ from ..lang.ast import (
     children,
     render,
     walk,
+)
+from ..lang.semantics import (
+    aggregate,
+    arithmetic,
+    builtin,
+    engine_value,
+    kleene,
+    kleene_not,
+    member_of,
+    membership,
+    skips_unknown_where,
+    step,
+    walk_objects,
+)
+from ..lang.values import (
+    LIST,
+    MAPPING,
+    MODEL,
+    MONEY,
+    PLAIN_ENGINE,
+    SHAPES,
+    UNKNOWN,
+    date_to_engine,
+    to_json_value,
 )
 
 _MISSING = object()

@@ -13,10 +13,10 @@ from decimal import Decimal
 from typing import Any
 
 from ..decision import Citation
-from ..engine.dates import Calendar, calendar_of
 from ..engine.durable_backend import Matcher, MatchRule, accepts, rule_json
 from ..entities.registry import KINDS
 from ..lang.ast import Expr, Path, children
+from ..lang.dates import Calendar, calendar_of
 from ..pack.loader import LoadedPack, LoadedRule, TemplatePart
 from ..pack.params import FX_PARAMETER, ResolvedParam, fx_rates, to_engine, value_on
 from ..pack.schema import ParamValue

@@ -8,8 +8,6 @@ from datetime import date
 from typing import Any
 
 from ..engine.reference import Context, Evaluator
-from ..engine.semantics import decisive
-from ..engine.values import UNKNOWN
 from ..lang.ast import (
     Binary,
     Call,
@@ -24,6 +22,8 @@ from ..lang.ast import (
     Unary,
     render,
 )
+from ..lang.semantics import decisive
+from ..lang.values import UNKNOWN
 from ..pack.params import ResolvedParam
 
 

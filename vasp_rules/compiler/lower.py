@@ -24,7 +24,6 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ..engine.dates import DATE_MAX, DATE_MIN, DURATION_LIMITS, STAMP_MAX, STAMP_MIN, Duration
 from ..lang.ast import (
     Binary,
     Const,
@@ -36,6 +35,7 @@ from ..lang.ast import (
     Unary,
     children,
 )
+from ..lang.dates import DATE_MAX, DATE_MIN, DURATION_LIMITS, STAMP_MAX, STAMP_MIN, Duration
 from ..lang.types import model_fields
 
 # Limits of durable-rules 2.0.28 (see docs/engine.md): exceeding them hangs or errors.
@@ -295,7 +295,7 @@ class Lowerer:
         fallible = [k for k in dict.fromkeys(keys) if k not in self._always]
         guard = and_(*(ex(k) for k in fallible))
         unknown = or_(*(nex(k) for k in fallible))
-        if outside:  # a shifted date out of range is unknown (engine.dates.shift)
+        if outside:  # a shifted date out of range is unknown (lang.dates.shift)
             unknown = or_(unknown, and_(guard, or_(*outside)))
             guard = and_(guard, *inside)
         return (

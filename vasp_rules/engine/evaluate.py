@@ -17,10 +17,10 @@ from ..compiler.compile import (
     Template,
 )
 from ..decision import Citation, Finding, Outcome, finding_sort_key
+from ..lang.dates import explain_gap
+from ..lang.values import UNKNOWN, format_value
 from ..pack.loader import TemplatePart
-from .dates import explain_gap
 from .reference import BatchView, Context, Evaluator, Result
-from .values import UNKNOWN, format_value
 
 EngineName = Literal["durable", "reference"]
 MATCH_CHUNK = 200  # documents whose facts durable-rules matches in shared sessions

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..compiler.batchplan import QuantPlan
 from ..lang.ast import Path, link_keys
-from .values import UNKNOWN
+from ..lang.values import UNKNOWN
 
 if TYPE_CHECKING:
     from .reference import Evaluator

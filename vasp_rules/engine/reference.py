@@ -35,11 +35,10 @@ from ..lang.ast import (
     link_keys,
     render,
 )
-from .dates import Calendar
-from .dates import add_months as add_months  # re-exported for their earlier users
-from .dates import add_working_days as add_working_days
-from .keyed import KeyedIndex, components
-from .semantics import (
+from ..lang.dates import Calendar
+from ..lang.dates import add_months as add_months  # re-exported for their earlier users
+from ..lang.dates import add_working_days as add_working_days
+from ..lang.semantics import (
     COMPARE,
     aggregate,
     aggregate_gap,
@@ -54,7 +53,8 @@ from .semantics import (
     skips_unknown_where,
     step,
 )
-from .values import MODEL, SHAPES, UNKNOWN, date_to_engine, to_json_value
+from ..lang.values import MODEL, SHAPES, UNKNOWN, date_to_engine, to_json_value
+from .keyed import KeyedIndex, components
 
 Missing = frozenset[str]
 NONE: Missing = frozenset()

@@ -13,9 +13,9 @@ from ..compiler.compile import CompiledPack, CompiledRule
 from ..decision import Decision, Finding, Outcome
 from ..engine.evaluate import EngineName, Item, context_for
 from ..engine.reference import Context, Evaluator
-from ..engine.values import UNKNOWN
 from ..entities.registry import ID_FIELD, KINDS, parse_document
 from ..errors import InputError
+from ..lang.values import UNKNOWN
 from .counterfactual import Solver, Verifier, is_blocking, suggest
 from .trace import Explanation, RuleTrace, Suggestion
 from .why import Tracer

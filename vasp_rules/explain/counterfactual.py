@@ -34,7 +34,11 @@ from pydantic import BaseModel
 from ..compiler.compile import CompiledPack, CompiledRule
 from ..decision import SEVERITY, Decision, Finding, Outcome
 from ..docpath import PathError, PathParts, edited, format_path, get_at, parse_path
-from ..engine.dates import (
+from ..engine.evaluate import EngineName, Item, context_for
+from ..engine.reference import Context, Evaluator, Result
+from ..entities.registry import ID_FIELD, KINDS, DocumentError, parse_document
+from ..lang.ast import Binary, Expr, Path, Presence, Quantifier, Unary, children, render
+from ..lang.dates import (
     DATE_MAX,
     DATE_MIN,
     EPOCH,
@@ -43,12 +47,8 @@ from ..engine.dates import (
     date_text,
     moment_text,
 )
-from ..engine.evaluate import EngineName, Item, context_for
-from ..engine.reference import Context, Evaluator, Result
-from ..engine.values import UNKNOWN, is_money, money_to_paisa, reference_rate
-from ..entities.registry import ID_FIELD, KINDS, DocumentError, parse_document
-from ..lang.ast import Binary, Expr, Path, Presence, Quantifier, Unary, children, render
 from ..lang.types import NUMBER, STRING, Type, model_fields
+from ..lang.values import UNKNOWN, is_money, money_to_paisa, reference_rate
 from .fmt import display_json, item_label, jsonable, money_text
 from .trace import Change, ChangeKind, Suggestion
 

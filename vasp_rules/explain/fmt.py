@@ -10,9 +10,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ..engine.dates import Duration
-from ..engine.values import UNKNOWN, format_value, group_thousands, is_money, plain_number
+from ..lang.dates import Duration
 from ..lang.types import Type
+from ..lang.values import UNKNOWN, format_value, group_thousands, is_money, plain_number
 
 #: Fields tried, in order, to name a list item (a person, a holding, a licence, ...).
 LABEL_FIELDS = (

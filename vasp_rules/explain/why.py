@@ -15,8 +15,6 @@ from typing import Any
 
 from ..compiler.compile import CompiledPack, CompiledRule
 from ..engine.reference import Context, Evaluator, Result
-from ..engine.semantics import skips_unknown_where
-from ..engine.values import UNKNOWN
 from ..lang.ast import (
     Binary,
     Call,
@@ -31,7 +29,9 @@ from ..lang.ast import (
     render,
 )
 from ..lang.checker import Checker
+from ..lang.semantics import skips_unknown_where
 from ..lang.types import Type
+from ..lang.values import UNKNOWN
 from ..pack.params import FX_PARAMETER, declared_type
 from .fmt import display_json, format_engine, item_label, jsonable
 from .trace import (
@@ -281,7 +281,7 @@ class Tracer:
 
 def _contribution(kind: str, keep: Any, body: Result | None) -> tuple[bool, Any]:
     """What one item contributes to its quantifier, as the reference interpreter decides it:
-    (included, value), with the quantifier skip rule of `engine.semantics`."""
+    (included, value), with the quantifier skip rule of `lang.semantics`."""
     if keep is False:
         return False, None
     if body is None:

@@ -124,7 +124,7 @@ class Quantifier:
 @dataclass(frozen=True)
 class Const:
     """A value fixed at compile time for one `as_of`: a resolved parameter, `as_of` itself, or
-    folded arithmetic on them. `value` is an engine value (see vasp_rules.engine.values);
+    folded arithmetic on them. `value` is an engine value (see vasp_rules.lang.values);
     `origin` is the source text it replaced, kept for explanations."""
 
     value: Any

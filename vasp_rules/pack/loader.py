@@ -17,12 +17,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..canonical import pack_sha256
-from ..engine.dates import DURATION_LIMITS
 from ..entities.registry import KINDS
 from ..lang.ast import Call, Expr, Literal, Param, children, map_children
 from ..lang.ast import Path as PathNode
 from ..lang.ast import Quantifier as QuantifierNode
 from ..lang.checker import Checker, TypeCheckError
+from ..lang.dates import DURATION_LIMITS
 from ..lang.parser import ConditionSyntaxError, parse_condition
 from ..lang.types import BOOL, Type
 from ..limits import MAX_YAML_BYTES

@@ -13,9 +13,9 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from ..engine.dates import DURATION_LIMITS
-from ..engine.values import date_to_engine, money_to_paisa
+from ..lang.dates import DURATION_LIMITS
 from ..lang.types import BOOL, DATE, INT, MONEY, NUMBER, STRING, Type, list_of
+from ..lang.values import date_to_engine, money_to_paisa
 from ..plaintext import shown_value
 from .schema import ParamSpec, ParamValue, money_value
 

@@ -24,7 +24,7 @@ from ..compiler.batchplan import Access, BatchPlan
 from ..engine.evaluate import Item
 from ..engine.keyed import hashable
 from ..engine.reference import Context, Evaluator
-from ..engine.values import UNKNOWN
+from ..lang.values import UNKNOWN
 
 #: key of one document for one access: (access number, key value)
 GroupKey = tuple[int, Any]

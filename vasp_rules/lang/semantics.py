@@ -23,7 +23,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ..entities.common import WalletAddress
-from ..lang import regex
+from . import regex
 from .dates import Calendar, Duration, shift, shift_gap
 from .values import (
     LIST,
