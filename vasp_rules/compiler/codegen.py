@@ -55,6 +55,7 @@ from ..engine.values import (
     UNKNOWN,
     date_to_engine,
 )
+from ..engine.windows import WINDOWED
 from ..lang.ast import (
     Binary,
     Call,
@@ -187,6 +188,16 @@ def _batch_documents(env: Env, node: Quantifier, kind: str, scope: Scope) -> lis
     return [docs[i] for i in chosen if docs[i] is not mine]
 
 
+_NO_WINDOW = object()
+
+
+def _window(env: Env, node: Quantifier, scope: Scope) -> Any:
+    """A batch sum or count from the window's running sums (`Evaluator.window`); _NO_WINDOW
+    when it must be evaluated item by item."""
+    fast = env.evaluator().window(node, scope)
+    return _NO_WINDOW if fast is None else fast.value
+
+
 def _view_store(env: Env, key: object) -> dict[int, Any]:
     """The batch view's values of one shared node, by batch document (a fresh dictionary when
     the document is evaluated alone). The view holds its documents, so their ids are not
@@ -248,6 +259,8 @@ _RUNTIME: dict[str, Any] = {
     "_batch_leaves": _batch_leaves,
     "_batch_documents": _batch_documents,
     "_view_store": _view_store,
+    "_window": _window,
+    "_NO_WINDOW": _NO_WINDOW,
     "_arith": _arith,
     "_member": _member,
     "_member_of": member_of,
@@ -354,6 +367,8 @@ class _Generator:
         self.binders: list[tuple[str, int, Callable[[Any], Any]]] = []
         self._numbers = itertools.count()
         self.prologue: list[ast.stmt] = []
+        #: batch sums and counts whose item-by-item code is being generated (`windowed`)
+        self.item_by_item: set[int] = set()
         #: the bound variables that range over the batch's documents (`x in batch.KIND`)
         self.documents: frozenset[str] = frozenset()
         self._positions: dict[int, int] = {}
@@ -699,6 +714,8 @@ class _Generator:
 
     # -- quantifiers -------------------------------------------------------------------------
     def quantifier(self, node: Quantifier, scope: dict[str, str], out: list[ast.stmt]) -> ast.expr:
+        if over_batch(node) and node.kind in WINDOWED and id(node) not in self.item_by_item:
+            return self.windowed(node, scope, out)  # running sums first (engine/windows.py)
         kind, var = node.kind, node.var
         items = self.items(node, scope, out)
         item = self.fresh("_v")
@@ -801,6 +818,25 @@ class _Generator:
                 VALUES=values,
                 LOOP=loop,
                 KIND=self.constant(kind),
+            )
+        )
+        return _name(local)
+
+    def windowed(self, node: Quantifier, scope: dict[str, str], out: list[ast.stmt]) -> ast.expr:
+        """A sum or count over the batch: from the window's running sums when it has that
+        shape (`Evaluator.window`), else item by item."""
+        local = self.fresh("_t")
+        loop: list[ast.stmt] = []
+        self.item_by_item.add(id(node))
+        value = self.quantifier(node, scope, loop)
+        loop.extend(_code("T = VALUE", T=local, VALUE=value))
+        out.extend(
+            _code(
+                "T = _window(env, NODE, SCOPE)\nif T is _NO_WINDOW:\n    LOOP",
+                T=local,
+                NODE=self.bound_constant(node, _itself),
+                SCOPE=self.scope_dict(scope),
+                LOOP=loop,
             )
         )
         return _name(local)

@@ -350,8 +350,13 @@ def _quantifier(node: Quantifier, names: Names) -> Recorder:
         body = None
     has_body = node.body is not None
     items_from = items_of(node)
+    windowed = over_batch(node)  # a sum or count over a window: running sums (engine/windows.py)
 
     def run(ev: Evaluator, scope: Scope) -> Any:
+        if windowed:
+            fast = ev.window(node, scope)
+            if fast is not None:
+                return fast.value
         items, _ = items_from(ev, scope)
         if items is None:
             return UNKNOWN
@@ -476,8 +481,11 @@ def _quantifier_effects(node: Quantifier, names: Names) -> Recorder:
     skippable = over_batch(node) and _skippable(node, names)
     items_from = items_of(node)
     key = object()  # this closure's set of documents already evaluated in full (per finding)
+    windowed = over_batch(node)  # a sum or count over a window: running sums (engine/windows.py)
 
     def run(ev: Evaluator, scope: Scope) -> None:
+        if windowed and ev.window(node, scope) is not None:
+            return
         items, _ = items_from(ev, scope)
         if items is None:
             return

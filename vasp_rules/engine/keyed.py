@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from .reference import Evaluator
 
 Scope = dict[str, tuple[Any, str]]
+Bounds = tuple[Any, bool] | None  # a window bound: (value, inclusive), None when open
 
 
 def hashable(value: Any) -> Any:
@@ -112,6 +113,34 @@ class KeyedIndex:
         self._groups[mask] = (groups, wild)
         return groups, wild
 
+    def locate(
+        self, probes: list[Any], lo: Bounds, hi: Bounds
+    ) -> tuple[tuple[Any, ...], _Group, slice] | None:
+        """The group of a document whose every equality and link key is known (`probes`), and
+        the slice of its window between `lo` and `hi`: None unless the window is exact (no
+        document of the kind has an unknown key, no window key of the group is unknown)."""
+        if any(p is _WILD for p in probes):
+            return None
+        groups, wild = self._grouped(tuple(range(len(probes))))
+        if wild:
+            return None
+        key = tuple(probes)
+        group = groups.get(key)
+        if group is None:
+            return key, _Group(), slice(0, 0)
+        if group.unsorted:
+            return None
+        try:
+            start = 0 if lo is None else (bisect_left if lo[1] else bisect_right)(group.keys, lo[0])
+            stop = (
+                len(group.keys)
+                if hi is None
+                else (bisect_right if hi[1] else bisect_left)(group.keys, hi[0])
+            )
+        except TypeError:
+            return None
+        return key, group, slice(start, max(start, stop))
+
     def _semijoin(self, i: int) -> tuple[dict[Any, list[int]], list[int]]:
         if self._semi is None:
             self._semi = [self._build_semijoin(j) for j in range(len(self.plan.semijoins))]
@@ -154,36 +183,10 @@ class KeyedIndex:
         """Positions (in batch order) of the documents that can pass the filter, evaluated in
         `scope`; None when the plan cannot narrow them (then every document is visited)."""
         plan = self.plan
-        probes = [_key(ev.evaluate_in(e.probe, scope).value) for e in plan.equalities]
-        for link_call, link in zip(plan.links, self._links, strict=True):
-            if ev.record:  # what evaluating `linked` on any document would read of this one
-                for parts in link_keys(link_call):
-                    ev.evaluate_in(Path(parts), scope)
-            probes.append(link.get(id(ev.ctx.document), _WILD))
-        lo: tuple[Any, bool] | None = None
-        hi: tuple[Any, bool] | None = None
-        for b in plan.bounds:
-            v = _key(ev.evaluate_in(b.probe, scope).value)
-            if v is _WILD:
-                continue
-            try:
-                if b.op in (">", ">="):
-                    if lo is None or v > lo[0] or (v == lo[0] and b.op == ">"):
-                        lo = (v, b.op == ">=")
-                elif hi is None or v < hi[0] or (v == hi[0] and b.op == "<"):
-                    hi = (v, b.op == "<=")
-            except TypeError:
-                continue
-        semi_probes = [ev.evaluate_in(s.probe, scope).value for s in plan.semijoins]
-        mask = tuple(i for i, p in enumerate(probes) if p is not _WILD)
-        if mask or plan.bounds:
-            groups, wild = self._grouped(mask)
-            group = groups.get(tuple(probes[i] for i in mask))
-            if group is None:
-                return sorted(wild)
-            chosen = list(group.unsorted) + wild
-            chosen.extend(group.positions[_window(group.keys, lo, hi)])
-            return sorted(chosen)
+        probes, lo, hi, semi_probes, _ = self.probe(ev, scope)
+        chosen = self.candidates_at(probes, lo, hi)
+        if chosen is not None:
+            return chosen
         for i, value in enumerate(semi_probes):
             values = value if self.plan.semijoins[i].member else [value]
             if value is UNKNOWN or not isinstance(values, list):
@@ -199,6 +202,52 @@ class KeyedIndex:
         if plan.static:
             return list(self.allowed)
         return None
+
+    def candidates_at(self, probes: list[Any], lo: Bounds, hi: Bounds) -> list[int] | None:
+        """`candidates` from the probes (`probe`), when a key or a window narrows them."""
+        mask = tuple(i for i, p in enumerate(probes) if p is not _WILD)
+        if not (mask or self.plan.bounds):
+            return None
+        groups, wild = self._grouped(mask)
+        group = groups.get(tuple(probes[i] for i in mask))
+        if group is None:
+            return sorted(wild)
+        chosen = list(group.unsorted) + wild
+        chosen.extend(group.positions[_window(group.keys, lo, hi)])
+        return sorted(chosen)
+
+    def probe(
+        self, ev: Evaluator, scope: Scope
+    ) -> tuple[list[Any], Bounds, Bounds, list[Any], bool]:
+        """The evaluating document's side of the filter, read (and recorded) as `candidates`
+        reads it: the equality and link keys (`_WILD` when unknown), the tightest window
+        bounds (value, inclusive), the semi-join probes, and whether every bound was known."""
+        plan = self.plan
+        probes = [_key(ev.evaluate_in(e.probe, scope).value) for e in plan.equalities]
+        for link_call, link in zip(plan.links, self._links, strict=True):
+            if ev.record:  # what evaluating `linked` on any document would read of this one
+                for parts in link_keys(link_call):
+                    ev.evaluate_in(Path(parts), scope)
+            probes.append(link.get(id(ev.ctx.document), _WILD))
+        lo: tuple[Any, bool] | None = None
+        hi: tuple[Any, bool] | None = None
+        complete = True
+        for b in plan.bounds:
+            v = _key(ev.evaluate_in(b.probe, scope).value)
+            if v is _WILD:
+                complete = False
+                continue
+            try:
+                if b.op in (">", ">="):
+                    if lo is None or v > lo[0] or (v == lo[0] and b.op == ">"):
+                        lo = (v, b.op == ">=")
+                elif hi is None or v < hi[0] or (v == hi[0] and b.op == "<"):
+                    hi = (v, b.op == "<=")
+            except TypeError:
+                complete = False
+                continue
+        semi_probes = [ev.evaluate_in(s.probe, scope).value for s in plan.semijoins]
+        return probes, lo, hi, semi_probes, complete
 
 
 _WILD = object()  # an unknown or unhashable key: the document is always visited

@@ -55,6 +55,7 @@ from .semantics import (
     step,
 )
 from .values import MODEL, SHAPES, UNKNOWN, date_to_engine, to_json_value
+from .windows import WINDOWED, window_aggregate
 
 Missing = frozenset[str]
 NONE: Missing = frozenset()
@@ -74,6 +75,9 @@ class BatchView:
         #: False evaluates every batch quantifier by visiting every document (the plain
         #: definition; the oracle of the keyed plans)
         self.keyed = keyed
+        #: False evaluates sums, counts and selects over a window item by item (the oracle of
+        #: engine/windows.py's running sums)
+        self.windows = keyed
         self._indexes: dict[int, tuple[Quantifier, KeyedIndex | None]] = {}
         self.by_kind: dict[str, list[BaseModel]] = {}
         self.ids: dict[int, str] = {}
@@ -88,11 +92,20 @@ class BatchView:
         #: per closure, what the compiled closures computed once for this batch's documents
         #: (compiler/codegen.py, compiler/memo.py): the documents live as long as the view
         self.shared: dict[Any, Any] = {}
+        self._unique: dict[str, bool] = {}
 
     def label(self, kind: str, position: int) -> str:
         """How a batch document is named in paths: batch.KIND[document id]."""
         doc = self.by_kind[kind][position]
         return f"batch.{kind}[{self.ids.get(id(doc), position)}]"
+
+    def unique_labels(self, kind: str) -> bool:
+        """Whether no two documents of `kind` share an id (so none share a label)."""
+        found = self._unique.get(kind)
+        if found is None:
+            docs = self.by_kind.get(kind, [])
+            found = self._unique[kind] = len({self.ids.get(id(d)) for d in docs}) == len(docs)
+        return found
 
     def has_others(self, kind: str, document: BaseModel | None) -> bool:
         """Whether the batch holds a document of `kind` other than `document`."""
@@ -559,7 +572,17 @@ class Evaluator:
             return None
         return index.candidates(self, scope)
 
+    def window(self, node: Quantifier, scope: dict[str, tuple[Any, str]]) -> Result | None:
+        """A `sum`/`count` over a window of the batch from running sums (engine/windows.py),
+        recorded as item by item; None when it must be evaluated item by item."""
+        if node.kind not in WINDOWED:
+            return None
+        return window_aggregate(self, node, scope)
+
     def _quantifier(self, node: Quantifier, scope: dict[str, tuple[Any, str]]) -> Result:
+        fast = self.window(node, scope)
+        if fast is not None:
+            return fast
         items, source_missing = self.items(node, scope)
         if items is None:
             return Result(UNKNOWN, source_missing)
