@@ -18,8 +18,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel
+
 from ..compiler.batchplan import QuantPlan
-from ..lang.ast import Path, link_keys
+from ..lang.ast import Expr, Path, Presence, Quantifier, children, link_keys
 from .values import UNKNOWN
 
 if TYPE_CHECKING:
@@ -78,6 +80,13 @@ class KeyedIndex:
         self._eq_values = eq_values
         self._window = window
         self._ev = ev
+        #: `value`'s caches: id(expression) -> (it, its heads); (id(expression), id(document),
+        #: label) -> (expression, value, reads, absent paths) for one bound batch document
+        self._heads: dict[int, tuple[Expr, frozenset[str] | None]] = {}
+        self._link_paths = {id(c): [Path(parts) for parts in link_keys(c)] for c in plan.links}
+        self._bound: dict[
+            tuple[int, int, str], tuple[Expr, Any, list[tuple[str, Any]], list[str]]
+        ] = {}
 
     # -- groups by a subset of the equality keys ---------------------------------------------
     def _grouped(self, mask: tuple[int, ...]) -> tuple[dict[Any, _Group], list[int]]:
@@ -223,17 +232,18 @@ class KeyedIndex:
         reads it: the equality and link keys (`_WILD` when unknown), the tightest window
         bounds (value, inclusive), the semi-join probes, and whether every bound was known."""
         plan = self.plan
-        probes = [_key(ev.evaluate_in(e.probe, scope).value) for e in plan.equalities]
+        value = self.value
+        probes = [_key(value(ev, e.probe, scope)) for e in plan.equalities]
         for link_call, link in zip(plan.links, self._links, strict=True):
             if ev.record:  # what evaluating `linked` on any document would read of this one
-                for parts in link_keys(link_call):
-                    ev.evaluate_in(Path(parts), scope)
+                for path in self._link_paths[id(link_call)]:
+                    value(ev, path, scope)
             probes.append(link.get(id(ev.ctx.document), _WILD))
         lo: tuple[Any, bool] | None = None
         hi: tuple[Any, bool] | None = None
         complete = True
         for b in plan.bounds:
-            v = _key(ev.evaluate_in(b.probe, scope).value)
+            v = _key(value(ev, b.probe, scope))
             if v is _WILD:
                 complete = False
                 continue
@@ -246,11 +256,64 @@ class KeyedIndex:
             except TypeError:
                 complete = False
                 continue
-        semi_probes = [ev.evaluate_in(s.probe, scope).value for s in plan.semijoins]
+        semi_probes = [value(ev, s.probe, scope) for s in plan.semijoins]
         return probes, lo, hi, semi_probes, complete
+
+    def value(self, ev: Evaluator, expr: Expr, scope: Scope) -> Any:
+        """`ev.evaluate_in(expr, scope).value`, with the same recording, computed once per
+        evaluation when `expr` reads only the evaluating document (its fields, parameters,
+        `as_of`), and once per batch when it reads one bound document alone (TR-10's inner
+        window `s.executed_at + hours(...)`, evaluated for every `s` of every transfer)."""
+        heads = self._heads.get(id(expr))
+        if heads is None:
+            heads = self._heads[id(expr)] = (expr, _heads(expr))
+        if heads[0] is not expr or heads[1] is None:
+            return ev.evaluate_in(expr, scope).value
+        bound = [h for h in heads[1] if h in scope]
+        if not bound:
+            key = ("keyed: this document's value", id(expr))
+            hit = ev.memo.get(key, _UNSEEN)
+            if hit is _UNSEEN:
+                hit = ev.memo[key] = ev.evaluate_in(expr, scope).value
+            return hit
+        if len(bound) > 1 or not isinstance(scope[bound[0]][0], BaseModel):
+            return ev.evaluate_in(expr, scope).value
+        raw, label = scope[bound[0]]
+        entry = self._bound.get((id(expr), id(raw), label))
+        if entry is None or entry[0] is not expr:
+            from .reference import Evaluator
+
+            rec = Evaluator(ev.ctx)
+            result = rec.evaluate_in(expr, {bound[0]: (raw, label)}).value
+            entry = (expr, result, list(rec.reads.items()), list(rec.absent))
+            self._bound[(id(expr), id(raw), label)] = entry
+        if ev.record:
+            reads = ev.reads
+            for path, json_value in entry[2]:
+                reads.setdefault(path, json_value)
+            ev.absent.update(entry[3])
+        return entry[1]
 
 
 _WILD = object()  # an unknown or unhashable key: the document is always visited
+_UNSEEN = object()
+
+
+def _heads(node: Expr) -> frozenset[str] | None:
+    """The first names of the paths an expression reads; None when it has a quantifier or
+    reads the batch (then it is evaluated each time)."""
+    if isinstance(node, Quantifier):
+        return None
+    if isinstance(node, Path | Presence):
+        head = (node if isinstance(node, Path) else node.path).parts[0]
+        return None if head == "batch" else frozenset({head})
+    out: frozenset[str] = frozenset()
+    for child in children(node):
+        found = _heads(child)
+        if found is None:
+            return None
+        out |= found
+    return out
 
 
 def components(n: int, groups: Sequence[Sequence[int]]) -> list[int]:

@@ -55,7 +55,7 @@ from .semantics import (
     step,
 )
 from .values import MODEL, SHAPES, UNKNOWN, date_to_engine, to_json_value
-from .windows import WINDOWED, window_aggregate
+from .windows import QUANTIFIERS, window_aggregate
 
 Missing = frozenset[str]
 NONE: Missing = frozenset()
@@ -573,9 +573,10 @@ class Evaluator:
         return index.candidates(self, scope)
 
     def window(self, node: Quantifier, scope: dict[str, tuple[Any, str]]) -> Result | None:
-        """A `sum`/`count` over a window of the batch from running sums (engine/windows.py),
-        recorded as item by item; None when it must be evaluated item by item."""
-        if node.kind not in WINDOWED:
+        """A quantifier over a window of the batch from the group's running sums, or visiting
+        only the window's documents (engine/windows.py), recorded as item by item; None when
+        it must be evaluated item by item."""
+        if node.kind not in QUANTIFIERS:
             return None
         return window_aggregate(self, node, scope)
 

@@ -40,7 +40,16 @@ from ..compiler.batchplan import (
     plan_quantifier,
     reads_batch,
 )
-from ..lang.ast import Binary, Expr, Path, Presence, Quantifier, children, link_keys
+from ..lang.ast import (
+    Binary,
+    Expr,
+    Path,
+    Presence,
+    Quantifier,
+    children,
+    link_keys,
+    render,
+)
 from .keyed import _WILD, KeyedIndex, _key
 
 if TYPE_CHECKING:
@@ -50,6 +59,9 @@ Scope = dict[str, tuple[Any, str]]
 
 #: the quantifiers answered from a group's window (sums and counts from running sums)
 WINDOWED = frozenset({"sum", "count", "select"})
+#: every quantifier over a window: those whose body is not read off the window's documents
+#: alone visit the window's documents, evaluating the body only (the filter is known to hold)
+QUANTIFIERS = frozenset({"any", "all", "none", "count", "sum", "select", "max", "min"})
 
 
 @dataclass(frozen=True)
@@ -67,6 +79,9 @@ class Shape:
     #: whether the body records what the filter does not (then it is recorded with it: every
     #: document of the window is kept, there being no `!=` conjunct)
     body_reads: bool = False
+    #: the body is evaluated on each document of the window (it reads more than that document)
+    per_item: bool = False
+    source: str = ""  # the quantifier's source, rendered (for an empty `max`'s reason)
 
 
 def _key_side(node: Expr, var: str) -> bool:
@@ -81,7 +96,7 @@ def shape_of(node: Quantifier) -> Shape | None:
     """The windowed shape of a quantifier, or None when it must be evaluated item by item.
     Every conjunct of the filter must be one the keyed plan uses (so that a document of the
     window passes all of them), or the one `!=` conjunct."""
-    if node.kind not in WINDOWED or node.where is None:
+    if node.kind not in QUANTIFIERS or node.where is None:
         return None
     plan = plan_quantifier(node)
     if plan is None or not plan.bounds or plan.semijoins:
@@ -122,10 +137,13 @@ def shape_of(node: Quantifier) -> Shape | None:
     if equalities != len(plan.equalities) or bounds != len(plan.bounds):
         return None
     body = node.body
-    if node.kind in ("sum", "select") and body is None:
+    if body is None and node.kind not in ("count", "any", "all", "none"):
         return None
-    if body is not None and not (closed_over(body, frozenset({var})) and not reads_batch(body)):
-        return None
+    source = render(node.source)
+    if node.kind not in WINDOWED or (
+        body is not None and not (closed_over(body, frozenset({var})) and not reads_batch(body))
+    ):
+        return Shape(plan, tuple(reads), residual, body, tuple(guards), False, True, source)
     body_reads = False
     if body is not None:
         # the body is evaluated on the documents the filter keeps: with a `!=` conjunct it must
@@ -138,7 +156,7 @@ def shape_of(node: Quantifier) -> Shape | None:
             body_reads = True
     if node.kind == "select" and residual is not None:
         return None
-    return Shape(plan, tuple(reads), residual, body, tuple(guards), body_reads)
+    return Shape(plan, tuple(reads), residual, body, tuple(guards), body_reads, False, source)
 
 
 def _paths(node: Expr) -> set[Path] | None:
@@ -222,7 +240,9 @@ class _Windows:
             scope: Scope = {var: (doc, view.label(shape.plan.kind, pos))}
             value: Any = None  # None: this document cannot be taken from the window
             if all(probe.evaluate_in(c, scope).value is True for c in shape.plan.static):
-                if shape.body is None:
+                if shape.per_item:
+                    value = 1  # the body is evaluated on each visit
+                elif shape.body is None:
                     value = 1
                 else:
                     v = probe.evaluate_in(shape.body, scope).value
@@ -287,7 +307,7 @@ def window_aggregate(ev: Evaluator, node: Quantifier, scope: Scope) -> Result | 
     from .values import UNKNOWN
 
     view = ev.ctx.batch
-    if view is None or not view.windows or node.kind not in WINDOWED:
+    if view is None or not view.windows or node.kind not in QUANTIFIERS:
         return None
     shape = _cached_shape(node)
     if shape is None or not view.has_others(shape.plan.kind, ev.ctx.document):
@@ -314,27 +334,29 @@ def window_aggregate(ev: Evaluator, node: Quantifier, scope: Scope) -> Result | 
     own = sums.index.get(id(ev.ctx.document))  # a batch quantifier never visits it
     mine = own if own is not None and start <= own < stop else None
     if stop - start - (mine is not None) <= 0:
-        return _result([] if node.kind == "select" else 0)
+        return ev.aggregate(node.kind, [], shape.source)
     # the conjuncts that do not read the visited document: evaluated (read) once one is visited
     dead = False
     for guard in shape.guards:
-        held_value = ev.evaluate_in(guard, scope).value
+        held_value = index.value(ev, guard, scope)
         if held_value is UNKNOWN:
             return None
         dead = dead or held_value is False
     other: Any = None
     if shape.residual is not None:
-        other = _key(ev.evaluate_in(shape.residual[1], scope).value)
+        other = _key(index.value(ev, shape.residual[1], scope))
         if other is _WILD:
             return None
     if dead:  # no document passes the filter: their bodies are not read
         if ev.record:
             _record(ev, windows, sums, start, stop, own, False)
-        return _result([] if node.kind == "select" else 0)
+        return ev.aggregate(node.kind, [], shape.source)
     if sums.bad[stop] - sums.bad[start] - (mine is not None and sums.contrib[mine] is None):
         return None
     if ev.record:
         _record(ev, windows, sums, start, stop, own, shape.body_reads)
+    if shape.per_item:
+        return _per_item(ev, windows, sums, start, stop, mine, other, scope)
     if node.kind == "select":
         places = [p for p in range(start, stop) if p != mine]
         if not sums.ordered:
@@ -350,6 +372,46 @@ def window_aggregate(ev: Evaluator, node: Quantifier, scope: Scope) -> Result | 
     if mine is not None:
         total -= sums.contrib[mine] or 0
     return _result(total)
+
+
+def _per_item(
+    ev: Evaluator,
+    windows: _Windows,
+    sums: _Sums,
+    start: int,
+    stop: int,
+    mine: int | None,
+    other: Any,
+    scope: Scope,
+) -> Result:
+    """The quantifier's value from its body evaluated on each document of the window, in
+    batch order, as the reference does for a document whose filter holds (the filter's reads
+    are recorded already); those the `!=` conjunct leaves out are skipped."""
+    from .values import UNKNOWN
+
+    node, shape = windows.node, windows.shape
+    assert ev.ctx.batch is not None
+    places = [p for p in range(start, stop) if p != mine]
+    if shape.residual is not None:
+        places = [p for p in places if sums.residual_of[p] != other]
+    if not sums.ordered:
+        places.sort(key=sums.positions.__getitem__)
+    view, kind, var = ev.ctx.batch, shape.plan.kind, node.var
+    docs = view.by_kind[kind]
+    inner = dict(scope)
+    verdicts: list[tuple[Any, frozenset[str]]] = []
+    counted = node.kind in ("any", "all", "none", "count")
+    for place in places:
+        pos = sums.positions[place]
+        if shape.body is None:  # the filter alone, which holds
+            verdicts.append((True, frozenset()))
+            continue
+        inner[var] = (docs[pos], view.label(kind, pos))
+        body = ev.evaluate_in(shape.body, inner)
+        verdicts.append(
+            (UNKNOWN if counted and body.value is UNKNOWN else body.value, body.missing)
+        )
+    return ev.aggregate(node.kind, verdicts, shape.source)
 
 
 def _unlocated(
@@ -372,7 +434,7 @@ def _unlocated(
     docs, mine = view.by_kind[shape.plan.kind], ev.ctx.document
     visited = [p for p in candidates if docs[p] is not mine]
     if not visited:
-        return _result([] if node.kind == "select" else 0)
+        return ev.aggregate(node.kind, [], shape.source)
     dead = False
     for guard in shape.guards:
         value = ev.evaluate_in(guard, scope).value
@@ -426,4 +488,4 @@ def _result(value: Any) -> Result:
     return Result(value)
 
 
-__all__ = ["WINDOWED", "Shape", "shape_of", "window_aggregate"]
+__all__ = ["QUANTIFIERS", "WINDOWED", "Shape", "shape_of", "window_aggregate"]
