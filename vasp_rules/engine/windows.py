@@ -82,6 +82,8 @@ class Shape:
     #: the body is evaluated on each document of the window (it reads more than that document)
     per_item: bool = False
     source: str = ""  # the quantifier's source, rendered (for an empty `max`'s reason)
+    #: conjuncts reading both documents (TR-10's `by_chain`): evaluated on each visit
+    filters: tuple[Expr, ...] = ()
 
 
 def _key_side(node: Expr, var: str) -> bool:
@@ -104,6 +106,7 @@ def shape_of(node: Quantifier) -> Shape | None:
     var = node.var
     reads: list[Expr] = []
     guards: list[Expr] = []
+    filters: list[Expr] = []
     residual: tuple[Expr, Expr] | None = None
     equalities = bounds = 0
     for c in conjuncts(node.where):
@@ -117,12 +120,18 @@ def shape_of(node: Quantifier) -> Shape | None:
             reads.append(c)
             continue
         if not (isinstance(c, Binary) and c.op in ("==", "!=", *ORDER_FLIP)):
-            return None
+            if reads_batch(c):
+                return None
+            filters.append(c)  # reads this document and the visited one: on each visit
+            continue
         for key, probe in ((c.left, c.right), (c.right, c.left)):
             if _key_side(key, var) and _probe_side(probe, var):
                 break
         else:
-            return None
+            if reads_batch(c):
+                return None
+            filters.append(c)
+            continue
         if c.op == "!=":
             if residual is not None:
                 return None
@@ -140,10 +149,16 @@ def shape_of(node: Quantifier) -> Shape | None:
     if body is None and node.kind not in ("count", "any", "all", "none"):
         return None
     source = render(node.source)
-    if node.kind not in WINDOWED or (
-        body is not None and not (closed_over(body, frozenset({var})) and not reads_batch(body))
+    if (
+        node.kind not in WINDOWED
+        or filters
+        or (
+            body is not None and not (closed_over(body, frozenset({var})) and not reads_batch(body))
+        )
     ):
-        return Shape(plan, tuple(reads), residual, body, tuple(guards), False, True, source)
+        return Shape(
+            plan, tuple(reads), residual, body, tuple(guards), False, True, source, tuple(filters)
+        )
     body_reads = False
     if body is not None:
         # the body is evaluated on the documents the filter keeps: with a `!=` conjunct it must
@@ -347,6 +362,8 @@ def window_aggregate(ev: Evaluator, node: Quantifier, scope: Scope) -> Result | 
         other = _key(index.value(ev, shape.residual[1], scope))
         if other is _WILD:
             return None
+    if dead and shape.filters:
+        return None  # their reads are made on each visit
     if dead:  # no document passes the filter: their bodies are not read
         if ev.record:
             _record(ev, windows, sums, start, stop, own, False)
@@ -387,6 +404,8 @@ def _per_item(
     """The quantifier's value from its body evaluated on each document of the window, in
     batch order, as the reference does for a document whose filter holds (the filter's reads
     are recorded already); those the `!=` conjunct leaves out are skipped."""
+    from .reference import Result
+    from .semantics import kleene, skips_unknown_where
     from .values import UNKNOWN
 
     node, shape = windows.node, windows.shape
@@ -403,11 +422,23 @@ def _per_item(
     counted = node.kind in ("any", "all", "none", "count")
     for place in places:
         pos = sums.positions[place]
-        if shape.body is None:  # the filter alone, which holds
-            verdicts.append((True, frozenset()))
-            continue
         inner[var] = (docs[pos], view.label(kind, pos))
-        body = ev.evaluate_in(shape.body, inner)
+        keep: Any = True
+        miss: frozenset[str] = frozenset()
+        for condition in shape.filters:  # as `where`, whose other conjuncts hold
+            found = ev.evaluate_in(condition, inner)
+            keep = kleene("and", keep, found.value)
+            miss = miss | found.missing
+        if keep is False:
+            continue
+        if shape.body is None:  # the filter alone
+            body = Result(keep, miss if keep is UNKNOWN else frozenset())
+        else:
+            body = ev.evaluate_in(shape.body, inner)
+            if keep is UNKNOWN:
+                if skips_unknown_where(node.kind, body.value):
+                    continue
+                body = Result(UNKNOWN, miss | body.missing)
         verdicts.append(
             (UNKNOWN if counted and body.value is UNKNOWN else body.value, body.missing)
         )
@@ -426,7 +457,7 @@ def _unlocated(
     shape, node = windows.shape, windows.node
     view = ev.ctx.batch
     assert view is not None
-    if not shape.guards:
+    if not shape.guards or shape.filters:
         return None
     candidates = windows.index.candidates_at(probes, lo, hi)
     if candidates is None:
