@@ -20,10 +20,11 @@ process: this machine is shared and noisy, so compare the ratios, not the absolu
              distinct originators at that instant
 
     python benchmarks/scale.py [rss] [linear] [workers] [dask] [hot] [--quick | --divide N]
-    python benchmarks/scale.py hot [--hot-max K] [--sweep-max N]
+    python benchmarks/scale.py hot [--hot-max K] [--sweep-max N] [--instant N]
 
 `hot` is not in the default set (it takes several minutes); --hot-max and --sweep-max stop the
-hot-transfer and sweep series at those sizes (e.g. --hot-max 1600 --sweep-max 32000).
+hot-transfer and sweep series at those sizes (e.g. --hot-max 1600 --sweep-max 32000); --instant
+sets how many transfers share the instant (0: skip it).
 
 --quick divides every size by 10 (a smoke run). Generated populations: transfers are spaced 30
 seconds apart (2,880 a day, so one originator's 24-hour window holds about 144 of its
@@ -299,7 +300,7 @@ def _cpu(pack: RulePack, docs: list[dict[str, Any]]) -> tuple[float, int]:
     return cpu, sum(1 for d in decisions if "TR-10" in d.fired)
 
 
-def bench_hot(pack: RulePack, hot_max: int, sweep_max: int) -> None:
+def bench_hot(pack: RulePack, hot_max: int, sweep_max: int, instant: int = 2_000) -> None:
     print("== hot: dense windows, CPU time in this process")
     _cpu(pack, hot_batch(25, 100))  # compile the pack's date first
     base, _ = _cpu(pack, hot_batch(0))
@@ -327,11 +328,13 @@ def bench_hot(pack: RulePack, hot_max: int, sweep_max: int) -> None:
         growth = (totals[-1] / totals[0]) ** (1 / (len(totals) - 1))
         print(f"  sweep growth per doubling: x{growth:.2f} (target <= 2.2)")
     at = datetime(2026, 3, 1, 9, 0)
-    one = [_transfer(i, "CUST-HOT", at) for i in range(2_000)]
-    spread = [_transfer(i, f"CUST-{i:08d}", at) for i in range(2_000)]
+    if not instant:
+        return
+    one = [_transfer(i, "CUST-HOT", at) for i in range(instant)]
+    spread = [_transfer(i, f"CUST-{i:08d}", at) for i in range(instant)]
     cpu_spread, _ = _cpu(pack, spread)
     cpu_one, fired = _cpu(pack, one)
-    print(f"  2,000 at one instant: one originator {cpu_one:.1f} s CPU ({fired:,} referred), "
+    print(f"  {instant:,} at one instant: one originator {cpu_one:.1f} s CPU ({fired:,} referred), "
           f"distinct originators {cpu_spread:.1f} s: x{cpu_one / cpu_spread:.2f} (target <= 2)")
 
 
@@ -343,11 +346,12 @@ def main() -> None:
     parser.add_argument("--stream-args", default="", help="extra evaluate options for rss")
     parser.add_argument("--hot-max", type=int, default=6_400, help="largest k of `hot`")
     parser.add_argument("--sweep-max", type=int, default=64_000, help="largest n of the sweep")
+    parser.add_argument("--instant", type=int, default=2_000, help="transfers at one instant")
     args = parser.parse_args()
     scale = args.divide or (10 if args.quick else 1)
     pack = RulePack.load("pk")
     if "hot" in args.parts:
-        bench_hot(pack, args.hot_max, args.sweep_max)
+        bench_hot(pack, args.hot_max, args.sweep_max, args.instant)
     if "linear" in args.parts:
         bench_linear(pack, scale)
     if "workers" in args.parts:

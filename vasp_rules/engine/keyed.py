@@ -302,18 +302,31 @@ _UNSEEN = object()
 def _heads(node: Expr) -> frozenset[str] | None:
     """The first names of the paths an expression reads; None when it has a quantifier or
     reads the batch (then it is evaluated each time)."""
+    found = read_paths(node)
+    if found is None:
+        return None
+    heads = frozenset(path.parts[0] for path in found[0])
+    return None if "batch" in heads else heads
+
+
+def read_paths(node: Expr) -> tuple[set[Path], bool] | None:
+    """The paths an expression without quantifiers reads, and whether a presence test reads
+    one of them; None when it has a quantifier."""
     if isinstance(node, Quantifier):
         return None
-    if isinstance(node, Path | Presence):
-        head = (node if isinstance(node, Path) else node.path).parts[0]
-        return None if head == "batch" else frozenset({head})
-    out: frozenset[str] = frozenset()
+    if isinstance(node, Path):
+        return {node}, False
+    if isinstance(node, Presence):
+        return {node.path}, True
+    paths: set[Path] = set()
+    presence = False
     for child in children(node):
-        found = _heads(child)
+        found = read_paths(child)
         if found is None:
             return None
-        out |= found
-    return out
+        paths |= found[0]
+        presence = presence or found[1]
+    return paths, presence
 
 
 def components(n: int, groups: Sequence[Sequence[int]]) -> list[int]:

@@ -44,13 +44,11 @@ from ..lang.ast import (
     Binary,
     Expr,
     Path,
-    Presence,
     Quantifier,
-    children,
     link_keys,
     render,
 )
-from .keyed import _WILD, KeyedIndex, _key
+from .keyed import _WILD, KeyedIndex, _key, read_paths
 
 if TYPE_CHECKING:
     from .reference import Evaluator, Result
@@ -175,19 +173,10 @@ def shape_of(node: Quantifier) -> Shape | None:
 
 
 def _paths(node: Expr) -> set[Path] | None:
-    """The paths an expression without quantifiers evaluates (None: it has a quantifier or a
-    presence test, whose recording differs)."""
-    if isinstance(node, Quantifier | Presence):
-        return None
-    if isinstance(node, Path):
-        return {node}
-    out: set[Path] = set()
-    for child in children(node):
-        found = _paths(child)
-        if found is None:
-            return None
-        out |= found
-    return out
+    """The paths an expression without quantifiers or presence tests evaluates (None: it has
+    one, whose recording differs)."""
+    found = read_paths(node)
+    return None if found is None or found[1] else found[0]
 
 
 _SHAPES: dict[int, tuple[Quantifier, Shape | None]] = {}
@@ -478,7 +467,7 @@ def _unlocated(
         ev.evaluate_in(shape.residual[1], scope)
     if ev.record:
         windows.record(ev, visited, False)
-    return _result([] if node.kind == "select" else 0)
+    return ev.aggregate(node.kind, [], shape.source)
 
 
 def _record(
