@@ -10,8 +10,21 @@ process: this machine is shared and noisy, so compare the ratios, not the absolu
            growth per doubling (linear: 1.0; quadratic: 2.0)
   workers  2 workers against 1 on 50,000 independent documents (wall time), identical decisions
   dask     a LocalCluster of 2 worker processes against one process on the same input
+  hot      issue 23, dense windows (CPU time, one process):
+           - CPU per hot transfer: one originator sending k transfers of USD 300 inside one
+             24-hour window, among 1,000 transfers of distinct originators, k = 25 .. 6,400
+             (the cost of the 1,000 alone, measured in the same process, is subtracted)
+           - the population sweep: 5% of the transfers from one originator, spread over 10
+             days, `evaluate_many` of the whole population at n = 8,000 .. 64,000
+           - 2,000 transfers of one originator at one instant against 2,000 transfers of
+             distinct originators at that instant
 
-    python benchmarks/scale.py [rss] [linear] [workers] [dask] [--quick | --divide N]
+    python benchmarks/scale.py [rss] [linear] [workers] [dask] [hot] [--quick | --divide N]
+    python benchmarks/scale.py hot [--hot-max K] [--sweep-max N] [--instant N]
+
+`hot` is not in the default set (it takes several minutes); --hot-max and --sweep-max stop the
+hot-transfer and sweep series at those sizes (e.g. --hot-max 1600 --sweep-max 32000); --instant
+sets how many transfers share the instant (0: skip it).
 
 --quick divides every size by 10 (a smoke run). Generated populations: transfers are spaced 30
 seconds apart (2,880 a day, so one originator's 24-hour window holds about 144 of its
@@ -240,15 +253,105 @@ def bench_dask(pack: RulePack, scale: int) -> None:
           f"identical decisions: {out == one}")
 
 
+# -- hot (issue 23) ---------------------------------------------------------------------------
+def _transfer(i: int, who: str, at: datetime, amount: str = "300.00") -> dict[str, Any]:
+    doc = copy.deepcopy(TEMPLATES["transfer"])
+    doc["transfer_id"] = f"TX-{i:08d}"
+    origin = doc["originator"]
+    origin["account_or_wallet"] = who
+    origin.pop("customer_id", None)
+    origin.pop("national_id", None)
+    doc["value"] = {"amount": amount, "currency": "USD"}
+    doc["amount"] = amount
+    doc["executed_at"] = at.isoformat() + "+05:00"
+    doc["data_transmitted_at"] = (at - timedelta(seconds=1)).isoformat() + "+05:00"
+    doc["settled_at"] = (at + timedelta(seconds=60)).isoformat() + "+05:00"
+    return doc
+
+
+def hot_batch(k: int, others: int = 1_000) -> list[dict[str, Any]]:
+    """k transfers of one originator spread over one 24-hour window (USD 300 each), then
+    `others` transfers of distinct originators over the same day."""
+    start = datetime(2026, 3, 1, 9, 0)
+    docs = [_transfer(i, "CUST-HOT", start + timedelta(seconds=86_399 * i // k)) for i in range(k)]
+    docs += [
+        _transfer(k + j, f"CUST-{j:08d}", start + timedelta(seconds=86_399 * j // others))
+        for j in range(others)
+    ]
+    return docs
+
+
+def sweep_batch(n: int, seed: int = 3) -> list[dict[str, Any]]:
+    """n transfers over 10 days; 5% from one originator, the rest from distinct ones."""
+    rng = random.Random(seed)
+    start = datetime(2026, 3, 1, 9, 0)
+    out = []
+    for i in range(n):
+        who = "CUST-HEAVY" if rng.random() < 0.05 else f"CUST-{i:08d}"
+        amount = f"{rng.randrange(100, 1500)}.00"
+        out.append(_transfer(i, who, start + timedelta(seconds=864_000 * i // n), amount))
+    return out
+
+
+def _cpu(pack: RulePack, docs: list[dict[str, Any]]) -> tuple[float, int]:
+    cpu = time.process_time()
+    decisions = pack.evaluate_many(docs, AS_OF)
+    cpu = time.process_time() - cpu
+    return cpu, sum(1 for d in decisions if "TR-10" in d.fired)
+
+
+def bench_hot(pack: RulePack, hot_max: int, sweep_max: int, instant: int = 2_000) -> None:
+    print("== hot: dense windows, CPU time in this process")
+    _cpu(pack, hot_batch(25, 100))  # compile the pack's date first
+    base, _ = _cpu(pack, hot_batch(0))
+    per_hot: dict[int, float] = {}
+    for k in (25, 100, 400, 1_600, 6_400):
+        if k > hot_max:
+            break
+        cpu, fired = _cpu(pack, hot_batch(k))
+        per_hot[k] = (cpu - base) / k
+        growth = f"x{per_hot[k] / per_hot[25]:.2f} of k=25" if k > 25 else ""
+        print(f"  k={k:>5,} in 24 h among 1,000 others: {per_hot[k] * 1e3:7.2f} ms CPU per hot "
+              f"transfer ({cpu:6.1f} s in all, {fired:,} referred)  {growth}")
+    if 1_600 in per_hot:
+        print(f"  k=25 -> 1,600: x{per_hot[1_600] / per_hot[25]:.2f} (target <= 2)")
+    totals: list[float] = []
+    for n in (8_000, 16_000, 32_000, 64_000):
+        if n > sweep_max:
+            break
+        cpu, fired = _cpu(pack, sweep_batch(n))
+        totals.append(cpu)
+        growth = f"x{totals[-1] / totals[-2]:.2f} per doubling" if len(totals) > 1 else ""
+        print(f"  sweep n={n:>6,} (5% one originator, 10 days): {cpu:7.1f} s CPU "
+              f"({cpu / n * 1e3:.2f} ms/doc, {fired:,} referred)  {growth}")
+    if len(totals) > 1:
+        growth = (totals[-1] / totals[0]) ** (1 / (len(totals) - 1))
+        print(f"  sweep growth per doubling: x{growth:.2f} (target <= 2.2)")
+    at = datetime(2026, 3, 1, 9, 0)
+    if not instant:
+        return
+    one = [_transfer(i, "CUST-HOT", at) for i in range(instant)]
+    spread = [_transfer(i, f"CUST-{i:08d}", at) for i in range(instant)]
+    cpu_spread, _ = _cpu(pack, spread)
+    cpu_one, fired = _cpu(pack, one)
+    print(f"  {instant:,} at one instant: one originator {cpu_one:.1f} s CPU ({fired:,} referred), "
+          f"distinct originators {cpu_spread:.1f} s: x{cpu_one / cpu_spread:.2f} (target <= 2)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("parts", nargs="*", default=["rss", "linear", "workers", "dask"])
     parser.add_argument("--quick", action="store_true", help="every size divided by 10")
     parser.add_argument("--divide", type=int, default=0, help="every size divided by N")
     parser.add_argument("--stream-args", default="", help="extra evaluate options for rss")
+    parser.add_argument("--hot-max", type=int, default=6_400, help="largest k of `hot`")
+    parser.add_argument("--sweep-max", type=int, default=64_000, help="largest n of the sweep")
+    parser.add_argument("--instant", type=int, default=2_000, help="transfers at one instant")
     args = parser.parse_args()
     scale = args.divide or (10 if args.quick else 1)
     pack = RulePack.load("pk")
+    if "hot" in args.parts:
+        bench_hot(pack, args.hot_max, args.sweep_max, args.instant)
     if "linear" in args.parts:
         bench_linear(pack, scale)
     if "workers" in args.parts:

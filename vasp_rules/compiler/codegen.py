@@ -43,6 +43,7 @@ from ..engine.reference import (
     is_model,
     union,
 )
+from ..engine.windows import QUANTIFIERS, WINDOWED
 from ..lang.ast import (
     Binary,
     Call,
@@ -203,6 +204,22 @@ def _batch_documents(env: Env, node: Quantifier, kind: str, scope: Scope) -> lis
     mine = env.doc
     chosen = range(len(docs)) if positions is None else positions
     return [docs[i] for i in chosen if docs[i] is not mine]
+
+
+_NO_WINDOW = object()
+
+
+def _window(env: Env, node: Quantifier, scope: Scope) -> Any:
+    """A batch sum or count from the window's running sums (`Evaluator.window`); _NO_WINDOW
+    when it must be evaluated item by item."""
+    fast = env.evaluator().window(node, scope)
+    return _NO_WINDOW if fast is None else fast.value
+
+
+def _window_rec(ev: Evaluator, node: Quantifier, scope: Scope) -> Any:
+    """As `_window`, recording into `ev` what the window read (as item by item would)."""
+    fast = ev.window(node, scope)
+    return _NO_WINDOW if fast is None else fast.value
 
 
 def _view_store(env: Env, key: object) -> dict[int, Any]:
@@ -420,6 +437,9 @@ _RUNTIME: dict[str, Any] = {
     "_batch_leaves": _batch_leaves,
     "_batch_documents": _batch_documents,
     "_view_store": _view_store,
+    "_window": _window,
+    "_window_rec": _window_rec,
+    "_NO_WINDOW": _NO_WINDOW,
     "_arith": _arith,
     "_member": _member,
     "_member_of": member_of,
@@ -539,6 +559,8 @@ class _Generator:
         self.operand_gap = "_NONE"  # the missing facts of the last unary operand (three-valued)
         #: per block of statements (a list, kept alive here): the paths computed in it
         self._blocks: dict[int, tuple[list[ast.stmt], dict[Any, str]]] = {}
+        #: batch sums and counts whose item-by-item code is being generated (`windowed`)
+        self.item_by_item: set[int] = set()
         #: the bound variables that range over the batch's documents (`x in batch.KIND`)
         self.documents: frozenset[str] = frozenset()
         self._positions: dict[int, int] = {}
@@ -1073,6 +1095,9 @@ class _Generator:
 
     # -- quantifiers -------------------------------------------------------------------------
     def quantifier(self, node: Quantifier, scope: dict[str, str], out: list[ast.stmt]) -> ast.expr:
+        kinds = QUANTIFIERS if self.record else WINDOWED
+        if over_batch(node) and node.kind in kinds and id(node) not in self.item_by_item:
+            return self.windowed(node, scope, out)  # running sums first (engine/windows.py)
         kind, var = node.kind, node.var
         items = self.items(node, scope, out)
         item = self.fresh("_v")
@@ -1182,6 +1207,26 @@ class _Generator:
                 VALUES=values,
                 LOOP=loop,
                 KIND=self.constant(kind),
+            )
+        )
+        return _name(local)
+
+    def windowed(self, node: Quantifier, scope: dict[str, str], out: list[ast.stmt]) -> ast.expr:
+        """A sum or count over the batch: from the window's running sums when it has that
+        shape (`Evaluator.window`), else item by item."""
+        local = self.fresh("_t")
+        loop: list[ast.stmt] = []
+        self.item_by_item.add(id(node))
+        value = self.quantifier(node, scope, loop)
+        loop.extend(_code("T = VALUE", T=local, VALUE=value))
+        out.extend(
+            _code(
+                f"T = {'_window_rec(ev' if self.record else '_window(env'}, NODE, SCOPE)\n"
+                "if T is _NO_WINDOW:\n    LOOP",
+                T=local,
+                NODE=self.bound_constant(node, _itself),
+                SCOPE=self.scope_dict(scope),
+                LOOP=loop,
             )
         )
         return _name(local)
@@ -1304,6 +1349,20 @@ class _Effects(_Generator):
     def quantifier_effects(
         self, node: Quantifier, scope: dict[str, str], out: list[ast.stmt]
     ) -> None:
+        if over_batch(node) and node.kind in QUANTIFIERS and id(node) not in self.item_by_item:
+            # a window of the batch records from its running sums first (engine/windows.py)
+            self.item_by_item.add(id(node))
+            by_item: list[ast.stmt] = []
+            self.quantifier_effects(node, scope, by_item)
+            out.extend(
+                _code(
+                    "if _window_rec(ev, NODE, SCOPE) is _NO_WINDOW:\n    LOOP",
+                    NODE=self.bound_constant(node, _itself),
+                    SCOPE=self.scope_dict(scope),
+                    LOOP=by_item or [ast.Pass()],
+                )
+            )
+            return
         var = node.var
         local = self.fresh("_t")
         items = self.labelled_items(node, scope, out, local)

@@ -18,14 +18,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel
+
 from ..compiler.batchplan import QuantPlan
-from ..lang.ast import Path, link_keys
+from ..lang.ast import Expr, Path, Presence, Quantifier, children, link_keys
 from ..lang.values import UNKNOWN
 
 if TYPE_CHECKING:
     from .reference import Evaluator
 
 Scope = dict[str, tuple[Any, str]]
+Bounds = tuple[Any, bool] | None  # a window bound: (value, inclusive), None when open
 
 
 def hashable(value: Any) -> Any:
@@ -77,6 +80,13 @@ class KeyedIndex:
         self._eq_values = eq_values
         self._window = window
         self._ev = ev
+        #: `value`'s caches: id(expression) -> (it, its heads); (id(expression), id(document),
+        #: label) -> (expression, value, reads, absent paths) for one bound batch document
+        self._heads: dict[int, tuple[Expr, frozenset[str] | None]] = {}
+        self._link_paths = {id(c): [Path(parts) for parts in link_keys(c)] for c in plan.links}
+        self._bound: dict[
+            tuple[int, int, str], tuple[Expr, Any, list[tuple[str, Any]], list[str]]
+        ] = {}
 
     # -- groups by a subset of the equality keys ---------------------------------------------
     def _grouped(self, mask: tuple[int, ...]) -> tuple[dict[Any, _Group], list[int]]:
@@ -111,6 +121,34 @@ class KeyedIndex:
             groups[key] = group
         self._groups[mask] = (groups, wild)
         return groups, wild
+
+    def locate(
+        self, probes: list[Any], lo: Bounds, hi: Bounds
+    ) -> tuple[tuple[Any, ...], _Group, slice] | None:
+        """The group of a document whose every equality and link key is known (`probes`), and
+        the slice of its window between `lo` and `hi`: None unless the window is exact (no
+        document of the kind has an unknown key, no window key of the group is unknown)."""
+        if any(p is _WILD for p in probes):
+            return None
+        groups, wild = self._grouped(tuple(range(len(probes))))
+        if wild:
+            return None
+        key = tuple(probes)
+        group = groups.get(key)
+        if group is None:
+            return key, _Group(), slice(0, 0)
+        if group.unsorted:
+            return None
+        try:
+            start = 0 if lo is None else (bisect_left if lo[1] else bisect_right)(group.keys, lo[0])
+            stop = (
+                len(group.keys)
+                if hi is None
+                else (bisect_right if hi[1] else bisect_left)(group.keys, hi[0])
+            )
+        except TypeError:
+            return None
+        return key, group, slice(start, max(start, stop))
 
     def _semijoin(self, i: int) -> tuple[dict[Any, list[int]], list[int]]:
         if self._semi is None:
@@ -154,36 +192,10 @@ class KeyedIndex:
         """Positions (in batch order) of the documents that can pass the filter, evaluated in
         `scope`; None when the plan cannot narrow them (then every document is visited)."""
         plan = self.plan
-        probes = [_key(ev.evaluate_in(e.probe, scope).value) for e in plan.equalities]
-        for link_call, link in zip(plan.links, self._links, strict=True):
-            if ev.record:  # what evaluating `linked` on any document would read of this one
-                for parts in link_keys(link_call):
-                    ev.evaluate_in(Path(parts), scope)
-            probes.append(link.get(id(ev.ctx.document), _WILD))
-        lo: tuple[Any, bool] | None = None
-        hi: tuple[Any, bool] | None = None
-        for b in plan.bounds:
-            v = _key(ev.evaluate_in(b.probe, scope).value)
-            if v is _WILD:
-                continue
-            try:
-                if b.op in (">", ">="):
-                    if lo is None or v > lo[0] or (v == lo[0] and b.op == ">"):
-                        lo = (v, b.op == ">=")
-                elif hi is None or v < hi[0] or (v == hi[0] and b.op == "<"):
-                    hi = (v, b.op == "<=")
-            except TypeError:
-                continue
-        semi_probes = [ev.evaluate_in(s.probe, scope).value for s in plan.semijoins]
-        mask = tuple(i for i, p in enumerate(probes) if p is not _WILD)
-        if mask or plan.bounds:
-            groups, wild = self._grouped(mask)
-            group = groups.get(tuple(probes[i] for i in mask))
-            if group is None:
-                return sorted(wild)
-            chosen = list(group.unsorted) + wild
-            chosen.extend(group.positions[_window(group.keys, lo, hi)])
-            return sorted(chosen)
+        probes, lo, hi, semi_probes, _ = self.probe(ev, scope)
+        chosen = self.candidates_at(probes, lo, hi)
+        if chosen is not None:
+            return chosen
         for i, value in enumerate(semi_probes):
             values = value if self.plan.semijoins[i].member else [value]
             if value is UNKNOWN or not isinstance(values, list):
@@ -200,8 +212,121 @@ class KeyedIndex:
             return list(self.allowed)
         return None
 
+    def candidates_at(self, probes: list[Any], lo: Bounds, hi: Bounds) -> list[int] | None:
+        """`candidates` from the probes (`probe`), when a key or a window narrows them."""
+        mask = tuple(i for i, p in enumerate(probes) if p is not _WILD)
+        if not (mask or self.plan.bounds):
+            return None
+        groups, wild = self._grouped(mask)
+        group = groups.get(tuple(probes[i] for i in mask))
+        if group is None:
+            return sorted(wild)
+        chosen = list(group.unsorted) + wild
+        chosen.extend(group.positions[_window(group.keys, lo, hi)])
+        return sorted(chosen)
+
+    def probe(
+        self, ev: Evaluator, scope: Scope
+    ) -> tuple[list[Any], Bounds, Bounds, list[Any], bool]:
+        """The evaluating document's side of the filter, read (and recorded) as `candidates`
+        reads it: the equality and link keys (`_WILD` when unknown), the tightest window
+        bounds (value, inclusive), the semi-join probes, and whether every bound was known."""
+        plan = self.plan
+        value = self.value
+        probes = [_key(value(ev, e.probe, scope)) for e in plan.equalities]
+        for link_call, link in zip(plan.links, self._links, strict=True):
+            if ev.record:  # what evaluating `linked` on any document would read of this one
+                for path in self._link_paths[id(link_call)]:
+                    value(ev, path, scope)
+            probes.append(link.get(id(ev.ctx.document), _WILD))
+        lo: tuple[Any, bool] | None = None
+        hi: tuple[Any, bool] | None = None
+        complete = True
+        for b in plan.bounds:
+            v = _key(value(ev, b.probe, scope))
+            if v is _WILD:
+                complete = False
+                continue
+            try:
+                if b.op in (">", ">="):
+                    if lo is None or v > lo[0] or (v == lo[0] and b.op == ">"):
+                        lo = (v, b.op == ">=")
+                elif hi is None or v < hi[0] or (v == hi[0] and b.op == "<"):
+                    hi = (v, b.op == "<=")
+            except TypeError:
+                complete = False
+                continue
+        semi_probes = [value(ev, s.probe, scope) for s in plan.semijoins]
+        return probes, lo, hi, semi_probes, complete
+
+    def value(self, ev: Evaluator, expr: Expr, scope: Scope) -> Any:
+        """`ev.evaluate_in(expr, scope).value`, with the same recording, computed once per
+        evaluation when `expr` reads only the evaluating document (its fields, parameters,
+        `as_of`), and once per batch when it reads one bound document alone (TR-10's inner
+        window `s.executed_at + hours(...)`, evaluated for every `s` of every transfer)."""
+        heads = self._heads.get(id(expr))
+        if heads is None:
+            heads = self._heads[id(expr)] = (expr, _heads(expr))
+        if heads[0] is not expr or heads[1] is None:
+            return ev.evaluate_in(expr, scope).value
+        bound = [h for h in heads[1] if h in scope]
+        if not bound:
+            key = ("keyed: this document's value", id(expr))
+            hit = ev.memo.get(key, _UNSEEN)
+            if hit is _UNSEEN:
+                hit = ev.memo[key] = ev.evaluate_in(expr, scope).value
+            return hit
+        if len(bound) > 1 or not isinstance(scope[bound[0]][0], BaseModel):
+            return ev.evaluate_in(expr, scope).value
+        raw, label = scope[bound[0]]
+        entry = self._bound.get((id(expr), id(raw), label))
+        if entry is None or entry[0] is not expr:
+            from .reference import Evaluator
+
+            rec = Evaluator(ev.ctx)
+            result = rec.evaluate_in(expr, {bound[0]: (raw, label)}).value
+            entry = (expr, result, list(rec.reads.items()), list(rec.absent))
+            self._bound[(id(expr), id(raw), label)] = entry
+        if ev.record:
+            reads = ev.reads
+            for path, json_value in entry[2]:
+                reads.setdefault(path, json_value)
+            ev.absent.update(entry[3])
+        return entry[1]
+
 
 _WILD = object()  # an unknown or unhashable key: the document is always visited
+_UNSEEN = object()
+
+
+def _heads(node: Expr) -> frozenset[str] | None:
+    """The first names of the paths an expression reads; None when it has a quantifier or
+    reads the batch (then it is evaluated each time)."""
+    found = read_paths(node)
+    if found is None:
+        return None
+    heads = frozenset(path.parts[0] for path in found[0])
+    return None if "batch" in heads else heads
+
+
+def read_paths(node: Expr) -> tuple[set[Path], bool] | None:
+    """The paths an expression without quantifiers reads, and whether a presence test reads
+    one of them; None when it has a quantifier."""
+    if isinstance(node, Quantifier):
+        return None
+    if isinstance(node, Path):
+        return {node}, False
+    if isinstance(node, Presence):
+        return {node.path}, True
+    paths: set[Path] = set()
+    presence = False
+    for child in children(node):
+        found = read_paths(child)
+        if found is None:
+            return None
+        paths |= found[0]
+        presence = presence or found[1]
+    return paths, presence
 
 
 def components(n: int, groups: Sequence[Sequence[int]]) -> list[int]:

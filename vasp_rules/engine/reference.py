@@ -55,6 +55,7 @@ from ..lang.semantics import (
 )
 from ..lang.values import MODEL, SHAPES, UNKNOWN, date_to_engine, to_json_value
 from .keyed import KeyedIndex, components
+from .windows import QUANTIFIERS, window_aggregate
 
 Missing = frozenset[str]
 NONE: Missing = frozenset()
@@ -74,6 +75,9 @@ class BatchView:
         #: False evaluates every batch quantifier by visiting every document (the plain
         #: definition; the oracle of the keyed plans)
         self.keyed = keyed
+        #: False evaluates sums, counts and selects over a window item by item (the oracle of
+        #: engine/windows.py's running sums)
+        self.windows = keyed
         self._indexes: dict[int, tuple[Quantifier, KeyedIndex | None]] = {}
         self.by_kind: dict[str, list[BaseModel]] = {}
         self.ids: dict[int, str] = {}
@@ -88,11 +92,20 @@ class BatchView:
         #: per generated node, what the generated code computed once for this batch's
         #: documents (compiler/codegen.py): the documents live as long as the view
         self.shared: dict[Any, Any] = {}
+        self._unique: dict[str, bool] = {}
 
     def label(self, kind: str, position: int) -> str:
         """How a batch document is named in paths: batch.KIND[document id]."""
         doc = self.by_kind[kind][position]
         return f"batch.{kind}[{self.ids.get(id(doc), position)}]"
+
+    def unique_labels(self, kind: str) -> bool:
+        """Whether no two documents of `kind` share an id (so none share a label)."""
+        found = self._unique.get(kind)
+        if found is None:
+            docs = self.by_kind.get(kind, [])
+            found = self._unique[kind] = len({self.ids.get(id(d)) for d in docs}) == len(docs)
+        return found
 
     def has_others(self, kind: str, document: BaseModel | None) -> bool:
         """Whether the batch holds a document of `kind` other than `document`."""
@@ -559,7 +572,18 @@ class Evaluator:
             return None
         return index.candidates(self, scope)
 
+    def window(self, node: Quantifier, scope: dict[str, tuple[Any, str]]) -> Result | None:
+        """A quantifier over a window of the batch from the group's running sums, or visiting
+        only the window's documents (engine/windows.py), recorded as item by item; None when
+        it must be evaluated item by item."""
+        if node.kind not in QUANTIFIERS:
+            return None
+        return window_aggregate(self, node, scope)
+
     def _quantifier(self, node: Quantifier, scope: dict[str, tuple[Any, str]]) -> Result:
+        fast = self.window(node, scope)
+        if fast is not None:
+            return fast
         items, source_missing = self.items(node, scope)
         if items is None:
             return Result(UNKNOWN, source_missing)
