@@ -38,7 +38,6 @@ from .engine.evaluate import (
     Item,
     batch_view,
     findings_for_many,
-    findings_for_one,
     trusted,
 )
 from .engine.reference import BatchView
@@ -439,8 +438,6 @@ class RulePack:
     ) -> Decision:
         """The decision on one document; `batch` is the shared view of the documents evaluated
         with it, or None when it is evaluated alone."""
-        if batch is None:
-            return self._decision(compiled, item, findings_for_one(compiled, item, engine))
         return self._decision(compiled, item, findings_for_many(compiled, [item], batch, engine)[0])
 
     def _decision(self, compiled: CompiledPack, item: Item, findings: list[Finding]) -> Decision:

@@ -138,19 +138,6 @@ def findings_for_many(
     ]
 
 
-def findings_for_one(compiled: CompiledPack, item: Item, engine: EngineName) -> list[Finding]:
-    """The findings of one document evaluated alone: `findings_for_many(compiled, [item],
-    None, engine)[0]`, without the plumbing that spreads a batch over kinds and sessions."""
-    ctx = context_for(compiled, item, batch_view([item]))
-    fast = engine != "reference"
-    return _unique_sorted(
-        [
-            finding_for(rule, held, ctx, compiled=fast)
-            for rule, held in fired_rules(compiled, item, ctx, engine)
-        ]
-    )
-
-
 def _unique_sorted(findings: list[Finding]) -> list[Finding]:
     """Cases of one rule are separate findings under its id; two cases that cannot be decided
     for the same missing facts say the same thing, once."""
