@@ -50,7 +50,7 @@ def most_severe(outcomes: list[Outcome]) -> Outcome:
     ranked = [o for o in outcomes if o is not Outcome.INFO]
     if not ranked:
         return Outcome.APPROVE
-    return max(ranked, key=lambda o: SEVERITY[o])
+    return max(ranked, key=SEVERITY.__getitem__)
 
 
 class _Frozen(BaseModel):

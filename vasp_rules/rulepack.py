@@ -56,6 +56,8 @@ if TYPE_CHECKING:
 #: dates whose compiled pack (and durable-rules rulesets, about 0.85 MB a date for pk's four
 #: kinds) stay cached; a new date costs a few milliseconds, as its parts are shared by structure
 COMPILED_CACHE_SIZE = 64
+#: (kind, date) answers regime_start remembers before it starts afresh
+_REGIME_STARTS_KEPT = 4096
 _ENGINE_REF = EngineRef(name=f"vasp-rules/{ENGINE_NAME} {ENGINE_VERSION}", version=__version__)
 
 
@@ -138,6 +140,7 @@ class RulePack:
         self._lock = threading.Lock()
         self._pool: WorkerPool | None = None
         self._frozen = False  # see freeze_loaded
+        self._regime_starts: dict[tuple[str, date], date | None] = {}  # see regime_start
         weakref.finalize(self, _thaw).atexit = False
 
     @classmethod
@@ -221,11 +224,16 @@ class RulePack:
     def regime_start(self, kind: str, on: date) -> date | None:
         """None when the regime governing `kind` is in force on `on` (or the pack declares no
         regime for it); otherwise the day it starts (or started, if it has ended)."""
+        key = (kind, on)
+        if key in self._regime_starts:  # asked for every decision: answered once a date
+            return self._regime_starts[key]
         regimes = self._loaded.manifest.regimes
         regime = next((r for k, r in regimes.items() if k == kind), None)
-        if regime is None or regime.in_force(on):
-            return None
-        return regime.from_
+        starts = None if regime is None or regime.in_force(on) else regime.from_
+        if len(self._regime_starts) >= _REGIME_STARTS_KEPT:
+            self._regime_starts.clear()
+        self._regime_starts[key] = starts
+        return starts
 
     @property
     def disclaimer(self) -> str:
@@ -342,7 +350,11 @@ class RulePack:
     ) -> Decision:
         """Evaluate one document alone (it sees no other document). With `explain`, the
         decision carries an explanation (see `evaluate_many`)."""
-        return self.evaluate_many([document], as_of, engine=engine, explain=explain)[0]
+        if explain:
+            return self.evaluate_many([document], as_of, engine=engine, explain=True)[0]
+        item = _item(document, None)  # what evaluate_many does for one document, directly
+        with self.using(as_of) as compiled:
+            return self._decide(compiled, item, None, engine)
 
     def evaluate_many(
         self,

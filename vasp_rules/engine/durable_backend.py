@@ -16,7 +16,7 @@ because the Host starts self-re-arming timer threads that lose results and crash
 - every pattern starts with the positive `kind` discriminator (patterns of only `$nex` refire
   forever);
 - numbers are written as plain decimals, never exponent form; no floats, dates or Decimals reach
-  `json.dumps`;
+  the JSON encoder (orjson for plain facts, `to_json` for the rest, both compact);
 - facts are asserted, not posted (a posted event is consumed by the first rule that fires);
 - rules are spread over rulesets of at most RULES_PER_RULESET, far below the 512-way fan-out
   that hangs the matcher and the 4,096-rule cap;
@@ -34,6 +34,7 @@ from decimal import Decimal
 from typing import Any
 
 import durable_rules_engine as _engine
+import orjson
 
 from ..lang.values import plain_number
 
@@ -51,16 +52,19 @@ class EngineError(RuntimeError):
     """durable-rules refused a fact or a ruleset; the message says which and why."""
 
 
-_PLAIN = (str, int)  # bool is an int; json writes both as durable-rules expects
+_PLAIN = (str, int)  # bool is an int; both are written as durable-rules expects
 
 
-def fact_json(fact: Mapping[str, Any]) -> str:
-    """A flat fact as JSON text: the C encoder when every value is a string, a whole number or
-    a boolean (they never print in exponent form), `to_json` when anything else is there."""
+_text = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps(ensure_ascii=False), made once
+
+
+def _plain_fact(fact: Mapping[str, Any]) -> bool:
+    """Whether every value of a flat fact is a string, a whole number or a boolean (they never
+    print in exponent form), so that orjson may write it."""
     for value in fact.values():
         if not isinstance(value, _PLAIN):
-            return to_json(fact)
-    return json.dumps(fact, ensure_ascii=False)
+            return False
+    return True
 
 
 def to_json(value: Any) -> str:
@@ -76,7 +80,7 @@ def to_json(value: Any) -> str:
     if isinstance(value, float):
         raise EngineError("floats never reach durable-rules; use int or Decimal")
     if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
+        return _text(value)
     if isinstance(value, Mapping):
         return "{" + ",".join(f"{json.dumps(str(k))}:{to_json(v)}" for k, v in value.items()) + "}"
     if isinstance(value, list | tuple):
@@ -195,7 +199,7 @@ class Matcher:
         sid = f"s{next(_ids)}"
         payload = session_json(sid, kind, facts)
         fired: list[set[str]] = [set() for _ in facts]
-        prefix = f'"id": "{sid}.'
+        prefix = f'"id":"{sid}.'
         with _LOCK:
             try:
                 code, state = _engine.assert_facts(handle, payload)
@@ -234,28 +238,36 @@ class Matcher:
 
 def session_json(sid: str, kind: str, facts: Sequence[Mapping[str, Any]]) -> str:
     """The facts of one session as durable-rules reads them: the marker fact, then each fact
-    with the session id, its own id (`SID.i`) and its kind."""
-    # spaced as json.dumps writes facts: _fired finds the id by that layout
-    parts = [f'{{"sid": "{sid}", "id": "{sid}.m", "kind": "{SENTINEL}"}}']
+    with the session id, its own id (`SID.i`) and its kind, compact (`_fired` finds the id by
+    that layout; durable-rules gives each fact back as it was written)."""
+    messages: list[dict[str, Any]] = [{"sid": sid, "id": f"{sid}.m", "kind": SENTINEL}]
     for i, fact in enumerate(facts):
-        message = dict(fact)
-        message.update({"sid": sid, "id": f"{sid}.{i}", "kind": kind})
-        parts.append(fact_json(message))
-    return "[" + ",".join(parts) + "]"
+        ids = {"sid": sid, "id": f"{sid}.{i}", "kind": kind}
+        message = dict(ids)  # the ids first (found early in an action's text) ...
+        message.update(fact)
+        message.update(ids)  # ... and never replaced by a field of the fact
+        messages.append(message)
+    if all(_plain_fact(m) for m in messages):
+        try:
+            return orjson.dumps(messages).decode()
+        except (orjson.JSONEncodeError, TypeError):  # an int beyond 64 bits, a str subclass
+            pass
+    return "[" + ",".join(map(to_json, messages)) + "]"
 
 
 def _fired(text: str, prefix: str) -> tuple[str, int | None]:
     """The rule name and the fact's position in its session from one action's JSON text,
-    `{"NAME":{"m":{"sid": "s1", "id": "s1.7", ...}}}` (None for the session's marker)."""
-    name = text[2 : text.index('"', 2)]
+    `{"NAME":{"m":{"sid":"s1","id":"s1.7",...}}}` (None for the session's marker); `prefix`
+    is `"id":"SID.`."""
     at = text.find(prefix)
     if at < 0:  # not the layout durable-rules writes: decode it properly
         frame = json.loads(text)
         name = next(iter(frame))
-        fact_id = str(frame[name]["m"]["id"])
+        position = str(frame[name]["m"]["id"]).rsplit(".", 1)[1]
     else:
-        fact_id = text[at + 7 : text.index('"', at + 7)]
-    position = fact_id.rsplit(".", 1)[1]
+        name = text[2 : text.index('"', 2)]
+        start = at + len(prefix)
+        position = text[start : text.index('"', start)]
     return name, None if position == "m" else int(position)
 
 

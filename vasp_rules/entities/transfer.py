@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import SerializerFunctionWrapHandler, StrictBool, model_serializer, model_validator
+from pydantic import Field, StrictBool, model_validator
 
 from vasp_rules.entities.common import (
     Country,
@@ -44,14 +44,13 @@ class JointHolder(StrictModel):
 
 class _Party(StrictModel):
     """A transfer party: ``joint_holders`` is omitted from the dump when absent, so the
-    canonical JSON (and ``input_sha256``) of a document without it is what it always was."""
+    canonical JSON (and ``input_sha256``) of a document without it is what it always was. (A
+    field setting, not a serialiser function: the dump stays typed, which canonical.py writes
+    without walking it.)"""
 
-    @model_serializer(mode="wrap")
-    def _omit_absent_joint_holders(self, handler: SerializerFunctionWrapHandler) -> Any:
-        data = handler(self)
-        if isinstance(data, dict) and data.get("joint_holders") is None:
-            data.pop("joint_holders", None)
-        return data
+
+def _absent(value: object) -> bool:
+    return value is None
 
 
 class Originator(_Party):
@@ -66,7 +65,7 @@ class Originator(_Party):
     date_of_birth: Date | None = None
     place_of_birth: Text | None = None
     sanctions_screening: SanctionsScreening | None = None
-    joint_holders: list[JointHolder] | None = None
+    joint_holders: list[JointHolder] | None = Field(default=None, exclude_if=_absent)
 
 
 class Beneficiary(_Party):
@@ -75,7 +74,7 @@ class Beneficiary(_Party):
     name: Name | None = None
     account_or_wallet: Address | None = None
     sanctions_screening: SanctionsScreening | None = None
-    joint_holders: list[JointHolder] | None = None
+    joint_holders: list[JointHolder] | None = Field(default=None, exclude_if=_absent)
 
 
 class CounterpartyVasp(StrictModel):
