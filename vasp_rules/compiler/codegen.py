@@ -85,6 +85,7 @@ from ..lang.values import (
 )
 
 _MISSING = object()
+_PLAIN_JSON = frozenset({str, int, bool, type(None)})  # their JSON form is themselves
 Scope = dict[str, tuple[Any, str]]
 
 
@@ -237,13 +238,22 @@ def _read(ev: Evaluator, walked: tuple[Any, int], label: str, names: tuple[str, 
     """A path's leaf read as `Evaluator._path` reads it: recorded under its concrete path
     (`names[taken]` after `label`) when it is a document's fact, then its engine value."""
     raw, taken = walked
-    path = label + names[taken]  # the concrete path the reference names
+    path = label + names[taken] if label else names[taken]  # the reference's concrete path
     reads = ev.reads
-    if path not in reads and from_document(path) and path not in ev.computed:
-        if not is_model(raw):
+    kind = type(raw)
+    if path not in reads and path not in ev.computed and from_document(path):
+        if kind in _PLAIN_JSON:  # `to_json_value`, inline for the usual leaves
+            reads[path] = raw
+        elif kind is list and all(type(v) is str for v in raw):  # a list of text
+            reads[path] = raw[:]
+        elif SHAPES[kind] != MODEL:
             reads[path] = to_json_value(raw)
-    if type(raw) in PLAIN_ENGINE:
+    if kind in PLAIN_ENGINE:
         return raw
+    if raw is None:
+        return UNKNOWN
+    if kind is list and all(type(v) is str for v in raw):  # `engine_value` of a list of text
+        return raw[:]
     return engine_value(raw, ev.ctx.fx_to_pkr)
 
 
@@ -539,6 +549,8 @@ class _Generator:
         self.operand_gap = "_NONE"  # the missing facts of the last unary operand (three-valued)
         #: per block of statements (a list, kept alive here): the paths computed in it
         self._blocks: dict[int, tuple[list[ast.stmt], dict[Any, str]]] = {}
+        #: generating the parts of a memoised node (whose own parts need no memo of their own)
+        self.memoising = False
         #: the bound variables that range over the batch's documents (`x in batch.KIND`)
         self.documents: frozenset[str] = frozenset()
         self._positions: dict[int, int] = {}
@@ -620,14 +632,19 @@ class _Generator:
 
     def computed(self, node: Expr, scope: dict[str, str], out: list[ast.stmt]) -> ast.expr:
         bound = frozenset(scope)
-        if self.record and self.memoisable(node, bound):
+        if self.record and not self.memoising and self.memoisable(node, bound):
             # a rule's `values` often restate its condition's quantifiers and their `where`
             # for the same item: computed once per finding (the evaluator's memo). Exact: in
             # one finding a second evaluation would record only what the first recorded.
+            # Only the outermost such node: the parts of one are computed once with it.
             names = sorted(free_names(node) & bound)
             key, local = self.fresh("_m"), self.fresh("_t")
             inner: list[ast.stmt] = []
-            value = self.hoisted(node, scope, inner)
+            self.memoising = True
+            try:
+                value = self.hoisted(node, scope, inner)
+            finally:
+                self.memoising = False
             out.extend(
                 _code(
                     "K = _memo_key(NUMBER, BINDINGS)\n"
