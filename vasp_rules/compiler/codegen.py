@@ -234,10 +234,28 @@ def _member(a: Any, container: Any, want: bool) -> Any:
 
 
 # -- the runtime of recording mode: what `Evaluator` records, for paths through objects ------
-def _read(ev: Evaluator, walked: tuple[Any, int], label: str, names: tuple[str, ...]) -> Any:
-    """A path's leaf read as `Evaluator._path` reads it: recorded under its concrete path
-    (`names[taken]` after `label`) when it is a document's fact, then its engine value."""
-    raw, taken = walked
+def _read(
+    ev: Evaluator, start: Any, parts: tuple[str, ...], label: str, names: tuple[str, ...]
+) -> Any:
+    """A path from `start` read as `Evaluator._path` reads it, when it runs through objects
+    only (`walk_objects`, inline; `_MISSING` through a list, the reference's case): its leaf
+    recorded under its concrete path (`names[taken]` after `label`) when it is a document's
+    fact, then the leaf's engine value."""
+    raw = start
+    taken = 0
+    for part in parts:
+        if raw is None:
+            break
+        shape = SHAPES[type(raw)]
+        if shape == MODEL or shape == MONEY:
+            raw = getattr(raw, part, None)
+        elif shape == MAPPING:
+            raw = raw.get(part)
+        elif shape == LIST:
+            return _MISSING
+        else:
+            raw = None
+        taken += 1
     path = label + names[taken] if label else names[taken]  # the reference's concrete path
     reads = ev.reads
     kind = type(raw)
@@ -549,8 +567,6 @@ class _Generator:
         self.operand_gap = "_NONE"  # the missing facts of the last unary operand (three-valued)
         #: per block of statements (a list, kept alive here): the paths computed in it
         self._blocks: dict[int, tuple[list[ast.stmt], dict[Any, str]]] = {}
-        #: generating the parts of a memoised node (whose own parts need no memo of their own)
-        self.memoising = False
         #: the bound variables that range over the batch's documents (`x in batch.KIND`)
         self.documents: frozenset[str] = frozenset()
         self._positions: dict[int, int] = {}
@@ -632,19 +648,14 @@ class _Generator:
 
     def computed(self, node: Expr, scope: dict[str, str], out: list[ast.stmt]) -> ast.expr:
         bound = frozenset(scope)
-        if self.record and not self.memoising and self.memoisable(node, bound):
+        if self.record and self.memoisable(node, bound):
             # a rule's `values` often restate its condition's quantifiers and their `where`
             # for the same item: computed once per finding (the evaluator's memo). Exact: in
             # one finding a second evaluation would record only what the first recorded.
-            # Only the outermost such node: the parts of one are computed once with it.
             names = sorted(free_names(node) & bound)
             key, local = self.fresh("_m"), self.fresh("_t")
             inner: list[ast.stmt] = []
-            self.memoising = True
-            try:
-                value = self.hoisted(node, scope, inner)
-            finally:
-                self.memoising = False
+            value = self.hoisted(node, scope, inner)
             out.extend(
                 _code(
                     "K = _memo_key(NUMBER, BINDINGS)\n"
@@ -893,7 +904,22 @@ class _Generator:
             return self.reference(node, scope, out)
         local = self.fresh("_t")
         if self.record:  # through objects, recorded here; through lists, the reference's
-            self.walked(node, scope, out, "T = _read(ev, W, LABEL, NAMES)", T=local)
+            start, steps, label, names = self.recorded(node.parts, scope, out)
+            fallback: list[ast.stmt] = []
+            general = self.reference(node, scope, fallback)
+            out.extend(
+                _code(
+                    "T = _read(ev, START, PARTS, LABEL, NAMES)\n"
+                    "if T is _MISSING:\n    FALLBACK\n    T = GENERAL",
+                    T=local,
+                    START=start,
+                    PARTS=steps,
+                    LABEL=label,
+                    NAMES=names,
+                    FALLBACK=fallback,
+                    GENERAL=general,
+                )
+            )
             return _name(local)
         start, parts = self.start(node.parts, scope)
         if not parts:  # a quantifier's item itself
@@ -1117,7 +1143,7 @@ class _Generator:
         if node.body is None and kind == "select" and self.record:  # the item, read
             loop.extend(
                 _code(
-                    "V = _read(ev, (ITEM, 0), LABEL, ('',))"
+                    "V = _read(ev, ITEM, (), LABEL, ('',))"
                     + ("\nif KEEP is _U:\n    V = _U" if where is not None else ""),
                     V=value,
                     KEEP=keep,
@@ -1337,7 +1363,7 @@ class _Effects(_Generator):
                 self.effects(node.body, inner, loop)
             elif node.kind == "select":  # the item, read
                 loop.extend(
-                    _code("_read(ev, (ITEM, 0), LABEL, ('',))", ITEM=item, LABEL=item + "l")
+                    _code("_read(ev, ITEM, (), LABEL, ('',))", ITEM=item, LABEL=item + "l")
                 )
         finally:
             self.documents = documents
