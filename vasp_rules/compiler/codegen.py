@@ -899,28 +899,33 @@ class _Generator:
             return _name(scope[head]), parts[1:]
         return ast.Attribute(_name("env"), "doc", ast.Load()), parts
 
+    def read(self, node: Path, scope: dict[str, str], out: list[ast.stmt], local: str) -> ast.expr:
+        """Recording a path: walked and recorded by one call (`_read`) through objects; through
+        a list, the reference's."""
+        start, steps, label, names = self.recorded(node.parts, scope, out)
+        fallback: list[ast.stmt] = []
+        general = self.reference(node, scope, fallback)
+        out.extend(
+            _code(
+                "T = _read(ev, START, PARTS, LABEL, NAMES)\n"
+                "if T is _MISSING:\n    FALLBACK\n    T = GENERAL",
+                T=local,
+                START=start,
+                PARTS=steps,
+                LABEL=label,
+                NAMES=names,
+                FALLBACK=fallback,
+                GENERAL=general,
+            )
+        )
+        return _name(local)
+
     def path(self, node: Path, scope: dict[str, str], out: list[ast.stmt]) -> ast.expr:
         if self.delegated(node.parts[0], scope):
             return self.reference(node, scope, out)
         local = self.fresh("_t")
         if self.record:  # through objects, recorded here; through lists, the reference's
-            start, steps, label, names = self.recorded(node.parts, scope, out)
-            fallback: list[ast.stmt] = []
-            general = self.reference(node, scope, fallback)
-            out.extend(
-                _code(
-                    "T = _read(ev, START, PARTS, LABEL, NAMES)\n"
-                    "if T is _MISSING:\n    FALLBACK\n    T = GENERAL",
-                    T=local,
-                    START=start,
-                    PARTS=steps,
-                    LABEL=label,
-                    NAMES=names,
-                    FALLBACK=fallback,
-                    GENERAL=general,
-                )
-            )
-            return _name(local)
+            return self.read(node, scope, out, local)
         start, parts = self.start(node.parts, scope)
         if not parts:  # a quantifier's item itself
             out.extend(_code("T = _engine(START, env.ctx.fx_to_pkr)", T=local, START=start))
@@ -1362,9 +1367,7 @@ class _Effects(_Generator):
             if node.body is not None:
                 self.effects(node.body, inner, loop)
             elif node.kind == "select":  # the item, read
-                loop.extend(
-                    _code("_read(ev, ITEM, (), LABEL, ('',))", ITEM=item, LABEL=item + "l")
-                )
+                loop.extend(_code("_read(ev, ITEM, (), LABEL, ('',))", ITEM=item, LABEL=item + "l"))
         finally:
             self.documents = documents
         target = ast.Tuple([ast.Name(v, ast.Store()) for v in (item, item + "l")], ast.Store())
@@ -1497,6 +1500,27 @@ class _ThreeValued(_Generator):
 
     def param(self, node: Param, scope: dict[str, str], out: list[ast.stmt]) -> ast.expr:
         return self.reference(node, scope, out)
+
+    def read(self, node: Path, scope: dict[str, str], out: list[ast.stmt], local: str) -> ast.expr:
+        """Recording a path: walked and recorded by one call (`_read`) through objects; through
+        a list, the reference's."""
+        start, steps, label, names = self.recorded(node.parts, scope, out)
+        fallback: list[ast.stmt] = []
+        general = self.reference(node, scope, fallback)
+        out.extend(
+            _code(
+                "T = _read(ev, START, PARTS, LABEL, NAMES)\n"
+                "if T is _MISSING:\n    FALLBACK\n    T = GENERAL",
+                T=local,
+                START=start,
+                PARTS=steps,
+                LABEL=label,
+                NAMES=names,
+                FALLBACK=fallback,
+                GENERAL=general,
+            )
+        )
+        return _name(local)
 
     def path(self, node: Path, scope: dict[str, str], out: list[ast.stmt]) -> ast.expr:
         if self.delegated(node.parts[0], scope):
