@@ -656,10 +656,15 @@ class _Generator:
             key, local = self.fresh("_m"), self.fresh("_t")
             inner: list[ast.stmt] = []
             value = self.hoisted(node, scope, inner)
+            one = (  # one document object bound (the usual case): its key made here
+                "K = (NUMBER, (_id(V), VL)) if NUMBER is not None and _SHAPES[type(V)] == _MODEL "
+                "else _memo_key(NUMBER, BINDINGS)\n"
+                if len(names) == 1
+                else "K = _memo_key(NUMBER, BINDINGS)\n"
+            )
             out.extend(
                 _code(
-                    "K = _memo_key(NUMBER, BINDINGS)\n"
-                    "T = _MISSING if K is None else ev.memo.get(K, _MISSING)\n"
+                    one + "T = _MISSING if K is None else ev.memo.get(K, _MISSING)\n"
                     "if T is _MISSING:\n    BODY\n    T = VALUE\n    if K is not None:\n"
                     "        ev.memo[K] = T",
                     K=key,
@@ -674,6 +679,8 @@ class _Generator:
                     ),
                     BODY=inner,
                     VALUE=value,
+                    V=_name(scope[names[0]]) if names else None,
+                    VL=_name(scope[names[0]] + "l") if names else None,
                 )
             )
             return _name(local)

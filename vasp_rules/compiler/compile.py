@@ -67,6 +67,10 @@ def _resolved(fn: Any) -> Any:
     return fn.resolved() if isinstance(fn, Later) else fn
 
 
+def _all_text(values: list[Any]) -> bool:
+    return all(type(v) is str for v in values)
+
+
 Render = Callable[[Any, Any, dict[str, tuple[Any, str]]], str]
 
 
@@ -85,12 +89,15 @@ def _renderer(template: Template) -> Render:
                 out.append(text)
                 continue
             value = fn(env, ev, scope)
-            # `format_value` gives text itself but as money; anything else is its business
-            out.append(
-                value
-                if type(value) is str and type_name != "money"
-                else format_value(value, type_name)
-            )
+            # `format_value` gives text itself (a list of it joined) but as money; anything
+            # else is its business
+            kind = type(value)
+            if kind is str and type_name != "money":
+                out.append(value)
+            elif kind is list and value and "money" not in type_name and _all_text(value):
+                out.append(", ".join(value))
+            else:
+                out.append(format_value(value, type_name))
         return "".join(out)
 
     return render
