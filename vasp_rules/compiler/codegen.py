@@ -86,6 +86,8 @@ from ..lang.values import (
 
 _MISSING = object()
 _PLAIN_JSON = frozenset({str, int, bool, type(None)})  # their JSON form is themselves
+#: how the paths that are not a document's fact begin (`from_document`, inline in `_read`)
+NOT_DOCUMENT = ("param.", "list[", "as_of")
 Scope = dict[str, tuple[Any, str]]
 
 
@@ -259,10 +261,11 @@ def _read(
     path = label + names[taken] if label else names[taken]  # the reference's concrete path
     reads = ev.reads
     kind = type(raw)
-    if path not in reads and path not in ev.computed and from_document(path):
+    text = kind is list and all(type(v) is str for v in raw)  # a list of text, the usual list
+    if path not in reads and path not in ev.computed and not path.startswith(NOT_DOCUMENT):
         if kind in _PLAIN_JSON:  # `to_json_value`, inline for the usual leaves
             reads[path] = raw
-        elif kind is list and all(type(v) is str for v in raw):  # a list of text
+        elif text:
             reads[path] = raw[:]
         elif SHAPES[kind] != MODEL:
             reads[path] = to_json_value(raw)
@@ -270,7 +273,7 @@ def _read(
         return raw
     if raw is None:
         return UNKNOWN
-    if kind is list and all(type(v) is str for v in raw):  # `engine_value` of a list of text
+    if text:  # its `engine_value`: a copy
         return raw[:]
     return engine_value(raw, ev.ctx.fx_to_pkr)
 
@@ -474,6 +477,7 @@ _RUNTIME: dict[str, Any] = {
     "list": list,
     "set": set,
     "frozenset": frozenset,
+    "str": str,
     "__builtins__": {},
 }
 
@@ -658,6 +662,7 @@ class _Generator:
             value = self.hoisted(node, scope, inner)
             one = (  # one document object bound (the usual case): its key made here
                 "K = (NUMBER, (_id(V), VL)) if NUMBER is not None and _SHAPES[type(V)] == _MODEL "
+                "else (NUMBER, (V, VL)) if NUMBER is not None and type(V) is str "
                 "else _memo_key(NUMBER, BINDINGS)\n"
                 if len(names) == 1
                 else "K = _memo_key(NUMBER, BINDINGS)\n"
