@@ -1029,7 +1029,18 @@ class _Generator:
         a = self.emit(node.left, scope, out)
         if op in ("and", "or") and self.record:  # both sides: the reference records each
             b = self.emit(right, scope, out)
-            out.extend(_code("T = _kleene(OP, A, B)", T=local, A=a, B=b, OP=self.constant(op)))
+            decisive = op == "or"  # `kleene`, inline
+            out.extend(
+                _code(
+                    "T = DECISIVE if A is DECISIVE or B is DECISIVE else "
+                    "_U if A is _U or B is _U else OTHER",
+                    T=local,
+                    A=a,
+                    B=b,
+                    DECISIVE=ast.Constant(decisive),
+                    OTHER=ast.Constant(not decisive),
+                )
+            )
             return _name(local)
         if op in ("and", "or"):
             decisive = op == "or"  # the value that settles it whatever the other side is
@@ -1065,8 +1076,9 @@ class _Generator:
                 return _name(local)
             b = self.emit(right, scope, out)
             out.extend(
-                _code(
-                    "T = _U if A is _U or B is _U else _member(A, B, WANT)",
+                _code(  # text found in a list: what `membership`'s scan finds, without it
+                    "T = _U if A is _U or B is _U else WANT "
+                    "if type(A) is str and type(B) is list and A in B else _member(A, B, WANT)",
                     T=local,
                     A=a,
                     B=b,
