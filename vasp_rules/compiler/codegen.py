@@ -261,19 +261,29 @@ def _read(
     path = label + names[taken] if label else names[taken]  # the reference's concrete path
     reads = ev.reads
     kind = type(raw)
-    text = kind is list and all(type(v) is str for v in raw)  # a list of text, the usual list
     if path not in reads and path not in ev.computed and not path.startswith(NOT_DOCUMENT):
         if kind in _PLAIN_JSON:  # `to_json_value`, inline for the usual leaves
             reads[path] = raw
-        elif text:
-            reads[path] = raw[:]
-        elif SHAPES[kind] != MODEL:
-            reads[path] = to_json_value(raw)
+        else:
+            _record(ev, path, raw)
     if kind in PLAIN_ENGINE:
         return raw
+    return _leaf_value(ev, raw)
+
+
+def _record(ev: Evaluator, path: str, raw: Any) -> None:
+    """A leaf that is not plain JSON recorded as the reference records it (not an object)."""
+    if type(raw) is list and all(type(v) is str for v in raw):  # a list of text, the usual
+        ev.reads[path] = raw[:]
+    elif SHAPES[type(raw)] != MODEL:
+        ev.reads[path] = to_json_value(raw)
+
+
+def _leaf_value(ev: Evaluator, raw: Any) -> Any:
+    """The engine value of a leaf that is not a plain engine value."""
     if raw is None:
         return UNKNOWN
-    if text:  # its `engine_value`: a copy
+    if type(raw) is list and all(type(v) is str for v in raw):  # its `engine_value`: a copy
         return raw[:]
     return engine_value(raw, ev.ctx.fx_to_pkr)
 
@@ -478,6 +488,10 @@ _RUNTIME: dict[str, Any] = {
     "set": set,
     "frozenset": frozenset,
     "str": str,
+    "_NOT_DOCUMENT": NOT_DOCUMENT,
+    "_PLAIN_JSON": _PLAIN_JSON,
+    "_record": _record,
+    "_leaf_value": _leaf_value,
     "__builtins__": {},
 }
 
@@ -917,17 +931,39 @@ class _Generator:
         start, steps, label, names = self.recorded(node.parts, scope, out)
         fallback: list[ast.stmt] = []
         general = self.reference(node, scope, fallback)
+        general_read = _code(
+            "T = _read(ev, START, PARTS, LABEL, NAMES)\nif T is _MISSING:\n    FALLBACK\n"
+            "    T = GENERAL",
+            T=local,
+            START=start,
+            PARTS=steps,
+            LABEL=label,
+            NAMES=names,
+            FALLBACK=fallback,
+            GENERAL=general,
+        )
+        if not (node.parts[0] in scope and len(node.parts) == 2):
+            out.extend(general_read)
+            return _name(local)
+        # one field of a bound object (`p.roles`), the usual read: `_read` inline
         out.extend(
             _code(
-                "T = _read(ev, START, PARTS, LABEL, NAMES)\n"
-                "if T is _MISSING:\n    FALLBACK\n    T = GENERAL",
+                "if _SHAPES[type(START)] == _MODEL:\n    R = getattr(START, PART, None)\n"
+                "    P = LABEL + SUFFIX\n"
+                "    if P not in ev.reads and P not in ev.computed "
+                "and not P.startswith(_NOT_DOCUMENT):\n"
+                "        if type(R) in _PLAIN_JSON:\n            ev.reads[P] = R\n"
+                "        else:\n            _record(ev, P, R)\n"
+                "    T = R if type(R) in _PLAIN else _leaf_value(ev, R)\n"
+                "else:\n    GENERAL_READ",
                 T=local,
+                R=self.fresh("_r"),
+                P=self.fresh("_q"),
                 START=start,
-                PARTS=steps,
+                PART=self.constant(node.parts[1]),
                 LABEL=label,
-                NAMES=names,
-                FALLBACK=fallback,
-                GENERAL=general,
+                SUFFIX=self.constant("." + node.parts[1]),
+                GENERAL_READ=general_read,
             )
         )
         return _name(local)
@@ -1531,17 +1567,39 @@ class _ThreeValued(_Generator):
         start, steps, label, names = self.recorded(node.parts, scope, out)
         fallback: list[ast.stmt] = []
         general = self.reference(node, scope, fallback)
+        general_read = _code(
+            "T = _read(ev, START, PARTS, LABEL, NAMES)\nif T is _MISSING:\n    FALLBACK\n"
+            "    T = GENERAL",
+            T=local,
+            START=start,
+            PARTS=steps,
+            LABEL=label,
+            NAMES=names,
+            FALLBACK=fallback,
+            GENERAL=general,
+        )
+        if not (node.parts[0] in scope and len(node.parts) == 2):
+            out.extend(general_read)
+            return _name(local)
+        # one field of a bound object (`p.roles`), the usual read: `_read` inline
         out.extend(
             _code(
-                "T = _read(ev, START, PARTS, LABEL, NAMES)\n"
-                "if T is _MISSING:\n    FALLBACK\n    T = GENERAL",
+                "if _SHAPES[type(START)] == _MODEL:\n    R = getattr(START, PART, None)\n"
+                "    P = LABEL + SUFFIX\n"
+                "    if P not in ev.reads and P not in ev.computed "
+                "and not P.startswith(_NOT_DOCUMENT):\n"
+                "        if type(R) in _PLAIN_JSON:\n            ev.reads[P] = R\n"
+                "        else:\n            _record(ev, P, R)\n"
+                "    T = R if type(R) in _PLAIN else _leaf_value(ev, R)\n"
+                "else:\n    GENERAL_READ",
                 T=local,
+                R=self.fresh("_r"),
+                P=self.fresh("_q"),
                 START=start,
-                PARTS=steps,
+                PART=self.constant(node.parts[1]),
                 LABEL=label,
-                NAMES=names,
-                FALLBACK=fallback,
-                GENERAL=general,
+                SUFFIX=self.constant("." + node.parts[1]),
+                GENERAL_READ=general_read,
             )
         )
         return _name(local)
