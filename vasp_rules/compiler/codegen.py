@@ -1561,49 +1561,6 @@ class _ThreeValued(_Generator):
     def param(self, node: Param, scope: dict[str, str], out: list[ast.stmt]) -> ast.expr:
         return self.reference(node, scope, out)
 
-    def read(self, node: Path, scope: dict[str, str], out: list[ast.stmt], local: str) -> ast.expr:
-        """Recording a path: walked and recorded by one call (`_read`) through objects; through
-        a list, the reference's."""
-        start, steps, label, names = self.recorded(node.parts, scope, out)
-        fallback: list[ast.stmt] = []
-        general = self.reference(node, scope, fallback)
-        general_read = _code(
-            "T = _read(ev, START, PARTS, LABEL, NAMES)\nif T is _MISSING:\n    FALLBACK\n"
-            "    T = GENERAL",
-            T=local,
-            START=start,
-            PARTS=steps,
-            LABEL=label,
-            NAMES=names,
-            FALLBACK=fallback,
-            GENERAL=general,
-        )
-        if not (node.parts[0] in scope and len(node.parts) == 2):
-            out.extend(general_read)
-            return _name(local)
-        # one field of a bound object (`p.roles`), the usual read: `_read` inline
-        out.extend(
-            _code(
-                "if _SHAPES[type(START)] == _MODEL:\n    R = getattr(START, PART, None)\n"
-                "    P = LABEL + SUFFIX\n"
-                "    if P not in ev.reads and P not in ev.computed "
-                "and not P.startswith(_NOT_DOCUMENT):\n"
-                "        if type(R) in _PLAIN_JSON:\n            ev.reads[P] = R\n"
-                "        else:\n            _record(ev, P, R)\n"
-                "    T = R if type(R) in _PLAIN else _leaf_value(ev, R)\n"
-                "else:\n    GENERAL_READ",
-                T=local,
-                R=self.fresh("_r"),
-                P=self.fresh("_q"),
-                START=start,
-                PART=self.constant(node.parts[1]),
-                LABEL=label,
-                SUFFIX=self.constant("." + node.parts[1]),
-                GENERAL_READ=general_read,
-            )
-        )
-        return _name(local)
-
     def path(self, node: Path, scope: dict[str, str], out: list[ast.stmt]) -> ast.expr:
         if self.delegated(node.parts[0], scope):
             return self.reference(node, scope, out)
