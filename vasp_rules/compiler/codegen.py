@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import ast
 import itertools
+import textwrap
 import threading
 import weakref
 from collections import OrderedDict
@@ -942,6 +943,24 @@ class _Generator:
             FALLBACK=fallback,
             GENERAL=general,
         )
+        record = (  # leaf R at path P, recorded and valued as `_read` does
+            "if P not in ev.reads and P not in ev.computed and not P.startswith(_NOT_DOCUMENT):\n"
+            "    if type(R) in _PLAIN_JSON:\n        ev.reads[P] = R\n"
+            "    else:\n        _record(ev, P, R)\n"
+            "T = R if type(R) in _PLAIN else _leaf_value(ev, R)\n"
+        )
+        if node.parts[0] in scope and len(node.parts) == 1:  # an item itself: `_read` inline
+            out.extend(
+                _code(
+                    "R = START\nP = LABEL\n" + record,
+                    T=local,
+                    R=self.fresh("_r"),
+                    P=self.fresh("_q"),
+                    START=start,
+                    LABEL=label,
+                )
+            )
+            return _name(local)
         if not (node.parts[0] in scope and len(node.parts) == 2):
             out.extend(general_read)
             return _name(local)
@@ -950,12 +969,8 @@ class _Generator:
             _code(
                 "if _SHAPES[type(START)] == _MODEL:\n    R = getattr(START, PART, None)\n"
                 "    P = LABEL + SUFFIX\n"
-                "    if P not in ev.reads and P not in ev.computed "
-                "and not P.startswith(_NOT_DOCUMENT):\n"
-                "        if type(R) in _PLAIN_JSON:\n            ev.reads[P] = R\n"
-                "        else:\n            _record(ev, P, R)\n"
-                "    T = R if type(R) in _PLAIN else _leaf_value(ev, R)\n"
-                "else:\n    GENERAL_READ",
+                + textwrap.indent(record, "    ")
+                + "else:\n    GENERAL_READ",
                 T=local,
                 R=self.fresh("_r"),
                 P=self.fresh("_q"),
