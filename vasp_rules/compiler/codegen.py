@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import ast
 import itertools
+import textwrap
 import threading
 import weakref
 from collections import OrderedDict
@@ -86,6 +87,9 @@ from ..lang.values import (
 )
 
 _MISSING = object()
+_PLAIN_JSON = frozenset({str, int, bool, type(None)})  # their JSON form is themselves
+#: how the paths that are not a document's fact begin (`from_document`, inline in `_read`)
+NOT_DOCUMENT = ("param.", "list[", "as_of")
 Scope = dict[str, tuple[Any, str]]
 
 
@@ -250,17 +254,55 @@ def _member(a: Any, container: Any, want: bool) -> Any:
 
 
 # -- the runtime of recording mode: what `Evaluator` records, for paths through objects ------
-def _read(ev: Evaluator, walked: tuple[Any, int], label: str, names: tuple[str, ...]) -> Any:
-    """A path's leaf read as `Evaluator._path` reads it: recorded under its concrete path
-    (`names[taken]` after `label`) when it is a document's fact, then its engine value."""
-    raw, taken = walked
-    path = label + names[taken]  # the concrete path the reference names
+def _read(
+    ev: Evaluator, start: Any, parts: tuple[str, ...], label: str, names: tuple[str, ...]
+) -> Any:
+    """A path from `start` read as `Evaluator._path` reads it, when it runs through objects
+    only (`walk_objects`, inline; `_MISSING` through a list, the reference's case): its leaf
+    recorded under its concrete path (`names[taken]` after `label`) when it is a document's
+    fact, then the leaf's engine value."""
+    raw = start
+    taken = 0
+    for part in parts:
+        if raw is None:
+            break
+        shape = SHAPES[type(raw)]
+        if shape == MODEL or shape == MONEY:
+            raw = getattr(raw, part, None)
+        elif shape == MAPPING:
+            raw = raw.get(part)
+        elif shape == LIST:
+            return _MISSING
+        else:
+            raw = None
+        taken += 1
+    path = label + names[taken] if label else names[taken]  # the reference's concrete path
     reads = ev.reads
-    if path not in reads and from_document(path) and path not in ev.computed:
-        if not is_model(raw):
-            reads[path] = to_json_value(raw)
-    if type(raw) in PLAIN_ENGINE:
+    kind = type(raw)
+    if path not in reads and path not in ev.computed and not path.startswith(NOT_DOCUMENT):
+        if kind in _PLAIN_JSON:  # `to_json_value`, inline for the usual leaves
+            reads[path] = raw
+        else:
+            _record(ev, path, raw)
+    if kind in PLAIN_ENGINE:
         return raw
+    return _leaf_value(ev, raw)
+
+
+def _record(ev: Evaluator, path: str, raw: Any) -> None:
+    """A leaf that is not plain JSON recorded as the reference records it (not an object)."""
+    if type(raw) is list and all(type(v) is str for v in raw):  # a list of text, the usual
+        ev.reads[path] = raw[:]
+    elif SHAPES[type(raw)] != MODEL:
+        ev.reads[path] = to_json_value(raw)
+
+
+def _leaf_value(ev: Evaluator, raw: Any) -> Any:
+    """The engine value of a leaf that is not a plain engine value."""
+    if raw is None:
+        return UNKNOWN
+    if type(raw) is list and all(type(v) is str for v in raw):  # its `engine_value`: a copy
+        return raw[:]
     return engine_value(raw, ev.ctx.fx_to_pkr)
 
 
@@ -466,6 +508,11 @@ _RUNTIME: dict[str, Any] = {
     "list": list,
     "set": set,
     "frozenset": frozenset,
+    "str": str,
+    "_NOT_DOCUMENT": NOT_DOCUMENT,
+    "_PLAIN_JSON": _PLAIN_JSON,
+    "_record": _record,
+    "_leaf_value": _leaf_value,
     "__builtins__": {},
 }
 
@@ -650,10 +697,16 @@ class _Generator:
             key, local = self.fresh("_m"), self.fresh("_t")
             inner: list[ast.stmt] = []
             value = self.hoisted(node, scope, inner)
+            one = (  # one document object bound (the usual case): its key made here
+                "K = (NUMBER, (_id(V), VL)) if NUMBER is not None and _SHAPES[type(V)] == _MODEL "
+                "else (NUMBER, (V, VL)) if NUMBER is not None and type(V) is str "
+                "else _memo_key(NUMBER, BINDINGS)\n"
+                if len(names) == 1
+                else "K = _memo_key(NUMBER, BINDINGS)\n"
+            )
             out.extend(
                 _code(
-                    "K = _memo_key(NUMBER, BINDINGS)\n"
-                    "T = _MISSING if K is None else ev.memo.get(K, _MISSING)\n"
+                    one + "T = _MISSING if K is None else ev.memo.get(K, _MISSING)\n"
                     "if T is _MISSING:\n    BODY\n    T = VALUE\n    if K is not None:\n"
                     "        ev.memo[K] = T",
                     K=key,
@@ -668,6 +721,8 @@ class _Generator:
                     ),
                     BODY=inner,
                     VALUE=value,
+                    V=_name(scope[names[0]]) if names else None,
+                    VL=_name(scope[names[0]] + "l") if names else None,
                 )
             )
             return _name(local)
@@ -893,13 +948,69 @@ class _Generator:
             return _name(scope[head]), parts[1:]
         return ast.Attribute(_name("env"), "doc", ast.Load()), parts
 
+    def read(self, node: Path, scope: dict[str, str], out: list[ast.stmt], local: str) -> ast.expr:
+        """Recording a path: walked and recorded by one call (`_read`) through objects; through
+        a list, the reference's."""
+        start, steps, label, names = self.recorded(node.parts, scope, out)
+        fallback: list[ast.stmt] = []
+        general = self.reference(node, scope, fallback)
+        general_read = _code(
+            "T = _read(ev, START, PARTS, LABEL, NAMES)\nif T is _MISSING:\n    FALLBACK\n"
+            "    T = GENERAL",
+            T=local,
+            START=start,
+            PARTS=steps,
+            LABEL=label,
+            NAMES=names,
+            FALLBACK=fallback,
+            GENERAL=general,
+        )
+        record = (  # leaf R at path P, recorded and valued as `_read` does
+            "if P not in ev.reads and P not in ev.computed and not P.startswith(_NOT_DOCUMENT):\n"
+            "    if type(R) in _PLAIN_JSON:\n        ev.reads[P] = R\n"
+            "    else:\n        _record(ev, P, R)\n"
+            "T = R if type(R) in _PLAIN else _leaf_value(ev, R)\n"
+        )
+        if node.parts[0] in scope and len(node.parts) == 1:  # an item itself: `_read` inline
+            out.extend(
+                _code(
+                    "R = START\nP = LABEL\n" + record,
+                    T=local,
+                    R=self.fresh("_r"),
+                    P=self.fresh("_q"),
+                    START=start,
+                    LABEL=label,
+                )
+            )
+            return _name(local)
+        if not (node.parts[0] in scope and len(node.parts) == 2):
+            out.extend(general_read)
+            return _name(local)
+        # one field of a bound object (`p.roles`), the usual read: `_read` inline
+        out.extend(
+            _code(
+                "if _SHAPES[type(START)] == _MODEL:\n    R = getattr(START, PART, None)\n"
+                "    P = LABEL + SUFFIX\n"
+                + textwrap.indent(record, "    ")
+                + "else:\n    GENERAL_READ",
+                T=local,
+                R=self.fresh("_r"),
+                P=self.fresh("_q"),
+                START=start,
+                PART=self.constant(node.parts[1]),
+                LABEL=label,
+                SUFFIX=self.constant("." + node.parts[1]),
+                GENERAL_READ=general_read,
+            )
+        )
+        return _name(local)
+
     def path(self, node: Path, scope: dict[str, str], out: list[ast.stmt]) -> ast.expr:
         if self.delegated(node.parts[0], scope):
             return self.reference(node, scope, out)
         local = self.fresh("_t")
         if self.record:  # through objects, recorded here; through lists, the reference's
-            self.walked(node, scope, out, "T = _read(ev, W, LABEL, NAMES)", T=local)
-            return _name(local)
+            return self.read(node, scope, out, local)
         start, parts = self.start(node.parts, scope)
         if not parts:  # a quantifier's item itself
             out.extend(_code("T = _engine(START, env.ctx.fx_to_pkr)", T=local, START=start))
@@ -991,7 +1102,18 @@ class _Generator:
         a = self.emit(node.left, scope, out)
         if op in ("and", "or") and self.record:  # both sides: the reference records each
             b = self.emit(right, scope, out)
-            out.extend(_code("T = _kleene(OP, A, B)", T=local, A=a, B=b, OP=self.constant(op)))
+            decisive = op == "or"  # `kleene`, inline
+            out.extend(
+                _code(
+                    "T = DECISIVE if A is DECISIVE or B is DECISIVE else "
+                    "_U if A is _U or B is _U else OTHER",
+                    T=local,
+                    A=a,
+                    B=b,
+                    DECISIVE=ast.Constant(decisive),
+                    OTHER=ast.Constant(not decisive),
+                )
+            )
             return _name(local)
         if op in ("and", "or"):
             decisive = op == "or"  # the value that settles it whatever the other side is
@@ -1027,8 +1149,9 @@ class _Generator:
                 return _name(local)
             b = self.emit(right, scope, out)
             out.extend(
-                _code(
-                    "T = _U if A is _U or B is _U else _member(A, B, WANT)",
+                _code(  # text found in a list: what `membership`'s scan finds, without it
+                    "T = _U if A is _U or B is _U else WANT "
+                    "if type(A) is str and type(B) is list and A in B else _member(A, B, WANT)",
                     T=local,
                     A=a,
                     B=b,
@@ -1125,7 +1248,7 @@ class _Generator:
         if node.body is None and kind == "select" and self.record:  # the item, read
             loop.extend(
                 _code(
-                    "V = _read(ev, (ITEM, 0), LABEL, ('',))"
+                    "V = _read(ev, ITEM, (), LABEL, ('',))"
                     + ("\nif KEEP is _U:\n    V = _U" if where is not None else ""),
                     V=value,
                     KEEP=keep,
@@ -1378,9 +1501,7 @@ class _Effects(_Generator):
             if node.body is not None:
                 self.effects(node.body, inner, loop)
             elif node.kind == "select":  # the item, read
-                loop.extend(
-                    _code("_read(ev, (ITEM, 0), LABEL, ('',))", ITEM=item, LABEL=item + "l")
-                )
+                loop.extend(_code("_read(ev, ITEM, (), LABEL, ('',))", ITEM=item, LABEL=item + "l"))
         finally:
             self.documents = documents
         target = ast.Tuple([ast.Name(v, ast.Store()) for v in (item, item + "l")], ast.Store())

@@ -7,16 +7,18 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..decision import Citation
 from ..engine.durable_backend import Matcher, MatchRule, accepts, rule_json
 from ..entities.registry import KINDS
 from ..lang.ast import Expr, Path, children
 from ..lang.dates import Calendar, calendar_of
+from ..lang.values import format_value
 from ..pack.loader import LoadedPack, LoadedRule, TemplatePart
 from ..pack.params import FX_PARAMETER, ResolvedParam, fx_rates, to_engine, value_on
 from ..pack.schema import ParamValue
@@ -51,10 +53,64 @@ class Later:
         self._fn: Any = None
 
     def __call__(self, env: Any, ev: Any, scope: dict[str, tuple[Any, str]]) -> Any:
+        return self.resolved()(env, ev, scope)
+
+    def resolved(self) -> Any:
+        """The generated function itself (compiled now if it was not yet)."""
         fn = self._fn
         if fn is None:
             fn = self._fn = self._make(self._node, self._outer)
-        return fn(env, ev, scope)
+        return fn
+
+
+def _resolved(fn: Any) -> Any:
+    return fn.resolved() if isinstance(fn, Later) else fn
+
+
+def _all_text(values: list[Any]) -> bool:
+    return all(type(v) is str for v in values)
+
+
+Render = Callable[[Any, Any, dict[str, tuple[Any, str]]], str]
+
+
+def _renderer(template: Template) -> Render:
+    """One function rendering a template: its holes' generated functions called in order (what
+    they read is recorded as they go) and formatted by `format_value` (text as it is)."""
+    parts = tuple((text, _resolved(fn), type_name) for text, fn, type_name in template)
+    if all(fn is None for _, fn, _ in parts):
+        whole = "".join(text for text, _, _ in parts)
+        return lambda env, ev, scope: whole
+
+    def render(env: Any, ev: Any, scope: dict[str, tuple[Any, str]]) -> str:
+        out: list[str] = []
+        for text, fn, type_name in parts:
+            if fn is None:
+                out.append(text)
+                continue
+            value = fn(env, ev, scope)
+            # `format_value` gives text itself (a list of it joined) but as money; anything
+            # else is its business
+            kind = type(value)
+            if kind is str and type_name != "money":
+                out.append(value)
+            elif kind is list and value and "money" not in type_name and _all_text(value):
+                out.append(", ".join(value))
+            else:
+                out.append(format_value(value, type_name))
+        return "".join(out)
+
+    return render
+
+
+class Ready(NamedTuple):
+    """A rule's finding code, compiled: what `RuleProgram.ready` gives."""
+
+    condition: ResultFn
+    held: RecordFn
+    values: tuple[tuple[str, RecordFn], ...]
+    reason: Render
+    remediation: Render
 
 
 @dataclass(frozen=True)
@@ -70,6 +126,23 @@ class RuleProgram:
     reason: Template
     remediation: Template
     citation: Citation
+    _ready: list[Ready] = field(default_factory=list, compare=False, repr=False)
+
+    def ready(self) -> Ready:
+        """The generated functions (compiled on first use, then kept) and one renderer per
+        template: what building a finding calls, without the indirections."""
+        ready = self._ready
+        if not ready:
+            ready.append(
+                Ready(
+                    self.condition,  # compiled on its first call: rules rarely go undecided
+                    _resolved(self.held),
+                    tuple((name, _resolved(fn)) for name, fn in self.values),
+                    _renderer(self.reason),
+                    _renderer(self.remediation),
+                )
+            )
+        return ready[0]
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,6 @@ from ..compiler.codegen import Env
 from ..compiler.compile import (
     CompiledPack,
     CompiledRule,
-    Template,
 )
 from ..decision import Citation, Finding, Outcome, finding_sort_key
 from ..lang.dates import explain_gap
@@ -170,13 +169,14 @@ def finding_for(rule: CompiledRule, held: bool, ctx: Context, *, compiled: bool 
     program = rule.program
     env = Env(ctx)
     if compiled:
+        ready = program.ready()
         # held: values only, recording what was read; unknown: also which facts were missing
         if held:
-            program.held(env, ev, scope)
+            ready.held(env, ev, scope)
             result = _HELD
         else:
-            result = program.condition(env, ev, scope)
-        for name, fn in program.values:
+            result = ready.condition(env, ev, scope)
+        for name, fn in ready.values:
             scope[name] = (fn(env, ev, scope), name)
             ev.computed.add(name)
         citation = program.citation
@@ -190,8 +190,8 @@ def finding_for(rule: CompiledRule, held: bool, ctx: Context, *, compiled: bool 
     if held:
         missing = sorted(ev.absent)
         if compiled:
-            reason = _render_compiled(program.reason, env, ev, scope)
-            remediation = _render_compiled(program.remediation, env, ev, scope)
+            reason = ready.reason(env, ev, scope)
+            remediation = ready.remediation(env, ev, scope)
         else:
             reason = _render(rule.reason, ev, scope)
             remediation = _render(rule.remediation, ev, scope)
@@ -217,7 +217,7 @@ def finding_for(rule: CompiledRule, held: bool, ctx: Context, *, compiled: bool 
             todo[0] = todo[0][:1].upper() + todo[0][1:]
         remediation = f"{'; '.join(todo)} so that {spec.id} can be decided."
         outcome = Outcome.REQUIRE_DOCUMENTS
-    make = partial(trusted, Finding) if compiled else Finding  # built from checked parts
+    make = _TRUSTED_FINDING if compiled else Finding  # built from checked parts
     return make(
         rule_id=spec.id,
         rule_version=spec.version,
@@ -232,6 +232,7 @@ def finding_for(rule: CompiledRule, held: bool, ctx: Context, *, compiled: bool 
 
 
 _HELD = Result(True)  # a held condition's result: nothing missing
+_TRUSTED_FINDING = partial(trusted, Finding)
 
 
 def _render(parts: list[TemplatePart], ev: Evaluator, scope: dict[str, tuple[Any, str]]) -> str:
@@ -242,16 +243,4 @@ def _render(parts: list[TemplatePart], ev: Evaluator, scope: dict[str, tuple[Any
         else:
             value = ev.evaluate_in(part.expr, scope).value
             out.append(format_value(value, part.type_name))
-    return "".join(out)
-
-
-def _render_compiled(
-    template: Template, env: Env, ev: Evaluator, scope: dict[str, tuple[Any, str]]
-) -> str:
-    out: list[str] = []
-    for text, fn, type_name in template:
-        if fn is None:
-            out.append(text)
-        else:
-            out.append(format_value(fn(env, ev, scope), type_name))
     return "".join(out)
