@@ -533,20 +533,28 @@ def budget(pack: RulePack, kind: str, docs: list[dict[str, Any]], rounds: int) -
 
 
 def latency(pack: RulePack, kind: str, docs: list[dict[str, Any]]) -> None:
-    times = []
-    for doc in docs:
-        start = time.thread_time_ns()
-        pack.evaluate(doc, AS_OF)
-        times.append((time.thread_time_ns() - start) / 1e6)
-    times.sort()
+    """One `pack.evaluate` per document, CPU time: a first pass (the kind's rulesets are
+    created and each fired rule's finding code generated on first use, once per process),
+    then the steady state, which the target is about (a service warms up once)."""
 
-    def q(p: float) -> float:
+    def one_pass() -> list[float]:
+        times = []
+        for doc in docs:
+            start = time.thread_time_ns()
+            pack.evaluate(doc, AS_OF)
+            times.append((time.thread_time_ns() - start) / 1e6)
+        return sorted(times)
+
+    first = one_pass()
+    times = one_pass()
+
+    def q(p: float, times: list[float] = times) -> float:
         return times[min(len(times) - 1, int(p * len(times)))]
 
     target = P99_TARGETS.get(kind)
     goal = f"   (target p99 <= {target} ms)" if target else ""
     print(f"  {kind:20s} p50 {q(0.5):6.3f} ms   p90 {q(0.9):6.3f} ms   p99 {q(0.99):6.3f} ms"
-          f"{goal}")
+          f"{goal}   first pass p99 {q(0.99, first):6.3f} ms")
     if target:
         SUMMARY.append((f"{kind} CPU latency p99 <= {target} ms", f"{q(0.99):.3f} ms "
                         f"({len(times)} decisions)", q(0.99) <= target))
@@ -857,7 +865,7 @@ def yardsticks(
     print("where the time goes, and the floor of this design:")
     for kind, docs in by_kind.items():
         budget(pack, kind, docs, args.rounds)
-    print("single-decision latency (CPU):")
+    print("single-decision latency (CPU; steady state after a first pass over the same documents):")
     for kind in ("licence_application", "transfer", "customer", "amnesty_declaration"):
         docs = by_kind.get(kind) or [d for d in others if d["kind"] == kind]
         latency(pack, kind, docs)
