@@ -27,6 +27,7 @@ from datetime import date
 from decimal import Decimal
 from typing import IO, TYPE_CHECKING, Any
 
+from ..errors import VaspRulesError
 from ..jsonlines import numbered_lines
 from ..limits import load_json
 from .chunks import Invalid, relates, run_job
@@ -57,7 +58,7 @@ class Record:
         return json.dumps({"line": self.line, "error": self.error}, ensure_ascii=False)
 
 
-class StreamError(Exception):
+class StreamError(VaspRulesError):
     """A bad line when the run was asked to stop on errors."""
 
     def __init__(self, line: int, message: str) -> None:
