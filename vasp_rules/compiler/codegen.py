@@ -82,6 +82,7 @@ from ..lang.values import (
     PLAIN_ENGINE,
     SHAPES,
     UNKNOWN,
+    Scope,
     date_to_engine,
     to_json_value,
 )
@@ -90,7 +91,6 @@ _MISSING = object()
 _PLAIN_JSON = frozenset({str, int, bool, type(None)})  # their JSON form is themselves
 #: how the paths that are not a document's fact begin (`from_document`, inline in `_read`)
 NOT_DOCUMENT = ("param.", "list[", "as_of")
-Scope = dict[str, tuple[Any, str]]
 
 
 class Env:
