@@ -304,9 +304,7 @@ class Evaluator:
         return Result(kleene_not(inner.value) if node.op == "not" else -inner.value)
 
     # -- paths ---------------------------------------------------------------------------
-    def resolve(
-        self, node: Path, scope: Scope
-    ) -> tuple[list[tuple[Any, str]], bool]:
+    def resolve(self, node: Path, scope: Scope) -> tuple[list[tuple[Any, str]], bool]:
         """Follow a path; return the leaves (raw value or None, concrete path) and whether the
         path went through a list (then the leaves form a list)."""
         head, parts = node.parts[0], node.parts[1:]
@@ -524,9 +522,7 @@ class Evaluator:
         return Result(view.linked(kind, keys, doc, other, self.ctx))
 
     # -- quantifiers -----------------------------------------------------------------------
-    def items(
-        self, node: Quantifier, scope: Scope
-    ) -> tuple[list[tuple[Any, str]] | None, Missing]:
+    def items(self, node: Quantifier, scope: Scope) -> tuple[list[tuple[Any, str]] | None, Missing]:
         source = node.source
         if isinstance(source, Path) and source.parts[0] == "batch" and len(source.parts) == 2:
             kind = source.parts[1]
@@ -555,9 +551,7 @@ class Evaluator:
         chosen = range(len(docs)) if positions is None else positions
         return [(docs[i], view.label(kind, i)) for i in chosen if docs[i] is not self.ctx.document]
 
-    def candidates(
-        self, node: Quantifier, kind: str, scope: Scope
-    ) -> list[int] | None:
+    def candidates(self, node: Quantifier, kind: str, scope: Scope) -> list[int] | None:
         """Positions of the batch documents that can pass `where`, from the quantifier's keyed
         plan (equality keys, a window, filters on the other document alone; see
         compiler/batchplan.py); None means all. The others certainly fail `where`, so skipping
