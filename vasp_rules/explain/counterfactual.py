@@ -315,9 +315,7 @@ class Solver:
         return []
 
     # -- comparisons -----------------------------------------------------------------------
-    def _compare(
-        self, node: Binary, want: bool, scope: Scope, current: Result
-    ) -> list[Alt]:
+    def _compare(self, node: Binary, want: bool, scope: Scope, current: Result) -> list[Alt]:
         op = node.op if want else NEGATE[node.op]
         alts: list[Alt] = []
         editable = False
@@ -453,9 +451,7 @@ class Solver:
         return self._edit(path, json_value, "date", incl, raw, shown=shown)
 
     # -- membership ------------------------------------------------------------------------
-    def _membership(
-        self, node: Binary, want: bool, scope: Scope, current: Result
-    ) -> list[Alt]:
+    def _membership(self, node: Binary, want: bool, scope: Scope, current: Result) -> list[Alt]:
         want_in = (node.op == "in") == want
         alts: list[Alt] = []
         editable = False
@@ -495,9 +491,7 @@ class Solver:
             return self._unsupported(node, scope)
         return _any([alts])
 
-    def _list_edits(
-        self, node: Path, value: Any, want_in: bool, scope: Scope
-    ) -> list[Alt] | None:
+    def _list_edits(self, node: Path, value: Any, want_in: bool, scope: Scope) -> list[Alt] | None:
         """Add `value` to, or remove it from, a list field: a list of scalars (`activities`,
         `p.roles`) or one field of a list of entries (`documents.type`: a new entry)."""
         if not isinstance(value, str | int | bool):
@@ -576,9 +570,7 @@ class Solver:
         return tuple(edits)
 
     # -- quantifiers -----------------------------------------------------------------------
-    def _quantifier(
-        self, node: Quantifier, want: bool, scope: Scope
-    ) -> list[Alt]:
+    def _quantifier(self, node: Quantifier, want: bool, scope: Scope) -> list[Alt]:
         items, _missing = Evaluator(self.ctx).items(node, scope)
         if items is None:
             return self._unsupported(node, scope)
@@ -696,9 +688,7 @@ class Solver:
             return {target: edit.value} if edit is not None else None
         return None
 
-    def _clear_item(
-        self, test: Expr, want: bool, scope: Scope, raw: Any, path: str
-    ) -> list[Alt]:
+    def _clear_item(self, test: Expr, want: bool, scope: Scope, raw: Any, path: str) -> list[Alt]:
         """Make one item stop counting: fix its own facts, or drop it from a list of values
         (an activity, a data location). People and holdings are never dropped: a finding
         about them is cleared by their own facts or not at all."""
@@ -713,9 +703,7 @@ class Solver:
     def _eval(self, node: Expr, scope: Scope) -> Result:
         return Evaluator(self.ctx).evaluate_in(node, scope)
 
-    def _leaf(
-        self, node: Expr, scope: Scope, allow_list: bool = False
-    ) -> tuple[Any, str] | None:
+    def _leaf(self, node: Expr, scope: Scope, allow_list: bool = False) -> tuple[Any, str] | None:
         """(raw value, concrete path) of a path naming one document field, else None."""
         if not isinstance(node, Path) or node.parts[0] in ("as_of",):
             return None
@@ -1142,7 +1130,7 @@ def _expand(alt: Alt, as_of: date) -> list[Alt]:
     return [tuple(c) for c in itertools.islice(itertools.product(*choices), 16)]
 
 
-def suggest(
+def suggestion_for(
     rule: CompiledRule,
     finding: Finding,
     solver: Solver,
@@ -1260,5 +1248,5 @@ __all__ = [
     "default_object",
     "is_blocking",
     "schema_type",
-    "suggest",
+    "suggestion_for",
 ]
