@@ -1,3 +1,4 @@
+# Over 800 lines on purpose: one recursive translation to `ast`, a builder per node kind.
 """The code generator: the checked, folded tree of an expression compiled to a Python function.
 
 Projection (the plain and derived fields of the fact durable-rules matches) needs only the

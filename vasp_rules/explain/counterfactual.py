@@ -1,3 +1,4 @@
+# Over 800 lines until the Z3 search (issue 25) replaces its hand-written inverses.
 """What would change the decision: minimal edits of the input that clear a blocking finding.
 
 Candidate edits are derived from the rule's condition tree, aiming to make the condition false:

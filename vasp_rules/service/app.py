@@ -1,3 +1,4 @@
+# Over 800 lines on purpose: the endpoints beside the request checks they all share.
 """The HTTP decision service: a thin ASGI layer (Starlette) over RulePack, explain and the
 audit log. docs/service.md describes every endpoint.
 
