@@ -5,15 +5,17 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
+from pathlib import Path
 
 import pytest
 
 import vasp_rules
+from vasp_rules import RulePack, VaspRulesError, parse_document
 from vasp_rules.audit import AuditError
 from vasp_rules.audit.log.errors import TamperedLogError
 from vasp_rules.engine.durable_backend import EngineError
 from vasp_rules.entities.registry import DocumentError
-from vasp_rules.errors import InputError, VaspRulesError
+from vasp_rules.errors import InputError
 from vasp_rules.pack.loader import PackError
 
 #: exceptions that are not library errors: a click usage error, the service's own response
@@ -61,3 +63,15 @@ def test_codes_and_builtin_bases_are_kept(
 ) -> None:
     assert issubclass(error, builtin)  # `except ValueError` callers keep working
     assert (error.exit_code, error.http_status) == (exit_code, http_status)
+
+
+def test_one_except_catches_a_bad_document_and_a_bad_pack(tmp_path: Path) -> None:
+    """A caller that catches the public base sees both input and pack errors."""
+    with pytest.raises(VaspRulesError) as caught:
+        parse_document({"kind": "transfer", "transfer_id": 1})
+    assert isinstance(caught.value, DocumentError)
+    assert caught.value.http_status == 422
+    (tmp_path / "pack.yaml").write_text("rules: [\n", encoding="utf-8")
+    with pytest.raises(VaspRulesError) as bad_pack:
+        RulePack.load(tmp_path)
+    assert bad_pack.value.exit_code == 2
