@@ -20,7 +20,12 @@ from strategies import any_document
 
 from vasp_rules import RulePack
 from vasp_rules.compiler.codegen import Env
-from vasp_rules.engine.evaluate import batch_view, context_for, finding_for
+from vasp_rules.engine.evaluate import (
+    batch_view,
+    context_for,
+    finding_for,
+    reference_finding_for,
+)
 from vasp_rules.engine.reference import Evaluator
 from vasp_rules.lang.values import money_to_paisa
 from vasp_rules.rulepack import _item
@@ -77,8 +82,8 @@ def test_compiled_findings_equal_the_reference_for_every_rule(
         ctx = context_for(compiled, item, view)
         for rule in compiled.rules_for(item.kind):
             for held in (True, False):
-                fast = finding_for(rule, held, ctx, compiled=True)
-                slow = finding_for(rule, held, ctx, compiled=False)
+                fast = finding_for(rule, held, ctx)
+                slow = reference_finding_for(rule, held, ctx)
                 assert fast.model_dump_json() == slow.model_dump_json(), rule.id
 
 
@@ -204,8 +209,8 @@ def test_closures_read_wallet_addresses_in_canonical_form(written: str, canonica
         assert Evaluator(ctx, record=False).evaluate(exprs[key]).value == canonical
         assert getters[key](env) == canonical and type(getters[key](env)) is str
     for rule in compiled.rules_for("transfer"):
-        fast = finding_for(rule, True, ctx, compiled=True)
-        slow = finding_for(rule, True, ctx, compiled=False)
+        fast = finding_for(rule, True, ctx)
+        slow = reference_finding_for(rule, True, ctx)
         assert fast.model_dump_json() == slow.model_dump_json(), rule.id
 
 

@@ -9,6 +9,7 @@ __version__ = "0.1.0"
 
 from .decision import Citation, Decision, Finding, Outcome  # noqa: E402
 from .entities.registry import DocumentError, json_schema, parse_document  # noqa: E402
+from .errors import VaspRulesError  # noqa: E402
 from .pack.loader import PackError, PackIssue  # noqa: E402
 from .pack.overrides import ParamOverride  # noqa: E402
 from .rulepack import RulePack  # noqa: E402
@@ -23,6 +24,7 @@ __all__ = [
     "PackIssue",
     "ParamOverride",
     "RulePack",
+    "VaspRulesError",
     "__version__",
     "json_schema",
     "parse_document",

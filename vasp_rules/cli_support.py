@@ -112,8 +112,9 @@ def fail(message: str) -> NoReturn:
 
 
 def handles_errors(func: F) -> F:
-    """Report an expected error as one line on stderr (`error: ...`) and exit 2 (or the audit
-    error's own code). `vasp-rules check` lists every problem of a pack on stderr."""
+    """Report an expected error as one line on stderr (`error: ...`) and exit with the error's
+    ``exit_code`` (2, or the audit error's own code; 2 for OS and SQLite errors).
+    `vasp-rules check` lists every problem of a pack on stderr."""
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -121,11 +122,11 @@ def handles_errors(func: F) -> F:
             return func(*args, **kwargs)
         except PackError as exc:
             click.echo(f"error: {pack_error_line(exc)}", err=True)
-            sys.exit(2)
+            sys.exit(exc.exit_code)
         except DocumentError as exc:
             problems = "; ".join(f"{path or '<document>'}: {text}" for path, text in exc.errors)
             click.echo(f"error: invalid document: {' '.join(problems.split())}", err=True)
-            sys.exit(2)
+            sys.exit(exc.exit_code)
         except AuditError as exc:
             click.echo(f"error: {_single_line(str(exc))}", err=True)
             sys.exit(exc.exit_code)
@@ -139,10 +140,10 @@ def handles_errors(func: F) -> F:
                 f"error: rule engine: {_single_line(str(exc))} (please report this with the input)",
                 err=True,
             )
-            sys.exit(2)
+            sys.exit(exc.exit_code)
         except (InputError, YamlError) as exc:
             click.echo(f"error: {' '.join(str(exc).split())}", err=True)
-            sys.exit(2)
+            sys.exit(exc.exit_code)
         except OSError as exc:
             where = exc.filename or ""
             click.echo(f"error: {_single_line(f'{where}: {exc.strerror or exc}')}", err=True)

@@ -13,6 +13,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from .errors import VaspRulesError
+
 PathParts = tuple[str | int, ...]
 
 _PATH = re.compile(  # a batch (a list of documents) is addressed from an index: [0].value
@@ -22,7 +24,7 @@ _PATH = re.compile(  # a batch (a list of documents) is addressed from an index:
 _PART = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)|\[([0-9]+)\]")
 
 
-class PathError(ValueError):
+class PathError(VaspRulesError, ValueError):
     """A path that is not well formed, or does not fit the document."""
 
 

@@ -1,3 +1,4 @@
+# Over 800 lines on purpose: one recursive Z3 encoding, an encoder per node and function.
 """The symbolic model: checked, date-specialised conditions as Z3 constraints over a document.
 
 A document of one kind becomes a set of solver variables created on demand for the fields the

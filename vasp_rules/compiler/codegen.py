@@ -1,3 +1,4 @@
+# Over 800 lines on purpose: one recursive translation to `ast`, a builder per node kind.
 """The code generator: the checked, folded tree of an expression compiled to a Python function.
 
 Projection (the plain and derived fields of the fact durable-rules matches) needs only the
@@ -82,6 +83,7 @@ from ..lang.values import (
     PLAIN_ENGINE,
     SHAPES,
     UNKNOWN,
+    Scope,
     date_to_engine,
     to_json_value,
 )
@@ -90,7 +92,6 @@ _MISSING = object()
 _PLAIN_JSON = frozenset({str, int, bool, type(None)})  # their JSON form is themselves
 #: how the paths that are not a document's fact begin (`from_document`, inline in `_read`)
 NOT_DOCUMENT = ("param.", "list[", "as_of")
-Scope = dict[str, tuple[Any, str]]
 
 
 class Env:

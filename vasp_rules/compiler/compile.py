@@ -18,7 +18,7 @@ from ..engine.durable_backend import Matcher, MatchRule, accepts, rule_json
 from ..entities.registry import KINDS
 from ..lang.ast import Expr, Path, children
 from ..lang.dates import Calendar, calendar_of
-from ..lang.values import format_value
+from ..lang.values import Scope, format_value
 from ..pack.loader import LoadedPack, LoadedRule, TemplatePart
 from ..pack.params import FX_PARAMETER, ResolvedParam, fx_rates, to_engine, value_on
 from ..pack.schema import ParamValue
@@ -52,7 +52,7 @@ class Later:
         self._make, self._node, self._outer = make, node, outer
         self._fn: Any = None
 
-    def __call__(self, env: Any, ev: Any, scope: dict[str, tuple[Any, str]]) -> Any:
+    def __call__(self, env: Any, ev: Any, scope: Scope) -> Any:
         return self.resolved()(env, ev, scope)
 
     def resolved(self) -> Any:
@@ -71,7 +71,7 @@ def _all_text(values: list[Any]) -> bool:
     return all(type(v) is str for v in values)
 
 
-Render = Callable[[Any, Any, dict[str, tuple[Any, str]]], str]
+Render = Callable[[Any, Any, Scope], str]
 
 
 def _renderer(template: Template) -> Render:
@@ -82,7 +82,7 @@ def _renderer(template: Template) -> Render:
         whole = "".join(text for text, _, _ in parts)
         return lambda env, ev, scope: whole
 
-    def render(env: Any, ev: Any, scope: dict[str, tuple[Any, str]]) -> str:
+    def render(env: Any, ev: Any, scope: Scope) -> str:
         out: list[str] = []
         for text, fn, type_name in parts:
             if fn is None:

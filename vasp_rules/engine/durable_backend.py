@@ -36,6 +36,7 @@ from typing import Any
 import durable_rules_engine as _engine
 import orjson
 
+from ..errors import VaspRulesError
 from ..lang.values import plain_number
 
 RULES_PER_RULESET = 200
@@ -48,7 +49,7 @@ _LOCK = threading.RLock()
 _ids = itertools.count(1)
 
 
-class EngineError(RuntimeError):
+class EngineError(VaspRulesError, RuntimeError):
     """durable-rules refused a fact or a ruleset; the message says which and why."""
 
 

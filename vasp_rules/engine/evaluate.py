@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Literal, TypeVar
@@ -17,7 +17,7 @@ from ..compiler.compile import (
 )
 from ..decision import Citation, Finding, Outcome, finding_sort_key
 from ..lang.dates import explain_gap
-from ..lang.values import UNKNOWN, format_value
+from ..lang.values import UNKNOWN, Scope, format_value
 from ..pack.loader import TemplatePart
 from .reference import BatchView, Context, Evaluator, Result
 
@@ -130,9 +130,9 @@ def findings_for_many(
             _outcomes(compiled.match_names(item.kind), found)
             for item, found in zip(items, names, strict=True)
         ]
-    fast = engine != "reference"
+    find = reference_finding_for if engine == "reference" else finding_for
     return [
-        _unique_sorted([finding_for(rule, held, ctx, compiled=fast) for rule, held in pairs])
+        _unique_sorted([find(rule, held, ctx) for rule, held in pairs])
         for pairs, ctx in zip(fired, ctxs, strict=True)
     ]
 
@@ -160,41 +160,63 @@ def _outcomes(
     return out
 
 
-def finding_for(rule: CompiledRule, held: bool, ctx: Context, *, compiled: bool = True) -> Finding:
+def finding_for(rule: CompiledRule, held: bool, ctx: Context) -> Finding:
     """Explain one fired rule: the facts it read, what was missing, its reason and remedy.
-    With `compiled` (the fast path) the rule's closures compute it; without, the reference
-    interpreter walks the syntax tree (the oracle the closures are tested against)."""
+    The fast path: the rule's compiled program computes it (reference_finding_for is the
+    oracle it is tested against)."""
     ev = Evaluator(ctx)
-    scope: dict[str, tuple[Any, str]] = {}
-    program = rule.program
+    scope: Scope = {}
     env = Env(ctx)
-    if compiled:
-        ready = program.ready()
-        # held: values only, recording what was read; unknown: also which facts were missing
-        if held:
-            ready.held(env, ev, scope)
-            result = _HELD
-        else:
-            result = ready.condition(env, ev, scope)
-        for name, fn in ready.values:
-            scope[name] = (fn(env, ev, scope), name)
-            ev.computed.add(name)
-        citation = program.citation
-    else:
-        result = ev.evaluate(rule.condition)
-        for name, expr in rule.values.items():
-            scope[name] = (ev.evaluate_in(expr, scope).value, name)
-            ev.computed.add(name)
-        citation = Citation(**rule.rule.spec.citation.model_dump())
-    spec = rule.rule.spec
+    ready = rule.program.ready()
+    # held: values only, recording what was read; unknown: also which facts were missing
     if held:
-        missing = sorted(ev.absent)
-        if compiled:
-            reason = ready.reason(env, ev, scope)
-            remediation = ready.remediation(env, ev, scope)
-        else:
-            reason = _render(rule.reason, ev, scope)
-            remediation = _render(rule.remediation, ev, scope)
+        ready.held(env, ev, scope)
+        result = _HELD
+    else:
+        result = ready.condition(env, ev, scope)
+    for name, fn in ready.values:
+        scope[name] = (fn(env, ev, scope), name)
+        ev.computed.add(name)
+    told = None
+    if held:  # what was missing before the templates read more
+        told = sorted(ev.absent), ready.reason(env, ev, scope), ready.remediation(env, ev, scope)
+    return _finding(rule, ctx, ev, result, told, rule.program.citation, _TRUSTED_FINDING)
+
+
+def reference_finding_for(rule: CompiledRule, held: bool, ctx: Context) -> Finding:
+    """The same finding as finding_for, by the reference interpreter walking the syntax tree
+    (the oracle; `--engine reference`)."""
+    ev = Evaluator(ctx)
+    scope: Scope = {}
+    result = ev.evaluate(rule.condition)
+    for name, expr in rule.values.items():
+        scope[name] = (ev.evaluate_in(expr, scope).value, name)
+        ev.computed.add(name)
+    told = None
+    if held:
+        told = (
+            sorted(ev.absent),
+            _render(rule.reason, ev, scope),
+            _render(rule.remediation, ev, scope),
+        )
+    citation = Citation(**rule.rule.spec.citation.model_dump())
+    return _finding(rule, ctx, ev, result, told, citation, Finding)
+
+
+def _finding(
+    rule: CompiledRule,
+    ctx: Context,
+    ev: Evaluator,
+    result: Result,
+    told: tuple[list[str], str, str] | None,
+    citation: Citation,
+    make: Callable[..., Finding],
+) -> Finding:
+    """The finding's common tail. `told`: the held rule's (missing, reason, remediation), or
+    None when the rule could not be decided (the reason then names what was missing)."""
+    spec = rule.rule.spec
+    if told is not None:
+        missing, reason, remediation = told
         outcome = spec.outcome
     else:
         missing = sorted(result.missing) or ["(unknown fact)"]
@@ -217,7 +239,6 @@ def finding_for(rule: CompiledRule, held: bool, ctx: Context, *, compiled: bool 
             todo[0] = todo[0][:1].upper() + todo[0][1:]
         remediation = f"{'; '.join(todo)} so that {spec.id} can be decided."
         outcome = Outcome.REQUIRE_DOCUMENTS
-    make = _TRUSTED_FINDING if compiled else Finding  # built from checked parts
     return make(
         rule_id=spec.id,
         rule_version=spec.version,
@@ -235,7 +256,7 @@ _HELD = Result(True)  # a held condition's result: nothing missing
 _TRUSTED_FINDING = partial(trusted, Finding)
 
 
-def _render(parts: list[TemplatePart], ev: Evaluator, scope: dict[str, tuple[Any, str]]) -> str:
+def _render(parts: list[TemplatePart], ev: Evaluator, scope: Scope) -> str:
     out: list[str] = []
     for part in parts:
         if part.expr is None:

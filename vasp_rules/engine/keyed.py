@@ -22,12 +22,11 @@ from pydantic import BaseModel
 
 from ..compiler.batchplan import QuantPlan
 from ..lang.ast import Expr, Path, Presence, Quantifier, children, link_keys
-from ..lang.values import UNKNOWN
+from ..lang.values import UNKNOWN, Scope
 
 if TYPE_CHECKING:
     from .reference import Evaluator
 
-Scope = dict[str, tuple[Any, str]]
 Bounds = tuple[Any, bool] | None  # a window bound: (value, inclusive), None when open
 
 

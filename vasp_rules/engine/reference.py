@@ -53,7 +53,7 @@ from ..lang.semantics import (
     skips_unknown_where,
     step,
 )
-from ..lang.values import MODEL, SHAPES, UNKNOWN, date_to_engine, to_json_value
+from ..lang.values import MODEL, SHAPES, UNKNOWN, Scope, date_to_engine, to_json_value
 from .keyed import KeyedIndex, components
 from .windows import QUANTIFIERS, window_aggregate
 
@@ -262,7 +262,7 @@ class Evaluator:
         #: compiler/codegen.py's recording modes keep them here
         self.memo: dict[Any, Any] = {}
 
-    def evaluate_in(self, node: Expr, scope: dict[str, tuple[Any, str]]) -> Result:
+    def evaluate_in(self, node: Expr, scope: Scope) -> Result:
         """Evaluate with extra names in scope: name -> (engine value, label)."""
         return self._eval(node, scope)
 
@@ -271,22 +271,22 @@ class Evaluator:
         return self._eval(node, {})
 
     # -- dispatch --------------------------------------------------------------------------
-    def _eval(self, node: Expr, scope: dict[str, tuple[Any, str]]) -> Result:
+    def _eval(self, node: Expr, scope: Scope) -> Result:
         result: Result = _DISPATCH[type(node)](self, node, scope)
         return result
 
-    def _const(self, node: Const, scope: dict[str, tuple[Any, str]]) -> Result:
+    def _const(self, node: Const, scope: Scope) -> Result:
         return Result(node.value)
 
-    def _literal(self, node: Literal, scope: dict[str, tuple[Any, str]]) -> Result:
+    def _literal(self, node: Literal, scope: Scope) -> Result:
         v = node.value
         return Result(date_to_engine(v) if isinstance(v, date) else v)
 
-    def _list(self, node: ListLiteral, scope: dict[str, tuple[Any, str]]) -> Result:
+    def _list(self, node: ListLiteral, scope: Scope) -> Result:
         items = [self._eval(i, scope) for i in node.items]
         return Result([i.value for i in items], union(i.missing for i in items))
 
-    def _presence(self, node: Presence, scope: dict[str, tuple[Any, str]]) -> Result:
+    def _presence(self, node: Presence, scope: Scope) -> Result:
         leaves, _ = self.resolve(node.path, scope)
         absent = [p for v, p in leaves if v is None]
         for raw, path in leaves:
@@ -297,16 +297,14 @@ class Evaluator:
             self.absent.update(absent)
         return Result(holds)
 
-    def _unary(self, node: Unary, scope: dict[str, tuple[Any, str]]) -> Result:
+    def _unary(self, node: Unary, scope: Scope) -> Result:
         inner = self._eval(node.operand, scope)
         if inner.value is UNKNOWN:
             return inner
         return Result(kleene_not(inner.value) if node.op == "not" else -inner.value)
 
     # -- paths ---------------------------------------------------------------------------
-    def resolve(
-        self, node: Path, scope: dict[str, tuple[Any, str]]
-    ) -> tuple[list[tuple[Any, str]], bool]:
+    def resolve(self, node: Path, scope: Scope) -> tuple[list[tuple[Any, str]], bool]:
         """Follow a path; return the leaves (raw value or None, concrete path) and whether the
         path went through a list (then the leaves form a list)."""
         head, parts = node.parts[0], node.parts[1:]
@@ -347,7 +345,7 @@ class Evaluator:
             current = flat
         return current, mapped
 
-    def _path(self, node: Path, scope: dict[str, tuple[Any, str]]) -> Result:
+    def _path(self, node: Path, scope: Scope) -> Result:
         if not self.record:
             # fast path for projection: a path through objects only, from the document or a
             # quantifier variable; anything else (lists, absent steps) takes the general path
@@ -397,7 +395,7 @@ class Evaluator:
             return value, (set() if gap is None else {gap})
         return value, set()
 
-    def _param(self, node: Param, scope: dict[str, tuple[Any, str]]) -> Result:
+    def _param(self, node: Param, scope: Scope) -> Result:
         value = self.ctx.params.get(node.name, UNKNOWN)
         if value is UNKNOWN:
             return Result(UNKNOWN, frozenset({f"param.{node.name}"}))
@@ -411,7 +409,7 @@ class Evaluator:
         return Result(value[key.value])
 
     # -- operators -----------------------------------------------------------------------
-    def _binary(self, node: Binary, scope: dict[str, tuple[Any, str]]) -> Result:
+    def _binary(self, node: Binary, scope: Scope) -> Result:
         op = node.op
         if op in ("and", "or"):
             left = self._eval(node.left, scope)
@@ -434,7 +432,7 @@ class Evaluator:
             return Result(COMPARE[op](a, b))
         return self.arith(op, a, b, left.missing | right.missing, node)
 
-    def _is_batch_path(self, node: Expr, scope: dict[str, tuple[Any, str]]) -> bool:
+    def _is_batch_path(self, node: Expr, scope: Scope) -> bool:
         return (
             isinstance(node, Path)
             and node.parts[0] == "batch"
@@ -492,7 +490,7 @@ class Evaluator:
             return Result(UNKNOWN, missing | {arithmetic_gap(op, a, b, calendar, label)})
         return Result(value)
 
-    def _call(self, node: Call, scope: dict[str, tuple[Any, str]]) -> Result:
+    def _call(self, node: Call, scope: Scope) -> Result:
         if node.name == "linked":
             return self._linked(node, scope)
         args = [self._eval(a, scope) for a in node.args]
@@ -501,7 +499,7 @@ class Evaluator:
             return Result(UNKNOWN, missing)
         return Result(builtin(node.name, [a.value for a in args]))
 
-    def _linked(self, node: Call, scope: dict[str, tuple[Any, str]]) -> Result:
+    def _linked(self, node: Call, scope: Scope) -> Result:
         """`linked(VAR, KEY, ...)`: the batch document VAR names and this document are linked
         by their keys, transitively (see `BatchView.components`). Never unknown: an absent
         key links nothing. It reads each key of this document and of the other one."""
@@ -524,9 +522,7 @@ class Evaluator:
         return Result(view.linked(kind, keys, doc, other, self.ctx))
 
     # -- quantifiers -----------------------------------------------------------------------
-    def items(
-        self, node: Quantifier, scope: dict[str, tuple[Any, str]]
-    ) -> tuple[list[tuple[Any, str]] | None, Missing]:
+    def items(self, node: Quantifier, scope: Scope) -> tuple[list[tuple[Any, str]] | None, Missing]:
         source = node.source
         if isinstance(source, Path) and source.parts[0] == "batch" and len(source.parts) == 2:
             kind = source.parts[1]
@@ -555,9 +551,7 @@ class Evaluator:
         chosen = range(len(docs)) if positions is None else positions
         return [(docs[i], view.label(kind, i)) for i in chosen if docs[i] is not self.ctx.document]
 
-    def candidates(
-        self, node: Quantifier, kind: str, scope: dict[str, tuple[Any, str]]
-    ) -> list[int] | None:
+    def candidates(self, node: Quantifier, kind: str, scope: Scope) -> list[int] | None:
         """Positions of the batch documents that can pass `where`, from the quantifier's keyed
         plan (equality keys, a window, filters on the other document alone; see
         compiler/batchplan.py); None means all. The others certainly fail `where`, so skipping
@@ -572,7 +566,7 @@ class Evaluator:
             return None
         return index.candidates(self, scope)
 
-    def window(self, node: Quantifier, scope: dict[str, tuple[Any, str]]) -> Result | None:
+    def window(self, node: Quantifier, scope: Scope) -> Result | None:
         """A quantifier over a window of the batch from the group's running sums, or visiting
         only the window's documents (engine/windows.py), recorded as item by item; None when
         it must be evaluated item by item."""
@@ -580,7 +574,7 @@ class Evaluator:
             return None
         return window_aggregate(self, node, scope)
 
-    def _quantifier(self, node: Quantifier, scope: dict[str, tuple[Any, str]]) -> Result:
+    def _quantifier(self, node: Quantifier, scope: Scope) -> Result:
         fast = self.window(node, scope)
         if fast is not None:
             return fast

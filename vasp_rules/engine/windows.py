@@ -49,13 +49,12 @@ from ..lang.ast import (
     render,
 )
 from ..lang.semantics import kleene, skips_unknown_where
-from ..lang.values import UNKNOWN
+from ..lang.values import UNKNOWN, Scope
 from .keyed import _WILD, KeyedIndex, _key, read_paths
 
 if TYPE_CHECKING:
     from .reference import Evaluator, Result
 
-Scope = dict[str, tuple[Any, str]]
 
 #: the quantifiers answered from a group's window (sums and counts from running sums)
 WINDOWED = frozenset({"sum", "count", "select"})

@@ -1,3 +1,4 @@
+# Over 800 lines on purpose: one schema's mapping (IVMS101 2020/2023), field by field.
 """IVMS101 travel-rule payloads mapped onto a ``transfer`` document.
 
 VASPs exchange originator and beneficiary data as IVMS101 (the interVASP Messaging Standard,

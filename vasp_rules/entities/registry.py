@@ -20,6 +20,8 @@ from vasp_rules.entities.transfer import Transfer
 from vasp_rules.limits import shown
 from vasp_rules.plaintext import shown_value
 
+from ..errors import VaspRulesError
+
 __all__ = [
     "ID_FIELD",
     "KINDS",
@@ -54,7 +56,7 @@ Document = LicenceApplication | Customer | AmnestyDeclaration | Transfer
 ROOT = "<document>"
 
 
-class DocumentError(ValueError):
+class DocumentError(VaspRulesError, ValueError):
     """An input document is invalid. ``errors`` lists ``(path, message)``; ``""`` is the root."""
 
     def __init__(self, errors: Iterable[tuple[str, str]]) -> None:

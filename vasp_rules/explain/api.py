@@ -16,7 +16,7 @@ from ..engine.reference import Context, Evaluator
 from ..entities.registry import ID_FIELD, KINDS, parse_document
 from ..errors import InputError
 from ..lang.values import UNKNOWN
-from .counterfactual import Solver, Verifier, is_blocking, suggest
+from .counterfactual import Solver, Verifier, is_blocking, suggestion_for
 from .trace import Explanation, RuleTrace, Suggestion
 from .why import Tracer
 
@@ -122,7 +122,7 @@ def attach_explanations(
                 if is_blocking(finding):
                     solver = Solver(compiled, ctx, documents[index], item.kind)
                     rule = _rule_of(compiled, ctx, item.kind, finding)
-                    suggestions.append(suggest_for(rule, finding, solver, verifier, decision))
+                    suggestions.append(suggestion_for(rule, finding, solver, verifier, decision))
         explanation = Explanation(rules=traces, suggestions=suggestions)
         out.append(decision.model_copy(update={"explanation": explanation}))
     return out
@@ -143,7 +143,5 @@ def _rule_of(compiled: CompiledPack, ctx: Context, kind: str, finding: Finding) 
             return rule
     return candidates[0]
 
-
-suggest_for = suggest
 
 __all__ = ["ExplainError", "attach_explanations", "check_rules", "explain", "make_item"]

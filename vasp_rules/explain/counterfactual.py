@@ -1,3 +1,4 @@
+# Over 800 lines until the Z3 search (issue 25) replaces its hand-written inverses.
 """What would change the decision: minimal edits of the input that clear a blocking finding.
 
 Candidate edits are derived from the rule's condition tree, aiming to make the condition false:
@@ -48,7 +49,7 @@ from ..lang.dates import (
     moment_text,
 )
 from ..lang.types import NUMBER, STRING, Type, model_fields
-from ..lang.values import UNKNOWN, is_money, money_to_paisa, reference_rate
+from ..lang.values import UNKNOWN, Scope, is_money, money_to_paisa, reference_rate
 from .fmt import display_json, item_label, jsonable, money_text
 from .trace import Change, ChangeKind, Suggestion
 
@@ -259,7 +260,7 @@ class Solver:
         self.unsupported: list[str] = []
 
     # -- recursion -------------------------------------------------------------------------
-    def fix(self, node: Expr, want: bool, scope: dict[str, tuple[Any, str]]) -> list[Alt]:
+    def fix(self, node: Expr, want: bool, scope: Scope) -> list[Alt]:
         """Alternative edit sets making `node` evaluate to `want`."""
         current = self._eval(node, scope)
         if current.value is want:
@@ -285,7 +286,7 @@ class Solver:
                 return [(edit,)] if edit is not None else []
         return self._unsupported(node, scope)
 
-    def _unsupported(self, node: Expr, scope: dict[str, tuple[Any, str]]) -> list[Alt]:
+    def _unsupported(self, node: Expr, scope: Scope) -> list[Alt]:
         """No edit derived for `node`: blocked when everything it reads is beyond the
         applicant's reach (facts of record, the date, parameters), else not supported."""
         if not _reads_document(node, scope):
@@ -315,9 +316,7 @@ class Solver:
         return []
 
     # -- comparisons -----------------------------------------------------------------------
-    def _compare(
-        self, node: Binary, want: bool, scope: dict[str, tuple[Any, str]], current: Result
-    ) -> list[Alt]:
+    def _compare(self, node: Binary, want: bool, scope: Scope, current: Result) -> list[Alt]:
         op = node.op if want else NEGATE[node.op]
         alts: list[Alt] = []
         editable = False
@@ -453,9 +452,7 @@ class Solver:
         return self._edit(path, json_value, "date", incl, raw, shown=shown)
 
     # -- membership ------------------------------------------------------------------------
-    def _membership(
-        self, node: Binary, want: bool, scope: dict[str, tuple[Any, str]], current: Result
-    ) -> list[Alt]:
+    def _membership(self, node: Binary, want: bool, scope: Scope, current: Result) -> list[Alt]:
         want_in = (node.op == "in") == want
         alts: list[Alt] = []
         editable = False
@@ -495,9 +492,7 @@ class Solver:
             return self._unsupported(node, scope)
         return _any([alts])
 
-    def _list_edits(
-        self, node: Path, value: Any, want_in: bool, scope: dict[str, tuple[Any, str]]
-    ) -> list[Alt] | None:
+    def _list_edits(self, node: Path, value: Any, want_in: bool, scope: Scope) -> list[Alt] | None:
         """Add `value` to, or remove it from, a list field: a list of scalars (`activities`,
         `p.roles`) or one field of a list of entries (`documents.type`: a new entry)."""
         if not isinstance(value, str | int | bool):
@@ -540,7 +535,7 @@ class Solver:
         return [tuple(e for e in removals if e is not None)] if all(removals) else []
 
     # -- presence --------------------------------------------------------------------------
-    def _presence(self, node: Presence, want: bool, scope: dict[str, tuple[Any, str]]) -> list[Alt]:
+    def _presence(self, node: Presence, want: bool, scope: Scope) -> list[Alt]:
         ev = Evaluator(self.ctx)
         leaves, _mapped = ev.resolve(node.path, scope)
         if node.present != want:
@@ -576,9 +571,7 @@ class Solver:
         return tuple(edits)
 
     # -- quantifiers -----------------------------------------------------------------------
-    def _quantifier(
-        self, node: Quantifier, want: bool, scope: dict[str, tuple[Any, str]]
-    ) -> list[Alt]:
+    def _quantifier(self, node: Quantifier, want: bool, scope: Scope) -> list[Alt]:
         items, _missing = Evaluator(self.ctx).items(node, scope)
         if items is None:
             return self._unsupported(node, scope)
@@ -619,7 +612,7 @@ class Solver:
         return _any(per_item)
 
     def _new_entry(
-        self, node: Quantifier, test: Expr, filt: Expr | None, scope: dict[str, tuple[Any, str]]
+        self, node: Quantifier, test: Expr, filt: Expr | None, scope: Scope
     ) -> Alt | None:
         """A new list entry built to pass the quantifier's test (a missing policy, licence,
         document): each conjunct naming one of its fields fixes that field; the other
@@ -647,7 +640,7 @@ class Solver:
         return (edit,) if edit is not None else None
 
     def _entry_field(
-        self, cond: Expr, var: str, item: PathParts, scope: dict[str, tuple[Any, str]]
+        self, cond: Expr, var: str, item: PathParts, scope: Scope
     ) -> dict[str, Any] | None:
         """The field values that make one conjunct hold for a new entry (None: cannot)."""
 
@@ -696,9 +689,7 @@ class Solver:
             return {target: edit.value} if edit is not None else None
         return None
 
-    def _clear_item(
-        self, test: Expr, want: bool, scope: dict[str, tuple[Any, str]], raw: Any, path: str
-    ) -> list[Alt]:
+    def _clear_item(self, test: Expr, want: bool, scope: Scope, raw: Any, path: str) -> list[Alt]:
         """Make one item stop counting: fix its own facts, or drop it from a list of values
         (an activity, a data location). People and holdings are never dropped: a finding
         about them is cleared by their own facts or not at all."""
@@ -710,12 +701,10 @@ class Solver:
         return alts
 
     # -- leaves and edits ------------------------------------------------------------------
-    def _eval(self, node: Expr, scope: dict[str, tuple[Any, str]]) -> Result:
+    def _eval(self, node: Expr, scope: Scope) -> Result:
         return Evaluator(self.ctx).evaluate_in(node, scope)
 
-    def _leaf(
-        self, node: Expr, scope: dict[str, tuple[Any, str]], allow_list: bool = False
-    ) -> tuple[Any, str] | None:
+    def _leaf(self, node: Expr, scope: Scope, allow_list: bool = False) -> tuple[Any, str] | None:
         """(raw value, concrete path) of a path naming one document field, else None."""
         if not isinstance(node, Path) or node.parts[0] in ("as_of",):
             return None
@@ -824,7 +813,7 @@ def _conjuncts(node: Expr | None) -> list[Expr]:
     return [node]
 
 
-def _reads_document(node: Expr, scope: dict[str, tuple[Any, str]]) -> bool:
+def _reads_document(node: Expr, scope: Scope) -> bool:
     """Whether an expression can read the document: a path that is not `as_of` and not a
     quantifier variable ranging over a parameter."""
     bound_to_pack = {name for name, (_raw, path) in scope.items() if path.startswith("param.")}
@@ -1142,7 +1131,7 @@ def _expand(alt: Alt, as_of: date) -> list[Alt]:
     return [tuple(c) for c in itertools.islice(itertools.product(*choices), 16)]
 
 
-def suggest(
+def suggestion_for(
     rule: CompiledRule,
     finding: Finding,
     solver: Solver,
@@ -1260,5 +1249,5 @@ __all__ = [
     "default_object",
     "is_blocking",
     "schema_type",
-    "suggest",
+    "suggestion_for",
 ]

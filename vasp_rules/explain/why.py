@@ -31,7 +31,7 @@ from ..lang.ast import (
 from ..lang.checker import Checker
 from ..lang.semantics import skips_unknown_where
 from ..lang.types import Type
-from ..lang.values import UNKNOWN
+from ..lang.values import UNKNOWN, Scope
 from ..pack.params import FX_PARAMETER, declared_type
 from .fmt import display_json, format_engine, item_label, jsonable
 from .trace import (
@@ -45,7 +45,6 @@ from .trace import (
     Verdict,
 )
 
-Scope = dict[str, tuple[Any, str]]
 _HEAD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 COMPARISONS = frozenset({"==", "!=", "<", "<=", ">", ">="})
 

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel
 
+from ..errors import VaspRulesError
 from . import regex
 from .ast import (
     Binary,
@@ -42,7 +43,7 @@ DATE_UNITS = ("days", "months", "years", "working_days")
 DATETIME_UNITS = ("hours",)  # days() is for dates: write hours(24 * N) for datetimes
 
 
-class TypeCheckError(ValueError):
+class TypeCheckError(VaspRulesError, ValueError):
     def __init__(self, message: str, pos: int) -> None:
         self.message = message
         self.pos = pos

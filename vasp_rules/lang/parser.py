@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from ..errors import VaspRulesError
 from .ast import (
     Binary,
     Call,
@@ -49,7 +50,7 @@ KEYWORDS = frozenset(
 COMPARISONS = frozenset({"==", "!=", "<", "<=", ">", ">="})
 
 
-class ConditionSyntaxError(ValueError):
+class ConditionSyntaxError(VaspRulesError, ValueError):
     """A condition that cannot be parsed. `offset` is the character index in the condition."""
 
     def __init__(self, message: str, offset: int, text: str) -> None:

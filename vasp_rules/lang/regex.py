@@ -13,11 +13,13 @@ from typing import Any
 
 import re2  # type: ignore[import-untyped]
 
+from ..errors import VaspRulesError
+
 #: Memory RE2 may use for one compiled pattern; a pattern needing more is refused at load.
 MAX_PATTERN_MEMORY = 8 << 20
 
 
-class PatternError(ValueError):
+class PatternError(VaspRulesError, ValueError):
     """A pattern outside the rule language's dialect (RE2 syntax)."""
 
 

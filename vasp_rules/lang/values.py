@@ -37,6 +37,10 @@ class Unknown:
 
 UNKNOWN = Unknown()
 
+#: the variables in scope while a condition is evaluated: name -> (the value bound to it, its
+#: label in messages, e.g. "document" or "transfers[2]")
+Scope = dict[str, tuple[Any, str]]
+
 
 def money_to_paisa(amount: Decimal, currency: str, fx_to_pkr: Mapping[str, Any]) -> int | None:
     """Convert an amount to PKR paisa with the reference rate; None if the pack has no rate.

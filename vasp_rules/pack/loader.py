@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from ..canonical import pack_sha256
 from ..entities.registry import KINDS
+from ..errors import VaspRulesError
 from ..lang.ast import Call, Expr, Literal, Param, children, map_children
 from ..lang.ast import Path as PathNode
 from ..lang.ast import Quantifier as QuantifierNode
@@ -54,7 +55,7 @@ class PackIssue:
         return f"{where}{rule}: {self.message}"
 
 
-class PackError(ValueError):
+class PackError(VaspRulesError, ValueError):
     """A pack that cannot be used. `issues` lists every problem found, not only the first."""
 
     def __init__(self, issues: list[PackIssue]) -> None:

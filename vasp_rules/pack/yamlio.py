@@ -13,10 +13,11 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from ..errors import VaspRulesError
 from ..limits import MAX_DEPTH, MAX_YAML_BYTES, LimitError, check_size, check_yaml_text
 
 
-class YamlError(ValueError):
+class YamlError(VaspRulesError, ValueError):
     def __init__(self, message: str, line: int | None) -> None:
         self.message = message
         self.line = line

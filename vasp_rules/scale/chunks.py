@@ -137,7 +137,14 @@ def evaluate_chunked(
     keys: list[DocKeys | Invalid] = []
     if two_phase:
         phase1 = (
-            Job("keys", c, as_of, [(p, raws[p]) for p in range(s, e)], [], keep=True)
+            Job(
+                phase="keys",
+                chunk=c,
+                as_of=as_of,
+                docs=[(p, raws[p]) for p in range(s, e)],
+                neighbours=[],
+                keep=True,
+            )
             for c, (s, e) in enumerate(bounds)
         )
         for part in runner(phase1):
@@ -145,21 +152,32 @@ def evaluate_chunked(
         index = Neighbours([k if isinstance(k, DocKeys) else DocKeys("") for k in keys])
         phase2 = (
             Job(
-                "decide",
-                c,
-                as_of,
-                None,
-                [(p, raws[p]) for p in index.of(range(s, e)) if isinstance(keys[p], DocKeys)],
-                engine,
-                batch,
-                as_json,
+                phase="decide",
+                chunk=c,
+                as_of=as_of,
+                docs=None,
+                neighbours=[
+                    (p, raws[p]) for p in index.of(range(s, e)) if isinstance(keys[p], DocKeys)
+                ],
+                engine=engine,
+                batch=batch,
+                as_json=as_json,
             )
             for c, (s, e) in enumerate(bounds)
         )
         jobs = phase2
     else:
         jobs = (
-            Job("decide", c, as_of, [(p, raws[p]) for p in range(s, e)], [], engine, batch, as_json)
+            Job(
+                phase="decide",
+                chunk=c,
+                as_of=as_of,
+                docs=[(p, raws[p]) for p in range(s, e)],
+                neighbours=[],
+                engine=engine,
+                batch=batch,
+                as_json=as_json,
+            )
             for c, (s, e) in enumerate(bounds)
         )
     for part in runner(jobs):

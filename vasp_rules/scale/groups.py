@@ -24,7 +24,7 @@ from ..compiler.batchplan import Access, BatchPlan
 from ..engine.evaluate import Item
 from ..engine.keyed import hashable
 from ..engine.reference import Context, Evaluator
-from ..lang.values import UNKNOWN
+from ..lang.values import UNKNOWN, Scope
 
 #: key of one document for one access: (access number, key value)
 GroupKey = tuple[int, Any]
@@ -113,7 +113,7 @@ class Grouping:
                 out.append((i, hashable(value)))
         return out
 
-    def _values(self, access: Access, scope: dict[str, tuple[Any, str]]) -> list[Any] | None:
+    def _values(self, access: Access, scope: Scope) -> list[Any] | None:
         """The key values of one document (None: unknown, it matches anything)."""
         assert access.group is not None
         parts: list[Any] = []

@@ -36,11 +36,12 @@ DIED = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Job:
     """One chunk. `docs` are (position, raw document) pairs to decide; `neighbours` are
     (position, raw document) pairs that the chunk's evaluations may visit but that are decided
-    elsewhere. `phase` is "decide", or "keys" (validate, keep the items, return group keys)."""
+    elsewhere. `phase` is "decide", or "keys" (validate, keep the items, return group keys).
+    Keyword-only: several fields are flags or short strings easy to swap by position."""
 
     phase: str
     chunk: int

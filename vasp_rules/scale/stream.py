@@ -27,6 +27,7 @@ from datetime import date
 from decimal import Decimal
 from typing import IO, TYPE_CHECKING, Any
 
+from ..errors import VaspRulesError
 from ..jsonlines import numbered_lines
 from ..limits import load_json
 from .chunks import Invalid, relates, run_job
@@ -57,7 +58,7 @@ class Record:
         return json.dumps({"line": self.line, "error": self.error}, ensure_ascii=False)
 
 
-class StreamError(Exception):
+class StreamError(VaspRulesError):
     """A bad line when the run was asked to stop on errors."""
 
     def __init__(self, line: int, message: str) -> None:
@@ -157,7 +158,17 @@ def stream_decisions(
             lines_in = [(n, text if keep_input else None) for n, text in part]
             docs = [(position + i, text) for i, (_, text) in enumerate(part)]
             position += len(part)
-            yield Job("decide", len(part), as_of, docs, [], "durable", batch, True), lines_in
+            job = Job(
+                phase="decide",
+                chunk=len(part),
+                as_of=as_of,
+                docs=docs,
+                neighbours=[],
+                engine="durable",
+                batch=batch,
+                as_json=True,
+            )
+            yield job, lines_in
 
     read = 0
     for lines_in, results in _run(pack, workers, jobs()):
@@ -207,7 +218,7 @@ def _two_pass(
                     numbers.append(number)
                     docs.append((position, text))
                     position += 1
-                yield Job("keys", 0, as_of, docs, []), []
+                yield Job(phase="keys", chunk=0, as_of=as_of, docs=docs, neighbours=[]), []
 
         for _, results in _run(pack, workers, key_jobs(), summarise=False):
             for p, keys in results:
@@ -236,7 +247,16 @@ def _two_pass(
                 stop = min(start + chunk, total)
                 own = [(p, text_at(p)) for p in range(start, stop)]
                 near = [(p, text_at(p)) for p in store.neighbours(start, stop) if p < total]
-                job = Job("decide", start, as_of, own, near, "durable", True, True)
+                job = Job(
+                    phase="decide",
+                    chunk=start,
+                    as_of=as_of,
+                    docs=own,
+                    neighbours=near,
+                    engine="durable",
+                    batch=True,
+                    as_json=True,
+                )
                 yield job, [(numbers[p], text if keep_input else None) for p, text in own]
 
         done = 0

@@ -1,3 +1,4 @@
+# Over 800 lines on purpose: the endpoints beside the request checks they all share.
 """The HTTP decision service: a thin ASGI layer (Starlette) over RulePack, explain and the
 audit log. docs/service.md describes every endpoint.
 
@@ -730,7 +731,7 @@ def _guarded(
         except DocumentError as exc:
             problems = "; ".join(f"{p or '<document>'}: {m}" for p, m in exc.errors)
             return problem_response(
-                422,
+                exc.http_status,
                 f"invalid document: {problems}",
                 request_id,
                 path,
@@ -738,10 +739,12 @@ def _guarded(
                 errors=exc.errors,
             )
         except InputError as exc:  # what-if assignments, rules to explain
-            return problem_response(422, str(exc), request_id, path, problem="invalid-request")
+            return problem_response(
+                exc.http_status, str(exc), request_id, path, problem="invalid-request"
+            )
         except EngineError as exc:
             return problem_response(
-                422,
+                exc.http_status,
                 f"rule engine refused this input: {exc}",
                 request_id,
                 path,
@@ -750,7 +753,7 @@ def _guarded(
         except AuditError as exc:
             log.error("request %s: decision log: %s", request_id, exc)
             return problem_response(
-                503,
+                exc.http_status,
                 f"decision log unavailable: {exc}",
                 request_id,
                 path,

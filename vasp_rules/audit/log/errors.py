@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from ...errors import VaspRulesError
 
-class AuditError(Exception):
-    """Base of every error of the audit log. ``exit_code`` is what the CLI exits with."""
+
+class AuditError(VaspRulesError):
+    """Base of every error of the audit log. ``exit_code`` is what the CLI exits with; the
+    service answers 503 (the decision log is unavailable)."""
 
     exit_code: int = 2
+    http_status: int = 503
 
 
 class LogFormatError(AuditError):

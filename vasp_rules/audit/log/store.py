@@ -1,3 +1,4 @@
+# Over 800 lines on purpose: every transaction shares one connection discipline (WAL, locks).
 """The decision log: one SQLite file holding an append-only, hash-chained list of records.
 
 Why: an auditor must be able to see, long after the fact, what was decided, on which input, under
