@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from test_audit_support import FakePack, StepClock, pack_files, pairs
+from support.audit import FakePack, StepClock, pack_files, pairs
 
 from vasp_rules.audit import DecisionLog, Head, record_decisions
 from vasp_rules.audit.cli import audit

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from test_audit_support import FakePack, pack_files, pairs
+from support.audit import FakePack, pack_files, pairs
 
 from vasp_rules.audit import DecisionLog, Head, verify_log
 from vasp_rules.cli import main

@@ -22,7 +22,7 @@ from click.testing import CliRunner
 from conftest import AS_OF, EXAMPLES, ROOT, example
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_audit_support import opened
+from support.audit import opened
 
 from vasp_rules import RulePack
 from vasp_rules.audit import DecisionLog

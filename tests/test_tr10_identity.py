@@ -12,11 +12,15 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from test_batch_keyed import SETTINGS, _both, pack, structuring_batches
-from test_batch_keyed import (
-    test_compiled_batch_quantifiers_equal_the_reference as compiled_equal_reference,
+from support.batches import (
+    SETTINGS,
+    _both,
+    _chunked,
+    _whole,
+    compiled_equals_reference,
+    pack,
+    structuring_batches,
 )
-from test_scale_chunks import _chunked, _whole
 
 from vasp_rules import RulePack
 from vasp_rules.engine.evaluate import batch_view
@@ -134,7 +138,7 @@ def test_compiled_closures_equal_the_reference_on_linked_batches(docs: list[dict
     """The compiled closures (projection, recording, Result) delegate `linked(...)` to the
     reference interpreter: every derived field and finding equals the reference's, byte for
     byte, facts read from other documents included (test_batch_keyed's property, on chains)."""
-    compiled_equal_reference.hypothesis.inner_test(docs, AS_OF)  # type: ignore[attr-defined]
+    compiled_equals_reference(docs, AS_OF)
 
 
 @SETTINGS
