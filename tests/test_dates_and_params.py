@@ -352,7 +352,7 @@ def _extreme_pack(working: int, months: int, days: int) -> RulePack:
 
 
 def test_the_service_decides_extreme_dates(tmp_path: Path, pk: RulePack) -> None:
-    from test_service import start_server
+    from support.service import start_server
 
     server = start_server(tmp_path)
     try:

@@ -18,6 +18,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from strategies import documents
 
+from support.packs import PACKS as ALL_PACKS
+from support.packs import pack
 from vasp_rules import RulePack
 from vasp_rules.engine.evaluate import Item, batch_view
 from vasp_rules.rulepack import _item
@@ -26,8 +28,8 @@ from vasp_rules.scale.chunks import Invalid, evaluate_chunked
 HERE = Path(__file__).resolve().parent.parent
 ROOT = HERE.parent
 AS_OF = date(2026, 6, 1)
-PACKS = {"pk": HERE.parent / "rules" / "pk", "batchshapes": HERE / "packs" / "batchshapes"}
-_loaded: dict[str, RulePack] = {}
+#: the packs the batch properties run on (loaded once, shared: support.packs)
+PACKS = {"pk": ALL_PACKS["pk"], "batchshapes": ALL_PACKS["batchshapes"]}
 SETTINGS = settings(
     max_examples=int(os.environ.get("BATCH_EXAMPLES", "40")),
     deadline=None,
@@ -35,11 +37,6 @@ SETTINGS = settings(
 )
 as_of_dates = st.sampled_from([date(2026, 6, 1), date(2031, 1, 15)])
 
-
-def pack(name: str) -> RulePack:
-    if name not in _loaded:
-        _loaded[name] = RulePack.load(PACKS[name])
-    return _loaded[name]
 
 
 def _both(p: RulePack, docs: list[dict], as_of: date, engine: str = "durable") -> tuple[list, list]:
