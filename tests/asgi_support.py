@@ -52,3 +52,11 @@ async def asgi_request(
         answer_headers.update((k.decode(), v.decode()) for k, v in start.get("headers", []))
     answer = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     return status, answer, took
+
+
+def asgi_call(app: Any, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
+    """One request straight through the ASGI interface (no network)."""
+    import asyncio
+
+    status, answer, _ = asyncio.run(asgi_request(app, method, path, body))
+    return status, answer

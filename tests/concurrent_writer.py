@@ -23,7 +23,7 @@ from typing import IO, Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from test_audit_support import AS_OF, FakePack, pack_files  # noqa: E402
+from support.audit import AS_OF, FakePack, pack_files  # noqa: E402
 
 from vasp_rules.audit import DecisionLog  # noqa: E402
 

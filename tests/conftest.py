@@ -58,7 +58,10 @@ AS_OF = date(2026, 6, 1)
 
 @pytest.fixture(scope="session")
 def pk() -> RulePack:
-    return RulePack.load(PK)
+    """The bundled pack, loaded once per run and shared (support.packs.pack("pk"))."""
+    from support.packs import pack
+
+    return pack("pk")
 
 
 def example(kind: str) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from test_audit_support import FakePack, pack_files, pairs
+from support.audit import FakePack, pack_files, pairs
 
 from vasp_rules.audit import (
     SCHEMA_VERSION,

@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from test_audit_support import FakePack, StepClock, pack_files, pairs
+from support.audit import FakePack, StepClock, pack_files, pairs
 
+from vasp_rules import RulePack
 from vasp_rules.audit import DecisionLog, Head, record_decisions
 from vasp_rules.audit.cli import audit
 from vasp_rules.decision import notice
@@ -105,12 +106,11 @@ def test_show_decision(db: Path) -> None:
     assert out.endswith("\n\n" + notice("") + "\n")
 
 
-def test_show_states_the_notice_of_the_pack_that_made_the_decision(tmp_path: Path) -> None:
+def test_show_states_the_notice_of_the_pack_that_made_the_decision(
+    tmp_path: Path, pk: RulePack
+) -> None:
     """The disclaimer comes from the pack.yaml stored with the decision, with the P/S/A
     legend."""
-    from vasp_rules import RulePack
-
-    pk = RulePack.load("pk")
     document = json.loads((EXAMPLES / "transfer.json").read_text())
     path = tmp_path / "pk.db"
     (decision,) = pk.evaluate_many([document], date(2026, 3, 2))

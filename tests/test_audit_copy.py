@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from test_audit_support import FakePack, pack_files, pairs
+from support.audit import FakePack, pack_files, pairs
 
 from vasp_rules.audit import DecisionLog, Head, verify_log
 from vasp_rules.cli import main
@@ -134,7 +134,7 @@ def test_new_log_lock_file_and_wal_are_private(tmp_path: Path, lax_umask: None) 
 def test_stopping_serve_leaves_every_record_in_the_db(tmp_path: Path, stop: int) -> None:
     pytest.importorskip("uvicorn")
     from conftest import example
-    from test_service import start_server
+    from support.service import start_server
 
     db = tmp_path / "audit.db"
     server = start_server(tmp_path, "--log", str(db))

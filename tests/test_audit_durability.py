@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_audit_support import FakePack, pack_files, pairs
+from support.audit import FakePack, pack_files, pairs
 
 from vasp_rules.audit import DecisionLog, verify_log
 
@@ -30,7 +30,7 @@ WRITER = textwrap.dedent(
     """
     import sys, time
     from datetime import UTC, datetime
-    from test_audit_support import FakePack, pack_files, pairs
+    from support.audit import FakePack, pack_files, pairs
     from vasp_rules.audit import DecisionLog
 
     db, mode, arg = sys.argv[1], sys.argv[2], int(sys.argv[3])

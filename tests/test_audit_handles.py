@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_audit_support import FakePack, pack_files, pairs
+from support.audit import FakePack, pack_files, pairs
 
 from vasp_rules.audit import DecisionLog, verify_log
 from vasp_rules.audit.log import handles

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from pydantic import BaseModel
-from test_audit_support import AS_OF, FakePack, StepClock, document, opened, pack_files, pairs
+from support.audit import AS_OF, FakePack, StepClock, document, opened, pack_files, pairs
 
 from vasp_rules.audit import (
     GENESIS_HASH,

@@ -17,8 +17,8 @@ from click.testing import CliRunner
 from conftest import AS_OF, EXAMPLES, PK
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_audit_support import opened
-from test_scale_chunks import _mixed
+from support.audit import opened
+from support.batches import _mixed
 
 from vasp_rules import RulePack
 from vasp_rules.audit import DecisionLog, RecordingError, record_decisions, replay, verify_log

@@ -278,7 +278,7 @@ def test_editing_sealed_data_breaks_the_chain(logged: Any) -> None:
 
 
 def test_a_reason_quoting_two_persons_is_erased_with_either(tmp_path: Path) -> None:
-    from test_audit_support import FakePack, pack_files
+    from support.audit import FakePack, pack_files
 
     from vasp_rules.decision import Decision
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from test_audit_support import AS_OF, FakePack, StepClock, pack_files, pairs
+from support.audit import AS_OF, FakePack, StepClock, pack_files, pairs
 
 from vasp_rules.audit import (
     DecisionLog,

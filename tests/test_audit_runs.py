@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from conftest import AS_OF, PK, example, sigkill_after_commits
-from test_audit_support import AS_OF as FAKE_AS_OF
-from test_audit_support import FakePack, StepClock, opened, pack_files, pairs
-from test_scale_chunks import _mixed
+from support.audit import AS_OF as FAKE_AS_OF
+from support.audit import FakePack, StepClock, opened, pack_files, pairs
+from support.batches import _mixed
 
 from vasp_rules import RulePack
 from vasp_rules.audit import (

@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_audit_support import FakePack, StepClock, pack_files, pairs
+from support.audit import FakePack, StepClock, pack_files, pairs
 
 from vasp_rules.audit import DecisionLog, Head, record_decisions, verify_log
 from vasp_rules.audit.cli import audit

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_audit_support import FakePack, StepClock, pack_files, pairs
+from support.audit import FakePack, StepClock, pack_files, pairs
 
 from vasp_rules.audit import DecisionLog, Record, verify_log
 from vasp_rules.audit.log import RECORD_COLUMNS

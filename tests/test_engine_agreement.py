@@ -17,21 +17,14 @@ from addresses import wallet_for
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import any_document, documents
+from support.packs import PACKS as ALL_PACKS
+from support.packs import pack
 
 from vasp_rules import RulePack
 
 HERE = Path(__file__).resolve().parent
-PACKS = {
-    "pk": HERE.parent / "rules" / "pk",
-    "constructs": HERE / "packs" / "constructs",
-}
+PACKS = {"pk": ALL_PACKS["pk"], "constructs": ALL_PACKS["constructs"]}
 _loaded: dict[str, RulePack] = {}
-
-
-def pack(name: str) -> RulePack:
-    if name not in _loaded:
-        _loaded[name] = RulePack.load(PACKS[name])
-    return _loaded[name]
 
 
 def _second_instance() -> RulePack:

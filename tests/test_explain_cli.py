@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from test_explain_support import application, explain_pack, pack_dir
+from support.explain import application, explain_pack, pack_dir
 
 from vasp_rules.explain.cli import explain, whatif
 

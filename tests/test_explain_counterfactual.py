@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from test_explain_support import (
+from support.explain import (
     AS_OF,
     application,
     customer,

@@ -19,7 +19,7 @@ from typing import Any
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from strategies import documents
-from test_explain_support import check_tree, document_value, explain_pack, nodes, same_value
+from support.explain import check_tree, document_value, explain_pack, nodes, same_value
 
 from vasp_rules import Decision, Outcome, RulePack, parse_document
 from vasp_rules.decision import SEVERITY

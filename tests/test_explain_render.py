@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 from typing import Any
 
 import pytest
-from test_explain_support import AS_OF, application, explain_pack
+from support.explain import AS_OF, application, explain_pack
 
 from vasp_rules import Decision
 from vasp_rules.explain import explain

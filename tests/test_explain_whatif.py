@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from test_explain_support import AS_OF, application, explain_pack
+from support.explain import AS_OF, application, explain_pack
 
 from vasp_rules import DocumentError
 from vasp_rules.docpath import PathError, format_path, get_at, parse_path, set_at

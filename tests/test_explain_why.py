@@ -6,7 +6,7 @@ import json
 from datetime import date
 
 import pytest
-from test_explain_support import (
+from support.explain import (
     AS_OF,
     application,
     check_tree,

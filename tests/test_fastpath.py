@@ -17,6 +17,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from strategies import any_document
+from support.packs import PACKS as ALL_PACKS
+from support.packs import pack
 
 from vasp_rules import RulePack
 from vasp_rules.compiler.codegen import Env
@@ -31,18 +33,11 @@ from vasp_rules.lang.values import money_to_paisa
 from vasp_rules.rulepack import _item
 
 HERE = Path(__file__).resolve().parent
-PACKS = {"pk": HERE.parent / "rules" / "pk", "constructs": HERE / "packs" / "constructs"}
-_loaded: dict[str, RulePack] = {}
+PACKS = {"pk": ALL_PACKS["pk"], "constructs": ALL_PACKS["constructs"]}
 as_of_dates = st.dates(min_value=date(2025, 12, 5), max_value=date(2031, 6, 30))
 EXAMPLES = int(os.environ.get("FASTPATH_EXAMPLES", "80"))
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-
-
-def pack(name: str) -> RulePack:
-    if name not in _loaded:
-        _loaded[name] = RulePack.load(PACKS[name])
-    return _loaded[name]
 
 
 @pytest.mark.parametrize("pack_name", sorted(PACKS))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from conftest import AS_OF, PK, example, sigkill_after_commits
-from test_audit_support import opened
+from support.audit import opened
 
 from vasp_rules import RulePack
 from vasp_rules.audit.log import (

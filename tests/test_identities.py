@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 from addresses import NETWORKS, address, eip55
+from asgi_support import asgi_call
 from conftest import example
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -37,7 +38,6 @@ from respellings import (
     respelt_batches,
     summary,
 )
-from test_service import asgi_call
 
 from vasp_rules import RulePack
 from vasp_rules.decision import Decision

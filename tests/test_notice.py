@@ -106,7 +106,7 @@ def test_evaluate_json_and_packs_json_agree_on_the_notice(pk: RulePack) -> None:
     assert row["notice"] == pk.disclaimer
 
 
-def test_another_disclaimer_gives_another_id(tmp_path: Path) -> None:
+def test_another_disclaimer_gives_another_id(tmp_path: Path, pk: RulePack) -> None:
     root = tmp_path / "pk"
     shutil.copytree(ROOT / "rules" / "pk", root)
     manifest = root / "pack.yaml"
@@ -115,5 +115,5 @@ def test_another_disclaimer_gives_another_id(tmp_path: Path) -> None:
     other = RulePack.load(root)
     decision = other.evaluate(example("transfer"), AS_OF)
     assert decision.notice is not None and decision.notice.id == other.notice.id
-    assert other.notice.id != RulePack.load("pk").notice.id
+    assert other.notice.id != pk.notice.id
     assert other.disclaimer.startswith("Not legal advice at all.")

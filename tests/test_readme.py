@@ -28,7 +28,7 @@ def test_examples_decide_as_the_readme_table_shows(pk: RulePack) -> None:
     ]
     files = sorted((ROOT / "examples").glob("*.json"))
     assert [r[0].strip("`") for r in rows] == [f"examples/{f.name}" for f in files]
-    decisions = RulePack.load("pk").evaluate_many(
+    decisions = pk.evaluate_many(
         [json.loads(f.read_text()) for f in files], date(2026, 6, 1))
     for row, decision in zip(rows, decisions, strict=True):
         fired = [r for r in re.split(r",\s*", row[3]) if r] if row[3] else []

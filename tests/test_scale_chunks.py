@@ -11,10 +11,9 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from addresses import wallet_for
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_batch_keyed import declaration_batches, pack, transfer_batches
+from support.batches import _chunked, _mixed, _whole, declaration_batches, pack, transfer_batches
 
 from vasp_rules import RulePack
 from vasp_rules.entities.registry import DocumentError
@@ -22,18 +21,6 @@ from vasp_rules.scale.chunks import Invalid, evaluate_chunked
 
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = date(2026, 6, 1)
-
-
-def _whole(p: RulePack, docs: list[dict], as_of: date = AS_OF) -> list[str]:
-    return [d.to_json(indent=None) for d in p.evaluate_many(docs, as_of)]  # type: ignore[arg-type]
-
-
-def _chunked(p: RulePack, docs: list[dict], size: int, workers: int = 1) -> list[str]:
-    out = []
-    for _, result in evaluate_chunked(p, docs, AS_OF, workers=workers, size=size, as_json=True):
-        assert not isinstance(result, Invalid)
-        out.append(result)
-    return out
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -87,26 +74,6 @@ def test_chunks_with_nested_batch_quantifiers_decide_as_the_whole_batch(
 ) -> None:
     for p in nested_packs:
         assert _chunked(p, docs, size) == _whole(p, docs)
-
-
-def _mixed() -> list[dict]:
-    """Shared wallets and one originator's transfers spread over the whole input."""
-    docs = []
-    for i in range(24):
-        kind = ("amnesty_declaration", "transfer", "customer")[i % 3]
-        doc = json.loads((ROOT / "examples" / f"{kind}.json").read_text())
-        if kind == "amnesty_declaration":
-            doc["declaration_id"] = f"D-{i}"
-            doc["holdings"][0]["wallet_address"] = wallet_for(doc["holdings"][0], f"shared-{i % 2}")
-            doc["holdings"][1]["wallet_address"] = wallet_for(doc["holdings"][1], f"own-{i}")
-        elif kind == "transfer":
-            doc["transfer_id"] = f"T-{i}"
-            doc["value"] = {"amount": "400.00", "currency": "USD"}
-            doc["executed_at"] = f"2026-03-01T{i % 24:02d}:00:00+05:00"
-        else:
-            doc["customer_id"] = f"CUST-{i:08d}"
-        docs.append(copy.deepcopy(doc))
-    return docs
 
 
 def test_worker_pool_decides_as_one_process_with_groups_across_chunks() -> None:

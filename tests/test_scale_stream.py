@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 
 from click.testing import CliRunner
-from test_scale_chunks import _mixed
+from support.batches import _mixed
 
 from vasp_rules import RulePack
 from vasp_rules.cli import main

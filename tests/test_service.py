@@ -12,17 +12,18 @@ import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+from asgi_support import asgi_call
 from click.testing import CliRunner
 from conftest import AS_OF, EXAMPLES, ROOT, example
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_audit_support import opened
+from support.audit import opened
+from support.service import KEY, Server, start_server
 
 from vasp_rules import RulePack
 from vasp_rules.audit import DecisionLog
@@ -31,87 +32,8 @@ from vasp_rules.cli import main
 from vasp_rules.entities.ivms101 import parse_ivms101
 from vasp_rules.entities.registry import json_schema
 
-KEY = "test-key-7f3a9c51e2"
 OTHER_KEY = "second-key-0b44"
 LIMIT = 300_000
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-@dataclass
-class Server:
-    port: int
-    process: subprocess.Popen[bytes]
-    output: Path
-    log: Path | None
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        body: Any = None,
-        *,
-        key: str | None = KEY,
-        headers: dict[str, str] | None = None,
-        raw: bytes | None = None,
-    ) -> tuple[int, dict[str, str], bytes]:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-        try:
-            sent = dict(headers or {})
-            if key is not None:
-                sent["Authorization"] = f"Bearer {key}"
-            data = raw if raw is not None else (None if body is None else json.dumps(body))
-            if data is not None:
-                sent.setdefault("Content-Type", "application/json")
-            conn.request(method, path, body=data, headers=sent)
-            response = conn.getresponse()
-            return (
-                response.status,
-                {k.lower(): v for k, v in response.getheaders()},
-                response.read(),
-            )
-        finally:
-            conn.close()
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-
-
-def start_server(tmp: Path, *args: str) -> Server:
-    port = free_port()
-    output = tmp / f"server-{port}.log"
-    with output.open("wb") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "vasp_rules.cli", "serve", "--port", str(port), *args],
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            cwd=ROOT,
-        )
-    log = Path(args[args.index("--log") + 1]) if "--log" in args else None
-    server = Server(port, process, output, log)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"server exited: {output.read_text()}")
-        try:
-            if server.request("GET", "/healthz", key=None)[0] == 200:
-                return server
-        except OSError:
-            pass
-        time.sleep(0.2)
-    server.stop()
-    raise AssertionError(f"server did not start: {output.read_text()}")
 
 
 @pytest.fixture(scope="module")
@@ -662,16 +584,6 @@ def test_the_command_line_works_without_the_service_extra() -> None:
 
 
 # -- in process: several packs --------------------------------------------------------------
-
-
-def asgi_call(app: Any, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
-    """One request straight through the ASGI interface (no network)."""
-    import asyncio
-
-    from asgi_support import asgi_request
-
-    status, answer, _ = asyncio.run(asgi_request(app, method, path, body))
-    return status, answer
 
 
 def test_several_packs_are_chosen_by_name_and_names_must_differ(tmp_path: Path) -> None:

@@ -206,11 +206,6 @@ def test_a_repeated_query_parameter_is_422_unless_repeatable() -> None:
 # -- pack introspection ---------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def pk() -> RulePack:
-    return RulePack.load("pk")
-
-
 def test_a_pack_lists_each_rule_with_title_citation_dates_and_parameters(pk: RulePack) -> None:
     status, _, body = call("GET", "/v1/packs/PK")  # any case, as on the command line
     assert status == 200, body

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import AS_OF
-from test_service import Server, start_server
+from support.service import Server, start_server
 
 READ_TIMEOUT = 1.5
 PARSERS = ["h11"] + (["httptools"] if importlib.util.find_spec("httptools") else [])

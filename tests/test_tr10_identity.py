@@ -12,11 +12,15 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from test_batch_keyed import SETTINGS, _both, pack, structuring_batches
-from test_batch_keyed import (
-    test_compiled_batch_quantifiers_equal_the_reference as compiled_equal_reference,
+from support.batches import (
+    SETTINGS,
+    _both,
+    _chunked,
+    _whole,
+    compiled_equals_reference,
+    pack,
+    structuring_batches,
 )
-from test_scale_chunks import _chunked, _whole
 
 from vasp_rules import RulePack
 from vasp_rules.engine.evaluate import batch_view
@@ -134,7 +138,7 @@ def test_compiled_closures_equal_the_reference_on_linked_batches(docs: list[dict
     """The compiled closures (projection, recording, Result) delegate `linked(...)` to the
     reference interpreter: every derived field and finding equals the reference's, byte for
     byte, facts read from other documents included (test_batch_keyed's property, on chains)."""
-    compiled_equal_reference.hypothesis.inner_test(docs, AS_OF)  # type: ignore[attr-defined]
+    compiled_equals_reference(docs, AS_OF)
 
 
 @SETTINGS
@@ -175,14 +179,14 @@ def test_components_join_groups_transitively() -> None:
     assert components(3, []) == [0, 1, 2]
 
 
-def test_example_linked_only_transitively_is_referred_whole() -> None:
+def test_example_linked_only_transitively_is_referred_whole(pk: RulePack) -> None:
     """examples/batches/transfers_structuring_linked.json: A and B share an account, B and C
     a national ID, A and C nothing; USD 400 + 350 + 300 within a day: all three referred, and
     the reason says how each is linked."""
     docs = json.loads(
         (ROOT / "examples" / "batches" / "transfers_structuring_linked.json").read_text()
     )
-    decisions = RulePack.load("pk").evaluate_many(docs, AS_OF)
+    decisions = pk.evaluate_many(docs, AS_OF)
     assert [d.outcome for d in decisions] == ["REFER"] * 3
     reasons = [next(f.reason for f in d.findings if f.rule_id == "TR-10") for d in decisions]
     assert "same account/wallet: TX-20260302-7B1A2;" in reasons[0]
@@ -190,7 +194,7 @@ def test_example_linked_only_transitively_is_referred_whole() -> None:
     assert "same national ID: TX-20260302-7B2A3;" in reasons[1]
     assert "linked only through other transfers: TX-20260302-7B0A1." in reasons[2]
     # without the chain's middle transfer, A and C are not one originator: nothing referred
-    alone = RulePack.load("pk").evaluate_many([docs[0], docs[2]], AS_OF)
+    alone = pk.evaluate_many([docs[0], docs[2]], AS_OF)
     assert all("TR-10" not in d.fired for d in alone)
 
 
@@ -313,7 +317,7 @@ def test_a_chain_spread_over_stream_chunks_and_dask_partitions_is_found_whole(
     assert evaluate_bag(p, db.from_sequence(docs, npartitions=6), AS_OF) == expected
 
 
-def test_a_transfer_without_identity_is_never_in_a_group() -> None:
+def test_a_transfer_without_identity_is_never_in_a_group(pk: RulePack) -> None:
     """No account/wallet, customer_id or national_id: nothing links it, so TR-10 neither
     refers it nor asks for a rate to convert its value (JPY has none)."""
     template = json.loads((ROOT / "examples" / "transfer.json").read_text())
@@ -325,5 +329,5 @@ def test_a_transfer_without_identity_is_never_in_a_group() -> None:
         for key in ("account_or_wallet", "customer_id", "national_id"):
             doc["originator"].pop(key, None)
         docs.append(doc)
-    for decision in RulePack.load("pk").evaluate_many(docs, AS_OF):
+    for decision in pk.evaluate_many(docs, AS_OF):
         assert all(f.rule_id != "TR-10" for f in decision.findings)

@@ -11,7 +11,7 @@ from vasp_rules import RulePack, __version__
 from vasp_rules.cli import main
 
 
-def test_version_names_the_library_its_engines_and_the_bundled_packs() -> None:
+def test_version_names_the_library_its_engines_and_the_bundled_packs(pk: RulePack) -> None:
     res = CliRunner().invoke(main, ["--version"])
     assert res.exit_code == 0, res.output
     lines = res.output.splitlines()
@@ -19,7 +19,6 @@ def test_version_names_the_library_its_engines_and_the_bundled_packs() -> None:
     assert f"durable-rules {metadata.version('durable-rules')}" in lines
     assert f"z3 {metadata.version('z3-solver')}" in lines
     assert f"pydantic {metadata.version('pydantic')}" in lines
-    pk = RulePack.load("pk")
     assert f"  pk {pk.version} sha256 {pk.sha256}" in lines
 
 

@@ -1,4 +1,4 @@
-"""Shared helpers for the explanation tests (no tests here): a small rule pack whose rules
+"""Shared helpers for the explanation tests: a small rule pack whose rules
 exercise every kind of explanation and suggestion, and base documents for it.
 
 The pack has its own manifest and parameters (not copies of rules/pk, which is being

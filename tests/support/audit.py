@@ -1,4 +1,4 @@
-"""Shared helpers for the audit-log tests (no tests here): a small fake rule pack and documents.
+"""Shared helpers for the audit-log tests: a small fake rule pack and documents.
 
 The fake pack is a real folder-backed pack: ``FakePack.load(folder)`` reads its files, and its
 decisions depend on a threshold read from one of them, so replay genuinely re-evaluates from the
