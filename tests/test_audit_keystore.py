@@ -189,3 +189,44 @@ def test_processes_creating_one_store_at_once_all_open_it(tmp_path: Path) -> Non
             results = pool.starmap(_open_at, [(path, start)] * 4)
             assert not [r for r in results if r.startswith("error")], results
             assert len(set(results)) == 1, results
+
+
+def test_switching_a_new_store_to_wal_tries_again_when_sqlite_refuses_at_once(
+    tmp_path: Path,
+) -> None:
+    """Regression (seen in CI under load): writers opening a new log at once each switch its key
+    store to WAL, and SQLite answers one of two connections upgrading their shared locks
+    together with an immediate "database is locked" (no busy wait), which failed the writer.
+    The switch is tried again; any other error still surfaces."""
+    import sqlite3
+
+    from vasp_rules.audit.keystore import _use_wal
+
+    real = sqlite3.connect(tmp_path / "k.db", isolation_level=None)
+
+    class RefusesTwice:
+        refused = 0
+
+        def execute(self, sql: str) -> sqlite3.Cursor:
+            if sql == "PRAGMA journal_mode=WAL" and self.refused < 2:
+                self.refused += 1
+                raise sqlite3.OperationalError("database is locked")
+            return real.execute(sql)
+
+    flaky = RefusesTwice()
+    _use_wal(flaky)  # type: ignore[arg-type]
+    assert flaky.refused == 2
+    assert real.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+    other = sqlite3.connect(tmp_path / "other.db", isolation_level=None)
+
+    class Broken:
+        def execute(self, sql: str) -> sqlite3.Cursor:
+            if sql == "PRAGMA journal_mode=WAL":
+                raise sqlite3.OperationalError("disk I/O error")
+            return other.execute(sql)
+
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O"):
+        _use_wal(Broken())  # type: ignore[arg-type]
+    real.close()
+    other.close()

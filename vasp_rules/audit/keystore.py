@@ -57,6 +57,21 @@ _KEY_BYTES: Final = 32
 _NONCE_BYTES: Final = 12
 _TIMEOUT: Final = 60.0
 
+
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """Switch the store to WAL. Processes opening a new store at once all try it, and SQLite
+    answers one of two connections upgrading their shared locks together with an immediate
+    "database is locked" (no busy wait: waiting would deadlock), so try again until the
+    timeout; the switch is idempotent and whoever wins, every process sees WAL."""
+    deadline = time.monotonic() + _TIMEOUT
+    while conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.005 + secrets.randbelow(20) / 1000)
+
 _SCHEMA: Final = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT",
     "CREATE TABLE IF NOT EXISTS secret (id INTEGER PRIMARY KEY CHECK (id = 1),"
@@ -194,8 +209,7 @@ class KeyStore:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
-        if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-            conn.execute("PRAGMA journal_mode=WAL")
+        _use_wal(conn)
         conn.execute("PRAGMA synchronous=FULL")
         row = conn.execute("SELECT value FROM meta WHERE key = 'magic'").fetchone()
         if row is None or row[0] != KEYSTORE_MAGIC:
