@@ -403,26 +403,14 @@ def _versus(
     name: str,
     short: str,
 ) -> tuple[float, float]:
-    """`pack.evaluate` against validation + `other` on the same documents, interleaved rounds:
-    prints microseconds per document and the ratio engine/other, CPU and wall; returns the
-    two ratios."""
+    """`pack.evaluate` against validation + `other` on the same documents (`_race`)."""
 
     def engine_run() -> None:
         for doc in docs:
             pack.evaluate(doc, AS_OF)
 
-    def other_run() -> None:
-        for doc in docs:
-            other(doc)
-
-    got = _interleaved({"engine": engine_run, "other": other_run}, rounds)
-    ratios = []
-    for which, label in ((0, "CPU "), (1, "wall")):
-        e, o = (1e6 * got[way][which] / len(docs) for way in ("engine", "other"))
-        ratios.append(o / e)
-        print(f"    {label}: pack.evaluate ({rules}-rule pack) {e:7.1f} us/document   "
-              f"validation + {name} {o:7.1f} us/document   ratio engine/{short} {o / e:.2f}x")
-    return ratios[0], ratios[1]
+    return _race(engine_run, f"pack.evaluate ({rules}-rule pack)", other, docs, rounds, name,
+                 short)
 
 
 def _versus_batched(
@@ -447,6 +435,23 @@ def _versus_batched(
     def engine_run() -> None:
         pack.evaluate_many(docs, AS_OF, batch=False)
 
+    return _race(engine_run, "evaluate_many in micro-batches", other, docs, rounds,
+                 "same-output hand-written", "hand-written")
+
+
+def _race(
+    engine_run: Callable[[], None],
+    engine: str,
+    other: Callable[[dict[str, Any]], object],
+    docs: list[dict[str, Any]],
+    rounds: int,
+    name: str,
+    short: str,
+) -> tuple[float, float]:
+    """`engine_run` (all of `docs`) against validation + `other` per document, interleaved
+    rounds: prints microseconds per document and the ratio engine/other, CPU and wall;
+    returns the two ratios."""
+
     def other_run() -> None:
         for doc in docs:
             other(doc)
@@ -456,9 +461,8 @@ def _versus_batched(
     for which, label in ((0, "CPU "), (1, "wall")):
         e, o = (1e6 * got[way][which] / len(docs) for way in ("engine", "other"))
         ratios.append(o / e)
-        print(f"    {label}: evaluate_many in micro-batches {e:7.1f} us/document   "
-              f"validation + same-output hand-written {o:7.1f} us/document   "
-              f"ratio {o / e:.2f}x")
+        print(f"    {label}: {engine} {e:7.1f} us/document   "
+              f"validation + {name} {o:7.1f} us/document   ratio engine/{short} {o / e:.2f}x")
     return ratios[0], ratios[1]
 
 
