@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 
@@ -244,14 +244,32 @@ class Result:
     missing: Missing = NONE
 
 
+class NodeHook(Protocol):
+    """Called once per evaluated node, after it is evaluated (see `Evaluator`)."""
+
+    def __call__(
+        self, node: Expr, scope: Scope, result: Result, reads: dict[str, Any]
+    ) -> None: ...
+
+
 class Evaluator:
     """Evaluates expressions against one context and records what it read.
 
     `reads` maps each concrete field path read (with list indices) to its JSON value;
     `absent` collects paths found absent by an explicit `is missing` test that held.
+
+    With a `hook`, every node evaluated (each call of `_eval`, quantifier items' filters and
+    bodies included) is reported as `hook(node, scope, result, reads)`, `reads` being what
+    that node's evaluation read, as a fresh evaluator of that node alone would record it: each
+    node gets its own `reads` and `memo` while it is evaluated (merged into its parent's
+    reads afterwards), so what a parent memoised is read again by its children. One
+    evaluation then yields every node's result (explain/why.py's trace). Without a hook
+    nothing changes: the hooked path is bound per instance, the plain one costs nothing.
     """
 
-    def __init__(self, ctx: Context, *, record: bool = True) -> None:
+    def __init__(
+        self, ctx: Context, *, record: bool = True, hook: NodeHook | None = None
+    ) -> None:
         self.ctx = ctx
         self.record = record  # projection needs values only; explanations need what was read
         self.reads: dict[str, Any] = {}
@@ -261,6 +279,9 @@ class Evaluator:
         #: results the generated code already computed in this evaluation (one finding):
         #: compiler/codegen.py's recording modes keep them here
         self.memo: dict[Any, Any] = {}
+        self.hook = hook
+        if hook is not None:
+            self._eval = self._eval_hooked  # type: ignore[method-assign]
 
     def evaluate_in(self, node: Expr, scope: Scope) -> Result:
         """Evaluate with extra names in scope: name -> (engine value, label)."""
@@ -273,6 +294,21 @@ class Evaluator:
     # -- dispatch --------------------------------------------------------------------------
     def _eval(self, node: Expr, scope: Scope) -> Result:
         result: Result = _DISPATCH[type(node)](self, node, scope)
+        return result
+
+    def _eval_hooked(self, node: Expr, scope: Scope) -> Result:
+        """`_eval` reporting the node to the hook, with its own reads and memo."""
+        assert self.hook is not None
+        reads, memo = self.reads, self.memo
+        self.reads, self.memo = {}, {}
+        try:
+            result: Result = _DISPATCH[type(node)](self, node, scope)
+            own = self.reads
+        finally:
+            self.reads, self.memo = reads, memo
+        for path, value in own.items():
+            reads.setdefault(path, value)
+        self.hook(node, scope, result, own)
         return result
 
     def _const(self, node: Const, scope: Scope) -> Result:

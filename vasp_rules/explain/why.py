@@ -5,6 +5,13 @@ node evaluated by the reference interpreter on the same context the engine used,
 verdict is the rule's verdict and every node shows the facts and parameters it read. Quantifier
 nodes list their items (which person, which holding) with each item's verdict; the nodes and
 items that made the difference are marked `decisive`.
+
+One evaluation of the condition, with a hook per node (`Evaluator(hook=...)`), gives every
+node's result and reads. A node the interpreter did not evaluate in that scope (a parameter's
+key when the parameter has no value, the arguments of `linked`, a quantifier's source path, the
+right side of a membership in a batch path, the items of a quantifier decided from a window's
+running sums, or whose items the trace labels differently) is evaluated then, once, with the
+same hook: every node's result is the one a fresh evaluation of that node alone would give.
 """
 
 from __future__ import annotations
@@ -95,6 +102,7 @@ class Tracer:
         self.ctx = ctx
         self.types: dict[int, Type] = {}
         self.fields: frozenset[str] = frozenset()
+        self._seen = _Recorder()
 
     def _document_reads(self, reads: dict[str, Any]) -> dict[str, Any]:
         """Only reads of document fields (and of other documents of the batch): the evaluator
@@ -113,7 +121,9 @@ class Tracer:
 
         self.types = condition_types(self.compiled, rule)
         self.fields = frozenset(KINDS[rule.kind].model_fields)
+        self._seen = _Recorder()
         tree, result = self.node(rule.rule.condition, {})
+        self._seen = _Recorder()  # frees the recorded results
         verdict = verdict_of(result.value) or "unknown"
         spec = rule.rule.spec
         status: RuleStatus
@@ -147,9 +157,19 @@ class Tracer:
         )
 
     # -- nodes -----------------------------------------------------------------------------
+    def evaluated(self, node: Expr, scope: Scope) -> tuple[Result, dict[str, Any]]:
+        """A node's result in `scope` and what it read, as a fresh evaluation of that node
+        alone gives them: from the evaluation so far, else evaluated now (with the hook, so
+        its sub-expressions are known too)."""
+        found = self._seen.get(node, scope)
+        if found is None:
+            Evaluator(self.ctx, hook=self._seen).evaluate_in(node, scope)
+            found = self._seen.get(node, scope)
+            assert found is not None
+        return found
+
     def node(self, node: Expr, scope: Scope) -> tuple[TraceNode, Result]:
-        ev = Evaluator(self.ctx)
-        result = ev.evaluate_in(node, scope)
+        result, reads = self.evaluated(node, scope)
         tp = self.types.get(id(node))
         children: list[TraceNode] = []
         for child in _traced_children(node):
@@ -158,7 +178,7 @@ class Tracer:
                 sub.reads = {}  # the list itself: what was read of it shows item by item
             children.append(sub)
         items = self._items(node, scope) if isinstance(node, Quantifier) else []
-        params = self._own_params(node, scope, ev.reads)
+        params = self._own_params(node, scope, reads)
         for sub in children:
             params.extend(sub.params)
         for item in items:
@@ -172,7 +192,7 @@ class Tracer:
             type=str(tp) if tp is not None else "",
             verdict=verdict,
             value=verdict if verdict is not None else format_engine(result.value, tp),
-            reads=self._document_reads(ev.reads),
+            reads=self._document_reads(reads),
             missing=sorted(result.missing),
             params=_unique(params),
             children=children,
@@ -220,7 +240,7 @@ class Tracer:
         if isinstance(node, Param):
             key: str | None = None
             if node.key is not None:
-                key_value = Evaluator(self.ctx).evaluate_in(node.key, scope).value
+                key_value = self.evaluated(node.key, scope)[0].value
                 if key_value is UNKNOWN:
                     return out
                 key = str(key_value)
@@ -276,6 +296,32 @@ class Tracer:
             confidence=entry.confidence,
             illustrative=resolved.spec.illustrative,
         )
+
+
+class _Recorder:
+    """The node hook of the tracer's evaluations: (node, scope) -> (result, reads).
+
+    A scope is told by its names' labels and the identity of their values (quantifier items
+    are the document's own objects, shared by the interpreter and the tracer's item lists);
+    the entries keep nodes and scopes alive, so an id is never reused for another object
+    while they are kept. The first evaluation of a (node, scope) is kept: a node's result and
+    reads depend only on the node, the scope and the context."""
+
+    def __init__(self) -> None:
+        self._found: dict[tuple[Any, ...], tuple[Expr, Scope, Result, dict[str, Any]]] = {}
+
+    def __call__(self, node: Expr, scope: Scope, result: Result, reads: dict[str, Any]) -> None:
+        self._found.setdefault(_key(node, scope), (node, scope, result, reads))
+
+    def get(self, node: Expr, scope: Scope) -> tuple[Result, dict[str, Any]] | None:
+        entry = self._found.get(_key(node, scope))
+        if entry is None or entry[0] is not node:
+            return None
+        return entry[2], entry[3]
+
+
+def _key(node: Expr, scope: Scope) -> tuple[Any, ...]:
+    return (id(node), *((name, id(value), label) for name, (value, label) in scope.items()))
 
 
 def _contribution(kind: str, keep: Any, body: Result | None) -> tuple[bool, Any]:
