@@ -247,9 +247,7 @@ class Result:
 class NodeHook(Protocol):
     """Called once per evaluated node, after it is evaluated (see `Evaluator`)."""
 
-    def __call__(
-        self, node: Expr, scope: Scope, result: Result, reads: dict[str, Any]
-    ) -> None: ...
+    def __call__(self, node: Expr, scope: Scope, result: Result, reads: dict[str, Any]) -> None: ...
 
 
 class Evaluator:
@@ -267,9 +265,7 @@ class Evaluator:
     nothing changes: the hooked path is bound per instance, the plain one costs nothing.
     """
 
-    def __init__(
-        self, ctx: Context, *, record: bool = True, hook: NodeHook | None = None
-    ) -> None:
+    def __init__(self, ctx: Context, *, record: bool = True, hook: NodeHook | None = None) -> None:
         self.ctx = ctx
         self.record = record  # projection needs values only; explanations need what was read
         self.reads: dict[str, Any] = {}
