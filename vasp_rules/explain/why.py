@@ -10,8 +10,9 @@ One evaluation of the condition, with a hook per node (`Evaluator(hook=...)`), g
 node's result and reads. A node the interpreter did not evaluate in that scope (a parameter's
 key when the parameter has no value, the arguments of `linked`, a quantifier's source path, the
 right side of a membership in a batch path, the items of a quantifier decided from a window's
-running sums, or whose items the trace labels differently) is evaluated then, once, with the
-same hook: every node's result is the one a fresh evaluation of that node alone would give.
+running sums, and the items of a quantifier over a parameter or a computed list, which the trace
+names `param.X[i]` where the interpreter says `list[i]`) is evaluated then, once, with the same
+hook: every node's result is the one a fresh evaluation of that node alone would give.
 """
 
 from __future__ import annotations
