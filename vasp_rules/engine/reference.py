@@ -265,6 +265,8 @@ class Evaluator:
     nothing changes: the hooked path is bound per instance, the plain one costs nothing.
     """
 
+    hook: NodeHook | None = None  # set per instance only when given
+
     def __init__(self, ctx: Context, *, record: bool = True, hook: NodeHook | None = None) -> None:
         self.ctx = ctx
         self.record = record  # projection needs values only; explanations need what was read
@@ -275,8 +277,8 @@ class Evaluator:
         #: results the generated code already computed in this evaluation (one finding):
         #: compiler/codegen.py's recording modes keep them here
         self.memo: dict[Any, Any] = {}
-        self.hook = hook
         if hook is not None:
+            self.hook = hook
             self._eval = self._eval_hooked  # type: ignore[method-assign]
 
     def evaluate_in(self, node: Expr, scope: Scope) -> Result:
