@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import tempfile
 from collections.abc import Sequence
 from datetime import date
@@ -41,8 +42,9 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 KINDS = ["licence_application", "customer", "amnesty_declaration", "transfer"]
 DATES = st.sampled_from([date(2025, 6, 1), date(2026, 6, 1), date(2031, 1, 15)])
 PACKS = st.sampled_from(["pk", "explain", "constructs", "batchshapes"])
+#: hypothesis examples (VASP_RULES_FUZZ=1 for a long run)
 SETTINGS = settings(
-    max_examples=40,
+    max_examples=1000 if os.environ.get("VASP_RULES_FUZZ") else 40,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -92,7 +94,7 @@ def test_one_pass_traces_are_the_per_subtree_traces(
     _check_hook_changes_nothing(rules_pack, [item], as_of)
 
 
-@settings(SETTINGS, max_examples=20)
+@settings(SETTINGS, max_examples=SETTINGS.max_examples // 2)
 @given(
     PACKS,
     st.sampled_from(["transfer", "amnesty_declaration"]).flatmap(
@@ -181,7 +183,7 @@ def test_the_hook_reports_each_node_as_evaluated_alone() -> None:
     assert "_eval" not in vars(Evaluator(ctx))  # without a hook the plain method runs
 
 
-@settings(SETTINGS, max_examples=15)
+@settings(SETTINGS, max_examples=SETTINGS.max_examples // 3)
 @given(PACKS, st.sampled_from(KINDS).flatmap(documents), DATES)
 def test_hook_reports_on_generated_documents(name: str, doc: dict[str, Any], as_of: date) -> None:
     item = make_item(doc)

@@ -304,15 +304,15 @@ class _Recorder:
 
     A scope is told by its names' labels and the identity of their values (quantifier items
     are the document's own objects, shared by the interpreter and the tracer's item lists);
-    the entries keep nodes and scopes alive, so an id is never reused for another object
-    while they are kept. The first evaluation of a (node, scope) is kept: a node's result and
-    reads depend only on the node, the scope and the context."""
+    the entries keep the nodes and the scopes' values alive, so an id is never reused for
+    another object while they are kept. The first evaluation of a (node, scope) is kept: a
+    node's result and reads depend only on the node, the scope and the context."""
 
     def __init__(self) -> None:
-        self._found: dict[tuple[Any, ...], tuple[Expr, Scope, Result, dict[str, Any]]] = {}
+        self._found: dict[tuple[Any, ...], tuple[Expr, Any, Result, dict[str, Any]]] = {}
 
     def __call__(self, node: Expr, scope: Scope, result: Result, reads: dict[str, Any]) -> None:
-        self._found.setdefault(_key(node, scope), (node, scope, result, reads))
+        self._found.setdefault(_key(node, scope), (node, tuple(scope.values()), result, reads))
 
     def get(self, node: Expr, scope: Scope) -> tuple[Result, dict[str, Any]] | None:
         entry = self._found.get(_key(node, scope))
