@@ -21,7 +21,7 @@ from vasp_rules import RulePack
 from vasp_rules.audit import KIND_DECISION, DecisionLog, personal, replay, verify_log
 from vasp_rules.audit.keystore import UnknownSubjectError
 from vasp_rules.audit.sealing import ErasedRecordError
-from vasp_rules.cli import main
+from vasp_rules.cli.main import main
 
 AS_OF = date(2026, 3, 1)
 STAND_IN = "Stand-in" in (personal.__doc__ or "")
@@ -280,7 +280,7 @@ def test_editing_sealed_data_breaks_the_chain(logged: Any) -> None:
 def test_a_reason_quoting_two_persons_is_erased_with_either(tmp_path: Path) -> None:
     from support.audit import FakePack, pack_files
 
-    from vasp_rules.decision import Decision
+    from vasp_rules.model.decision import Decision
 
     pack = FakePack(pack_files())
     doc = example("transfer")

@@ -22,8 +22,8 @@ from vasp_rules.audit import (
     replay,
     verify_log,
 )
-from vasp_rules.audit.cli import audit
-from vasp_rules.decision import Decision, Outcome
+from vasp_rules.cli.audit import audit
+from vasp_rules.model.decision import Decision, Outcome
 
 ROOT = Path(__file__).resolve().parents[1]
 

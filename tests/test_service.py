@@ -28,7 +28,7 @@ from support.service import KEY, Server, start_server
 from vasp_rules import RulePack
 from vasp_rules.audit import DecisionLog
 from vasp_rules.audit.jsontext import identical
-from vasp_rules.cli import main
+from vasp_rules.cli.main import main
 from vasp_rules.entities.ivms101 import parse_ivms101
 from vasp_rules.entities.registry import json_schema
 
@@ -589,7 +589,7 @@ def test_the_command_line_works_without_the_service_extra() -> None:
 def test_several_packs_are_chosen_by_name_and_names_must_differ(tmp_path: Path) -> None:
     import shutil
 
-    from vasp_rules.errors import InputError
+    from vasp_rules.core.errors import InputError
     from vasp_rules.service import ServiceConfig, create_app
 
     other = tmp_path / "pk-next"

@@ -7,12 +7,12 @@
 
 __version__ = "0.1.0"
 
-from .decision import Citation, Decision, Finding, Outcome  # noqa: E402
+from .core.errors import VaspRulesError  # noqa: E402
 from .entities.registry import DocumentError, json_schema, parse_document  # noqa: E402
-from .errors import VaspRulesError  # noqa: E402
+from .model.decision import Citation, Decision, Finding, Outcome  # noqa: E402
 from .pack.loader import PackError, PackIssue  # noqa: E402
 from .pack.overrides import ParamOverride  # noqa: E402
-from .rulepack import RulePack  # noqa: E402
+from .runtime.rulepack import RulePack  # noqa: E402
 
 __all__ = [
     "Citation",

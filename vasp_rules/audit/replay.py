@@ -28,7 +28,7 @@ from vasp_rules.audit.log import (
     check_pack_path,
 )
 from vasp_rules.audit.sealing import OpenedRecord, readable
-from vasp_rules.decision import Decision
+from vasp_rules.model.decision import Decision
 
 
 class EvaluatingPack(Protocol):

@@ -25,8 +25,8 @@ from vasp_rules.audit.keystore import (
 )
 from vasp_rules.audit.log.errors import AuditError
 from vasp_rules.audit.log.records import Prepared
-from vasp_rules.canonical import canonical_json, pretty_json
-from vasp_rules.decision import Decision
+from vasp_rules.core.canonical import canonical_json, pretty_json
+from vasp_rules.model.decision import Decision
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ import click
 
 from ..pack.discovery import find_pack
 from ..pack.loader import PackError, PackIssue
-from ..rulepack import RulePack
+from ..runtime.rulepack import RulePack
 from .lint import Problem, name_warnings, presence_warnings
 
 

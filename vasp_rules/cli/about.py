@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import click
 
-from . import __version__
+from .. import __version__
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -32,8 +32,8 @@ def _installed(distribution: str) -> str:
 
 def version_lines() -> list[str]:
     """The report's lines: library, dependencies, Python, then each bundled pack."""
-    from .pack.discovery import bundled_root
-    from .pack.loader import PackError, load_pack, pack_sha256
+    from ..pack.discovery import bundled_root
+    from ..pack.loader import PackError, load_pack, pack_sha256
 
     lines = [f"vasp-rules {__version__}"]
     lines += [f"{shown} {_installed(dist)}" for shown, dist in DEPENDENCIES]

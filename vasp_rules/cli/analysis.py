@@ -17,17 +17,17 @@ from typing import Any
 
 import click
 
-from ..cli_support import fail, handles_errors, parse_date, parse_set_params, set_param_option
-from ..docfiles import display_name, read_document_file
+from ..analysis.analyze import Analysis, analyze
+from ..analysis.baseline import apply_baseline, read_baseline
+from ..analysis.baseline import write_baseline as write_baseline_file
+from ..analysis.diff import DiffResult, Side, diff
+from ..analysis.impact import impact, render_html, render_text
+from ..core.docfiles import display_name, read_document_file
 from ..entities.registry import KINDS, DocumentError, parse_document
-from ..rulepack import RulePack
-from .analyze import Analysis, analyze
-from .baseline import apply_baseline, read_baseline
-from .baseline import write_baseline as write_baseline_file
-from .diff import DiffResult, Side, diff
-from .impact import impact, render_html, render_text
-from .schema import decimal_text
-from .symbolic import DEFAULT_BOUND
+from ..runtime.rulepack import RulePack
+from ..solver.schema import decimal_text
+from ..solver.symbolic import DEFAULT_BOUND
+from .support import fail, handles_errors, parse_date, parse_set_params, set_param_option
 
 _FORMAT = click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True

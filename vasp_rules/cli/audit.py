@@ -50,9 +50,9 @@ from vasp_rules.audit.signing import (
     override_signature,
     parse_anchor,
 )
-from vasp_rules.cli_support import Group, handles_errors, utf8_text
-from vasp_rules.decision import Decision, Outcome, notice
-from vasp_rules.pack.yamlio import YamlError, parse_yaml
+from vasp_rules.cli.support import Group, handles_errors, utf8_text
+from vasp_rules.core.yamlio import YamlError, parse_yaml
+from vasp_rules.model.decision import Decision, Outcome, notice
 
 __all__ = ["AuditError", "audit", "record_decisions"]
 
@@ -116,7 +116,7 @@ def _fail(message: str, code: int) -> NoReturn:
 
 def _guarded(action: Callable[[], T]) -> T:
     """Run ``action``; audit, SQLite and file errors become the one-line message and exit
-    code every `vasp-rules` command gives (vasp_rules.cli_support)."""
+    code every `vasp-rules` command gives (vasp_rules.cli.support)."""
     result: T = handles_errors(action)()
     return result
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import click
 
-from ..cli_support import fail, handles_errors
+from ..authoring.fmt import format_paths
+from ..authoring.schemas import FILE_MODELS, file_schema
 from ..entities.registry import KINDS, json_schema
-from .fmt import format_paths
-from .schemas import FILE_MODELS, file_schema
+from .support import fail, handles_errors
 
 
 @click.command("fmt")

@@ -3,7 +3,7 @@ decides documents of one kind, each evaluated alone as `RulePack.evaluate` would
 
 It reports decisions per CPU-second (the process's CPU time, so a busy machine skews it less
 than wall time) and the latency of one decision (wall time, p50/p90/p99), for documents
-generated from the examples (vasp_rules.generate) or given with `--input`. The first evaluation,
+generated from the examples (vasp_rules.cli.generate) or given with `--input`. The first evaluation,
 which compiles the pack for the date, is made before timing starts."""
 
 from __future__ import annotations
@@ -19,7 +19,11 @@ from typing import Any, cast
 import click
 from rich.table import Table
 
-from .cli_support import (
+from ..entities.registry import KINDS
+from ..runtime.evaluate import EngineName
+from ..runtime.rulepack import RulePack
+from .generate import documents as generated
+from .support import (
     as_of_option,
     fail,
     format_option,
@@ -28,10 +32,6 @@ from .cli_support import (
     parse_date,
     width_option,
 )
-from .engine.evaluate import EngineName
-from .entities.registry import KINDS
-from .generate import documents as generated
-from .rulepack import RulePack
 
 #: The date the examples are written for: the default --as-of of a benchmark.
 DEFAULT_AS_OF = "2026-06-01"
@@ -180,7 +180,7 @@ def bench(
         docs: list[Any] = generated(kind, count or 1000, seed)
         source = f"generated, seed {seed}"
     else:
-        from .cli import read_documents  # the CLI's reader: every document validated first
+        from .main import read_documents  # the CLI's reader: every document validated first
 
         docs = read_documents([input_file])
         if kind is not None:

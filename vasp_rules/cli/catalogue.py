@@ -22,8 +22,7 @@ from typing import Any
 
 import click
 
-from .cli_support import Command, pack_option
-from .lang.ast import (
+from ..lang.ast import (
     Binary,
     Call,
     Const,
@@ -36,11 +35,12 @@ from .lang.ast import (
     Unary,
     walk,
 )
-from .lang.ast import Path as FieldPath
-from .pack.loader import LoadedRule, PackError
-from .pack.params import FX_PARAMETER
-from .pack.schema import ParamSpec, ParamValue
-from .rulepack import RulePack
+from ..lang.ast import Path as FieldPath
+from ..pack.loader import LoadedRule, PackError
+from ..pack.params import FX_PARAMETER
+from ..pack.schema import ParamSpec, ParamValue
+from ..runtime.rulepack import RulePack
+from .support import Command, pack_option
 
 __all__ = ["docs", "plain_words", "render_catalogue"]
 

@@ -19,8 +19,21 @@ from typing import Any, TypeVar
 
 import click
 
-from ..canonical import pretty_json
-from ..cli_support import (
+from ..core.canonical import pretty_json
+from ..core.docfiles import display_name, read_document_file
+from ..entities.registry import parse_document
+from ..explain.api import explain as run_explain
+from ..explain.render import (
+    print_text,
+    render_html,
+    render_json,
+    render_markdown,
+    render_text,
+    whatif_renderables,
+)
+from ..explain.whatif import whatif as run_whatif
+from ..runtime.rulepack import RulePack
+from .support import (
     Command,
     as_of_option,
     fail,
@@ -34,19 +47,6 @@ from ..cli_support import (
     set_param_option,
     width_option,
 )
-from ..docfiles import display_name, read_document_file
-from ..entities.registry import parse_document
-from ..rulepack import RulePack
-from .api import explain as run_explain
-from .render import (
-    print_text,
-    render_html,
-    render_json,
-    render_markdown,
-    render_text,
-    whatif_renderables,
-)
-from .whatif import whatif as run_whatif
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -10,7 +10,7 @@ import random
 from datetime import date, timedelta
 from typing import Any
 
-from .entities.registry import KINDS
+from ..entities.registry import KINDS
 from .starter import examples_root
 
 

@@ -19,14 +19,29 @@ from click.core import ParameterSource
 from rich.console import Console
 from rich.table import Table
 
+from ..authoring.check import run_check
+from ..core.docfiles import STDIN, display_name, read_document_file
+from ..core.limits import invalid_unicode
+from ..entities.ivms101 import parse_ivms101_many
+from ..entities.registry import DocumentError, parse_document
+from ..model.decision import Decision, Outcome, make_notice
+from ..pack.discovery import discover as discover_packs
+from ..pack.loader import PackError, load_pack, pack_sha256
+from ..runtime.rulepack import RulePack
+from ..scale.progress import while_slow
+from ..testing.scenarios import Coverage, PackCache, discover, load_cases, run_case
 from .about import version_option
-from .analysis.cli import register as register_analysis
-from .audit.cli import audit
-from .authoring.check import run_check
-from .authoring.cli import SCHEMA_KINDS, fmt_command, print_schema
+from .analysis import register as register_analysis
+from .audit import audit
+from .authoring import SCHEMA_KINDS, fmt_command, print_schema
 from .bench import bench
 from .catalogue import docs
-from .cli_support import (
+from .explain import explain, whatif
+from .monitor import monitor
+from .scale import run_stream, stream_options, wants_stream
+from .serve import serve
+from .starter import init
+from .support import (
     OneLineErrors,
     as_of_option,
     fail,
@@ -42,21 +57,6 @@ from .cli_support import (
     set_param_option,
     width_option,
 )
-from .decision import Decision, Outcome, make_notice
-from .docfiles import STDIN, display_name, read_document_file
-from .entities.ivms101 import parse_ivms101_many
-from .entities.registry import DocumentError, parse_document
-from .explain.cli import explain, whatif
-from .limits import invalid_unicode
-from .pack.discovery import discover as discover_packs
-from .pack.loader import PackError, load_pack, pack_sha256
-from .rulepack import RulePack
-from .scale.cli import run_stream, stream_options, wants_stream
-from .scale.monitor_cli import monitor
-from .scale.progress import while_slow
-from .scenarios import Coverage, PackCache, discover, load_cases, run_case
-from .service.cli import serve
-from .starter import init
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -270,7 +270,7 @@ def _evaluate_logged(
     log_keys: str | None = None,
 ) -> list[Decision]:
     """Evaluate and record each decision as it is made, committing every `chunk` of them."""
-    from .audit.log import KEYS_BESIDE, DecisionLog
+    from ..audit.log import KEYS_BESIDE, DecisionLog
 
     with DecisionLog.open(log_path, write=True, keys=log_keys or KEYS_BESIDE) as log:
         with log.recorder(

@@ -14,13 +14,13 @@ from typing import IO, TYPE_CHECKING, Any
 
 import click
 
-from ..cli_support import as_of_option, fail, handles_errors, log_keys_option, pack_option
-from ..cli_support import parse_date as _parse_date
-from ..docfiles import display_name
-from ..rulepack import RulePack
-from .cli import on_error_option, open_input, progress_option
-from .monitor import LATENESS, WINDOW, BadLine, Decided, Event, GroupAlert, Monitor
-from .progress import Progress, while_slow
+from ..core.docfiles import display_name
+from ..runtime.rulepack import RulePack
+from ..scale.monitor import LATENESS, WINDOW, BadLine, Decided, Event, GroupAlert, Monitor
+from ..scale.progress import Progress, while_slow
+from .scale import on_error_option, open_input, progress_option
+from .support import as_of_option, fail, handles_errors, log_keys_option, pack_option
+from .support import parse_date as _parse_date
 
 if TYPE_CHECKING:
     from ..audit.log import ChunkedRecorder

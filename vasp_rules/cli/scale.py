@@ -12,12 +12,12 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from ..cli_support import fail
-from ..docfiles import display_name
-from ..rulepack import RulePack
-from .chunks import relates
-from .progress import Progress
-from .stream import Record, StreamError, Summary, parse_line, stream_decisions
+from ..core.docfiles import display_name
+from ..runtime.rulepack import RulePack
+from ..scale.chunks import relates
+from ..scale.progress import Progress
+from ..scale.stream import Record, StreamError, Summary, parse_line, stream_decisions
+from .support import fail
 
 if TYPE_CHECKING:
     from ..audit.log import ChunkedRecorder
@@ -147,7 +147,7 @@ def run_stream(
             records: Iterator[Record]
             if dask is not None:
                 try:
-                    from .dask import stream_with_dask
+                    from ..scale.dask import stream_with_dask
                 except ImportError:
                     fail(
                         "--dask needs the dask extra: pip install -e '.[dask]' in a checkout, "
@@ -249,7 +249,7 @@ def _recorder(
 def _log(recorder: ChunkedRecorder, record: Record) -> None:
     """Record one streamed decision with its input line, both as the in-memory path has them:
     the canonical decision and the document as read (numbers as exact decimals)."""
-    from ..decision import Decision
+    from ..model.decision import Decision
 
     assert record.decision is not None and record.source is not None
     recorder.add(Decision.model_validate_json(record.decision), parse_line(record.source))

@@ -21,13 +21,13 @@ from typing import Any
 
 import click
 
-from ..cli_support import fail, handles_errors, log_keys_option
+from .support import fail, handles_errors, log_keys_option
 
 CONFIG_ENV = "VASP_RULES_SERVICE_CONFIG"
 
 
 def _config_from(settings: dict[str, Any]) -> Any:
-    from .app import ServiceConfig, read_api_keys
+    from ..service.app import ServiceConfig, read_api_keys
 
     key_file = settings.get("api_key_file")
     return ServiceConfig(
@@ -45,7 +45,7 @@ def _config_from(settings: dict[str, Any]) -> Any:
 
 def app_from_environment() -> Any:
     """The app for a uvicorn worker process, configured by `serve` through the environment."""
-    from .app import create_app
+    from ..service.app import create_app
 
     settings = json.loads(os.environ[CONFIG_ENV])
     _quiet_logging(settings.get("access_log", True))
@@ -181,7 +181,7 @@ def serve(
     try:
         import uvicorn
 
-        from .app import create_app
+        from ..service.app import create_app
     except ImportError as exc:
         fail(
             "the service needs its extra: pip install -e '.[service]' in a checkout, "
@@ -211,7 +211,7 @@ def serve(
             "decisions (see docs/service.md, 'Behind a reverse proxy')",
             host,
         )
-    from .server import READ_TIMEOUT_ENV, protocol_path
+    from ..service.server import READ_TIMEOUT_ENV, protocol_path
 
     os.environ[READ_TIMEOUT_ENV] = repr(read_timeout)  # the workers' protocols read it
     common: dict[str, Any] = {
@@ -233,7 +233,7 @@ def serve(
     os.environ[CONFIG_ENV] = json.dumps(settings)
     try:
         uvicorn.run(
-            "vasp_rules.service.cli:app_from_environment",
+            "vasp_rules.cli.serve:app_from_environment",
             factory=True,
             workers=workers,
             **common,

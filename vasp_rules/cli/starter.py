@@ -15,10 +15,10 @@ from pathlib import Path
 
 import click
 
-from .cli_support import fail, handles_errors
-from .pack.discovery import shipped_folder
+from ..pack.discovery import shipped_folder
+from .support import fail, handles_errors
 
-_PACKAGE = Path(__file__).resolve().parent
+_PACKAGE = Path(__file__).resolve().parent.parent
 #: The starter's own files (pack, scenarios, README), package data.
 TEMPLATES = _PACKAGE / "_starter"
 

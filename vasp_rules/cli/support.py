@@ -15,13 +15,13 @@ from typing import IO, Any, NoReturn, TextIO, TypeVar, cast
 import click
 from rich.console import Console
 
-from .audit import AuditError
-from .engine.durable_backend import EngineError
-from .entities.registry import DocumentError
-from .errors import InputError
-from .pack.loader import PackError
-from .pack.yamlio import YamlError
-from .plaintext import iso_date
+from ..audit import AuditError
+from ..core.errors import InputError
+from ..core.plaintext import iso_date
+from ..core.yamlio import YamlError
+from ..engine.durable_backend import EngineError
+from ..entities.registry import DocumentError
+from ..pack.loader import PackError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -213,7 +213,7 @@ def format_option(*choices: str) -> Callable[[F], F]:
 
 
 def input_format_option() -> Callable[[F], F]:
-    from .docfiles import READERS, SUFFIXES
+    from ..core.docfiles import READERS, SUFFIXES
 
     return click.option(
         "--input-format",
@@ -261,7 +261,7 @@ def set_param_option() -> Callable[[F], F]:
 
 def parse_set_params(texts: tuple[str, ...]) -> dict[str, Any]:
     """`--set-param` values as RulePack.load overrides (a bad one exits 2)."""
-    from .pack.overrides import parse_set_param
+    from ..pack.overrides import parse_set_param
 
     out: dict[str, Any] = {}
     for text in texts:

@@ -36,7 +36,7 @@ from decimal import Decimal
 from types import CodeType
 from typing import Any
 
-from ..engine.reference import (
+from ..interp.reference import (
     NONE,
     Context,
     Evaluator,
@@ -45,7 +45,7 @@ from ..engine.reference import (
     is_model,
     union,
 )
-from ..engine.windows import QUANTIFIERS, WINDOWED
+from ..interp.windows import QUANTIFIERS, WINDOWED
 from ..lang.ast import (
     Binary,
     Call,

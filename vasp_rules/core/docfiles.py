@@ -18,7 +18,7 @@ from typing import Any
 from .errors import InputError
 from .jsonlines import is_blank, text_lines
 from .limits import MAX_JSON_BYTES, LimitError, check_size, load_json
-from .pack.yamlio import YamlError, parse_yaml, plain
+from .yamlio import YamlError, parse_yaml, plain
 
 STDIN = "-"
 

@@ -13,8 +13,8 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from ..errors import VaspRulesError
-from ..limits import MAX_DEPTH, MAX_YAML_BYTES, LimitError, check_size, check_yaml_text
+from .errors import VaspRulesError
+from .limits import MAX_DEPTH, MAX_YAML_BYTES, LimitError, check_size, check_yaml_text
 
 
 class YamlError(VaspRulesError, ValueError):
@@ -26,7 +26,7 @@ class YamlError(VaspRulesError, ValueError):
 
 def load_yaml(path: Path) -> Any:
     """Parse a YAML file into ruamel's round-trip nodes (which remember their lines), within
-    the limits of vasp_rules.limits (size, depth, alias cycles and expansion, duplicate
+    the limits of vasp_rules.core.limits (size, depth, alias cycles and expansion, duplicate
     keys)."""
     try:
         check_size(path.stat().st_size, MAX_YAML_BYTES, "the YAML file")

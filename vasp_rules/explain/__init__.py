@@ -8,7 +8,7 @@ change in the input for a better outcome (each change verified by re-evaluating)
 `RulePack.evaluate(..., explain=True)` attaches the same explanation (traces of every finding
 and suggestions for every blocking finding) to the decision it returns.
 
-This module imports only the explanation models eagerly: :mod:`vasp_rules.decision` imports
+This module imports only the explanation models eagerly: :mod:`vasp_rules.model.decision` imports
 them, so the engine-side functions are imported when first called.
 """
 
@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from .trace import (
+from ..model.explanation import (
     Change,
     Explanation,
     ItemTrace,
@@ -32,9 +32,9 @@ from .trace import (
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from ..decision import Decision
-    from ..engine.evaluate import EngineName
-    from ..rulepack import RulePack
+    from ..model.decision import Decision
+    from ..runtime.evaluate import EngineName
+    from ..runtime.rulepack import RulePack
     from .whatif import WhatIf
 
 

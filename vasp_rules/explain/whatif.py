@@ -1,6 +1,6 @@
 """What-if: evaluate a document before and after edits, and report the decision difference.
 
-An assignment is `PATH=VALUE`: PATH as in :mod:`vasp_rules.docpath`
+An assignment is `PATH=VALUE`: PATH as in :mod:`vasp_rules.core.docpath`
 (`firm.people[1].outsourced`), VALUE a JSON value or a YAML scalar or flow collection
 (`false`, `ACTIVE`, `2026-09-30`, `{amount: "150000000", currency: PKR}`); `null` removes the
 field (the fact becomes absent) or the list item; index == length appends.
@@ -18,14 +18,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from ..decision import Decision, Finding, Outcome
-from ..docpath import PathError, PathParts, edited, parse_path
-from ..engine.evaluate import EngineName
-from ..errors import InputError
-from ..limits import LimitError, check_yaml_text, load_json
+from ..core.docpath import PathError, PathParts, edited, parse_path
+from ..core.errors import InputError
+from ..core.limits import LimitError, check_yaml_text, load_json
+from ..model.decision import Decision, Finding, Outcome
+from ..runtime.evaluate import EngineName
 
 if TYPE_CHECKING:
-    from ..rulepack import RulePack
+    from ..runtime.rulepack import RulePack
 
 
 class WhatIfError(InputError):

@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from ..compiler.batchplan import QuantPlan
 from ..lang.ast import Expr, Path, Presence, Quantifier, children, link_keys
 from ..lang.values import UNKNOWN, Scope
+from .batchplan import QuantPlan
 
 if TYPE_CHECKING:
     from .reference import Evaluator

@@ -19,7 +19,6 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ..compiler.batchplan import plan_quantifier
 from ..lang.ast import (
     Binary,
     Call,
@@ -54,6 +53,7 @@ from ..lang.semantics import (
     step,
 )
 from ..lang.values import MODEL, SHAPES, UNKNOWN, Scope, date_to_engine, to_json_value
+from .batchplan import plan_quantifier
 from .keyed import KeyedIndex, components
 from .windows import QUANTIFIERS, window_aggregate
 

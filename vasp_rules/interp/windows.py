@@ -30,16 +30,6 @@ from bisect import bisect_left
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..compiler.batchplan import (
-    ORDER_FLIP,
-    QuantPlan,
-    closed_over,
-    conjuncts,
-    is_link,
-    mentions,
-    plan_quantifier,
-    reads_batch,
-)
 from ..lang.ast import (
     Binary,
     Expr,
@@ -50,6 +40,16 @@ from ..lang.ast import (
 )
 from ..lang.semantics import kleene, skips_unknown_where
 from ..lang.values import UNKNOWN, Scope
+from .batchplan import (
+    ORDER_FLIP,
+    QuantPlan,
+    closed_over,
+    conjuncts,
+    is_link,
+    mentions,
+    plan_quantifier,
+    reads_batch,
+)
 from .keyed import _WILD, KeyedIndex, _key, read_paths
 
 if TYPE_CHECKING:

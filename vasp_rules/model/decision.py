@@ -14,8 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .canonical import model_json
-from .explain.trace import Explanation
+from ..core.canonical import model_json
+from .explanation import Explanation
 
 
 class Outcome(StrEnum):

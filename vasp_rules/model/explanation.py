@@ -2,7 +2,7 @@
 verified changes that would clear a finding.
 
 These are plain pydantic models with no dependency on the engine, the compiler or the rule pack,
-so that :class:`vasp_rules.decision.Decision` can carry them without an import cycle.
+so that :class:`vasp_rules.model.decision.Decision` can carry them without an import cycle.
 Outcomes are kept as their text (``"REJECT"``, ...) for the same reason.
 """
 
@@ -170,7 +170,10 @@ def _argument(value: Any) -> str:
     """A value as `--set` reads it back: bare when that reads back the same text
     (`1500000.00`, `ACTIVE`, `2026-06-01`), JSON otherwise."""
     if isinstance(value, str) and _PLAIN.fullmatch(value):
-        from .whatif import WhatIfError, parse_value  # whatif imports decision, which imports us
+        from ..explain.whatif import (  # whatif imports decision, which imports us
+            WhatIfError,
+            parse_value,
+        )
 
         try:
             if parse_value(value) == value:

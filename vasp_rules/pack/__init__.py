@@ -5,7 +5,7 @@ from typing import Any
 
 def __getattr__(name: str) -> Any:
     if name == "RulePack":  # re-exported lazily: rulepack imports this package's modules
-        from ..rulepack import RulePack
+        from ..runtime.rulepack import RulePack
 
         return RulePack
     raise AttributeError(name)

@@ -15,11 +15,11 @@ from ..compiler.compile import (
     CompiledPack,
     CompiledRule,
 )
-from ..decision import Citation, Finding, Outcome, finding_sort_key
+from ..interp.reference import BatchView, Context, Evaluator, Result
 from ..lang.dates import explain_gap
 from ..lang.values import UNKNOWN, Scope, format_value
+from ..model.decision import Citation, Finding, Outcome, finding_sort_key
 from ..pack.loader import TemplatePart
-from .reference import BatchView, Context, Evaluator, Result
 
 EngineName = Literal["durable", "reference"]
 MATCH_CHUNK = 200  # documents whose facts durable-rules matches in shared sessions

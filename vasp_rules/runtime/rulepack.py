@@ -15,11 +15,15 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from . import __version__
-from .canonical import document_sha256, overridden_sha256, pack_sha256
-from .compiler.batchplan import BatchPlan, plan_rules
-from .compiler.compile import CompileCache, CompiledPack, compile_pack
-from .decision import (
+from .. import __version__
+from ..compiler.compile import CompileCache, CompiledPack, compile_pack
+from ..core.canonical import document_sha256, overridden_sha256, pack_sha256
+from ..engine.durable_backend import ENGINE_NAME, ENGINE_VERSION, EngineError
+from ..entities.registry import ID_FIELD, KINDS, DocumentError, parse_document
+from ..entities.transfer import Transfer
+from ..interp.batchplan import BatchPlan, plan_rules
+from ..interp.reference import BatchView
+from ..model.decision import (
     Decision,
     EngineRef,
     Finding,
@@ -31,8 +35,10 @@ from .decision import (
     make_notice,
     most_severe,
 )
-from .engine.durable_backend import ENGINE_NAME, ENGINE_VERSION, EngineError
-from .engine.evaluate import (
+from ..pack.discovery import find_pack
+from ..pack.loader import LoadedPack, PackError, PackIssue, load_pack
+from ..pack.overrides import apply_overrides
+from .evaluate import (
     MATCH_CHUNK,
     EngineName,
     Item,
@@ -40,18 +46,12 @@ from .engine.evaluate import (
     findings_for_many,
     trusted,
 )
-from .engine.reference import BatchView
-from .entities.registry import ID_FIELD, KINDS, DocumentError, parse_document
-from .entities.transfer import Transfer
-from .pack.discovery import find_pack
-from .pack.loader import LoadedPack, PackError, PackIssue, load_pack
-from .pack.overrides import apply_overrides
 
 #: sha256 of packs whose every effective date compiled in this process
 _CHECKED: set[str] = set()
 
 if TYPE_CHECKING:
-    from .scale.pool import WorkerPool
+    from ..scale.pool import WorkerPool
 
 #: dates whose compiled pack (and durable-rules rulesets, about 0.85 MB a date for pk's four
 #: kinds) stay cached; a new date costs a few milliseconds, as its parts are shared by structure
@@ -387,7 +387,7 @@ class RulePack:
                 if on_decision is not None:
                     on_decision(decision)
             if explain:
-                from .explain.api import attach_explanations
+                from ..explain.api import attach_explanations
 
                 decisions = attach_explanations(
                     self, compiled, items, decisions, batch=batch, engine=engine
@@ -481,7 +481,7 @@ class RulePack:
         document is validated once, in a worker; each chunk travels with only the documents
         its batch rules may visit. `on_decision` sees each decision, in order, as its chunk
         comes back."""
-        from .scale.chunks import Invalid, evaluate_chunked
+        from ..scale.chunks import Invalid, evaluate_chunked
 
         raws = [d.model_dump(mode="json") if isinstance(d, BaseModel) else d for d in documents]
         out: list[Decision] = []
@@ -503,7 +503,7 @@ class RulePack:
     def worker_pool(self, workers: int) -> WorkerPool:
         """The persistent pool of `workers` processes with this pack loaded (started on first
         use, kept for later calls, closed by `close` or at exit)."""
-        from .scale.pool import WorkerPool
+        from ..scale.pool import WorkerPool
 
         with self._lock:
             pool = self._pool

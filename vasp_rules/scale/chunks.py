@@ -9,14 +9,14 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from ..engine.evaluate import Item, batch_view
-from ..engine.reference import Context
 from ..entities.registry import DocumentError
+from ..interp.reference import Context
+from ..runtime.evaluate import Item, batch_view
 from .groups import DocKeys, Grouping, Neighbours
 from .pool import Job, WorkerPool
 
 if TYPE_CHECKING:
-    from ..rulepack import RulePack
+    from ..runtime.rulepack import RulePack
 
 
 @dataclass(frozen=True)
@@ -32,8 +32,8 @@ class Invalid:
 
 def validate(raw: Any, position: int) -> Item | Invalid:
     """Parse one raw document (a JSON Lines line, a mapping or a model) into an item."""
-    from ..docfiles import InputFileError, json_line_document
-    from ..rulepack import _item
+    from ..core.docfiles import InputFileError, json_line_document
+    from ..runtime.rulepack import _item
 
     try:
         if isinstance(raw, str | bytes):

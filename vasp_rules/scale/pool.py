@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from .wire import decode, encode
 
 if TYPE_CHECKING:
-    from ..rulepack import RulePack
+    from ..runtime.rulepack import RulePack
 
 DIED = (
     "a worker process died before finishing. With workers > 1 the calling script is imported "
@@ -181,7 +181,7 @@ def _answer(conn: Connection) -> tuple[bool, Any]:
 
 def _serve(conn: Connection, root: str, overrides: dict[str, Any], sha256: str) -> None:
     """A worker's loop: load the pack once, then answer jobs until told to stop."""
-    from ..rulepack import RulePack
+    from ..runtime.rulepack import RulePack
 
     try:
         pack = RulePack.load(root, overrides=overrides)

@@ -42,14 +42,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..audit import AuditError, DecisionLog, RunRecorded
 from ..audit.log import KEYS_BESIDE
-from ..canonical import pretty_json
-from ..decision import Decision
+from ..core.canonical import pretty_json
+from ..core.errors import InputError
+from ..core.limits import LimitError, check_tree, invalid_unicode
 from ..engine.durable_backend import EngineError
 from ..entities.ivms101 import parse_ivms101_many
 from ..entities.registry import KINDS, DocumentError, json_schema
-from ..errors import InputError
-from ..limits import LimitError, check_tree, invalid_unicode
-from ..rulepack import RulePack
+from ..model.decision import Decision
+from ..runtime.rulepack import RulePack
 from .gather import GATHER_MAX, Gatherer
 from .introspect import parameter_values, rule_details
 from .metrics import Metrics

@@ -8,8 +8,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from .. import __version__
-from ..decision import Decision, Notice
 from ..entities.registry import KINDS, add_schema_limits
+from ..model.decision import Decision, Notice
 from . import problems
 from .problems import MEDIA_TYPE
 

@@ -8,7 +8,7 @@ pack may have no exchange rate for the currency). Domains come from the entity s
 (enumerations, ISO codes, ranges), so every model the solver finds is a valid document.
 
 Every expression becomes a value with a `known` formula: the three-valued logic of missing facts
-(vasp_rules.engine.reference) is encoded exactly, one Kleene truth table per operator.
+(vasp_rules.interp.reference) is encoded exactly, one Kleene truth table per operator.
 
 What is not encoded exactly raises :class:`Inexact` (regular expressions, month and working-day
 arithmetic on a document's dates, other documents of a batch): analysis reports such a rule as
@@ -28,7 +28,6 @@ from typing import Any
 import z3
 
 from ..compiler.compile import CompiledPack, CompiledRule
-from ..decision import SEVERITY, Outcome
 from ..entities.common import visible_ranges
 from ..entities.iso import CURRENCIES
 from ..entities.registry import KINDS
@@ -47,6 +46,7 @@ from ..lang.ast import (
 )
 from ..lang.dates import STAMP_MAX, STAMP_MIN, Duration, date_text, moment_text
 from ..lang.values import money_to_paisa
+from ..model.decision import SEVERITY, Outcome
 from .schema import (
     DATE_MAX,
     DATE_MIN,

@@ -13,18 +13,18 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from .decision import SEVERITY, Decision, Outcome
-from .docfiles import InputFileError, iso_dates, read_document_file
-from .docpath import PathError, parse_path, set_at
-from .entities.ivms101 import parse_ivms101_many
-from .entities.registry import ID_FIELD, DocumentError
-from .entities.transfer import Transfer
-from .errors import InputError
-from .pack.discovery import is_path
-from .pack.loader import PackError
-from .pack.yamlio import YamlError, line_of, load_yaml, plain
-from .plaintext import iso_date
-from .rulepack import RulePack
+from ..core.docfiles import InputFileError, iso_dates, read_document_file
+from ..core.docpath import PathError, parse_path, set_at
+from ..core.errors import InputError
+from ..core.plaintext import iso_date
+from ..core.yamlio import YamlError, line_of, load_yaml, plain
+from ..entities.ivms101 import parse_ivms101_many
+from ..entities.registry import ID_FIELD, DocumentError
+from ..entities.transfer import Transfer
+from ..model.decision import SEVERITY, Decision, Outcome
+from ..pack.discovery import is_path
+from ..pack.loader import PackError
+from ..runtime.rulepack import RulePack
 
 SCENARIO_SUFFIX = ".scenarios.yaml"
 _EXPECT_KEYS = {"outcome", "findings", "absent", "error"}

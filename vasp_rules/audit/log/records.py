@@ -16,8 +16,8 @@ from pydantic import BaseModel
 
 from vasp_rules.audit.jsontext import dumps_exact, loads_exact
 from vasp_rules.audit.log.errors import RecordingError, TamperedLogError
-from vasp_rules.canonical import canonical_bytes
-from vasp_rules.decision import Decision
+from vasp_rules.core.canonical import canonical_bytes
+from vasp_rules.model.decision import Decision
 
 if TYPE_CHECKING:
     from vasp_rules.audit.keystore import KeyStore

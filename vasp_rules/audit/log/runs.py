@@ -35,7 +35,7 @@ from vasp_rules.audit.log.records import (
     Record,
     input_json,
 )
-from vasp_rules.decision import Decision
+from vasp_rules.model.decision import Decision
 
 if TYPE_CHECKING:
     from vasp_rules.audit.log.store import DecisionLog

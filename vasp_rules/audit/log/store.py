@@ -104,7 +104,7 @@ from vasp_rules.audit.signing import (
     override_message,
     override_signature,
 )
-from vasp_rules.decision import Decision, Outcome
+from vasp_rules.model.decision import Decision, Outcome
 
 if TYPE_CHECKING:
     from vasp_rules.audit.keystore import KeyStore
