@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .. import __version__
+from ..core.version import __version__
 from ..model.decision import Outcome
 from ..pack.schema import Manifest, ParamFile, RuleFile
 

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import click
 
-from .. import __version__
+from ..core.version import __version__
 
 F = TypeVar("F", bound=Callable[..., Any])
 

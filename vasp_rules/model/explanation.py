@@ -15,6 +15,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..core.valuetext import WhatIfError, parse_value
+
 Verdict = Literal["true", "false", "unknown"]
 RuleStatus = Literal["fired", "unknown", "not_fired"]
 NodeKind = Literal[
@@ -170,11 +172,6 @@ def _argument(value: Any) -> str:
     """A value as `--set` reads it back: bare when that reads back the same text
     (`1500000.00`, `ACTIVE`, `2026-06-01`), JSON otherwise."""
     if isinstance(value, str) and _PLAIN.fullmatch(value):
-        from ..explain.whatif import (  # whatif imports decision, which imports us
-            WhatIfError,
-            parse_value,
-        )
-
         try:
             if parse_value(value) == value:
                 return value

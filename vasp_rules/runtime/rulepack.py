@@ -6,16 +6,16 @@ import gc
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from .. import __version__
+from ..core.version import __version__
 from ..compiler.compile import CompileCache, CompiledPack, compile_pack
 from ..core.canonical import document_sha256, overridden_sha256, pack_sha256
 from ..engine.durable_backend import ENGINE_NAME, ENGINE_VERSION, EngineError
@@ -50,8 +50,67 @@ from .evaluate import (
 #: sha256 of packs whose every effective date compiled in this process
 _CHECKED: set[str] = set()
 
-if TYPE_CHECKING:
-    from ..scale.pool import WorkerPool
+
+class Explainer(Protocol):
+    """`evaluate_many(explain=True)`'s explanations (vasp_rules.explain.api.attach_explanations)."""
+
+    def __call__(
+        self,
+        pack: RulePack,
+        compiled: CompiledPack,
+        items: Sequence[Item],
+        decisions: Sequence[Decision],
+        *,
+        batch: bool,
+        engine: EngineName,
+    ) -> list[Decision]: ...
+
+
+class Pool(Protocol):
+    """A persistent pool of worker processes with a pack loaded (vasp_rules.scale.pool)."""
+
+    @property
+    def workers(self) -> int: ...
+    @property
+    def alive(self) -> bool: ...
+    def run(self, jobs: Iterable[Any], in_flight: int = 2) -> Iterator[Any]: ...
+    def close(self) -> None: ...
+
+
+class InProcesses(Protocol):
+    """`evaluate_many(workers=n)` (vasp_rules.scale.chunks.evaluate_in_processes)."""
+
+    def __call__(
+        self,
+        pack: RulePack,
+        documents: Sequence[Mapping[str, Any] | BaseModel],
+        as_of: date,
+        engine: EngineName,
+        batch: bool,
+        workers: int,
+        on_decision: Callable[[Decision], None] | None,
+    ) -> list[Decision]: ...
+
+
+@dataclass
+class Features:
+    """The features RulePack's conveniences call: explanations, worker processes. The runtime
+    sits below the features and never imports them; each field loads one when first needed and
+    is set by vasp_rules/__init__.py, the composition root above every stage (and so set before
+    any module of the package runs)."""
+
+    explainer: Callable[[], Explainer] | None = None
+    in_processes: Callable[[], InProcesses] | None = None
+    pool: Callable[[], Callable[[RulePack, int], Pool]] | None = None
+
+
+FEATURES = Features()
+
+
+def _feature(loader: Callable[[], Any] | None, name: str) -> Any:
+    if loader is None:  # only when vasp_rules/__init__.py did not run, which Python rules out
+        raise RuntimeError(f"vasp_rules: the {name} feature is not plugged in")
+    return loader()
 
 #: dates whose compiled pack (and durable-rules rulesets, about 0.85 MB a date for pk's four
 #: kinds) stay cached; a new date costs a few milliseconds, as its parts are shared by structure
@@ -138,7 +197,7 @@ class RulePack:
         self.notice: Notice = make_notice(loaded.manifest.disclaimer)
         self._notice_ref = self.notice.ref
         self._lock = threading.Lock()
-        self._pool: WorkerPool | None = None
+        self._pool: Pool | None = None
         self._frozen = False  # see freeze_loaded
         self._regime_starts: dict[tuple[str, date], date | None] = {}  # see regime_start
         weakref.finalize(self, _thaw).atexit = False
@@ -387,11 +446,8 @@ class RulePack:
                 if on_decision is not None:
                     on_decision(decision)
             if explain:
-                from ..explain.api import attach_explanations
-
-                decisions = attach_explanations(
-                    self, compiled, items, decisions, batch=batch, engine=engine
-                )
+                attach: Explainer = _feature(FEATURES.explainer, "explain")
+                decisions = attach(self, compiled, items, decisions, batch=batch, engine=engine)
         return decisions
 
     def evaluate_each(
@@ -477,41 +533,21 @@ class RulePack:
         workers: int,
         on_decision: Callable[[Decision], None] | None = None,
     ) -> list[Decision]:
-        """Chunks decided by a persistent pool of worker processes (vasp_rules.scale): each
-        document is validated once, in a worker; each chunk travels with only the documents
-        its batch rules may visit. `on_decision` sees each decision, in order, as its chunk
-        comes back."""
-        from ..scale.chunks import Invalid, evaluate_chunked
+        """Chunks decided by a persistent pool of worker processes (vasp_rules.scale)."""
+        run: InProcesses = _feature(FEATURES.in_processes, "scale")
+        return run(self, documents, as_of, engine, batch, workers, on_decision)
 
-        raws = [d.model_dump(mode="json") if isinstance(d, BaseModel) else d for d in documents]
-        out: list[Decision] = []
-        for position, result in evaluate_chunked(
-            self, raws, as_of, engine=engine, batch=batch, workers=workers
-        ):
-            if isinstance(result, Invalid):
-                raise DocumentError(
-                    [
-                        (f"documents[{position}]" + (f".{p}" if p else ""), m)
-                        for p, m in result.errors
-                    ]
-                )
-            out.append(result)
-            if on_decision is not None:
-                on_decision(result)
-        return out
-
-    def worker_pool(self, workers: int) -> WorkerPool:
+    def worker_pool(self, workers: int) -> Pool:
         """The persistent pool of `workers` processes with this pack loaded (started on first
         use, kept for later calls, closed by `close` or at exit)."""
-        from ..scale.pool import WorkerPool
-
+        start: Callable[[RulePack, int], Pool] = _feature(FEATURES.pool, "scale")
         with self._lock:
             pool = self._pool
             if pool is not None and (pool.workers != workers or not pool.alive):
                 pool.close()
                 pool = None
             if pool is None:
-                pool = self._pool = WorkerPool(self, workers)
+                pool = self._pool = start(self, workers)
             return pool
 
     def close(self) -> None:

@@ -24,6 +24,7 @@ from datetime import date
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
+from .chunks import Job, run_job
 from .wire import decode, encode
 
 if TYPE_CHECKING:
@@ -34,24 +35,6 @@ DIED = (
     "again in each worker: put its top-level code under `if __name__ == '__main__':` (or use "
     "workers=1)"
 )
-
-
-@dataclass(frozen=True, kw_only=True)
-class Job:
-    """One chunk. `docs` are (position, raw document) pairs to decide; `neighbours` are
-    (position, raw document) pairs that the chunk's evaluations may visit but that are decided
-    elsewhere. `phase` is "decide", or "keys" (validate, keep the items, return group keys).
-    Keyword-only: several fields are flags or short strings easy to swap by position."""
-
-    phase: str
-    chunk: int
-    as_of: date
-    docs: list[tuple[int, Any]] | None
-    neighbours: list[tuple[int, Any]]
-    engine: str = "durable"
-    batch: bool = True
-    as_json: bool = True
-    keep: bool = False  # "keys" phase: keep the validated chunk for its "decide" phase
 
 
 class WorkerPool:
@@ -200,8 +183,6 @@ def _serve(conn: Connection, root: str, overrides: dict[str, Any], sha256: str) 
         if job is None:
             return
         try:
-            from .chunks import run_job
-
             conn.send(("ok", encode(run_job(pack, job, kept))))
         except Exception as exc:
             conn.send(("error", f"{type(exc).__name__}: {exc}"))

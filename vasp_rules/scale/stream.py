@@ -32,7 +32,7 @@ from ..core.jsonlines import numbered_lines
 from ..core.limits import load_json
 from .chunks import Invalid, relates, run_job
 from .groups import DocKeys
-from .pool import Job
+from .chunks import Job
 
 if TYPE_CHECKING:
     from ..runtime.rulepack import RulePack
