@@ -16,16 +16,14 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import BaseModel
 
 from ..lang.ast import Expr, Path, Presence, Quantifier, children, link_keys
 from ..lang.values import UNKNOWN, Scope
 from .batchplan import QuantPlan
-
-if TYPE_CHECKING:
-    from .reference import Evaluator
+from .evaluating import Evaluating as Evaluator
 
 Bounds = tuple[Any, bool] | None  # a window bound: (value, inclusive), None when open
 
@@ -280,9 +278,7 @@ class KeyedIndex:
         raw, label = scope[bound[0]]
         entry = self._bound.get((id(expr), id(raw), label))
         if entry is None or entry[0] is not expr:
-            from .reference import Evaluator
-
-            rec = Evaluator(ev.ctx)
+            rec = ev.fresh()
             result = rec.evaluate_in(expr, {bound[0]: (raw, label)}).value
             entry = (expr, result, list(rec.reads.items()), list(rec.absent))
             self._bound[(id(expr), id(raw), label)] = entry

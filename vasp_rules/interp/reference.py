@@ -54,11 +54,11 @@ from ..lang.semantics import (
 )
 from ..lang.values import MODEL, SHAPES, UNKNOWN, Scope, date_to_engine, to_json_value
 from .batchplan import plan_quantifier
+from .evaluating import NONE as NONE  # re-exported: compiler, runtime, explain import them here
+from .evaluating import Missing as Missing
+from .evaluating import Result as Result
 from .keyed import KeyedIndex, components
 from .windows import QUANTIFIERS, window_aggregate
-
-Missing = frozenset[str]
-NONE: Missing = frozenset()
 
 
 class BatchView:
@@ -238,12 +238,6 @@ class Context:
     calendar: Calendar | None = None
 
 
-@dataclass(slots=True)
-class Result:
-    value: Any
-    missing: Missing = NONE
-
-
 class Evaluator:
     """Evaluates expressions against one context and records what it read.
 
@@ -261,6 +255,10 @@ class Evaluator:
         #: results the generated code already computed in this evaluation (one finding):
         #: compiler/codegen.py's recording modes keep them here
         self.memo: dict[Any, Any] = {}
+
+    def fresh(self, *, record: bool = True) -> Evaluator:
+        """A new evaluator on the same context, with nothing read yet."""
+        return Evaluator(self.ctx, record=record)
 
     def evaluate_in(self, node: Expr, scope: Scope) -> Result:
         """Evaluate with extra names in scope: name -> (engine value, label)."""

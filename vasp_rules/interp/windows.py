@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..lang.ast import (
     Binary,
@@ -50,11 +50,9 @@ from .batchplan import (
     plan_quantifier,
     reads_batch,
 )
+from .evaluating import Evaluating as Evaluator
+from .evaluating import Result
 from .keyed import _WILD, KeyedIndex, _key, read_paths
-
-if TYPE_CHECKING:
-    from .reference import Evaluator, Result
-
 
 #: the quantifiers answered from a group's window (sums and counts from running sums)
 WINDOWED = frozenset({"sum", "count", "select"})
@@ -212,12 +210,10 @@ class _Windows:
     """The running sums of one windowed quantifier over one batch, built per group on use."""
 
     def __init__(self, node: Quantifier, shape: Shape, index: KeyedIndex, ev: Evaluator) -> None:
-        from .reference import Evaluator
-
         self.node = node
         self.shape = shape
         self.index = index
-        self._probe_ev = Evaluator(ev.ctx, record=False)
+        self._probe_ev = ev.fresh(record=False)
         self._groups: dict[Any, _Sums] = {}
         self._reads: dict[int, tuple[list[tuple[str, Any]], list[str]]] = {}
         self._reads_body: dict[int, tuple[list[tuple[str, Any]], list[str]]] = {}
@@ -281,13 +277,11 @@ class _Windows:
         cache = self._reads_body if body else self._reads
         found = cache.get(pos)
         if found is None:
-            from .reference import Evaluator
-
             view = ev.ctx.batch
             assert view is not None
             kind = self.shape.plan.kind
             scope: Scope = {self.node.var: (view.by_kind[kind][pos], view.label(kind, pos))}
-            rec = Evaluator(ev.ctx)
+            rec = ev.fresh()
             for expr in self.shape.reads:
                 rec.evaluate_in(expr, scope)
             if body and self.shape.body is not None:
@@ -392,8 +386,6 @@ def _per_item(
     """The quantifier's value from its body evaluated on each document of the window, in
     batch order, as the reference does for a document whose filter holds (the filter's reads
     are recorded already); those the `!=` conjunct leaves out are skipped."""
-    from .reference import Result
-
     node, shape = windows.node, windows.shape
     assert ev.ctx.batch is not None
     places = [p for p in range(start, stop) if p != mine]
@@ -499,8 +491,6 @@ def _record(
 
 
 def _result(value: Any) -> Result:
-    from .reference import Result
-
     return Result(value)
 
 
