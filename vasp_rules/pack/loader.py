@@ -232,7 +232,7 @@ class _Loader:
         files = self.files = read_files(self.root)
         sha256 = pack_sha256(files)
         cached = cache.lookup(self.root, files, sha256)  # checked before, same files and code
-        if cached is not None:
+        if isinstance(cached, LoadedPack):
             return cached
         manifest = self._manifest()
         params, sources = self._params()
