@@ -21,7 +21,7 @@ from strategies import any_document, documents
 
 from vasp_rules import RulePack
 from vasp_rules.analysis import Side, analyze, diff
-from vasp_rules.cli.main import main
+from vasp_rules.cli import main
 from vasp_rules.entities.amnesty import ExposurePct
 from vasp_rules.solver.schema import fields_of
 from vasp_rules.solver.symbolic import Encoder, SymDoc, rule_model

@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from support.audit import FakePack, pack_files, pairs
 
 from vasp_rules.audit import DecisionLog, Head, verify_log
-from vasp_rules.cli.main import main
+from vasp_rules.cli import main
 
 PACK = FakePack(pack_files())
 

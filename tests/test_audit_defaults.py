@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from conftest import AS_OF, EXAMPLES, ROOT
 
 from vasp_rules.audit import DecisionLog
-from vasp_rules.cli.main import main
+from vasp_rules.cli import main
 
 
 @pytest.fixture(scope="module")

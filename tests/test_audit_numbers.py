@@ -24,7 +24,7 @@ from vasp_rules import RulePack
 from vasp_rules.audit import DecisionLog, RecordingError, record_decisions, replay, verify_log
 from vasp_rules.audit.jsontext import dumps_exact, identical, loads_exact
 from vasp_rules.audit.log import KIND_DECISION
-from vasp_rules.cli.main import main
+from vasp_rules.cli import main
 
 # --------------------------------------------------------------------------- jsontext
 

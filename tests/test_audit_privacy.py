@@ -21,7 +21,7 @@ from vasp_rules import RulePack
 from vasp_rules.audit import KIND_DECISION, DecisionLog, personal, replay, verify_log
 from vasp_rules.audit.keystore import UnknownSubjectError
 from vasp_rules.audit.sealing import ErasedRecordError
-from vasp_rules.cli.main import main
+from vasp_rules.cli import main
 
 AS_OF = date(2026, 3, 1)
 STAND_IN = "Stand-in" in (personal.__doc__ or "")

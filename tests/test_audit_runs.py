@@ -34,7 +34,7 @@ from vasp_rules.audit import (
     verify_log,
 )
 from vasp_rules.audit.log import KIND_DECISION, KIND_RUN
-from vasp_rules.cli.main import main
+from vasp_rules.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "audit_log_schema1.db"

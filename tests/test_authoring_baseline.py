@@ -9,7 +9,7 @@ from pathlib import Path
 from click.testing import CliRunner, Result
 from conftest import make_pack, rule_yaml
 
-from vasp_rules.cli.main import main
+from vasp_rules.cli import main
 
 GAPPY = """
 parameters:

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from conftest import make_pack, rule_yaml
 
 from vasp_rules import PackError, RulePack
-from vasp_rules.cli.main import main
+from vasp_rules.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 PK = ROOT / "rules" / "pk"

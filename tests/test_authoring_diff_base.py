@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from vasp_rules import RulePack
 from vasp_rules.analysis import Side, diff
-from vasp_rules.cli.main import main
+from vasp_rules.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = date(2026, 6, 1)

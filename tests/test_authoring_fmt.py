@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from vasp_rules.authoring.fmt import format_text, yaml_files
-from vasp_rules.cli.main import main
+from vasp_rules.cli import main
 from vasp_rules.core.yamlio import parse_yaml, plain
 from vasp_rules.pack.loader import load_pack
 

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from jsonschema import Draft202012Validator, FormatChecker
 
 from vasp_rules.authoring.schemas import FILE_MODELS, ScenarioCase, ScenarioExpect
-from vasp_rules.cli.main import main
+from vasp_rules.cli import main
 from vasp_rules.core.yamlio import load_yaml, parse_yaml, plain
 from vasp_rules.testing import scenarios
 

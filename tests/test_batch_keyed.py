@@ -99,7 +99,7 @@ def test_a_batch_quantifier_inside_another_is_keyed_by_this_documents_fields() -
 def test_check_names_batch_rules_scanned_in_full() -> None:
     from click.testing import CliRunner
 
-    from vasp_rules.cli.main import main
+    from vasp_rules.cli import main
 
     result = CliRunner().invoke(main, ["check", str(PACKS["batchshapes"])])
     assert result.exit_code == 0

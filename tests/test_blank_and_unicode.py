@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from strategies import documents
 
 from vasp_rules import DocumentError, RulePack
-from vasp_rules.cli.main import main
+from vasp_rules.cli import main
 from vasp_rules.core.limits import invalid_unicode
 from vasp_rules.entities.common import is_blank
 from vasp_rules.entities.registry import format_path, parse_document

@@ -12,7 +12,7 @@ from conftest import PK, ROOT
 
 from vasp_rules import RulePack
 from vasp_rules.cli.catalogue import docs, label, plain_words, render_catalogue
-from vasp_rules.cli.main import main
+from vasp_rules.cli import main
 
 COMMITTED = ROOT / "docs" / "catalogue.md"
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from click.testing import CliRunner
 from conftest import EXAMPLES, ROOT, make_pack, rule_yaml
 
-from vasp_rules.cli.main import main
+from vasp_rules.cli import main
 
 
 def run(*args: str) -> tuple[int, str, str]:

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner, Result
 from conftest import EXAMPLES
 
-from vasp_rules.cli.main import main
+from vasp_rules.cli import main
 
 
 def run(*args: str) -> Result:

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from vasp_rules import PackError, RulePack
-from vasp_rules.cli.main import main
+from vasp_rules.cli import main
 from vasp_rules.interp.reference import add_months, add_working_days
 from vasp_rules.lang.dates import STAMP_MAX, STAMP_MIN, Duration, calendar_of, shift
 from vasp_rules.model.decision import Decision, Finding, Outcome

@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from vasp_rules import RulePack
-from vasp_rules.cli.main import main
+from vasp_rules.cli import main
 
 EXAMPLES_N = int(os.environ.get("VASP_RULES_FUZZ", "0") or 0)
 FUZZ = settings(

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from conftest import AS_OF, EXAMPLES, PK, example, make_pack, rule_yaml
 
 from vasp_rules import DocumentError, RulePack
-from vasp_rules.cli.main import main
+from vasp_rules.cli import main
 from vasp_rules.core.docfiles import InputFileError, read_document_file
 from vasp_rules.core.limits import MAX_DEPTH, LimitError, check_yaml_text, load_json
 from vasp_rules.explain.whatif import WhatIfError, parse_value

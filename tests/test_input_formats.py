@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner, Result
 from conftest import EXAMPLES
 
-from vasp_rules.cli.main import main
+from vasp_rules.cli import main
 from vasp_rules.core.docfiles import InputFileError, read_document_file, read_json_line
 
 CUSTOMER = json.loads((EXAMPLES / "customer.json").read_text())

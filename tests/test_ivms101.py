@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vasp_rules import RulePack
-from vasp_rules.cli.main import main
+from vasp_rules.cli import main
 from vasp_rules.entities.ivms101 import Ivms101Error, parse_ivms101, to_transfer
 
 IVMS = EXAMPLES / "ivms101"

@@ -28,7 +28,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from vasp_rules import RulePack
-from vasp_rules.cli.main import main
+from vasp_rules.cli import main
 from vasp_rules.scale.monitor import BadLine, Decided, GroupAlert, Late, Monitor
 
 AS_OF = date(2026, 6, 1)

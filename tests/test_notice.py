@@ -16,7 +16,7 @@ from conftest import EXAMPLES, ROOT, example
 from vasp_rules import RulePack
 from vasp_rules.audit import DecisionLog, record_decisions
 from vasp_rules.audit.replay import replay
-from vasp_rules.cli.main import main
+from vasp_rules.cli import main
 from vasp_rules.model.decision import CONFIDENCE_TAGS, Decision, make_notice, notice
 from vasp_rules.scale.wire import decode, encode
 

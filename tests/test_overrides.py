@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from conftest import AS_OF, EXAMPLES, example
 
 from vasp_rules import PackError, ParamOverride, RulePack
-from vasp_rules.cli.main import main
+from vasp_rules.cli import main
 from vasp_rules.pack.overrides import parse_set_param
 
 TRANSFER = example("transfer")

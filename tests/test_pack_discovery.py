@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from conftest import PK
 
 from vasp_rules import PackError, RulePack
-from vasp_rules.cli.main import main
+from vasp_rules.cli import main
 from vasp_rules.pack.discovery import discover, find_pack
 from vasp_rules.pack.loader import load_pack, pack_sha256
 

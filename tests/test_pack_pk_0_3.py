@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from conftest import EXAMPLES, example
 
 from vasp_rules import RulePack
-from vasp_rules.cli.main import main
+from vasp_rules.cli import main
 from vasp_rules.entities.common import canonical_address
 from vasp_rules.explain.render import render_html, render_markdown, render_text
 from vasp_rules.model.decision import CONFIDENCE_TAGS

@@ -25,7 +25,7 @@ from conftest import AS_OF, EXAMPLES, PK, ROOT
 from vasp_rules import RulePack
 from vasp_rules.analysis import Side, impact
 from vasp_rules.analysis.impact import render_html
-from vasp_rules.cli.main import main
+from vasp_rules.cli import main
 
 FLAGS = [
     "--headless",

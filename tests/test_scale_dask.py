@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from support.batches import _mixed
 
 from vasp_rules import RulePack
-from vasp_rules.cli.main import main
+from vasp_rules.cli import main
 
 distributed = pytest.importorskip("dask.distributed")
 db = pytest.importorskip("dask.bag")

@@ -282,7 +282,7 @@ def test_each_named_limit_is_real(place: tuple[str, ...], value: Any, schema_ok:
 def test_the_cli_prints_the_strict_schema() -> None:
     from click.testing import CliRunner
 
-    from vasp_rules.cli.main import main
+    from vasp_rules.cli import main
 
     result = CliRunner().invoke(main, ["schema", "customer"])
     assert result.exit_code == 0

@@ -28,7 +28,7 @@ from support.service import KEY, Server, start_server
 from vasp_rules import RulePack
 from vasp_rules.audit import DecisionLog
 from vasp_rules.audit.jsontext import identical
-from vasp_rules.cli.main import main
+from vasp_rules.cli import main
 from vasp_rules.entities.ivms101 import parse_ivms101
 from vasp_rules.entities.registry import json_schema
 

@@ -357,7 +357,7 @@ def test_openapi_describes_errors_as_problem_details() -> None:
 def test_serve_refuses_a_bad_metrics_network_and_documents_the_new_options() -> None:
     from click.testing import CliRunner
 
-    from vasp_rules.cli.main import main
+    from vasp_rules.cli import main
 
     result = CliRunner().invoke(main, ["serve", "--metrics-allow", "10.0.0.0/33"])
     assert result.exit_code == 2

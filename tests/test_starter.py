@@ -15,7 +15,7 @@ from conftest import EXAMPLES, ROOT
 
 from vasp_rules import RulePack
 from vasp_rules.cli import starter as starter_module
-from vasp_rules.cli.main import main
+from vasp_rules.cli import main
 from vasp_rules.entities.registry import KINDS
 
 

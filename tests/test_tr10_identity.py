@@ -293,7 +293,7 @@ def test_a_chain_spread_over_stream_chunks_and_dask_partitions_is_found_whole(
 ) -> None:
     from click.testing import CliRunner
 
-    from vasp_rules.cli.main import main
+    from vasp_rules.cli import main
 
     docs = _chain_docs()
     p = pack("pk")

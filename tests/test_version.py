@@ -8,7 +8,7 @@ from importlib import metadata
 from click.testing import CliRunner
 
 from vasp_rules import RulePack, __version__
-from vasp_rules.cli.main import main
+from vasp_rules.cli import main
 
 
 def test_version_names_the_library_its_engines_and_the_bundled_packs(pk: RulePack) -> None:

@@ -1,5 +1,5 @@
 """`python -m vasp_rules.cli`: the `vasp-rules` command."""
 
-from .main import main
+from .commands import main
 
 main()

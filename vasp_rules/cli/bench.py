@@ -30,6 +30,7 @@ from .support import (
     handles_errors,
     output_console,
     parse_date,
+    read_documents,
     width_option,
 )
 
@@ -180,8 +181,6 @@ def bench(
         docs: list[Any] = generated(kind, count or 1000, seed)
         source = f"generated, seed {seed}"
     else:
-        from .main import read_documents  # the CLI's reader: every document validated first
-
         docs = read_documents([input_file])
         if kind is not None:
             docs = [d for d in docs if isinstance(d, dict) and d.get("kind") == kind]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
@@ -20,10 +20,6 @@ from rich.console import Console
 from rich.table import Table
 
 from ..authoring.check import run_check
-from ..core.docfiles import STDIN, display_name, read_document_file
-from ..core.limits import invalid_unicode
-from ..entities.ivms101 import parse_ivms101_many
-from ..entities.registry import DocumentError, parse_document
 from ..model.decision import Decision, Outcome, make_notice
 from ..pack.discovery import discover as discover_packs
 from ..pack.loader import PackError, load_pack, pack_sha256
@@ -54,6 +50,7 @@ from .support import (
     pack_option,
     parse_date,
     parse_set_params,
+    read_documents,
     set_param_option,
     width_option,
 )
@@ -69,41 +66,6 @@ OUTCOME_STYLE = {
     Outcome.APPROVE: "bold green",
     Outcome.INFO: "dim",
 }
-
-
-#: Payload formats: the file is read by its suffix, then each payload is mapped to a document.
-PAYLOAD_FORMATS = ("ivms101",)
-
-
-def read_documents(paths: Sequence[str], fmt: str | None = None) -> list[Any]:
-    """Documents from JSON, JSON Lines or YAML files (`-` is standard input); a file may hold
-    one document or a list of them. Each is validated here, before any pack is loaded, so a
-    mistyped file or field costs no pack load; errors name the file. With `ivms101`, the files
-    hold IVMS101 payloads, mapped to transfer documents."""
-    if list(paths).count(STDIN) > 1:
-        fail("standard input (-) can be read only once")
-    payload = fmt in PAYLOAD_FORMATS
-    documents: list[Any] = []
-    for name in paths:
-        docs, is_list = read_document_file(name, None if payload else fmt)
-        for i, doc in enumerate(docs):
-            try:
-                if payload:  # mapped (and validated) below; unmapped members must be text too
-                    broken = invalid_unicode(doc)
-                    if broken:
-                        raise DocumentError(broken)
-                    continue
-                parse_document(doc)
-            except DocumentError as exc:
-                where = display_name(name) + (f"[{i}]" if is_list else "")
-                problems = "; ".join(f"{path or '<document>'}: {text}" for path, text in exc.errors)
-                fail(f"{where}: invalid document: {problems}")
-        documents.extend(docs)
-    if not documents:
-        fail("no documents given")
-    if fmt == "ivms101":
-        return list(parse_ivms101_many(documents))
-    return documents
 
 
 @click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})

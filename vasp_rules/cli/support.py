@@ -7,7 +7,7 @@ import io
 import os
 import sqlite3
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
 from functools import wraps
 from typing import IO, Any, NoReturn, TextIO, TypeVar, cast
@@ -16,11 +16,14 @@ import click
 from rich.console import Console
 
 from ..audit import AuditError
+from ..core.docfiles import STDIN, display_name, read_document_file
 from ..core.errors import InputError
+from ..core.limits import invalid_unicode
 from ..core.plaintext import iso_date
 from ..core.yamlio import YamlError
 from ..engine.durable_backend import EngineError
-from ..entities.registry import DocumentError
+from ..entities.ivms101 import parse_ivms101_many
+from ..entities.registry import DocumentError, parse_document
 from ..pack.loader import PackError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -349,3 +352,38 @@ class OneLineErrors(Group):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             sys.exit(1)
         sys.exit(result if isinstance(result, int) else 0)
+
+
+#: Payload formats: the file is read by its suffix, then each payload is mapped to a document.
+PAYLOAD_FORMATS = ("ivms101",)
+
+
+def read_documents(paths: Sequence[str], fmt: str | None = None) -> list[Any]:
+    """Documents from JSON, JSON Lines or YAML files (`-` is standard input); a file may hold
+    one document or a list of them. Each is validated here, before any pack is loaded, so a
+    mistyped file or field costs no pack load; errors name the file. With `ivms101`, the files
+    hold IVMS101 payloads, mapped to transfer documents."""
+    if list(paths).count(STDIN) > 1:
+        fail("standard input (-) can be read only once")
+    payload = fmt in PAYLOAD_FORMATS
+    documents: list[Any] = []
+    for name in paths:
+        docs, is_list = read_document_file(name, None if payload else fmt)
+        for i, doc in enumerate(docs):
+            try:
+                if payload:  # mapped (and validated) below; unmapped members must be text too
+                    broken = invalid_unicode(doc)
+                    if broken:
+                        raise DocumentError(broken)
+                    continue
+                parse_document(doc)
+            except DocumentError as exc:
+                where = display_name(name) + (f"[{i}]" if is_list else "")
+                problems = "; ".join(f"{path or '<document>'}: {text}" for path, text in exc.errors)
+                fail(f"{where}: invalid document: {problems}")
+        documents.extend(docs)
+    if not documents:
+        fail("no documents given")
+    if fmt == "ivms101":
+        return list(parse_ivms101_many(documents))
+    return documents
