@@ -13,8 +13,8 @@ from click.testing import CliRunner, Result
 from conftest import EXAMPLES
 
 from vasp_rules import RulePack
-from vasp_rules.cli.generate import documents
 from vasp_rules.cli import main
+from vasp_rules.cli.generate import documents
 from vasp_rules.entities.registry import KINDS, parse_document
 
 

@@ -18,10 +18,10 @@ from typing import Any
 
 import click
 
+from ..authoring.lint import Problem, name_warnings, presence_warnings
 from ..pack.discovery import find_pack
 from ..pack.loader import PackError, PackIssue
 from ..runtime.rulepack import RulePack
-from .lint import Problem, name_warnings, presence_warnings
 
 
 def _column(root: Path | None, file: str, line: int | None) -> int | None:

@@ -19,7 +19,6 @@ from click.core import ParameterSource
 from rich.console import Console
 from rich.table import Table
 
-from ..authoring.check import run_check
 from ..model.decision import Decision, Outcome, make_notice
 from ..pack.discovery import discover as discover_packs
 from ..pack.loader import PackError, load_pack, pack_sha256
@@ -32,6 +31,7 @@ from .audit import audit
 from .authoring import SCHEMA_KINDS, fmt_command, print_schema
 from .bench import bench
 from .catalogue import docs
+from .check import run_check
 from .explain import explain, whatif
 from .monitor import monitor
 from .scale import run_stream, stream_options, wants_stream

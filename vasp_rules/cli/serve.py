@@ -179,9 +179,8 @@ def serve(
       vasp-rules serve --pack pk --port 8000 --log decisions.db --api-key-file keys.txt
     """
     try:
-        import uvicorn
-
         from ..service.app import create_app
+        from ..service.server import run
     except ImportError as exc:
         fail(
             "the service needs its extra: pip install -e '.[service]' in a checkout, "
@@ -225,14 +224,14 @@ def serve(
     }
     if workers == 1:
         app = create_app(config)  # loads the packs: a bad pack fails here, before listening
-        uvicorn.run(app, **common)
+        run(app, **common)
         return
     config.load_packs()  # check them once here, so a bad pack is one error, not one per worker
     metrics_dir = tempfile.mkdtemp(prefix="vasp-rules-metrics-")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     os.environ[CONFIG_ENV] = json.dumps(settings)
     try:
-        uvicorn.run(
+        run(
             "vasp_rules.cli.serve:app_from_environment",
             factory=True,
             workers=workers,

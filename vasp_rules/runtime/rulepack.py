@@ -15,9 +15,9 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from ..core.version import __version__
 from ..compiler.compile import CompileCache, CompiledPack, compile_pack
 from ..core.canonical import document_sha256, overridden_sha256, pack_sha256
+from ..core.version import __version__
 from ..engine.durable_backend import ENGINE_NAME, ENGINE_VERSION, EngineError
 from ..entities.registry import ID_FIELD, KINDS, DocumentError, parse_document
 from ..entities.transfer import Transfer

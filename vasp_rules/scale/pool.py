@@ -19,8 +19,6 @@ import queue
 import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from datetime import date
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 

@@ -30,9 +30,8 @@ from typing import IO, TYPE_CHECKING, Any
 from ..core.errors import VaspRulesError
 from ..core.jsonlines import numbered_lines
 from ..core.limits import load_json
-from .chunks import Invalid, relates, run_job
+from .chunks import Invalid, Job, relates, run_job
 from .groups import DocKeys
-from .chunks import Job
 
 if TYPE_CHECKING:
     from ..runtime.rulepack import RulePack
