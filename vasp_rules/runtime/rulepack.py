@@ -272,7 +272,7 @@ class RulePack:
 
     def batch_plan(self, on: date | None = None) -> BatchPlan:
         """Where the pack's rules (in force on a date, or all) read other documents of a batch,
-        and by which keys (see compiler/batchplan.py)."""
+        and by which keys (see interp/batchplan.py)."""
         return plan_rules(r for r in self._loaded.rules if on is None or r.spec.in_force(on))
 
     def always_rule_ids(self) -> list[str]:

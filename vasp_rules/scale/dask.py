@@ -2,7 +2,7 @@
 
 Documents are a dask bag (or a dataframe, one row per document); each partition is validated
 and decided in a worker that loads the pack once. When the pack relates documents, a first
-round computes every document's group keys in its partition (compiler/batchplan.py); a
+round computes every document's group keys in its partition (interp/batchplan.py); a
 distributed group-by on those keys (dask bag `foldby`) finds, for each partition, the documents
 of other partitions that its documents may visit; the second round decides each partition
 beside exactly those neighbours. Duplicates spread over different partitions are found as if

@@ -1,5 +1,5 @@
 """Cross-document facts for splitting a batch: which documents a document's evaluation can
-visit, from the pack's keyed batch plan (compiler/batchplan.py), computed in one pass.
+visit, from the pack's keyed batch plan (interp/batchplan.py), computed in one pass.
 
 Each keyed access groups documents by key values (a wallet, an originator and direction):
 a document visits only documents sharing one of its own key values, plus documents whose key is

@@ -6,7 +6,7 @@ naming its line number. Memory stays flat: at most a few chunks are in flight.
 
 When the pack relates documents (batch rules in force), every document must be read before any
 can be decided: a first pass reads the input once (copying a pipe to a temporary file), validates
-each document and records its group keys (compiler/batchplan.py) in a temporary SQLite file; the
+each document and records its group keys (interp/batchplan.py) in a temporary SQLite file; the
 second pass decides chunk after chunk, each beside the neighbours its batch rules may visit, read
 back by file offset. Memory stays flat in both passes; only documents with no usable key, which
 every document may visit, are held in memory.
