@@ -524,7 +524,7 @@ def _one_pack(positional: str | None, option: str | None) -> str:
     return positional or option or "pk"
 
 
-# Commands that live with their feature packages.
+# Command groups in their own modules of cli/ (each calls its feature).
 for _command in (audit, docs, explain, whatif, serve, init, bench, fmt_command, monitor):
     main.add_command(_command)
 register_analysis(main)
