@@ -23,7 +23,7 @@ from pydantic import BaseModel
 from ..lang.ast import Expr, Path, Presence, Quantifier, children, link_keys
 from ..lang.values import UNKNOWN, Scope
 from .batchplan import QuantPlan
-from .evaluating import Evaluating as Evaluator
+from .evaluating import Evaluating as Evaluator  # the face of reference.Evaluator (a Protocol)
 
 Bounds = tuple[Any, bool] | None  # a window bound: (value, inclusive), None when open
 

@@ -50,7 +50,7 @@ from .batchplan import (
     plan_quantifier,
     reads_batch,
 )
-from .evaluating import Evaluating as Evaluator
+from .evaluating import Evaluating as Evaluator  # the face of reference.Evaluator (a Protocol)
 from .evaluating import Result
 from .keyed import _WILD, KeyedIndex, _key, read_paths
 
