@@ -8,8 +8,9 @@ change in the input for a better outcome (each change verified by re-evaluating)
 `RulePack.evaluate(..., explain=True)` attaches the same explanation (traces of every finding
 and suggestions for every blocking finding) to the decision it returns.
 
-This module imports only the explanation models eagerly: :mod:`vasp_rules.model.decision` imports
-them, so the engine-side functions are imported when first called.
+The explanation models live in :mod:`vasp_rules.model.explanation` (a Decision carries them)
+and are re-exported here; the functions that evaluate are imported when first called, so that
+importing this package stays cheap.
 """
 
 from __future__ import annotations
