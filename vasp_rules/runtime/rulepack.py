@@ -434,9 +434,8 @@ class RulePack:
         and verified changes that would clear each blocking finding (vasp_rules.explain); it is
         computed in this process."""
         if workers > 1 and len(documents) > 1 and not explain:
-            return self._evaluate_in_processes(
-                documents, as_of, engine, batch, workers, on_decision
-            )
+            in_processes: InProcesses = _feature(FEATURES.in_processes, "scale")
+            return in_processes(self, documents, as_of, engine, batch, workers, on_decision)
         items = [_item(doc, i if len(documents) > 1 else None) for i, doc in enumerate(documents)]
         with self.using(as_of) as compiled:
             view = batch_view(items) if batch else None  # built once: n documents, one batch
@@ -523,19 +522,6 @@ class RulePack:
             notice=self._notice_ref,
             persons=persons_of(item.model),
         )
-
-    def _evaluate_in_processes(
-        self,
-        documents: Sequence[Mapping[str, Any] | BaseModel],
-        as_of: date,
-        engine: EngineName,
-        batch: bool,
-        workers: int,
-        on_decision: Callable[[Decision], None] | None = None,
-    ) -> list[Decision]:
-        """Chunks decided by a persistent pool of worker processes (vasp_rules.scale)."""
-        run: InProcesses = _feature(FEATURES.in_processes, "scale")
-        return run(self, documents, as_of, engine, batch, workers, on_decision)
 
     def worker_pool(self, workers: int) -> Pool:
         """The persistent pool of `workers` processes with this pack loaded (started on first
