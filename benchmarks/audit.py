@@ -20,7 +20,7 @@ from typing import Any
 
 from vasp_rules import RulePack
 from vasp_rules.audit import KEYS_BESIDE, DecisionLog, default_pack_loader, replay, verify_log
-from vasp_rules.decision import Decision
+from vasp_rules.model.decision import Decision
 
 ROOT = Path(__file__).resolve().parents[1]
 AS_OF = date(2025, 7, 1)

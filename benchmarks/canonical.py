@@ -3,7 +3,7 @@
 For licence applications and transfers (the generators of benchmarks/fastpath.py) it times,
 per document: ``model_dump(mode="json")`` alone; ``input_sha256`` as the library computed it
 before (``model_dump`` + ``json.dumps(sort_keys=True, separators=(",", ":"),
-ensure_ascii=False)`` + sha256) and as vasp_rules.canonical computes it now; and
+ensure_ascii=False)`` + sha256) and as vasp_rules.core.canonical computes it now; and
 ``Decision.to_json()`` before (``model_dump`` + ``json.dumps(indent=2, sort_keys=True,
 ensure_ascii=False)``) and now. It first checks that every digest and every decision's bytes are
 identical. CPU time, median of --rounds interleaved rounds, with the objects the benchmark holds
@@ -33,21 +33,21 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from fastpath import licence_applications, transfers  # noqa: E402
 
 from vasp_rules import Decision, RulePack  # noqa: E402
-from vasp_rules.canonical import document_sha256  # noqa: E402
-from vasp_rules.rulepack import _item  # noqa: E402
+from vasp_rules.core.canonical import document_sha256  # noqa: E402
+from vasp_rules.runtime.rulepack import _item  # noqa: E402
 
 AS_OF = date(2026, 6, 1)
 
 
 def old_input_sha256(model: Any) -> str:
-    """input_sha256 as rulepack.document_sha256 computed it before vasp_rules.canonical."""
+    """input_sha256 as rulepack.document_sha256 computed it before vasp_rules.core.canonical."""
     data = model.model_dump(mode="json")
     text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
 def old_to_json(decision: Decision) -> str:
-    """Decision.to_json() as written before vasp_rules.canonical."""
+    """Decision.to_json() as written before vasp_rules.core.canonical."""
     data = decision.model_dump(mode="json", exclude=decision._json_exclude())
     return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False)
 

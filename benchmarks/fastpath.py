@@ -67,14 +67,6 @@ from zen_licence import ZEN_RULES, ZenLicence  # noqa: E402
 
 from vasp_rules import RulePack  # noqa: E402
 from vasp_rules.engine.durable_backend import session_json  # noqa: E402
-from vasp_rules.engine.evaluate import (  # noqa: E402
-    MATCH_CHUNK,
-    _outcomes,
-    batch_view,
-    context_for,
-    finding_for,
-    project,
-)
 from vasp_rules.entities import (  # noqa: E402
     Activity,
     ConvictionCategory,
@@ -92,7 +84,15 @@ from vasp_rules.entities import (  # noqa: E402
     SecurityClearance,
 )
 from vasp_rules.entities.registry import parse_document  # noqa: E402
-from vasp_rules.rulepack import _item, document_sha256  # noqa: E402
+from vasp_rules.runtime.evaluate import (  # noqa: E402
+    MATCH_CHUNK,
+    _outcomes,
+    batch_view,
+    context_for,
+    finding_for,
+    project,
+)
+from vasp_rules.runtime.rulepack import _item, document_sha256  # noqa: E402
 
 AS_OF = date(2026, 6, 1)
 #: issue 22's targets, measured in one run: (what, measured, met or None) for the summary

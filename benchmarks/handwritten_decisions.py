@@ -31,16 +31,7 @@ from decimal import Decimal
 from typing import Any
 
 from vasp_rules import RulePack
-from vasp_rules.canonical import document_sha256
-from vasp_rules.decision import (
-    Citation,
-    Decision,
-    Finding,
-    Outcome,
-    finding_sort_key,
-    most_severe,
-)
-from vasp_rules.engine.evaluate import trusted
+from vasp_rules.core.canonical import document_sha256
 from vasp_rules.entities.registry import parse_document
 from vasp_rules.lang.values import (
     datetime_to_engine,
@@ -49,7 +40,16 @@ from vasp_rules.lang.values import (
     plain_number,
     to_json_value,
 )
-from vasp_rules.rulepack import _ENGINE_REF, persons_of
+from vasp_rules.model.decision import (
+    Citation,
+    Decision,
+    Finding,
+    Outcome,
+    finding_sort_key,
+    most_severe,
+)
+from vasp_rules.runtime.evaluate import trusted
+from vasp_rules.runtime.rulepack import _ENGINE_REF, persons_of
 
 LICENCE_RULES = ["LIC-03", "LIC-07", "LIC-08", "LIC-09", "LIC-11", "LIC-14", "LIC-19", "VER-12"]
 TRANSFER_RULES = ["TR-01", "TR-05", "TR-07", "TR-08", "VER-02"]

@@ -14,8 +14,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from vasp_rules.engine.reference import add_months
 from vasp_rules.entities.licence import LicenceApplication
+from vasp_rules.interp.reference import add_months
 from vasp_rules.lang.values import money_to_paisa
 
 REGIME_FROM = date(2025, 7, 8)  # pack.yaml regimes: licence_application

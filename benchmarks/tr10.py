@@ -79,8 +79,8 @@ def chained(n: int, gap_minutes: float, chain: int) -> list[dict[str, Any]]:
 def grouping_only(pack: RulePack, sizes: list[int], gap: float, chain: int) -> None:
     """CPU time of the batch's components alone (the keys' value index and union-find), the
     best of three runs per size, without the garbage collector's passes over the documents."""
-    from vasp_rules.engine.evaluate import batch_view, context_for
-    from vasp_rules.rulepack import _item
+    from vasp_rules.runtime.evaluate import batch_view, context_for
+    from vasp_rules.runtime.rulepack import _item
 
     compiled = pack.compiled(AS_OF)
     keys = (

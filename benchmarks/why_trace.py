@@ -39,9 +39,9 @@ from support.why_oracle import PerSubtreeTracer  # noqa: E402
 
 from vasp_rules import RulePack  # noqa: E402
 from vasp_rules.compiler.compile import CompiledPack  # noqa: E402
-from vasp_rules.engine.evaluate import Item, batch_view, context_for  # noqa: E402
 from vasp_rules.explain.api import make_item  # noqa: E402
 from vasp_rules.explain.why import Tracer  # noqa: E402
+from vasp_rules.runtime.evaluate import Item, batch_view, context_for  # noqa: E402
 
 AS_OF = date(2026, 6, 1)
 Case = Callable[[type[Tracer]], list[str]]

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from vasp_rules import RulePack
-from vasp_rules.decision import Decision
 from vasp_rules.entities.identity import canonical_address
 from vasp_rules.entities.registry import DocumentError
+from vasp_rules.model.decision import Decision
 
 ROOT = Path(__file__).resolve().parent.parent
 BATCHES = ROOT / "examples" / "batches"

@@ -21,10 +21,10 @@ from strategies import any_document, documents
 
 from vasp_rules import RulePack
 from vasp_rules.analysis import Side, analyze, diff
-from vasp_rules.analysis.schema import fields_of
-from vasp_rules.analysis.symbolic import Encoder, SymDoc, rule_model
 from vasp_rules.cli import main
 from vasp_rules.entities.amnesty import ExposurePct
+from vasp_rules.solver.schema import fields_of
+from vasp_rules.solver.symbolic import Encoder, SymDoc, rule_model
 
 EXTRA_PARAMS = """
 parameters:
@@ -169,8 +169,8 @@ def test_model_agrees_with_engine_case_by_case(pk: RulePack, on: date) -> None:
     finding carries only the rule id: comparing one case's verdict with the id's findings
     mistakes another case firing on the same document, say AMN-01's unknown programme on a
     document where its window case is false, for a disagreement.)"""
-    from vasp_rules.engine.evaluate import context_for, fired_rules
-    from vasp_rules.rulepack import _item
+    from vasp_rules.runtime.evaluate import context_for, fired_rules
+    from vasp_rules.runtime.rulepack import _item
 
     compiled = pk.compiled(on)
     docs: dict[str, SymDoc] = {}
@@ -488,7 +488,7 @@ def test_witness_documents_are_schema_valid(pk: RulePack, data: st.DataObject) -
 )
 def test_working_days_model_matches_the_engine(pk: RulePack, day: date, steps: int) -> None:
     """`date + working_days(n)` is encoded exactly: the one solution is the engine's day."""
-    from vasp_rules.engine.reference import add_working_days
+    from vasp_rules.interp.reference import add_working_days
 
     compiled = pk.compiled(AS_OF)
     doc = SymDoc("customer", 1, compiled.fx)

@@ -26,7 +26,7 @@ from vasp_rules.audit import (
     record_decisions,
     verify_log,
 )
-from vasp_rules.audit.cli import audit
+from vasp_rules.cli.audit import audit
 
 PAGE = 4096
 

@@ -14,8 +14,8 @@ from support.audit import FakePack, StepClock, pack_files, pairs
 
 from vasp_rules import RulePack
 from vasp_rules.audit import DecisionLog, Head, record_decisions
-from vasp_rules.audit.cli import audit
-from vasp_rules.decision import notice
+from vasp_rules.cli.audit import audit
+from vasp_rules.model.decision import notice
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

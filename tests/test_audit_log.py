@@ -26,7 +26,7 @@ from vasp_rules.audit import (
     record_decisions,
     verify_log,
 )
-from vasp_rules.decision import Outcome
+from vasp_rules.model.decision import Outcome
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_evaluate_log_then_verify_show_replay_override(tmp_path: Path) -> None:
-    import vasp_rules.cli as cli
+    import vasp_rules.cli.commands as cli
     examples = [str(p) for p in sorted((ROOT / "examples").glob("*.json"))]
     db = tmp_path / "decisions.db"
     runner = CliRunner()
@@ -41,7 +41,7 @@ def test_evaluate_log_then_verify_show_replay_override(tmp_path: Path) -> None:
 
 
 def test_evaluate_log_into_a_file_that_is_not_a_log(tmp_path: Path) -> None:
-    import vasp_rules.cli as cli
+    import vasp_rules.cli.commands as cli
     example = str(sorted((ROOT / "examples").glob("*.json"))[0])
     not_a_log = tmp_path / "notes.txt"
     not_a_log.write_text("hello\n")

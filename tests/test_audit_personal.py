@@ -31,12 +31,12 @@ from vasp_rules.audit.personal import (
     split,
 )
 from vasp_rules.audit.personal_fields import node_at
-from vasp_rules.docpath import format_path
+from vasp_rules.core.docpath import format_path
 from vasp_rules.entities import KINDS
 from vasp_rules.entities.identity import canonical_address, looks_like_address
 from vasp_rules.entities.ivms101 import parse_ivms101
 from vasp_rules.entities.registry import json_schema
-from vasp_rules.scenarios import PackCache, discover, load_cases, run_case
+from vasp_rules.testing.scenarios import PackCache, discover, load_cases, run_case
 
 #: hypothesis examples per kind (VASP_RULES_FUZZ=1 for a long run)
 EXAMPLES_N = 500 if os.environ.get("VASP_RULES_FUZZ") else 40

@@ -280,7 +280,7 @@ def test_editing_sealed_data_breaks_the_chain(logged: Any) -> None:
 def test_a_reason_quoting_two_persons_is_erased_with_either(tmp_path: Path) -> None:
     from support.audit import FakePack, pack_files
 
-    from vasp_rules.decision import Decision
+    from vasp_rules.model.decision import Decision
 
     pack = FakePack(pack_files())
     doc = example("transfer")

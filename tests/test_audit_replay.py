@@ -22,8 +22,8 @@ from vasp_rules.audit import (
     replay,
     verify_log,
 )
-from vasp_rules.audit.cli import audit
-from vasp_rules.decision import Decision, Outcome
+from vasp_rules.cli.audit import audit
+from vasp_rules.model.decision import Decision, Outcome
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -147,10 +147,10 @@ def test_replay_refuses_a_tampered_record_or_pack(log_path: Path, sql: str) -> N
 
 def test_replay_with_the_real_rule_pack(tmp_path: Path) -> None:
     """Record every example with the bundled PK pack, then replay each from the log alone."""
-    import vasp_rules.pack as pack_module
+    from vasp_rules import RulePack
     from vasp_rules.audit import default_pack_loader
 
-    pack = pack_module.RulePack.load(ROOT / "rules" / "pk")
+    pack = RulePack.load(ROOT / "rules" / "pk")
     examples = sorted((ROOT / "examples").glob("*.json"))
     assert examples
     items = []
@@ -224,10 +224,10 @@ def test_replay_refuses_a_batch_with_a_tampered_member(tmp_path: Path) -> None:
 
 def test_replay_a_real_batch(tmp_path: Path) -> None:
     """The bundled examples evaluated together in one batch replay together."""
-    import vasp_rules.pack as pack_module
+    from vasp_rules import RulePack
     from vasp_rules.audit import default_pack_loader
 
-    pack = pack_module.RulePack.load(ROOT / "rules" / "pk")
+    pack = RulePack.load(ROOT / "rules" / "pk")
     documents = [
         json.loads(p.read_text(encoding="utf-8"))
         for p in sorted((ROOT / "examples").glob("*.json"))

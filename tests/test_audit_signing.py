@@ -27,7 +27,6 @@ from hypothesis import strategies as st
 from support.audit import FakePack, StepClock, pack_files, pairs
 
 from vasp_rules.audit import DecisionLog, Head, record_decisions, verify_log
-from vasp_rules.audit.cli import audit
 from vasp_rules.audit.log import RECORD_COLUMNS
 from vasp_rules.audit.log.records import override_record
 from vasp_rules.audit.signing import (
@@ -40,7 +39,8 @@ from vasp_rules.audit.signing import (
     load_signing_key,
     override_message,
 )
-from vasp_rules.decision import Outcome
+from vasp_rules.cli.audit import audit
+from vasp_rules.model.decision import Outcome
 
 
 def run(*args: Any) -> Result:

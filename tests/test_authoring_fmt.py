@@ -14,8 +14,8 @@ from ruamel.yaml import YAML
 
 from vasp_rules.authoring.fmt import format_text, yaml_files
 from vasp_rules.cli import main
+from vasp_rules.core.yamlio import parse_yaml, plain
 from vasp_rules.pack.loader import load_pack
-from vasp_rules.pack.yamlio import parse_yaml, plain
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = sorted(

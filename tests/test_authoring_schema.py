@@ -12,10 +12,10 @@ import pytest
 from click.testing import CliRunner
 from jsonschema import Draft202012Validator, FormatChecker
 
-from vasp_rules import scenarios
 from vasp_rules.authoring.schemas import FILE_MODELS, ScenarioCase, ScenarioExpect
 from vasp_rules.cli import main
-from vasp_rules.pack.yamlio import load_yaml, parse_yaml, plain
+from vasp_rules.core.yamlio import load_yaml, parse_yaml, plain
+from vasp_rules.testing import scenarios
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKS = [ROOT / "rules" / "pk", *sorted((ROOT / "tests" / "packs").iterdir())]

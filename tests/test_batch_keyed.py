@@ -28,10 +28,10 @@ from support.batches import (
     transfer_batches,
 )
 
-from vasp_rules.compiler.batchplan import plan_quantifier
-from vasp_rules.engine.evaluate import batch_view
+from vasp_rules.interp.batchplan import plan_quantifier
 from vasp_rules.lang.parser import parse_condition
-from vasp_rules.rulepack import _item
+from vasp_rules.runtime.evaluate import batch_view
+from vasp_rules.runtime.rulepack import _item
 
 
 @SETTINGS
@@ -121,8 +121,8 @@ def test_recording_skips_only_items_that_would_record_nothing_new() -> None:
     not yet evaluated its `where`: its parts that name the outer document (`s.transfer_id`)
     are read in every run."""
     from vasp_rules.compiler.codegen import Env, compile_effects, compile_recording
-    from vasp_rules.engine.evaluate import context_for
-    from vasp_rules.engine.reference import Evaluator
+    from vasp_rules.interp.reference import Evaluator
+    from vasp_rules.runtime.evaluate import context_for
 
     template = json.loads((ROOT / "examples" / "transfer.json").read_text())
     docs = []

@@ -14,8 +14,8 @@ from conftest import EXAMPLES
 
 from vasp_rules import RulePack
 from vasp_rules.cli import main
+from vasp_rules.cli.generate import documents
 from vasp_rules.entities.registry import KINDS, parse_document
-from vasp_rules.generate import documents
 
 
 def run(*args: str) -> Result:

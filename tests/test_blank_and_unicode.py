@@ -23,9 +23,9 @@ from strategies import documents
 
 from vasp_rules import DocumentError, RulePack
 from vasp_rules.cli import main
+from vasp_rules.core.limits import invalid_unicode
 from vasp_rules.entities.common import is_blank
 from vasp_rules.entities.registry import format_path, parse_document
-from vasp_rules.limits import invalid_unicode
 
 BLANKS = ["", " ", "   ", "\t\n", "\u00a0", "\u3000", "\u2003 \u2009", "\u200b", "\ufeff", "\u2060"]
 NOT_BLANK = ["a", " a ", "\u200ba", "0", "-", "\u00e9", "\u0627\u0644\u06cc"]

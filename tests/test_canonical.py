@@ -1,4 +1,4 @@
-"""Canonical JSON (vasp_rules/canonical.py) writes exactly the bytes ``json.dumps`` wrote.
+"""Canonical JSON (vasp_rules/core/canonical.py) writes exactly the bytes ``json.dumps`` wrote.
 
 ``input_sha256``, decision JSON, a pack's override digest and the audit log's hashes were
 ``json.dumps(..., sort_keys=True, ensure_ascii=False)`` text (compact, or indented by two for
@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from pydantic import AfterValidator, BaseModel
 
 from vasp_rules import DocumentError, RulePack
-from vasp_rules.canonical import (
+from vasp_rules.core.canonical import (
     _typed,
     canonical_bytes,
     canonical_json,
@@ -33,10 +33,10 @@ from vasp_rules.canonical import (
     model_json,
     pretty_json,
 )
-from vasp_rules.decision import Decision
 from vasp_rules.entities.ivms101 import parse_ivms101_many
 from vasp_rules.entities.registry import KINDS, parse_document
-from vasp_rules.scenarios import PackCache, discover, load_cases, run_case
+from vasp_rules.model.decision import Decision
+from vasp_rules.testing.scenarios import PackCache, discover, load_cases, run_case
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 
@@ -354,7 +354,7 @@ def test_pack_digests_are_unchanged(pk: RulePack) -> None:
     """The pack's sha256 (one definition now, used by the loader and the audit log) and the
     override digest are the formulas decisions and logs already hold."""
     from vasp_rules.audit import pack_digest
-    from vasp_rules.canonical import overridden_sha256, pack_sha256
+    from vasp_rules.core.canonical import overridden_sha256, pack_sha256
 
     old = hashlib.sha256()
     for path in sorted(pk.files):
@@ -372,7 +372,7 @@ def test_pack_digests_are_unchanged(pk: RulePack) -> None:
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.json")), ids=lambda p: p.name)
 def test_example_documents_are_written_by_orjson(path: Path) -> None:
     """No example falls back to the stdlib writer (which would be correct, only slower)."""
-    from vasp_rules.canonical import _model_json
+    from vasp_rules.core.canonical import _model_json
 
     data = json.loads(path.read_text())
     if "kind" not in data:

@@ -11,8 +11,8 @@ from click.testing import CliRunner
 from conftest import PK, ROOT
 
 from vasp_rules import RulePack
-from vasp_rules.catalogue import docs, label, plain_words, render_catalogue
 from vasp_rules.cli import main
+from vasp_rules.cli.catalogue import docs, label, plain_words, render_catalogue
 
 COMMITTED = ROOT / "docs" / "catalogue.md"
 

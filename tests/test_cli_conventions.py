@@ -109,7 +109,7 @@ def test_text_to_a_pipe_is_not_wrapped_and_has_no_trailing_spaces() -> None:
 
 
 def test_width_wraps_on_a_terminal(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from vasp_rules import cli_support
+    from vasp_rules.cli import support as cli_support
 
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True, raising=False)
     console = cli_support.output_console(60)

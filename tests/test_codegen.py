@@ -20,7 +20,7 @@ from vasp_rules.compiler.codegen import (
     compile_value,
     source_of,
 )
-from vasp_rules.engine.reference import Context, Evaluator
+from vasp_rules.interp.reference import Context, Evaluator
 from vasp_rules.lang.ast import Binary, Const, Expr, Literal, Path
 from vasp_rules.lang.parser import parse_condition
 from vasp_rules.lang.values import UNKNOWN

@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 from vasp_rules import PackError, RulePack
 from vasp_rules.analysis.impact import read_population
 from vasp_rules.cli import main
-from vasp_rules.docfiles import read_document_file
-from vasp_rules.jsonlines import numbered_lines, text_lines
-from vasp_rules.plaintext import iso_date, shown_value
+from vasp_rules.core.docfiles import read_document_file
+from vasp_rules.core.jsonlines import numbered_lines, text_lines
+from vasp_rules.core.plaintext import iso_date, shown_value
 from vasp_rules.scale.stream import read_lines
 
 REPR = re.compile(r"Decimal\(|datetime\.|<class |\[<|b'")

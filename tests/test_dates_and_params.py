@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 
 from vasp_rules import PackError, RulePack
 from vasp_rules.cli import main
-from vasp_rules.decision import Decision, Finding, Outcome
-from vasp_rules.engine.reference import add_months, add_working_days
+from vasp_rules.interp.reference import add_months, add_working_days
 from vasp_rules.lang.dates import STAMP_MAX, STAMP_MIN, Duration, calendar_of, shift
+from vasp_rules.model.decision import Decision, Finding, Outcome
 from vasp_rules.pack.params import DEFAULT_RANGES, value_on, value_range
 from vasp_rules.pack.schema import ParamSpec
 

@@ -23,7 +23,7 @@ from vasp_rules import PackError, RulePack
 from vasp_rules.compiler.lower import MAX_NESTING, depth
 from vasp_rules.engine import durable_backend
 from vasp_rules.engine.durable_backend import EngineError, Matcher, to_json
-from vasp_rules.rulepack import COMPILED_CACHE_SIZE
+from vasp_rules.runtime.rulepack import COMPILED_CACHE_SIZE
 
 
 def run_isolated(code: str, timeout: int = 120) -> subprocess.CompletedProcess[str]:

@@ -131,7 +131,7 @@ def test_batch_index_changes_no_decision(docs: list[dict], wallets: list, as_of:
     """The batch's equality index (which skips documents that cannot pass an equality filter)
     gives the same decisions as visiting every document, absent values included. Only the facts
     read from the skipped documents differ: those are not read at all."""
-    from vasp_rules.engine.reference import Evaluator
+    from vasp_rules.interp.reference import Evaluator
 
     for i, doc in enumerate(docs):
         doc["transfer_id"] = f"T-{i}"
@@ -169,7 +169,7 @@ def test_batch_value_index_changes_no_decision(
 ) -> None:
     """`x in batch.KIND.path` answered from the batch's value index gives the decisions a scan
     of every other document gives (only the facts read from non-matching documents differ)."""
-    from vasp_rules.engine.reference import Evaluator
+    from vasp_rules.interp.reference import Evaluator
 
     n = 0
     for i, doc in enumerate(docs):

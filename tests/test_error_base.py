@@ -13,9 +13,9 @@ import vasp_rules
 from vasp_rules import RulePack, VaspRulesError, parse_document
 from vasp_rules.audit import AuditError
 from vasp_rules.audit.log.errors import TamperedLogError
+from vasp_rules.core.errors import InputError
 from vasp_rules.engine.durable_backend import EngineError
 from vasp_rules.entities.registry import DocumentError
-from vasp_rules.errors import InputError
 from vasp_rules.pack.loader import PackError
 
 #: exceptions that are not library errors: a click usage error, the service's own response

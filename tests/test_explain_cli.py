@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner, Result
 from support.explain import application, explain_pack, pack_dir
 
-from vasp_rules.explain.cli import explain, whatif
+from vasp_rules.cli.explain import explain, whatif
 
 
 def _write(tmp_path: Path, doc: Any, name: str = "doc.json") -> str:

@@ -18,10 +18,10 @@ from support.explain import (
 )
 
 from vasp_rules import Decision, parse_document
-from vasp_rules.docpath import edited, parse_path
+from vasp_rules.core.docpath import edited, parse_path
 from vasp_rules.explain import explain
 from vasp_rules.explain.counterfactual import Verifier, amount_for
-from vasp_rules.explain.trace import Suggestion
+from vasp_rules.model.explanation import Suggestion
 
 
 def _suggestion(decision: Decision, rule_id: str) -> Suggestion:

@@ -22,11 +22,11 @@ from strategies import documents
 from support.explain import check_tree, document_value, explain_pack, nodes, same_value
 
 from vasp_rules import Decision, Outcome, RulePack, parse_document
-from vasp_rules.decision import SEVERITY
 from vasp_rules.explain import explain
 from vasp_rules.explain.fmt import jsonable
-from vasp_rules.explain.trace import ParamRead
 from vasp_rules.explain.whatif import apply_assignments, parse_assignment
+from vasp_rules.model.decision import SEVERITY
+from vasp_rules.model.explanation import ParamRead
 
 KINDS = ["licence_application", "customer", "amnesty_declaration", "transfer"]
 DATES = st.sampled_from([date(2025, 6, 1), date(2026, 6, 1), date(2031, 1, 15)])

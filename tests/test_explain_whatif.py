@@ -8,7 +8,7 @@ import pytest
 from support.explain import AS_OF, application, explain_pack
 
 from vasp_rules import DocumentError
-from vasp_rules.docpath import PathError, format_path, get_at, parse_path, set_at
+from vasp_rules.core.docpath import PathError, format_path, get_at, parse_path, set_at
 from vasp_rules.explain.whatif import (
     WhatIfError,
     apply_assignments,

@@ -20,7 +20,7 @@ from support.explain import (
 from vasp_rules import Decision, parse_document
 from vasp_rules.explain import explain
 from vasp_rules.explain.api import ExplainError
-from vasp_rules.explain.trace import RuleTrace
+from vasp_rules.model.explanation import RuleTrace
 
 
 def _trace(decision: Decision, rule_id: str) -> RuleTrace:

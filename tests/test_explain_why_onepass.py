@@ -30,13 +30,13 @@ from support.why_oracle import PerSubtreeTracer
 
 from vasp_rules import RulePack
 from vasp_rules.compiler.compile import CompiledPack
-from vasp_rules.engine.evaluate import Item, batch_view, context_for
-from vasp_rules.engine.reference import Context, Evaluator, Result
 from vasp_rules.explain import why
 from vasp_rules.explain.api import make_item
 from vasp_rules.explain.why import Tracer
+from vasp_rules.interp.reference import Context, Evaluator, Result
 from vasp_rules.lang.ast import Expr, Quantifier
 from vasp_rules.lang.values import Scope
+from vasp_rules.runtime.evaluate import Item, batch_view, context_for
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 KINDS = ["licence_application", "customer", "amnesty_declaration", "transfer"]

@@ -22,15 +22,15 @@ from support.packs import pack
 
 from vasp_rules import RulePack
 from vasp_rules.compiler.codegen import Env
-from vasp_rules.engine.evaluate import (
+from vasp_rules.interp.reference import Evaluator
+from vasp_rules.lang.values import money_to_paisa
+from vasp_rules.runtime.evaluate import (
     batch_view,
     context_for,
     finding_for,
     reference_finding_for,
 )
-from vasp_rules.engine.reference import Evaluator
-from vasp_rules.lang.values import money_to_paisa
-from vasp_rules.rulepack import _item
+from vasp_rules.runtime.rulepack import _item
 
 HERE = Path(__file__).resolve().parent
 PACKS = {"pk": ALL_PACKS["pk"], "constructs": ALL_PACKS["constructs"]}
@@ -114,7 +114,7 @@ def test_money_without_a_reference_rate_is_still_present() -> None:
 def test_a_shared_session_matches_each_fact_as_if_alone(docs: list[dict], as_of: date) -> None:
     """Isolation inside one durable-rules session: the rules each fact fires among others
     are exactly those it fires in a session of its own."""
-    from vasp_rules.engine.evaluate import project
+    from vasp_rules.runtime.evaluate import project
 
     compiled = pack("pk").compiled(as_of)
     matcher = compiled.matcher()
@@ -133,7 +133,7 @@ def test_trusted_models_equal_validated_ones() -> None:
     with the same JSON, as validated ones."""
     import json
 
-    from vasp_rules.decision import Decision
+    from vasp_rules.model.decision import Decision
 
     doc = json.loads((HERE.parent / "examples" / "licence_application.json").read_text())
     decision = pack("pk").evaluate(doc, date(2026, 6, 1))

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from vasp_rules.compiler.codegen import NOT_DOCUMENT
 from vasp_rules.compiler.compile import Later, _renderer
-from vasp_rules.engine.reference import from_document
+from vasp_rules.interp.reference import from_document
 from vasp_rules.lang.values import UNKNOWN, format_value
 
 TYPE_NAMES = ["", "string", "money", "date", "datetime", "list:string", "list:money", "list:date"]

@@ -1,5 +1,5 @@
 """Issue 11, findings 1, 2, 4-8: every bad input is one clear error, quickly; never a traceback,
-a hang or a silent choice. Limits are those of vasp_rules.limits."""
+a hang or a silent choice. Limits are those of vasp_rules.core.limits."""
 
 from __future__ import annotations
 
@@ -16,11 +16,11 @@ from conftest import AS_OF, EXAMPLES, PK, example, make_pack, rule_yaml
 
 from vasp_rules import DocumentError, RulePack
 from vasp_rules.cli import main
-from vasp_rules.docfiles import InputFileError, read_document_file
+from vasp_rules.core.docfiles import InputFileError, read_document_file
+from vasp_rules.core.limits import MAX_DEPTH, LimitError, check_yaml_text, load_json
 from vasp_rules.explain.whatif import WhatIfError, parse_value
-from vasp_rules.limits import MAX_DEPTH, LimitError, check_yaml_text, load_json
 from vasp_rules.pack.loader import PackError, load_pack
-from vasp_rules.scenarios import ScenarioError, load_cases
+from vasp_rules.testing.scenarios import ScenarioError, load_cases
 
 DEEP = 100_000
 

@@ -15,9 +15,9 @@ import pytest
 from conftest import PK, example
 
 from vasp_rules import RulePack
-from vasp_rules import rulepack as rulepack_module
 from vasp_rules.compiler.compile import CompiledPack
 from vasp_rules.engine.durable_backend import EngineError
+from vasp_rules.runtime import rulepack as rulepack_module
 
 KINDS = ["customer", "transfer", "licence_application", "amnesty_declaration"]
 # 100 dates over three years, so rules come into and out of force between them

@@ -40,10 +40,10 @@ from respellings import (
 )
 
 from vasp_rules import RulePack
-from vasp_rules.decision import Decision
 from vasp_rules.entities.amnesty import AssetHolding
 from vasp_rules.entities.identity import address_problem, canonical_address, check_name
 from vasp_rules.entities.registry import DocumentError, parse_document
+from vasp_rules.model.decision import Decision
 
 PK = RulePack.load("pk")
 #: hypothesis examples per property (VASP_RULES_FUZZ=1 for a long run)

@@ -12,7 +12,7 @@ from click.testing import CliRunner, Result
 from conftest import EXAMPLES
 
 from vasp_rules.cli import main
-from vasp_rules.docfiles import InputFileError, read_document_file, read_json_line
+from vasp_rules.core.docfiles import InputFileError, read_document_file, read_json_line
 
 CUSTOMER = json.loads((EXAMPLES / "customer.json").read_text())
 TRANSFER = json.loads((EXAMPLES / "transfer.json").read_text())

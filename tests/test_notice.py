@@ -17,7 +17,7 @@ from vasp_rules import RulePack
 from vasp_rules.audit import DecisionLog, record_decisions
 from vasp_rules.audit.replay import replay
 from vasp_rules.cli import main
-from vasp_rules.decision import CONFIDENCE_TAGS, Decision, make_notice, notice
+from vasp_rules.model.decision import CONFIDENCE_TAGS, Decision, make_notice, notice
 from vasp_rules.scale.wire import decode, encode
 
 AS_OF = date(2026, 3, 2)

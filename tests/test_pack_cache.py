@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from vasp_rules import RulePack
-from vasp_rules.catalogue import render_catalogue
+from vasp_rules.cli.catalogue import render_catalogue
 from vasp_rules.pack import cache
 from vasp_rules.pack.loader import PackError, load_pack, pack_sha256
 

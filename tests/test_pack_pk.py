@@ -19,7 +19,7 @@ from vasp_rules.compiler.compile import compile_pack
 from vasp_rules.entities.ivms101 import parse_ivms101
 from vasp_rules.lang.ast import Literal, walk
 from vasp_rules.pack.params import value_on
-from vasp_rules.scenarios import Coverage, PackCache, discover, load_cases, run_case
+from vasp_rules.testing.scenarios import Coverage, PackCache, discover, load_cases, run_case
 
 SCENARIOS = ROOT / "tests" / "scenarios"
 # A copy of the project's shared rule catalogue (shared/domain/CATALOGUE.md, outside this

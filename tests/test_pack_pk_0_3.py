@@ -11,9 +11,9 @@ from conftest import EXAMPLES, example
 
 from vasp_rules import RulePack
 from vasp_rules.cli import main
-from vasp_rules.decision import CONFIDENCE_TAGS
 from vasp_rules.entities.common import canonical_address
 from vasp_rules.explain.render import render_html, render_markdown, render_text
+from vasp_rules.model.decision import CONFIDENCE_TAGS
 
 
 def _finding(pk: RulePack, doc: dict, day: date, rule_id: str):  # type: ignore[no-untyped-def]

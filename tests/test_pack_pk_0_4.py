@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vasp_rules import RulePack
-from vasp_rules.decision import Finding
+from vasp_rules.model.decision import Finding
 
 
 def _finding(pk: RulePack, doc: dict[str, Any], day: date, rule_id: str) -> Finding:

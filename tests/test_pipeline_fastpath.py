@@ -13,7 +13,7 @@ import pytest
 from conftest import AS_OF, example
 
 from vasp_rules import RulePack
-from vasp_rules.canonical import _typed, document_sha256
+from vasp_rules.core.canonical import _typed, document_sha256
 from vasp_rules.engine.durable_backend import Matcher, MatchRule, session_json
 from vasp_rules.entities.registry import parse_document
 from vasp_rules.entities.transfer import Transfer

@@ -19,8 +19,9 @@ def test_no_clock_environment_or_network_outside_the_audit_log() -> None:
     offenders = []
     for path in sorted((ROOT / "vasp_rules").rglob("*.py")):
         rel = path.relative_to(ROOT).as_posix()
-        if rel.startswith(("vasp_rules/audit/", "vasp_rules/service/")) or rel == (
-            "vasp_rules/pack/cache.py"
+        if rel.startswith(("vasp_rules/audit/", "vasp_rules/service/")) or rel in (
+            "vasp_rules/pack/cache.py",
+            "vasp_rules/cli/serve.py",  # starts the service's workers: their configuration
         ):
             continue
         for number, line in enumerate(path.read_text().splitlines(), 1):

@@ -11,7 +11,7 @@ from addresses import address
 from conftest import EXAMPLES, ROOT
 
 from vasp_rules.entities.identity import network_of_chain
-from vasp_rules.scenarios import Coverage, PackCache, ScenarioError, load_cases, run_case
+from vasp_rules.testing.scenarios import Coverage, PackCache, ScenarioError, load_cases, run_case
 
 PK = ROOT / "rules" / "pk"
 

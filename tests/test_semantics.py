@@ -1,5 +1,5 @@
 """The one definition of the language's semantics (vasp_rules.lang.semantics), and the Z3
-encoder (vasp_rules.analysis.symbolic) checked against it exhaustively.
+encoder (vasp_rules.solver.symbolic) checked against it exhaustively.
 
 The encoder cannot call Python functions, so these tests feed it every combination of true,
 false and unknown operands (and small lists of items) and compare what its formulas say with
@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 import z3
 
-from vasp_rules.analysis.symbolic import Encoder, SymDoc, V
 from vasp_rules.lang import semantics
 from vasp_rules.lang.ast import Binary, Call, Expr, ListLiteral, Path, Quantifier, Unary
 from vasp_rules.lang.dates import DATE_MAX, DATE_MIN, Duration
@@ -31,6 +30,7 @@ from vasp_rules.lang.semantics import (
     skips_unknown_where,
 )
 from vasp_rules.lang.values import UNKNOWN
+from vasp_rules.solver.symbolic import Encoder, SymDoc, V
 
 T, F, U = True, False, UNKNOWN
 TRUTH = (T, F, U)

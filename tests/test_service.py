@@ -589,7 +589,7 @@ def test_the_command_line_works_without_the_service_extra() -> None:
 def test_several_packs_are_chosen_by_name_and_names_must_differ(tmp_path: Path) -> None:
     import shutil
 
-    from vasp_rules.errors import InputError
+    from vasp_rules.core.errors import InputError
     from vasp_rules.service import ServiceConfig, create_app
 
     other = tmp_path / "pk-next"

@@ -14,7 +14,8 @@ import pytest
 from asgi_support import asgi_request as call
 from conftest import AS_OF, example
 
-from vasp_rules import RulePack, rulepack
+from vasp_rules import RulePack
+from vasp_rules.runtime import rulepack
 from vasp_rules.service import ServiceConfig, create_app
 
 SLOW = 0.6  # seconds a compilation takes in these tests

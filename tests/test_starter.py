@@ -14,8 +14,8 @@ from click.testing import CliRunner, Result
 from conftest import EXAMPLES, ROOT
 
 from vasp_rules import RulePack
-from vasp_rules import starter as starter_module
 from vasp_rules.cli import main
+from vasp_rules.cli import starter as starter_module
 from vasp_rules.entities.registry import KINDS
 
 

@@ -23,12 +23,12 @@ from support.batches import (
 )
 
 from vasp_rules import RulePack
-from vasp_rules.engine.evaluate import batch_view
-from vasp_rules.engine.keyed import components
+from vasp_rules.interp.keyed import components
 from vasp_rules.lang.checker import Checker, TypeCheckError
 from vasp_rules.lang.parser import parse_condition
 from vasp_rules.lang.types import STRING, Type, list_of
-from vasp_rules.rulepack import _item
+from vasp_rules.runtime.evaluate import batch_view
+from vasp_rules.runtime.rulepack import _item
 
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = date(2026, 6, 1)
@@ -112,7 +112,7 @@ def _linked_pairs(docs: list[dict], keyed: bool) -> set[tuple[str, str]]:
     compiled = pack("pk").compiled(AS_OF)
     items = [_item(d, i) for i, d in enumerate(docs)]
     view = batch_view(items, keyed=keyed)
-    from vasp_rules.engine.evaluate import context_for
+    from vasp_rules.runtime.evaluate import context_for
 
     out = set()
     for a in items:
@@ -234,7 +234,7 @@ def test_checker_refuses_misused_linked(condition: str, message: str) -> None:
 
 
 def test_catalogue_says_what_linked_means() -> None:
-    from vasp_rules.catalogue import render_catalogue
+    from vasp_rules.cli.catalogue import render_catalogue
 
     text = render_catalogue(pack("pk"))
     assert (

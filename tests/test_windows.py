@@ -24,9 +24,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from vasp_rules import RulePack
-from vasp_rules.engine.evaluate import Item, batch_view
 from vasp_rules.lang.values import money_to_paisa
-from vasp_rules.rulepack import _item
+from vasp_rules.runtime.evaluate import Item, batch_view
+from vasp_rules.runtime.rulepack import _item
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = json.loads((ROOT / "examples" / "transfer.json").read_text())

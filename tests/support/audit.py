@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from vasp_rules.decision import (
+from vasp_rules.model.decision import (
     Citation,
     Decision,
     EngineRef,

@@ -21,8 +21,8 @@ from strategies import documents
 from support.packs import PACKS as ALL_PACKS
 from support.packs import pack
 from vasp_rules import RulePack
-from vasp_rules.engine.evaluate import Item, batch_view
-from vasp_rules.rulepack import _item
+from vasp_rules.runtime.evaluate import Item, batch_view
+from vasp_rules.runtime.rulepack import _item
 from vasp_rules.scale.chunks import Invalid, evaluate_chunked
 
 HERE = Path(__file__).resolve().parent.parent
@@ -126,8 +126,8 @@ def compiled_equals_reference(docs: list[dict], as_of: date) -> None:
     code in recording mode), equals the reference interpreter's, byte for byte, facts
     read from other documents (`batch.transfer[...]`) included."""
     from vasp_rules.compiler.codegen import Env
-    from vasp_rules.engine.evaluate import context_for, finding_for, reference_finding_for
-    from vasp_rules.engine.reference import Evaluator
+    from vasp_rules.interp.reference import Evaluator
+    from vasp_rules.runtime.evaluate import context_for, finding_for, reference_finding_for
 
     items = [_item(d, i) for i, d in enumerate(docs)]
     for name in PACKS:

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from vasp_rules import RulePack
-from vasp_rules.docpath import get_at, parse_path
-from vasp_rules.explain.trace import TraceNode
+from vasp_rules.core.docpath import get_at, parse_path
+from vasp_rules.model.explanation import TraceNode
 
 AS_OF = date(2026, 6, 1)
 
@@ -510,7 +510,7 @@ def declaration(**changes: Any) -> dict[str, Any]:
 
 
 def _changed(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
-    from vasp_rules.docpath import set_at
+    from vasp_rules.core.docpath import set_at
 
     doc = copy.deepcopy(base)
     for path, value in changes.items():

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from vasp_rules.engine.reference import Evaluator, Result
 from vasp_rules.explain.why import Tracer
+from vasp_rules.interp.reference import Evaluator, Result
 from vasp_rules.lang.ast import Expr
 from vasp_rules.lang.values import Scope
 

@@ -17,9 +17,9 @@ from typing import Any
 import z3
 
 from ..compiler.compile import CompiledPack
-from ..decision import SEVERITY, Outcome
+from ..model.decision import SEVERITY, Outcome
 from ..pack.loader import LoadedPack
-from .symbolic import DEFAULT_BOUND, FALSE, Encoder, RuleModel, SymDoc, rule_model
+from ..solver.symbolic import DEFAULT_BOUND, FALSE, Encoder, RuleModel, SymDoc, rule_model
 
 #: Solver time limit per question (milliseconds); a question it cannot answer in time makes the
 #: rule "unknown" (for dead/always) or is simply not claimed (for redundancy).

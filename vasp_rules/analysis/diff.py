@@ -18,10 +18,10 @@ from typing import Any
 
 import z3
 
-from ..decision import Decision
 from ..entities.registry import ID_FIELD, DocumentError, parse_document
-from ..rulepack import RulePack
-from .symbolic import (
+from ..model.decision import Decision
+from ..runtime.rulepack import RulePack
+from ..solver.symbolic import (
     DEFAULT_BOUND,
     FALSE,
     Encoder,

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..decision import SEVERITY, Outcome, notice
-from ..docfiles import InputFileError, json_line_document
+from ..core.docfiles import InputFileError, json_line_document
+from ..core.errors import InputError
+from ..core.jsonlines import numbered_lines
 from ..entities.registry import DocumentError
-from ..errors import InputError
-from ..jsonlines import numbered_lines
+from ..model.decision import SEVERITY, Outcome, notice
 from .diff import Side
 
 EXAMPLES = 5
@@ -89,7 +89,7 @@ def _example(table: dict[Any, list[str]], key: Any, doc_id: str) -> None:
 
 def read_population(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, document) for each non-blank line of a JSON Lines file
-    (vasp_rules.jsonlines: the stream's line rules, the documents' number and size limits)."""
+    (vasp_rules.core.jsonlines: the stream's line rules, the documents' number and size limits)."""
     with path.open("rb") as handle:
         for number, _offset, line in numbered_lines(handle):
             try:

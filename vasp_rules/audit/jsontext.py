@@ -14,7 +14,7 @@ import math
 from decimal import Decimal
 from typing import Any
 
-from vasp_rules.limits import refuse_json_constant
+from vasp_rules.core.limits import refuse_json_constant
 
 __all__ = ["dumps_exact", "identical", "loads_exact"]
 

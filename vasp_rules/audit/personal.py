@@ -64,7 +64,7 @@ from vasp_rules.audit.personal_fields import (
     nadra_digits,
     node_at,
 )
-from vasp_rules.docpath import PathError, format_path, parse_path
+from vasp_rules.core.docpath import PathError, format_path, parse_path
 from vasp_rules.entities.common import is_blank
 from vasp_rules.entities.identity import canonical_address
 

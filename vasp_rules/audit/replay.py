@@ -8,7 +8,6 @@ again, and compares the canonical JSON of the new decision with the recorded one
 from __future__ import annotations
 
 import difflib
-import importlib
 import json
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
@@ -28,7 +27,7 @@ from vasp_rules.audit.log import (
     check_pack_path,
 )
 from vasp_rules.audit.sealing import OpenedRecord, readable
-from vasp_rules.decision import Decision
+from vasp_rules.model.decision import Decision
 
 
 class EvaluatingPack(Protocol):
@@ -120,13 +119,10 @@ def _readable(log: DecisionLog, record: Record) -> OpenedRecord:
 
 
 def default_pack_loader() -> PackLoader:
-    """``vasp_rules.pack.RulePack.load``, imported when needed."""
-    try:
-        module = importlib.import_module("vasp_rules.pack")
-    except ImportError as exc:
-        raise AuditError(f"the rule engine (vasp_rules.pack) is not available: {exc}") from None
-    loader: PackLoader = module.RulePack.load
-    return loader
+    """``RulePack.load``, imported when needed (loading a pack is the runtime's work)."""
+    from ..runtime.rulepack import RulePack
+
+    return RulePack.load
 
 
 def replay(log: DecisionLog, seq: int, loader: PackLoader | None = None) -> ReplayResult:

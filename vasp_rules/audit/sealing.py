@@ -24,9 +24,12 @@ from vasp_rules.audit.keystore import (
     unseal,
 )
 from vasp_rules.audit.log.errors import AuditError
-from vasp_rules.audit.log.records import Prepared
-from vasp_rules.canonical import canonical_json, pretty_json
-from vasp_rules.decision import Decision
+from vasp_rules.core.canonical import canonical_json, pretty_json
+from vasp_rules.model.decision import Decision
+
+#: A decision ready to append: the decision, the decision JSON and input JSON to store (redacted
+#: when it holds personal data) and its ``sealed`` column (None when there is nothing sealed).
+Prepared = tuple[Decision, str, str, str | None]
 
 
 @dataclass(frozen=True)

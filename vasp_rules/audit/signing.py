@@ -36,7 +36,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from vasp_rules.audit.files import create_private
 from vasp_rules.audit.log.errors import AuditError
 from vasp_rules.audit.log.records import Head, Record
-from vasp_rules.canonical import canonical_bytes
+from vasp_rules.core.canonical import canonical_bytes
 
 __all__ = [
     "HEAD_DOMAIN",

@@ -19,8 +19,8 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from ..limits import LimitError, check_yaml_text
-from ..pack.yamlio import YamlError
+from ..core.limits import LimitError, check_yaml_text
+from ..core.yamlio import YamlError
 
 #: A line longer than this is never folded (ruamel would re-wrap plain scalars past its width).
 _NO_WRAP = 1 << 20

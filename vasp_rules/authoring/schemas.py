@@ -16,8 +16,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .. import __version__
-from ..decision import Outcome
+from ..core.version import __version__
+from ..model.decision import Outcome
 from ..pack.schema import Manifest, ParamFile, RuleFile
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"

@@ -1,1 +1,2 @@
-"""Stage 2: specialising checked rules for a date and lowering them to matcher patterns."""
+"""Specialising a checked pack for a date: folding parameters, lowering conditions to
+durable-rules patterns, generating Python for projection and findings (docs/architecture.md)."""

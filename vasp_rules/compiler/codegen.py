@@ -13,7 +13,7 @@ is a local computed on first use (once per document); one that reads a batch doc
 is kept per batch view and document (TR-10's window re-reads the same transfers for every
 outer one); one that reads the evaluating document and one batch document is kept per
 document and batch document. Each gives the value the reference interpreter
-(`engine.reference.Evaluator`) gives, which the agreement tests check.
+(`interp.reference.Evaluator`) gives, which the agreement tests check.
 
 Batch look-ups (`x in batch.KIND.path`, `linked`, paths from `batch` or `as_of`) are the
 reference interpreter's own (`Env.reference`); a quantifier over the batch takes its documents
@@ -36,7 +36,7 @@ from decimal import Decimal
 from types import CodeType
 from typing import Any
 
-from ..engine.reference import (
+from ..interp.reference import (
     NONE,
     Context,
     Evaluator,
@@ -45,7 +45,7 @@ from ..engine.reference import (
     is_model,
     union,
 )
-from ..engine.windows import QUANTIFIERS, WINDOWED
+from ..interp.windows import QUANTIFIERS, WINDOWED
 from ..lang.ast import (
     Binary,
     Call,

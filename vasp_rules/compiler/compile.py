@@ -13,12 +13,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from ..decision import Citation
 from ..engine.durable_backend import Matcher, MatchRule, accepts, rule_json
 from ..entities.registry import KINDS
 from ..lang.ast import Expr, Path, children
 from ..lang.dates import Calendar, calendar_of
 from ..lang.values import Scope, format_value
+from ..model.decision import Citation
 from ..pack.loader import LoadedPack, LoadedRule, TemplatePart
 from ..pack.params import FX_PARAMETER, ResolvedParam, fx_rates, to_engine, value_on
 from ..pack.schema import ParamValue

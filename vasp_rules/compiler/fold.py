@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from ..engine.reference import Context, Evaluator
+from ..interp.reference import Context, Evaluator
 from ..lang.ast import (
     Binary,
     Call,

@@ -1,1 +1,2 @@
-"""Stage 3: matching (durable-rules, and the reference interpreter) and findings."""
+"""durable-rules behind one module (durable_backend.py), below the compiler that targets it;
+running compiled packs is runtime/evaluate.py (docs/architecture.md)."""

@@ -36,7 +36,7 @@ from typing import Any
 import durable_rules_engine as _engine
 import orjson
 
-from ..errors import VaspRulesError
+from ..core.errors import VaspRulesError
 from ..lang.values import plain_number
 
 RULES_PER_RULESET = 200

@@ -33,6 +33,8 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from vasp_rules.core.limits import unicode_problem
+from vasp_rules.core.plaintext import json_type, shown_value
 from vasp_rules.entities.identity import (
     IGNORABLE,
     Address,
@@ -44,8 +46,6 @@ from vasp_rules.entities.identity import (
     regex_class,
 )
 from vasp_rules.entities.iso import COUNTRIES, CURRENCIES
-from vasp_rules.limits import unicode_problem
-from vasp_rules.plaintext import json_type, shown_value
 
 __all__ = [
     "Address",

@@ -43,10 +43,10 @@ from typing import Any, Literal
 
 import stdnum.lei
 
+from vasp_rules.core.plaintext import json_type, shown_value
 from vasp_rules.entities.iso import COUNTRIES
 from vasp_rules.entities.registry import DocumentError, parse_document
 from vasp_rules.entities.transfer import Transfer
-from vasp_rules.plaintext import json_type, shown_value
 
 __all__ = [
     "INPUT_FORMATS",

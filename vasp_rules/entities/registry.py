@@ -13,14 +13,14 @@ from typing import Any, cast
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from vasp_rules.core.limits import shown
+from vasp_rules.core.plaintext import shown_value
 from vasp_rules.entities.amnesty import AmnestyDeclaration
 from vasp_rules.entities.customer import Customer
 from vasp_rules.entities.licence import LicenceApplication
 from vasp_rules.entities.transfer import Transfer
-from vasp_rules.limits import shown
-from vasp_rules.plaintext import shown_value
 
-from ..errors import VaspRulesError
+from ..core.errors import VaspRulesError
 
 __all__ = [
     "ID_FIELD",

@@ -8,8 +8,9 @@ change in the input for a better outcome (each change verified by re-evaluating)
 `RulePack.evaluate(..., explain=True)` attaches the same explanation (traces of every finding
 and suggestions for every blocking finding) to the decision it returns.
 
-This module imports only the explanation models eagerly: :mod:`vasp_rules.decision` imports
-them, so the engine-side functions are imported when first called.
+The explanation models live in :mod:`vasp_rules.model.explanation` (a Decision carries them)
+and are re-exported here; the functions that evaluate are imported when first called, so that
+importing this package stays cheap.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from .trace import (
+from ..model.explanation import (
     Change,
     Explanation,
     ItemTrace,
@@ -32,9 +33,9 @@ from .trace import (
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from ..decision import Decision
-    from ..engine.evaluate import EngineName
-    from ..rulepack import RulePack
+    from ..model.decision import Decision
+    from ..runtime.evaluate import EngineName
+    from ..runtime.rulepack import RulePack
     from .whatif import WhatIf
 
 

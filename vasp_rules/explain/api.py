@@ -10,18 +10,18 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from ..compiler.compile import CompiledPack, CompiledRule
-from ..decision import Decision, Finding, Outcome
-from ..engine.evaluate import EngineName, Item, context_for
-from ..engine.reference import Context, Evaluator
+from ..core.errors import InputError
 from ..entities.registry import ID_FIELD, KINDS, parse_document
-from ..errors import InputError
+from ..interp.reference import Context, Evaluator
 from ..lang.values import UNKNOWN
+from ..model.decision import Decision, Finding, Outcome
+from ..model.explanation import Explanation, RuleTrace, Suggestion
+from ..runtime.evaluate import EngineName, Item, context_for
 from .counterfactual import Solver, Verifier, is_blocking, suggestion_for
-from .trace import Explanation, RuleTrace, Suggestion
 from .why import Tracer
 
 if TYPE_CHECKING:
-    from ..rulepack import RulePack
+    from ..runtime.rulepack import RulePack
 
 
 class ExplainError(InputError):

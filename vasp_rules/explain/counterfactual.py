@@ -33,11 +33,9 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from ..compiler.compile import CompiledPack, CompiledRule
-from ..decision import SEVERITY, Decision, Finding, Outcome
-from ..docpath import PathError, PathParts, edited, format_path, get_at, parse_path
-from ..engine.evaluate import EngineName, Item, context_for
-from ..engine.reference import Context, Evaluator, Result
+from ..core.docpath import PathError, PathParts, edited, format_path, get_at, parse_path
 from ..entities.registry import ID_FIELD, KINDS, DocumentError, parse_document
+from ..interp.reference import Context, Evaluator, Result
 from ..lang.ast import Binary, Expr, Path, Presence, Quantifier, Unary, children, render
 from ..lang.dates import (
     DATE_MAX,
@@ -50,11 +48,13 @@ from ..lang.dates import (
 )
 from ..lang.types import NUMBER, STRING, Type, model_fields
 from ..lang.values import UNKNOWN, Scope, is_money, money_to_paisa, reference_rate
+from ..model.decision import SEVERITY, Decision, Finding, Outcome
+from ..model.explanation import Change, ChangeKind, Suggestion
+from ..runtime.evaluate import EngineName, Item, context_for
 from .fmt import display_json, item_label, jsonable, money_text
-from .trace import Change, ChangeKind, Suggestion
 
 if TYPE_CHECKING:
-    from ..rulepack import RulePack
+    from ..runtime.rulepack import RulePack
 
 #: Field names whose values are facts of record: no suggestion ever changes them.
 FIXED_FACTS: dict[str, str] = {

@@ -22,10 +22,10 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from ..decision import Decision, Finding, Outcome
-from ..decision import notice as decision_notice
+from ..model.decision import Decision, Finding, Outcome
+from ..model.decision import notice as decision_notice
+from ..model.explanation import ItemTrace, ParamRead, RuleTrace, Suggestion, TraceNode
 from .fmt import display_json
-from .trace import ItemTrace, ParamRead, RuleTrace, Suggestion, TraceNode
 from .whatif import WhatIf
 
 VERDICT_WORD = {"true": "TRUE", "false": "FALSE", "unknown": "UNKNOWN"}

@@ -1,6 +1,6 @@
 """What-if: evaluate a document before and after edits, and report the decision difference.
 
-An assignment is `PATH=VALUE`: PATH as in :mod:`vasp_rules.docpath`
+An assignment is `PATH=VALUE`: PATH as in :mod:`vasp_rules.core.docpath`
 (`firm.people[1].outsourced`), VALUE a JSON value or a YAML scalar or flow collection
 (`false`, `ACTIVE`, `2026-09-30`, `{amount: "150000000", currency: PKR}`); `null` removes the
 field (the fact becomes absent) or the list item; index == length appends.
@@ -10,26 +10,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
 
-from ..decision import Decision, Finding, Outcome
-from ..docpath import PathError, PathParts, edited, parse_path
-from ..engine.evaluate import EngineName
-from ..errors import InputError
-from ..limits import LimitError, check_yaml_text, load_json
+from ..core.docpath import PathError, PathParts, edited, parse_path
+from ..core.valuetext import WhatIfError, parse_value
+from ..model.decision import Decision, Finding, Outcome
+from ..runtime.evaluate import EngineName
 
 if TYPE_CHECKING:
-    from ..rulepack import RulePack
-
-
-class WhatIfError(InputError):
-    """An assignment that cannot be parsed or applied to the document."""
+    from ..runtime.rulepack import RulePack
 
 
 class Assignment(BaseModel):
@@ -98,38 +90,6 @@ class WhatIf(BaseModel):
             if self.before.notice is None
             else self.before.notice.model_dump(mode="json"),
         }
-
-
-def parse_value(text: str) -> Any:
-    """A JSON value, or else a YAML scalar / flow collection, as JSON data (dates as ISO text,
-    decimals as text so they stay exact)."""
-    try:
-        return load_json(text, parse_float=str)
-    except json.JSONDecodeError:
-        pass
-    except (LimitError, ValueError) as exc:
-        raise WhatIfError(f"cannot read value {text[:40]!r}: {exc}") from None
-    yaml = YAML(typ="safe", pure=True)
-    try:
-        check_yaml_text(text)
-        value = yaml.load(text)
-    except LimitError as exc:
-        raise WhatIfError(f"cannot read value {text[:40]!r}: {exc}") from None
-    except YAMLError as exc:
-        raise WhatIfError(f"cannot read value {text[:40]!r}: {exc}") from None
-    return _json_data(value)
-
-
-def _json_data(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, float | Decimal):
-        return str(value)
-    if isinstance(value, Mapping):
-        return {str(k): _json_data(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_json_data(v) for v in value]
-    return value
 
 
 def parse_assignment(text: str) -> Assignment:

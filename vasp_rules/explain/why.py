@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..compiler.compile import CompiledPack, CompiledRule
-from ..engine.reference import Context, Evaluator, Result
+from ..interp.reference import Context, Evaluator, Result
 from ..lang.ast import (
     Binary,
     Call,
@@ -40,9 +40,7 @@ from ..lang.checker import Checker
 from ..lang.semantics import skips_unknown_where
 from ..lang.types import Type
 from ..lang.values import UNKNOWN, Scope
-from ..pack.params import FX_PARAMETER, declared_type
-from .fmt import display_json, format_engine, item_label, jsonable
-from .trace import (
+from ..model.explanation import (
     ItemTrace,
     KeyCondition,
     NodeKind,
@@ -52,6 +50,8 @@ from .trace import (
     TraceNode,
     Verdict,
 )
+from ..pack.params import FX_PARAMETER, declared_type
+from .fmt import display_json, format_engine, item_label, jsonable
 
 _HEAD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 COMPARISONS = frozenset({"==", "!=", "<", "<=", ">", ">="})

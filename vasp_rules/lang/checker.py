@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel
 
-from ..errors import VaspRulesError
+from ..core.errors import VaspRulesError
 from . import regex
 from .ast import (
     Binary,

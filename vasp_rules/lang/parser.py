@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from ..errors import VaspRulesError
+from ..core.errors import VaspRulesError
 from .ast import (
     Binary,
     Call,

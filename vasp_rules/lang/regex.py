@@ -13,7 +13,7 @@ from typing import Any
 
 import re2  # type: ignore[import-untyped]
 
-from ..errors import VaspRulesError
+from ..core.errors import VaspRulesError
 
 #: Memory RE2 may use for one compiled pattern; a pattern needing more is refused at load.
 MAX_PATTERN_MEMORY = 8 << 20

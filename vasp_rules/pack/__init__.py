@@ -1,11 +1,1 @@
-"""Stage 1: reading and checking rule packs (manifest, parameters, rules)."""
-
-from typing import Any
-
-
-def __getattr__(name: str) -> Any:
-    if name == "RulePack":  # re-exported lazily: rulepack imports this package's modules
-        from ..rulepack import RulePack
-
-        return RulePack
-    raise AttributeError(name)
+"""Reading and checking rule packs (manifest, parameters, rules); RulePack is in runtime/."""

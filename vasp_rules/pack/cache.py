@@ -28,16 +28,13 @@ import pickle
 import stat
 import sys
 import threading
-from dataclasses import replace
+from dataclasses import is_dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 import pydantic
 
 from ..lang.ast import Expr, walk
-
-if TYPE_CHECKING:
-    from .loader import LoadedPack
 
 ENV = "VASP_RULES_CACHE"
 _FORMAT = b"vasp-rules checked pack cache 2"
@@ -105,7 +102,7 @@ def _private(where: Path) -> bool:
     return info.st_uid == os.getuid() and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
 
 
-def lookup(root: Path, files: dict[str, bytes], pack_sha256: str) -> LoadedPack | None:
+def lookup(root: Path, files: dict[str, bytes], pack_sha256: str) -> Any:
     """The checked pack for these files from the cache, placed at `root`; None on any miss."""
     where = folder()
     if where is None:
@@ -117,23 +114,23 @@ def lookup(root: Path, files: dict[str, bytes], pack_sha256: str) -> LoadedPack 
         loaded = pickle.loads(data)
     except Exception:  # absent, unreadable, truncated or from another version: parse again
         return None
-    from .loader import LoadedPack
-
-    if not (isinstance(loaded, tuple) and len(loaded) == 2 and isinstance(loaded[0], LoadedPack)):
-        return None
+    if not (isinstance(loaded, tuple) and len(loaded) == 2 and is_dataclass(loaded[0])):
+        return None  # the loader also checks it is a LoadedPack (this module sits below it)
     pack, types = loaded
-    rules = [
-        replace(
-            rule,
-            condition_types={id(node): t for node, t in condition},
-            value_types={
-                name: {id(node): t for node, t in pairs} for name, pairs in values.items()
-            },
-        )
-        for rule, (condition, values) in zip(pack.rules, types, strict=True)
-    ]
-    restored: LoadedPack = replace(pack, root=root, files=files, rules=rules)
-    return restored
+    try:
+        rules = [
+            replace(
+                rule,
+                condition_types={id(node): t for node, t in condition},
+                value_types={
+                    name: {id(node): t for node, t in pairs} for name, pairs in values.items()
+                },
+            )
+            for rule, (condition, values) in zip(pack.rules, types, strict=True)
+        ]
+        return replace(pack, root=root, files=files, rules=rules)
+    except Exception:  # not a checked pack of this version: parse again
+        return None
 
 
 def _by_node(tree: Expr, types: dict[int, str]) -> list[tuple[Expr, str]]:
@@ -141,8 +138,9 @@ def _by_node(tree: Expr, types: dict[int, str]) -> list[tuple[Expr, str]]:
     return [(node, types[id(node)]) for node in walk(tree) if id(node) in types]
 
 
-def store(loaded: LoadedPack, pack_sha256: str) -> None:
-    """Keep a checked pack for the next load (without its files: they are read each time)."""
+def store(loaded: Any, pack_sha256: str) -> None:
+    """Keep a checked pack (a LoadedPack) for the next load (without its files: they are read
+    each time)."""
     where = folder()
     if where is None:
         return

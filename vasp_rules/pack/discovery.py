@@ -24,7 +24,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from .. import __version__
+from ..core.version import __version__
 from .loader import PackError, PackIssue
 
 ENTRY_POINT_GROUP = "vasp_rules.packs"

@@ -16,9 +16,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..canonical import pack_sha256
+from ..core.canonical import pack_sha256
+from ..core.errors import VaspRulesError
+from ..core.limits import MAX_YAML_BYTES
+from ..core.yamlio import YamlError, line_of, parse_yaml, plain, value_line
 from ..entities.registry import KINDS
-from ..errors import VaspRulesError
 from ..lang.ast import Call, Expr, Literal, Param, children, map_children
 from ..lang.ast import Path as PathNode
 from ..lang.ast import Quantifier as QuantifierNode
@@ -26,7 +28,6 @@ from ..lang.checker import Checker, TypeCheckError
 from ..lang.dates import DURATION_LIMITS
 from ..lang.parser import ConditionSyntaxError, parse_condition
 from ..lang.types import BOOL, Type
-from ..limits import MAX_YAML_BYTES
 from . import cache
 from .params import (
     FX_PARAMETER,
@@ -37,7 +38,6 @@ from .params import (
     value_range,
 )
 from .schema import Manifest, ParamFile, ParamSpec, RuleEntry, RuleSpec
-from .yamlio import YamlError, line_of, parse_yaml, plain, value_line
 
 
 @dataclass(frozen=True)
@@ -232,7 +232,7 @@ class _Loader:
         files = self.files = read_files(self.root)
         sha256 = pack_sha256(files)
         cached = cache.lookup(self.root, files, sha256)  # checked before, same files and code
-        if cached is not None:
+        if isinstance(cached, LoadedPack):
             return cached
         manifest = self._manifest()
         params, sources = self._params()

@@ -17,12 +17,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from ..limits import invalid_unicode
-from ..plaintext import iso_date
+from ..core.limits import invalid_unicode
+from ..core.plaintext import iso_date
+from ..core.yamlio import YamlError, parse_yaml, plain
 from .loader import LoadedPack, PackError, PackIssue
 from .params import check_value
 from .schema import ParamSpec, ParamValue
-from .yamlio import YamlError, parse_yaml, plain
 
 OVERRIDE_SOURCE = "override for this run (not the pack's value)"
 

@@ -13,10 +13,10 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from ..core.plaintext import shown_value
 from ..lang.dates import DURATION_LIMITS
 from ..lang.types import BOOL, DATE, INT, MONEY, NUMBER, STRING, Type, list_of
 from ..lang.values import date_to_engine, money_to_paisa
-from ..plaintext import shown_value
 from .schema import ParamSpec, ParamValue, money_value
 
 FX_PARAMETER = "fx_to_pkr"

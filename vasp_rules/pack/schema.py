@@ -11,8 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ..decision import Outcome
-from ..plaintext import shown_value
+from ..core.plaintext import shown_value
+from ..model.decision import Outcome
 
 RULE_ID = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$")
 PARAM_NAME = re.compile(r"^[a-z][a-z0-9_]*$")

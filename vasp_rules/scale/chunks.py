@@ -4,19 +4,39 @@ this process, in pool workers (pool.py) and in Dask tasks (dask.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from ..engine.evaluate import Item, batch_view
-from ..engine.reference import Context
+from pydantic import BaseModel
+
 from ..entities.registry import DocumentError
+from ..interp.reference import Context
+from ..model.decision import Decision
+from ..runtime.evaluate import EngineName, Item, batch_view
 from .groups import DocKeys, Grouping, Neighbours
-from .pool import Job, WorkerPool
 
 if TYPE_CHECKING:
-    from ..rulepack import RulePack
+    from ..runtime.rulepack import RulePack
+
+
+@dataclass(frozen=True, kw_only=True)
+class Job:
+    """One chunk. `docs` are (position, raw document) pairs to decide; `neighbours` are
+    (position, raw document) pairs that the chunk's evaluations may visit but that are decided
+    elsewhere. `phase` is "decide", or "keys" (validate, keep the items, return group keys).
+    Keyword-only: several fields are flags or short strings easy to swap by position."""
+
+    phase: str
+    chunk: int
+    as_of: date
+    docs: list[tuple[int, Any]] | None
+    neighbours: list[tuple[int, Any]]
+    engine: str = "durable"
+    batch: bool = True
+    as_json: bool = True
+    keep: bool = False  # "keys" phase: keep the validated chunk for its "decide" phase
 
 
 @dataclass(frozen=True)
@@ -32,8 +52,8 @@ class Invalid:
 
 def validate(raw: Any, position: int) -> Item | Invalid:
     """Parse one raw document (a JSON Lines line, a mapping or a model) into an item."""
-    from ..docfiles import InputFileError, json_line_document
-    from ..rulepack import _item
+    from ..core.docfiles import InputFileError, json_line_document
+    from ..runtime.rulepack import _item
 
     try:
         if isinstance(raw, str | bytes):
@@ -184,6 +204,35 @@ def evaluate_chunked(
         yield from part
 
 
+def evaluate_in_processes(
+    pack: RulePack,
+    documents: Sequence[Mapping[str, Any] | BaseModel],
+    as_of: date,
+    engine: EngineName,
+    batch: bool,
+    workers: int,
+    on_decision: Callable[[Decision], None] | None = None,
+) -> list[Decision]:
+    """`RulePack.evaluate_many(workers=n)`: chunks decided by the pack's persistent pool of
+    worker processes; each document is validated once, in a worker; each chunk travels with only
+    the documents its batch rules may visit. `on_decision` sees each decision, in order, as its
+    chunk comes back. The first invalid document raises DocumentError, its paths under
+    documents[i]."""
+    raws = [d.model_dump(mode="json") if isinstance(d, BaseModel) else d for d in documents]
+    out: list[Decision] = []
+    for position, result in evaluate_chunked(
+        pack, raws, as_of, engine=engine, batch=batch, workers=workers
+    ):
+        if isinstance(result, Invalid):
+            raise DocumentError(
+                [(f"documents[{position}]" + (f".{p}" if p else ""), m) for p, m in result.errors]
+            )
+        out.append(result)
+        if on_decision is not None:
+            on_decision(result)
+    return out
+
+
 def _runner(pack: RulePack, workers: int) -> Any:
     if workers <= 1:
         kept: dict[int, Any] = {}
@@ -201,4 +250,12 @@ def _runner(pack: RulePack, workers: int) -> Any:
     return remote
 
 
-__all__ = ["Invalid", "WorkerPool", "decide_chunk", "evaluate_chunked", "run_job", "validate"]
+__all__ = [
+    "Invalid",
+    "Job",
+    "decide_chunk",
+    "evaluate_chunked",
+    "evaluate_in_processes",
+    "run_job",
+    "validate",
+]

@@ -2,7 +2,7 @@
 
 Documents are a dask bag (or a dataframe, one row per document); each partition is validated
 and decided in a worker that loads the pack once. When the pack relates documents, a first
-round computes every document's group keys in its partition (compiler/batchplan.py); a
+round computes every document's group keys in its partition (interp/batchplan.py); a
 distributed group-by on those keys (dask bag `foldby`) finds, for each partition, the documents
 of other partitions that its documents may visit; the second round decides each partition
 beside exactly those neighbours. Duplicates spread over different partitions are found as if
@@ -19,13 +19,13 @@ import dask
 import dask.bag as db
 from dask.delayed import Delayed, delayed
 
-from ..limits import LimitError
+from ..core.limits import LimitError
 from .chunks import Invalid, decide_chunk, grouping, relates, validate
 from .groups import DocKeys
 from .stream import Record, StreamError, parse_line, read_lines
 
 if TYPE_CHECKING:
-    from ..rulepack import RulePack
+    from ..runtime.rulepack import RulePack
 
 Ref = tuple[int, int]  # (partition, index in partition): orders like the input
 _PACKS: dict[tuple[str, str], Any] = {}
@@ -34,7 +34,7 @@ Source = tuple[str, dict[str, Any]]  # a pack folder and its parameter overrides
 
 def _pack(source: Source, sha256: str) -> RulePack:
     """The pack in this worker process, loaded once (with the caller's parameter overrides)."""
-    from ..rulepack import RulePack
+    from ..runtime.rulepack import RulePack
 
     root, overrides = source
     key = (root, sha256)
@@ -91,7 +91,7 @@ def _linked_pairs(links: list[tuple[Any, ...]]) -> list[tuple[int, Ref]]:
     """(partition, document) pairs for transitive links (`linked(...)`): each partition needs
     the other partitions' documents of its documents' components. Components are joined here,
     by union-find over the link records (key, document), near-linear in their number."""
-    from ..engine.keyed import components
+    from ..interp.keyed import components
 
     refs = sorted({rec[2] for rec in links})
     number = {ref: i for i, ref in enumerate(refs)}

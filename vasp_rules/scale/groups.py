@@ -1,5 +1,5 @@
 """Cross-document facts for splitting a batch: which documents a document's evaluation can
-visit, from the pack's keyed batch plan (compiler/batchplan.py), computed in one pass.
+visit, from the pack's keyed batch plan (interp/batchplan.py), computed in one pass.
 
 Each keyed access groups documents by key values (a wallet, an originator and direction):
 a document visits only documents sharing one of its own key values, plus documents whose key is
@@ -20,11 +20,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..compiler.batchplan import Access, BatchPlan
-from ..engine.evaluate import Item
-from ..engine.keyed import hashable
-from ..engine.reference import Context, Evaluator
+from ..interp.batchplan import Access, BatchPlan
+from ..interp.keyed import hashable
+from ..interp.reference import Context, Evaluator
 from ..lang.values import UNKNOWN, Scope
+from ..runtime.evaluate import Item
 
 #: key of one document for one access: (access number, key value)
 GroupKey = tuple[int, Any]

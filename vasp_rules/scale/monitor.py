@@ -30,16 +30,16 @@ from datetime import date, datetime, timedelta
 from heapq import heappop, heappush
 from typing import TYPE_CHECKING, Any
 
-from ..canonical import canonical_json
-from ..decision import Decision
-from ..docfiles import InputFileError, json_line_document
-from ..engine.evaluate import Item
+from ..core.canonical import canonical_json
+from ..core.docfiles import InputFileError, json_line_document
+from ..model.decision import Decision
+from ..runtime.evaluate import Item
 from .chunks import Invalid, decide_chunk, grouping, validate
 from .groups import DocKeys, Grouping, Neighbours
 from .stream import parse_line
 
 if TYPE_CHECKING:
-    from ..rulepack import RulePack
+    from ..runtime.rulepack import RulePack
 
 WINDOW = timedelta(hours=24)
 LATENESS = timedelta(minutes=60)

@@ -19,39 +19,20 @@ import queue
 import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from datetime import date
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
+from .chunks import Job, run_job
 from .wire import decode, encode
 
 if TYPE_CHECKING:
-    from ..rulepack import RulePack
+    from ..runtime.rulepack import RulePack
 
 DIED = (
     "a worker process died before finishing. With workers > 1 the calling script is imported "
     "again in each worker: put its top-level code under `if __name__ == '__main__':` (or use "
     "workers=1)"
 )
-
-
-@dataclass(frozen=True, kw_only=True)
-class Job:
-    """One chunk. `docs` are (position, raw document) pairs to decide; `neighbours` are
-    (position, raw document) pairs that the chunk's evaluations may visit but that are decided
-    elsewhere. `phase` is "decide", or "keys" (validate, keep the items, return group keys).
-    Keyword-only: several fields are flags or short strings easy to swap by position."""
-
-    phase: str
-    chunk: int
-    as_of: date
-    docs: list[tuple[int, Any]] | None
-    neighbours: list[tuple[int, Any]]
-    engine: str = "durable"
-    batch: bool = True
-    as_json: bool = True
-    keep: bool = False  # "keys" phase: keep the validated chunk for its "decide" phase
 
 
 class WorkerPool:
@@ -181,7 +162,7 @@ def _answer(conn: Connection) -> tuple[bool, Any]:
 
 def _serve(conn: Connection, root: str, overrides: dict[str, Any], sha256: str) -> None:
     """A worker's loop: load the pack once, then answer jobs until told to stop."""
-    from ..rulepack import RulePack
+    from ..runtime.rulepack import RulePack
 
     try:
         pack = RulePack.load(root, overrides=overrides)
@@ -200,8 +181,6 @@ def _serve(conn: Connection, root: str, overrides: dict[str, Any], sha256: str) 
         if job is None:
             return
         try:
-            from .chunks import run_job
-
             conn.send(("ok", encode(run_job(pack, job, kept))))
         except Exception as exc:
             conn.send(("error", f"{type(exc).__name__}: {exc}"))

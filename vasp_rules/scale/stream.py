@@ -6,7 +6,7 @@ naming its line number. Memory stays flat: at most a few chunks are in flight.
 
 When the pack relates documents (batch rules in force), every document must be read before any
 can be decided: a first pass reads the input once (copying a pipe to a temporary file), validates
-each document and records its group keys (compiler/batchplan.py) in a temporary SQLite file; the
+each document and records its group keys (interp/batchplan.py) in a temporary SQLite file; the
 second pass decides chunk after chunk, each beside the neighbours its batch rules may visit, read
 back by file offset. Memory stays flat in both passes; only documents with no usable key, which
 every document may visit, are held in memory.
@@ -27,15 +27,14 @@ from datetime import date
 from decimal import Decimal
 from typing import IO, TYPE_CHECKING, Any
 
-from ..errors import VaspRulesError
-from ..jsonlines import numbered_lines
-from ..limits import load_json
-from .chunks import Invalid, relates, run_job
+from ..core.errors import VaspRulesError
+from ..core.jsonlines import numbered_lines
+from ..core.limits import load_json
+from .chunks import Invalid, Job, relates, run_job
 from .groups import DocKeys
-from .pool import Job
 
 if TYPE_CHECKING:
-    from ..rulepack import RulePack
+    from ..runtime.rulepack import RulePack
 
 CHUNK = 500
 
@@ -109,14 +108,14 @@ class Summary:
 
 
 def read_lines(source: IO[bytes]) -> Iterator[tuple[int, bytes]]:
-    """(line number, text) of each non-blank line, read lazily (vasp_rules.jsonlines)."""
+    """(line number, text) of each non-blank line, read lazily (vasp_rules.core.jsonlines)."""
     for number, _offset, line in numbered_lines(source):
         yield number, line
 
 
 def parse_line(text: bytes | str) -> Any:
     """One JSON Lines document (numbers read as exact decimals, as from .json files), within
-    the input limits (nesting, duplicate keys: vasp_rules.limits)."""
+    the input limits (nesting, duplicate keys: vasp_rules.core.limits)."""
     return load_json(text.decode("utf-8") if isinstance(text, bytes) else text, parse_float=Decimal)
 
 

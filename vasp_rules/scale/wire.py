@@ -14,8 +14,8 @@ from __future__ import annotations
 import gc
 from typing import Any
 
-from ..decision import Citation, Decision, Finding, Outcome
-from ..engine.evaluate import trusted
+from ..model.decision import Citation, Decision, Finding, Outcome
+from ..runtime.evaluate import trusted
 
 _TAG = "decisions/3"  # 2: with the notice reference; 3: with the persons of joint accounts
 _OUTCOMES = {o.value: o for o in Outcome}

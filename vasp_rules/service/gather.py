@@ -15,9 +15,9 @@ import asyncio
 from datetime import date
 from typing import Any
 
-from ..decision import Decision
 from ..entities.registry import DocumentError
-from ..rulepack import RulePack
+from ..model.decision import Decision
+from ..runtime.rulepack import RulePack
 
 #: documents decided in one turn of the loop at most (the rest wait for the next turn), so that
 #: a burst does not hold the loop much longer than its requests one after another would

@@ -11,7 +11,7 @@ from typing import Any
 from ..pack.loader import LoadedRule
 from ..pack.params import value_on
 from ..pack.schema import ParamSpec
-from ..rulepack import RulePack
+from ..runtime.rulepack import RulePack
 
 
 def rule_details(pack: RulePack) -> list[dict[str, Any]]:

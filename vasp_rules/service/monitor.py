@@ -6,8 +6,8 @@ from __future__ import annotations
 import itertools
 import json
 import threading
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio.to_thread
 from starlette.requests import Request
@@ -16,9 +16,41 @@ from starlette.responses import Response
 from ..audit.jsontext import dumps_exact
 from ..scale.chunks import Invalid, validate
 from ..scale.monitor import BadLine, Decided, Event, GroupAlert, Late, Monitor
+from .reading import Handler, document_list, query_date, read_json
 
 if TYPE_CHECKING:
-    from .app import Handler, Service
+    from ..audit import RunRecorded
+    from ..model.decision import Decision
+    from ..runtime.rulepack import RulePack
+
+
+class _Config(Protocol):
+    @property
+    def max_body_bytes(self) -> int: ...
+    @property
+    def max_batch(self) -> int: ...
+    @property
+    def log_path(self) -> str | None: ...
+
+
+class Service(Protocol):
+    """What the endpoint needs of app.Service (app.py imports this module)."""
+
+    @property
+    def packs(self) -> Mapping[str, RulePack]: ...
+    @property
+    def config(self) -> _Config: ...
+
+    def pack(self, request: Request) -> RulePack: ...
+
+    def record(
+        self,
+        pack: RulePack,
+        decisions: Sequence[Decision],
+        documents: Sequence[Any],
+        batch: bool,
+        request_id: str,
+    ) -> tuple[RunRecorded, str]: ...
 
 
 class _Monitors:
@@ -44,7 +76,6 @@ def monitor_handler(service: Service) -> Handler:
     """The endpoint: a body of one transfer (or a list, in arrival order); the answer lists,
     for each, its arrival number in this monitor and its decision with any group alerts it
     raised, or `late`. Invalid documents are refused (422) before any is taken in."""
-    from .app import document_list, query_date, read_json
     from .problems import ApiError
 
     monitors = _Monitors()

@@ -7,9 +7,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from .. import __version__
-from ..decision import Decision, Notice
+from ..core.version import __version__
 from ..entities.registry import KINDS, add_schema_limits
+from ..model.decision import Decision, Notice
 from . import problems
 from .problems import MEDIA_TYPE
 

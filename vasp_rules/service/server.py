@@ -16,12 +16,19 @@ import os
 from typing import Any
 
 import h11
+import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 READ_TIMEOUT_ENV = "VASP_RULES_READ_TIMEOUT"
 DEFAULT_READ_TIMEOUT = 30.0
 
 log = logging.getLogger("vasp_rules.service")
+
+
+def run(app: Any, **options: Any) -> None:
+    """Serve `app` (an ASGI app, or a factory's import path) on uvicorn until stopped: the
+    service owns uvicorn, `vasp-rules serve` asks here."""
+    uvicorn.run(app, **options)
 
 
 class _ReadDeadline:

@@ -54,7 +54,7 @@ from vasp_rules.audit.log.store import (
     verify_log,
 )
 from vasp_rules.audit.log.verify import VerifyReport
-from vasp_rules.canonical import canonical_json
+from vasp_rules.core.canonical import canonical_json
 
 __all__ = [
     "APPLICATION_ID",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ...errors import VaspRulesError
+from ...core.errors import VaspRulesError
 
 
 class AuditError(VaspRulesError):

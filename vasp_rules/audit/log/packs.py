@@ -9,8 +9,8 @@ from pathlib import PurePosixPath
 from typing import Protocol
 
 from vasp_rules.audit.log.errors import RecordingError
-from vasp_rules.canonical import pack_sha256 as _pack_sha256
-from vasp_rules.decision import Decision
+from vasp_rules.core.canonical import pack_sha256 as _pack_sha256
+from vasp_rules.model.decision import Decision
 
 
 class PackFiles(Protocol):
@@ -29,7 +29,7 @@ class PackFiles(Protocol):
     def files(self) -> Mapping[str, bytes]: ...
 
 
-#: The rule pack sha256 (one definition, :func:`vasp_rules.canonical.pack_sha256`).
+#: The rule pack sha256 (one definition, :func:`vasp_rules.core.canonical.pack_sha256`).
 pack_digest = _pack_sha256
 
 

@@ -16,8 +16,8 @@ from pydantic import BaseModel
 
 from vasp_rules.audit.jsontext import dumps_exact, loads_exact
 from vasp_rules.audit.log.errors import RecordingError, TamperedLogError
-from vasp_rules.canonical import canonical_bytes
-from vasp_rules.decision import Decision
+from vasp_rules.core.canonical import canonical_bytes
+from vasp_rules.model.decision import Decision
 
 if TYPE_CHECKING:
     from vasp_rules.audit.keystore import KeyStore
@@ -54,9 +54,6 @@ _HASH_DOMAIN: Final = b"vasp-rules decision-log v1\n"
 Clock = Callable[[], datetime]
 #: An input document: a JSON-like mapping, or a validated pydantic document model.
 Document = Mapping[str, Any] | BaseModel
-#: A decision ready to append: the decision, the decision JSON and input JSON to store (redacted
-#: when it holds personal data) and its ``sealed`` column (None when there is nothing sealed).
-Prepared = tuple[Decision, str, str, str | None]
 
 
 def utc_now() -> datetime:

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Protocol, Self
 
 from vasp_rules.audit.log.errors import AuditError, RecordingError
 from vasp_rules.audit.log.packs import (
@@ -31,14 +31,42 @@ from vasp_rules.audit.log.records import (
     RUN_STOPPED,
     Document,
     Head,
-    Prepared,
     Record,
     input_json,
 )
-from vasp_rules.decision import Decision
+from vasp_rules.model.decision import Decision
 
 if TYPE_CHECKING:
-    from vasp_rules.audit.log.store import DecisionLog
+    from vasp_rules.audit.sealing import Prepared
+
+
+class DecisionLog(Protocol):
+    """What a run writes through: store.DecisionLog's append internals (store.py imports this
+    module, so a run names the log by what it uses)."""
+
+    def _run_lock(self) -> contextlib.AbstractContextManager[None]: ...
+
+    def _writing(self) -> contextlib.AbstractContextManager[sqlite3.Connection]: ...
+
+    def _seal_all(self, prepared: Sequence[tuple[Decision, str, str]]) -> list[Prepared]: ...
+
+    def _checked_head(self, conn: sqlite3.Connection) -> Head: ...
+
+    def _meta_head(self, conn: sqlite3.Connection) -> Head: ...
+
+    def _append(
+        self,
+        conn: sqlite3.Connection,
+        head: Head,
+        prepared: Sequence[Prepared],
+        batch_start: int | None,
+        batch_size: int | None,
+        run: Run | None = None,
+    ) -> list[int]: ...
+
+    def _append_run(
+        self, conn: sqlite3.Connection, head: Head, run: Run, status: str, decisions: int | None
+    ) -> Head: ...
 
 
 @dataclass(frozen=True)

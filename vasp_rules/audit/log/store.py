@@ -65,7 +65,6 @@ from vasp_rules.audit.log.records import (
     Clock,
     Document,
     Head,
-    Prepared,
     Record,
     decision_record,
     format_time,
@@ -104,11 +103,11 @@ from vasp_rules.audit.signing import (
     override_message,
     override_signature,
 )
-from vasp_rules.decision import Decision, Outcome
+from vasp_rules.model.decision import Decision, Outcome
 
 if TYPE_CHECKING:
     from vasp_rules.audit.keystore import KeyStore
-    from vasp_rules.audit.sealing import OpenedRecord
+    from vasp_rules.audit.sealing import OpenedRecord, Prepared
 
 DEFAULT_TIMEOUT: Final = 60.0
 #: Decisions per transaction when a run records as it goes (:meth:`DecisionLog.recorder`).

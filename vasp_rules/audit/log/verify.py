@@ -23,7 +23,7 @@ from vasp_rules.audit.log.records import (
 from vasp_rules.audit.log.runs import IncompleteRun, OpenRun, run_problem
 from vasp_rules.audit.log.schema import meta_head
 from vasp_rules.audit.signing import Keyring, PublicKey, SignedHead, override_signature
-from vasp_rules.decision import Outcome
+from vasp_rules.model.decision import Outcome
 
 _DECISION_OUTCOMES: Final = frozenset(o.value for o in Outcome if o is not Outcome.INFO)
 

@@ -1,0 +1,1 @@
+"""The reference interpreter: the oracle every compiled rule agrees with, and its batch plans."""

@@ -1,0 +1,1 @@
+"""The output contract: Decision, Finding, Citation and the Explanation they carry."""

@@ -1,0 +1,1 @@
+"""The runtime: RulePack (load, date cache, evaluate, evaluate_many) and the engine run."""

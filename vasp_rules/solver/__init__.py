@@ -1,0 +1,1 @@
+"""The symbolic model of the rule language in Z3, shared by analysis and explain."""
