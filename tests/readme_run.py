@@ -15,6 +15,7 @@ import re
 import subprocess
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 
@@ -46,30 +47,69 @@ def cli_lines(readme: str) -> list[str]:
     return commands
 
 
-def run_readme(readme_path: Path, cwd: Path, timeout: float = 900) -> list[str]:
-    """Run the tour in `cwd`; return what the user would have seen go wrong (empty: all ran)."""
+def chains(commands: list[str], cwd: Path) -> list[list[int]]:
+    """The commands (by index) in chains to run one after the other: commands naming a file
+    that is not in `cwd` before the tour (one a command writes, such as decisions.db) run in
+    README order in one chain; every other command is a chain of its own. A file is a word
+    with a dot or a slash, not an option or a `name=value`."""
+    made: dict[str, int] = {}  # a file written by the tour -> its chain
+    out: list[list[int]] = []
+    for i, command in enumerate(commands):
+        names = {
+            t for t in command.split()[1:]
+            if ("." in t or "/" in t) and not t.startswith("-") and not set("=*") & set(t)
+            and not (cwd / t).exists()
+        }
+        joined = [made[n] for n in names if n in made]
+        if joined:
+            chain = joined[0]
+            out[chain].append(i)
+        else:
+            chain = len(out)
+            out.append([i])
+        for name in names:
+            made.setdefault(name, chain)
+    return out
+
+
+def run_readme(
+    readme_path: Path, cwd: Path, timeout: float = 900, jobs: int | None = None
+) -> list[str]:
+    """Run the tour in `cwd`; return what the user would have seen go wrong (empty: all ran).
+    Independent commands run `jobs` at a time (default: one per CPU), each a process of its
+    own exactly as typed; problems are listed in README order."""
     readme = readme_path.read_text(encoding="utf-8")
     env = dict(os.environ)
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     env.pop("PYTHONPATH", None)
-    problems: list[str] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        script = Path(tmp) / "tour.py"
-        script.write_text(python_tour(readme), encoding="utf-8")
-        done = subprocess.run(
-            [sys.executable, str(script)], cwd=cwd, env=env, capture_output=True, text=True,
-            timeout=timeout,
-        )
+    commands = cli_lines(readme)
+    problems: dict[int, str] = {}  # -1: the Python tour, then each command's index
+
+    def tour() -> None:
+        with tempfile.TemporaryDirectory() as tmp:
+            script = Path(tmp) / "tour.py"
+            script.write_text(python_tour(readme), encoding="utf-8")
+            done = subprocess.run(
+                [sys.executable, str(script)], cwd=cwd, env=env, capture_output=True,
+                text=True, timeout=timeout,
+            )
         if done.returncode != 0:
-            problems.append(f"the Python tour failed:\n{done.stderr[-3000:]}")
-    for command in cli_lines(readme):
-        done = subprocess.run(
-            ["bash", "-c", command], cwd=cwd, env=env, capture_output=True, text=True,
-            timeout=timeout,
-        )
-        if done.returncode != 0:
-            problems.append(f"$ {command}\nexit {done.returncode}\n{done.stderr[-3000:]}")
-    return problems
+            problems[-1] = f"the Python tour failed:\n{done.stderr[-3000:]}"
+
+    def chain(indexes: list[int]) -> None:
+        for i in indexes:
+            done = subprocess.run(
+                ["bash", "-c", commands[i]], cwd=cwd, env=env, capture_output=True, text=True,
+                timeout=timeout,
+            )
+            if done.returncode != 0:
+                problems[i] = f"$ {commands[i]}\nexit {done.returncode}\n{done.stderr[-3000:]}"
+
+    with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as pool:
+        runs = [pool.submit(tour)] + [pool.submit(chain, c) for c in chains(commands, cwd)]
+        for run in runs:
+            run.result()
+    return [problems[k] for k in sorted(problems)]
 
 
 def main() -> int:
