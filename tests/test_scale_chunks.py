@@ -139,7 +139,9 @@ def test_large_chunks_and_answers_do_not_deadlock_the_pipes() -> None:
 
     template = json.loads((EXAMPLES / "customer.json").read_text())
     docs = []
-    for i in range(12_000):
+    # 6 chunks of 1,000 (3 per worker, 2 in flight): each job (~700 kB) and answer (~950 kB)
+    # is several times a pipe's buffer (~180 kB)
+    for i in range(6_000):
         doc = copy.deepcopy(template)
         doc["customer_id"] = f"CUST-{i:08d}"
         docs.append(doc)
@@ -148,7 +150,7 @@ def test_large_chunks_and_answers_do_not_deadlock_the_pipes() -> None:
     run = threading.Thread(
         target=lambda: got.extend(
             r.to_json() for _, r in evaluate_chunked(p, docs, AS_OF, batch=False, workers=2,
-                                                     size=2000)
+                                                     size=1000)
         ),
         daemon=True,
     )
