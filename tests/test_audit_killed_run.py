@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import AS_OF, PK, example, sigkill_after_commits
+from conftest import AS_OF, example, sigkill_after_commits
 from support.audit import opened
 
 from vasp_rules import RulePack
@@ -42,7 +42,9 @@ def _population(tmp: Path) -> tuple[Path, list[dict[str, object]]]:
 
 
 @pytest.mark.parametrize("separate", [True, False], ids=["separate", "batch"])
-def test_sigkilled_logged_run_keeps_committed_chunks(tmp_path: Path, separate: bool) -> None:
+def test_sigkilled_logged_run_keeps_committed_chunks(
+    tmp_path: Path, separate: bool, pk: RulePack
+) -> None:
     docs_file, docs = _population(tmp_path)
     db = tmp_path / "log.db"
     cmd = [
@@ -57,11 +59,10 @@ def test_sigkilled_logged_run_keeps_committed_chunks(tmp_path: Path, separate: b
     assert 3 * CHUNK <= kept < N and kept % CHUNK == 0, kept
     [incomplete] = report.incomplete_runs
     assert (incomplete.start_seq, incomplete.decisions) == (1, kept)
-    pack = RulePack.load(PK)
     if separate:
-        expected = [pack.evaluate(d, AS_OF).to_json() for d in docs[:kept]]
+        expected = [pk.evaluate(d, AS_OF).to_json() for d in docs[:kept]]
     else:
-        expected = [d.to_json() for d in pack.evaluate_many(docs, AS_OF)[:kept]]
+        expected = [d.to_json() for d in pk.evaluate_many(docs, AS_OF)[:kept]]
     with DecisionLog.open(db) as log:
         records = [opened(log, r) for r in log.records() if r.kind == KIND_DECISION]
         assert [r.decision_json for r in records] == expected

@@ -38,14 +38,14 @@ from respellings import (
     respelt_batches,
     summary,
 )
+from support.packs import pack
 
-from vasp_rules import RulePack
 from vasp_rules.decision import Decision
 from vasp_rules.entities.amnesty import AssetHolding
 from vasp_rules.entities.identity import address_problem, canonical_address, check_name
 from vasp_rules.entities.registry import DocumentError, parse_document
 
-PK = RulePack.load("pk")
+PK = pack("pk")
 #: hypothesis examples per property (VASP_RULES_FUZZ=1 for a long run)
 EXAMPLES = 3000 if os.environ.get("VASP_RULES_FUZZ") else 150
 BASE = {name: decide(PK, load(name)) for name in {t[0] for t in TARGETS}}
