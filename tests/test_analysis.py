@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from conftest import AS_OF, PK, make_pack, rule_yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from strategies import any_document, documents
+from support.strategies import any_document, documents
 
 from vasp_rules import RulePack
 from vasp_rules.analysis import Side, analyze, diff

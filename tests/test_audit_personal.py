@@ -19,7 +19,7 @@ import pytest
 from conftest import AS_OF, EXAMPLES, ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategies import documents
+from support.strategies import documents
 
 from vasp_rules import RulePack
 from vasp_rules.audit.personal import (

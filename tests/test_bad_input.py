@@ -8,8 +8,8 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from strategies import any_document
 from support.packs import pack
+from support.strategies import any_document
 
 from vasp_rules import Decision, DocumentError
 

@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from conftest import AS_OF, EXAMPLES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from strategies import documents
+from support.strategies import documents
 
 from vasp_rules import DocumentError, RulePack
 from vasp_rules.cli import main

@@ -2,7 +2,7 @@
 
 The reference interpreter evaluates each compiled condition directly; durable-rules matches the
 lowered patterns over projected facts. Any disagreement is a bug in lowering, projection or the
-engine guards. Documents come from tests/strategies.py (valid documents of every kind, with
+engine guards. Documents come from tests/support/strategies.py (valid documents of every kind, with
 optional facts randomly absent), batches mix kinds, and `as_of` ranges over the regime's timeline.
 """
 
@@ -13,14 +13,14 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from addresses import wallet_for
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from strategies import any_document, documents
+from support.addresses import wallet_for
 from support.dates import as_of_dates as sampled_dates
 from support.dates import sample_dates
 from support.packs import PACKS as ALL_PACKS
 from support.packs import pack
+from support.strategies import any_document, documents
 
 from vasp_rules import RulePack
 

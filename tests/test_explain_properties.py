@@ -17,9 +17,9 @@ from typing import Any
 
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from strategies import documents
 from support.explain import check_tree, document_value, explain_pack, nodes, same_value
 from support.packs import pack
+from support.strategies import documents
 
 from vasp_rules import Decision, Outcome, RulePack, parse_document
 from vasp_rules.decision import SEVERITY

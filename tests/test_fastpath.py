@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from strategies import any_document
 from support.dates import as_of_dates as sampled_dates
 from support.packs import PACKS as ALL_PACKS
 from support.packs import pack
+from support.strategies import any_document
 
 from vasp_rules import RulePack
 from vasp_rules.compiler.codegen import Env

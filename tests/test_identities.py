@@ -19,13 +19,14 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from addresses import NETWORKS, address, eip55
-from asgi_support import asgi_call
 from conftest import example
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
-from respellings import (
+from support.addresses import NETWORKS, address, eip55
+from support.asgi import asgi_call
+from support.packs import pack
+from support.respellings import (
     AS_OF,
     HIDDEN,
     HOMOGLYPHS,
@@ -38,7 +39,6 @@ from respellings import (
     respelt_batches,
     summary,
 )
-from support.packs import pack
 
 from vasp_rules.decision import Decision
 from vasp_rules.entities.amnesty import AssetHolding

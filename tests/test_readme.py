@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT
-from readme_run import chains, cli_lines, python_tour, run_readme
+from support.readme_run import chains, cli_lines, python_tour, run_readme
 
 from vasp_rules import RulePack
 

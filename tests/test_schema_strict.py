@@ -25,7 +25,7 @@ from conftest import EXAMPLES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
-from strategies import any_document
+from support.strategies import any_document
 
 from vasp_rules import DocumentError
 from vasp_rules.entities.identity import _NETWORK_NAMES

@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from asgi_support import asgi_call
 from click.testing import CliRunner
 from conftest import AS_OF, EXAMPLES, ROOT, example
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.asgi import asgi_call
 from support.audit import opened
 from support.service import KEY, Server, start_server
 

@@ -2,7 +2,7 @@
 script, and every line of the command-line tour ("### The command line") as a shell command,
 in the current directory, with this interpreter's `vasp-rules` first on PATH.
 
-    python tests/readme_run.py README.md      # from a folder holding examples/, rules/, ...
+    python tests/support/readme_run.py README.md      # from a folder holding examples/, rules/, ...
 
 Used by tests/test_readme.py (in a copy of the repository) and by .ci/run (against the installed
 wheel, from a folder outside the checkout). Exits 1 naming the first command that fails.
