@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 import z3
 from click.testing import CliRunner
-from conftest import AS_OF, PK, make_pack, rule_yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.packs import make_pack, rule_yaml
+from support.repo import AS_OF, PK
 from support.strategies import any_document, documents
 
 from vasp_rules import RulePack

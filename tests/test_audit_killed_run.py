@@ -11,8 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import AS_OF, example, sigkill_after_commits
 from support.audit import opened
+from support.processes import sigkill_after_commits
+from support.repo import AS_OF, example
 
 from vasp_rules import RulePack
 from vasp_rules.audit.log import (

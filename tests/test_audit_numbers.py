@@ -14,11 +14,11 @@ from unittest.mock import ANY
 
 import pytest
 from click.testing import CliRunner
-from conftest import AS_OF, EXAMPLES
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from support.audit import opened
 from support.batches import _mixed
+from support.repo import AS_OF, EXAMPLES
 
 from vasp_rules import RulePack
 from vasp_rules.audit import DecisionLog, RecordingError, record_decisions, replay, verify_log

@@ -16,9 +16,9 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from conftest import AS_OF, EXAMPLES, ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.repo import AS_OF, EXAMPLES, ROOT
 from support.strategies import documents
 
 from vasp_rules import RulePack

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import ROOT, example
+from support.repo import ROOT, example
 
 from vasp_rules import RulePack
 from vasp_rules.audit import KIND_DECISION, DecisionLog, personal, replay, verify_log

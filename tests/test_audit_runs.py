@@ -17,10 +17,11 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import AS_OF, example, sigkill_after_commits
 from support.audit import AS_OF as FAKE_AS_OF
 from support.audit import FakePack, StepClock, opened, pack_files, pairs
 from support.batches import _mixed
+from support.processes import sigkill_after_commits
+from support.repo import AS_OF, example
 
 from vasp_rules import RulePack
 from vasp_rules.audit import (

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import EXAMPLES
+from support.repo import EXAMPLES
 
 from vasp_rules import RulePack
 from vasp_rules.cli import main

@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import EXAMPLES, PK, ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.repo import EXAMPLES, PK, ROOT
 
 from vasp_rules import RulePack
 from vasp_rules.cli import main

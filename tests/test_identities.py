@@ -19,13 +19,13 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from conftest import example
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 from support.addresses import NETWORKS, address, eip55
 from support.asgi import asgi_call
 from support.packs import pack
+from support.repo import example
 from support.respellings import (
     AS_OF,
     HIDDEN,
@@ -345,7 +345,7 @@ def test_a_cnic_with_a_hidden_or_fullwidth_digit_names_it() -> None:
 
 
 def test_an_ivms101_payload_with_a_hidden_character_is_refused_at_its_own_path() -> None:
-    from conftest import EXAMPLES as EXAMPLE_DIR
+    from support.repo import EXAMPLES as EXAMPLE_DIR
 
     from vasp_rules.entities.ivms101 import parse_ivms101
 

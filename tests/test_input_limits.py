@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import AS_OF, EXAMPLES, PK, example, make_pack, rule_yaml
+from support.packs import make_pack, rule_yaml
+from support.repo import AS_OF, EXAMPLES, PK, example
 
 from vasp_rules import DocumentError, RulePack
 from vasp_rules.cli import main

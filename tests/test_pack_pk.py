@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import EXAMPLES, PK, ROOT, example
 from support.dates import sample_dates
+from support.repo import EXAMPLES, PK, ROOT, example
 
 from vasp_rules import RulePack
 from vasp_rules.compiler.compile import compile_pack

@@ -10,8 +10,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
 from support.readme_run import chains, cli_lines, python_tour, run_readme
+from support.repo import ROOT
 
 from vasp_rules import RulePack
 

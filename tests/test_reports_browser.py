@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import AS_OF, EXAMPLES, PK, ROOT
+from support.repo import AS_OF, EXAMPLES, PK, ROOT
 
 from vasp_rules import RulePack
 from vasp_rules.analysis import Side, impact

@@ -126,7 +126,7 @@ def test_large_chunks_and_answers_do_not_deadlock_the_pipes(pk: RulePack) -> Non
     benchmarks/scale.py workers at 50,000 documents). Answers are now read while jobs are sent."""
     import threading
 
-    from conftest import EXAMPLES
+    from support.repo import EXAMPLES
 
     template = json.loads((EXAMPLES / "customer.json").read_text())
     docs = []

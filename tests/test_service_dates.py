@@ -11,8 +11,8 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from conftest import AS_OF, example
 from support.asgi import asgi_request as call
+from support.repo import AS_OF, example
 
 from vasp_rules import RulePack, rulepack
 from vasp_rules.service import ServiceConfig, create_app

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import PK, example
+from support.repo import PK, example
 
 from vasp_rules import RulePack
 from vasp_rules import rulepack as rulepack_module
