@@ -1,5 +1,7 @@
-"""Issue 11, findings 1, 2, 4-8: every bad input is one clear error, quickly; never a traceback,
-a hang or a silent choice. Limits are those of vasp_rules.limits."""
+"""Input limits: nesting depth, extreme exponents, YAML bombs, catastrophic patterns, symlinks
+and stray files in a pack, duplicate keys. Every bad input is one clear error, quickly; never a
+traceback, a hang or a silent choice (issue 11, findings 1, 2, 4-8). Limits are those of
+vasp_rules.limits."""
 
 from __future__ import annotations
 

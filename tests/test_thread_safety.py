@@ -1,4 +1,4 @@
-"""Issue 11, finding 3: evaluation is thread-safe for any number of `as_of` dates. The per-date
+"""Evaluation is thread-safe for any number of `as_of` dates (issue 11, finding 3). The per-date
 cache drops old dates; a dropped date's durable-rules rulesets are freed only once no thread
 uses them (a freed handle may be reused by another ruleset: a silently wrong decision)."""
 
