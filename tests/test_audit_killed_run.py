@@ -1,7 +1,7 @@
 """A logged run killed with SIGKILL: `evaluate --log` commits in chunks, so the run keeps
-every decision of each committed chunk (issue 11, finding 9), the chain verifies, each kept decision is the one
-a fresh evaluation gives, and the run shows as incomplete (it has a start record and no end
-record). tests/test_audit_runs.py does the same for streamed runs."""
+every decision of each committed chunk (issue 11, finding 9), the chain verifies, each kept
+decision is the one a fresh evaluation gives, and the run shows as incomplete (it has a start
+record and no end record). tests/test_audit_runs.py does the same for streamed runs."""
 
 from __future__ import annotations
 
