@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 from support.audit import opened
-from support.processes import sigkill_after_commits
-from support.repo import AS_OF, example
+from support.processes import customers, sigkill_after_commits
+from support.repo import AS_OF
 
 from vasp_rules import RulePack
 from vasp_rules.audit.log import (
@@ -30,13 +30,7 @@ N = 1500
 
 
 def _population(tmp: Path) -> tuple[Path, list[dict[str, object]]]:
-    base = example("customer")
-    docs = []
-    for i in range(N):
-        doc = dict(base, customer_id=f"CUST-{i:08d}")
-        if i % 3 == 0:
-            doc["risk_rating"] = "HIGH"
-        docs.append(doc)
+    docs = customers(N)
     path = tmp / "customers.json"
     path.write_text(json.dumps(docs))
     return path, docs

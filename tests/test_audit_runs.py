@@ -20,8 +20,8 @@ from click.testing import CliRunner
 from support.audit import AS_OF as FAKE_AS_OF
 from support.audit import FakePack, StepClock, opened, pack_files, pairs
 from support.batches import _mixed
-from support.processes import sigkill_after_commits
-from support.repo import AS_OF, example
+from support.processes import customers, sigkill_after_commits
+from support.repo import AS_OF
 
 from vasp_rules import RulePack
 from vasp_rules.audit import (
@@ -183,13 +183,7 @@ def test_dask_runs_are_refused_with_log(tmp_path: Path) -> None:
 def test_sigkilled_streamed_run_keeps_committed_chunks_and_shows_incomplete(
     tmp_path: Path, separate: bool, pk: RulePack
 ) -> None:
-    base = example("customer")
-    docs = []
-    for i in range(N):
-        doc = dict(base, customer_id=f"CUST-{i:08d}")
-        if i % 3 == 0:
-            doc["risk_rating"] = "HIGH"
-        docs.append(doc)
+    docs = customers(N)
     src = tmp_path / "customers.jsonl"
     src.write_text(_lines(docs))
     db = tmp_path / "log.db"

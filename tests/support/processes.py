@@ -1,8 +1,24 @@
-"""Processes a test runs and kills: a logged `evaluate` stopped with SIGKILL mid-run."""
+"""Processes a test runs and kills: a logged `evaluate` stopped with SIGKILL mid-run, over a
+population of customers large enough to be stopped halfway."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+from support.repo import example
+
+
+def customers(n: int) -> list[dict[str, Any]]:
+    """`n` copies of the example customer with their own ids, every third one of high risk."""
+    base = example("customer")
+    docs = []
+    for i in range(n):
+        doc = dict(base, customer_id=f"CUST-{i:08d}")
+        if i % 3 == 0:
+            doc["risk_rating"] = "HIGH"
+        docs.append(doc)
+    return docs
 
 
 def logged_decisions(db: Path) -> int:
