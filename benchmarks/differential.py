@@ -3,10 +3,11 @@
 Why: the reference interpreter is the oracle; any difference in decisions (byte for byte) is a
 bug in lowering, projection or the engine guards. Documents are half seeded perturbations of
 examples/ (benchmarks/engine.py) and half made from documents drawn from the property-test
-strategies (tests/strategies.py: every kind, optional facts absent; --drawn of them, recombined
-by swapping fields between documents of one kind, since drawing is slow); they are evaluated in
-related batches at random dates across the regime's timeline (mostly from mid-2025, when the
-rules come into force). Opt-in and slow (tens of minutes per 100,000 documents here):
+strategies (tests/support/strategies.py: every kind, optional facts absent; --drawn of them,
+recombined by swapping fields between documents of one kind, since drawing is slow); they are
+evaluated in related batches at random dates across the regime's timeline (mostly from
+mid-2025, when the rules come into force). Opt-in and slow (tens of minutes per 100,000
+documents here):
 
     python benchmarks/differential.py [--count 100000] [--seed 11] [--batch 25] [--dates 150]
                                       [--drawn 3000]
@@ -43,7 +44,7 @@ def drawn(count: int, seed: int) -> list[dict[str, Any]]:
     """`count` documents from the property-test strategies (seeded)."""
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import seed as hseed
-    from strategies import any_document
+    from support.strategies import any_document
 
     out: list[dict[str, Any]] = []
 

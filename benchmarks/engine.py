@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 from vasp_rules import RulePack  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "tests"))
-from addresses import wallet_for  # noqa: E402
+from support.addresses import wallet_for  # noqa: E402
 
 KINDS = ["licence_application", "customer", "amnesty_declaration", "transfer"]
 

@@ -1,9 +1,10 @@
 """The adversarial corpus of respellings: how many are refused, how many decided the same.
 
-Every respelling in tests/respellings.py (hidden characters appended, leading, inside and twice;
-Unicode spaces around and inside; homoglyphs; fullwidth forms; case where the chain ignores it)
-of the shared wallet of examples/batches/amnesty_shared_wallet.json and of the originator keys
-of examples/batches/transfers_structuring.json. None may be decided differently.
+Every respelling in tests/support/respellings.py (hidden characters appended, leading, inside
+and twice; Unicode spaces around and inside; homoglyphs; fullwidth forms; case where the chain
+ignores it) of the shared wallet of examples/batches/amnesty_shared_wallet.json and of the
+originator keys of examples/batches/transfers_structuring.json. None may be decided
+differently.
 
     python benchmarks/respellings.py
 """
@@ -19,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from respellings import TARGETS, decide, load, respelt_batches  # noqa: E402
+from support.respellings import TARGETS, decide, load, respelt_batches  # noqa: E402
 
 from vasp_rules import RulePack  # noqa: E402
 

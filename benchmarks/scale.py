@@ -51,7 +51,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from addresses import wallet_for  # noqa: E402
+from support.addresses import wallet_for  # noqa: E402
 
 from vasp_rules import RulePack  # noqa: E402
 

@@ -14,10 +14,11 @@ from typing import Any
 import pytest
 import z3
 from click.testing import CliRunner
-from conftest import AS_OF, PK, make_pack, rule_yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from strategies import any_document, documents
+from support.packs import make_pack, rule_yaml
+from support.repo import AS_OF, PK
+from support.strategies import any_document, documents
 
 from vasp_rules import RulePack
 from vasp_rules.analysis import Side, analyze, diff
@@ -365,7 +366,7 @@ def test_cli_diff_json(raised_threshold: RulePack) -> None:
 
 
 def test_cli_diff_with_set_param_finds_the_same_change_as_an_edited_pack(
-    raised_threshold: RulePack,
+    raised_threshold: RulePack, pk: RulePack
 ) -> None:
     """`--set-param` in place of a second pack: the reform as an override decides like the
     pack edited by hand, and its witnesses are confirmed by the engine with the override."""
@@ -380,7 +381,7 @@ def test_cli_diff_with_set_param_finds_the_same_change_as_an_edited_pack(
     overridden = RulePack.load(
         "pk", overrides={"travel_rule_threshold": {"amount": 1200, "currency": "USD"}}
     )
-    stock = RulePack.load("pk")
+    stock = pk
     for w in got["witnesses"]:
         assert stock.evaluate(w["document"], AS_OF).outcome.value == w["old"]["outcome"]
         assert overridden.evaluate(w["document"], AS_OF).outcome.value == w["new"]["outcome"]
@@ -432,7 +433,7 @@ def test_cli_population_impact(raised_threshold: RulePack, population: Path) -> 
 
 
 def test_population_impact_states_each_packs_notice(
-    raised_threshold: RulePack, population: Path, tmp_path: Path
+    raised_threshold: RulePack, population: Path, tmp_path: Path, pk: RulePack
 ) -> None:
     """Packs with different disclaimers: the page states each one, old first."""
     root = tmp_path / "pk"
@@ -444,7 +445,7 @@ def test_population_impact_states_each_packs_notice(
     draft = RulePack.load(root)
     args = ["diff", "pk", str(root), "--on", "2026-06-01", "--population", str(population)]
     page = _run(*args, "--format", "html").output
-    stock = RulePack.load("pk").disclaimer
+    stock = pk.disclaimer
     notices = re.findall(r'<p class="notice">(.*?)</p>', page, re.S)
     assert notices == [html.escape(stock), html.escape(draft.disclaimer)]
     assert "P = seen in primary or official text" in notices[1]

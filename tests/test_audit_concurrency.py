@@ -4,7 +4,7 @@ Two long-lived processes of four threads each (one DecisionLog per thread) appen
 request ids, while short-lived processes open the log, append one run and close it, in a
 loop; some of those are SIGKILLed at a random moment. Every writer acknowledges a record
 (seq, document id, run id, request id) only after the append returned (tests/
-concurrent_writer.py). Afterwards SQLite's integrity check and ``verify_log`` pass, every
+support/concurrent_writer.py). Afterwards SQLite's integrity check and ``verify_log`` pass, every
 acknowledged record is at its number with its document, run and request id, and no number
 was acknowledged twice.
 
@@ -31,7 +31,7 @@ from pathlib import Path
 
 from vasp_rules.audit import DecisionLog, UnknownRecordError, verify_log
 
-WRITER = Path(__file__).resolve().parent / "concurrent_writer.py"
+WRITER = Path(__file__).resolve().parent / "support" / "concurrent_writer.py"
 SECONDS = 60.0 if os.environ.get("VASP_RULES_FUZZ") else 9.0
 LONG_PROCESSES, THREADS = 2, 4
 SHORT_AT_ONCE, SHORT_RUNS = 2, 4

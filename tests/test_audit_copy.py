@@ -133,7 +133,7 @@ def test_new_log_lock_file_and_wal_are_private(tmp_path: Path, lax_umask: None) 
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_stopping_serve_leaves_every_record_in_the_db(tmp_path: Path, stop: int) -> None:
     pytest.importorskip("uvicorn")
-    from conftest import example
+    from support.repo import example
     from support.service import start_server
 
     db = tmp_path / "audit.db"

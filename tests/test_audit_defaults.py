@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import AS_OF, EXAMPLES, ROOT
+from support.repo import AS_OF, EXAMPLES, ROOT
 
 from vasp_rules.audit import DecisionLog
 from vasp_rules.cli import main

@@ -14,11 +14,11 @@ from unittest.mock import ANY
 
 import pytest
 from click.testing import CliRunner
-from conftest import AS_OF, EXAMPLES, PK
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from support.audit import opened
 from support.batches import _mixed
+from support.repo import AS_OF, EXAMPLES
 
 from vasp_rules import RulePack
 from vasp_rules.audit import DecisionLog, RecordingError, record_decisions, replay, verify_log
@@ -315,8 +315,10 @@ def test_yaml_numbers_are_read_as_exactly_as_json_numbers(tmp_path: Path, name: 
     assert decisions[0] == decisions[1]
 
 
-def test_floats_from_a_python_caller_are_recorded_as_the_models_read_them(tmp_path: Path) -> None:
-    pack = RulePack.load(PK)
+def test_floats_from_a_python_caller_are_recorded_as_the_models_read_them(
+    tmp_path: Path, pk: RulePack
+) -> None:
+    pack = pk
     doc = json.loads(_DOCUMENTS["2500.5"])
     doc["amount"], doc["value"]["amount"] = 0.1, 1e16  # floats: read through their shortest text
     db = tmp_path / "log.db"

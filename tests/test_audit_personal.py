@@ -16,10 +16,10 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from conftest import AS_OF, EXAMPLES, ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategies import documents
+from support.repo import AS_OF, EXAMPLES, ROOT
+from support.strategies import documents
 
 from vasp_rules import RulePack
 from vasp_rules.audit.personal import (

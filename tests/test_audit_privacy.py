@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import PK, ROOT, example
+from support.repo import ROOT, example
 
 from vasp_rules import RulePack
 from vasp_rules.audit import KIND_DECISION, DecisionLog, personal, replay, verify_log
@@ -85,8 +85,8 @@ def _found_in(blob: bytes, text: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def pack() -> RulePack:
-    return RulePack.load(PK)
+def pack(pk: RulePack) -> RulePack:
+    return pk
 
 
 @pytest.fixture

@@ -17,10 +17,11 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import AS_OF, PK, example, sigkill_after_commits
 from support.audit import AS_OF as FAKE_AS_OF
 from support.audit import FakePack, StepClock, opened, pack_files, pairs
 from support.batches import _mixed
+from support.processes import customers, sigkill_after_commits
+from support.repo import AS_OF
 
 from vasp_rules import RulePack
 from vasp_rules.audit import (
@@ -63,7 +64,9 @@ def _evaluate(*args: str, stdin: str | None = None) -> Any:
 @pytest.mark.parametrize(
     "how", ["file-batch", "stdin-separate", "file-workers"],
 )
-def test_streamed_run_records_every_decision_and_completes(tmp_path: Path, how: str) -> None:
+def test_streamed_run_records_every_decision_and_completes(
+    tmp_path: Path, how: str, pk: RulePack
+) -> None:
     docs = _mixed()
     db = tmp_path / "log.db"
     out = tmp_path / "out.jsonl"
@@ -89,8 +92,7 @@ def test_streamed_run_records_every_decision_and_completes(tmp_path: Path, how: 
     records = _decisions(db)
     assert [json.loads(r.decision_json) for r in records] == written
     assert [r.document() for r in records] == docs
-    pack = RulePack.load(PK)
-    expected = pack.evaluate_many(docs, AS_OF, batch=not separate)
+    expected = pk.evaluate_many(docs, AS_OF, batch=not separate)
     assert [r.decision_json for r in records] == [d.to_json() for d in expected]
     with DecisionLog.open(db) as log:
         [run] = log.runs()
@@ -179,15 +181,9 @@ def test_dask_runs_are_refused_with_log(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("separate", [True, False], ids=["separate", "batch"])
 def test_sigkilled_streamed_run_keeps_committed_chunks_and_shows_incomplete(
-    tmp_path: Path, separate: bool
+    tmp_path: Path, separate: bool, pk: RulePack
 ) -> None:
-    base = example("customer")
-    docs = []
-    for i in range(N):
-        doc = dict(base, customer_id=f"CUST-{i:08d}")
-        if i % 3 == 0:
-            doc["risk_rating"] = "HIGH"
-        docs.append(doc)
+    docs = customers(N)
     src = tmp_path / "customers.jsonl"
     src.write_text(_lines(docs))
     db = tmp_path / "log.db"
@@ -206,11 +202,10 @@ def test_sigkilled_streamed_run_keeps_committed_chunks_and_shows_incomplete(
     [incomplete] = report.incomplete_runs
     assert (incomplete.start_seq, incomplete.decisions) == (1, kept)
     assert "incomplete" in report.summary()
-    pack = RulePack.load(PK)
     if separate:
-        expected = [pack.evaluate(d, AS_OF).to_json() for d in docs[:kept]]
+        expected = [pk.evaluate(d, AS_OF).to_json() for d in docs[:kept]]
     else:
-        expected = [d.to_json() for d in pack.evaluate_many(docs, AS_OF)[:kept]]
+        expected = [d.to_json() for d in pk.evaluate_many(docs, AS_OF)[:kept]]
     assert [r.decision_json for r in records] == expected
     assert [r.document() for r in records] == docs[:kept]
     # the output never runs ahead of the log: it holds committed decisions only

@@ -144,8 +144,15 @@ def _tamper(db: Path, action: str, data: st.DataObject) -> set[int]:
     return expected
 
 
+#: tamperings tried: 100 by default (each of the four kinds about 25 times), 1000 with
+#: VASP_RULES_FUZZ=1; AUDIT_TAMPER_EXAMPLES sets the count
+TAMPER_EXAMPLES = int(
+    os.environ.get("AUDIT_TAMPER_EXAMPLES", "1000" if os.environ.get("VASP_RULES_FUZZ") else "100")
+)
+
+
 @settings(
-    max_examples=int(os.environ.get("AUDIT_TAMPER_EXAMPLES", "300")),
+    max_examples=TAMPER_EXAMPLES,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner, Result
-from conftest import make_pack, rule_yaml
+from support.packs import make_pack, rule_yaml
 
 from vasp_rules.cli import main
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import make_pack, rule_yaml
+from support.packs import make_pack, rule_yaml
 
 from vasp_rules import PackError, RulePack
 from vasp_rules.cli import main

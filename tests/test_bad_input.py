@@ -6,14 +6,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from conftest import PK
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from strategies import any_document
+from support.packs import pack
+from support.strategies import any_document
 
-from vasp_rules import Decision, DocumentError, RulePack
+from vasp_rules import Decision, DocumentError
 
-_PACK = RulePack.load(PK)
+_PACK = pack("pk")
 
 junk = st.one_of(
     st.none(),

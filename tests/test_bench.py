@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import EXAMPLES
+from support.repo import EXAMPLES
 
 from vasp_rules import RulePack
 from vasp_rules.cli import main
@@ -33,11 +33,10 @@ def test_generated_documents_are_valid_seeded_and_varied(kind: str) -> None:
     assert len({json.dumps(d, sort_keys=True) for d in docs}) == 12
 
 
-def test_bench_json_reports_throughput_percentiles_and_outcomes() -> None:
+def test_bench_json_reports_throughput_percentiles_and_outcomes(pk: RulePack) -> None:
     res = run("bench", "pk", "--kind", "transfer", "--count", "40", "--format", "json")
     assert res.exit_code == 0, res.output
     data = json.loads(res.output)
-    pk = RulePack.load("pk")
     assert data["pack"] == {"name": "pk", "version": pk.version, "sha256": pk.sha256}
     assert data["kind"] == "transfer" and data["decisions"] == 40
     assert data["as_of"] == "2026-06-01" and data["engine"] == "durable"

@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import AS_OF, EXAMPLES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from strategies import documents
+from support.repo import AS_OF, EXAMPLES
+from support.strategies import documents
 
 from vasp_rules import DocumentError, RulePack
 from vasp_rules.cli import main

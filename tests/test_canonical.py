@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import pytest
-from conftest import AS_OF, EXAMPLES
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from pydantic import AfterValidator, BaseModel
+from support.repo import AS_OF, EXAMPLES
 
 from vasp_rules import DocumentError, RulePack
 from vasp_rules.core.canonical import (

@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 from click.testing import CliRunner
-from conftest import PK, ROOT
+from support.repo import PK, ROOT
 
 from vasp_rules import RulePack
 from vasp_rules.cli import main

@@ -10,7 +10,8 @@ import textwrap
 from pathlib import Path
 
 from click.testing import CliRunner
-from conftest import EXAMPLES, ROOT, make_pack, rule_yaml
+from support.packs import make_pack, rule_yaml
+from support.repo import EXAMPLES, ROOT
 
 from vasp_rules.cli import main
 

@@ -12,7 +12,7 @@ import sys
 import click
 import pytest
 from click.testing import CliRunner, Result
-from conftest import EXAMPLES
+from support.repo import EXAMPLES
 
 from vasp_rules.cli import main
 

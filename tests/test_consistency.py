@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import EXAMPLES, ROOT
 from hypothesis import given
 from hypothesis import strategies as st
+from support.repo import EXAMPLES, ROOT
 
 from vasp_rules import PackError, RulePack
 from vasp_rules.analysis.impact import read_population

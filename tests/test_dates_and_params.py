@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import AS_OF, EXAMPLES, PK, example, make_pack, rule_yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.packs import make_pack, rule_yaml
+from support.repo import AS_OF, EXAMPLES, PK, example
 
 from vasp_rules import PackError, RulePack
 from vasp_rules.cli import main

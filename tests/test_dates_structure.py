@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from conftest import AS_OF, example
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.repo import AS_OF, example
 
 from vasp_rules import RulePack
 from vasp_rules.compiler.compile import CompileCache, compile_pack

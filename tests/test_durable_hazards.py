@@ -17,7 +17,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import AS_OF, ROOT, example, make_pack, rule_yaml
+from support.packs import make_pack, rule_yaml
+from support.repo import AS_OF, ROOT, example
 
 from vasp_rules import PackError, RulePack
 from vasp_rules.compiler.lower import MAX_NESTING, depth

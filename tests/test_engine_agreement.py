@@ -2,7 +2,7 @@
 
 The reference interpreter evaluates each compiled condition directly; durable-rules matches the
 lowered patterns over projected facts. Any disagreement is a bug in lowering, projection or the
-engine guards. Documents come from tests/strategies.py (valid documents of every kind, with
+engine guards. Documents come from tests/support/strategies.py (valid documents of every kind, with
 optional facts randomly absent), batches mix kinds, and `as_of` ranges over the regime's timeline.
 """
 
@@ -13,12 +13,14 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from addresses import wallet_for
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from strategies import any_document, documents
+from support.addresses import wallet_for
+from support.dates import as_of_dates as sampled_dates
+from support.dates import sample_dates
 from support.packs import PACKS as ALL_PACKS
 from support.packs import pack
+from support.strategies import any_document, documents
 
 from vasp_rules import RulePack
 
@@ -34,7 +36,8 @@ def _second_instance() -> RulePack:
     return _loaded["pk-again"]
 
 
-as_of_dates = st.dates(min_value=date(2025, 12, 5), max_value=date(2031, 6, 30))
+LO, HI = date(2025, 12, 5), date(2031, 6, 30)
+as_of_dates = sampled_dates(LO, HI, *PACKS)  # every change of both packs, holidays, month ends
 SETTINGS = settings(max_examples=int(os.environ.get("AGREEMENT_EXAMPLES", "150")), deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
@@ -117,10 +120,12 @@ def test_more_capital_never_adds_a_capital_finding(doc: dict, as_of: date, extra
 
 
 def test_as_of_dates_cover_the_timeline() -> None:
-    """The date strategy must straddle the regime's milestones, or the properties prove little."""
-    lo, hi = date(2025, 12, 5), date(2031, 6, 30)
+    """The dates drawn must straddle the regime's milestones, or the properties prove little:
+    each milestone and the day before it are among them."""
+    days = sample_dates(LO, HI, *map(pack, PACKS))
     for milestone in (date(2025, 12, 2) + timedelta(days=3), date(2026, 3, 3), date(2030, 12, 31)):
-        assert lo <= milestone <= hi
+        assert milestone in days
+        assert milestone == LO or milestone - timedelta(days=1) in days
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

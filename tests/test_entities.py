@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from pydantic import BaseModel, ValidationError
+from support.strategies import any_document, documents
 
 from vasp_rules.entities import (
     CURRENCIES,
@@ -32,11 +33,6 @@ from vasp_rules.entities import (
     json_schema,
     parse_document,
 )
-
-try:
-    from tests.strategies import any_document, documents
-except ImportError:  # tests/ is not a package: pytest put it on sys.path itself
-    from strategies import any_document, documents  # type: ignore[no-redef]
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 EXAMPLE_FILES = {

@@ -12,14 +12,14 @@ examples, on the bundled pack `pk`.
 
 from __future__ import annotations
 
-import functools
 from datetime import date
 from typing import Any
 
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from strategies import documents
 from support.explain import check_tree, document_value, explain_pack, nodes, same_value
+from support.packs import pack
+from support.strategies import documents
 
 from vasp_rules import Decision, Outcome, RulePack, parse_document
 from vasp_rules.explain import explain
@@ -39,9 +39,8 @@ PK_SETTINGS = settings(SETTINGS, max_examples=25)
 _any_kind = st.sampled_from(KINDS).flatmap(documents)
 
 
-@functools.cache
 def bundled() -> RulePack:
-    return RulePack.load("pk")
+    return pack("pk")
 
 
 def _all_rules(pack: RulePack, doc: dict[str, Any], as_of: date) -> Decision:

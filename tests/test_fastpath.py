@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from strategies import any_document
+from support.dates import as_of_dates as sampled_dates
 from support.packs import PACKS as ALL_PACKS
 from support.packs import pack
+from support.strategies import any_document
 
 from vasp_rules import RulePack
 from vasp_rules.compiler.codegen import Env
@@ -34,7 +35,7 @@ from vasp_rules.runtime.rulepack import _item
 
 HERE = Path(__file__).resolve().parent
 PACKS = {"pk": ALL_PACKS["pk"], "constructs": ALL_PACKS["constructs"]}
-as_of_dates = st.dates(min_value=date(2025, 12, 5), max_value=date(2031, 6, 30))
+as_of_dates = sampled_dates(date(2025, 12, 5), date(2031, 6, 30), *PACKS)
 EXAMPLES = int(os.environ.get("FASTPATH_EXAMPLES", "80"))
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

@@ -10,6 +10,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from vasp_rules import RulePack
 from vasp_rules.compiler.codegen import NOT_DOCUMENT
 from vasp_rules.compiler.compile import Later, _renderer
 from vasp_rules.interp.reference import from_document
@@ -74,12 +75,10 @@ def test_not_document_is_from_document(head: str, rest: str) -> None:
     assert (not path.startswith(NOT_DOCUMENT)) == from_document(path)
 
 
-def test_ready_code_is_made_once() -> None:
+def test_ready_code_is_made_once(pk: RulePack) -> None:
     from datetime import date
 
-    from vasp_rules import RulePack
-
-    pack = RulePack.load("pk")
+    pack = pk
     with pack.using(date(2026, 6, 1)) as compiled:
         rule = compiled.rules_for("licence_application")[0]
         ready = rule.program.ready()

@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import EXAMPLES, PK, ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.repo import EXAMPLES, PK, ROOT
 
 from vasp_rules import RulePack
 from vasp_rules.cli import main
@@ -82,7 +82,8 @@ def cached_bundled_pack() -> Iterator[None]:
 
     def load(cls: type[RulePack], name_or_path: Any = "pk", **options: Any) -> RulePack:
         key = str(name_or_path)
-        if key in ("pk", str(PK)) and not options:
+        # the commands pass `overrides={}` when no --set-param is given: that is no option
+        if key in ("pk", str(PK)) and not any(options.values()):
             if key not in cache:
                 cache[key] = real(cls, name_or_path)
             return cache[key]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import gc
 import weakref
 
-from conftest import AS_OF, PK, example
+from support.repo import AS_OF, PK, example
 
 from vasp_rules import RulePack
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from conftest import example
+from support.repo import example
 
 from vasp_rules import RulePack
 from vasp_rules.pack.params import value_on

@@ -19,13 +19,14 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from addresses import NETWORKS, address, eip55
-from asgi_support import asgi_call
-from conftest import example
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
-from respellings import (
+from support.addresses import NETWORKS, address, eip55
+from support.asgi import asgi_call
+from support.packs import pack
+from support.repo import example
+from support.respellings import (
     AS_OF,
     HIDDEN,
     HOMOGLYPHS,
@@ -39,13 +40,12 @@ from respellings import (
     summary,
 )
 
-from vasp_rules import RulePack
 from vasp_rules.entities.amnesty import AssetHolding
 from vasp_rules.entities.identity import address_problem, canonical_address, check_name
 from vasp_rules.entities.registry import DocumentError, parse_document
 from vasp_rules.model.decision import Decision
 
-PK = RulePack.load("pk")
+PK = pack("pk")
 #: hypothesis examples per property (VASP_RULES_FUZZ=1 for a long run)
 EXAMPLES = 3000 if os.environ.get("VASP_RULES_FUZZ") else 150
 BASE = {name: decide(PK, load(name)) for name in {t[0] for t in TARGETS}}
@@ -345,7 +345,7 @@ def test_a_cnic_with_a_hidden_or_fullwidth_digit_names_it() -> None:
 
 
 def test_an_ivms101_payload_with_a_hidden_character_is_refused_at_its_own_path() -> None:
-    from conftest import EXAMPLES as EXAMPLE_DIR
+    from support.repo import EXAMPLES as EXAMPLE_DIR
 
     from vasp_rules.entities.ivms101 import parse_ivms101
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import EXAMPLES
+from support.repo import EXAMPLES
 
 from vasp_rules.cli import main
 from vasp_rules.core.docfiles import InputFileError, read_document_file, read_json_line

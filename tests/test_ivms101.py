@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import AS_OF, EXAMPLES
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.repo import AS_OF, EXAMPLES
 
 from vasp_rules import RulePack
 from vasp_rules.cli import main

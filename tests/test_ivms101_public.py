@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import AS_OF
+from support.repo import AS_OF
 
 from vasp_rules import RulePack
 from vasp_rules.entities.ivms101 import Ivms101Error, parse_ivms101

@@ -23,9 +23,9 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import example
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.repo import example
 
 from vasp_rules import RulePack
 from vasp_rules.cli import main
@@ -348,7 +348,7 @@ def test_restart_needs_the_same_settings(tmp_path: Path, option: str) -> None:
 # -- the service ------------------------------------------------------------------------------
 def _post(app: Any, path: str, body: Any) -> tuple[int, Any]:
     import anyio
-    from asgi_support import asgi_request
+    from support.asgi import asgi_request
 
     status, answer, _ = anyio.run(asgi_request, app, "POST", path, json.dumps(body).encode())
     return status, json.loads(answer)

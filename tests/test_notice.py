@@ -11,7 +11,7 @@ from datetime import date
 from pathlib import Path
 
 from click.testing import CliRunner
-from conftest import EXAMPLES, ROOT, example
+from support.repo import EXAMPLES, ROOT, example
 
 from vasp_rules import RulePack
 from vasp_rules.audit import DecisionLog, record_decisions

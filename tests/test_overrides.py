@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 from click.testing import CliRunner
-from conftest import AS_OF, EXAMPLES, example
+from support.repo import AS_OF, EXAMPLES, example
 
 from vasp_rules import PackError, ParamOverride, RulePack
 from vasp_rules.cli import main

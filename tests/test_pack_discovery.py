@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import PK
+from support.repo import PK
 
 from vasp_rules import PackError, RulePack
 from vasp_rules.cli import main

@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import AS_OF, example, make_pack, rule_yaml
+from support.packs import make_pack, rule_yaml
+from support.repo import AS_OF, example
 
 from vasp_rules import PackError, RulePack
 

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import EXAMPLES, PK, ROOT, example
+from support.dates import sample_dates
+from support.repo import EXAMPLES, PK, ROOT, example
 
 from vasp_rules import RulePack
 from vasp_rules.compiler.compile import compile_pack
@@ -299,7 +300,9 @@ def test_no_rule_in_force_is_reported_not_approved_silently(
 def test_matcher_builds_on_every_date_the_pack_changes(pk: RulePack) -> None:
     """Folding as_of and parameters changes the matcher patterns from one date to another, and
     durable-rules refuses patterns with too many expressions. Build the matcher on every date a
-    rule or parameter value starts or ends, on every date a date parameter names, and monthly."""
+    rule or parameter value starts or ends, on every date a date parameter names, and on a
+    sample of the days between (support.dates: the day before each change, month ends near
+    them, holidays, leap days, seeded random days)."""
     days: set[date] = set()
     for rule in pk.loaded.rules:
         days.add(rule.spec.effective_from)
@@ -320,10 +323,8 @@ def test_matcher_builds_on_every_date_the_pack_changes(pk: RulePack) -> None:
             for item in items:
                 if isinstance(item, date) and name not in calendar:
                     days |= {item, item + timedelta(days=1)}
-    day = date(2025, 1, 1)
-    while day <= date(2032, 1, 1):
-        days.add(day)
-        day += timedelta(days=30)
+    # between changes the patterns differ only in the folded dates: a sample of those days
+    days.update(sample_dates(date(2025, 1, 1), date(2032, 1, 1), pk, random_days=12))
     for day in sorted(days):
         compiled = compile_pack(pk.loaded, day)
         try:

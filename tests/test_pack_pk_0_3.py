@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 from click.testing import CliRunner
-from conftest import EXAMPLES, example
+from support.repo import EXAMPLES, example
 
 from vasp_rules import RulePack
 from vasp_rules.cli import main

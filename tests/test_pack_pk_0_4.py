@@ -9,9 +9,9 @@ from datetime import date
 from typing import Any
 
 import pytest
-from conftest import example
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.repo import example
 
 from vasp_rules import RulePack
 from vasp_rules.model.decision import Finding

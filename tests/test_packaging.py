@@ -7,7 +7,7 @@ import re
 import runpy
 import tomllib
 
-from conftest import ROOT
+from support.repo import ROOT
 
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
 

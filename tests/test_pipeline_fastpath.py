@@ -10,7 +10,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from conftest import AS_OF, example
+from support.repo import AS_OF, example
 
 from vasp_rules import RulePack
 from vasp_rules.core.canonical import _typed, document_sha256

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from conftest import ROOT
+from support.repo import ROOT
 
 CLOCK = re.compile(r"\b(datetime\.now|date\.today|datetime\.utcnow|time\.time|os\.environ|"
                    r"urllib|requests|socket)\b")

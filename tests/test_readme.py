@@ -10,8 +10,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
-from readme_run import cli_lines, python_tour, run_readme
+from support.readme_run import chains, cli_lines, python_tour, run_readme
+from support.repo import ROOT
 
 from vasp_rules import RulePack
 
@@ -56,6 +56,21 @@ def test_readme_cli_tour_parses() -> None:
     assert len(commands) >= 10 and all(c.split()[0] in ("vasp-rules", "cat") for c in commands)
     assert "def main() -> None:" in python_tour(README)
     assert 'if __name__ == "__main__":' in python_tour(README)
+
+
+def test_commands_using_a_file_the_tour_writes_run_in_order(tmp_path: Path) -> None:
+    """The tour's commands run side by side, except those naming a file another one writes
+    (the decision log): they run one after the other, in README order."""
+    (tmp_path / "in.json").write_text("{}")
+    commands = [
+        "vasp-rules evaluate in.json --log run.db", "vasp-rules packs",
+        "vasp-rules audit verify run.db", "vasp-rules whatif in.json --set a.b=1",
+        "vasp-rules docs pk -o out.md", "cat in.json | vasp-rules evaluate - > run.db",
+    ]
+    assert chains(commands, tmp_path) == [[0, 2, 5], [1], [3], [4]]
+    readme = chains(cli_lines(README), ROOT)
+    logged = [i for i, c in enumerate(cli_lines(README)) if "decisions.db" in c]
+    assert len(logged) >= 2 and logged in readme
 
 
 @pytest.mark.slow

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import AS_OF, EXAMPLES, PK, ROOT
+from support.repo import AS_OF, EXAMPLES, PK, ROOT
 
 from vasp_rules import RulePack
 from vasp_rules.analysis import Side, impact
@@ -133,8 +133,7 @@ def test_the_browser_check_catches_a_console_error_and_a_missing_chart(
 
 
 @pytest.fixture(scope="module")
-def impact_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    pk = RulePack.load(PK)
+def impact_report(tmp_path_factory: pytest.TempPathFactory, pk: RulePack) -> Path:
     changed = tmp_path_factory.mktemp("pk") / "pk"
     shutil.copytree(PK, changed)
     params = changed / "parameters" / "travel_rule.yaml"

@@ -8,7 +8,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import AS_OF, example, make_pack
+from support.packs import make_pack
+from support.repo import AS_OF, example
 
 from vasp_rules import PackError, RulePack
 

@@ -76,89 +76,80 @@ def test_chunks_with_nested_batch_quantifiers_decide_as_the_whole_batch(
         assert _chunked(p, docs, size) == _whole(p, docs)
 
 
-def test_worker_pool_decides_as_one_process_with_groups_across_chunks() -> None:
-    p = RulePack.load("pk")
-    try:
-        docs = _mixed()
-        whole = _whole(p, docs)
-        assert sum("AMN-14" in d for d in whole) == 8 and sum("TR-10" in d for d in whole) >= 2
-        assert _chunked(p, docs, size=5, workers=2) == whole
-        # the pool persists between calls, with the pack loaded once per worker
-        pool = p.worker_pool(2)
-        assert [d.to_json(indent=None) for d in p.evaluate_many(docs, AS_OF, workers=2)] == whole
-        assert p.worker_pool(2) is pool
-        separate = [d.to_json() for d in p.evaluate_many(docs, AS_OF, batch=False)]
-        spread = p.evaluate_many(docs, AS_OF, workers=2, batch=False)
-        assert [d.to_json() for d in spread] == separate
-        bad = copy.deepcopy(docs)
-        bad[7]["value"] = {"amount": "-1", "currency": "USD"}
-        with pytest.raises(DocumentError, match=r"documents\[7\]\.value"):
-            p.evaluate_many(bad, AS_OF, workers=2)
-    finally:
-        p.close()
+def test_worker_pool_decides_as_one_process_with_groups_across_chunks(pk: RulePack) -> None:
+    """With the shared pack (its pool of two workers persists from test to test)."""
+    p = pk
+    docs = _mixed()
+    whole = _whole(p, docs)
+    assert sum("AMN-14" in d for d in whole) == 8 and sum("TR-10" in d for d in whole) >= 2
+    assert _chunked(p, docs, size=5, workers=2) == whole
+    # the pool persists between calls, with the pack loaded once per worker
+    pool = p.worker_pool(2)
+    assert [d.to_json(indent=None) for d in p.evaluate_many(docs, AS_OF, workers=2)] == whole
+    assert p.worker_pool(2) is pool
+    separate = [d.to_json() for d in p.evaluate_many(docs, AS_OF, batch=False)]
+    spread = p.evaluate_many(docs, AS_OF, workers=2, batch=False)
+    assert [d.to_json() for d in spread] == separate
+    bad = copy.deepcopy(docs)
+    bad[7]["value"] = {"amount": "-1", "currency": "USD"}
+    with pytest.raises(DocumentError, match=r"documents\[7\]\.value"):
+        p.evaluate_many(bad, AS_OF, workers=2)
 
 
-def test_worker_processes_evaluate_with_the_callers_parameter_overrides() -> None:
+def test_worker_processes_evaluate_with_the_callers_parameter_overrides(pk: RulePack) -> None:
     """Workers load the pack with the same overrides (a reform), or they would decide with the
     stock parameters; the pool checks the sha256, which covers the overrides."""
     reform = RulePack.load(
         "pk", overrides={"travel_rule_threshold": {"amount": 100, "currency": "USD"}}
     )
-    stock = RulePack.load("pk")
     try:
         docs = _mixed()
         here = [d.to_json() for d in reform.evaluate_many(docs, AS_OF)]
-        assert here != [d.to_json() for d in stock.evaluate_many(docs, AS_OF)]
+        assert here != [d.to_json() for d in pk.evaluate_many(docs, AS_OF)]
         assert [d.to_json() for d in reform.evaluate_many(docs, AS_OF, workers=2)] == here
     finally:
         reform.close()
 
 
-def test_worker_processes_report_each_decision_in_order_as_chunks_return() -> None:
+def test_worker_processes_report_each_decision_in_order_as_chunks_return(pk: RulePack) -> None:
     """Progress (and the chunked audit log) with workers: on_decision sees every decision,
     in input order, not only at the end."""
-    p = RulePack.load("pk")
-    try:
-        docs = _mixed()
-        seen: list[str] = []
-        got = p.evaluate_many(
-            docs, AS_OF, workers=2, on_decision=lambda d: seen.append(d.to_json())
-        )
-        assert seen == [d.to_json() for d in got] and len(seen) == len(docs)
-    finally:
-        p.close()
+    docs = _mixed()
+    seen: list[str] = []
+    got = pk.evaluate_many(docs, AS_OF, workers=2, on_decision=lambda d: seen.append(d.to_json()))
+    assert seen == [d.to_json() for d in got] and len(seen) == len(docs)
 
 
-def test_large_chunks_and_answers_do_not_deadlock_the_pipes() -> None:
+def test_large_chunks_and_answers_do_not_deadlock_the_pipes(pk: RulePack) -> None:
     """Regression: with jobs and answers both larger than a pipe's buffer, the parent blocked
     sending a third job to a worker that was blocked sending its first answer (found by
     benchmarks/scale.py workers at 50,000 documents). Answers are now read while jobs are sent."""
     import threading
 
-    from conftest import EXAMPLES
+    from support.repo import EXAMPLES
 
     template = json.loads((EXAMPLES / "customer.json").read_text())
     docs = []
-    for i in range(12_000):
+    # 6 chunks of 1,000 (3 per worker, 2 in flight): each job (~700 kB) and answer (~950 kB)
+    # is several times a pipe's buffer (~180 kB)
+    for i in range(6_000):
         doc = copy.deepcopy(template)
         doc["customer_id"] = f"CUST-{i:08d}"
         docs.append(doc)
-    p = RulePack.load("pk")
     got: list[str] = []
     run = threading.Thread(
         target=lambda: got.extend(
-            r.to_json() for _, r in evaluate_chunked(p, docs, AS_OF, batch=False, workers=2,
-                                                     size=2000)
+            r.to_json() for _, r in evaluate_chunked(pk, docs, AS_OF, batch=False, workers=2,
+                                                     size=1000)
         ),
         daemon=True,
     )
-    try:
-        run.start()
-        run.join(timeout=240)
-        assert not run.is_alive(), "the worker pool deadlocked"
-    finally:
-        p.close()
-    assert got == [d.to_json() for d in p.evaluate_many(docs, AS_OF, batch=False)]
+    run.start()
+    run.join(timeout=240)
+    if run.is_alive():
+        pk.close()  # the shared pack's workers, stuck
+        raise AssertionError("the worker pool deadlocked")
+    assert got == [d.to_json() for d in pk.evaluate_many(docs, AS_OF, batch=False)]
 
 
 def test_decisions_come_back_from_workers_equal_and_byte_identical() -> None:
@@ -170,7 +161,7 @@ def test_decisions_come_back_from_workers_equal_and_byte_identical() -> None:
 
     from vasp_rules.scale.wire import decode, encode
 
-    p = RulePack.load(ROOT / "rules" / "pk")
+    p = pack("pk")
     docs = [json.loads(f.read_text()) for f in sorted((ROOT / "examples").glob("*.json"))]
     decisions = p.evaluate_many(docs, AS_OF, batch=False)
     assert any(f.missing for d in decisions for f in d.findings)  # a finding that asks for facts

@@ -31,10 +31,10 @@ def client():  # type: ignore[no-untyped-def]
     cluster.close()
 
 
-def test_local_cluster_decides_as_one_process_across_partitions(client) -> None:  # type: ignore[no-untyped-def]
+def test_local_cluster_decides_as_one_process_across_partitions(client, pk: RulePack) -> None:  # type: ignore[no-untyped-def]
     from vasp_rules.scale.dask import evaluate_bag
 
-    pack = RulePack.load("pk")
+    pack = pk
     docs = _mixed()
     expected = [d.to_json(indent=None) for d in pack.evaluate_many(docs, AS_OF)]
     # 6 partitions of 4: every shared wallet and the originator's transfers span partitions
@@ -50,12 +50,12 @@ def test_local_cluster_decides_as_one_process_across_partitions(client) -> None:
     assert evaluate_bag(pack, bag, AS_OF, client=client, batch=False) == separate
 
 
-def test_dataframe_of_documents(client) -> None:  # type: ignore[no-untyped-def]
+def test_dataframe_of_documents(client, pk: RulePack) -> None:  # type: ignore[no-untyped-def]
     pd = pytest.importorskip("pandas")
     dd = pytest.importorskip("dask.dataframe")
     from vasp_rules.scale.dask import evaluate_bag
 
-    pack = RulePack.load("pk")
+    pack = pk
     docs = [d for d in _mixed() if d["kind"] == "customer"]
     frame = dd.from_pandas(pd.DataFrame({"kind": [d["kind"] for d in docs],
                                          "doc": [json.dumps(d) for d in docs]}), npartitions=2)
@@ -64,7 +64,7 @@ def test_dataframe_of_documents(client) -> None:  # type: ignore[no-untyped-def]
     assert evaluate_bag(pack, rows, AS_OF, client=client) == expected
 
 
-def test_cli_dask_local(tmp_path: Path) -> None:
+def test_cli_dask_local(tmp_path: Path, pk: RulePack) -> None:
     docs = _mixed()[:12]
     src = tmp_path / "in.jsonl"
     src.write_text("".join(json.dumps(d) + "\n" for d in docs))
@@ -75,7 +75,7 @@ def test_cli_dask_local(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "evaluating: 12 documents" in result.stderr  # the final count, drawn at the end
-    pack = RulePack.load("pk")
+    pack = pk
     assert out.read_text().splitlines() == [
         d.to_json(indent=None) for d in pack.evaluate_many(docs, AS_OF)
     ]

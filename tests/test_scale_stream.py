@@ -11,8 +11,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 from support.batches import _mixed
+from support.packs import pack
 
-from vasp_rules import RulePack
 from vasp_rules.cli import main
 
 AS_OF = date(2026, 6, 1)
@@ -23,8 +23,7 @@ def _lines(docs: list[dict]) -> str:
 
 
 def _expected(docs: list[dict], batch: bool = True) -> list[str]:
-    pack = RulePack.load("pk")
-    return [d.to_json(indent=None) for d in pack.evaluate_many(docs, AS_OF, batch=batch)]
+    return [d.to_json(indent=None) for d in pack("pk").evaluate_many(docs, AS_OF, batch=batch)]
 
 
 def test_jsonl_file_to_jsonl_file_in_order(tmp_path: Path) -> None:

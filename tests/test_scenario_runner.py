@@ -7,8 +7,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from addresses import address
-from conftest import EXAMPLES, ROOT
+from support.addresses import address
+from support.repo import EXAMPLES, ROOT
 
 from vasp_rules.entities.identity import network_of_chain
 from vasp_rules.testing.scenarios import Coverage, PackCache, ScenarioError, load_cases, run_case

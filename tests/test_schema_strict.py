@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import EXAMPLES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
-from strategies import any_document
+from support.repo import EXAMPLES
+from support.strategies import any_document
 
 from vasp_rules import DocumentError
 from vasp_rules.entities.identity import _NETWORK_NAMES

@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from asgi_support import asgi_call
 from click.testing import CliRunner
-from conftest import AS_OF, EXAMPLES, ROOT, example
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.asgi import asgi_call
 from support.audit import opened
+from support.repo import AS_OF, EXAMPLES, ROOT, example
 from support.service import KEY, Server, start_server
 
 from vasp_rules import RulePack

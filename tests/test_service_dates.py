@@ -11,8 +11,8 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from asgi_support import asgi_request as call
-from conftest import AS_OF, example
+from support.asgi import asgi_request as call
+from support.repo import AS_OF, example
 
 from vasp_rules import RulePack
 from vasp_rules.runtime import rulepack

@@ -8,7 +8,7 @@ import json
 from datetime import date
 from typing import Any
 
-from conftest import AS_OF, EXAMPLES, example
+from support.repo import AS_OF, EXAMPLES, example
 
 from vasp_rules import RulePack
 from vasp_rules.entities.registry import DocumentError

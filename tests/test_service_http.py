@@ -13,8 +13,8 @@ import logging
 from typing import Any
 
 import pytest
-from asgi_support import asgi_request
-from conftest import AS_OF, example
+from support.asgi import asgi_request
+from support.repo import AS_OF, example
 
 from vasp_rules import RulePack
 from vasp_rules.service import ServiceConfig, create_app

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import AS_OF
+from support.repo import AS_OF
 from support.service import Server, start_server
 
 READ_TIMEOUT = 1.5

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import EXAMPLES, ROOT
+from support.repo import EXAMPLES, ROOT
 
 from vasp_rules import RulePack
 from vasp_rules.cli import main

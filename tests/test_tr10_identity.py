@@ -312,9 +312,14 @@ def test_a_chain_spread_over_stream_chunks_and_dask_partitions_is_found_whole(
         assert out.read_text().splitlines() == expected
     assert _chunked(p, docs, 1) == expected
     db = pytest.importorskip("dask.bag")
+    import dask
+
     from vasp_rules.scale.dask import evaluate_bag
 
-    assert evaluate_bag(p, db.from_sequence(docs, npartitions=6), AS_OF) == expected
+    # the partitions and the group-by are what is tested here, so dask runs them in this
+    # process; test_scale_dask.py runs them on a real cluster of worker processes
+    with dask.config.set(scheduler="synchronous"):
+        assert evaluate_bag(p, db.from_sequence(docs, npartitions=6), AS_OF) == expected
 
 
 def test_a_transfer_without_identity_is_never_in_a_group(pk: RulePack) -> None:

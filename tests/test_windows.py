@@ -22,6 +22,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.packs import pack as shared
 
 from vasp_rules import RulePack
 from vasp_rules.lang.values import money_to_paisa
@@ -54,13 +55,10 @@ SETTINGS = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-_pack: list[RulePack] = []
 
 
 def pack() -> RulePack:
-    if not _pack:
-        _pack.append(RulePack.load("pk"))
-    return _pack[0]
+    return shared("pk")
 
 
 @st.composite

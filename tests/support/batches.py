@@ -13,13 +13,13 @@ import os
 from datetime import date
 from pathlib import Path
 
-from addresses import address, wallet_for
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from strategies import documents
 
+from support.addresses import address, wallet_for
 from support.packs import PACKS as ALL_PACKS
 from support.packs import pack
+from support.strategies import documents
 from vasp_rules import RulePack
 from vasp_rules.runtime.evaluate import Item, batch_view
 from vasp_rules.runtime.rulepack import _item

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from conftest import ROOT
+from support.repo import ROOT
 
 KEY = "test-key-7f3a9c51e2"
 

@@ -1,7 +1,7 @@
 """A writer process for tests/test_audit_concurrency.py (not a test module).
 
-    python concurrent_writer.py DB ACKS NAME long THREADS SECONDS
-    python concurrent_writer.py DB ACKS NAME short RUNS
+    python tests/support/concurrent_writer.py DB ACKS NAME long THREADS SECONDS
+    python tests/support/concurrent_writer.py DB ACKS NAME short RUNS
 
 ``long``: THREADS threads, each with a DecisionLog of its own, append runs for SECONDS (whole
 runs with ``record_run``, chunked ones with ``recorder``, some of them batches). ``short``:
@@ -21,10 +21,9 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/, for support.*
 
 from support.audit import AS_OF, FakePack, pack_files  # noqa: E402
-
 from vasp_rules.audit import DecisionLog  # noqa: E402
 
 #: how long to wait for another writer's lock: generous, so that a busy machine is no error

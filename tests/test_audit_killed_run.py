@@ -1,7 +1,7 @@
-"""Issue 11, finding 9: `evaluate --log` commits in chunks. A run killed with SIGKILL keeps
-every decision of each committed chunk, the chain verifies, each kept decision is the one
-a fresh evaluation gives, and the run shows as incomplete (it has a start record and no end
-record). tests/test_audit_runs.py does the same for streamed runs."""
+"""A logged run killed with SIGKILL: `evaluate --log` commits in chunks, so the run keeps
+every decision of each committed chunk (issue 11, finding 9), the chain verifies, each kept
+decision is the one a fresh evaluation gives, and the run shows as incomplete (it has a start
+record and no end record). tests/test_audit_runs.py does the same for streamed runs."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import AS_OF, PK, example, sigkill_after_commits
 from support.audit import opened
+from support.processes import customers, sigkill_after_commits
+from support.repo import AS_OF
 
 from vasp_rules import RulePack
 from vasp_rules.audit.log import (
@@ -29,20 +30,16 @@ N = 1500
 
 
 def _population(tmp: Path) -> tuple[Path, list[dict[str, object]]]:
-    base = example("customer")
-    docs = []
-    for i in range(N):
-        doc = dict(base, customer_id=f"CUST-{i:08d}")
-        if i % 3 == 0:
-            doc["risk_rating"] = "HIGH"
-        docs.append(doc)
+    docs = customers(N)
     path = tmp / "customers.json"
     path.write_text(json.dumps(docs))
     return path, docs
 
 
 @pytest.mark.parametrize("separate", [True, False], ids=["separate", "batch"])
-def test_sigkilled_logged_run_keeps_committed_chunks(tmp_path: Path, separate: bool) -> None:
+def test_sigkilled_logged_run_keeps_committed_chunks(
+    tmp_path: Path, separate: bool, pk: RulePack
+) -> None:
     docs_file, docs = _population(tmp_path)
     db = tmp_path / "log.db"
     cmd = [
@@ -57,11 +54,10 @@ def test_sigkilled_logged_run_keeps_committed_chunks(tmp_path: Path, separate: b
     assert 3 * CHUNK <= kept < N and kept % CHUNK == 0, kept
     [incomplete] = report.incomplete_runs
     assert (incomplete.start_seq, incomplete.decisions) == (1, kept)
-    pack = RulePack.load(PK)
     if separate:
-        expected = [pack.evaluate(d, AS_OF).to_json() for d in docs[:kept]]
+        expected = [pk.evaluate(d, AS_OF).to_json() for d in docs[:kept]]
     else:
-        expected = [d.to_json() for d in pack.evaluate_many(docs, AS_OF)[:kept]]
+        expected = [d.to_json() for d in pk.evaluate_many(docs, AS_OF)[:kept]]
     with DecisionLog.open(db) as log:
         records = [opened(log, r) for r in log.records() if r.kind == KIND_DECISION]
         assert [r.decision_json for r in records] == expected

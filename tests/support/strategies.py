@@ -151,8 +151,7 @@ _years = st.sampled_from([0, 4, 5, 7]) | st.integers(0, 60)
 
 # identifiers (vasp_rules/entities/identity.py): a name shows every character it has; an id
 # number or account is an ASCII token; a wallet on a network the library validates is valid
-from addresses import NETWORKS, address  # noqa: E402
-
+from support.addresses import NETWORKS, address  # noqa: E402
 from vasp_rules.entities.identity import (  # noqa: E402
     check_name,
     looks_like_address,

@@ -19,7 +19,7 @@ from vasp_rules.entities.identity import canonical_address
 from vasp_rules.entities.registry import DocumentError
 from vasp_rules.model.decision import Decision
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the repository
 BATCHES = ROOT / "examples" / "batches"
 AS_OF = date(2026, 8, 10)
 

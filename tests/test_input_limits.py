@@ -1,5 +1,7 @@
-"""Issue 11, findings 1, 2, 4-8: every bad input is one clear error, quickly; never a traceback,
-a hang or a silent choice. Limits are those of vasp_rules.core.limits."""
+"""Input limits: nesting depth, extreme exponents, YAML bombs, catastrophic patterns, symlinks
+and stray files in a pack, duplicate keys. Every bad input is one clear error, quickly; never a
+traceback, a hang or a silent choice (issue 11, findings 1, 2, 4-8). Limits are those of
+vasp_rules.core.limits."""
 
 from __future__ import annotations
 
@@ -12,7 +14,8 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import AS_OF, EXAMPLES, PK, example, make_pack, rule_yaml
+from support.packs import make_pack, rule_yaml
+from support.repo import AS_OF, EXAMPLES, PK, example
 
 from vasp_rules import DocumentError, RulePack
 from vasp_rules.cli import main
