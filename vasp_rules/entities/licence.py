@@ -96,7 +96,7 @@ class ForeignLicence(StrictModel):
     jurisdiction: Annotated[Country, OfRecord("the jurisdiction of a licence or counterparty")]
     licence_no: Annotated[Text, OfRecord("the number of a licence")]
     activities: list[Activity]
-    status: LicenceStatus
+    status: Annotated[LicenceStatus, OfRecord("the status of a licence, set by its regulator")]
     expires_on: Date
 
 
