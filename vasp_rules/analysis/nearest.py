@@ -13,12 +13,17 @@ What an applicant cannot change is hard, read from the entity fields' markers
 (:mod:`vasp_rules.entities.facts`): facts of record, the dates of events already on record, no
 date before the evaluation date, no fact or entry removed. Each is an assumption, so that when
 none of the remaining changes clears the rule the solver's unsat core names the facts that stand
-in the way. Lists may gain at most :data:`GROWTH` entries each (then more, if none suffices);
-what is minimal is minimal within that bound.
+in the way. A list may gain `allow` entries (an assumption too; at first as many as the longest
+list parameter the rule reads, a list of required documents), and is unrolled one entry
+further: when that limit is in a minimal core, or an answer changes more facts than the limit
+allows entries (so that more entries might cost less), the search runs again with room for
+more, up to :data:`MAX_NEW_ENTRIES`. The answer has the fewest changed facts among those that
+add at most `allow` entries to each list.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -43,12 +48,12 @@ from .symbolic import (
 )
 
 #: Entries a list may gain in the search, tried in turn while no change at all is found.
-GROWTH = (3, 8)
+MAX_NEW_ENTRIES = 12
 #: Solver time limit per search (milliseconds).
 TIMEOUT_MS = 20_000
 PLACEHOLDER_TEXT = "(to be provided)"
 
-Cause = Literal["record", "event", "past", "removal"]
+Cause = Literal["record", "event", "past", "removal", "growth"]
 Status = Literal["found", "blocked", "impossible", "inexact", "unknown"]
 
 
@@ -99,17 +104,30 @@ def nearest_change(
 ) -> Nearest:
     """The fewest, nearest changes of `document` that make `rule`'s condition false (and
     keep the rules in `keep_off` from firing, where the model encodes them)."""
-    answer = Nearest("impossible")
-    for grow in GROWTH:
+    allow = 1
+    for name in rule.rule.params:
+        value = compiled.param_values.get(name)
+        if isinstance(value, list):
+            allow = max(allow, min(len(value), MAX_NEW_ENTRIES))
+    while True:
         try:
-            search = _Search(compiled, rule, document, alone=alone, grow=grow, keep_off=keep_off)
+            search = _Search(compiled, rule, document, alone=alone, allow=allow, keep_off=keep_off)
         except Inexact as exc:
             return Nearest("inexact", why=str(exc))
         except (z3.Z3Exception, TypeError) as exc:
             return Nearest("inexact", why=f"not modelled: {exc}")
         answer = search.run()
-        if answer.status != "impossible":
-            return answer
+        if allow >= MAX_NEW_ENTRIES:
+            break
+        if answer.status == "found" and search.cost - 1 > allow:
+            allow = min(MAX_NEW_ENTRIES, search.cost - 1)
+        elif answer.status in ("blocked", "impossible") and search.cramped:
+            allow = min(MAX_NEW_ENTRIES, allow * 4)
+        else:
+            break
+    answer.blocks = [b for b in answer.blocks if b.cause != "growth"]
+    if answer.status == "blocked" and not answer.blocks:
+        return Nearest("impossible")
     return answer
 
 
@@ -124,7 +142,7 @@ def count_at_most(
     """Whether some document with at most `limit` changed facts (counted as the search counts
     them) makes the condition false: a plain satisfiability check with a cardinality
     constraint, independent of the optimiser (used to test minimality)."""
-    search = _Search(compiled, rule, document, alone=alone, grow=GROWTH[0])
+    search = _Search(compiled, rule, document, alone=alone, allow=MAX_NEW_ENTRIES)
     s = z3.Solver()
     s.set(timeout=TIMEOUT_MS)
     s.add(*search.hard, *search.assumptions, *search.blocks)
@@ -143,11 +161,14 @@ class _Search:
         document: Mapping[str, Any],
         *,
         alone: bool,
-        grow: int,
+        allow: int,
         keep_off: tuple[CompiledRule, ...] = (),
     ) -> None:
         self.document = document
-        self.doc = SymDoc(rule.kind, fx=compiled.fx, base=document, grow=grow)
+        self.doc = SymDoc(rule.kind, fx=compiled.fx, base=document, grow=allow + 1)
+        self.allow = allow
+        self.cost = 0  # changed facts in the answer
+        self.cramped = False  # the limit on new entries was in the way
         encoder = Encoder(self.doc, compiled, alone=alone)
         goal = is_false(encoder.condition(rule))
         for other in keep_off:
@@ -162,14 +183,18 @@ class _Search:
             (datetime(on.year, on.month, on.day) - datetime(1970, 1, 1)).total_seconds()
         )
         self.as_of = on
-        self.hard: list[Any] = [*self.doc.axioms, goal]
+        # only the variables the goal depends on (through the axioms) take part: the others
+        # keep their values whatever the answer, and leaving them out keeps the problem small
+        axioms, self.used = _relevant(goal, self.doc.axioms)
+        self.vars = {k: v for k, v in self.doc.vars.items() if str(v) in self.used}
+        self.hard: list[Any] = [*axioms, goal]
         self.goal = z3.And(*self.hard)
         self.counted: list[Any] = []  # keep-as-is constraints, one per fact
         self.distance: list[Any] = []
         self.order: list[tuple[str, Any, int]] = []
         self.blocks: dict[Any, Block] = {}  # assumption literal -> what it protects
         self.assumptions: list[Any] = []
-        for (role, path), var in sorted(self.doc.vars.items(), key=lambda kv: _key(kv[0])):
+        for (role, path), var in sorted(self.vars.items(), key=lambda kv: _key(kv[0])):
             self._constrain(role, path, var)
 
     # -- constraints ---------------------------------------------------------------------------
@@ -209,6 +234,7 @@ class _Search:
                 self._assume(var >= n, Block("removal", path, raw))
             if record is not None:
                 self._assume(var <= n, Block("record", path, raw, record[1]))
+            self._assume(var <= n + self.allow, Block("growth", path))
             for i in range(n, self.doc.bound_at(path)):
                 self._soft(var <= i, path + (i,), late=1)
             return
@@ -278,10 +304,14 @@ class _Search:
         result = opt.check(*lits)
         if result == z3.sat:
             self.model = opt.model()
+            self.cost = sum(
+                1 for k in self.counted if not z3.is_true(self.model.eval(k, model_completion=True))
+            )
             return Nearest("found", self._deltas(self.model, lits))
         if result == z3.unknown:
             return Nearest("unknown", why=opt.reason_unknown())
-        core = [lit for lit in opt.unsat_core() if lit in self.blocks]
+        core = self._minimal_core([lit for lit in opt.unsat_core() if lit in self.blocks])
+        self.cramped = any(self.blocks[lit].cause == "growth" for lit in core)
         if not core:
             return Nearest("impossible")
         blocks = [self.blocks[lit] for lit in core]
@@ -292,15 +322,27 @@ class _Search:
             if relaxed.check(*rest) == z3.sat:
                 m = relaxed.model()
                 blocks = [self._needed(b, m) if b.cause == "past" else b for b in blocks]
-        order = {"record": 0, "event": 1, "removal": 2, "past": 3}
+        order = {"record": 0, "event": 1, "removal": 2, "past": 3, "growth": 4}
         blocks.sort(key=lambda b: (order[b.cause], _text(b.path)))
         unique: dict[tuple[Any, ...], Block] = {}
         for block in blocks:  # one reason per fact, the strongest
             unique.setdefault(block.path, block)
         return Nearest("blocked", blocks=list(unique.values()))
 
+    def _minimal_core(self, core: list[Any]) -> list[Any]:
+        """A core from which no assumption can be dropped (z3's need not be minimal)."""
+        s = z3.Solver()
+        s.set(timeout=TIMEOUT_MS)
+        s.add(*self.hard, *self.assumptions)
+        kept = list(core)
+        for lit in core:
+            trial = [k for k in kept if not k.eq(lit)]
+            if s.check(*trial) == z3.unsat:
+                kept = trial
+        return kept
+
     def _needed(self, block: Block, m: z3.ModelRef) -> Block:
-        var = self.doc.vars.get(("val", block.path))
+        var = self.vars.get(("val", block.path))
         shape = self.doc.shape_at(block.path)
         if var is None or shape is None:
             return block
@@ -310,7 +352,7 @@ class _Search:
     # -- from a model to changes ---------------------------------------------------------------
     def _deltas(self, m: z3.ModelRef, lits: list[Any]) -> list[Delta]:
         out: list[Delta] = []
-        for (role, path), var in sorted(self.doc.vars.items(), key=lambda kv: _key(kv[0])):
+        for (role, path), var in sorted(self.vars.items(), key=lambda kv: _key(kv[0])):
             if role == "conv" or self._is_new(path):
                 continue
             got = m.eval(var, model_completion=True)
@@ -345,7 +387,7 @@ class _Search:
         s = z3.Solver()
         s.set(timeout=TIMEOUT_MS)
         s.add(*self.hard, *self.assumptions, *lits, var != before, var != after)
-        for other in self.doc.vars.values():
+        for other in self.vars.values():
             if not other.eq(var):
                 s.add(other == m.eval(other, model_completion=True))
         return bool(s.check() == z3.sat)
@@ -364,7 +406,7 @@ class _Search:
             assert shape.model is not None
             out: dict[str, Any] = {}
             for name, sub in fields_of(shape.model).items():
-                flag = self.doc.vars.get(("present", path + (name,)))
+                flag = self.vars.get(("present", path + (name,)))
                 if sub.optional and (
                     flag is None or not z3.is_true(m.eval(flag, model_completion=True))
                 ):
@@ -373,10 +415,10 @@ class _Search:
             return out
         if shape.kind == "list":
             assert shape.item is not None
-            var = self.doc.vars.get(("len", path))
+            var = self.vars.get(("len", path))
             n = m.eval(var, model_completion=True).as_long() if var is not None else 0
             return [self._build(shape.item, path + (i,), m) for i in range(n)]
-        var = self.doc.vars.get(("val", path))
+        var = self.vars.get(("val", path))
         if var is None:
             return self._default(shape)
         got = m.eval(var, model_completion=True)
@@ -394,6 +436,35 @@ class _Search:
         if shape.tag == "money":
             return {"amount": "0.00", "currency": "PKR"}
         return default_scalar(shape)
+
+
+_NAMES = re.compile(r"\|([^|]*)\||\b(working_day\d+)\b")
+
+
+def _symbols(formula: Any) -> set[str]:
+    """The names of the solver variables in a formula (read from z3's own printing, which is
+    far faster than walking the formula from Python)."""
+    return {a or b for a, b in _NAMES.findall(formula.sexpr())}
+
+
+def _relevant(goal: Any, axioms: list[Any]) -> tuple[list[Any], set[str]]:
+    """The axioms that bear on the goal, and the names of the variables they and it read."""
+    used = _symbols(goal)
+    pending = [(axiom, _symbols(axiom)) for axiom in axioms]
+    kept: list[Any] = []
+    grew = True
+    while grew:
+        grew = False
+        rest = []
+        for axiom, names in pending:
+            if names & used:
+                kept.append(axiom)
+                used |= names
+                grew = True
+            else:
+                rest.append((axiom, names))
+        pending = rest
+    return kept, used
 
 
 def _distance(var: Any, target: Any) -> Any:
@@ -414,7 +485,7 @@ def _key(key: tuple[str, tuple[Any, ...]]) -> tuple[str, int]:
 
 
 __all__ = [
-    "GROWTH",
+    "MAX_NEW_ENTRIES",
     "PLACEHOLDER_TEXT",
     "Block",
     "Delta",
