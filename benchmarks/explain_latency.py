@@ -72,9 +72,9 @@ def using(module: ModuleType) -> Iterator[None]:
             setattr(api, name, value)
 
 
-def timed(run: Callable[[], Any]) -> float:
+def timed(run: Callable[..., Any], *args: Any, **kwargs: Any) -> float:
     start = time.perf_counter()
-    run()
+    run(*args, **kwargs)
     return (time.perf_counter() - start) * 1000
 
 
@@ -102,11 +102,11 @@ def main() -> None:
         with using(old):
             explain(pack, document, args.on)
         for _ in range(args.repeat):
-            runs["trace"].append(timed(lambda: explain(pack, document, args.on, suggest=False)))
+            runs["trace"].append(timed(explain, pack, document, args.on, suggest=False))
             with using(old):
-                runs["old"].append(timed(lambda: explain(pack, document, args.on)))
+                runs["old"].append(timed(explain, pack, document, args.on))
             with using(counterfactual):
-                runs["new"].append(timed(lambda: explain(pack, document, args.on)))
+                runs["new"].append(timed(explain, pack, document, args.on))
         cells = [f"{statistics.median(v):6.1f} / {p90(v):6.1f}" for v in runs.values()]
         ratio = statistics.median(runs["new"]) / statistics.median(runs["old"])
         label = f"{path.name} ({len(decision.fired)} fired)"
