@@ -13,12 +13,13 @@ What an applicant cannot change is hard, read from the entity fields' markers
 (:mod:`vasp_rules.entities.facts`): facts of record, the dates of events already on record, no
 date before the evaluation date, no fact or entry removed. Each is an assumption, so that when
 none of the remaining changes clears the rule the solver's unsat core names the facts that stand
-in the way. A list may gain `allow` entries (an assumption too; at first as many as the longest
-list parameter the rule reads, a list of required documents), and is unrolled one entry
-further: when that limit is in a minimal core, or an answer changes more facts than the limit
-allows entries (so that more entries might cost less), the search runs again with room for
-more, up to :data:`MAX_NEW_ENTRIES`. The answer has the fewest changed facts among those that
-add at most `allow` entries to each list.
+in the way. A list may gain `allow` entries (an assumption too; at first as many as the
+longest parameter list a quantifier of the rule ranges over, a list of required documents; a
+list inside an entry, such as a person's roles, at most two) and is unrolled one entry further:
+when one more entry would do, or an answer changes more facts than the limit allows entries (so
+that more entries might cost less), the search runs again with room for more, up to
+:data:`MAX_NEW_ENTRIES`. The answer has the fewest changed facts among those that add at most
+`allow` entries to each list.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import z3
 
 from ..compiler.compile import CompiledPack, CompiledRule
 from ..entities.facts import Marks, marks_at
+from ..lang.ast import Const, Expr, ListLiteral, Param, Quantifier, children
 from .schema import Shape, decimal_text, default_scalar, fields_of
 from .symbolic import (
     TRUE,
@@ -104,11 +106,7 @@ def nearest_change(
 ) -> Nearest:
     """The fewest, nearest changes of `document` that make `rule`'s condition false (and
     keep the rules in `keep_off` from firing, where the model encodes them)."""
-    allow = 1
-    for name in rule.rule.params:
-        value = compiled.param_values.get(name)
-        if isinstance(value, list):
-            allow = max(allow, min(len(value), MAX_NEW_ENTRIES))
+    allow = max([1, *(min(n, MAX_NEW_ENTRIES) for n in _param_ranges(compiled, rule.condition))])
     while True:
         try:
             search = _Search(compiled, rule, document, alone=alone, allow=allow, keep_off=keep_off)
@@ -165,7 +163,7 @@ class _Search:
         keep_off: tuple[CompiledRule, ...] = (),
     ) -> None:
         self.document = document
-        self.doc = SymDoc(rule.kind, fx=compiled.fx, base=document, grow=allow + 1)
+        self.doc = SymDoc(rule.kind, fx=compiled.fx, base=document, grow=self._room)
         self.allow = allow
         self.cost = 0  # changed facts in the answer
         self.cramped = False  # the limit on new entries was in the way
@@ -234,7 +232,7 @@ class _Search:
                 self._assume(var >= n, Block("removal", path, raw))
             if record is not None:
                 self._assume(var <= n, Block("record", path, raw, record[1]))
-            self._assume(var <= n + self.allow, Block("growth", path))
+            self._assume(var <= n + self._allowed(path), Block("growth", path))
             for i in range(n, self.doc.bound_at(path)):
                 self._soft(var <= i, path + (i,), late=1)
             return
@@ -280,6 +278,13 @@ class _Search:
         elif tag in ("int", "real", "money"):
             self.distance.append(_distance(var, z3.IntVal(0) if tag != "real" else z3.RealVal(0)))
 
+    def _allowed(self, path: tuple[Any, ...]) -> int:
+        """New entries a list may gain: a list inside an entry (a person's roles) at most two."""
+        return min(self.allow, 2) if any(isinstance(p, int) for p in path) else self.allow
+
+    def _room(self, path: tuple[Any, ...]) -> int:
+        return self._allowed(path) + 1  # one entry further, to tell when more would do
+
     def _is_new(self, path: tuple[Any, ...]) -> bool:
         """Inside an entry being added or an object being supplied: nothing there yet."""
         return any(exact_value(self.document, path[:k]) is None for k in range(1, len(path)))
@@ -310,8 +315,18 @@ class _Search:
             return Nearest("found", self._deltas(self.model, lits))
         if result == z3.unknown:
             return Nearest("unknown", why=opt.reason_unknown())
-        core = self._minimal_core([lit for lit in opt.unsat_core() if lit in self.blocks])
-        self.cramped = any(self.blocks[lit].cause == "growth" for lit in core)
+        core = [lit for lit in opt.unsat_core() if lit in self.blocks]
+        if any(self.blocks[lit].cause == "growth" for lit in core):
+            # cramped if one entry more than allowed would do (the lists are unrolled that far)
+            roomy = [lit for lit in core if self.blocks[lit].cause != "growth"]
+            s = z3.Solver()
+            s.set(timeout=TIMEOUT_MS)
+            s.add(*self.hard, *self.assumptions)
+            self.cramped = s.check(*roomy) != z3.unsat
+            if not self.cramped:
+                core = [lit for lit in s.unsat_core() if lit in self.blocks]
+        # a limit on an entry being added is no reason: the entry need not be added
+        core = [lit for lit in core if not self._is_new(self.blocks[lit].path)]
         if not core:
             return Nearest("impossible")
         blocks = [self.blocks[lit] for lit in core]
@@ -328,18 +343,6 @@ class _Search:
         for block in blocks:  # one reason per fact, the strongest
             unique.setdefault(block.path, block)
         return Nearest("blocked", blocks=list(unique.values()))
-
-    def _minimal_core(self, core: list[Any]) -> list[Any]:
-        """A core from which no assumption can be dropped (z3's need not be minimal)."""
-        s = z3.Solver()
-        s.set(timeout=TIMEOUT_MS)
-        s.add(*self.hard, *self.assumptions)
-        kept = list(core)
-        for lit in core:
-            trial = [k for k in kept if not k.eq(lit)]
-            if s.check(*trial) == z3.unsat:
-                kept = trial
-        return kept
 
     def _needed(self, block: Block, m: z3.ModelRef) -> Block:
         var = self.vars.get(("val", block.path))
@@ -439,6 +442,26 @@ class _Search:
 
 
 _NAMES = re.compile(r"\|([^|]*)\||\b(working_day\d+)\b")
+
+
+def _param_ranges(compiled: CompiledPack, node: Expr) -> list[int]:
+    """The lengths of the parameter lists a quantifier of the condition ranges over (each
+    required document may need an entry of its own)."""
+    found: list[int] = []
+    if isinstance(node, Quantifier):
+        source = node.source
+        value: Any = None
+        if isinstance(source, Const):  # resolved at compile time
+            value = source.value
+        elif isinstance(source, Param) and source.key is None:
+            value = compiled.param_values.get(source.name)
+        elif isinstance(source, ListLiteral):
+            value = source.items
+        if isinstance(value, list | tuple | Mapping):
+            found.append(len(value))
+    for child in children(node):
+        found.extend(_param_ranges(compiled, child))
+    return found
 
 
 def _symbols(formula: Any) -> set[str]:

@@ -18,7 +18,7 @@ arithmetic on a document's dates, other documents of a batch): analysis reports 
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal, localcontext
@@ -104,10 +104,11 @@ class SymDoc:
         bound: int = DEFAULT_BOUND,
         fx: Mapping[str, Decimal] = {},
         base: Mapping[str, Any] | None = None,
-        grow: int | None = None,
+        grow: Callable[[tuple[Any, ...]], int] | None = None,
     ):
         self.kind = kind
-        #: with a base: each list holds at most its base length plus `grow` items (None: `bound`)
+        #: with a base: each list holds at most its base length plus `grow(path)` items (None:
+        #: `bound` items)
         self.grow = grow
         #: a realistic document of this kind (JSON form): witnesses keep its values where the
         #: difference allows, and take its fields no rule reads, instead of synthetic defaults
@@ -143,7 +144,7 @@ class SymDoc:
         if self.grow is None or self.base is None:
             return self.bound
         raw = exact_value(self.base, path)
-        return (len(raw) if isinstance(raw, list) else 0) + self.grow
+        return (len(raw) if isinstance(raw, list) else 0) + self.grow(path)
 
     def convertible(self, path: tuple[Any, ...]) -> Any:
         key = ("conv", path)
