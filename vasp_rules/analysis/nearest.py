@@ -34,6 +34,7 @@ from typing import Any, Literal
 import z3
 
 from ..compiler.compile import CompiledPack, CompiledRule
+from ..docpath import get_at
 from ..entities.facts import Marks, marks_at
 from ..lang.ast import Const, Expr, ListLiteral, Param, Quantifier, children
 from .schema import Shape, decimal_text, default_scalar, fields_of
@@ -44,7 +45,6 @@ from .symbolic import (
     SymDoc,
     decoded,
     encoded,
-    exact_value,
     is_false,
     is_true,
 )
@@ -140,7 +140,9 @@ def count_at_most(
     """Whether some document with at most `limit` changed facts (counted as the search counts
     them) makes the condition false: a plain satisfiability check with a cardinality
     constraint, independent of the optimiser (used to test minimality)."""
-    search = _Search(compiled, rule, document, alone=alone, allow=MAX_NEW_ENTRIES)
+    # fewer than `limit` changes add at most `limit` entries to any list: the bound is exact
+    room = max(limit, 1)
+    search = _Search(compiled, rule, document, alone=alone, allow=room, nested=room)
     s = z3.Solver()
     s.set(timeout=TIMEOUT_MS)
     s.add(*search.hard, *search.assumptions, *search.blocks)
@@ -161,8 +163,10 @@ class _Search:
         alone: bool,
         allow: int,
         keep_off: tuple[CompiledRule, ...] = (),
+        nested: int = 2,
     ) -> None:
         self.document = document
+        self.nested = nested
         self.doc = SymDoc(rule.kind, fx=compiled.fx, base=document, grow=self._room)
         self.allow = allow
         self.cost = 0  # changed facts in the answer
@@ -206,7 +210,7 @@ class _Search:
         self.order.append((_text(path), keep, late))
 
     def _constrain(self, role: str, path: tuple[Any, ...], var: Any) -> None:
-        raw = exact_value(self.document, path)
+        raw = get_at(self.document, path)
         new = self._is_new(path)
         marks = Marks() if new else marks_at(self.doc.model, path)
         record = marks.record
@@ -280,14 +284,14 @@ class _Search:
 
     def _allowed(self, path: tuple[Any, ...]) -> int:
         """New entries a list may gain: a list inside an entry (a person's roles) at most two."""
-        return min(self.allow, 2) if any(isinstance(p, int) for p in path) else self.allow
+        return min(self.allow, self.nested) if any(isinstance(p, int) for p in path) else self.allow
 
     def _room(self, path: tuple[Any, ...]) -> int:
         return self._allowed(path) + 1  # one entry further, to tell when more would do
 
     def _is_new(self, path: tuple[Any, ...]) -> bool:
         """Inside an entry being added or an object being supplied: nothing there yet."""
-        return any(exact_value(self.document, path[:k]) is None for k in range(1, len(path)))
+        return any(get_at(self.document, path[:k]) is None for k in range(1, len(path)))
 
     # -- solving -------------------------------------------------------------------------------
     def _optimizer(self, assumptions: list[Any]) -> z3.Optimize:
@@ -359,7 +363,7 @@ class _Search:
             if role == "conv" or self._is_new(path):
                 continue
             got = m.eval(var, model_completion=True)
-            raw = exact_value(self.document, path)
+            raw = get_at(self.document, path)
             shape = self.doc.shape_at(path)
             if shape is None:
                 continue

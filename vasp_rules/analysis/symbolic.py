@@ -29,6 +29,7 @@ import z3
 
 from ..compiler.compile import CompiledPack, CompiledRule
 from ..decision import SEVERITY, Outcome
+from ..docpath import get_at
 from ..entities.common import visible_ranges
 from ..entities.iso import CURRENCIES
 from ..entities.registry import KINDS
@@ -143,7 +144,7 @@ class SymDoc:
         """How many items the list at `path` may hold in the model."""
         if self.grow is None or self.base is None:
             return self.bound
-        raw = exact_value(self.base, path)
+        raw = get_at(self.base, path)
         return (len(raw) if isinstance(raw, list) else 0) + self.grow(path)
 
     def convertible(self, path: tuple[Any, ...]) -> Any:
@@ -350,22 +351,6 @@ def decoded(shape: Shape, got: Any) -> Any:
     if tag == "enum":
         return shape.domain[got.as_long()]
     return got.as_string()
-
-
-def exact_value(doc: Any, path: tuple[Any, ...]) -> Any:
-    """The value at a path of a JSON document, None where it has none (no list item stands
-    for another, unlike :func:`base_value`)."""
-    current = doc
-    for part in path:
-        if isinstance(part, int):
-            if not isinstance(current, list) or part >= len(current):
-                return None
-            current = current[part]
-        elif isinstance(current, Mapping):
-            current = current.get(part)
-        else:
-            return None
-    return current
 
 
 def base_value(doc: Any, path: tuple[Any, ...]) -> tuple[bool, Any]:
