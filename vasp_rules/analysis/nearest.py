@@ -106,7 +106,9 @@ def nearest_change(
 ) -> Nearest:
     """The fewest, nearest changes of `document` that make `rule`'s condition false (and
     keep the rules in `keep_off` from firing, where the model encodes them)."""
-    allow = max([1, *(min(n, MAX_NEW_ENTRIES) for n in _param_ranges(compiled, rule.condition))])
+    # first no new entries at all (most answers change one fact, and unrolling lists further
+    # is what makes the model large), unless the rule ranges over a list of required things
+    allow = max([0, *(min(n, MAX_NEW_ENTRIES) for n in _param_ranges(compiled, rule.condition))])
     while True:
         try:
             search = _Search(compiled, rule, document, alone=alone, allow=allow, keep_off=keep_off)
@@ -119,8 +121,10 @@ def nearest_change(
             break
         if answer.status == "found" and search.cost - 1 > allow:
             allow = min(MAX_NEW_ENTRIES, search.cost - 1)
-        elif answer.status in ("blocked", "impossible") and search.cramped:
-            allow = min(MAX_NEW_ENTRIES, allow * 4)
+        elif answer.status in ("blocked", "impossible") and (
+            search.cramped or allow == 0 and search.growable
+        ):
+            allow = min(MAX_NEW_ENTRIES, max(1, allow * 4))
         else:
             break
     answer.blocks = [b for b in answer.blocks if b.cause != "growth"]
@@ -171,6 +175,7 @@ class _Search:
         self.allow = allow
         self.cost = 0  # changed facts in the answer
         self.cramped = False  # the limit on new entries was in the way
+        self.growable = False  # the rule reads the length of a list that may grow
         encoder = Encoder(self.doc, compiled, alone=alone)
         goal = is_false(encoder.condition(rule))
         for other in keep_off:
@@ -237,6 +242,7 @@ class _Search:
             if record is not None:
                 self._assume(var <= n, Block("record", path, raw, record[1]))
             self._assume(var <= n + self._allowed(path), Block("growth", path))
+            self.growable = self.growable or record is None
             for i in range(n, self.doc.bound_at(path)):
                 self._soft(var <= i, path + (i,), late=1)
             return
@@ -287,7 +293,8 @@ class _Search:
         return min(self.allow, self.nested) if any(isinstance(p, int) for p in path) else self.allow
 
     def _room(self, path: tuple[Any, ...]) -> int:
-        return self._allowed(path) + 1  # one entry further, to tell when more would do
+        # one entry further, to tell when more would do (none while no entry may be added)
+        return self._allowed(path) + 1 if self.allow else 0
 
     def _is_new(self, path: tuple[Any, ...]) -> bool:
         """Inside an entry being added or an object being supplied: nothing there yet."""
