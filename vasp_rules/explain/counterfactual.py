@@ -195,7 +195,7 @@ def _block_text(block: Block) -> str:
     if block.cause == "event":
         return f"{path} records an event that has already happened ({display_json(block.before)})"
     if block.cause == "removal":
-        return f"{path} is on record (a finding is not cleared by removing a fact)"
+        return f"{path} would have to be removed (a finding is not cleared by removing a fact)"
     if block.needed is not None:
         return f"{path} would have to be {block.needed}, a date in the past"
     return f"{path} would have to be a date in the past"
