@@ -51,8 +51,9 @@ from .symbolic import (
 
 #: Entries a list may gain in the search, tried in turn while no change at all is found.
 MAX_NEW_ENTRIES = 12
-#: Solver time limit per search (milliseconds).
-TIMEOUT_MS = 20_000
+#: Time limit of the optimiser per search (milliseconds); past it a plain satisfiability check
+#: (same limit) still finds a verified change or the facts in the way, just not the nearest.
+TIMEOUT_MS = 1_500
 PLACEHOLDER_TEXT = "(to be provided)"
 
 Cause = Literal["record", "event", "past", "removal", "growth"]
@@ -148,7 +149,7 @@ def count_at_most(
     room = max(limit, 1)
     search = _Search(compiled, rule, document, alone=alone, allow=room, nested=room)
     s = z3.Solver()
-    s.set(timeout=TIMEOUT_MS)
+    s.set(timeout=20 * TIMEOUT_MS)
     s.add(*search.hard, *search.assumptions, *search.blocks)
     changed = [z3.Not(keep) for keep in search.counted]
     s.add(z3.AtMost(*changed, limit) if changed else z3.BoolVal(True))
@@ -324,8 +325,25 @@ class _Search:
                 1 for k in self.counted if not z3.is_true(self.model.eval(k, model_completion=True))
             )
             return Nearest("found", self._deltas(self.model, lits))
-        if result == z3.unknown:
-            return Nearest("unknown", why=opt.reason_unknown())
+        if result == z3.unknown:  # non-linear arithmetic, say: any answer, without optimising
+            plain = z3.Solver()
+            plain.set(timeout=TIMEOUT_MS)
+            plain.add(*self.hard, *self.assumptions)
+            changed = [z3.Not(keep) for keep in self.counted]
+            for most in range(1, min(3, len(changed)) + 1):  # the fewest changes it can tell
+                plain.push()
+                plain.add(z3.AtMost(*changed, most))
+                if plain.check(*lits) == z3.sat:
+                    self.model = plain.model()
+                    return Nearest("found", self._deltas(self.model, lits))
+                plain.pop()
+            result = plain.check(*lits)
+            if result == z3.sat:
+                self.model = plain.model()
+                return Nearest("found", self._deltas(self.model, lits))
+            if result == z3.unknown:
+                return Nearest("unknown", why=f"the solver gave up ({plain.reason_unknown()})")
+            opt = plain
         core = [lit for lit in opt.unsat_core() if lit in self.blocks]
         if any(self.blocks[lit].cause == "growth" for lit in core):
             # cramped if one entry more than allowed would do (the lists are unrolled that far)
