@@ -47,6 +47,7 @@ from .symbolic import (
     encoded,
     is_false,
     is_true,
+    text_axiom,
 )
 
 #: Entries a list may gain in the search, tried in turn while no change at all is found.
@@ -156,6 +157,25 @@ def count_at_most(
     return bool(s.check() == z3.sat)
 
 
+class _Doc(SymDoc):
+    """A symbolic document whose text fields get their (costly) character constraints only
+    when the goal reads them: a rule asking whether a name is present never builds them."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.texts: list[tuple[Any, bool]] = []
+
+    def scalar(self, shape: Shape, path: tuple[Any, ...]) -> Any:
+        if shape.tag != "text" or ("val", path) in self.vars:
+            return super().scalar(shape, path)
+        var = z3.String(self._name("val", path))
+        if shape.min_length:
+            self.axioms.append(z3.Length(var) >= shape.min_length)
+        self.texts.append((var, shape.token))
+        self.vars[("val", path)] = var
+        return var
+
+
 class _Search:
     """The optimisation problem for one rule and one document."""
 
@@ -172,7 +192,7 @@ class _Search:
     ) -> None:
         self.document = document
         self.nested = nested
-        self.doc = SymDoc(rule.kind, fx=compiled.fx, base=document, grow=self._room)
+        self.doc = _Doc(rule.kind, fx=compiled.fx, base=document, grow=self._room)
         self.allow = allow
         self.cost = 0  # changed facts in the answer
         self.cramped = False  # the limit on new entries was in the way
@@ -195,7 +215,8 @@ class _Search:
         # keep their values whatever the answer, and leaving them out keeps the problem small
         axioms, self.used = _relevant(goal, self.doc.axioms)
         self.vars = {k: v for k, v in self.doc.vars.items() if str(v) in self.used}
-        self.hard: list[Any] = [*axioms, goal]
+        texts = [text_axiom(var, token) for var, token in self.doc.texts if str(var) in self.used]
+        self.hard: list[Any] = [*axioms, *texts, goal]
         self.goal = z3.And(*self.hard)
         self.counted: list[Any] = []  # keep-as-is constraints, one per fact
         self.distance: list[Any] = []

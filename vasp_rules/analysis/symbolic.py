@@ -179,7 +179,7 @@ class SymDoc:
                 self.axioms.append(z3.Length(var) >= shape.min_length)
             # a blank is no value (ENTITIES.md): text shows a character; a wallet, account or
             # id number is one printable ASCII token (entities.identity)
-            self.axioms.append(z3.InRe(var, _token_text() if shape.token else _showing_text()))
+            self.axioms.append(text_axiom(var, shape.token))
         else:
             var = z3.Int(name)
             if tag == "int":
@@ -430,6 +430,11 @@ def _showing_text() -> Any:
         )
         _SHOWING.append(z3.Concat(visible, z3.Star(valid)))
     return _SHOWING[0]
+
+
+def text_axiom(var: Any, token: bool) -> Any:
+    """What a text field holds: a visible character first, or one ASCII token."""
+    return z3.InRe(var, _token_text() if token else _showing_text())
 
 
 def _token_text() -> Any:
