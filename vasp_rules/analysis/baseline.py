@@ -74,7 +74,7 @@ def read_baseline(path: Path) -> set[Key]:
         isinstance(e, dict) and isinstance(e.get("finding"), str) for e in entries
     ):
         raise InputError(
-            f"{path}: a baseline is {{\"baseline\": 1, \"findings\": [...]}} as written by "
+            f'{path}: a baseline is {{"baseline": 1, "findings": [...]}} as written by '
             "`vasp-rules analyze --write-baseline FILE`"
         )
     return {_key(e) for e in entries}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import StrictBool, model_validator
 
@@ -17,6 +17,7 @@ from vasp_rules.entities.common import (
     StrictModel,
     Text,
 )
+from vasp_rules.entities.facts import EVENT, OfRecord
 from vasp_rules.entities.identity import Address, IdNumber, Name, check_wallet, network_of_chain
 
 __all__ = [
@@ -50,11 +51,11 @@ class Declarant(StrictModel):
 
     full_name: Name
     id_document: IdDocument
-    residence_country: Country
-    public_office: PublicOffice
-    public_office_since: Date | None = None
-    pending_proceedings: list[Proceeding]
-    sanctions_screening: SanctionsScreening
+    residence_country: Annotated[Country, OfRecord("a country of residence")]
+    public_office: Annotated[PublicOffice, OfRecord("a public office held")]
+    public_office_since: Annotated[Date | None, OfRecord("a public office held")] = None
+    pending_proceedings: Annotated[list[Proceeding], OfRecord("pending proceedings")]
+    sanctions_screening: Annotated[SanctionsScreening, OfRecord("a sanctions screening result")]
     kyc_completed: StrictBool
 
 
@@ -78,17 +79,17 @@ class ExposurePct(StrictModel):
 class AssetHolding(StrictModel):
     """One declared holding of a virtual asset."""
 
-    asset_symbol: Text
-    chain: Text
-    quantity: Decimal0
-    location: AssetLocation
-    wallet_address: Address
+    asset_symbol: Annotated[Text, OfRecord("the asset of a declared holding")]
+    chain: Annotated[Text, OfRecord("the chain of a declared holding")]
+    quantity: Annotated[Decimal0, OfRecord("the quantity of a holding")]
+    location: Annotated[AssetLocation, OfRecord("where a holding was held on the reference date")]
+    wallet_address: Annotated[Address, OfRecord("the address of a declared wallet")]
     custodian_name: Name | None = None
-    acquired_on: Date
-    value_at_reference: Money
+    acquired_on: Annotated[Date, EVENT]
+    value_at_reference: Annotated[Money, OfRecord("the value of a holding on the reference date")]
     proof_of_control: ProofOfControl
-    exposure_pct: ExposurePct
-    privacy_coin: StrictBool
+    exposure_pct: Annotated[ExposurePct, OfRecord("the on-chain exposure of a holding")]
+    privacy_coin: Annotated[StrictBool, OfRecord("the kind of asset held")]
 
     @model_validator(mode="after")
     def _wallet_fits_the_chain(self) -> AssetHolding:
@@ -101,13 +102,13 @@ class AssetHolding(StrictModel):
 class AmnestyDeclaration(StrictModel):
     """A declaration under one amnesty programme (the rule pack defines the programmes)."""
 
-    kind: Literal["amnesty_declaration"]
+    kind: Annotated[Literal["amnesty_declaration"], OfRecord("the document kind")]
     declaration_id: IdNumber
-    programme_id: IdNumber
-    submitted_on: Date
+    programme_id: Annotated[IdNumber, OfRecord("the programme declared under")]
+    submitted_on: Annotated[Date, EVENT]
     declarant: Declarant
     destination_vasp: DestinationVasp
     holdings: list[AssetHolding]
     attestation_signed: StrictBool
-    levy_paid_on: Date | None = None
-    migrated_on: Date | None = None
+    levy_paid_on: Annotated[Date | None, EVENT] = None
+    migrated_on: Annotated[Date | None, EVENT] = None

@@ -35,6 +35,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from vasp_rules.core.limits import unicode_problem
 from vasp_rules.core.plaintext import json_type, shown_value
+from vasp_rules.entities.facts import EVENT, OfRecord
 from vasp_rules.entities.identity import (
     IGNORABLE,
     Address,
@@ -581,7 +582,9 @@ def _nadra_schema(schema: dict[str, Any], model: type[BaseModel]) -> None:
 class IdDocument(StrictModel):
     """An identity document. CNIC/NICOP numbers are checked and normalised to 13 digits."""
 
-    type: IdDocumentType
+    type: Annotated[
+        IdDocumentType, OfRecord("the kind of an existing entry (add a new entry instead)")
+    ]
     number: IdNumber
 
     model_config = ConfigDict(json_schema_extra=_nadra_schema)
@@ -609,4 +612,4 @@ class SanctionsScreening(StrictModel):
     """The latest sanctions screening of a person or customer."""
 
     result: SanctionsResult
-    screened_on: Date
+    screened_on: Annotated[Date, EVENT]

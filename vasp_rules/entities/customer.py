@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import StrictBool
 
@@ -15,6 +15,7 @@ from vasp_rules.entities.common import (
     SanctionsScreening,
     StrictModel,
 )
+from vasp_rules.entities.facts import EVENT, OfRecord
 from vasp_rules.entities.identity import IdNumber, Name
 
 __all__ = ["Customer", "CustomerType", "RiskRating", "SourceOfFunds"]
@@ -33,23 +34,25 @@ class SourceOfFunds(StrictModel):
 class Customer(StrictModel):
     """A VASP customer: identity, screening, risk and activity facts."""
 
-    kind: Literal["customer"]
+    kind: Annotated[Literal["customer"], OfRecord("the document kind")]
     customer_id: IdNumber
     customer_type: CustomerType
     full_name: Name
-    date_of_birth: Date
-    nationality: Country
-    residence_country: Country
+    date_of_birth: Annotated[Date, OfRecord("a date of birth")]
+    nationality: Annotated[Country, OfRecord("a nationality")]
+    residence_country: Annotated[Country, OfRecord("a country of residence")]
     id_document: IdDocument
     biometric_verified: StrictBool
-    pep: Pep
-    sanctions_screening: SanctionsScreening
-    risk_rating: RiskRating
-    identity_verified_on: Date | None = None
-    account_activated_on: Date | None = None
+    pep: Annotated[Pep, OfRecord("a politically exposed person status")]
+    sanctions_screening: Annotated[SanctionsScreening, OfRecord("a sanctions screening result")]
+    risk_rating: Annotated[RiskRating, OfRecord("the customer's assessed risk")]
+    identity_verified_on: Annotated[Date | None, EVENT] = None
+    account_activated_on: Annotated[Date | None, EVENT] = None
     source_of_funds: SourceOfFunds
-    exposure_countries: list[Country]
-    suspicion_flagged_on: Date | None = None
-    str_filed_on: Date | None = None
-    outward_transfers_this_year: Money
-    largest_cash_transaction: Money | None = None
+    exposure_countries: Annotated[list[Country], OfRecord("the customer's country exposure")]
+    suspicion_flagged_on: Annotated[Date | None, EVENT] = None
+    str_filed_on: Annotated[Date | None, EVENT] = None
+    outward_transfers_this_year: Annotated[Money, OfRecord("transfers already made")]
+    largest_cash_transaction: Annotated[
+        Money | None, OfRecord("a cash transaction already made")
+    ] = None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import StrictBool
 
@@ -19,6 +19,7 @@ from vasp_rules.entities.common import (
     StrictModel,
     Text,
 )
+from vasp_rules.entities.facts import EVENT, OfRecord
 from vasp_rules.entities.identity import IdNumber, Name
 
 __all__ = [
@@ -82,34 +83,38 @@ SecurityClearance = Literal["NOT_REQUIRED", "PENDING", "GRANTED", "REFUSED"]
 class DocumentReceipt(StrictModel):
     """A document of the application pack and the date PVARA received it."""
 
-    type: LicenceDocumentType
-    received_on: Date
+    type: Annotated[
+        LicenceDocumentType, OfRecord("the kind of an existing entry (add a new entry instead)")
+    ]
+    received_on: Annotated[Date, EVENT]
 
 
 class ForeignLicence(StrictModel):
     """A licence held abroad; its activities use the same codes as the application."""
 
-    regulator: Text
-    jurisdiction: Country
-    licence_no: Text
+    regulator: Annotated[Text, OfRecord("the regulator that issued a licence or action")]
+    jurisdiction: Annotated[Country, OfRecord("the jurisdiction of a licence or counterparty")]
+    licence_no: Annotated[Text, OfRecord("the number of a licence")]
     activities: list[Activity]
-    status: LicenceStatus
+    status: Annotated[LicenceStatus, OfRecord("the status of a licence, set by its regulator")]
     expires_on: Date
 
 
 class Policy(StrictModel):
     """A written policy and the date the board approved it."""
 
-    type: PolicyType
-    board_approved_on: Date
+    type: Annotated[PolicyType, OfRecord("the kind of an existing entry (add a new entry instead)")]
+    board_approved_on: Annotated[Date, EVENT]
 
 
 class EnforcementAction(StrictModel):
     """A past regulatory action against the firm."""
 
-    regulator: Text
-    on: Date
-    type: EnforcementType
+    regulator: Annotated[Text, OfRecord("the regulator that issued a licence or action")]
+    on: Annotated[Date, EVENT]
+    type: Annotated[
+        EnforcementType, OfRecord("the kind of an existing entry (add a new entry instead)")
+    ]
     resolved: StrictBool
 
 
@@ -117,42 +122,44 @@ class Conviction(StrictModel):
     """A criminal conviction of a person."""
 
     category: ConvictionCategory
-    convicted_on: Date
-    jurisdiction: Country
+    convicted_on: Annotated[Date, EVENT]
+    jurisdiction: Annotated[Country, OfRecord("the jurisdiction of a licence or counterparty")]
 
 
 class Person(StrictModel):
     """A director, key individual or owner of the applicant, with fit-and-proper facts."""
 
     full_name: Name
-    date_of_birth: Date
-    nationalities: list[Country]
-    residence_country: Country
+    date_of_birth: Annotated[Date, OfRecord("a date of birth")]
+    nationalities: Annotated[list[Country], OfRecord("a nationality")]
+    residence_country: Annotated[Country, OfRecord("a country of residence")]
     id_document: IdDocument
     roles: list[Role]
     ownership_pct: Percentage
-    pep: Pep
-    sanctions_screening: SanctionsScreening
-    convictions: list[Conviction]
-    regulatory_ban: StrictBool
-    insolvent: StrictBool
-    years_relevant_experience: NonNegativeInt
+    pep: Annotated[Pep, OfRecord("a politically exposed person status")]
+    sanctions_screening: Annotated[SanctionsScreening, OfRecord("a sanctions screening result")]
+    convictions: Annotated[list[Conviction], OfRecord("a criminal conviction on record")]
+    regulatory_ban: Annotated[StrictBool, OfRecord("a regulatory ban")]
+    insolvent: Annotated[StrictBool, OfRecord("an insolvency")]
+    years_relevant_experience: Annotated[NonNegativeInt, OfRecord("experience already gained")]
     outsourced: StrictBool
-    fit_and_proper_declared_on: Date | None = None
-    security_clearance: SecurityClearance
+    fit_and_proper_declared_on: Annotated[Date | None, EVENT] = None
+    security_clearance: Annotated[
+        SecurityClearance, OfRecord("a security clearance decided by the authorities")
+    ]
 
 
 class ApplicantFirm(StrictModel):
     """The applicant firm: corporate status, capital, governance and people."""
 
     legal_name: Name
-    incorporation_country: Country
+    incorporation_country: Annotated[Country, OfRecord("the country the firm is incorporated in")]
     pk_entity_status: PkEntityStatus
     secp_registration_no: Text | None = None
     lei: Lei | None = None
     foreign_licences: list[ForeignLicence]
     noc_status: NocStatus
-    noc_granted_on: Date | None = None
+    noc_granted_on: Annotated[Date | None, EVENT] = None
     goaml_registered: StrictBool
     paid_up_capital: Money
     annual_fixed_overheads: Money | None = None
@@ -165,17 +172,17 @@ class ApplicantFirm(StrictModel):
     uses_pk_banking_rails: StrictBool
     policies: list[Policy]
     record_retention_years: NonNegativeInt
-    enforcement_history: list[EnforcementAction]
+    enforcement_history: Annotated[list[EnforcementAction], OfRecord("a past enforcement action")]
     people: list[Person]
 
 
 class LicenceApplication(StrictModel):
     """A licence application at one stage (EOI, NOC or FULL)."""
 
-    kind: Literal["licence_application"]
+    kind: Annotated[Literal["licence_application"], OfRecord("the document kind")]
     application_id: IdNumber
-    stage: Stage
-    submitted_on: Date
+    stage: Annotated[Stage, OfRecord("the stage the application was made at")]
+    submitted_on: Annotated[Date, EVENT]
     activities: list[Activity]
     documents: list[DocumentReceipt]
     firm: ApplicantFirm

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, StrictBool, model_validator
 
@@ -16,6 +16,7 @@ from vasp_rules.entities.common import (
     StrictModel,
     Text,
 )
+from vasp_rules.entities.facts import EVENT, OfRecord
 from vasp_rules.entities.identity import Address, IdNumber, Name, check_wallet, network_of_asset
 
 __all__ = [
@@ -39,7 +40,9 @@ class JointHolder(StrictModel):
     and the others, in payload order, to its ``joint_holders`` (docs/ivms101.md says which)."""
 
     name: Name
-    sanctions_screening: SanctionsScreening | None = None
+    sanctions_screening: Annotated[
+        SanctionsScreening | None, OfRecord("a sanctions screening result")
+    ] = None
 
 
 class _Party(StrictModel):
@@ -62,9 +65,11 @@ class Originator(_Party):
     address: Text | None = None
     national_id: IdNumber | None = None
     customer_id: IdNumber | None = None
-    date_of_birth: Date | None = None
+    date_of_birth: Annotated[Date | None, OfRecord("a date of birth")] = None
     place_of_birth: Text | None = None
-    sanctions_screening: SanctionsScreening | None = None
+    sanctions_screening: Annotated[
+        SanctionsScreening | None, OfRecord("a sanctions screening result")
+    ] = None
     joint_holders: list[JointHolder] | None = Field(default=None, exclude_if=_absent)
 
 
@@ -73,7 +78,9 @@ class Beneficiary(_Party):
 
     name: Name | None = None
     account_or_wallet: Address | None = None
-    sanctions_screening: SanctionsScreening | None = None
+    sanctions_screening: Annotated[
+        SanctionsScreening | None, OfRecord("a sanctions screening result")
+    ] = None
     joint_holders: list[JointHolder] | None = Field(default=None, exclude_if=_absent)
 
 
@@ -81,28 +88,28 @@ class CounterpartyVasp(StrictModel):
     """The VASP on the other side of the transfer."""
 
     name: Name
-    jurisdiction: Country
+    jurisdiction: Annotated[Country, OfRecord("the jurisdiction of a licence or counterparty")]
     licensed: StrictBool
-    due_diligence_on: Date | None = None
+    due_diligence_on: Annotated[Date | None, EVENT] = None
 
 
 class Transfer(StrictModel):
     """A transfer in or out, with its fiat value at execution and travel-rule timing."""
 
-    kind: Literal["transfer"]
+    kind: Annotated[Literal["transfer"], OfRecord("the document kind")]
     transfer_id: IdNumber
-    direction: Direction
-    asset: Text
-    amount: Decimal0
-    value: Money
-    executed_at: DateTime
+    direction: Annotated[Direction, OfRecord("a fact of the executed transfer")]
+    asset: Annotated[Text, OfRecord("a fact of the executed transfer")]
+    amount: Annotated[Decimal0, OfRecord("a fact of the executed transfer")]
+    value: Annotated[Money, OfRecord("a fact of the executed transfer")]
+    executed_at: Annotated[DateTime, EVENT]
     originator: Originator
     beneficiary: Beneficiary
-    counterparty_type: CounterpartyType
+    counterparty_type: Annotated[CounterpartyType, OfRecord("a fact of the executed transfer")]
     counterparty_vasp: CounterpartyVasp | None = None
     unhosted_ownership_verified: StrictBool
-    data_transmitted_at: DateTime | None = None
-    settled_at: DateTime | None = None
+    data_transmitted_at: Annotated[DateTime | None, EVENT] = None
+    settled_at: Annotated[DateTime | None, EVENT] = None
 
     @model_validator(mode="after")
     def _wallets_fit_the_network(self) -> Transfer:

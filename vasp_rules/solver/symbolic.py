@@ -18,7 +18,7 @@ arithmetic on a document's dates, other documents of a batch): analysis reports 
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal, localcontext
@@ -28,6 +28,7 @@ from typing import Any
 import z3
 
 from ..compiler.compile import CompiledPack, CompiledRule
+from ..core.docpath import get_at
 from ..entities.common import visible_ranges
 from ..entities.iso import CURRENCIES
 from ..entities.registry import KINDS
@@ -104,8 +105,12 @@ class SymDoc:
         bound: int = DEFAULT_BOUND,
         fx: Mapping[str, Decimal] = {},
         base: Mapping[str, Any] | None = None,
+        grow: Callable[[tuple[Any, ...]], int] | None = None,
     ):
         self.kind = kind
+        #: with a base: each list holds at most its base length plus `grow(path)` items (None:
+        #: `bound` items)
+        self.grow = grow
         #: a realistic document of this kind (JSON form): witnesses keep its values where the
         #: difference allows, and take its fields no rule reads, instead of synthetic defaults
         self.base = base
@@ -132,8 +137,15 @@ class SymDoc:
         if key not in self.vars:
             var = z3.Int(self._name(*key))
             self.vars[key] = var
-            self.axioms.append(z3.And(var >= 0, var <= self.bound))
+            self.axioms.append(z3.And(var >= 0, var <= self.bound_at(path)))
         return self.vars[key]
+
+    def bound_at(self, path: tuple[Any, ...]) -> int:
+        """How many items the list at `path` may hold in the model."""
+        if self.grow is None or self.base is None:
+            return self.bound
+        raw = get_at(self.base, path)
+        return (len(raw) if isinstance(raw, list) else 0) + self.grow(path)
 
     def convertible(self, path: tuple[Any, ...]) -> Any:
         key = ("conv", path)
@@ -167,7 +179,7 @@ class SymDoc:
                 self.axioms.append(z3.Length(var) >= shape.min_length)
             # a blank is no value (ENTITIES.md): text shows a character; a wallet, account or
             # id number is one printable ASCII token (entities.identity)
-            self.axioms.append(z3.InRe(var, _token_text() if shape.token else _showing_text()))
+            self.axioms.append(text_axiom(var, shape.token))
         else:
             var = z3.Int(name)
             if tag == "int":
@@ -242,7 +254,7 @@ class SymDoc:
             return var == min(len(raw), self.bound) if isinstance(raw, list) else None
         if role == "conv":
             return var == z3.BoolVal(True)
-        value = _encoded(raw, self.shape_at(path), self.fx)
+        value = encoded(raw, self.shape_at(path), self.fx)
         return None if value is None else var == value
 
     def shape_at(self, path: tuple[Any, ...]) -> Shape | None:
@@ -305,26 +317,13 @@ class SymDoc:
                 return self._money(0, path, m)
             return default_scalar(shape)
         got = m.eval(var, model_completion=True)
-        tag = shape.tag
-        if tag == "bool":
-            return z3.is_true(got)
-        if tag == "int":
-            return got.as_long()
-        if tag == "real":
-            return decimal_text(_decimal(got))
-        if tag == "date":
-            return date_text(got.as_long())
-        if tag == "datetime":
-            return moment_text(got.as_long())
-        if tag == "money":
+        if shape.tag == "money":
             if self.base is not None:  # the base's own amount and currency when it is that
                 found, raw = base_value(self.base, path)
                 if found and _base_paisa(raw, self.fx) == got.as_long():
                     return copy.deepcopy(raw)
             return self._money(got.as_long(), path, m)
-        if tag == "enum":
-            return shape.domain[got.as_long()]
-        return got.as_string()
+        return decoded(shape, got)
 
     def _money(self, paisa: int, path: tuple[Any, ...], m: z3.ModelRef) -> dict[str, str]:
         conv = self.vars.get(("conv", path))
@@ -334,6 +333,24 @@ class SymDoc:
             other = sorted(c for c in CURRENCIES if c not in self.fx and c != "PKR")[0]
             return {"amount": "1", "currency": other}
         return {"amount": decimal_text(Decimal(paisa).scaleb(-2)), "currency": "PKR"}
+
+
+def decoded(shape: Shape, got: Any) -> Any:
+    """A scalar's JSON value from the solver's value (money: its PKR paisa)."""
+    tag = shape.tag
+    if tag == "bool":
+        return z3.is_true(got)
+    if tag in ("int", "money"):
+        return got.as_long()
+    if tag == "real":
+        return decimal_text(_decimal(got))
+    if tag == "date":
+        return date_text(got.as_long())
+    if tag == "datetime":
+        return moment_text(got.as_long())
+    if tag == "enum":
+        return shape.domain[got.as_long()]
+    return got.as_string()
 
 
 def base_value(doc: Any, path: tuple[Any, ...]) -> tuple[bool, Any]:
@@ -352,7 +369,7 @@ def base_value(doc: Any, path: tuple[Any, ...]) -> tuple[bool, Any]:
     return True, current
 
 
-def _encoded(raw: Any, shape: Shape | None, fx: Mapping[str, Decimal]) -> Any:
+def encoded(raw: Any, shape: Shape | None, fx: Mapping[str, Decimal]) -> Any:
     """A base document's JSON value as the solver represents the field (None: not encoded:
     text, whose constraints can keep the solver past its time limit, is put back once the
     witness is confirmed; an amount in a currency the pack has no rate for)."""
@@ -413,6 +430,11 @@ def _showing_text() -> Any:
         )
         _SHOWING.append(z3.Concat(visible, z3.Star(valid)))
     return _SHOWING[0]
+
+
+def text_axiom(var: Any, token: bool) -> Any:
+    """What a text field holds: a visible character first, or one ASCII token."""
+    return z3.InRe(var, _token_text() if token else _showing_text())
 
 
 def _token_text() -> Any:
@@ -594,7 +616,7 @@ class Encoder:
             assert shape.item is not None
             n = self.doc.length(path)
             items: list[tuple[Any, V]] = []
-            for i in range(self.doc.bound):
+            for i in range(self.doc.bound_at(path)):
                 item_path = path + (i,)
                 item_present = self.doc.presence(item_path) if shape.item.optional else TRUE
                 items.append((i < n, self._node(shape.item, item_path, item_present)))
