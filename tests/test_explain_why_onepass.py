@@ -23,9 +23,9 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from strategies import documents
 from support.explain import MANIFEST, PARAMETERS, _rule, application, explain_pack
 from support.packs import pack
+from support.strategies import documents
 from support.why_oracle import PerSubtreeTracer
 
 from vasp_rules import RulePack
