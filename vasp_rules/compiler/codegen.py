@@ -1481,8 +1481,15 @@ class _Effects(_Generator):
     def effects(self, node: Expr, scope: dict[str, str], out: list[ast.stmt]) -> None:
         if isinstance(node, Const | Literal):
             return
-        if isinstance(node, Quantifier):
+        if isinstance(node, Quantifier) and not (
+            self.memoisable(node, frozenset(scope)) and not over_batch(node)
+        ):
             self.quantifier_effects(node, scope, out)
+        elif isinstance(node, Quantifier):
+            # inside a quantifier, over its items: its value computed and kept per finding
+            # (`ev.memo`), which records the same, so that a rule's `values` restating it
+            # (LIC-22's `select(t in ... where none(p in ...: ...))`) reuse it whole
+            self.emit(node, scope, out)
         elif (
             isinstance(node, Binary | Unary | Call | ListLiteral)
             and _has_quantifier(node)
