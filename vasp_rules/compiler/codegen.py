@@ -770,6 +770,27 @@ class _Generator:
             self.prologue.extend(_code("H = _MISSING", H=local))
             inner: list[ast.stmt] = []
             value = self.plain(node, scope, inner)
+            if (
+                self.record
+                and not isinstance(self, _ThreeValued)
+                and not free_names(node) & (self.outer | self.documents | {"batch"})
+            ):
+                # recording: kept per finding too (`ev.memo`), so that a rule's values and
+                # texts take what its condition computed (LIC-06's `firm.people.roles`); a
+                # repeat in the same finding would record nothing new
+                out.extend(
+                    _code(
+                        "if H is _MISSING:\n    H = ev.memo.get(KEY, _MISSING) if KEY[0] is not "
+                        "None else _MISSING\n    if H is _MISSING:\n        BODY\n"
+                        "        H = VALUE\n        if KEY[0] is not None:\n"
+                        "            ev.memo[KEY] = H",
+                        H=local,
+                        KEY=self.bound_constant(node, _invariant_key),
+                        BODY=inner,
+                        VALUE=value,
+                    )
+                )
+                return _name(local)
             out.extend(
                 _code(
                     "if H is _MISSING:\n    BODY\n    H = VALUE", H=local, BODY=inner, VALUE=value
@@ -1860,6 +1881,11 @@ def _literal_value(node: Literal) -> Any:
 
 def _words(node: Expr) -> frozenset[str] | None:
     return constant_words(node)
+
+
+def _invariant_key(node: Expr) -> tuple[int | None]:
+    """The memo key of a loop-invariant node in one finding: its number alone (no item)."""
+    return (_memo_number(node),)
 
 
 def _fresh_key(node: Any) -> object:
