@@ -607,6 +607,9 @@ class _Generator:
         self.operand_gap = "_NONE"  # the missing facts of the last unary operand (three-valued)
         #: per block of statements (a list, kept alive here): the paths computed in it
         self._blocks: dict[int, tuple[list[ast.stmt], dict[Any, str]]] = {}
+        #: the blocks of the nodes being emitted, outermost first: a block made while a node
+        #: is emitted into another is placed after what that other block holds by then
+        self._enclosing: list[list[ast.stmt]] = []
         #: batch sums and counts whose item-by-item code is being generated (`windowed`)
         self.item_by_item: set[int] = set()
         #: the bound variables that range over the batch's documents (`x in batch.KIND`)
@@ -675,18 +678,36 @@ class _Generator:
         earlier in the same block, from the same binding, is that value again (`"X" in
         p.roles or "Y" in p.roles`): reading it again would give, and record, nothing new."""
         if not isinstance(node, Path):
-            return self.computed(node, scope, out)
+            self._enclosing.append(out)
+            try:
+                return self.computed(node, scope, out)
+            finally:
+                self._enclosing.pop()
         block = self._blocks.get(id(out))
         if block is None or block[0] is not out:
             block = self._blocks[id(out)] = (out, {})
         key = (node.parts, scope.get(node.parts[0]))
         known = block[1].get(key)
+        if known is None and not self.record:
+            # values mode: a path an enclosing block computed already (before this block's
+            # place) is that value too (`"A" in p.roles or "B" in p.roles`, nested); the
+            # recording modes keep to one block, where a repeat records nothing new
+            known = self._enclosing_value(key, out)
         if known is None:
             value = self.computed(node, scope, out)
             if not isinstance(value, ast.Name):
                 return value
             known = block[1][key] = value.id
         return _name(known)
+
+    def _enclosing_value(self, key: Any, out: list[ast.stmt]) -> str | None:
+        for block in reversed(self._enclosing):
+            if block is out:
+                continue
+            known = self._blocks.get(id(block))
+            if known is not None and known[0] is block and key in known[1]:
+                return known[1][key]
+        return None
 
     def computed(self, node: Expr, scope: dict[str, str], out: list[ast.stmt]) -> ast.expr:
         bound = frozenset(scope)
@@ -749,6 +770,27 @@ class _Generator:
             self.prologue.extend(_code("H = _MISSING", H=local))
             inner: list[ast.stmt] = []
             value = self.plain(node, scope, inner)
+            if (
+                self.record
+                and not isinstance(self, _ThreeValued)
+                and not free_names(node) & (self.outer | self.documents | {"batch"})
+            ):
+                # recording: kept per finding too (`ev.memo`), so that a rule's values and
+                # texts take what its condition computed (LIC-06's `firm.people.roles`); a
+                # repeat in the same finding would record nothing new
+                out.extend(
+                    _code(
+                        "if H is _MISSING:\n    H = ev.memo.get(KEY, _MISSING) if KEY[0] is not "
+                        "None else _MISSING\n    if H is _MISSING:\n        BODY\n"
+                        "        H = VALUE\n        if KEY[0] is not None:\n"
+                        "            ev.memo[KEY] = H",
+                        H=local,
+                        KEY=self.bound_constant(node, _invariant_key),
+                        BODY=inner,
+                        VALUE=value,
+                    )
+                )
+                return _name(local)
             out.extend(
                 _code(
                     "if H is _MISSING:\n    BODY\n    H = VALUE", H=local, BODY=inner, VALUE=value
@@ -1235,9 +1277,12 @@ class _Generator:
                 self.emit(node.where, inner_scope, where_code) if node.where is not None else None
             )
             body_code: list[ast.stmt] = []
+            self._enclosing.append(where_code)  # the body runs after the `where`, per item
             body = self.emit(node.body, inner_scope, body_code) if node.body is not None else None
         finally:
             self.documents = documents
+            if self._enclosing and self._enclosing[-1] is where_code:
+                self._enclosing.pop()
         local, keep, value = self.fresh("_t"), self.fresh("_t"), self.fresh("_t")
         unknown, values = self.fresh("_t"), self.fresh("_t")
         loop: list[ast.stmt] = []
@@ -1457,8 +1502,15 @@ class _Effects(_Generator):
     def effects(self, node: Expr, scope: dict[str, str], out: list[ast.stmt]) -> None:
         if isinstance(node, Const | Literal):
             return
-        if isinstance(node, Quantifier):
+        if isinstance(node, Quantifier) and not (
+            self.memoisable(node, frozenset(scope)) and not over_batch(node)
+        ):
             self.quantifier_effects(node, scope, out)
+        elif isinstance(node, Quantifier):
+            # inside a quantifier, over its items: its value computed and kept per finding
+            # (`ev.memo`), which records the same, so that a rule's `values` restating it
+            # (LIC-22's `select(t in ... where none(p in ...: ...))`) reuse it whole
+            self.emit(node, scope, out)
         elif (
             isinstance(node, Binary | Unary | Call | ListLiteral)
             and _has_quantifier(node)
@@ -1829,6 +1881,11 @@ def _literal_value(node: Literal) -> Any:
 
 def _words(node: Expr) -> frozenset[str] | None:
     return constant_words(node)
+
+
+def _invariant_key(node: Expr) -> tuple[int | None]:
+    """The memo key of a loop-invariant node in one finding: its number alone (no item)."""
+    return (_memo_number(node),)
 
 
 def _fresh_key(node: Any) -> object:

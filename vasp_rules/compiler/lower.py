@@ -110,27 +110,35 @@ def nex(key: str) -> dict[str, Any]:
 
 def depth(pattern: Any) -> int:
     """Nesting depth of $and/$or in a pattern."""
-    if isinstance(pattern, dict):
-        own = 1 if set(pattern) & {"$and", "$or"} else 0
-        return own + max((depth(v) for v in pattern.values()), default=0)
-    if isinstance(pattern, list):
-        return max((depth(v) for v in pattern), default=0)
-    return 0
+    return _measure(pattern, {})[0]
 
 
-def compound_nodes(pattern: Any) -> int:
-    """Number of $and/$or nodes in a pattern once the matcher wraps it with the kind test."""
-
-    def count(node: Any) -> int:
-        if isinstance(node, dict):
-            own = 1 if set(node) & {"$and", "$or"} else 0
-            return own + sum(count(v) for v in node.values())
-        if isinstance(node, list):
-            return sum(count(v) for v in node)
-        return 0
-
-    top_is_and = isinstance(pattern, dict) and set(pattern) == {"$and"}
-    return count(pattern) + (0 if top_is_and else 1)
+def _measure(node: Any, seen: dict[int, tuple[int, int, int, int]]) -> tuple[int, int, int, int]:
+    """What durable-rules limits, in one walk: the nesting depth of $and/$or, the number of
+    $and/$or nodes, the most $nex tests side by side and the most tests in one $and/$or
+    (`seen`: sub-patterns shared by several parents, measured once)."""
+    if not isinstance(node, dict | list):
+        return 0, 0, 0, 0
+    got = seen.get(id(node))
+    if got is not None:
+        return got
+    deepest = compound = nex_side = wide = 0
+    own = 0
+    if isinstance(node, dict):
+        own = 1 if "$and" in node or "$or" in node else 0
+        values: Any = node.values()
+        for key in ("$and", "$or"):
+            if key in node:
+                wide = max(wide, len(node[key]))
+    else:
+        values = node
+        nex_side = sum(1 for p in node if isinstance(p, dict) and "$nex" in p)
+    for value in values:
+        d, c, n, w = _measure(value, seen)
+        deepest, compound = max(deepest, d), compound + c
+        nex_side, wide = max(nex_side, n), max(wide, w)
+    got = seen[id(node)] = (own + deepest, own + compound, nex_side, wide)
+    return got
 
 
 #: Patterns are built with shared sub-patterns; written out as a tree they can grow
@@ -154,16 +162,25 @@ def pattern_size(pattern: Any, cap: int = MAX_PATTERN_NODES + 1) -> int:
 
 
 def within_limits(*patterns: dict[str, Any]) -> bool:
-    """Whether durable-rules accepts these patterns (limits measured on 2.0.28)."""
-    return all(
-        pattern_size(p) <= MAX_PATTERN_NODES
-        and depth(p) < MAX_NESTING
-        and compound_nodes(p) <= MAX_COMPOUND
-        and max_nex_siblings(p) <= MAX_NEX_SIBLINGS
-        and widest(p) <= MAX_SIBLINGS
-        for p in patterns
-        if p is not TRUE and p is not FALSE
-    )
+    """Whether durable-rules accepts these patterns (limits measured on 2.0.28): at most
+    MAX_PATTERN_NODES nodes written out, $and/$or nested less than MAX_NESTING deep, at most
+    MAX_COMPOUND $and/$or nodes once the matcher wraps the pattern with the kind test, at most
+    MAX_NEX_SIBLINGS $nex side by side and MAX_SIBLINGS tests in one $and/$or."""
+    for p in patterns:
+        if p is TRUE or p is FALSE:
+            continue
+        if pattern_size(p) > MAX_PATTERN_NODES:  # first: measured with a cap
+            return False
+        deepest, compound, nex_side, wide = _measure(p, {})
+        wrapped = compound + (0 if isinstance(p, dict) and set(p) == {"$and"} else 1)
+        if not (
+            deepest < MAX_NESTING
+            and wrapped <= MAX_COMPOUND
+            and nex_side <= MAX_NEX_SIBLINGS
+            and wide <= MAX_SIBLINGS
+        ):
+            return False
+    return True
 
 
 def _field_keys(pattern: Any) -> set[str]:
@@ -186,21 +203,7 @@ def _field_keys(pattern: Any) -> set[str]:
 
 def widest(pattern: Any) -> int:
     """The largest number of tests in one $and/$or of a pattern."""
-    if isinstance(pattern, dict):
-        own = max((len(v) for k, v in pattern.items() if k in ("$and", "$or")), default=0)
-        return max([own] + [widest(v) for v in pattern.values()])
-    if isinstance(pattern, list):
-        return max((widest(v) for v in pattern), default=0)
-    return 0
-
-
-def max_nex_siblings(pattern: Any) -> int:
-    if isinstance(pattern, dict):
-        return max((max_nex_siblings(v) for v in pattern.values()), default=0)
-    if isinstance(pattern, list):
-        here = sum(1 for p in pattern if isinstance(p, dict) and "$nex" in p)
-        return max([here] + [max_nex_siblings(v) for v in pattern])
-    return 0
+    return _measure(pattern, {})[3]
 
 
 class Lowerer:
