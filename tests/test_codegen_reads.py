@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from vasp_rules.compiler.codegen import Env, compile_value, source_of
-from vasp_rules.engine.reference import Context, Evaluator
+from vasp_rules.interp.reference import Context, Evaluator
 from vasp_rules.lang.parser import parse_condition
 
 ROLES = 'any(p in people: "A" in p.roles or "B" in p.roles or "C" in p.roles)'
