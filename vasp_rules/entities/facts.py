@@ -8,6 +8,10 @@ of an event: once recorded on or before the evaluation date it has happened and 
 The markers are read by path (:func:`marks_at`), so a field named like a fixed one elsewhere (the
 `amount` of a money value, a `value` of another object) stays editable. Entries of a list that
 do not exist yet (an entry being added) record nothing, so nothing inside them is fixed.
+
+A list annotated with :data:`WITHDRAWABLE` holds the applicant's own choices (the activities
+applied for, a person's roles, where data is kept): an entry may be withdrawn. Entries of other
+lists are facts, and a finding is never cleared by leaving a fact out.
 """
 
 from __future__ import annotations
@@ -36,12 +40,22 @@ EVENT = Event()
 
 
 @dataclass(frozen=True)
+class Withdrawable:
+    """A list of the applicant's own choices: an entry may be withdrawn."""
+
+
+WITHDRAWABLE = Withdrawable()
+
+
+@dataclass(frozen=True)
 class Marks:
     """What the markers say of one document path: the innermost fact of record it lies in
     (its path and what it is), and whether the path is an event's date."""
 
     record: tuple[tuple[Any, ...], str] | None = None
     event: bool = False
+    #: the path is an entry of a list of the applicant's choices (it may be withdrawn)
+    withdrawable: bool = False
 
 
 def _markers(info: Any) -> list[Any]:
@@ -75,6 +89,7 @@ def marks_at(root: type[BaseModel], path: tuple[Any, ...]) -> Marks:
     model: type[BaseModel] | None = root
     record: tuple[tuple[Any, ...], str] | None = None
     event = False
+    found: list[Any] = []
     for k, part in enumerate(path):
         if isinstance(part, int):
             continue
@@ -87,7 +102,9 @@ def marks_at(root: type[BaseModel], path: tuple[Any, ...]) -> Marks:
             if isinstance(m, OfRecord) and record is None:
                 record = (tuple(path[: k + 1]), m.what)
         model = _inner_model(info.annotation)
-    return Marks(record, event)
+    entry = len(path) >= 2 and isinstance(path[-1], int) and not isinstance(path[-2], int)
+    withdrawable = entry and record is None and any(isinstance(m, Withdrawable) for m in found)
+    return Marks(record, event, withdrawable)
 
 
-__all__ = ["EVENT", "Event", "Marks", "OfRecord", "marks_at"]
+__all__ = ["EVENT", "WITHDRAWABLE", "Event", "Marks", "OfRecord", "Withdrawable", "marks_at"]

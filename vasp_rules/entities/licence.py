@@ -19,7 +19,7 @@ from vasp_rules.entities.common import (
     StrictModel,
     Text,
 )
-from vasp_rules.entities.facts import EVENT, OfRecord
+from vasp_rules.entities.facts import EVENT, WITHDRAWABLE, OfRecord
 from vasp_rules.entities.identity import IdNumber, Name
 
 __all__ = [
@@ -134,7 +134,7 @@ class Person(StrictModel):
     nationalities: Annotated[list[Country], OfRecord("a nationality")]
     residence_country: Annotated[Country, OfRecord("a country of residence")]
     id_document: IdDocument
-    roles: list[Role]
+    roles: Annotated[list[Role], WITHDRAWABLE]
     ownership_pct: Percentage
     pep: Annotated[Pep, OfRecord("a politically exposed person status")]
     sanctions_screening: Annotated[SanctionsScreening, OfRecord("a sanctions screening result")]
@@ -166,7 +166,7 @@ class ApplicantFirm(StrictModel):
     custody_model: CustodyModel
     proprietary_trading: StrictBool
     pk_registered_office: StrictBool
-    data_locations: list[Country]
+    data_locations: Annotated[list[Country], WITHDRAWABLE]
     shariah_products: StrictBool
     shariah_clearance_ref: Text | None = None
     uses_pk_banking_rails: StrictBool
@@ -183,6 +183,6 @@ class LicenceApplication(StrictModel):
     application_id: IdNumber
     stage: Annotated[Stage, OfRecord("the stage the application was made at")]
     submitted_on: Annotated[Date, EVENT]
-    activities: list[Activity]
+    activities: Annotated[list[Activity], WITHDRAWABLE]
     documents: list[DocumentReceipt]
     firm: ApplicantFirm

@@ -31,10 +31,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from itertools import combinations
 from typing import TYPE_CHECKING, Any
 
 from ..compiler.compile import CompiledPack, CompiledRule
-from ..core.docpath import PathError, edited, format_path, parse_path
+from ..core.docpath import PathError, edited, format_path, get_at, parse_path
 from ..entities.facts import marks_at
 from ..entities.registry import ID_FIELD, KINDS, DocumentError, parse_document
 from ..interp.reference import Context, Evaluator
@@ -194,6 +195,11 @@ def _block_text(block: Block) -> str:
         return f"{path} is {block.what}, which the applicant cannot change"
     if block.cause == "event":
         return f"{path} records an event that has already happened ({display_json(block.before)})"
+    if block.cause == "removal" and isinstance(block.before, list):
+        return (
+            f"an entry of {path} would have to be left out"
+            " (a finding is not cleared by leaving a fact out)"
+        )
     if block.cause == "removal":
         return f"{path} would have to be removed (a finding is not cleared by removing a fact)"
     if block.needed is not None:
@@ -338,6 +344,17 @@ def suggestion_for(
                 introduces=sorted(set(after.fired) - fired_before),
             )
     elif found.status == "blocked":
+        withdrawn = _withdrawal(rule, found.blocks, solver, verifier)
+        if withdrawn is not None:
+            changes, after = withdrawn
+            return Suggestion(
+                rule_id=rule_id,
+                finding_outcome=outcome,
+                status="clearable",
+                changes=changes,
+                outcome_after=after.outcome.value,
+                introduces=sorted(set(after.fired) - fired_before),
+            )
         reasons = solver.blocked(found.blocks)
         return _not_clearable(rule_id, outcome, reasons)
     elif found.status == "impossible":
@@ -355,6 +372,55 @@ def suggestion_for(
         status="no_verified_change",
         reason=f"{note}. What the rule asks: {finding.remediation}",
     )
+
+
+def _withdrawal(
+    rule: CompiledRule, blocks: list[Block], solver: Solver, verifier: Verifier
+) -> tuple[list[Change], Decision] | None:
+    """Withdrawing entries the applicant chose (an activity applied for, a role, a data
+    location: lists marked WITHDRAWABLE), when the search found only such entries in the way.
+
+    The model does not search removals (a shorter list moves every later entry), so the entries
+    its unsat core names are tried here: one at a time in document order, then all together;
+    the first set that the engine verifies is the answer."""
+    named: set[tuple[Any, ...]] = set()
+    for block in blocks:
+        if block.cause != "removal":
+            continue
+        if marks_at(solver.root, block.path).withdrawable:  # an entry
+            named.add(block.path)
+        elif (
+            isinstance(block.before, list) and marks_at(solver.root, block.path + (0,)).withdrawable
+        ):
+            named.update(block.path + (i,) for i in range(len(block.before)))  # the list shorter
+    entries = sorted(named)
+
+    def attempt(paths: list[tuple[Any, ...]]) -> tuple[list[Change], Decision] | None:
+        changes = []
+        for path in sorted(paths, reverse=True):  # from the end: earlier indices stay valid
+            raw = get_at(solver.document, path)
+            where = format_path(path)
+            text = f"remove {_entry_text(raw)} ({where})"
+            changes.append(Change(path=where, value=None, before=raw, kind="remove", text=text))
+        after = _verified(rule, changes, verifier)
+        return (changes, after) if after is not None else None
+
+    # the fewest entries first: one, then two (for short lists), then all but what is not needed
+    tries = [[p] for p in entries]
+    if len(entries) <= 8:
+        tries += [list(pair) for pair in combinations(entries, 2)]
+    for paths in tries:
+        found = attempt(paths)
+        if found is not None:
+            return found
+    if len(entries) < 3 or attempt(entries) is None:
+        return None
+    needed = list(entries)
+    for path in entries:  # leave out each entry whose withdrawal is not needed
+        fewer = [p for p in needed if p != path]
+        if attempt(fewer) is not None:
+            needed = fewer
+    return attempt(needed)
 
 
 def _not_clearable(rule_id: str, outcome: str, reasons: list[str]) -> Suggestion:

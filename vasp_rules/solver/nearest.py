@@ -52,11 +52,13 @@ from .symbolic import (
 
 #: Entries a list may gain in the search, tried in turn while no change at all is found.
 MAX_NEW_ENTRIES = 12
-#: Work limit of the optimiser per search, in z3's resource units (about 1 s of CPU here); past
+#: Work limit of the optimiser per search, in z3's resource units (0.1-1.3 s of CPU on a small
+#: machine, depending on the question: 8x this made one generated licence application take 18 s
+#: to explain, and 4x changed no suggestion's status on 100 generated documents); past
 #: it a plain satisfiability check (same limit) still finds a verified change or the facts in
 #: the way, just not the nearest. A resource limit, not a time limit: the same question gets the
 #: same answer on a loaded machine, so explanations stay a function of (input, pack, as_of).
-WORK_LIMIT = 8_000_000
+WORK_LIMIT = 1_000_000
 PLACEHOLDER_TEXT = "(to be provided)"
 
 Cause = Literal["record", "event", "past", "removal", "growth"]
