@@ -35,6 +35,15 @@ from vasp_rules.explain.api import explain
 ROOT = Path(__file__).resolve().parent.parent
 #: main before the search moved onto the Z3 model (issue 25)
 HANDWRITTEN = "a6b6f6e"
+#: the old module's imports of modules that have moved since, as the new stages name them
+MOVED = {
+    "..decision": "..model.decision",
+    "..docpath": "..core.docpath",
+    "..engine.evaluate": "..runtime.evaluate",
+    "..engine.reference": "..interp.reference",
+    ".trace": "..model.explanation",
+    "..rulepack": "..runtime.rulepack",
+}
 NAMES = ("Solver", "Verifier", "is_blocking", "suggestion_for")
 
 
@@ -47,6 +56,8 @@ def load_revision(rev: str) -> ModuleType:
         text=True,
         check=True,
     ).stdout
+    for before, after in MOVED.items():  # modules that moved to their stages since (issue 25)
+        source = source.replace(f"from {before} import", f"from {after} import")
     folder = Path(tempfile.mkdtemp(prefix="explain-latency-"))
     path = folder / "counterfactual.py"
     path.write_text(source, encoding="utf-8")
