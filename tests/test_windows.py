@@ -1,5 +1,5 @@
 """Property: sums, counts and selects over a window of a keyed batch group, taken from running
-sums (engine/windows.py), decide exactly as visiting the window's documents one by one, and
+sums (interp/windows.py), decide exactly as visiting the window's documents one by one, and
 TR-10 refers exactly the transfers its plain definition (written out below, O(n^2)) refers.
 
 Batches are dense on purpose: many transfers at one instant, window edges at exactly 24 hours

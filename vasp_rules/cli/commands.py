@@ -2,7 +2,7 @@
 
 Exit codes: 0 success; 1 scenario failures (or coverage gaps when asked to fail on them);
 2 invalid input, pack or scenario file, reported in one line (per problem), never a traceback.
-Conventions shared by every command live in cli_support (one spelling per option).
+Conventions shared by every command live in cli/support.py (one spelling per option).
 """
 
 from __future__ import annotations

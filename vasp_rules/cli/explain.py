@@ -5,7 +5,7 @@
     vasp-rules whatif FILE --set PATH=VALUE [--set ...] --as-of DATE [--pack PACK]
                       [--format text|json]
 
-Both also take --input-format, --set-param NAME=VALUE and --width (see cli_support).
+Both also take --input-format, --set-param NAME=VALUE and --width (see cli/support.py).
 
 Exit codes: 0 ok; 2 invalid input (file, document, date, rule id, --set) or rule pack, with a
 one-line error on stderr and no traceback.

@@ -1263,7 +1263,7 @@ class _Generator:
     def quantifier(self, node: Quantifier, scope: dict[str, str], out: list[ast.stmt]) -> ast.expr:
         kinds = QUANTIFIERS if self.record else WINDOWED
         if over_batch(node) and node.kind in kinds and id(node) not in self.item_by_item:
-            return self.windowed(node, scope, out)  # running sums first (engine/windows.py)
+            return self.windowed(node, scope, out)  # running sums first (interp/windows.py)
         kind, var = node.kind, node.var
         items = self.items(node, scope, out)
         item = self.fresh("_v")
@@ -1526,7 +1526,7 @@ class _Effects(_Generator):
         self, node: Quantifier, scope: dict[str, str], out: list[ast.stmt]
     ) -> None:
         if over_batch(node) and node.kind in QUANTIFIERS and id(node) not in self.item_by_item:
-            # a window of the batch records from its running sums first (engine/windows.py)
+            # a window of the batch records from its running sums first (interp/windows.py)
             self.item_by_item.add(id(node))
             by_item: list[ast.stmt] = []
             self.quantifier_effects(node, scope, by_item)

@@ -1,4 +1,4 @@
-"""Keyed indexes of a batch: the run-time half of compiler/batchplan.py.
+"""Keyed indexes of a batch: the run-time half of interp/batchplan.py.
 
 One index per (batch quantifier, batch) is built in one pass over the documents of its kind:
 documents failing a filter conjunct on themselves alone are dropped once; the rest are grouped

@@ -76,7 +76,7 @@ class BatchView:
         #: definition; the oracle of the keyed plans)
         self.keyed = keyed
         #: False evaluates sums, counts and selects over a window item by item (the oracle of
-        #: engine/windows.py's running sums)
+        #: interp/windows.py's running sums)
         self.windows = keyed
         self._indexes: dict[int, tuple[Quantifier, KeyedIndex | None]] = {}
         self.by_kind: dict[str, list[BaseModel]] = {}
@@ -113,7 +113,7 @@ class BatchView:
         return count > (1 if self._kind_of.get(id(document)) == kind else 0)
 
     def keyed_index(self, node: Quantifier, ev: Evaluator) -> KeyedIndex | None:
-        """The keyed index of a batch quantifier over this batch (compiler/batchplan.py),
+        """The keyed index of a batch quantifier over this batch (interp/batchplan.py),
         built on first use; None when its filter has no keyed shape."""
         entry = self._indexes.get(id(node))
         if entry is not None and entry[0] is node:
@@ -586,7 +586,7 @@ class Evaluator:
     def candidates(self, node: Quantifier, kind: str, scope: Scope) -> list[int] | None:
         """Positions of the batch documents that can pass `where`, from the quantifier's keyed
         plan (equality keys, a window, filters on the other document alone; see
-        compiler/batchplan.py); None means all. The others certainly fail `where`, so skipping
+        interp/batchplan.py); None means all. The others certainly fail `where`, so skipping
         them changes no verdict; documents whose key is absent are always kept (unknown)."""
         view = self.ctx.batch
         if node.where is None or view is None or not view.keyed:
@@ -600,7 +600,7 @@ class Evaluator:
 
     def window(self, node: Quantifier, scope: Scope) -> Result | None:
         """A quantifier over a window of the batch from the group's running sums, or visiting
-        only the window's documents (engine/windows.py), recorded as item by item; None when
+        only the window's documents (interp/windows.py), recorded as item by item; None when
         it must be evaluated item by item."""
         if node.kind not in QUANTIFIERS:
             return None

@@ -1,6 +1,6 @@
 """Sums and counts over a time window of a keyed batch group, from prefix sums.
 
-A `sum` or `count` over `batch.KIND` whose filter is a keyed plan (compiler/batchplan.py:
+A `sum` or `count` over `batch.KIND` whose filter is a keyed plan (interp/batchplan.py:
 equality and `linked` keys, one window key bounded by the evaluating scope, conjuncts on the
 other document alone) plus at most one `KEY != PROBE` conjunct (TR-10's `t.transfer_id !=
 s.transfer_id`) is answered without visiting the window's documents: each group of the batch is
