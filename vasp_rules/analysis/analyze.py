@@ -21,9 +21,13 @@ from ..model.decision import SEVERITY, Outcome
 from ..pack.loader import LoadedPack
 from ..solver.symbolic import DEFAULT_BOUND, FALSE, Encoder, RuleModel, SymDoc, rule_model
 
-#: Solver time limit per question (milliseconds); a question it cannot answer in time makes the
-#: rule "unknown" (for dead/always) or is simply not claimed (for redundancy).
-TIMEOUT_MS = 10_000
+#: Work limit per question, in z3's resource units (a count of steps, not a clock, so a loaded
+#: machine gives the same report as an idle one; the slowest question about pk takes 0.08 s): a
+#: question it cannot answer within it makes the rule "unknown" (for dead/always) or is simply
+#: not claimed (for redundancy).
+WORK_LIMIT = 10_000_000
+#: A backstop well above what the work limit costs, for a machine far slower than expected.
+TIMEOUT_MS = 60_000
 
 
 @dataclass
@@ -69,6 +73,7 @@ class Analysis:
 
 def _solver(doc: SymDoc) -> z3.Solver:
     s = z3.Solver()
+    s.set("rlimit", WORK_LIMIT)
     s.set("timeout", TIMEOUT_MS)
     s.add(*doc.axioms)
     return s

@@ -10,7 +10,6 @@ engine confirms is shown. Documents are evaluated alone (no batch), as `evaluate
 from __future__ import annotations
 
 import copy
-import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -34,9 +33,13 @@ from ..solver.symbolic import (
 
 #: How many solver answers per kind may fail to reproduce before the kind is left undetermined.
 MAX_UNCONFIRMED = 5
-TIMEOUT_MS = 20_000
-PLAIN_TIMEOUT_MS = 300  # per question while making a witness plain
-PLAIN_BUDGET_S = 3.0  # per witness
+#: Work limits in z3's resource units (a count of steps, not a clock: a loaded machine finds the
+#: same witnesses as an idle one); the timeouts are backstops well above what the limits cost.
+WORK_LIMIT = 20_000_000
+TIMEOUT_MS = 120_000
+PLAIN_WORK_LIMIT = 300_000  # per question while making a witness plain
+PLAIN_TIMEOUT_MS = 5_000
+PLAIN_QUESTIONS = 24  # per witness
 
 
 @dataclass
@@ -174,6 +177,7 @@ def _diff_kind(
     fired_diff = [fires_old.get(i, FALSE) != fires_new.get(i, FALSE) for i in ids]
     differs = z3.Or(rank_old != rank_new, *fired_diff)
     s = z3.Solver()
+    s.set("rlimit", WORK_LIMIT)
     s.set("timeout", TIMEOUT_MS)
     s.add(*doc.axioms)
     s.add(differs)
@@ -191,7 +195,7 @@ def _diff_kind(
         if answer == z3.unsat:
             break
         if answer == z3.unknown:
-            result.undetermined.setdefault(kind, "the solver gave no answer in time")
+            result.undetermined.setdefault(kind, "the solver gave no answer within its work limit")
             break
         model = s.model()
         # the next answer must differ in how the two decisions differ (a new kind of change)
@@ -230,24 +234,26 @@ def _plainest(
     """A model with the same difference and as many plain values as possible (short lists,
     facts present, dates on the evaluation day, first enumeration values...), so that a witness
     shows only what matters. A separate solver with one assumption literal per preference (no
-    push/pop after a timed-out check), tried in chunks then one by one, within a time budget."""
+    push/pop after a check that gave up), tried in chunks then one by one (PLAIN_QUESTIONS)."""
     s = z3.Solver()
-    s.set("timeout", PLAIN_TIMEOUT_MS)  # a nicety: never worth a long search
+    s.set("rlimit", PLAIN_WORK_LIMIT)  # a nicety: never worth a long search
+    s.set("timeout", PLAIN_TIMEOUT_MS)
     s.add(*base, signature)
     flags = []
     for i, pref in enumerate(preferences):
         flag = z3.Bool(f"plain{i}")
         s.add(z3.Implies(flag, pref))
         flags.append(flag)
-    deadline = time.monotonic() + PLAIN_BUDGET_S
+    asked = 0
     if flags and s.check(*flags) == z3.sat:  # every preference at once (a base document's
         return s.model()  # values often all fit): one question instead of many
     kept: list[Any] = []
     chunks = [flags[i : i + 8] for i in range(0, len(flags), 8)]
     for chunk in chunks:
         for attempt in [chunk] if len(chunk) == 1 else [chunk, *[[f] for f in chunk]]:
-            if time.monotonic() > deadline:
+            if asked >= PLAIN_QUESTIONS:
                 break
+            asked += 1
             if s.check(*kept, *attempt) == z3.sat:
                 kept.extend(attempt)
                 if attempt is chunk:
