@@ -335,26 +335,11 @@ def suggestion_for(
                 if retried is not None and not _new_blocking(retried, fired_before):
                     changes, after = other, retried
         if after is not None:
-            return Suggestion(
-                rule_id=rule_id,
-                finding_outcome=outcome,
-                status="clearable",
-                changes=changes,
-                outcome_after=after.outcome.value,
-                introduces=sorted(set(after.fired) - fired_before),
-            )
+            return _clearable(rule_id, outcome, changes, after, fired_before)
     elif found.status == "blocked":
         withdrawn = _withdrawal(rule, found.blocks, solver, verifier)
         if withdrawn is not None:
-            changes, after = withdrawn
-            return Suggestion(
-                rule_id=rule_id,
-                finding_outcome=outcome,
-                status="clearable",
-                changes=changes,
-                outcome_after=after.outcome.value,
-                introduces=sorted(set(after.fired) - fired_before),
-            )
+            return _clearable(rule_id, outcome, *withdrawn, fired_before)
         reasons = solver.blocked(found.blocks)
         return _not_clearable(rule_id, outcome, reasons)
     elif found.status == "impossible":
@@ -421,6 +406,19 @@ def _withdrawal(
         if attempt(fewer) is not None:
             needed = fewer
     return attempt(needed)
+
+
+def _clearable(
+    rule_id: str, outcome: str, changes: list[Change], after: Decision, fired_before: set[str]
+) -> Suggestion:
+    return Suggestion(
+        rule_id=rule_id,
+        finding_outcome=outcome,
+        status="clearable",
+        changes=changes,
+        outcome_after=after.outcome.value,
+        introduces=sorted(set(after.fired) - fired_before),
+    )
 
 
 def _not_clearable(rule_id: str, outcome: str, reasons: list[str]) -> Suggestion:
