@@ -82,3 +82,15 @@ def test_nothing_but_a_choice_is_ever_suggested_away(pk: RulePack, doc: dict[str
         for change in suggestion.changes:
             if change.kind == "remove":
                 assert marks_at(LicenceApplication, parse_path(change.path)).withdrawable
+
+
+def test_three_entries_are_withdrawn_when_fewer_would_not_do(pk: RulePack) -> None:
+    doc = example("licence_application")
+    permitted = list(doc["activities"])
+    outside = ["ADVISORY", "ASSET_MANAGEMENT", "LENDING_BORROWING"]
+    doc["activities"] = [outside[0], *permitted, *outside[1:]]
+    suggestion = _suggestion(explain(pk, doc, AS_OF), "LIC-05")
+    assert suggestion.status == "clearable", suggestion.reason
+    assert sorted(c.before for c in suggestion.changes) == outside
+    after_doc = edited(doc, [(parse_path(c.path), None) for c in suggestion.changes])
+    assert after_doc["activities"] == permitted

@@ -398,14 +398,14 @@ def _withdrawal(
         found = attempt(paths)
         if found is not None:
             return found
-    if len(entries) < 3 or attempt(entries) is None:
-        return None
+    best = attempt(entries) if len(entries) >= 3 else None
     needed = list(entries)
-    for path in entries:  # leave out each entry whose withdrawal is not needed
+    for path in entries if best is not None else ():  # leave out each entry not needed
         fewer = [p for p in needed if p != path]
-        if attempt(fewer) is not None:
-            needed = fewer
-    return attempt(needed)
+        found = attempt(fewer)
+        if found is not None:
+            needed, best = fewer, found
+    return best
 
 
 def _clearable(
