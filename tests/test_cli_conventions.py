@@ -21,9 +21,21 @@ def run(*args: str) -> Result:
     return CliRunner().invoke(main, list(args))
 
 
+def _command(path: tuple[str, ...]) -> click.Command:
+    """The command at `path`, loaded as the command line loads it (some on first use)."""
+    command: click.Command = main
+    for name in path:
+        assert isinstance(command, click.Group)
+        found = command.get_command(click.Context(command), name)
+        assert found is not None, path
+        command = found
+    return command
+
+
 def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
     out: list[tuple[str, ...]] = []
-    for name, command in sorted(group.commands.items()):
+    for name in group.list_commands(click.Context(group)):
+        command = _command((*prefix, name))
         out.append((*prefix, name))
         if isinstance(command, click.Group):
             out.extend(_commands(command, (*prefix, name)))
@@ -39,9 +51,7 @@ def test_every_command_help_has_an_example() -> None:
 
 def test_options_are_spelled_one_way() -> None:
     for path in _commands(main):
-        command = main
-        for name in path:
-            command = command.commands[name]  # type: ignore[attr-defined]
+        command = _command(path)
         for param in command.params:
             if not isinstance(param, click.Option) or param.hidden:
                 continue
@@ -134,3 +144,20 @@ def test_text_report_file_is_not_wrapped(tmp_path) -> None:  # type: ignore[no-u
     assert not [line for line in lines if line != line.rstrip()]
     assert any(re.fullmatch(r"\s+vasp-rules whatif \S+ --as-of 2026-06-01 --set \S+", line)
                for line in lines)
+
+
+def test_the_commands_that_search_with_z3_load_it_only_when_they_run() -> None:
+    # a fresh interpreter: importing the command line does not import z3 (about a sixth of
+    # every command's start-up), and the lazy commands are still listed and run
+    code = (
+        "import sys\n"
+        "from vasp_rules.cli import main\n"
+        "assert 'z3' not in sys.modules, 'z3 imported with the command line'\n"
+        "import click\n"
+        "names = main.list_commands(click.Context(main))\n"
+        "assert {'analyze', 'diff', 'explain', 'whatif'} <= set(names), names\n"
+        "assert main.get_command(click.Context(main), 'analyze') is not None\n"
+        "assert 'z3' in sys.modules\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

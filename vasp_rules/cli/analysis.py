@@ -316,10 +316,4 @@ def _diff_text(result: DiffResult, title: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def register(group: click.Group) -> None:
-    """Add the analysis commands to the `vasp-rules` group."""
-    group.add_command(analyze_command)
-    group.add_command(diff_command)
-
-
-__all__ = ["analyze_command", "diff_command", "register"]
+__all__ = ["analyze_command", "diff_command"]

@@ -26,13 +26,11 @@ from ..runtime.rulepack import RulePack
 from ..scale.progress import while_slow
 from ..testing.scenarios import Coverage, PackCache, discover, load_cases, run_case
 from .about import version_option
-from .analysis import register as register_analysis
 from .audit import audit
 from .authoring import SCHEMA_KINDS, fmt_command, print_schema
 from .bench import bench
 from .catalogue import docs
 from .check import run_check
-from .explain import explain, whatif
 from .monitor import monitor
 from .scale import run_stream, stream_options, wants_stream
 from .serve import serve
@@ -68,7 +66,17 @@ OUTCOME_STYLE = {
 }
 
 
-@click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(OneLineErrors):
+    # z3 is imported only when a command that searches with it runs (or `--help` lists them)
+    lazy = {
+        "analyze": "vasp_rules.cli.analysis:analyze_command",
+        "diff": "vasp_rules.cli.analysis:diff_command",
+        "explain": "vasp_rules.cli.explain:explain",
+        "whatif": "vasp_rules.cli.explain:whatif",
+    }
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @version_option()
 def main() -> None:
     """Explainable compliance rules for virtual-asset regulation.
@@ -525,9 +533,8 @@ def _one_pack(positional: str | None, option: str | None) -> str:
 
 
 # Command groups in their own modules of cli/ (each calls its feature).
-for _command in (audit, docs, explain, whatif, serve, init, bench, fmt_command, monitor):
+for _command in (audit, docs, serve, init, bench, fmt_command, monitor):
     main.add_command(_command)
-register_analysis(main)
 
 
 if __name__ == "__main__":  # pragma: no cover
