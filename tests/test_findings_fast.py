@@ -4,17 +4,23 @@ rule's ready code is made once."""
 
 from __future__ import annotations
 
+import json
+from datetime import date
 from decimal import Decimal
+from pathlib import Path as FilePath
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vasp_rules import RulePack
-from vasp_rules.compiler.codegen import NOT_DOCUMENT
+from vasp_rules.compiler.codegen import NOT_DOCUMENT, Env, compile_recording
 from vasp_rules.compiler.compile import Later, _renderer
-from vasp_rules.interp.reference import from_document
+from vasp_rules.interp.reference import Context, Evaluator, from_document
+from vasp_rules.lang.ast import Path
 from vasp_rules.lang.values import UNKNOWN, format_value
+from vasp_rules.runtime.evaluate import context_for, finding_for
+from vasp_rules.runtime.rulepack import _item
 
 TYPE_NAMES = ["", "string", "money", "date", "datetime", "list:string", "list:money", "list:date"]
 VALUES = st.one_of(
@@ -35,7 +41,9 @@ def _hole(value: Any) -> Any:
 @settings(max_examples=300)
 @given(value=VALUES, type_name=st.sampled_from(TYPE_NAMES))
 def test_renderer_formats_as_format_value(value: Any, type_name: str) -> None:
-    render = _renderer((("Seen: ", None, ""), ("", _hole(value), type_name), (".", None, "")))
+    render = _renderer(
+        (("Seen: ", None, "", None), ("", _hole(value), type_name, None), (".", None, "", None))
+    )
     try:
         expected = "Seen: " + format_value(value, type_name) + "."
     except (TypeError, ValueError, ArithmeticError):
@@ -44,7 +52,7 @@ def test_renderer_formats_as_format_value(value: Any, type_name: str) -> None:
 
 
 def test_renderer_of_plain_text_is_the_text() -> None:
-    render = _renderer((("No holes", None, ""), (" here.", None, "")))
+    render = _renderer((("No holes", None, "", None), (" here.", None, "", None)))
     assert render(None, None, {}) == "No holes here."
 
 
@@ -60,13 +68,59 @@ def test_renderer_calls_holes_in_order() -> None:
 
     render = _renderer(
         (
-            ("", hole("a", ["x", "y"]), "list:string"),
-            (" / ", None, ""),
-            ("", hole("b", Decimal("2.50")), ""),
+            ("", hole("a", ["x", "y"]), "list:string", None),
+            (" / ", None, "", None),
+            ("", hole("b", Decimal("2.50")), "", None),
         )
     )
     assert render(None, None, {}) == "x, y / 2.5"
     assert calls == ["a", "b"]
+
+
+@settings(max_examples=200)
+@given(value=VALUES, type_name=st.sampled_from(TYPE_NAMES))
+def test_a_hole_naming_a_computed_value_reads_it_as_the_generated_read(
+    value: Any, type_name: str
+) -> None:
+    """A hole that names one of the rule's values takes it from the finding's scope, inline;
+    it writes what the generated read of that name writes, and records nothing."""
+    node = Path(("total",))
+    ctx = Context(document={}, as_of=date(2026, 6, 1))  # type: ignore[arg-type]
+    generated = compile_recording(node, frozenset({"total"}))
+    scope = {"total": (value, "total")}
+    inline = _renderer((("", _hole("never called"), type_name, "total"),))
+    called = _renderer((("", generated, type_name, None),))
+    seen: list[Evaluator] = []
+    for render in (inline, called):
+        ev = Evaluator(ctx)
+        ev.computed.add("total")
+        try:
+            text = render(Env(ctx), ev, scope)
+        except (TypeError, ValueError, ArithmeticError):
+            return  # a value its type could never have
+        seen.append(ev)
+        assert ev.reads == {}
+    assert inline(Env(ctx), seen[0], scope) == called(Env(ctx), seen[1], scope) == text
+
+
+def test_constant_holes_are_written_into_the_text_as_rendered(pk: RulePack) -> None:
+    """A hole folded to a constant (a parameter, `as_of`) is written into the text when the
+    rule compiles: the finding's texts are the reference interpreter's."""
+    from vasp_rules.runtime.evaluate import reference_finding_for
+
+    with pk.using(date(2026, 6, 1)) as compiled:
+        rules = [r for r in compiled.rules_for("licence_application") if r.id == "LIC-03"]
+        (rule,) = rules
+        constant = [part for part in rule.program.reason if part[1] is None]
+        assert any("2026-06-01" in text for text, _fn, _t, _n in constant)
+        example = FilePath(__file__).resolve().parent.parent / "examples"
+        doc = json.loads((example / "licence_application.json").read_text())
+        doc["firm"]["foreign_licences"][0]["status"] = "SUSPENDED"
+        item = _item(doc, None)
+        ctx = context_for(compiled, item, [item])
+        fast = finding_for(rule, True, ctx)
+        assert fast == reference_finding_for(rule, True, ctx)
+        assert "before 2026-06-01" in fast.reason
 
 
 @given(st.sampled_from(["param.", "list[", "as_of", "", "persons", "batch.", "x"]), st.text())

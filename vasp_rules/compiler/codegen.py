@@ -36,6 +36,8 @@ from decimal import Decimal
 from types import CodeType
 from typing import Any
 
+from pydantic import BaseModel
+
 from ..interp.reference import (
     NONE,
     Context,
@@ -75,6 +77,7 @@ from ..lang.semantics import (
     step,
     walk_objects,
 )
+from ..lang.types import model_fields
 from ..lang.values import (
     LIST,
     MAPPING,
@@ -90,6 +93,9 @@ from ..lang.values import (
 
 _MISSING = object()
 _PLAIN_JSON = frozenset({str, int, bool, type(None)})  # their JSON form is themselves
+#: `_TEXT.issuperset(map(type, items))`: a list of text only, whose JSON form and engine value
+#: are a copy of itself (one C-level pass; `all(...)` over a generator costs twice as much)
+_TEXT = frozenset({str})
 #: how the paths that are not a document's fact begin (`from_document`, inline in `_read`)
 NOT_DOCUMENT = ("param.", "list[", "as_of")
 
@@ -514,6 +520,8 @@ _RUNTIME: dict[str, Any] = {
     "_PLAIN_JSON": _PLAIN_JSON,
     "_record": _record,
     "_leaf_value": _leaf_value,
+    "_TEXT": _TEXT,
+    "map": map,
     "__builtins__": {},
 }
 
@@ -583,6 +591,25 @@ def _mentions(node: Expr, names: frozenset[str]) -> bool:
     return any(_mentions(c, names) for c in children(node))
 
 
+#: whether a concrete path `P` is a new fact of the document (`from_document`, inline)
+_NEW_FACT = "P not in ev.reads and P not in ev.computed and not P.startswith(_NOT_DOCUMENT)"
+#: a leaf `R` read at path `P`: recorded (when `{new}`) and valued as `_read` does; a list of
+#: text (the usual list) copied for both in one pass
+_RECORD_LEAF = (
+    "if type(R) is list and _TEXT.issuperset(map(type, R)):\n"
+    "    T = R[:]\n"
+    "    if {new}:\n"
+    "        ev.reads[P] = R[:]\n"
+    "else:\n"
+    "    if {new}:\n"
+    "        if type(R) in _PLAIN_JSON:\n"
+    "            ev.reads[P] = R\n"
+    "        else:\n"
+    "            _record(ev, P, R)\n"
+    "    T = R if type(R) in _PLAIN else _leaf_value(ev, R)\n"
+)
+
+
 class _Generator:
     """Builds one function for one expression: `_value(env)` (values mode) or, recording,
     `_value(env, ev, scope)`, which also records into `ev` what the reference records.
@@ -593,11 +620,25 @@ class _Generator:
     date whose trees have the same structure reuses the compiled code with a new namespace."""
 
     def __init__(
-        self, node: Expr, *, record: bool = False, outer: frozenset[str] = frozenset()
+        self,
+        node: Expr,
+        *,
+        record: bool = False,
+        outer: frozenset[str] = frozenset(),
+        root: type[BaseModel] | None = None,
+        kept: frozenset[int] | None = None,
     ) -> None:
         #: recording mode: evaluate every part the reference evaluates (both sides of
         #: and/or, every item) and record the facts read and found absent, with their labels
         self.record = record
+        #: recording: the pre-order positions of the nodes whose values are kept per finding
+        #: (`worth_keeping`); None: every node that can be
+        self.kept = kept
+        #: the model of the documents the code reads (their kind's entity), when known: paths
+        #: through its objects are then read without asking each value's shape
+        self.root = root
+        #: locals of quantifier items known to be objects of one model (from `root`'s schema)
+        self.models: dict[str, type[BaseModel]] = {}
         #: names of the scope the function is called with (a rule's computed values)
         self.outer = outer
         self.namespace: dict[str, Any] = dict(_RUNTIME)
@@ -624,6 +665,63 @@ class _Generator:
 
     def fresh(self, prefix: str) -> str:
         return f"{prefix}{next(self._numbers)}"
+
+    # -- what the schema says ---------------------------------------------------------------
+    def static_start(
+        self, parts: tuple[str, ...], scope: dict[str, str]
+    ) -> tuple[type[BaseModel], tuple[str, ...]] | None:
+        """The model a path starts from and its steps from there, when the schema says: a
+        quantifier item of a known model, or the document (`root`)."""
+        head = parts[0]
+        if head in scope:
+            model = self.models.get(scope[head])
+            return None if model is None else (model, parts[1:])
+        if self.root is None or head in self.outer or self.delegated(head, scope):
+            return None
+        return self.root, parts
+
+    def static_objects(
+        self, model: type[BaseModel], steps: tuple[str, ...]
+    ) -> list[type[BaseModel]] | None:
+        """The models a path passes through before its last step (the first is `model`),
+        when every step but the last is a required field holding one object; None when a step
+        may be absent or passes through a list (the general code's case)."""
+        models = [model]
+        for part in steps[:-1]:
+            info = model_fields(models[-1]).get(part)
+            if info is None or info.optional or info.type.name != "object":
+                return None
+            if info.type.model is None:
+                return None
+            models.append(info.type.model)
+        if not steps or steps[-1] not in model_fields(models[-1]):
+            return None
+        return models
+
+    def item_local(self, node: Quantifier, scope: dict[str, str]) -> str:
+        """A new local for a quantifier's item, its model noted when the schema gives it."""
+        item = self.fresh("_v")
+        model = self.item_model(node.source, scope)
+        if model is not None:
+            self.models[item] = model
+        return item
+
+    def item_model(self, source: Expr, scope: dict[str, str]) -> type[BaseModel] | None:
+        """The model of a quantifier's items when its source is a list of objects of one model
+        reached through objects (`firm.people`, `p.convictions`)."""
+        if not isinstance(source, Path):
+            return None
+        start = self.static_start(source.parts, scope)
+        if start is None or not start[1]:
+            return None
+        model, steps = start
+        models = self.static_objects(model, steps)
+        if models is None:
+            return None
+        tp = model_fields(models[-1])[steps[-1]].type
+        if tp.name != "list" or tp.item is None or tp.item.name != "object":
+            return None
+        return tp.item.model
 
     def constant(self, value: Any) -> ast.Name:
         """A name in the generated code's namespace holding `value`, which the structure of
@@ -720,8 +818,10 @@ class _Generator:
             inner: list[ast.stmt] = []
             value = self.hoisted(node, scope, inner)
             one = (  # one document object bound (the usual case): its key made here
-                "K = (NUMBER, (_id(V), VL)) if NUMBER is not None and _SHAPES[type(V)] == _MODEL "
-                "else (NUMBER, (V, VL)) if NUMBER is not None and type(V) is str "
+                "K = (NUMBER, (_id(V), VL)) if NUMBER is not None else None\n"
+                if len(names) == 1 and scope[names[0]] in self.models  # an object, known
+                else "K = (NUMBER, (_id(V), VL)) if NUMBER is not None and _SHAPES[type(V)] == "
+                "_MODEL else (NUMBER, (V, VL)) if NUMBER is not None and type(V) is str "
                 "else _memo_key(NUMBER, BINDINGS)\n"
                 if len(names) == 1
                 else "K = _memo_key(NUMBER, BINDINGS)\n"
@@ -758,6 +858,8 @@ class _Generator:
         ):
             return False
         free = free_names(node)
+        if self.kept is not None and self._positions.get(id(node)) not in self.kept:
+            return False
         return bool(free & bound) and not (free & (self.outer | self.documents | {"batch"}))
 
     def hoisted(self, node: Expr, scope: dict[str, str], out: list[ast.stmt]) -> ast.expr:
@@ -993,7 +1095,11 @@ class _Generator:
 
     def read(self, node: Path, scope: dict[str, str], out: list[ast.stmt], local: str) -> ast.expr:
         """Recording a path: walked and recorded by one call (`_read`) through objects; through
-        a list, the reference's."""
+        a list, the reference's. A path the schema says runs through required objects to a
+        field (`p.roles`, `firm.noc_status`) is read inline, attribute by attribute."""
+        typed = self.typed_read(node, scope, out, local)
+        if typed is not None:
+            return typed
         start, steps, label, names = self.recorded(node.parts, scope, out)
         fallback: list[ast.stmt] = []
         general = self.reference(node, scope, fallback)
@@ -1008,16 +1114,10 @@ class _Generator:
             FALLBACK=fallback,
             GENERAL=general,
         )
-        record = (  # leaf R at path P, recorded and valued as `_read` does
-            "if P not in ev.reads and P not in ev.computed and not P.startswith(_NOT_DOCUMENT):\n"
-            "    if type(R) in _PLAIN_JSON:\n        ev.reads[P] = R\n"
-            "    else:\n        _record(ev, P, R)\n"
-            "T = R if type(R) in _PLAIN else _leaf_value(ev, R)\n"
-        )
         if node.parts[0] in scope and len(node.parts) == 1:  # an item itself: `_read` inline
             out.extend(
                 _code(
-                    "R = START\nP = LABEL\n" + record,
+                    "R = START\nP = LABEL\n" + _RECORD_LEAF.format(new=_NEW_FACT),
                     T=local,
                     R=self.fresh("_r"),
                     P=self.fresh("_q"),
@@ -1034,7 +1134,7 @@ class _Generator:
             _code(
                 "if _SHAPES[type(START)] == _MODEL:\n    R = getattr(START, PART, None)\n"
                 "    P = LABEL + SUFFIX\n"
-                + textwrap.indent(record, "    ")
+                + textwrap.indent(_RECORD_LEAF.format(new=_NEW_FACT), "    ")
                 + "else:\n    GENERAL_READ",
                 T=local,
                 R=self.fresh("_r"),
@@ -1044,6 +1144,43 @@ class _Generator:
                 LABEL=label,
                 SUFFIX=self.constant("." + node.parts[1]),
                 GENERAL_READ=general_read,
+            )
+        )
+        return _name(local)
+
+    def typed_read(
+        self, node: Path, scope: dict[str, str], out: list[ast.stmt], local: str
+    ) -> ast.expr | None:
+        """A recorded read the schema types: from a quantifier item of a known model or from
+        the document, through required objects to a field. The attributes are the schema's
+        own field names (checked here against the model), so no rule text reaches the code;
+        the concrete path is the item's label and a constant suffix (or a constant), always a
+        document's fact (never a parameter, `as_of` or a computed value's name)."""
+        start = self.static_start(node.parts, scope)
+        if start is None or not start[1]:
+            return None
+        model, steps = start
+        if self.static_objects(model, steps) is None:
+            return None
+        head = node.parts[0]
+        if head in scope:
+            source: ast.expr = _name(scope[head])
+            path: ast.expr = ast.BinOp(
+                _name(scope[head] + "l"), ast.Add(), self.constant("".join("." + p for p in steps))
+            )
+        else:
+            source = _env_doc()
+            path = self.constant(".".join(steps))
+        for part in steps:
+            source = ast.Attribute(source, part, ast.Load())
+        out.extend(
+            _code(
+                "R = SOURCE\nP = PATH\n" + _RECORD_LEAF.format(new="P not in ev.reads"),
+                T=local,
+                R=self.fresh("_r"),
+                P=self.fresh("_q"),
+                SOURCE=source,
+                PATH=path,
             )
         )
         return _name(local)
@@ -1192,13 +1329,17 @@ class _Generator:
                 return _name(local)
             b = self.emit(right, scope, out)
             out.extend(
-                _code(  # text found in a list: what `membership`'s scan finds, without it
+                _code(  # text in a list: what `membership`'s scan finds, without it (a list of
+                    # text alone holds no UNKNOWN item, so text not in it is not a member)
                     "T = _U if A is _U or B is _U else WANT "
-                    "if type(A) is str and type(B) is list and A in B else _member(A, B, WANT)",
+                    "if type(A) is str and type(B) is list and A in B else NOT_WANT "
+                    "if type(A) is str and type(B) is list and _TEXT.issuperset(map(type, B)) "
+                    "else _member(A, B, WANT)",
                     T=local,
                     A=a,
                     B=b,
                     WANT=want,
+                    NOT_WANT=ast.Constant(op != "in"),
                 )
             )
             return _name(local)
@@ -1266,7 +1407,7 @@ class _Generator:
             return self.windowed(node, scope, out)  # running sums first (interp/windows.py)
         kind, var = node.kind, node.var
         items = self.items(node, scope, out)
-        item = self.fresh("_v")
+        item = self.item_local(node, scope)
         inner_scope = {**scope, var: item}
         documents = self.documents
         # as memo.inner_names: `var` ranges over the batch's documents, or shadows one that did
@@ -1492,8 +1633,15 @@ class _Effects(_Generator):
     item is skipped once its evaluation cannot record anything new (`_skippable`): in TR-10
     the inner window of each transfer of the outer one re-reads transfers already recorded."""
 
-    def __init__(self, node: Expr, *, outer: frozenset[str] = frozenset()) -> None:
-        super().__init__(node, record=True, outer=outer)
+    def __init__(
+        self,
+        node: Expr,
+        *,
+        outer: frozenset[str] = frozenset(),
+        root: type[BaseModel] | None = None,
+        kept: frozenset[int] | None = None,
+    ) -> None:
+        super().__init__(node, record=True, outer=outer, root=root, kept=kept)
 
     def top(self, node: Expr, out: list[ast.stmt]) -> ast.expr:
         self.effects(node, {}, out)
@@ -1542,7 +1690,7 @@ class _Effects(_Generator):
         var = node.var
         local = self.fresh("_t")
         items = self.labelled_items(node, scope, out, local)
-        item = self.fresh("_v")
+        item = self.item_local(node, scope)
         inner = {**scope, var: item}
         documents = self.documents
         self.documents = (documents | {var}) if over_batch(node) else (documents - {var})
@@ -1639,8 +1787,15 @@ class _ThreeValued(_Generator):
     arithmetic's gaps, a quantifier's aggregate) are the reference interpreter's own. It
     builds the finding of a rule that could not be decided (rare), so nothing is hoisted."""
 
-    def __init__(self, node: Expr, *, outer: frozenset[str] = frozenset()) -> None:
-        super().__init__(node, record=True, outer=outer)
+    def __init__(
+        self,
+        node: Expr,
+        *,
+        outer: frozenset[str] = frozenset(),
+        root: type[BaseModel] | None = None,
+        kept: frozenset[int] | None = None,
+    ) -> None:
+        super().__init__(node, record=True, outer=outer, root=root, kept=kept)
         self.gaps: dict[str, str] = {}  # a value's local -> the local of its missing facts
 
     def returned(self, result: ast.expr) -> ast.expr:
@@ -1879,6 +2034,11 @@ def _literal_value(node: Literal) -> Any:
     return date_to_engine(lit) if isinstance(lit, date) else lit
 
 
+#: a literal's engine value, and a leaf's that is not plain (for the renderer of templates)
+literal_value = _literal_value
+leaf_value = _leaf_value
+
+
 def _words(node: Expr) -> frozenset[str] | None:
     return constant_words(node)
 
@@ -1918,56 +2078,120 @@ _PROGRAMS_LOCK = threading.Lock()
 _PROGRAMS_KEPT = 4096
 
 
-def compile_value(node: Expr) -> ValueFn:
+def compile_value(node: Expr, root: type[BaseModel] | None = None) -> ValueFn:
     """A function computing the reference interpreter's value of `node` (no scope). The code is
     generated from the tree and compiled once per structure (kept for the process, at most
     4,096 structures); a tree of a known structure (the same rule on another date) only binds
-    its constants."""
-    fn: ValueFn = _compiled(node, False, frozenset())
+    its constants. `root`: the model of the documents it reads (their kind's entity), whose
+    schema lets paths through objects be read attribute by attribute."""
+    fn: ValueFn = _compiled(node, False, frozenset(), root)
     return fn
 
 
-def compile_recording(node: Expr, outer: frozenset[str] = frozenset()) -> RecordFn:
+def compile_recording(
+    node: Expr,
+    outer: frozenset[str] = frozenset(),
+    root: type[BaseModel] | None = None,
+    shared: frozenset[Expr] | None = None,
+) -> RecordFn:
     """A function `fn(env, ev, scope)` giving `ev.evaluate_in(node, scope).value` and recording
     into `ev` the same facts read (`ev.reads`, labels included) and found absent
     (`ev.absent`) as the reference interpreter evaluating the whole node: both sides of
     and/or, every item of a quantifier that passes its `where`. `outer`: the names `scope`
-    may bind (a rule's computed values), read by the reference. Compiled once per structure,
-    as `compile_value`."""
-    fn: RecordFn = _compiled(node, True, outer)
+    may bind (a rule's computed values), read by the reference. `shared`: the nodes whose
+    values are worth keeping for the rest of the finding (`worth_keeping`; None: all that
+    can be). Compiled once per structure (and `root`), as `compile_value`."""
+    fn: RecordFn = _compiled(node, True, outer, root, shared)
     return fn
 
 
-def compile_effects(node: Expr, outer: frozenset[str] = frozenset()) -> RecordFn:
+def compile_effects(
+    node: Expr,
+    outer: frozenset[str] = frozenset(),
+    root: type[BaseModel] | None = None,
+    shared: frozenset[Expr] | None = None,
+) -> RecordFn:
     """A function `fn(env, ev, scope)` recording what `compile_recording(node, outer)` records,
     for a node whose value is not needed (`_Effects`); it returns None."""
-    fn: RecordFn = _compiled(node, "effects", outer)
+    fn: RecordFn = _compiled(node, "effects", outer, root, shared)
     return fn
 
 
-def compile_result(node: Expr, outer: frozenset[str] = frozenset()) -> ResultFn:
+def compile_result(
+    node: Expr,
+    outer: frozenset[str] = frozenset(),
+    root: type[BaseModel] | None = None,
+    shared: frozenset[Expr] | None = None,
+) -> ResultFn:
     """A function `fn(env, ev, scope)` giving what `ev.evaluate_in(node, scope)` gives: the
     value and the missing facts (three-valued), recording the same reads and absent facts.
     Compiled once per structure, as `compile_value`."""
-    fn: ResultFn = _compiled(node, None, outer)
+    fn: ResultFn = _compiled(node, None, outer, root, shared)
     return fn
 
 
-def _compiled(node: Expr, record: bool | str | None, outer: frozenset[str]) -> Any:
+def worth_keeping(trees: list[Expr]) -> frozenset[Expr]:
+    """The and/or and quantifier nodes of a rule's trees (its condition, values and text
+    holes, in the order a finding evaluates them) whose values are worth keeping for the rest
+    of the finding: those evaluated again with the same items bound, because an equal node
+    comes later (outside an equal node kept already, whose value answers for everything in
+    it) or because an enclosing quantifier varies over an item the node does not read. Keeping
+    a value never changes what a finding holds (a second evaluation would record nothing
+    new); keeping one that is never asked for again costs a key and a look-up per item."""
+    seen: dict[Expr, int] = {}
+    worth: set[Expr] = set()
+
+    def visit(node: Expr, around: frozenset[str]) -> None:
+        if isinstance(node, Quantifier) or (isinstance(node, Binary) and node.op in _KLEENE):
+            try:
+                count = seen[node] = seen.get(node, 0) + 1
+            except TypeError:  # a constant list inside: never kept (`_memo_number`)
+                count = 1
+            if count > 1:
+                worth.add(node)
+                return
+            if around - free_names(node):
+                worth.add(node)
+        if isinstance(node, Quantifier):
+            visit(node.source, around)
+            for part in (node.where, node.body):
+                if part is not None:
+                    visit(part, around | {node.var})
+            return
+        for child in children(node):
+            visit(child, around)
+
+    for tree in trees:
+        visit(tree, frozenset())
+    return frozenset(worth)
+
+
+_KLEENE = ("and", "or")
+
+
+def _compiled(
+    node: Expr,
+    record: bool | str | None,
+    outer: frozenset[str],
+    root: type[BaseModel] | None,
+    shared: frozenset[Expr] | None = None,
+) -> Any:
     """The bound function of `node` (`record`: True recording, False values, None
-    three-valued, "effects" recording only), its code compiled once per structure and mode."""
-    key = (record, outer, _structure(node))
+    three-valued, "effects" recording only), its code compiled once per structure, mode,
+    document model and kept nodes."""
+    kept = None if shared is None else frozenset(_kept_positions(node, shared))
+    key = (record, outer, root, kept, _structure(node))
     with _PROGRAMS_LOCK:
         program = _PROGRAMS.get(key)
         if program is not None:
             _PROGRAMS.move_to_end(key)
     if program is None:
         generator = (
-            _ThreeValued(node, outer=outer)
+            _ThreeValued(node, outer=outer, root=root, kept=kept)
             if record is None
-            else _Effects(node, outer=outer)
+            else _Effects(node, outer=outer, root=root, kept=kept)
             if record == "effects"
-            else _Generator(node, record=bool(record), outer=outer)
+            else _Generator(node, record=bool(record), outer=outer, root=root, kept=kept)
         )
         program = generator.function(node)
         if not program.reusable:
@@ -1977,6 +2201,17 @@ def _compiled(node: Expr, record: bool | str | None, outer: frozenset[str]) -> A
             while len(_PROGRAMS) > _PROGRAMS_KEPT:
                 _PROGRAMS.popitem(last=False)
     return program.bind(node)
+
+
+def _kept_positions(node: Expr, shared: frozenset[Expr]) -> list[int]:
+    out = []
+    for i, sub in enumerate(walk(node)):
+        try:
+            if sub in shared:
+                out.append(i)
+        except TypeError:  # not hashable: never kept
+            continue
+    return out
 
 
 def source_of(fn: ValueFn | RecordFn | ResultFn) -> str:
@@ -1997,6 +2232,7 @@ __all__ = [
     "compile_result",
     "compile_value",
     "free_names",
+    "worth_keeping",
     "over_batch",
     "constant_words",
     "member_of",

@@ -11,13 +11,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import partial
 from typing import Any, NamedTuple
 
 from ..engine.durable_backend import Matcher, MatchRule, accepts, rule_json
 from ..entities.registry import KINDS
-from ..lang.ast import Expr, Path, children
+from ..lang.ast import Const, Expr, Literal, Path, children
 from ..lang.dates import Calendar, calendar_of
-from ..lang.values import Scope, format_value
+from ..lang.values import PLAIN_ENGINE, Scope, format_value
 from ..model.decision import Citation
 from ..pack.loader import LoadedPack, LoadedRule, TemplatePart
 from ..pack.params import FX_PARAMETER, ResolvedParam, fx_rates, to_engine, value_on
@@ -30,6 +31,9 @@ from .codegen import (
     compile_recording,
     compile_result,
     compile_value,
+    leaf_value,
+    literal_value,
+    worth_keeping,
 )
 from .fold import fold
 from .lower import FALSE, TRUE, Lowered, Lowerer
@@ -38,7 +42,8 @@ TRUE_SUFFIX = "|T"
 UNKNOWN_SUFFIX = "|U"
 
 
-Template = tuple[tuple[str, RecordFn | None, str], ...]  # (text, hole, the hole's type name)
+#: (text, hole, the hole's type name, the computed value the hole names or None)
+Template = tuple[tuple[str, RecordFn | None, str, str | None], ...]
 
 
 class Later:
@@ -67,37 +72,61 @@ def _resolved(fn: Any) -> Any:
     return fn.resolved() if isinstance(fn, Later) else fn
 
 
+_TEXT = frozenset({str})
+
+
 def _all_text(values: list[Any]) -> bool:
-    return all(type(v) is str for v in values)
+    return _TEXT.issuperset(map(type, values))
 
 
 Render = Callable[[Any, Any, Scope], str]
 
 
+def hole_text(value: Any, type_name: str) -> str:
+    """A template hole's value as text: `format_value`, with text itself (a list of it
+    joined) written directly unless it is money."""
+    kind = type(value)
+    if kind is str and type_name != "money":
+        return value  # type: ignore[no-any-return]
+    if kind is list and value and "money" not in type_name and _all_text(value):
+        return ", ".join(value)
+    return format_value(value, type_name)
+
+
 def _renderer(template: Template) -> Render:
     """One function rendering a template: its holes' generated functions called in order (what
-    they read is recorded as they go) and formatted by `format_value` (text as it is)."""
-    parts = tuple((text, _resolved(fn), type_name) for text, fn, type_name in template)
-    if all(fn is None for _, fn, _ in parts):
-        whole = "".join(text for text, _, _ in parts)
+    they read is recorded as they go) and formatted by `hole_text`. A hole that names one of
+    the rule's computed values takes it from the finding's scope (reading it records nothing,
+    as the generated read would not); constant holes were written into the text already."""
+    parts: list[tuple[str, Any, str, str | None]] = []
+    for text, fn, type_name, name in template:
+        if fn is None and parts and parts[-1][1] is None:  # text after text: one text
+            parts[-1] = (parts[-1][0] + text, None, "", None)
+        else:
+            parts.append((text, _resolved(fn), type_name, name))
+    if all(fn is None for _, fn, _, _ in parts):
+        whole = "".join(text for text, _, _, _ in parts)
         return lambda env, ev, scope: whole
+    fixed = tuple(parts)
 
     def render(env: Any, ev: Any, scope: Scope) -> str:
         out: list[str] = []
-        for text, fn, type_name in parts:
-            if fn is None:
+        for text, fn, type_name, name in fixed:
+            if text:
                 out.append(text)
+            if fn is None:
                 continue
-            value = fn(env, ev, scope)
-            # `format_value` gives text itself (a list of it joined) but as money; anything
-            # else is its business
-            kind = type(value)
-            if kind is str and type_name != "money":
-                out.append(value)
-            elif kind is list and value and "money" not in type_name and _all_text(value):
-                out.append(", ".join(value))
-            else:
-                out.append(format_value(value, type_name))
+            bound = None if name is None else scope.get(name)
+            if bound is None:
+                value = fn(env, ev, scope)
+            else:  # the generated read of a computed value, inline (`_read` of its label)
+                raw = bound[0]
+                kind = type(raw)
+                if kind in PLAIN_ENGINE or (kind is list and _all_text(raw)):
+                    value = raw  # as it is (a list of text is only formatted, never kept)
+                else:
+                    value = leaf_value(ev, raw)
+            out.append(hole_text(value, type_name))
         return "".join(out)
 
     return render
@@ -286,10 +315,10 @@ class CompileCache:
         self._rules: OrderedDict[tuple[Any, ...], CompiledRule] = OrderedDict()
         self._reads: dict[str, tuple[tuple[str, ...], bool]] = {}
         self._resolved: dict[tuple[str, int, int], ResolvedParam] = {}
-        self._getters: dict[tuple[str, str], ValueFn] = {}
+        self._getters: dict[tuple[str, str, str], ValueFn] = {}
         self._calendars: dict[tuple[int, ...], Calendar] = {}
         self._fx: dict[int, dict[str, Decimal]] = {}
-        self._recorders: dict[tuple[str, str, frozenset[str]], RecordFn] = {}
+        self._recorders: dict[tuple[Any, ...], RecordFn] = {}
         self._accepted: dict[str, bool] = {}
 
     def reads(self, rule: LoadedRule) -> tuple[tuple[str, ...], bool]:
@@ -355,24 +384,29 @@ class CompileCache:
             )
         return got
 
-    def getter(self, key: str, expr: Expr) -> ValueFn:
-        """The value closure of a fact field; a hoisted field's key names its expression."""
+    def getter(self, key: str, expr: Expr, kind: str) -> ValueFn:
+        """The value closure of a fact field of one kind; a hoisted field's key names its
+        expression."""
         text = expr.dotted if isinstance(expr, Path) else ""
-        got = self._getters.get((key, text))
+        got = self._getters.get((key, text, kind))
         if got is None:
-            got = self._getters[(key, text)] = compile_value(expr)
+            got = self._getters[(key, text, kind)] = compile_value(expr, KINDS[kind])
         return got
 
-
-    def recorder(self, where: str, expr: Expr, outer: frozenset[str]) -> RecordFn:
-        """`compile_recording(expr, outer)` for one part of one rule (`where`), reused on other
-        dates when the folded expression is the same (a rule's texts rarely read `as_of`)."""
-        key = (where, repr(expr), outer)
+    def recorder(
+        self, where: str, expr: Expr, outer: frozenset[str], kind: str, shared: frozenset[Expr]
+    ) -> RecordFn:
+        """`compile_recording(expr, outer)` for one part of one rule (`where`) on documents of
+        `kind`, reused on other dates when the folded expression is the same (a rule's texts
+        rarely read `as_of`). `shared`: the rule's nodes worth keeping per finding."""
+        key = (where, repr(expr), outer, kind, shared)
         got = self._recorders.get(key)
         if got is None:
             if len(self._recorders) >= RULES_KEPT * 4:
                 self._recorders.clear()
-            got = self._recorders[key] = Later(compile_recording, expr, outer)
+            got = self._recorders[key] = Later(
+                partial(compile_recording, root=KINDS[kind], shared=shared), expr, outer
+            )
         return got
 
     def accepts(self, kind: str, patterns: list[dict[str, Any]]) -> bool:
@@ -397,9 +431,7 @@ def _reads_as_of(node: Expr) -> bool:
     return any(_reads_as_of(c) for c in children(node))
 
 
-def compile_pack(
-    pack: LoadedPack, as_of: date, cache: CompileCache | None = None
-) -> CompiledPack:
+def compile_pack(pack: LoadedPack, as_of: date, cache: CompileCache | None = None) -> CompiledPack:
     """Compile the rules of `pack` in force on `as_of`. A condition whose patterns durable-rules
     would refuse (measured limits, or a probe ruleset that fails) is hoisted whole instead.
     With `cache`, what an earlier date compiled is reused where the structure is the same."""
@@ -434,10 +466,10 @@ def compile_pack(
         plan = plans.setdefault(rule.kind, KindPlan())
         plan.fields.update(done.lowered.fields)
         plan.hoisted.update(done.lowered.hoisted)
-    for plan in plans.values():
+    for kind, plan in plans.items():
         plan.getters = tuple(
-            [(key, cache.getter(key, path)) for key, path in plan.field_paths.items()]
-            + [(key, cache.getter(key, expr)) for key, expr in plan.hoisted.items()]
+            [(key, cache.getter(key, path, kind)) for key, path in plan.field_paths.items()]
+            + [(key, cache.getter(key, expr, kind)) for key, expr in plan.hoisted.items()]
         )
     fx_spec = pack.params.get(FX_PARAMETER)
     fx = cache.fx(pack, as_of, value_on(fx_spec, as_of) if fx_spec is not None else None)
@@ -468,15 +500,21 @@ def compile_rule(
     reason = _fold_template(rule.reason, params, as_of, bound)
     remediation = _fold_template(rule.remediation, params, as_of, bound)
     key = rule.key or rule.id
+    root = KINDS[rule.kind]
+    # what a finding evaluates, in order: the condition, the values, the texts' holes
+    shared = worth_keeping(
+        [condition, *values.values()]
+        + [p.expr for p in (*reason, *remediation) if p.expr is not None]
+    )
     program = RuleProgram(
-        Later(compile_result, condition, bound),
-        Later(compile_effects, condition, bound),
+        Later(partial(compile_result, root=root), condition, bound),
+        Later(partial(compile_effects, root=root, shared=shared), condition, bound),
         tuple(
-            (name, cache.recorder(f"{key}|values.{name}", expr, bound))
+            (name, cache.recorder(f"{key}|values.{name}", expr, bound, rule.kind, shared))
             for name, expr in values.items()
         ),
-        _compile_template(reason, f"{key}|reason", cache, bound),
-        _compile_template(remediation, f"{key}|remediation", cache, bound),
+        _compile_template(reason, f"{key}|reason", cache, bound, rule.kind, shared),
+        _compile_template(remediation, f"{key}|remediation", cache, bound, rule.kind, shared),
         Citation(**rule.spec.citation.model_dump()),
     )
     match_rules = tuple(
@@ -486,22 +524,36 @@ def compile_rule(
         and (suffix == TRUE_SUFFIX or rule.spec.missing_policy == "require_documents")
         for pattern in (_native(low),)
     )
-    return CompiledRule(
-        rule, condition, values, reason, remediation, lowered, program, match_rules
-    )
+    return CompiledRule(rule, condition, values, reason, remediation, lowered, program, match_rules)
 
 
 def _compile_template(
-    parts: list[TemplatePart], where: str, cache: CompileCache, outer: frozenset[str]
+    parts: list[TemplatePart],
+    where: str,
+    cache: CompileCache,
+    outer: frozenset[str],
+    kind: str,
+    shared: frozenset[Expr],
 ) -> Template:
-    return tuple(
-        (
-            p.text,
-            None if p.expr is None else cache.recorder(f"{where}.{i}", p.expr, outer),
-            p.type_name,
-        )
-        for i, p in enumerate(parts)
-    )
+    """A template's parts: text, and holes with their generated functions; a hole folded to a
+    constant (a parameter, `as_of`) is written into the text once."""
+    out: list[tuple[str, RecordFn | None, str, str | None]] = []
+    for i, p in enumerate(parts):
+        expr = p.expr
+        if expr is None:
+            out.append((p.text, None, p.type_name, None))
+        elif isinstance(expr, Const | Literal):
+            value = expr.value if isinstance(expr, Const) else literal_value(expr)
+            out.append((p.text + hole_text(value, p.type_name), None, "", None))
+        else:
+            name = (
+                expr.parts[0]
+                if isinstance(expr, Path) and len(expr.parts) == 1 and expr.parts[0] in outer
+                else None
+            )
+            fn = cache.recorder(f"{where}.{i}", expr, outer, kind, shared)
+            out.append((p.text, fn, p.type_name, name))
+    return tuple(out)
 
 
 def _fold_template(

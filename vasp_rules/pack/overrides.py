@@ -132,4 +132,3 @@ def _overridden(spec: ParamSpec, override: ParamOverride) -> ParamSpec:
         }
     )
     return spec.model_copy(update={"values": [*kept, new]})
-
