@@ -522,6 +522,8 @@ _RUNTIME: dict[str, Any] = {
     "_leaf_value": _leaf_value,
     "_TEXT": _TEXT,
     "map": map,
+    "_json": to_json_value,
+    "_is_model": is_model,
     "__builtins__": {},
 }
 
@@ -680,23 +682,67 @@ class _Generator:
             return None
         return self.root, parts
 
-    def static_objects(
-        self, model: type[BaseModel], steps: tuple[str, ...]
-    ) -> list[type[BaseModel]] | None:
-        """The models a path passes through before its last step (the first is `model`),
-        when every step but the last is a required field holding one object; None when a step
-        may be absent or passes through a list (the general code's case)."""
-        models = [model]
+    def static_steps(self, model: type[BaseModel], steps: tuple[str, ...]) -> list[bool] | None:
+        """For a path from `model`, whether each step but the last may be absent (an optional
+        object), when every step but the last holds one object and the last is a field; None
+        when the schema does not say so (a step through a list, a mapping, an unknown name:
+        the general code's case)."""
+        optional: list[bool] = []
         for part in steps[:-1]:
-            info = model_fields(models[-1]).get(part)
-            if info is None or info.optional or info.type.name != "object":
+            info = model_fields(model).get(part)
+            if info is None or info.type.name != "object" or info.type.model is None:
                 return None
-            if info.type.model is None:
-                return None
-            models.append(info.type.model)
-        if not steps or steps[-1] not in model_fields(models[-1]):
+            optional.append(info.optional)
+            model = info.type.model
+        if not steps or steps[-1] not in model_fields(model):
             return None
-        return models
+        return optional
+
+    def typed_walk(
+        self, parts: tuple[str, ...], scope: dict[str, str], out: list[ast.stmt], labelled: bool
+    ) -> tuple[ast.Name, ast.expr | None] | None:
+        """A path the schema types (`static_steps`), walked attribute by attribute into a new
+        local: the leaf, or None where a step is absent (the walk stops there, as
+        `walk_objects` does). `labelled`: also the concrete path walked (the reference's
+        label: up to the absent step, if one is), a constant suffix of the item's label when
+        no step may be absent. The attributes are the model's own field names (checked
+        against it), never rule text. None when the schema does not type the path."""
+        start = self.static_start(parts, scope)
+        if start is None or not start[1]:
+            return None
+        model, steps = start
+        optional = self.static_steps(model, steps)
+        if optional is None:
+            return None
+        head = parts[0]
+
+        def concrete(taken: int) -> ast.expr:
+            if head not in scope:
+                return self.constant(".".join(steps[:taken]))
+            suffix = self.constant("".join("." + p for p in steps[:taken]))
+            return ast.BinOp(_name(scope[head] + "l"), ast.Add(), suffix)
+
+        leaf = self.fresh("_r")
+        walked = self.fresh("_q") if labelled and any(optional) else None
+        block = out
+        chain: ast.expr = _name(scope[head]) if head in scope else _env_doc()
+        for taken, part in enumerate(steps, 1):
+            chain = ast.Attribute(chain, part, ast.Load())
+            if taken < len(steps) and not optional[taken - 1]:
+                continue
+            block.extend(_code("R = CHAIN", R=leaf, CHAIN=chain))
+            if walked is not None:
+                block.extend(_code("P = PATH", P=walked, PATH=concrete(taken)))
+            if taken < len(steps):  # an optional object: the rest only when it is there
+                inner: list[ast.stmt] = []
+                block.append(
+                    ast.If(ast.Compare(_name(leaf), [ast.IsNot()], [ast.Constant(None)]), inner, [])
+                )
+                block = inner
+                chain = _name(leaf)
+        if not labelled:
+            return _name(leaf), None
+        return _name(leaf), _name(walked) if walked is not None else concrete(len(steps))
 
     def item_local(self, node: Quantifier, scope: dict[str, str]) -> str:
         """A new local for a quantifier's item, its model noted when the schema gives it."""
@@ -715,10 +761,13 @@ class _Generator:
         if start is None or not start[1]:
             return None
         model, steps = start
-        models = self.static_objects(model, steps)
-        if models is None:
+        if self.static_steps(model, steps) is None:
             return None
-        tp = model_fields(models[-1])[steps[-1]].type
+        for part in steps[:-1]:
+            object_type = model_fields(model)[part].type.model
+            assert object_type is not None
+            model = object_type
+        tp = model_fields(model)[steps[-1]].type
         if tp.name != "list" or tp.item is None or tp.item.name != "object":
             return None
         return tp.item.model
@@ -1151,35 +1200,21 @@ class _Generator:
     def typed_read(
         self, node: Path, scope: dict[str, str], out: list[ast.stmt], local: str
     ) -> ast.expr | None:
-        """A recorded read the schema types: from a quantifier item of a known model or from
-        the document, through required objects to a field. The attributes are the schema's
-        own field names (checked here against the model), so no rule text reaches the code;
-        the concrete path is the item's label and a constant suffix (or a constant), always a
-        document's fact (never a parameter, `as_of` or a computed value's name)."""
-        start = self.static_start(node.parts, scope)
-        if start is None or not start[1]:
+        """A recorded read the schema types (`typed_walk`): from a quantifier item of a known
+        model or from the document, attribute by attribute; the concrete path is the item's
+        label and a constant suffix (or a constant), always a document's fact (never a
+        parameter, `as_of` or a computed value's name)."""
+        walked = self.typed_walk(node.parts, scope, out, labelled=True)
+        if walked is None:
             return None
-        model, steps = start
-        if self.static_objects(model, steps) is None:
-            return None
-        head = node.parts[0]
-        if head in scope:
-            source: ast.expr = _name(scope[head])
-            path: ast.expr = ast.BinOp(
-                _name(scope[head] + "l"), ast.Add(), self.constant("".join("." + p for p in steps))
-            )
-        else:
-            source = _env_doc()
-            path = self.constant(".".join(steps))
-        for part in steps:
-            source = ast.Attribute(source, part, ast.Load())
+        leaf, path = walked
+        assert path is not None
         out.extend(
             _code(
-                "R = SOURCE\nP = PATH\n" + _RECORD_LEAF.format(new="P not in ev.reads"),
+                "P = PATH\n" + _RECORD_LEAF.format(new="P not in ev.reads"),
                 T=local,
-                R=self.fresh("_r"),
+                R=leaf,
                 P=self.fresh("_q"),
-                SOURCE=source,
                 PATH=path,
             )
         )
@@ -1191,6 +1226,18 @@ class _Generator:
         local = self.fresh("_t")
         if self.record:  # through objects, recorded here; through lists, the reference's
             return self.read(node, scope, out, local)
+        walked = self.typed_walk(node.parts, scope, out, labelled=False)
+        if walked is not None:  # through objects the schema types: attribute by attribute
+            out.extend(
+                _code(
+                    "T = LEAF\nif type(T) not in _PLAIN:\n"
+                    "    T = T[:] if type(T) is list and _TEXT.issuperset(map(type, T)) "
+                    "else _engine(T, env.ctx.fx_to_pkr)",
+                    T=local,
+                    LEAF=walked[0],
+                )
+            )
+            return _name(local)
         start, parts = self.start(node.parts, scope)
         if not parts:  # a quantifier's item itself
             out.extend(_code("T = _engine(START, env.ctx.fx_to_pkr)", T=local, START=start))
@@ -1228,6 +1275,30 @@ class _Generator:
         if self.delegated(node.path.parts[0], scope):
             return self.reference(node, scope, out)
         local = self.fresh("_t")
+        walked = self.typed_walk(node.path.parts, scope, out, labelled=self.record)
+        if walked is not None and self.record:  # `_present`, inline
+            leaf, path = walked
+            out.extend(
+                _code(
+                    "P = PATH\nif P not in ev.reads and not _is_model(R):\n"
+                    "    ev.reads[P] = _json(R)\n"
+                    + (
+                        "T = R is not None"
+                        if node.present
+                        else "if R is None:\n    ev.absent.add(P)\n    T = True\nelse:\n"
+                        "    T = False"
+                    ),
+                    T=local,
+                    R=leaf,
+                    P=self.fresh("_q"),
+                    PATH=path,
+                )
+            )
+            return _name(local)
+        if walked is not None:
+            test = "T = R is not None" if node.present else "T = R is None"
+            out.extend(_code(test, T=local, R=walked[0]))
+            return _name(local)
         if self.record:
             self.walked(
                 node,
@@ -1562,6 +1633,14 @@ class _Generator:
                     SCOPE=self.scope_dict(scope),
                 )
             )
+            return _name(local)
+        walked = (
+            self.typed_walk(source.parts, scope, out, labelled=False)
+            if isinstance(source, Path)
+            else None
+        )
+        if walked is not None:  # a list the schema types, reached attribute by attribute
+            out.extend(_code("T = _U if LEAF is None else LEAF", T=local, LEAF=walked[0]))
             return _name(local)
         if isinstance(source, Path) and not (source.parts[0] == "as_of" and "as_of" not in scope):
             start, parts = self.start(source.parts, scope)
