@@ -185,3 +185,136 @@ def test_a_tree_sharing_a_node_object_binds_each_place_of_another_tree() -> None
     compile_value(first)
     ctx = Context(document={"a": 10, "b": 3}, as_of=date(2026, 6, 1))  # type: ignore[arg-type]
     assert compile_value(other)(Env(ctx)) is False  # b < 1 does not hold
+
+
+# -- code the entity schema types ---------------------------------------------------------------
+def _example(name: str) -> dict[str, Any]:
+    import json
+    from pathlib import Path as FilePath
+
+    return json.loads((FilePath(__file__).resolve().parent.parent / "examples" / name).read_text())
+
+
+def _transfer_variants() -> list[dict[str, Any]]:
+    """The example transfer with optional objects present, absent and partly filled."""
+    base = _example("transfer.json")
+    out = [base]
+    no_vasp = {**base, "counterparty_type": "UNHOSTED"}
+    no_vasp.pop("counterparty_vasp")
+    out.append(no_vasp)
+    screened = {
+        **base,
+        "originator": {
+            **base["originator"],
+            "sanctions_screening": {"result": "POTENTIAL_MATCH", "screened_on": "2026-02-01"},
+            "joint_holders": [
+                {"name": "Sana Qureshi"},
+                {
+                    "name": "Omar Qureshi",
+                    "sanctions_screening": {"result": "CLEAR", "screened_on": "2026-02-02"},
+                },
+            ],
+        },
+    }
+    out.append(screened)
+    bare = {**base, "originator": {"customer_id": "CUST-1"}, "beneficiary": {}}
+    out.append(bare)
+    return out
+
+
+TYPED_TRANSFER = [
+    "counterparty_vasp.name is missing",
+    "counterparty_vasp.licensed == false or counterparty_vasp.due_diligence_on is missing",
+    'originator.sanctions_screening.result == "POTENTIAL_MATCH"',
+    "originator.sanctions_screening.result is present",
+    "originator.name is missing and beneficiary.name is missing",
+    'any(j in originator.joint_holders: j.sanctions_screening.result == "CLEAR")',
+    "count(j in originator.joint_holders where j.sanctions_screening is missing)",
+    "select(j in originator.joint_holders where j.sanctions_screening.result is missing: j.name)",
+    "value > 100 and executed_at > settled_at",
+]
+TYPED_LICENCE = [
+    'any(p in firm.people where "PK" not in p.nationalities: "UBO" in p.roles)',
+    'select(p in firm.people where "DIRECTOR" in p.roles or p.ownership_pct > 10: p.full_name)',
+    'any(p in firm.people: any(c in p.convictions: c.category in ["FRAUD", "TAX"]))',
+    "all(p in firm.people: p.fit_and_proper_declared_on is present)",
+    "count(p in firm.people where p.id_document.expires_on < as_of)",
+    '"EXCHANGE" not in activities and firm.noc_status != "GRANTED"',
+    "sum(p in firm.people: p.ownership_pct)",
+    "firm.annual_fixed_overheads is missing or firm.annual_fixed_overheads > 5",
+]
+
+
+def _typed_cases() -> list[tuple[str, dict[str, Any]]]:
+    licences = [_example(n) for n in ("licence_application.json", "licence_application_full.json")]
+    stripped = _example("licence_application.json")
+    stripped["firm"]["people"][0]["roles"] = []
+    stripped["firm"]["people"][0]["nationalities"] = ["AE"]
+    stripped["firm"]["people"][0].pop("fit_and_proper_declared_on", None)
+    stripped["firm"].pop("annual_fixed_overheads", None)
+    licences.append(stripped)
+    cases = [(text, doc) for text in TYPED_TRANSFER for doc in _transfer_variants()]
+    cases += [(text, doc) for text in TYPED_LICENCE for doc in licences]
+    return cases
+
+
+@pytest.mark.parametrize("text, document", _typed_cases())
+def test_code_the_schema_types_gives_and_records_what_the_reference_does(
+    text: str, document: dict[str, Any]
+) -> None:
+    """With the document's model given (as a compiled pack gives it), paths through objects
+    are read attribute by attribute: values, facts read (with their concrete paths, also where
+    an optional object is absent), facts found absent and three-valued results are still the
+    reference interpreter's, in every mode."""
+    from vasp_rules.entities.registry import KINDS, parse_document
+
+    model = parse_document(document)
+    root = KINDS[document["kind"]]
+    node = parse_condition(text)
+    ctx = Context(document=model, as_of=date(2026, 6, 1), fx_to_pkr={"USD": Decimal("280")})
+    reference = Evaluator(ctx)
+    expected = reference.evaluate(node)
+    plain = Evaluator(ctx, record=False).evaluate(node).value
+    assert compile_value(node, root)(Env(ctx)) == plain
+    recording, three, effects = Evaluator(ctx), Evaluator(ctx), Evaluator(ctx)
+    value = compile_recording(node, root=root)(Env(ctx), recording, {})
+    result = compile_result(node, root=root)(Env(ctx), three, {})
+    assert compile_effects(node, root=root)(Env(ctx), effects, {}) is None
+    assert value == expected.value and type(value) is type(expected.value)
+    assert result.value == expected.value and result.missing == expected.missing
+    for ev in (recording, three, effects):
+        assert list(ev.reads.items()) == list(reference.reads.items())
+        assert ev.absent == reference.absent
+
+
+def test_typed_reads_are_generated_for_schema_paths() -> None:
+    """The schema's paths are read as attributes (no shape test per value); a path the schema
+    does not type (through a list) keeps the general code."""
+    from vasp_rules.entities.registry import KINDS
+
+    root = KINDS["licence_application"]
+    typed = source_of(
+        compile_recording(parse_condition('any(p in firm.people: "UBO" in p.roles)'), root=root)
+    )
+    assert ".roles" in typed and "_SHAPES" not in typed
+    general = source_of(compile_value(parse_condition('"UBO" in firm.people.roles'), root))
+    assert "_SHAPES" in general  # through a list: the general walk
+
+
+def test_values_are_kept_per_finding_only_where_a_finding_asks_again() -> None:
+    """A rule's value restating its condition's quantifier finds it kept; what lies inside a
+    kept node is not kept again; a node inside a quantifier over an item it does not read is
+    evaluated again with the same items, so it is kept."""
+    from vasp_rules.compiler.codegen import worth_keeping
+    from vasp_rules.lang.ast import Quantifier
+
+    condition = parse_condition("any(t in ts: none(p in ps: p.a == t and p.b > 1))")
+    value = parse_condition("select(t in ts where none(p in ps: p.a == t and p.b > 1))")
+    kept = worth_keeping([condition, value])
+    assert isinstance(condition, Quantifier) and isinstance(condition.body, Quantifier)
+    inner = condition.body
+    assert inner in kept and inner.body not in kept and condition not in kept
+    varying = parse_condition("any(t in ts: any(p in ps: p.a > 1 and p.b > 1))")
+    assert isinstance(varying, Quantifier) and isinstance(varying.body, Quantifier)
+    assert varying.body.body in worth_keeping([varying])  # the same p for every t
+    assert worth_keeping([parse_condition("any(p in ps: p.a > 1 and p.b > 1)")]) == frozenset()
