@@ -232,6 +232,9 @@ TYPED_TRANSFER = [
     "count(j in originator.joint_holders where j.sanctions_screening is missing)",
     "select(j in originator.joint_holders where j.sanctions_screening.result is missing: j.name)",
     "value > 100 and executed_at > settled_at",
+    '"Sana Qureshi" in originator.joint_holders.name',
+    "count(n in originator.joint_holders.name where n is present)",
+    "originator.joint_holders.sanctions_screening",
 ]
 TYPED_LICENCE = [
     'any(p in firm.people where "PK" not in p.nationalities: "UBO" in p.roles)',
@@ -242,6 +245,11 @@ TYPED_LICENCE = [
     '"EXCHANGE" not in activities and firm.noc_status != "GRANTED"',
     "sum(p in firm.people: p.ownership_pct)",
     "firm.annual_fixed_overheads is missing or firm.annual_fixed_overheads > 5",
+    '"MLRO" not in firm.people.roles or "CEO" in firm.people.roles',
+    "select(r in firm.people.roles where r != \"UBO\")",
+    'count(t in firm.policies.type where t == "AML_CFT") + len(firm.people.ownership_pct)',
+    "any(d in firm.people.fit_and_proper_declared_on: d < as_of)",
+    "len(firm.people.convictions)",
 ]
 
 
@@ -288,8 +296,9 @@ def test_code_the_schema_types_gives_and_records_what_the_reference_does(
 
 
 def test_typed_reads_are_generated_for_schema_paths() -> None:
-    """The schema's paths are read as attributes (no shape test per value); a path the schema
-    does not type (through a list) keeps the general code."""
+    """The schema's paths are read as attributes (no shape test per value), a path through one
+    list of objects by one call over the list; a path the schema does not type (through two
+    lists) keeps the general code."""
     from vasp_rules.entities.registry import KINDS
 
     root = KINDS["licence_application"]
@@ -297,8 +306,10 @@ def test_typed_reads_are_generated_for_schema_paths() -> None:
         compile_recording(parse_condition('any(p in firm.people: "UBO" in p.roles)'), root=root)
     )
     assert ".roles" in typed and "_SHAPES" not in typed
-    general = source_of(compile_value(parse_condition('"UBO" in firm.people.roles'), root))
-    assert "_SHAPES" in general  # through a list: the general walk
+    mapped = source_of(compile_value(parse_condition('"UBO" in firm.people.roles'), root))
+    assert "_mapped_values" in mapped and "_SHAPES" not in mapped
+    general = source_of(compile_value(parse_condition("firm.people.convictions.category"), root))
+    assert "_SHAPES" in general  # through two lists: the general walk
 
 
 def test_values_are_kept_per_finding_only_where_a_finding_asks_again() -> None:

@@ -348,6 +348,67 @@ def _list_items(ev: Evaluator, walked: tuple[Any, int], label: str, names: tuple
     return list(zip(raw, labels, strict=False))  # labels may run longer
 
 
+def _mapped(ev: Evaluator, raw: Any, path: str, part: str) -> Any:
+    """Recording: `LIST.part`, a field of every object of a list reached at `path`, flattened
+    and recorded leaf by leaf under its concrete path, as `Evaluator._path` reads a path
+    through a list; `_MISSING` when `raw` is not a list (the reference's case)."""
+    if raw is None:  # the walk stopped before the list, or there is none: one absent leaf
+        ev.reads.setdefault(path, None)
+        return UNKNOWN
+    if type(raw) is not list:
+        return _MISSING
+    reads = ev.reads
+    fx = ev.ctx.fx_to_pkr
+    values: list[Any] = []
+    for i, item in enumerate(raw):
+        leaf = step(item, part)
+        at = f"{path}[{i}].{part}"
+        if type(leaf) is list:
+            for j, one in enumerate(leaf):
+                here = f"{at}[{j}]"
+                if here not in reads and not is_model(one):
+                    reads[here] = to_json_value(one)
+                values.append(one if type(one) in PLAIN_ENGINE else engine_value(one, fx))
+            continue
+        if at not in reads and not is_model(leaf):
+            reads[at] = to_json_value(leaf)
+        values.append(leaf if type(leaf) in PLAIN_ENGINE else engine_value(leaf, fx))
+    return values
+
+
+def _mapped_values(raw: Any, part: str, fx: Any) -> Any:
+    """`_mapped`'s value alone (projection): UNKNOWN without the list."""
+    if raw is None:
+        return UNKNOWN
+    if type(raw) is not list:
+        return _MISSING
+    values: list[Any] = []
+    for item in raw:
+        leaf = step(item, part)
+        if type(leaf) is list:
+            values.extend(
+                one if type(one) in PLAIN_ENGINE else engine_value(one, fx) for one in leaf
+            )
+        else:
+            values.append(leaf if type(leaf) in PLAIN_ENGINE else engine_value(leaf, fx))
+    return values
+
+
+def _items_at(ev: Evaluator, raw: Any, path: str) -> Any:
+    """`_list_items` of a list already reached (`path`: its concrete path)."""
+    if raw is None:
+        ev.reads.setdefault(path, None)
+        return UNKNOWN
+    if type(raw) is not list:  # not a list (the schema's tuples or sets): the reference's
+        return _MISSING
+    labels = _LABELS.get(path)
+    if labels is None or len(labels) < len(raw):
+        if len(_LABELS) >= _LABELS_KEPT:
+            _LABELS.clear()
+        labels = _LABELS[path] = [f"{path}[{i}]" for i in range(len(raw))]
+    return list(zip(raw, labels, strict=False))  # labels may run longer
+
+
 def _read3(
     ev: Evaluator, walked: tuple[Any, int], label: str, names: tuple[str, ...]
 ) -> tuple[Any, frozenset[str]]:
@@ -501,6 +562,9 @@ _RUNTIME: dict[str, Any] = {
     "_read": _read,
     "_present": _present,
     "_list_items": _list_items,
+    "_items_at": _items_at,
+    "_mapped": _mapped,
+    "_mapped_values": _mapped_values,
     "_ref_items": _ref_items,
     "_labelled": _labelled,
     "_replay": _replay,
@@ -743,6 +807,56 @@ class _Generator:
         if not labelled:
             return _name(leaf), None
         return _name(leaf), _name(walked) if walked is not None else concrete(len(steps))
+
+    def typed_mapped(
+        self, parts: tuple[str, ...], scope: dict[str, str]
+    ) -> tuple[tuple[str, ...], str] | None:
+        """A path through one list of objects the schema types (`firm.people.roles`): the path
+        to the list and the field of its items; None for any other path."""
+        start = self.static_start(parts, scope)
+        if start is None or len(start[1]) < 2:
+            return None
+        model, steps = start
+        to_list, part = steps[:-1], steps[-1]
+        if self.static_steps(model, to_list) is None:
+            return None
+        for step_name in to_list[:-1]:
+            object_type = model_fields(model)[step_name].type.model
+            assert object_type is not None
+            model = object_type
+        tp = model_fields(model)[to_list[-1]].type
+        if tp.name != "list" or tp.item is None or tp.item.model is None:
+            return None
+        if part not in model_fields(tp.item.model):
+            return None
+        return parts[: len(parts) - 1], part
+
+    def typed(self, node: Path, scope: dict[str, str]) -> bool:
+        """Whether the schema types a path (`typed_walk` would walk it)."""
+        start = self.static_start(node.parts, scope)
+        return start is not None and bool(start[1]) and self.static_steps(*start) is not None
+
+    def typed_items(self, node: Quantifier, scope: dict[str, str], out: list[ast.stmt]) -> ast.expr:
+        """Recording: a quantifier's items from a list the schema types, labelled as
+        `Evaluator.items` labels them (`_list_items` without the walk)."""
+        assert isinstance(node.source, Path)
+        walked = self.typed_walk(node.source.parts, scope, out, labelled=True)
+        assert walked is not None
+        leaf, path = walked
+        assert path is not None
+        local = self.fresh("_t")
+        out.extend(
+            _code(
+                "T = _items_at(ev, LEAF, PATH)\nif T is _MISSING:\n"
+                "    T = _ref_items(ev, NODE, SCOPE)",
+                T=local,
+                LEAF=leaf,
+                PATH=path,
+                NODE=self.bound_constant(node, _itself),
+                SCOPE=self.scope_dict(scope),
+            )
+        )
+        return _name(local)
 
     def item_local(self, node: Quantifier, scope: dict[str, str]) -> str:
         """A new local for a quantifier's item, its model noted when the schema gives it."""
@@ -1149,6 +1263,25 @@ class _Generator:
         typed = self.typed_read(node, scope, out, local)
         if typed is not None:
             return typed
+        mapped = self.typed_mapped(node.parts, scope)
+        if mapped is not None:  # through one list of objects the schema types
+            walked = self.typed_walk(mapped[0], scope, out, labelled=True)
+            assert walked is not None and walked[1] is not None
+            slow: list[ast.stmt] = []
+            general = self.reference(node, scope, slow)
+            out.extend(
+                _code(
+                    "T = _mapped(ev, LEAF, PATH, PART)\nif T is _MISSING:\n    FALLBACK\n"
+                    "    T = GENERAL",
+                    T=local,
+                    LEAF=walked[0],
+                    PATH=walked[1],
+                    PART=self.constant(mapped[1]),
+                    FALLBACK=slow,
+                    GENERAL=general,
+                )
+            )
+            return _name(local)
         start, steps, label, names = self.recorded(node.parts, scope, out)
         fallback: list[ast.stmt] = []
         general = self.reference(node, scope, fallback)
@@ -1235,6 +1368,24 @@ class _Generator:
                     "else _engine(T, env.ctx.fx_to_pkr)",
                     T=local,
                     LEAF=walked[0],
+                )
+            )
+            return _name(local)
+        mapped = self.typed_mapped(node.parts, scope)
+        if mapped is not None:  # through one list of objects the schema types
+            walked = self.typed_walk(mapped[0], scope, out, labelled=False)
+            assert walked is not None
+            slow: list[ast.stmt] = []
+            general = self.reference(node, scope, slow)
+            out.extend(
+                _code(
+                    "T = _mapped_values(LEAF, PART, env.ctx.fx_to_pkr)\nif T is _MISSING:\n"
+                    "    FALLBACK\n    T = GENERAL",
+                    T=local,
+                    LEAF=walked[0],
+                    PART=self.constant(mapped[1]),
+                    FALLBACK=slow,
+                    GENERAL=general,
                 )
             )
             return _name(local)
@@ -1685,6 +1836,21 @@ class _Generator:
         if self.delegated(source.parts[0], scope):
             out.extend(fallback)
             return _name(general)
+        if scope and not _mentions(source, frozenset(scope)) and self.typed(source, scope):
+            # the same list for every item of the loops around it: taken once per call (its
+            # one possible record, the list found absent, is the same each time)
+            hoisted = self.fresh("_h")
+            self.prologue.extend(_code("H = _MISSING", H=hoisted))
+            inner: list[ast.stmt] = []
+            value = self.typed_items(node, scope, inner)
+            out.extend(
+                _code(
+                    "if H is _MISSING:\n    BODY\n    H = VALUE", H=hoisted, BODY=inner, VALUE=value
+                )
+            )
+            return _name(hoisted)
+        if self.typed(source, scope):
+            return self.typed_items(node, scope, out)
         start, parts, label, names = self.recorded(source.parts, scope, out)
         out.extend(
             _code(
