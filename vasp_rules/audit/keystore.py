@@ -72,7 +72,6 @@ def _use_wal(conn: sqlite3.Connection) -> None:
                 raise
             time.sleep(0.005 + secrets.randbelow(20) / 1000)
 
-
 _SCHEMA: Final = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT",
     "CREATE TABLE IF NOT EXISTS secret (id INTEGER PRIMARY KEY CHECK (id = 1),"

@@ -31,8 +31,12 @@ class ScenarioExpect(_Strict):
     """What a case expects of a decision."""
 
     outcome: Outcome | None = None
-    findings: str | list[str] | None = Field(default=None, description="rule ids that must fire")
-    absent: str | list[str] | None = Field(default=None, description="rule ids that must not fire")
+    findings: str | list[str] | None = Field(
+        default=None, description="rule ids that must fire"
+    )
+    absent: str | list[str] | None = Field(
+        default=None, description="rule ids that must not fire"
+    )
     error: str | None = Field(
         default=None, description="the input is invalid: text the error message contains"
     )

@@ -307,7 +307,9 @@ class Lowerer:
             unknown,
         )
 
-    def _shift_ranges(self, node: Expr) -> tuple[list[dict[str, Any]], list[dict[str, Any]]] | None:
+    def _shift_ranges(
+        self, node: Expr
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]] | None:
         """For each `field + days(c)` / `field - hours(c)` of a comparison (before terms are
         moved), the native tests that the shifted value is representable, and their negations:
         the reference makes an out-of-range shift unknown, so the patterns must too. None when a

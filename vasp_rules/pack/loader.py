@@ -663,11 +663,8 @@ class _Loader:
             for unit, amount in sorted(_duration_literals(rule)):
                 limit = DURATION_LIMITS[unit]
                 self.issue(
-                    rule.file,
-                    rule.line,
-                    rule.id,
-                    f"{unit}({amount}) reaches past any "
-                    f"representable date: a duration is at most {limit} {unit}",
+                    rule.file, rule.line, rule.id, f"{unit}({amount}) reaches past any "
+                    f"representable date: a duration is at most {limit} {unit}"
                 )
             for unit, name in sorted(_duration_params(rule)):
                 spec = params.get(name)
@@ -689,10 +686,8 @@ class _Loader:
                     continue
                 reported.add(name)
                 self.issue(
-                    file,
-                    line,
-                    None,
-                    f"parameter {name!r} is used as {unit}(param.{name}) by {rule.id}: {why}",
+                    file, line, None, f"parameter {name!r} is used as {unit}(param.{name}) by "
+                    f"{rule.id}: {why}"
                 )
 
 

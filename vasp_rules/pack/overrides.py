@@ -132,3 +132,4 @@ def _overridden(spec: ParamSpec, override: ParamOverride) -> ParamSpec:
         }
     )
     return spec.model_copy(update={"values": [*kept, new]})
+

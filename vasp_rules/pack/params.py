@@ -51,7 +51,6 @@ DEFAULT_RANGES: dict[str, tuple[Any, Any]] = {
     "date": (date.min, date.max),
 }
 
-
 def value_range(spec: ParamSpec) -> tuple[Any, Any]:
     """The (min, max) a parameter's values must lie in: declared, else the type's default;
     (None, None) for types without an order (bool, string)."""

@@ -381,5 +381,7 @@ def money_value(raw: Any) -> tuple[Decimal, str]:
         raise ValueError(f"money amount {shown_value(given)} must be a finite non-negative number")
     currency = raw["currency"]
     if not isinstance(currency, str) or not re.fullmatch(r"[A-Z]{3}", currency):
-        raise ValueError(f"currency {shown_value(currency)} must be a three-letter ISO 4217 code")
+        raise ValueError(
+            f"currency {shown_value(currency)} must be a three-letter ISO 4217 code"
+        )
     return amount, currency

@@ -112,7 +112,6 @@ def _feature(loader: Callable[[], Any] | None, name: str) -> Any:
         raise RuntimeError(f"vasp_rules: the {name} feature is not plugged in")
     return loader()
 
-
 #: dates whose compiled pack (and durable-rules rulesets, about 0.85 MB a date for pk's four
 #: kinds) stay cached; a new date costs a few milliseconds, as its parts are shared by structure
 COMPILED_CACHE_SIZE = 64
@@ -131,6 +130,7 @@ class _CacheEntry:
     dropped: bool = False
 
 
+
 def persons_of(document: BaseModel) -> list[Person] | None:
     """The persons a transfer's decision lists (Decision.persons): its parties and their joint
     holders when a party is a joint account; None for any other document. Read from the
@@ -139,7 +139,6 @@ def persons_of(document: BaseModel) -> list[Person] | None:
     if not found:
         return None
     return [trusted(Person, role=role, path=path, name=name) for role, path, name in found]
-
 
 _thawed = [False]  # a pack was dropped since the last freeze
 
@@ -562,3 +561,4 @@ def _item(document: Mapping[str, Any] | BaseModel, index: int | None) -> Item:
         ) from None
     kind = str(model.__dict__["kind"])  # every kind's model has its `kind` literal
     return Item(model, kind, str(getattr(model, ID_FIELD[kind])))
+

@@ -278,6 +278,7 @@ ROUTES = frozenset(
 # -- the application --------------------------------------------------------------------
 
 
+
 class Service:
     """State shared by the endpoints: packs, configuration, metrics."""
 
@@ -404,7 +405,9 @@ class Service:
             # GIL from the event loop, and /healthz with it, for their whole turn each
             if self._compile_limiter is None:
                 self._compile_limiter = anyio.CapacityLimiter(1)
-            decisions, headers = await anyio.to_thread.run_sync(work, limiter=self._compile_limiter)
+            decisions, headers = await anyio.to_thread.run_sync(
+                work, limiter=self._compile_limiter
+            )
         else:
             decisions, headers = await anyio.to_thread.run_sync(work)
         self.metrics.decisions(pack.name, decisions)
@@ -648,7 +651,9 @@ def create_app(config: ServiceConfig | None = None, *, metrics: Metrics | None =
         Route("/v1/whatif", g(service.whatif, decide), methods=["POST"]),
         Route("/v1/packs", g(service.packs_list, ("on",)), methods=["GET"]),
         Route("/v1/packs/{name}", g(service.pack_one, ("on",)), methods=["GET"]),
-        Route("/v1/packs/{name}/parameters", g(service.pack_parameters, ("on",)), methods=["GET"]),
+        Route(
+            "/v1/packs/{name}/parameters", g(service.pack_parameters, ("on",)), methods=["GET"]
+        ),
         Route("/v1/schema/{kind}", g(service.schema, ()), methods=["GET"]),
         Route("/healthz", g(service.healthz, ()), methods=["GET"]),
         Route("/metrics", g(service.metrics_text, ()), methods=["GET"]),

@@ -394,7 +394,9 @@ def openapi_document(packs: list[str]) -> dict[str, Any]:
                         "200": {
                             "description": "The packs",
                             "content": {
-                                "application/json": {"schema": {"type": "array", "items": pack_ref}}
+                                "application/json": {
+                                    "schema": {"type": "array", "items": pack_ref}
+                                }
                             },
                         },
                         **common,
