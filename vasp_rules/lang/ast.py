@@ -132,6 +132,23 @@ class Const:
     origin: str = field(default="", compare=False)
     pos: int = field(default=0, compare=False)
 
+    def __hash__(self) -> int:
+        """Equal constants hash alike, a list or table of values too (a parameter's list of
+        roles), so that nodes holding one can be kept per finding like any other."""
+        try:
+            return hash((self.type_name, _frozen(self.value)))
+        except TypeError:  # something unhashable deeper down: equal constants still agree
+            return hash(self.type_name)
+
+
+def _frozen(value: Any) -> Any:
+    kind = type(value)
+    if kind is list or kind is tuple:
+        return tuple(_frozen(v) for v in value)
+    if kind is dict:
+        return frozenset((k, _frozen(v)) for k, v in value.items())
+    return value
+
 
 def link_keys(node: Call) -> tuple[tuple[str, ...], ...]:
     """The key paths of `linked(VAR, KEY, ...)`, as path parts from a document of the batch
