@@ -659,20 +659,23 @@ def _mentions(node: Expr, names: frozenset[str]) -> bool:
 
 #: whether a concrete path `P` is a new fact of the document (`from_document`, inline)
 _NEW_FACT = "P not in ev.reads and P not in ev.computed and not P.startswith(_NOT_DOCUMENT)"
-#: a leaf `R` read at path `P`: recorded (when `{new}`) and valued as `_read` does; a list of
-#: text (the usual list) copied for both in one pass
+#: a leaf `R` read at path `P`: recorded (when `{new}`) and valued as `_read` does
+_RECORD_SCALAR = (
+    "if {new}:\n"
+    "    if type(R) in _PLAIN_JSON:\n"
+    "        ev.reads[P] = R\n"
+    "    else:\n"
+    "        _record(ev, P, R)\n"
+    "T = R if type(R) in _PLAIN else _leaf_value(ev, R)\n"
+)
+#: the same for a leaf that may be a list: a list of text (the usual list) copied for both in
+#: one pass
 _RECORD_LEAF = (
     "if type(R) is list and _TEXT.issuperset(map(type, R)):\n"
     "    T = R[:]\n"
     "    if {new}:\n"
     "        ev.reads[P] = R[:]\n"
-    "else:\n"
-    "    if {new}:\n"
-    "        if type(R) in _PLAIN_JSON:\n"
-    "            ev.reads[P] = R\n"
-    "        else:\n"
-    "            _record(ev, P, R)\n"
-    "    T = R if type(R) in _PLAIN else _leaf_value(ev, R)\n"
+    "else:\n" + textwrap.indent(_RECORD_SCALAR, "    ")
 )
 
 
@@ -830,6 +833,18 @@ class _Generator:
         if part not in model_fields(tp.item.model):
             return None
         return parts[: len(parts) - 1], part
+
+    def may_be_list(self, parts: tuple[str, ...], scope: dict[str, str]) -> bool:
+        """Whether the field a typed path ends at may hold a list (by its schema type)."""
+        start = self.static_start(parts, scope)
+        assert start is not None
+        model, steps = start
+        for part in steps[:-1]:
+            object_type = model_fields(model)[part].type.model
+            assert object_type is not None
+            model = object_type
+        tp = model_fields(model)[steps[-1]].type
+        return tp.name in ("list", "object")
 
     def typed(self, node: Path, scope: dict[str, str]) -> bool:
         """Whether the schema types a path (`typed_walk` would walk it)."""
@@ -1342,9 +1357,10 @@ class _Generator:
             return None
         leaf, path = walked
         assert path is not None
+        record = _RECORD_LEAF if self.may_be_list(node.parts, scope) else _RECORD_SCALAR
         out.extend(
             _code(
-                "P = PATH\n" + _RECORD_LEAF.format(new="P not in ev.reads"),
+                "P = PATH\n" + record.format(new="P not in ev.reads"),
                 T=local,
                 R=leaf,
                 P=self.fresh("_q"),
@@ -1361,11 +1377,15 @@ class _Generator:
             return self.read(node, scope, out, local)
         walked = self.typed_walk(node.parts, scope, out, labelled=False)
         if walked is not None:  # through objects the schema types: attribute by attribute
+            value = (
+                "T[:] if type(T) is list and _TEXT.issuperset(map(type, T)) else "
+                if self.may_be_list(node.parts, scope)
+                else ""
+            )
             out.extend(
                 _code(
                     "T = LEAF\nif type(T) not in _PLAIN:\n"
-                    "    T = T[:] if type(T) is list and _TEXT.issuperset(map(type, T)) "
-                    "else _engine(T, env.ctx.fx_to_pkr)",
+                    f"    T = {value}_engine(T, env.ctx.fx_to_pkr)",
                     T=local,
                     LEAF=walked[0],
                 )
