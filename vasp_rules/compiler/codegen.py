@@ -88,6 +88,7 @@ from ..lang.values import (
     UNKNOWN,
     Scope,
     date_to_engine,
+    decimal_json,
     to_json_value,
 )
 
@@ -586,6 +587,9 @@ _RUNTIME: dict[str, Any] = {
     "_leaf_value": _leaf_value,
     "_TEXT": _TEXT,
     "map": map,
+    "_date": date,
+    "_Decimal": Decimal,
+    "_decimal_json": decimal_json,
     "_json": to_json_value,
     "_is_model": is_model,
     "__builtins__": {},
@@ -668,6 +672,23 @@ _RECORD_SCALAR = (
     "        _record(ev, P, R)\n"
     "T = R if type(R) in _PLAIN else _leaf_value(ev, R)\n"
 )
+#: the same for a leaf the schema calls a date or a number, by its exact type first
+_RECORD_TYPED = {
+    "date": (
+        "if type(R) is _date:\n"
+        "    if {new}:\n"
+        "        ev.reads[P] = R.isoformat()\n"
+        "    T = R.toordinal()\n"
+        "else:\n"
+    ),
+    "number": (
+        "if type(R) is _Decimal:\n"
+        "    if {new}:\n"
+        "        ev.reads[P] = _decimal_json(R)\n"
+        "    T = R\n"
+        "else:\n"
+    ),
+}
 #: the same for a leaf that may be a list: a list of text (the usual list) copied for both in
 #: one pass
 _RECORD_LEAF = (
@@ -834,8 +855,9 @@ class _Generator:
             return None
         return parts[: len(parts) - 1], part
 
-    def may_be_list(self, parts: tuple[str, ...], scope: dict[str, str]) -> bool:
-        """Whether the field a typed path ends at may hold a list (by its schema type)."""
+    def leaf_type(self, parts: tuple[str, ...], scope: dict[str, str]) -> str:
+        """The schema's type name of the field a typed path ends at (`list` and `object` may
+        hold a list)."""
         start = self.static_start(parts, scope)
         assert start is not None
         model, steps = start
@@ -843,8 +865,7 @@ class _Generator:
             object_type = model_fields(model)[part].type.model
             assert object_type is not None
             model = object_type
-        tp = model_fields(model)[steps[-1]].type
-        return tp.name in ("list", "object")
+        return model_fields(model)[steps[-1]].type.name
 
     def typed(self, node: Path, scope: dict[str, str]) -> bool:
         """Whether the schema types a path (`typed_walk` would walk it)."""
@@ -1357,7 +1378,11 @@ class _Generator:
             return None
         leaf, path = walked
         assert path is not None
-        record = _RECORD_LEAF if self.may_be_list(node.parts, scope) else _RECORD_SCALAR
+        kind = self.leaf_type(node.parts, scope)
+        if kind in _RECORD_TYPED:
+            record = _RECORD_TYPED[kind] + textwrap.indent(_RECORD_SCALAR, "    ")
+        else:
+            record = _RECORD_LEAF if kind in ("list", "object") else _RECORD_SCALAR
         out.extend(
             _code(
                 "P = PATH\n" + record.format(new="P not in ev.reads"),
@@ -1379,7 +1404,9 @@ class _Generator:
         if walked is not None:  # through objects the schema types: attribute by attribute
             value = (
                 "T[:] if type(T) is list and _TEXT.issuperset(map(type, T)) else "
-                if self.may_be_list(node.parts, scope)
+                if self.leaf_type(node.parts, scope) in ("list", "object")
+                else "T.toordinal() if type(T) is _date else "
+                if self.leaf_type(node.parts, scope) == "date"
                 else ""
             )
             out.extend(

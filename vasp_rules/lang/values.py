@@ -126,6 +126,12 @@ def is_money(value: Any) -> bool:
     return SHAPES[type(value)] == MONEY
 
 
+def decimal_json(value: Decimal) -> str:
+    """A decimal as a document's JSON writes it (`facts` in findings): integral values without
+    a fraction or exponent, others as written."""
+    return format(value.normalize(), "f") if value == value.to_integral() else str(value)
+
+
 def to_json_value(value: Any) -> Any:
     """The value as it appears in the document's JSON form (for `facts` in findings)."""
     if type(value) in _PLAIN_JSON:
@@ -137,7 +143,7 @@ def to_json_value(value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Decimal):
-        return format(value.normalize(), "f") if value == value.to_integral() else str(value)
+        return decimal_json(value)
     if isinstance(value, list | tuple):
         return [to_json_value(v) for v in value]
     return value
