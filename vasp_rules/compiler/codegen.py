@@ -34,10 +34,11 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from types import CodeType
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel
 
+from ..entities.registry import KINDS
 from ..interp.reference import (
     NONE,
     Context,
@@ -77,7 +78,7 @@ from ..lang.semantics import (
     step,
     walk_objects,
 )
-from ..lang.types import model_fields
+from ..lang.types import Type, model_fields
 from ..lang.values import (
     LIST,
     MAPPING,
@@ -334,19 +335,9 @@ _LABELS_KEPT = 8192
 
 
 def _list_items(ev: Evaluator, walked: tuple[Any, int], label: str, names: tuple[str, ...]) -> Any:
-    """A quantifier's items from a list reached through objects, labelled as
-    `Evaluator.items` labels them; UNKNOWN (its path read as absent) when there is none."""
+    """A quantifier's items from a list reached through objects (`_items_at`)."""
     raw, taken = walked
-    path = label + names[taken]  # the concrete path the reference names
-    if raw is None:
-        ev.reads.setdefault(path, None)
-        return UNKNOWN
-    labels = _LABELS.get(path)
-    if labels is None or len(labels) < len(raw):
-        if len(_LABELS) >= _LABELS_KEPT:
-            _LABELS.clear()
-        labels = _LABELS[path] = [f"{path}[{i}]" for i in range(len(raw))]
-    return list(zip(raw, labels, strict=False))  # labels may run longer
+    return _items_at(ev, raw, label + names[taken])
 
 
 def _mapped(ev: Evaluator, raw: Any, path: str, part: str) -> Any:
@@ -661,6 +652,21 @@ def _mentions(node: Expr, names: frozenset[str]) -> bool:
     return any(_mentions(c, names) for c in children(node))
 
 
+class SchemaPath(NamedTuple):
+    """A path the entity schema types: its steps from a model, whether each step but the last
+    may be absent, and the type of the field it ends at."""
+
+    steps: tuple[str, ...]
+    optional: list[bool]
+    leaf: Type
+
+    @property
+    def item_model(self) -> type[BaseModel] | None:
+        """The model of the items of the list it ends at (None: not a list of objects)."""
+        item = self.leaf.item if self.leaf.name == "list" else None
+        return None if item is None else item.model
+
+
 #: whether a concrete path `P` is a new fact of the document (`from_document`, inline)
 _NEW_FACT = "P not in ev.reads and P not in ev.computed and not P.startswith(_NOT_DOCUMENT)"
 #: a leaf `R` read at path `P`: recorded (when `{new}`) and valued as `_read` does
@@ -757,24 +763,20 @@ class _Generator:
         return f"{prefix}{next(self._numbers)}"
 
     # -- what the schema says ---------------------------------------------------------------
-    def static_start(
-        self, parts: tuple[str, ...], scope: dict[str, str]
-    ) -> tuple[type[BaseModel], tuple[str, ...]] | None:
-        """The model a path starts from and its steps from there, when the schema says: a
-        quantifier item of a known model, or the document (`root`)."""
+    def schema_path(self, parts: tuple[str, ...], scope: dict[str, str]) -> SchemaPath | None:
+        """What the schema says of a path from a quantifier item of a known model or from the
+        document (`root`): every step but the last holds one object (optional or not), the
+        last is a field. None otherwise (through a list, a mapping, an unknown name, a
+        computed value: the general code's case)."""
         head = parts[0]
         if head in scope:
-            model = self.models.get(scope[head])
-            return None if model is None else (model, parts[1:])
-        if self.root is None or head in self.outer or self.delegated(head, scope):
+            model, steps = self.models.get(scope[head]), parts[1:]
+        elif self.root is None or head in self.outer or self.delegated(head, scope):
             return None
-        return self.root, parts
-
-    def static_steps(self, model: type[BaseModel], steps: tuple[str, ...]) -> list[bool] | None:
-        """For a path from `model`, whether each step but the last may be absent (an optional
-        object), when every step but the last holds one object and the last is a field; None
-        when the schema does not say so (a step through a list, a mapping, an unknown name:
-        the general code's case)."""
+        else:
+            model, steps = self.root, parts
+        if model is None or not steps:
+            return None
         optional: list[bool] = []
         for part in steps[:-1]:
             info = model_fields(model).get(part)
@@ -782,26 +784,22 @@ class _Generator:
                 return None
             optional.append(info.optional)
             model = info.type.model
-        if not steps or steps[-1] not in model_fields(model):
-            return None
-        return optional
+        leaf = model_fields(model).get(steps[-1])
+        return None if leaf is None else SchemaPath(steps, optional, leaf.type)
 
     def typed_walk(
         self, parts: tuple[str, ...], scope: dict[str, str], out: list[ast.stmt], labelled: bool
     ) -> tuple[ast.Name, ast.expr | None] | None:
-        """A path the schema types (`static_steps`), walked attribute by attribute into a new
+        """A path the schema types (`schema_path`), walked attribute by attribute into a new
         local: the leaf, or None where a step is absent (the walk stops there, as
         `walk_objects` does). `labelled`: also the concrete path walked (the reference's
         label: up to the absent step, if one is), a constant suffix of the item's label when
         no step may be absent. The attributes are the model's own field names (checked
         against it), never rule text. None when the schema does not type the path."""
-        start = self.static_start(parts, scope)
-        if start is None or not start[1]:
+        typed = self.schema_path(parts, scope)
+        if typed is None:
             return None
-        model, steps = start
-        optional = self.static_steps(model, steps)
-        if optional is None:
-            return None
+        steps, optional = typed.steps, typed.optional
         head = parts[0]
 
         def concrete(taken: int) -> ast.expr:
@@ -837,40 +835,11 @@ class _Generator:
     ) -> tuple[tuple[str, ...], str] | None:
         """A path through one list of objects the schema types (`firm.people.roles`): the path
         to the list and the field of its items; None for any other path."""
-        start = self.static_start(parts, scope)
-        if start is None or len(start[1]) < 2:
+        to_list = self.schema_path(parts[:-1], scope) if len(parts) > 2 else None
+        model = None if to_list is None else to_list.item_model
+        if model is None or parts[-1] not in model_fields(model):
             return None
-        model, steps = start
-        to_list, part = steps[:-1], steps[-1]
-        if self.static_steps(model, to_list) is None:
-            return None
-        for step_name in to_list[:-1]:
-            object_type = model_fields(model)[step_name].type.model
-            assert object_type is not None
-            model = object_type
-        tp = model_fields(model)[to_list[-1]].type
-        if tp.name != "list" or tp.item is None or tp.item.model is None:
-            return None
-        if part not in model_fields(tp.item.model):
-            return None
-        return parts[: len(parts) - 1], part
-
-    def leaf_type(self, parts: tuple[str, ...], scope: dict[str, str]) -> str:
-        """The schema's type name of the field a typed path ends at (`list` and `object` may
-        hold a list)."""
-        start = self.static_start(parts, scope)
-        assert start is not None
-        model, steps = start
-        for part in steps[:-1]:
-            object_type = model_fields(model)[part].type.model
-            assert object_type is not None
-            model = object_type
-        return model_fields(model)[steps[-1]].type.name
-
-    def typed(self, node: Path, scope: dict[str, str]) -> bool:
-        """Whether the schema types a path (`typed_walk` would walk it)."""
-        start = self.static_start(node.parts, scope)
-        return start is not None and bool(start[1]) and self.static_steps(*start) is not None
+        return parts[:-1], parts[-1]
 
     def typed_items(self, node: Quantifier, scope: dict[str, str], out: list[ast.stmt]) -> ast.expr:
         """Recording: a quantifier's items from a list the schema types, labelled as
@@ -904,23 +873,14 @@ class _Generator:
 
     def item_model(self, source: Expr, scope: dict[str, str]) -> type[BaseModel] | None:
         """The model of a quantifier's items when its source is a list of objects of one model
-        reached through objects (`firm.people`, `p.convictions`)."""
+        reached through objects (`firm.people`, `p.convictions`), or documents of the batch
+        (`batch.transfer`)."""
         if not isinstance(source, Path):
             return None
-        start = self.static_start(source.parts, scope)
-        if start is None or not start[1]:
-            return None
-        model, steps = start
-        if self.static_steps(model, steps) is None:
-            return None
-        for part in steps[:-1]:
-            object_type = model_fields(model)[part].type.model
-            assert object_type is not None
-            model = object_type
-        tp = model_fields(model)[steps[-1]].type
-        if tp.name != "list" or tp.item is None or tp.item.name != "object":
-            return None
-        return tp.item.model
+        if source.parts[0] == "batch" and "batch" not in scope and len(source.parts) == 2:
+            return KINDS.get(source.parts[1])
+        typed = self.schema_path(source.parts, scope)
+        return None if typed is None else typed.item_model
 
     def constant(self, value: Any) -> ast.Name:
         """A name in the generated code's namespace holding `value`, which the structure of
@@ -1378,7 +1338,8 @@ class _Generator:
             return None
         leaf, path = walked
         assert path is not None
-        kind = self.leaf_type(node.parts, scope)
+        schema = self.schema_path(node.parts, scope)
+        kind = "" if schema is None else schema.leaf.name
         if kind in _RECORD_TYPED:
             record = _RECORD_TYPED[kind] + textwrap.indent(_RECORD_SCALAR, "    ")
         else:
@@ -1402,11 +1363,13 @@ class _Generator:
             return self.read(node, scope, out, local)
         walked = self.typed_walk(node.parts, scope, out, labelled=False)
         if walked is not None:  # through objects the schema types: attribute by attribute
+            leaf = self.schema_path(node.parts, scope)
+            assert leaf is not None
             value = (
                 "T[:] if type(T) is list and _TEXT.issuperset(map(type, T)) else "
-                if self.leaf_type(node.parts, scope) in ("list", "object")
+                if leaf.leaf.name in ("list", "object")
                 else "T.toordinal() if type(T) is _date else "
-                if self.leaf_type(node.parts, scope) == "date"
+                if leaf.leaf.name == "date"
                 else ""
             )
             out.extend(
@@ -1883,7 +1846,8 @@ class _Generator:
         if self.delegated(source.parts[0], scope):
             out.extend(fallback)
             return _name(general)
-        if scope and not _mentions(source, frozenset(scope)) and self.typed(source, scope):
+        typed = self.schema_path(source.parts, scope) is not None
+        if typed and scope and not _mentions(source, frozenset(scope)):
             # the same list for every item of the loops around it: taken once per call (its
             # one possible record, the list found absent, is the same each time)
             hoisted = self.fresh("_h")
@@ -1896,7 +1860,7 @@ class _Generator:
                 )
             )
             return _name(hoisted)
-        if self.typed(source, scope):
+        if typed:
             return self.typed_items(node, scope, out)
         start, parts, label, names = self.recorded(source.parts, scope, out)
         out.extend(
