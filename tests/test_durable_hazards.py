@@ -21,7 +21,7 @@ from support.packs import make_pack, rule_yaml
 from support.repo import AS_OF, ROOT, example
 
 from vasp_rules import PackError, RulePack
-from vasp_rules.compiler.lower import MAX_NESTING, depth
+from vasp_rules.compiler.lower import MAX_NESTING, _literal, depth
 from vasp_rules.engine import durable_backend
 from vasp_rules.engine.durable_backend import EngineError, Matcher, to_json
 from vasp_rules.runtime.rulepack import COMPILED_CACHE_SIZE
@@ -375,3 +375,37 @@ def test_a_refused_ruleset_keeps_nothing_of_its_kind(monkeypatch: pytest.MonkeyP
         matcher.match("customer", {"f_x": 1})
     assert matcher._handles == []
     matcher.close()
+
+
+def test_numbers_beyond_64_bits_never_meet_in_durable_rules(tmp_path: Path) -> None:
+    """Hazard: durable-rules clamps integers beyond 64 bits (10**20 == 2**64 holds there, and
+    2**63 + 5 > 2**63 - 1 does not), and the schema lets an amount reach about 10**20 paisa. A
+    constant at or beyond the clamp, and a comparison of two amounts (or counts), are hoisted:
+    both matchers decide as Python does. Dates and times stay native: they are bounded."""
+    from vasp_rules.engine.durable_backend import MatchRule
+
+    clamped = Matcher([MatchRule("eq", "customer", {"f_x": 2**64})])
+    try:  # the hazard itself, measured
+        assert clamped.match("customer", {"f_x": 10**20}) == {"eq"}
+    finally:
+        clamped.close()
+    rules = "rules:\n" + rule_yaml(
+        "T-01", "customer", "outward_transfers_this_year > largest_cash_transaction"
+    )
+    pack = RulePack.load(make_pack(tmp_path, rules))
+    (rule,) = pack.compiled(AS_OF).rules
+    assert rule.lowered.hoisted, "two amounts must be compared by Python, not natively"
+    doc = example("customer")
+    doc["outward_transfers_this_year"] = {"amount": "999999999999999999.99", "currency": "PKR"}
+    doc["largest_cash_transaction"] = {"amount": "999999999999999999.98", "currency": "PKR"}
+    decided = pack.evaluate(doc, AS_OF)
+    assert decided.fired == ["T-01"]
+    assert decided.to_json() == pack.evaluate(doc, AS_OF, engine="reference").to_json()
+    # a constant at the clamp or beyond it is not written into a pattern
+    assert _literal(2**63 - 2) == 2**63 - 2
+    assert _literal(2**63 - 1) is None and _literal(-(2**64)) is None
+    assert _literal(Decimal(10**20)) is None
+    when = "account_activated_on < identity_verified_on"
+    dates = "rules:\n" + rule_yaml("T-03", "customer", when)
+    native = RulePack.load(make_pack(tmp_path, dates)).compiled(AS_OF).rules[0]
+    assert not native.lowered.hoisted, "dates are bounded: compared by durable-rules"

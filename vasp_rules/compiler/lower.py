@@ -48,6 +48,10 @@ MAX_SIBLINGS = 64
 # refused with error 113, e.g. an $or of 14 conjunctions. Larger conditions are hoisted.
 MAX_COMPOUND = 15
 MAX_IN_LIST = 64  # longer constant lists are hoisted instead of becoming a wide $or
+INT64_MAX = 2**63 - 1  # what durable-rules clamps larger integers to
+#: field types whose values a document may make as large as it likes (compared with another
+#: field, they are hoisted: durable-rules would clamp both at INT64_MAX and tie them)
+UNBOUNDED = ("int", "money", "number")
 
 TRUE: dict[str, Any] = {"$true": 1}  # markers, simplified away before anything is emitted
 FALSE: dict[str, Any] = {"$false": 1}
@@ -361,7 +365,10 @@ class Lowerer:
             return _literal(node.value)
         if isinstance(node, Path):
             key = self._plain_field(node)
-            if key is None:
+            # durable-rules holds numbers in 64 bits, clamping larger ones: a field compared
+            # with another field (or added to one) must be bounded, as dates and times are;
+            # an amount or a count in a document is not (10**20 paisa fit in the schema)
+            if key is None or self._leaf_type(node) in UNBOUNDED:
                 return None
             keys.append(key)
             return {"$m": key}
@@ -374,16 +381,20 @@ class Lowerer:
         return None
 
     def _is_money(self, path: Path) -> bool:
+        return self._leaf_type(path) == "money"
+
+    def _leaf_type(self, path: Path) -> str:
+        """The type name of the field a path of objects ends at ("" when it is not one)."""
         model: type[BaseModel] | None = self.root
         for part in path.parts:
             fields = model_fields(model) if model is not None else {}
             if part not in fields:
-                return False
+                return ""
             tp = fields[part].type
             if tp.name == "money":
-                return True
+                return "money"
             model = tp.model if tp.name == "object" else None
-        return False
+        return tp.name
 
     def _plain_field(self, path: Path) -> str | None:
         """The fact key for a path of scalar fields reached through objects only; else None."""
@@ -462,7 +473,11 @@ def _literal(value: Any) -> Any:
         return None
     if isinstance(value, Decimal):
         # only whole numbers go native (exact in durable-rules); fractions are hoisted
-        return int(value) if value == value.to_integral_value() else None
+        value = int(value) if value == value.to_integral_value() else None
+    if isinstance(value, int) and not isinstance(value, bool) and not abs(value) < INT64_MAX:
+        # durable-rules clamps numbers beyond 64 bits (10**20 == 2**64 holds there): only a
+        # constant strictly inside the range keeps every comparison with a clamped field exact
+        return None
     if isinstance(value, bool | int | str):
         return value
     return None
