@@ -250,6 +250,7 @@ TYPED_LICENCE = [
     'count(t in firm.policies.type where t == "AML_CFT") + len(firm.people.ownership_pct)',
     "any(d in firm.people.fit_and_proper_declared_on: d < as_of)",
     "len(firm.people.convictions)",
+    '"FORM_A1" in documents.type and "CAPITAL_DETAILS" not in documents.type',
 ]
 
 

@@ -835,7 +835,7 @@ class _Generator:
     ) -> tuple[tuple[str, ...], str] | None:
         """A path through one list of objects the schema types (`firm.people.roles`): the path
         to the list and the field of its items; None for any other path."""
-        to_list = self.schema_path(parts[:-1], scope) if len(parts) > 2 else None
+        to_list = self.schema_path(parts[:-1], scope) if len(parts) > 1 else None
         model = None if to_list is None else to_list.item_model
         if model is None or parts[-1] not in model_fields(model):
             return None
@@ -1304,26 +1304,7 @@ class _Generator:
                 )
             )
             return _name(local)
-        if not (node.parts[0] in scope and len(node.parts) == 2):
-            out.extend(general_read)
-            return _name(local)
-        # one field of a bound object (`p.roles`), the usual read: `_read` inline
-        out.extend(
-            _code(
-                "if _SHAPES[type(START)] == _MODEL:\n    R = getattr(START, PART, None)\n"
-                "    P = LABEL + SUFFIX\n"
-                + textwrap.indent(_RECORD_LEAF.format(new=_NEW_FACT), "    ")
-                + "else:\n    GENERAL_READ",
-                T=local,
-                R=self.fresh("_r"),
-                P=self.fresh("_q"),
-                START=start,
-                PART=self.constant(node.parts[1]),
-                LABEL=label,
-                SUFFIX=self.constant("." + node.parts[1]),
-                GENERAL_READ=general_read,
-            )
-        )
+        out.extend(general_read)  # paths the schema does not type: the rare case
         return _name(local)
 
     def typed_read(
