@@ -13,7 +13,8 @@ is a local computed on first use (once per document); one that reads a batch doc
 is kept per batch view and document (TR-10's window re-reads the same transfers for every
 outer one); one that reads the evaluating document and one batch document is kept per
 document and batch document. Each gives the value the reference interpreter
-(`interp.reference.Evaluator`) gives, which the agreement tests check.
+(`interp.reference.Evaluator`) gives, which the agreement tests check. Given the documents'
+model (`root`), a path the entity schema types is read attribute by attribute (`SchemaPath`).
 
 Batch look-ups (`x in batch.KIND.path`, `linked`, paths from `batch` or `as_of`) are the
 reference interpreter's own (`Env.reference`); a quantifier over the batch takes its documents
