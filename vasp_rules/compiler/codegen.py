@@ -1871,16 +1871,6 @@ class _Effects(_Generator):
     item is skipped once its evaluation cannot record anything new (`_skippable`): in TR-10
     the inner window of each transfer of the outer one re-reads transfers already recorded."""
 
-    def __init__(
-        self,
-        node: Expr,
-        *,
-        outer: frozenset[str] = frozenset(),
-        root: type[BaseModel] | None = None,
-        kept: frozenset[int] | None = None,
-    ) -> None:
-        super().__init__(node, record=True, outer=outer, root=root, kept=kept)
-
     def top(self, node: Expr, out: list[ast.stmt]) -> ast.expr:
         self.effects(node, {}, out)
         return ast.Constant(None)
@@ -2025,15 +2015,8 @@ class _ThreeValued(_Generator):
     arithmetic's gaps, a quantifier's aggregate) are the reference interpreter's own. It
     builds the finding of a rule that could not be decided (rare), so nothing is hoisted."""
 
-    def __init__(
-        self,
-        node: Expr,
-        *,
-        outer: frozenset[str] = frozenset(),
-        root: type[BaseModel] | None = None,
-        kept: frozenset[int] | None = None,
-    ) -> None:
-        super().__init__(node, record=True, outer=outer, root=root, kept=kept)
+    def __init__(self, node: Expr, **options: Any) -> None:
+        super().__init__(node, **options)
         self.gaps: dict[str, str] = {}  # a value's local -> the local of its missing facts
 
     def returned(self, result: ast.expr) -> ast.expr:
@@ -2424,13 +2407,8 @@ def _compiled(
         if program is not None:
             _PROGRAMS.move_to_end(key)
     if program is None:
-        generator = (
-            _ThreeValued(node, outer=outer, root=root, kept=kept)
-            if record is None
-            else _Effects(node, outer=outer, root=root, kept=kept)
-            if record == "effects"
-            else _Generator(node, record=bool(record), outer=outer, root=root, kept=kept)
-        )
+        kind = _ThreeValued if record is None else _Effects if record == "effects" else _Generator
+        generator = kind(node, record=record is not False, outer=outer, root=root, kept=kept)
         program = generator.function(node)
         if not program.reusable:
             return program.bind(node)
