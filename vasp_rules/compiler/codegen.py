@@ -1260,25 +1260,9 @@ class _Generator:
         typed = self.typed_read(node, scope, out, local)
         if typed is not None:
             return typed
-        mapped = self.typed_mapped(node.parts, scope)
-        if mapped is not None:  # through one list of objects the schema types
-            walked = self.typed_walk(mapped[0], scope, out, labelled=True)
-            assert walked is not None and walked[1] is not None
-            slow: list[ast.stmt] = []
-            general = self.reference(node, scope, slow)
-            out.extend(
-                _code(
-                    "T = _mapped(ev, LEAF, PATH, PART)\nif T is _MISSING:\n    FALLBACK\n"
-                    "    T = GENERAL",
-                    T=local,
-                    LEAF=walked[0],
-                    PATH=walked[1],
-                    PART=self.constant(mapped[1]),
-                    FALLBACK=slow,
-                    GENERAL=general,
-                )
-            )
-            return _name(local)
+        mapped = self.mapped_read(node, scope, out, local)
+        if mapped is not None:
+            return mapped
         start, steps, label, names = self.recorded(node.parts, scope, out)
         fallback: list[ast.stmt] = []
         general = self.reference(node, scope, fallback)
@@ -1306,6 +1290,37 @@ class _Generator:
             )
             return _name(local)
         out.extend(general_read)  # paths the schema does not type: the rare case
+        return _name(local)
+
+    def mapped_read(
+        self, node: Path, scope: dict[str, str], out: list[ast.stmt], local: str
+    ) -> ast.expr | None:
+        """A path through one list of objects the schema types (`typed_mapped`), in one call
+        over the list: `_mapped` recording, `_mapped_values` for the value alone; the
+        reference's when the schema's list is not a list at run time."""
+        mapped = self.typed_mapped(node.parts, scope)
+        if mapped is None:
+            return None
+        walked = self.typed_walk(mapped[0], scope, out, labelled=self.record)
+        assert walked is not None
+        slow: list[ast.stmt] = []
+        general = self.reference(node, scope, slow)
+        call = (
+            "_mapped(ev, LEAF, PATH, PART)"
+            if self.record
+            else "_mapped_values(LEAF, PART, env.ctx.fx_to_pkr)"
+        )
+        out.extend(
+            _code(
+                f"T = {call}\nif T is _MISSING:\n    FALLBACK\n    T = GENERAL",
+                T=local,
+                LEAF=walked[0],
+                PATH=walked[1],
+                PART=self.constant(mapped[1]),
+                FALLBACK=slow,
+                GENERAL=general,
+            )
+        )
         return _name(local)
 
     def typed_read(
@@ -1363,24 +1378,9 @@ class _Generator:
                 )
             )
             return _name(local)
-        mapped = self.typed_mapped(node.parts, scope)
-        if mapped is not None:  # through one list of objects the schema types
-            walked = self.typed_walk(mapped[0], scope, out, labelled=False)
-            assert walked is not None
-            slow: list[ast.stmt] = []
-            general = self.reference(node, scope, slow)
-            out.extend(
-                _code(
-                    "T = _mapped_values(LEAF, PART, env.ctx.fx_to_pkr)\nif T is _MISSING:\n"
-                    "    FALLBACK\n    T = GENERAL",
-                    T=local,
-                    LEAF=walked[0],
-                    PART=self.constant(mapped[1]),
-                    FALLBACK=slow,
-                    GENERAL=general,
-                )
-            )
-            return _name(local)
+        mapped = self.mapped_read(node, scope, out, local)
+        if mapped is not None:
+            return mapped
         start, parts = self.start(node.parts, scope)
         if not parts:  # a quantifier's item itself
             out.extend(_code("T = _engine(START, env.ctx.fx_to_pkr)", T=local, START=start))
