@@ -99,6 +99,12 @@ _PLAIN_JSON = frozenset({str, int, bool, type(None)})  # their JSON form is them
 #: `_TEXT.issuperset(map(type, items))`: a list of text only, whose JSON form and engine value
 #: are a copy of itself (one C-level pass; `all(...)` over a generator costs twice as much)
 _TEXT = frozenset({str})
+
+
+def all_text(values: Any) -> bool:
+    """Whether every item is text, exactly `str` (the generated code tests it inline)."""
+    return _TEXT.issuperset(map(type, values))
+
 #: how the paths that are not a document's fact begin (`from_document`, inline in `_read`)
 NOT_DOCUMENT = ("param.", "list[", "as_of")
 
@@ -301,7 +307,7 @@ def _read(
 
 def _record(ev: Evaluator, path: str, raw: Any) -> None:
     """A leaf that is not plain JSON recorded as the reference records it (not an object)."""
-    if type(raw) is list and all(type(v) is str for v in raw):  # a list of text, the usual
+    if type(raw) is list and all_text(raw):  # a list of text, the usual
         ev.reads[path] = raw[:]
     elif SHAPES[type(raw)] != MODEL:
         ev.reads[path] = to_json_value(raw)
@@ -311,7 +317,7 @@ def _leaf_value(ev: Evaluator, raw: Any) -> Any:
     """The engine value of a leaf that is not a plain engine value."""
     if raw is None:
         return UNKNOWN
-    if type(raw) is list and all(type(v) is str for v in raw):  # its `engine_value`: a copy
+    if type(raw) is list and all_text(raw):  # its `engine_value`: a copy
         return raw[:]
     return engine_value(raw, ev.ctx.fx_to_pkr)
 
@@ -441,7 +447,7 @@ _MEMO_LOCK = threading.Lock()
 
 def _memo_number(node: Expr) -> int | None:
     """A number shared by equal nodes (of a rule's condition and of its values); None for a
-    node that cannot be hashed (a constant list inside)."""
+    node that cannot be hashed (none known since constants hash by their value)."""
     try:
         hash(node)
     except TypeError:
@@ -790,9 +796,9 @@ class _Generator:
 
     def typed_walk(
         self, parts: tuple[str, ...], scope: dict[str, str], out: list[ast.stmt], labelled: bool
-    ) -> tuple[ast.Name, ast.expr | None] | None:
-        """A path the schema types (`schema_path`), walked attribute by attribute into a new
-        local: the leaf, or None where a step is absent (the walk stops there, as
+    ) -> tuple[ast.Name, ast.expr | None, SchemaPath] | None:
+        """A path the schema types (`schema_path`, returned last), walked attribute by attribute
+        into a new local: the leaf, or None where a step is absent (the walk stops there, as
         `walk_objects` does). `labelled`: also the concrete path walked (the reference's
         label: up to the absent step, if one is), a constant suffix of the item's label when
         no step may be absent. The attributes are the model's own field names (checked
@@ -828,8 +834,9 @@ class _Generator:
                 block = inner
                 chain = _name(leaf)
         if not labelled:
-            return _name(leaf), None
-        return _name(leaf), _name(walked) if walked is not None else concrete(len(steps))
+            return _name(leaf), None, typed
+        path = _name(walked) if walked is not None else concrete(len(steps))
+        return _name(leaf), path, typed
 
     def typed_mapped(
         self, parts: tuple[str, ...], scope: dict[str, str]
@@ -848,7 +855,7 @@ class _Generator:
         assert isinstance(node.source, Path)
         walked = self.typed_walk(node.source.parts, scope, out, labelled=True)
         assert walked is not None
-        leaf, path = walked
+        leaf, path, _ = walked
         assert path is not None
         local = self.fresh("_t")
         out.extend(
@@ -1333,10 +1340,9 @@ class _Generator:
         walked = self.typed_walk(node.parts, scope, out, labelled=True)
         if walked is None:
             return None
-        leaf, path = walked
+        leaf, path, schema = walked
         assert path is not None
-        schema = self.schema_path(node.parts, scope)
-        kind = "" if schema is None else schema.leaf.name
+        kind = schema.leaf.name
         if kind in _RECORD_TYPED:
             record = _RECORD_TYPED[kind] + textwrap.indent(_RECORD_SCALAR, "    ")
         else:
@@ -1360,13 +1366,12 @@ class _Generator:
             return self.read(node, scope, out, local)
         walked = self.typed_walk(node.parts, scope, out, labelled=False)
         if walked is not None:  # through objects the schema types: attribute by attribute
-            leaf = self.schema_path(node.parts, scope)
-            assert leaf is not None
+            kind = walked[2].leaf.name
             value = (
                 "T[:] if type(T) is list and _TEXT.issuperset(map(type, T)) else "
-                if leaf.leaf.name in ("list", "object")
+                if kind in ("list", "object")
                 else "T.toordinal() if type(T) is _date else "
-                if leaf.leaf.name == "date"
+                if kind == "date"
                 else ""
             )
             out.extend(
@@ -1420,7 +1425,7 @@ class _Generator:
         local = self.fresh("_t")
         walked = self.typed_walk(node.path.parts, scope, out, labelled=self.record)
         if walked is not None and self.record:  # `_present`, inline
-            leaf, path = walked
+            leaf, path, _ = walked
             out.extend(
                 _code(
                     "P = PATH\nif P not in ev.reads and not _is_model(R):\n"
@@ -2366,7 +2371,7 @@ def worth_keeping(trees: list[Expr]) -> frozenset[Expr]:
         if isinstance(node, Quantifier) or (isinstance(node, Binary) and node.op in _KLEENE):
             try:
                 count = seen[node] = seen.get(node, 0) + 1
-            except TypeError:  # a constant list inside: never kept (`_memo_number`)
+            except TypeError:  # unhashable (none known: constants hash by value)
                 count = 1
             if count > 1:
                 worth.add(node)
@@ -2447,6 +2452,7 @@ __all__ = [
     "compile_recording",
     "compile_result",
     "compile_value",
+    "all_text",
     "free_names",
     "worth_keeping",
     "over_batch",

@@ -27,6 +27,7 @@ from .codegen import (
     RecordFn,
     ResultFn,
     ValueFn,
+    all_text,
     compile_effects,
     compile_recording,
     compile_result,
@@ -72,13 +73,6 @@ def _resolved(fn: Any) -> Any:
     return fn.resolved() if isinstance(fn, Later) else fn
 
 
-_TEXT = frozenset({str})
-
-
-def _all_text(values: list[Any]) -> bool:
-    return _TEXT.issuperset(map(type, values))
-
-
 Render = Callable[[Any, Any, Scope], str]
 
 
@@ -88,7 +82,7 @@ def hole_text(value: Any, type_name: str) -> str:
     kind = type(value)
     if kind is str and type_name != "money":
         return value  # type: ignore[no-any-return]
-    if kind is list and value and "money" not in type_name and _all_text(value):
+    if kind is list and value and "money" not in type_name and all_text(value):
         return ", ".join(value)
     return format_value(value, type_name)
 
@@ -122,7 +116,7 @@ def _renderer(template: Template) -> Render:
             else:  # the generated read of a computed value, inline (`_read` of its label)
                 raw = bound[0]
                 kind = type(raw)
-                if kind in PLAIN_ENGINE or (kind is list and _all_text(raw)):
+                if kind in PLAIN_ENGINE or (kind is list and all_text(raw)):
                     value = raw  # as it is (a list of text is only formatted, never kept)
                 else:
                     value = leaf_value(ev, raw)
