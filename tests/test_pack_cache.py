@@ -11,6 +11,7 @@ import os
 import pickle
 import pwd
 import shutil
+import tempfile
 from datetime import date
 from pathlib import Path
 
@@ -195,7 +196,19 @@ def test_a_uid_without_passwd_entry_and_no_home_loads_packs() -> None:
     """The real thing, in a forked child that becomes a UID /etc/passwd does not know and
     drops HOME: the pack loads, parsed, and the only output is the one-line note."""
     uid = next(u for u in range(54321, 54400) if not _known_uid(u))
-    root = ROOT / "rules" / "pk"  # readable by anyone, unlike tmp_path
+    # a copy of pk that the child can read: tmp_path is not, and neither is a checkout in a
+    # private folder (`mktemp -d` makes one 0700)
+    where = Path(tempfile.mkdtemp(dir="/tmp"))
+    where.chmod(0o755)
+    root = where / "pk"
+    shutil.copytree(ROOT / "rules" / "pk", root)
+    try:
+        _load_as_stranger(root, uid)
+    finally:
+        shutil.rmtree(where)
+
+
+def _load_as_stranger(root: Path, uid: int) -> None:
     load_pack(root)  # every module the load needs is imported before the child loses root
     read, write = os.pipe()
     pid = os.fork()
