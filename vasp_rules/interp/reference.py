@@ -94,6 +94,14 @@ class BatchView:
         self.shared: dict[Any, Any] = {}
         self._unique: dict[str, bool] = {}
 
+    def release(self) -> None:
+        """Drop what was computed for this batch (indexes, windows, shared values). Their
+        evaluators refer back to the view, a cycle only the cyclic collector frees: released
+        once the batch is decided, the documents are freed as soon as nothing else holds them."""
+        for cache in (self._indexes, self._leaves, self._components, self._plain_links,
+                      self.shared, self._unique):
+            cache.clear()
+
     def label(self, kind: str, position: int) -> str:
         """How a batch document is named in paths: batch.KIND[document id]."""
         doc = self.by_kind[kind][position]

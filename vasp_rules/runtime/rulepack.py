@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from ..compiler.compile import CompileCache, CompiledPack, compile_pack
 from ..core.canonical import document_sha256, overridden_sha256, pack_sha256
+from ..core.collector import collector_paused
 from ..core.version import __version__
 from ..engine.durable_backend import ENGINE_NAME, ENGINE_VERSION, EngineError
 from ..entities.registry import ID_FIELD, KINDS, DocumentError, parse_document
@@ -436,15 +437,21 @@ class RulePack:
         if workers > 1 and len(documents) > 1 and not explain:
             in_processes: InProcesses = _feature(FEATURES.in_processes, "scale")
             return in_processes(self, documents, as_of, engine, batch, workers, on_decision)
-        items = [_item(doc, i if len(documents) > 1 else None) for i, doc in enumerate(documents)]
+        alone = len(documents) == 1
         with self.using(as_of) as compiled:
-            view = batch_view(items) if batch else None  # built once: n documents, one batch
-            decisions: list[Decision] = []
-            for decision in self._decide_many(compiled, items, view, engine):
-                decisions.append(decision)
-                if on_decision is not None:
-                    on_decision(decision)
-            if explain:
+            with collector_paused():  # what is made here lives until the end (core/collector.py)
+                items = [_item(doc, None if alone else i) for i, doc in enumerate(documents)]
+                view = batch_view(items) if batch else None  # built once: n documents, one batch
+                decisions: list[Decision] = []
+                for decision in self._decide_many(compiled, items, view, engine):
+                    decisions.append(decision)
+                    if on_decision is not None:
+                        on_decision(decision)
+                if view is not None:
+                    view.release()
+                if not explain:  # freed now, the next collection walks only the decisions
+                    del items, view
+            if explain:  # the solver may make cycles: not paused
                 attach: Explainer = _feature(FEATURES.explainer, "explain")
                 decisions = attach(self, compiled, items, decisions, batch=batch, engine=engine)
         return decisions
@@ -463,14 +470,17 @@ class RulePack:
         decided). The service decides concurrent one-document calls together this way."""
         errors: dict[int, DocumentError] = {}
         items: list[Item] = []
-        for i, document in enumerate(documents):
-            try:
-                items.append(_item(document, None))
-            except DocumentError as exc:
-                errors[i] = exc
-        with self.using(as_of) as compiled:
-            decided = self._decide_many(compiled, items, None, engine)
-            return [errors[i] if i in errors else next(decided) for i in range(len(documents))]
+        with collector_paused():  # what is made here lives until the end (core/collector.py)
+            for i, document in enumerate(documents):
+                try:
+                    items.append(_item(document, None))
+                except DocumentError as exc:
+                    errors[i] = exc
+            with self.using(as_of) as compiled:
+                decided = self._decide_many(compiled, items, None, engine)
+                out = [errors[i] if i in errors else next(decided) for i in range(len(documents))]
+            del items, decided  # freed now, the next collection walks only the decisions
+        return out
 
     def _decide_many(
         self,

@@ -109,6 +109,8 @@ def decide_chunk(
             position: decision.to_json(indent=None) if as_json else decision
             for (position, _), decision in zip(valid, decisions, strict=True)
         }
+        if view is not None:
+            view.release()
     return [(p, x if isinstance(x, Invalid) else decided[p]) for p, x in own]
 
 

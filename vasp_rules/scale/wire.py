@@ -11,9 +11,9 @@ and serialises to the same bytes (tested).
 
 from __future__ import annotations
 
-import gc
 from typing import Any
 
+from ..core.collector import collector_paused
 from ..model.decision import Citation, Decision, Finding, Outcome
 from ..runtime.evaluate import trusted
 
@@ -77,13 +77,8 @@ def decode(payload: Any) -> Any:
     """The answer as `run_job` made it: decisions as `Decision` objects again."""
     if not (isinstance(payload, tuple) and len(payload) == 4 and payload[0] == _TAG):
         return payload
-    enabled = gc.isenabled()
-    gc.disable()  # no cycles are made here; a collection would scan the whole heap for none
-    try:
+    with collector_paused():  # no cycles are made here; collections would walk it for none
         return _decode(*payload[1:])
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _decode(table: list[tuple[Any, ...]], objects: list[Any], rows: list[Any]) -> Any:
