@@ -30,12 +30,15 @@ def trusted(cls: type[M], **values: Any) -> M:
     """A model built from values the engine made itself (validated input, checked pack),
     without validating them again. Every field must be given. Like `model_construct`, which
     spends longer than validation on models this small."""
-    model = cls.__new__(cls)
-    object.__setattr__(model, "__dict__", values)
-    object.__setattr__(model, "__pydantic_fields_set__", set(values))
-    object.__setattr__(model, "__pydantic_extra__", None)
-    object.__setattr__(model, "__pydantic_private__", None)
+    model = _new(cls)
+    _set(model, "__dict__", values)
+    _set(model, "__pydantic_fields_set__", set(values))
+    _set(model, "__pydantic_extra__", None)
+    _set(model, "__pydantic_private__", None)
     return model
+
+
+_new, _set = object.__new__, object.__setattr__  # pydantic's own __setattr__ validates
 
 
 @dataclass(frozen=True)
@@ -67,14 +70,17 @@ def context_for(compiled: CompiledPack, item: Item, batch: Sequence[Item] | Batc
     )
 
 
-def project(compiled: CompiledPack, item: Item, ctx: Context) -> dict[str, Any]:
+def project(
+    compiled: CompiledPack, item: Item, ctx: Context, env: Env | None = None
+) -> dict[str, Any]:
     """The flat fact durable-rules matches: plain fields and derived (hoisted) fields, each
-    present only when known."""
+    present only when known. `env`: the document's Env, if one was made already."""
     plan = compiled.plans.get(item.kind)
     fact: dict[str, Any] = {}
     if plan is None:
         return fact
-    env = Env(ctx)
+    if env is None:
+        env = Env(ctx)
     for key, getter in plan.getters:
         value = getter(env)
         if value is not UNKNOWN:
@@ -110,6 +116,7 @@ def findings_for_many(
     when each is evaluated alone. With durable-rules, the facts of all of them are matched in
     shared sessions (see durable_backend.Matcher.match_many)."""
     ctxs = [context_for(compiled, item, batch or batch_view([item])) for item in items]
+    envs = [Env(ctx) for ctx in ctxs]  # each document's, for its projection and findings
     if engine == "reference":
         fired = [
             fired_rules(compiled, item, ctx, engine) for item, ctx in zip(items, ctxs, strict=True)
@@ -123,17 +130,21 @@ def findings_for_many(
         matcher = compiled.matcher() if by_kind else None
         for kind, positions in by_kind.items():
             assert matcher is not None
-            facts = [project(compiled, items[i], ctxs[i]) for i in positions]
+            facts = [project(compiled, items[i], ctxs[i], envs[i]) for i in positions]
             for i, found in zip(positions, matcher.match_many(kind, facts), strict=True):
                 names[i] = found
         fired = [
             _outcomes(compiled.match_names(item.kind), found)
             for item, found in zip(items, names, strict=True)
         ]
-    find = reference_finding_for if engine == "reference" else finding_for
+    if engine == "reference":
+        return [
+            _unique_sorted([reference_finding_for(rule, held, ctx) for rule, held in pairs])
+            for pairs, ctx in zip(fired, ctxs, strict=True)
+        ]
     return [
-        _unique_sorted([find(rule, held, ctx) for rule, held in pairs])
-        for pairs, ctx in zip(fired, ctxs, strict=True)
+        _unique_sorted([finding_for(rule, held, ctx, env) for rule, held in pairs])
+        for pairs, ctx, env in zip(fired, ctxs, envs, strict=True)
     ]
 
 
@@ -160,27 +171,48 @@ def _outcomes(
     return out
 
 
-def finding_for(rule: CompiledRule, held: bool, ctx: Context) -> Finding:
+def finding_for(rule: CompiledRule, held: bool, ctx: Context, env: Env | None = None) -> Finding:
     """Explain one fired rule: the facts it read, what was missing, its reason and remedy.
     The fast path: the rule's compiled program computes it (reference_finding_for is the
-    oracle it is tested against)."""
+    oracle it is tested against). `env`: the document's Env, if one was made already."""
     ev = Evaluator(ctx)
     scope: Scope = {}
-    env = Env(ctx)
+    if env is None:
+        env = Env(ctx)
     ready = rule.program.ready()
     # held: values only, recording what was read; unknown: also which facts were missing
-    if held:
-        ready.held(env, ev, scope)
-        result = _HELD
-    else:
+    if not held:
         result = ready.condition(env, ev, scope)
+        for name, fn in ready.values:
+            scope[name] = (fn(env, ev, scope), name)
+            ev.computed.add(name)
+        return _finding(rule, ctx, ev, result, None, rule.program.citation, _TRUSTED_FINDING)
+    ready.held(env, ev, scope)
     for name, fn in ready.values:
         scope[name] = (fn(env, ev, scope), name)
         ev.computed.add(name)
-    told = None
-    if held:  # what was missing before the templates read more
-        told = sorted(ev.absent), ready.reason(env, ev, scope), ready.remediation(env, ev, scope)
-    return _finding(rule, ctx, ev, result, told, rule.program.citation, _TRUSTED_FINDING)
+    missing = sorted(ev.absent)  # what was missing before the templates read more
+    reason = ready.reason(env, ev, scope)
+    remediation = ready.remediation(env, ev, scope)
+    reads = ev.reads
+    spec = rule.rule.spec
+    finding = _new(Finding)  # as `trusted` builds it, the common case written out
+    values = {
+        "rule_id": spec.id,
+        "rule_version": spec.version,
+        "title": spec.title,
+        "outcome": spec.outcome,
+        "reason": reason,
+        "citation": rule.program.citation,
+        "facts": {path: reads[path] for path in sorted(reads)},
+        "missing": missing,
+        "remediation": remediation,
+    }
+    _set(finding, "__dict__", values)
+    _set(finding, "__pydantic_fields_set__", set(values))
+    _set(finding, "__pydantic_extra__", None)
+    _set(finding, "__pydantic_private__", None)
+    return finding
 
 
 def reference_finding_for(rule: CompiledRule, held: bool, ctx: Context) -> Finding:
@@ -252,7 +284,6 @@ def _finding(
     )
 
 
-_HELD = Result(True)  # a held condition's result: nothing missing
 _TRUSTED_FINDING = partial(trusted, Finding)
 
 
