@@ -10,11 +10,15 @@ an item whose `where` is unknown, aggregates, membership, comparisons and arithm
 from __future__ import annotations
 
 import itertools
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 import z3
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from vasp_rules.lang import semantics
 from vasp_rules.lang.ast import Binary, Call, Expr, ListLiteral, Path, Quantifier, Unary
@@ -29,7 +33,8 @@ from vasp_rules.lang.semantics import (
     membership,
     skips_unknown_where,
 )
-from vasp_rules.lang.values import UNKNOWN
+from vasp_rules.entities.common import Money
+from vasp_rules.lang.values import UNKNOWN, datetime_to_engine
 from vasp_rules.solver.symbolic import Encoder, SymDoc, V
 
 T, F, U = True, False, UNKNOWN
@@ -252,3 +257,39 @@ def test_z3_date_shift_out_of_range_is_unknown_as_in_the_semantics(day: int, amo
     node = Binary("+", A, Call("days", (Path(("n",)),)))
     scope["n"] = _sym(amount)
     assert _run(node, scope) == arithmetic("+", day, Duration("days", amount), None)
+
+
+# -- engine values: the fast forms against their plain definitions --------------------------
+
+
+@given(
+    moment=st.datetimes(
+        min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30),
+        timezones=st.builds(
+            timezone, st.integers(-1439, 1439).map(lambda m: timedelta(minutes=m))
+        ),
+    )
+)
+@settings(max_examples=2000, deadline=None)
+def test_datetime_engine_values_are_whole_seconds_rounded_down(moment: datetime) -> None:
+    """`datetime_to_engine` adds up the timedelta's days and seconds instead of dividing by a
+    timedelta: the same number for any offset and any microseconds, before 1970 too."""
+    since = moment - datetime(1970, 1, 1, tzinfo=UTC)
+    assert datetime_to_engine(moment) == since // timedelta(seconds=1)
+    assert semantics.engine_value(moment, {}) == since // timedelta(seconds=1)
+
+
+def test_engine_values_of_common_types_take_their_exact_type_first() -> None:
+    """Money and datetimes are converted before the general isinstance tests: the same
+    values as the general path (a datetime subclass and a naive one included)."""
+    class Later(datetime):
+        pass
+
+    at = datetime(2026, 3, 4, 5, 6, 7, 999_999, tzinfo=UTC)
+    sub = Later(2026, 3, 4, 5, 6, 7, 999_999, tzinfo=UTC)
+    assert semantics.engine_value(at, {}) == semantics.engine_value(sub, {}) == 1772600767
+    with pytest.raises(ValueError, match="naive"):
+        semantics.engine_value(datetime(2026, 3, 4), {})
+    money = Money(amount=Decimal("12.345"), currency="USD")
+    assert semantics.engine_value(money, {"USD": Decimal("280")}) == 345660
+    assert semantics.engine_value(money, {}) is UNKNOWN

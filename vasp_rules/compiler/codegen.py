@@ -338,6 +338,7 @@ def _present(
 
 
 _LABELS: dict[str, list[str]] = {}  # a list's path -> its items' labels, `path[i]`
+_MAPPED_LABELS: dict[tuple[str, str], list[str]] = {}  # (list's path, field) -> `path[i].field`
 _LABELS_KEPT = 8192
 
 
@@ -359,20 +360,34 @@ def _mapped(ev: Evaluator, raw: Any, path: str, part: str) -> Any:
     reads = ev.reads
     fx = ev.ctx.fx_to_pkr
     values: list[Any] = []
-    for i, item in enumerate(raw):
+    for item, at in zip(raw, _mapped_labels(path, part, len(raw)), strict=False):
         leaf = step(item, part)
-        at = f"{path}[{i}].{part}"
-        if type(leaf) is list:
+        kind = type(leaf)
+        if kind is str:  # the usual: text is its own JSON and engine value
+            if at not in reads:
+                reads[at] = leaf
+            values.append(leaf)
+        elif kind is list:
             for j, one in enumerate(leaf):
                 here = f"{at}[{j}]"
                 if here not in reads and not is_model(one):
                     reads[here] = to_json_value(one)
                 values.append(one if type(one) in PLAIN_ENGINE else engine_value(one, fx))
-            continue
-        if at not in reads and not is_model(leaf):
-            reads[at] = to_json_value(leaf)
-        values.append(leaf if type(leaf) in PLAIN_ENGINE else engine_value(leaf, fx))
+        else:
+            if at not in reads and not is_model(leaf):
+                reads[at] = to_json_value(leaf)
+            values.append(leaf if kind in PLAIN_ENGINE else engine_value(leaf, fx))
     return values
+
+
+def _mapped_labels(path: str, part: str, count: int) -> list[str]:
+    """The concrete paths `path[i].part` of a list's items (at least `count`), made once."""
+    labels = _MAPPED_LABELS.get((path, part))
+    if labels is None or len(labels) < count:
+        if len(_MAPPED_LABELS) >= _LABELS_KEPT:
+            _MAPPED_LABELS.clear()
+        labels = _MAPPED_LABELS[path, part] = [f"{path}[{i}].{part}" for i in range(count)]
+    return labels
 
 
 def _mapped_values(raw: Any, part: str, fx: Any) -> Any:

@@ -52,6 +52,11 @@ def engine_value(raw: Any, fx_to_pkr: Mapping[str, Any]) -> Any:
         return raw.toordinal()
     if raw is None:
         return UNKNOWN
+    if kind is datetime:  # then the other common ones by exact type, before the general tests
+        return datetime_to_engine(raw)
+    if SHAPES[kind] == MONEY:
+        paisa = money_to_paisa(raw.amount, raw.currency, fx_to_pkr)
+        return UNKNOWN if paisa is None else paisa
     if isinstance(raw, WalletAddress):  # addresses compare as their chain writes them
         return raw.canonical
     if isinstance(raw, bool | int | str | Decimal):
@@ -60,9 +65,6 @@ def engine_value(raw: Any, fx_to_pkr: Mapping[str, Any]) -> Any:
         return datetime_to_engine(raw)
     if isinstance(raw, date):
         return date_to_engine(raw)
-    if SHAPES[kind] == MONEY:
-        paisa = money_to_paisa(raw.amount, raw.currency, fx_to_pkr)
-        return UNKNOWN if paisa is None else paisa
     if isinstance(raw, list):  # most lists hold text: their items are their values
         return [v if type(v) in PLAIN_ENGINE else engine_value(v, fx_to_pkr) for v in raw]
     return raw
