@@ -54,6 +54,7 @@ class EngineError(VaspRulesError, RuntimeError):
 
 
 _PLAIN = (str, int)  # bool is an int; both are written as durable-rules expects
+_PLAIN_EXACT = frozenset({str, int, bool})
 
 
 _text = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps(ensure_ascii=False), made once
@@ -62,6 +63,8 @@ _text = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps(ensure_ascii=F
 def _plain_fact(fact: Mapping[str, Any]) -> bool:
     """Whether every value of a flat fact is a string, a whole number or a boolean (they never
     print in exponent form), so that orjson may write it."""
+    if _PLAIN_EXACT.issuperset(map(type, fact.values())):  # the usual: one pass in C
+        return True
     for value in fact.values():
         if not isinstance(value, _PLAIN):
             return False

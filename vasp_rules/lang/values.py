@@ -137,8 +137,11 @@ def decimal_json(value: Decimal) -> str:
 
 def to_json_value(value: Any) -> Any:
     """The value as it appears in the document's JSON form (for `facts` in findings)."""
-    if type(value) in _PLAIN_JSON:
+    kind = type(value)
+    if kind in _PLAIN_JSON:
         return value
+    if kind is datetime or kind is date:  # by exact type first: isinstance of a model costs more
+        return value.isoformat()
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json")
     if isinstance(value, datetime):
