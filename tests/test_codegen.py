@@ -235,6 +235,7 @@ TYPED_TRANSFER = [
     '"Sana Qureshi" in originator.joint_holders.name',
     "count(n in originator.joint_holders.name where n is present)",
     "originator.joint_holders.sanctions_screening",
+    "select(j in originator.joint_holders where j.name is present)",
 ]
 TYPED_LICENCE = [
     'any(p in firm.people where "PK" not in p.nationalities: "UBO" in p.roles)',
@@ -251,6 +252,13 @@ TYPED_LICENCE = [
     "any(d in firm.people.fit_and_proper_declared_on: d < as_of)",
     "len(firm.people.convictions)",
     '"FORM_A1" in documents.type and "CAPITAL_DETAILS" not in documents.type',
+    # items of lists the schema types, read themselves: scalars and objects
+    'any(c in firm.data_locations: c != "PK")',
+    'select(c in firm.data_locations where c != "PK")',
+    'select(p in firm.people: count(n in p.nationalities where n != "PK"))',
+    'any(p in firm.people: select(n in p.nationalities where n == "AE") == ["AE"])',
+    "select(p in firm.people where p.ownership_pct > 10)",
+    'select(r in firm.people.roles where r != "UBO")',
 ]
 
 

@@ -757,6 +757,9 @@ class _Generator:
         self.root = root
         #: locals of quantifier items known to be objects of one model (from `root`'s schema)
         self.models: dict[str, type[BaseModel]] = {}
+        #: locals of quantifier items of a list the schema types in the document, by their
+        #: type: each item's label is a concrete path of the document (a fact, never a name)
+        self.document_items: dict[str, Type] = {}
         #: names of the scope the function is called with (a rule's computed values)
         self.outer = outer
         self.namespace: dict[str, Any] = dict(_RUNTIME)
@@ -892,7 +895,32 @@ class _Generator:
         model = self.item_model(node.source, scope)
         if model is not None:
             self.models[item] = model
+        source = node.source
+        if isinstance(source, Path) and source.parts[0] != "batch":
+            typed = self.schema_path(source.parts, scope)
+            if typed is not None and typed.leaf.name == "list" and typed.leaf.item is not None:
+                self.document_items[item] = typed.leaf.item
         return item
+
+    def item_read(self, item: str, out: list[ast.stmt], local: str) -> ast.expr:
+        """Recording: a quantifier's item itself, read as `_read` reads it (recorded under its
+        label when it is a new fact). An item of a list the schema types is a document's
+        fact by its label, and one of scalars is no list: fewer questions."""
+        typed = self.document_items.get(item)
+        new = _NEW_FACT if typed is None else "P not in ev.reads"
+        scalar = typed is not None and typed.name not in ("list", "object")
+        record = _RECORD_SCALAR if scalar else _RECORD_LEAF
+        out.extend(
+            _code(
+                "R = ITEM\nP = LABEL\n" + record.format(new=new),
+                T=local,
+                R=self.fresh("_r"),
+                P=self.fresh("_q"),
+                ITEM=_name(item),
+                LABEL=_name(item + "l"),
+            )
+        )
+        return _name(local)
 
     def item_model(self, source: Expr, scope: dict[str, str]) -> type[BaseModel] | None:
         """The model of a quantifier's items when its source is a list of objects of one model
@@ -1285,33 +1313,24 @@ class _Generator:
         mapped = self.mapped_read(node, scope, out, local)
         if mapped is not None:
             return mapped
+        if node.parts[0] in scope and len(node.parts) == 1:  # an item itself: `_read` inline
+            return self.item_read(scope[node.parts[0]], out, local)
         start, steps, label, names = self.recorded(node.parts, scope, out)
         fallback: list[ast.stmt] = []
         general = self.reference(node, scope, fallback)
-        general_read = _code(
-            "T = _read(ev, START, PARTS, LABEL, NAMES)\nif T is _MISSING:\n    FALLBACK\n"
-            "    T = GENERAL",
-            T=local,
-            START=start,
-            PARTS=steps,
-            LABEL=label,
-            NAMES=names,
-            FALLBACK=fallback,
-            GENERAL=general,
-        )
-        if node.parts[0] in scope and len(node.parts) == 1:  # an item itself: `_read` inline
-            out.extend(
-                _code(
-                    "R = START\nP = LABEL\n" + _RECORD_LEAF.format(new=_NEW_FACT),
-                    T=local,
-                    R=self.fresh("_r"),
-                    P=self.fresh("_q"),
-                    START=start,
-                    LABEL=label,
-                )
+        out.extend(  # paths the schema does not type: the rare case
+            _code(
+                "T = _read(ev, START, PARTS, LABEL, NAMES)\nif T is _MISSING:\n    FALLBACK\n"
+                "    T = GENERAL",
+                T=local,
+                START=start,
+                PARTS=steps,
+                LABEL=label,
+                NAMES=names,
+                FALLBACK=fallback,
+                GENERAL=general,
             )
-            return _name(local)
-        out.extend(general_read)  # paths the schema does not type: the rare case
+        )
         return _name(local)
 
     def mapped_read(
@@ -1667,16 +1686,9 @@ class _Generator:
                 _code("KEEP = WHERE\nif KEEP is False:\n    continue", KEEP=keep, WHERE=where)
             )
         if node.body is None and kind == "select" and self.record:  # the item, read
-            loop.extend(
-                _code(
-                    "V = _read(ev, ITEM, (), LABEL, ('',))"
-                    + ("\nif KEEP is _U:\n    V = _U" if where is not None else ""),
-                    V=value,
-                    KEEP=keep,
-                    ITEM=item,
-                    LABEL=item + "l",
-                )
-            )
+            self.item_read(item, loop, value)
+            if where is not None:
+                loop.extend(_code("if KEEP is _U:\n    V = _U", V=value, KEEP=keep))
         elif node.body is None and kind == "select":  # the item itself
             template = "V = _engine(ITEM, env.ctx.fx_to_pkr)"
             if where is not None:
@@ -1950,7 +1962,7 @@ class _Effects(_Generator):
             if node.body is not None:
                 self.effects(node.body, inner, loop)
             elif node.kind == "select":  # the item, read
-                loop.extend(_code("_read(ev, ITEM, (), LABEL, ('',))", ITEM=item, LABEL=item + "l"))
+                self.item_read(item, loop, self.fresh("_t"))
         finally:
             self.documents = documents
         target = ast.Tuple([ast.Name(v, ast.Store()) for v in (item, item + "l")], ast.Store())
