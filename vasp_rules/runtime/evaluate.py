@@ -76,16 +76,11 @@ def project(
     """The flat fact durable-rules matches: plain fields and derived (hoisted) fields, each
     present only when known. `env`: the document's Env, if one was made already."""
     plan = compiled.plans.get(item.kind)
-    fact: dict[str, Any] = {}
     if plan is None:
-        return fact
+        return {}
     if env is None:
         env = Env(ctx)
-    for key, getter in plan.getters:
-        value = getter(env)
-        if value is not UNKNOWN:
-            fact[key] = value
-    return fact
+    return {key: value for key, get in plan.getters if (value := get(env)) is not UNKNOWN}
 
 
 def fired_rules(
@@ -151,6 +146,8 @@ def findings_for_many(
 def _unique_sorted(findings: list[Finding]) -> list[Finding]:
     """Cases of one rule are separate findings under its id; two cases that cannot be decided
     for the same missing facts say the same thing, once."""
+    if len(findings) < 2:
+        return findings
     unique = {(f.rule_id, f.outcome, f.reason): f for f in findings}
     return sorted(unique.values(), key=finding_sort_key)
 
