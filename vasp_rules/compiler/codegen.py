@@ -1921,9 +1921,9 @@ class _Effects(_Generator):
             self.emit(node, scope, out)
         elif (
             isinstance(node, Binary | Unary | Call | ListLiteral)
-            and _has_quantifier(node)
             and not _batch_membership(node)
             and not (isinstance(node, Call) and node.name == "linked")
+            and not self.memoisable(node, frozenset(scope))  # kept: its value is asked again
         ):
             for child in children(node):  # its value would evaluate every operand, in order
                 self.effects(child, scope, out)
