@@ -1061,8 +1061,10 @@ class _Generator:
         return self.hoisted(node, scope, out)
 
     def memoisable(self, node: Expr, bound: frozenset[str]) -> bool:
-        """An `and`/`or` or a quantifier inside a quantifier, reading its items (not the
-        batch's documents, not a computed value): kept per finding in recording mode."""
+        """An `and`/`or` or a quantifier inside a quantifier, reading its items, or one a
+        later part of the finding asks for again (`kept`: LIC-11's `max(...)` in its condition
+        and its value), reading neither the batch's documents nor a computed value: kept per
+        finding in recording mode."""
         if not (
             isinstance(node, Quantifier) or (isinstance(node, Binary) and node.op in ("and", "or"))
         ):
@@ -1070,7 +1072,8 @@ class _Generator:
         free = free_names(node)
         if self.kept is not None and self._positions.get(id(node)) not in self.kept:
             return False
-        return bool(free & bound) and not (free & (self.outer | self.documents | {"batch"}))
+        asked = bool(free & bound) or self.kept is not None
+        return asked and not (free & (self.outer | self.documents | {"batch"}))
 
     def hoisted(self, node: Expr, scope: dict[str, str], out: list[ast.stmt]) -> ast.expr:
         bound = frozenset(scope)
