@@ -514,25 +514,25 @@ def budget(pack: RulePack, kind: str, docs: list[dict[str, Any]], rounds: int) -
         named = compiled.match_names(kind)
         fired = [_outcomes(named, matcher.match(kind, fact)) for fact in facts]
         handles = matcher._shards[kind]  # the C engine's rulesets for this kind
-        # one round's sessions per call, written beforehand (as durable_backend writes them):
-        # each round needs fresh session ids, and writing the JSON is not the C engine's work
-        sessions = iter([
+        sids = [matcher._sessions[handle] for handle in handles]  # made by the match above
+        # one round's facts per call, written beforehand (as durable_backend writes them):
+        # each round needs fresh fact ids, and writing the JSON is not the C engine's work
+        calls = iter([
             [
-                [(sid, session_json(sid, kind, [fact]))
-                 for sid in (f"floor{r}.{n}.{shard}" for shard in range(len(handles)))]
+                [session_json(sid, f"floor{r}.{n}", kind, [fact]) for sid in sids]
                 for n, fact in enumerate(facts)
             ]
             for r in range(rounds)
         ])
 
         def c_engine() -> None:  # the same calls the Matcher makes, on ready-made JSON
-            for per_handle in next(sessions):
-                for handle, (sid, text) in zip(handles, per_handle, strict=True):
+            for per_handle in next(calls):
+                for handle, text in zip(handles, per_handle, strict=True):
                     _code, state = _durable.assert_facts(handle, text)
                     result = _durable.start_action_for_state(handle, state)
                     while result:
                         result = _durable.complete_and_start_action(handle, state)
-                    _durable.delete_state(handle, sid)
+                    _durable.retract_facts(handle, text)
 
         pairs = list(zip(items, ctxs, fired, facts, strict=True))
 

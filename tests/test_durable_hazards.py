@@ -77,7 +77,7 @@ def test_matcher_refuses_to_delete_a_session_where_nothing_ran() -> None:
     matcher = Matcher([])
     try:
         with pytest.raises(EngineError):
-            matcher._match_one(handle, "transfer", {"f_x": 2})
+            matcher._match_session(handle, "transfer", [{"f_x": 2}], [set()])
     finally:
         durable_rules_engine.delete_ruleset(handle)
 
@@ -91,8 +91,8 @@ def test_identical_documents_get_distinct_fact_ids(pk: RulePack) -> None:
 
 
 def test_more_sessions_than_the_per_ruleset_cap(pk: RulePack) -> None:
-    """Hazard: 1,024 live sessions per ruleset, then MemoryError. Sessions are deleted after
-    each document, so a batch far larger than the cap evaluates."""
+    """Hazard: 1,024 live sessions per ruleset, then MemoryError. Each ruleset keeps one
+    session, so far more calls than the cap evaluate, one document at a time or in batches."""
     doc = example("transfer")
     docs = []
     for i in range(1500):
@@ -101,6 +101,53 @@ def test_more_sessions_than_the_per_ruleset_cap(pk: RulePack) -> None:
         docs.append(d)
     decisions = pk.evaluate_many(docs, AS_OF, batch=False)
     assert len(decisions) == 1500
+    assert [pk.evaluate(d, AS_OF) for d in docs[:1100]] == decisions[:1100]
+
+
+def _odd_matcher() -> Matcher:
+    return Matcher([durable_backend.MatchRule("odd|T", "k", {"f_odd": True})])
+
+
+def test_a_session_keeps_no_fact_after_its_call() -> None:
+    """Facts are retracted once their rules ran: the session holds only its marker after any
+    number of calls (else facts, and memory, would pile up in it)."""
+    matcher = _odd_matcher()
+    try:
+        for n in range(300):
+            facts = [{"f_odd": i % 2 == 1, "f_i": i} for i in range(n % 7)]
+            fired = matcher.match_many("k", facts)
+            assert fired == [{"odd|T"} if i % 2 else set() for i in range(n % 7)]
+        (handle,) = matcher._shards_of("k")
+        held = json.loads(durable_backend._engine.get_facts(handle, matcher._sessions[handle]))
+        assert [f["kind"] for f in held] == [durable_backend.SENTINEL]
+    finally:
+        matcher.close()
+
+
+def test_a_failed_call_deletes_the_session_and_the_next_call_makes_a_new_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A call that fails after its facts were asserted (here: reading an action's text) leaves
+    them in the session: the session is deleted (safe: its marker's action ran), and the next
+    call starts a new one that sees none of them."""
+    matcher = _odd_matcher()
+    try:
+        assert matcher.match_many("k", [{"f_odd": True}]) == [{"odd|T"}]
+        (handle,) = matcher._shards_of("k")
+        first = matcher._sessions[handle]
+
+        def broken(text: str, prefix: str) -> None:
+            raise RuntimeError("an action's text could not be read")
+
+        with monkeypatch.context() as patch:
+            patch.setattr(durable_backend, "_fired", broken)
+            with pytest.raises(RuntimeError):
+                matcher.match_many("k", [{"f_odd": True}, {"f_odd": True}])
+        assert handle not in matcher._sessions
+        assert matcher.match_many("k", [{"f_odd": False}, {"f_odd": True}]) == [set(), {"odd|T"}]
+        assert matcher._sessions[handle] != first
+    finally:
+        matcher.close()
 
 
 def test_numbers_never_reach_the_engine_in_exponent_form() -> None:

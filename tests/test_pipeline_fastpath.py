@@ -20,11 +20,11 @@ from vasp_rules.entities.transfer import Transfer
 
 
 def test_session_facts_carry_their_ids_first_and_a_fact_field_never_replaces_them() -> None:
-    text = session_json("s9", "transfer", [{"f_a": "x\u2028é", "kind": "customer", "id": 3}])
-    marker, fact = json.loads(text)
-    assert marker == {"sid": "s9", "id": "s9.m", "kind": "__seen__"}
-    assert fact == {"sid": "s9", "id": "s9.0", "kind": "transfer", "f_a": "x\u2028é"}
-    assert text.index('"id":"s9.0"') < text.index('"f_a"')  # found early by _fired
+    fact = {"f_a": "x\u2028é", "kind": "customer", "id": 3}
+    text = session_json("s9", "s9.4", "transfer", [fact])
+    (fact,) = json.loads(text)
+    assert fact == {"sid": "s9", "id": "s9.4.0", "kind": "transfer", "f_a": "x\u2028é"}
+    assert text.index('"id":"s9.4.0"') < text.index('"f_a"')  # found early by _fired
 
 
 @pytest.mark.parametrize(
@@ -37,10 +37,10 @@ def test_values_orjson_cannot_write_are_written_plainly_and_still_match(
     to_json in the same compact layout: its rules still fire, and nothing in exponent form
     reaches durable-rules. (durable-rules itself saturates integers at 2**63 - 1, so the big
     int is only checked to pass through.)"""
-    text = session_json("s1", "k", [{"f_v": value, "f_t": "t"}])
-    assert text.startswith('[{"sid":"s1","id":"s1.m"')
+    text = session_json("s1", "s1.2", "k", [{"f_v": value, "f_t": "t"}])
+    assert text.startswith('[{"sid":"s1","id":"s1.2.0"')
     assert f'"f_v":{value},' in text  # plain digits, never exponent form
-    assert json.loads(text, parse_float=Decimal)[1]["f_v"] == value
+    assert json.loads(text, parse_float=Decimal)[0]["f_v"] == value
     matcher = Matcher([
         MatchRule("above|T", "k", {"$gt": {"f_v": 1000}}),
         MatchRule("text|T", "k", {"f_t": "t"}),

@@ -20,6 +20,7 @@ import z3
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from vasp_rules.entities.common import Money
 from vasp_rules.lang import semantics
 from vasp_rules.lang.ast import Binary, Call, Expr, ListLiteral, Path, Quantifier, Unary
 from vasp_rules.lang.dates import DATE_MAX, DATE_MIN, Duration
@@ -33,7 +34,6 @@ from vasp_rules.lang.semantics import (
     membership,
     skips_unknown_where,
 )
-from vasp_rules.entities.common import Money
 from vasp_rules.lang.values import UNKNOWN, datetime_to_engine
 from vasp_rules.solver.symbolic import Encoder, SymDoc, V
 

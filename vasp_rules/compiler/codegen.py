@@ -337,9 +337,18 @@ def _present(
     return present
 
 
-_LABELS: dict[str, list[str]] = {}  # a list's path -> its items' labels, `path[i]`
-_MAPPED_LABELS: dict[tuple[str, str], list[str]] = {}  # (list's path, field) -> `path[i].field`
+_LABELS: dict[tuple[str, str], list[str]] = {}  # (list's path, ending) -> `path[i]ending`
 _LABELS_KEPT = 8192
+
+
+def _labels(path: str, ending: str, count: int) -> list[str]:
+    """The concrete paths of a list's items (`ending` after each: a field), at least `count`."""
+    labels = _LABELS.get((path, ending))
+    if labels is None or len(labels) < count:
+        if len(_LABELS) >= _LABELS_KEPT:
+            _LABELS.clear()
+        labels = _LABELS[path, ending] = [f"{path}[{i}]{ending}" for i in range(count)]
+    return labels
 
 
 def _list_items(ev: Evaluator, walked: tuple[Any, int], label: str, names: tuple[str, ...]) -> Any:
@@ -360,7 +369,7 @@ def _mapped(ev: Evaluator, raw: Any, path: str, part: str) -> Any:
     reads = ev.reads
     fx = ev.ctx.fx_to_pkr
     values: list[Any] = []
-    for item, at in zip(raw, _mapped_labels(path, part, len(raw)), strict=False):
+    for item, at in zip(raw, _labels(path, "." + part, len(raw)), strict=False):
         leaf = step(item, part)
         kind = type(leaf)
         if kind is str:  # the usual: text is its own JSON and engine value
@@ -378,16 +387,6 @@ def _mapped(ev: Evaluator, raw: Any, path: str, part: str) -> Any:
                 reads[at] = to_json_value(leaf)
             values.append(leaf if kind in PLAIN_ENGINE else engine_value(leaf, fx))
     return values
-
-
-def _mapped_labels(path: str, part: str, count: int) -> list[str]:
-    """The concrete paths `path[i].part` of a list's items (at least `count`), made once."""
-    labels = _MAPPED_LABELS.get((path, part))
-    if labels is None or len(labels) < count:
-        if len(_MAPPED_LABELS) >= _LABELS_KEPT:
-            _MAPPED_LABELS.clear()
-        labels = _MAPPED_LABELS[path, part] = [f"{path}[{i}].{part}" for i in range(count)]
-    return labels
 
 
 def _mapped_values(raw: Any, part: str, fx: Any) -> Any:
@@ -415,12 +414,7 @@ def _items_at(ev: Evaluator, raw: Any, path: str) -> Any:
         return UNKNOWN
     if type(raw) is not list:  # not a list (the schema's tuples or sets): the reference's
         return _MISSING
-    labels = _LABELS.get(path)
-    if labels is None or len(labels) < len(raw):
-        if len(_LABELS) >= _LABELS_KEPT:
-            _LABELS.clear()
-        labels = _LABELS[path] = [f"{path}[{i}]" for i in range(len(raw))]
-    return list(zip(raw, labels, strict=False))  # labels may run longer
+    return list(zip(raw, _labels(path, "", len(raw)), strict=False))  # labels may run longer
 
 
 def _read3(
@@ -757,8 +751,7 @@ class _Generator:
         self.root = root
         #: locals of quantifier items known to be objects of one model (from `root`'s schema)
         self.models: dict[str, type[BaseModel]] = {}
-        #: locals of quantifier items of a list the schema types in the document, by their
-        #: type: each item's label is a concrete path of the document (a fact, never a name)
+        #: locals of items of a list the schema types, by type (labels: document facts)
         self.document_items: dict[str, Type] = {}
         #: names of the scope the function is called with (a rule's computed values)
         self.outer = outer
@@ -895,21 +888,19 @@ class _Generator:
         model = self.item_model(node.source, scope)
         if model is not None:
             self.models[item] = model
-        source = node.source
-        if isinstance(source, Path) and source.parts[0] != "batch":
-            typed = self.schema_path(source.parts, scope)
-            if typed is not None and typed.leaf.name == "list" and typed.leaf.item is not None:
-                self.document_items[item] = typed.leaf.item
+        source = node.source  # a list the schema types (never the batch: no such field)
+        typed = self.schema_path(source.parts, scope) if isinstance(source, Path) else None
+        if typed is not None and typed.leaf.name == "list" and typed.leaf.item is not None:
+            self.document_items[item] = typed.leaf.item
         return item
 
     def item_read(self, item: str, out: list[ast.stmt], local: str) -> ast.expr:
-        """Recording: a quantifier's item itself, read as `_read` reads it (recorded under its
-        label when it is a new fact). An item of a list the schema types is a document's
-        fact by its label, and one of scalars is no list: fewer questions."""
+        """Recording: a quantifier's item itself, as `_read` reads it. An item of a list the
+        schema types is a document's fact by its label, and one of scalars is no list."""
         typed = self.document_items.get(item)
         new = _NEW_FACT if typed is None else "P not in ev.reads"
-        scalar = typed is not None and typed.name not in ("list", "object")
-        record = _RECORD_SCALAR if scalar else _RECORD_LEAF
+        leaf = typed is None or typed.name in ("list", "object")  # or else a scalar
+        record = _RECORD_LEAF if leaf else _RECORD_SCALAR
         out.extend(
             _code(
                 "R = ITEM\nP = LABEL\n" + record.format(new=new),
@@ -1061,10 +1052,9 @@ class _Generator:
         return self.hoisted(node, scope, out)
 
     def memoisable(self, node: Expr, bound: frozenset[str]) -> bool:
-        """An `and`/`or` or a quantifier inside a quantifier, reading its items, or one a
-        later part of the finding asks for again (`kept`: LIC-11's `max(...)` in its condition
-        and its value), reading neither the batch's documents nor a computed value: kept per
-        finding in recording mode."""
+        """An `and`/`or` or a quantifier inside a quantifier, reading its items, or one the
+        finding asks for again (`kept`: LIC-11's `max(...)`), reading neither the batch's
+        documents nor a computed value: kept per finding in recording mode."""
         if not (
             isinstance(node, Quantifier) or (isinstance(node, Binary) and node.op in ("and", "or"))
         ):
