@@ -1577,10 +1577,9 @@ class _Generator:
             out.extend(
                 _code(  # text in a list: what `membership`'s scan finds, without it (a list of
                     # text alone holds no UNKNOWN item, so text not in it is not a member)
-                    "T = _U if A is _U or B is _U else WANT "
-                    "if type(A) is str and type(B) is list and A in B else NOT_WANT "
-                    "if type(A) is str and type(B) is list and _TEXT.issuperset(map(type, B)) "
-                    "else _member(A, B, WANT)",
+                    "T = _U if A is _U or B is _U else (WANT if A in B else NOT_WANT "
+                    "if _TEXT.issuperset(map(type, B)) else _member(A, B, WANT)) "
+                    "if type(A) is str and type(B) is list else _member(A, B, WANT)",
                     T=local,
                     A=a,
                     B=b,
