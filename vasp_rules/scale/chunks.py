@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from ..core.collector import collector_paused
 from ..entities.registry import DocumentError
 from ..interp.reference import Context
 from ..model.decision import Decision
@@ -94,7 +95,8 @@ def decide_chunk(
 ) -> list[tuple[int, Any]]:
     """Decide the chunk's own documents; each result is a decision (JSON text or object) or
     the Invalid record of a document that failed validation."""
-    with pack.using(as_of) as compiled:  # its rulesets stay alive while this chunk is decided
+    # its rulesets stay alive while this chunk is decided; the collector waits (collector.py)
+    with pack.using(as_of) as compiled, collector_paused():
         valid = [(p, x) for p, x in own if isinstance(x, Item)]
         view = None
         if batch:
