@@ -30,6 +30,11 @@ def trusted(cls: type[M], **values: Any) -> M:
     """A model built from values the engine made itself (validated input, checked pack),
     without validating them again. Every field must be given. Like `model_construct`, which
     spends longer than validation on models this small."""
+    return _built(cls, values)
+
+
+def _built(cls: type[M], values: dict[str, Any]) -> M:
+    """`trusted`, the values given as a dict (which the model keeps as its own)."""
     model = _new(cls)
     _set(model, "__dict__", values)
     _set(model, "__pydantic_fields_set__", set(values))
@@ -178,38 +183,34 @@ def finding_for(rule: CompiledRule, held: bool, ctx: Context, env: Env | None = 
         env = Env(ctx)
     ready = rule.program.ready()
     # held: values only, recording what was read; unknown: also which facts were missing
-    if not held:
+    if held:
+        ready.held(env, ev, scope)
+    else:
         result = ready.condition(env, ev, scope)
-        for name, fn in ready.values:
-            scope[name] = (fn(env, ev, scope), name)
-            ev.computed.add(name)
-        return _finding(rule, ctx, ev, result, None, rule.program.citation, _TRUSTED_FINDING)
-    ready.held(env, ev, scope)
     for name, fn in ready.values:
         scope[name] = (fn(env, ev, scope), name)
         ev.computed.add(name)
+    if not held:
+        return _finding(rule, ctx, ev, result, None, rule.program.citation, _TRUSTED_FINDING)
     missing = sorted(ev.absent)  # what was missing before the templates read more
     reason = ready.reason(env, ev, scope)
     remediation = ready.remediation(env, ev, scope)
     reads = ev.reads
     spec = rule.rule.spec
-    finding = _new(Finding)  # as `trusted` builds it, the common case written out
-    values = {
-        "rule_id": spec.id,
-        "rule_version": spec.version,
-        "title": spec.title,
-        "outcome": spec.outcome,
-        "reason": reason,
-        "citation": rule.program.citation,
-        "facts": {path: reads[path] for path in sorted(reads)},
-        "missing": missing,
-        "remediation": remediation,
-    }
-    _set(finding, "__dict__", values)
-    _set(finding, "__pydantic_fields_set__", set(values))
-    _set(finding, "__pydantic_extra__", None)
-    _set(finding, "__pydantic_private__", None)
-    return finding
+    return _built(  # the common case: no keywords to pack (`trusted`)
+        Finding,
+        {
+            "rule_id": spec.id,
+            "rule_version": spec.version,
+            "title": spec.title,
+            "outcome": spec.outcome,
+            "reason": reason,
+            "citation": rule.program.citation,
+            "facts": {path: reads[path] for path in sorted(reads)},
+            "missing": missing,
+            "remediation": remediation,
+        },
+    )
 
 
 def reference_finding_for(rule: CompiledRule, held: bool, ctx: Context) -> Finding:
