@@ -1309,19 +1309,23 @@ class _Generator:
         if node.parts[0] in scope and len(node.parts) == 1:  # an item itself: `_read` inline
             return self.item_read(scope[node.parts[0]], out, local)
         start, steps, label, names = self.recorded(node.parts, scope, out)
+        return self.or_reference(  # paths the schema does not type: the rare case
+            "_read(ev, START, PARTS, LABEL, NAMES)", node, scope, out, local,
+            START=start, PARTS=steps, LABEL=label, NAMES=names,
+        )
+
+    def or_reference(
+        self, call: str, node: Path, scope: dict[str, str], out: list[ast.stmt], local: str,
+        **subs: Any,
+    ) -> ast.expr:
+        """`local = CALL` (a runtime read), or the reference interpreter's value of `node`
+        where the read answers `_MISSING` (a shape it does not know)."""
         fallback: list[ast.stmt] = []
         general = self.reference(node, scope, fallback)
-        out.extend(  # paths the schema does not type: the rare case
+        out.extend(
             _code(
-                "T = _read(ev, START, PARTS, LABEL, NAMES)\nif T is _MISSING:\n    FALLBACK\n"
-                "    T = GENERAL",
-                T=local,
-                START=start,
-                PARTS=steps,
-                LABEL=label,
-                NAMES=names,
-                FALLBACK=fallback,
-                GENERAL=general,
+                f"T = {call}\nif T is _MISSING:\n    FALLBACK\n    T = GENERAL",
+                T=local, FALLBACK=fallback, GENERAL=general, **subs,
             )
         )
         return _name(local)
@@ -1337,25 +1341,15 @@ class _Generator:
             return None
         walked = self.typed_walk(mapped[0], scope, out, labelled=self.record)
         assert walked is not None
-        slow: list[ast.stmt] = []
-        general = self.reference(node, scope, slow)
         call = (
             "_mapped(ev, LEAF, PATH, PART)"
             if self.record
             else "_mapped_values(LEAF, PART, env.ctx.fx_to_pkr)"
         )
-        out.extend(
-            _code(
-                f"T = {call}\nif T is _MISSING:\n    FALLBACK\n    T = GENERAL",
-                T=local,
-                LEAF=walked[0],
-                PATH=walked[1],
-                PART=self.constant(mapped[1]),
-                FALLBACK=slow,
-                GENERAL=general,
-            )
+        return self.or_reference(
+            call, node, scope, out, local,
+            LEAF=walked[0], PATH=walked[1], PART=self.constant(mapped[1]),
         )
-        return _name(local)
 
     def typed_read(
         self, node: Path, scope: dict[str, str], out: list[ast.stmt], local: str
