@@ -4,7 +4,7 @@ which dates the pack compiled before."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -12,21 +12,24 @@ from support.repo import AS_OF, example
 
 from vasp_rules import RulePack
 from vasp_rules.compiler.compile import CompileCache, compile_pack
+from vasp_rules.compiler.lower import SLOT
 from vasp_rules.pack.loader import PackError
 
 KINDS = ("licence_application", "transfer", "customer", "amnesty_declaration")
 
 
-def test_rules_that_do_not_read_as_of_are_compiled_once_for_both_dates(pk: RulePack) -> None:
+def test_two_dates_share_every_compiled_rule_those_that_read_as_of_too(pk: RulePack) -> None:
+    """Dates are arguments: a rule that reads `as_of` compiles its date slots as parameters,
+    so the next day reuses every compiled rule; only the slots' values are the date's."""
     cache = CompileCache()
     first = compile_pack(pk.loaded, AS_OF, cache)
     second = compile_pack(pk.loaded, AS_OF + timedelta(days=1), cache)
-    assert [r.key for r in first.rules] == [r.key for r in second.rules]
-    shared = [a.key for a, b in zip(first.rules, second.rules, strict=True) if a is b]
-    own = [a.key for a, b in zip(first.rules, second.rules, strict=True) if a is not b]
-    assert own and all(cache.reads(r.rule)[1] for r in second.rules if r.key in own)
-    assert len(shared) > 3 * len(own)
-    assert not any(cache.reads(r.rule)[1] for r in second.rules if r.key in shared)
+    assert [id(r) for r in first.rules] == [id(r) for r in second.rules]
+    dated = [r for r in second.rules if cache.reads(r.rule)[1]]
+    parts = [repr((r.condition, r.values, r.reason, r.remediation)) for r in dated]
+    assert len(dated) >= 8 and sum(SLOT in text for text in parts) >= len(dated) - 1
+    assert first.slots.keys() == second.slots.keys()
+    assert all(second.slots[n] == first.slots[n] + 1 for n in first.slots)
     # the same patterns as compiling the date alone, hoisted fields included
     alone = compile_pack(pk.loaded, AS_OF + timedelta(days=1))
     for a, b in zip(second.rules, alone.rules, strict=True):
@@ -38,6 +41,30 @@ def test_rules_that_do_not_read_as_of_are_compiled_once_for_both_dates(pk: RuleP
     for kind, plan in second.plans.items():
         assert plan.fields == alone.plans[kind].fields
         assert plan.hoisted == alone.plans[kind].hoisted
+    assert alone.slots == second.slots
+
+
+def test_a_slot_that_folds_to_a_truth_value_compiles_one_form_per_value(pk: RulePack) -> None:
+    """LIC-01 holds only after the Act's transition (`as_of > param.act_2026_date +
+    months(...)`): that slot is folded (the rest of the condition is simplified with it), so
+    the rule has one compiled form before the end of the transition and one after, each
+    shared by all the dates on its side, and each decides as a fresh compile does."""
+    cache = CompileCache()
+    days = [date(2026, 3, 3) + timedelta(days=30 * n) for n in range(24)]
+    forms: dict[int, list[date]] = {}
+    for day in days:
+        compiled = compile_pack(pk.loaded, day, cache)
+        (rule,) = [r for r in compiled.rules if r.id == "LIC-01"]
+        forms.setdefault(id(rule), []).append(day)
+    assert len(forms) == 2
+    early, late = sorted(forms.values())
+    assert max(early) < min(late)
+    doc = example("licence_application")
+    doc["firm"]["noc_status"] = "NONE"
+    for day in (max(early), min(late)):
+        assert pk.evaluate(doc, day).to_json() == RulePack.load("pk").evaluate(doc, day).to_json()
+    ids = [{f.rule_id for f in pk.evaluate(doc, day).findings} for day in (max(early), min(late))]
+    assert "LIC-01" not in ids[0] and "LIC-01" in ids[1]
 
 
 @settings(max_examples=6, deadline=None)

@@ -21,7 +21,7 @@ from support.packs import make_pack, rule_yaml
 from support.repo import AS_OF, ROOT, example
 
 from vasp_rules import PackError, RulePack
-from vasp_rules.compiler.lower import MAX_NESTING, _literal, depth
+from vasp_rules.compiler.lower import MAX_NESTING, _literal, _measure
 from vasp_rules.engine import durable_backend
 from vasp_rules.engine.durable_backend import EngineError, Matcher, to_json
 from vasp_rules.runtime.rulepack import COMPILED_CACHE_SIZE
@@ -231,7 +231,7 @@ def test_deep_conditions_are_hoisted_below_the_nesting_limit(tmp_path: Path) -> 
         cond = f"({cond} or customer_id == \"X{i}\") and biometric_verified"
     pack = RulePack.load(make_pack(tmp_path, "rules:\n" + rule_yaml("T-01", "customer", cond)))
     low = pack.compiled(AS_OF).rules[0].lowered
-    assert depth(low.true) < MAX_NESTING and depth(low.unknown) < MAX_NESTING
+    assert max(_measure(low.true, {})[0], _measure(low.unknown, {})[0]) < MAX_NESTING
     doc = example("customer")
     for risk in ("HIGH", "LOW"):
         doc["risk_rating"] = risk
@@ -252,16 +252,29 @@ def test_threads_give_the_same_results_as_sequential(pk: RulePack) -> None:
 def test_rulesets_of_dropped_dates_are_deleted(pk: RulePack, monkeypatch: pytest.MonkeyPatch
                                                ) -> None:
     """Hazard: rulesets created without being deleted leak about 53 KB each. Compiled dates
-    are cached in a bounded LRU and their rulesets deleted on eviction."""
+    are cached in a bounded LRU; dates whose rules compile alike share one set of rulesets,
+    deleted when the last date that uses it is evicted."""
+    created: list[int] = []
     deleted: list[int] = []
-    real = durable_backend._engine.delete_ruleset
-    monkeypatch.setattr(durable_backend._engine, "delete_ruleset",
-                        lambda h: (deleted.append(h), real(h)))
+    engine = durable_backend._engine
+    make, drop = engine.create_ruleset, engine.delete_ruleset
     fresh = RulePack.load(pk.root)
-    for offset in range(COMPILED_CACHE_SIZE + 8):
-        fresh.evaluate(example("customer"), date.fromordinal(AS_OF.toordinal() + offset))
+    doc = example("licence_application")
+    # monthly across the Act's transition: LIC-01 compiles one form before it, one after
+    days = [date.fromordinal(date(2026, 3, 3).toordinal() + 30 * n)
+            for n in range(COMPILED_CACHE_SIZE + 8)]
+    fresh.evaluate(doc, days[0])  # compiling the pack tries its patterns in probe rulesets
+    monkeypatch.setattr(engine, "create_ruleset",
+                        lambda n, d: created.append(handle := make(n, d)) or handle)
+    monkeypatch.setattr(engine, "delete_ruleset", lambda h: (deleted.append(h), drop(h)))
+    for day in days[1:]:
+        fresh.evaluate(doc, day)
     assert len(fresh._compiled) <= COMPILED_CACHE_SIZE
     assert deleted, "evicted dates must delete their durable rulesets"
+    assert len(created) <= 6, "dates compiled alike share their rulesets"
+    live = {h for held in fresh._parts._matchers.values() for h in held[0]._handles}
+    assert set(created) - set(deleted) == live
+    assert len(set(deleted)) == len(deleted)
 
 
 def test_evaluate_many_in_processes_matches_in_process(pk: RulePack) -> None:
@@ -334,10 +347,10 @@ def test_a_600_way_disjunction_does_not_hang(tmp_path: Path) -> None:
         import json
         from datetime import date
         from vasp_rules import RulePack
-        from vasp_rules.compiler.lower import widest
+        from vasp_rules.compiler.lower import _measure
         pack = RulePack.load({str(root)!r})
         low = pack.compiled(date(2026, 6, 1)).rules[0].lowered
-        assert widest(low.true) <= 64, widest(low.true)
+        assert _measure(low.true, {{}})[3] <= 64, _measure(low.true, {{}})[3]
         doc = json.load(open("examples/customer.json"))
         doc["customer_id"] = "C599"
         print(pack.evaluate(doc, date(2026, 6, 1)).fired)

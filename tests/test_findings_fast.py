@@ -103,24 +103,33 @@ def test_a_hole_naming_a_computed_value_reads_it_as_the_generated_read(
     assert inline(Env(ctx), seen[0], scope) == called(Env(ctx), seen[1], scope) == text
 
 
-def test_constant_holes_are_written_into_the_text_as_rendered(pk: RulePack) -> None:
-    """A hole folded to a constant (a parameter, `as_of`) is written into the text when the
-    rule compiles: the finding's texts are the reference interpreter's."""
+def test_constant_holes_are_written_into_the_text_and_date_holes_are_arguments(
+    pk: RulePack,
+) -> None:
+    """A hole folded to a constant (a parameter) is written into the text when the rule
+    compiles; a hole that reads `as_of` is a date slot, read by each finding, so that one
+    compiled rule serves every date. Both texts are the reference interpreter's."""
     from vasp_rules.runtime.evaluate import reference_finding_for
 
-    with pk.using(date(2026, 6, 1)) as compiled:
-        rules = [r for r in compiled.rules_for("licence_application") if r.id == "LIC-03"]
-        (rule,) = rules
-        constant = [part for part in rule.program.reason if part[1] is None]
-        assert any("2026-06-01" in text for text, _fn, _t, _n in constant)
-        example = FilePath(__file__).resolve().parent.parent / "examples"
-        doc = json.loads((example / "licence_application.json").read_text())
-        doc["firm"]["foreign_licences"][0]["status"] = "SUSPENDED"
-        item = _item(doc, None)
-        ctx = context_for(compiled, item, [item])
-        fast = finding_for(rule, True, ctx)
-        assert fast == reference_finding_for(rule, True, ctx)
-        assert "before 2026-06-01" in fast.reason
+    example = FilePath(__file__).resolve().parent.parent / "examples"
+    doc = json.loads((example / "licence_application.json").read_text())
+    doc["firm"]["foreign_licences"][0]["status"] = "SUSPENDED"
+    item = _item(doc, None)
+    seen = []
+    for day in (date(2026, 6, 1), date(2026, 6, 2)):
+        with pk.using(day) as compiled:
+            rules = compiled.rules_for("licence_application")
+            (due,) = [r for r in rules if r.key == "LIC-11/licence_application/due"]
+            written = "".join(text for text, fn, _t, _n in due.program.reason if fn is None)
+            assert " (60 days)." in written  # param.noc_decision_days
+            (rule,) = [r for r in rules if r.id == "LIC-03"]
+            assert not any(str(day) in part[0] for part in rule.program.reason)
+            seen.append(rule)
+            ctx = context_for(compiled, item, [item])
+            fast = finding_for(rule, True, ctx)
+            assert fast == reference_finding_for(rule, True, ctx)
+            assert f"before {day}" in fast.reason
+    assert seen[0] is seen[1]
 
 
 @given(st.sampled_from(["param.", "list[", "as_of", "", "persons", "batch.", "x"]), st.text())

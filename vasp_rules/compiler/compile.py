@@ -4,7 +4,7 @@ by every evaluation on that date."""
 
 from __future__ import annotations
 
-import re
+import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 from ..engine.durable_backend import Matcher, MatchRule, accepts, rule_json
 from ..entities.registry import KINDS
-from ..lang.ast import Const, Expr, Literal, Path, children
+from ..lang.ast import Call, Const, Expr, Literal, Path, Presence, Quantifier, children, render
 from ..lang.dates import Calendar, calendar_of
 from ..lang.values import PLAIN_ENGINE, Scope, format_value
 from ..model.decision import Citation
@@ -37,7 +37,7 @@ from .codegen import (
     worth_keeping,
 )
 from .fold import fold
-from .lower import FALSE, TRUE, Lowered, Lowerer
+from .lower import FALSE, SLOT, TRUE, Lowered, Lowerer
 
 TRUE_SUFFIX = "|T"
 UNKNOWN_SUFFIX = "|U"
@@ -211,12 +211,8 @@ class KindPlan:
 
     @property
     def field_paths(self) -> dict[str, Path]:
-        """The plain fields as path expressions (built once)."""
-        if len(self._paths) != len(self.fields):
-            self._paths = {k: Path(tuple(v.split("."))) for k, v in self.fields.items()}
-        return self._paths
-
-    _paths: dict[str, Path] = field(default_factory=dict)
+        """The plain fields as path expressions."""
+        return {k: Path(tuple(v.split("."))) for k, v in self.fields.items()}
 
 
 @dataclass
@@ -227,6 +223,10 @@ class CompiledPack:
     fx: dict[str, Decimal]
     calendar: Calendar
     plans: dict[str, KindPlan]
+    #: the date slots' values on this date (`date_slots`), read as parameters
+    slots: dict[str, Any] = field(default_factory=dict)
+    #: whose durable-rules rulesets it takes: those of every date whose rules compiled alike
+    shared: CompileCache = field(default_factory=lambda: CompileCache())
     _matcher: Matcher | None = None
     _by_kind: dict[str, list[CompiledRule]] | None = None
     _ids_by_kind: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -272,58 +272,75 @@ class CompiledPack:
         """Parameter name -> engine value on this date (computed once)."""
         if self._param_values is None:
             self._param_values = {name: p.value for name, p in self.params.items()}
+            self._param_values.update(self.slots)
         return self._param_values
 
     def matcher(self) -> Matcher:
-        """The durable-rules rulesets for this date, each kind's created on its first match
-        (`Matcher.create_all` creates them all)."""
+        """The durable-rules rulesets for this date (shared with the dates whose rules compiled
+        alike), each kind's created on its first match (`Matcher.create_all`: all of them)."""
         with self._lock:
             if self._matcher is None:
-                match_rules = [m for rule in self.rules for m in rule.match_rules]
-                self._matcher = Matcher(match_rules, lazy=True)
+                self._matcher = self.shared.matcher([m for r in self.rules for m in r.match_rules])
             return self._matcher
 
     def close(self) -> None:
         with self._lock:
             if self._matcher is not None:
-                self._matcher.close()
+                self.shared.release(self._matcher)
                 self._matcher = None
 
 
-#: compiled rules a CompileCache keeps, least recently used dropped first: those that do not
-#: read `as_of` stay (every compilation uses them again); one that reads it adds one per date
-#: (about 40 KB each, 11 a date in pk), so this keeps them for about as many dates as
-#: `RulePack` keeps compiled packs, and some more
+#: compiled rules a CompileCache keeps, least recently used dropped first (a rule compiles
+#: anew only when a parameter it reads or a truth value of its date slots changes)
 RULES_KEPT = 1024
 
 
 class CompileCache:
     """What compiling a pack built, kept for its other dates and keyed by structure, not by
-    date: a rule's compiled parts by the parameter values it reads (and `as_of`, only if it
-    reads `as_of`), resolved parameters by the dated entry in force, field closures by field,
-    calendars by the holiday entries. Two dates with the same rules in force and the same
-    values share everything but the few rules that read `as_of`. Thread-safe; one per pack."""
+    date: a rule's compiled parts by the parameter values it reads and what its date slots
+    fold to (`slot_key`), resolved parameters by the dated entry in force, field closures by
+    field, calendars by the holiday entries, durable-rules rulesets by their rules. Two dates
+    with the same rules in force and the same parameter values share all of it.
+    Thread-safe; one per pack."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._rules: OrderedDict[tuple[Any, ...], CompiledRule] = OrderedDict()
-        self._reads: dict[str, tuple[tuple[str, ...], bool]] = {}
+        self._reads: dict[str, tuple[tuple[str, ...], tuple[tuple[Expr, str], ...]]] = {}
+        self._matchers: dict[tuple[tuple[str, str], ...], list[Any]] = {}
         self._resolved: dict[tuple[str, int, int], ResolvedParam] = {}
         self._getters: dict[tuple[str, str, str], ValueFn] = {}
         self._calendars: dict[tuple[int, ...], Calendar] = {}
         self._fx: dict[int, dict[str, Decimal]] = {}
-        self._recorders: dict[tuple[Any, ...], RecordFn] = {}
-        self._accepted: dict[str, bool] = {}
 
-    def reads(self, rule: LoadedRule) -> tuple[tuple[str, ...], bool]:
-        """The parameters a rule reads (sorted) and whether it reads `as_of`."""
+    def reads(self, rule: LoadedRule) -> tuple[tuple[str, ...], tuple[tuple[Expr, str], ...]]:
+        """The parameters a rule reads (sorted) and its date slots (`date_slots`)."""
         key = rule.key or rule.id
         found = self._reads.get(key)
         if found is None:
-            trees = [rule.condition, *(e for e, _t in rule.values.values())]
-            trees += [p.expr for p in (*rule.reason, *rule.remediation) if p.expr is not None]
-            found = self._reads[key] = (tuple(sorted(rule.params)), any(map(_reads_as_of, trees)))
+            found = self._reads[key] = (tuple(sorted(rule.params)), date_slots(rule))
         return found
+
+    def matcher(self, rules: list[MatchRule]) -> Matcher:
+        """The durable-rules rulesets of these rules, shared by every date that uses the same
+        (`release` gives one back; the last to go frees them)."""
+        key = tuple((m.name, m.text) for m in rules)
+        with self._lock:
+            held = self._matchers.get(key)
+            if held is None:
+                held = self._matchers[key] = [Matcher(rules, lazy=True), 0]
+            held[1] += 1
+            return held[0]  # type: ignore[no-any-return]
+
+    def release(self, matcher: Matcher) -> None:
+        with self._lock:
+            for key, held in self._matchers.items():
+                if held[0] is matcher:
+                    held[1] -= 1
+                    if held[1] == 0:
+                        del self._matchers[key]
+                        matcher.close()
+                    return
 
     def rule(self, key: tuple[Any, ...]) -> CompiledRule | None:
         with self._lock:
@@ -387,42 +404,66 @@ class CompileCache:
             got = self._getters[(key, text, kind)] = compile_value(expr, KINDS[kind])
         return got
 
-    def recorder(
-        self, where: str, expr: Expr, outer: frozenset[str], kind: str, shared: frozenset[Expr]
-    ) -> RecordFn:
-        """`compile_recording(expr, outer)` for one part of one rule (`where`) on documents of
-        `kind`, reused on other dates when the folded expression is the same (a rule's texts
-        rarely read `as_of`). `shared`: the rule's nodes worth keeping per finding."""
-        key = (where, repr(expr), outer, kind, shared)
-        got = self._recorders.get(key)
-        if got is None:
-            if len(self._recorders) >= RULES_KEPT * 4:
-                self._recorders.clear()
-            got = self._recorders[key] = Later(
-                partial(compile_recording, root=KINDS[kind], shared=shared), expr, outer
-            )
-        return got
 
-    def accepts(self, kind: str, patterns: list[dict[str, Any]]) -> bool:
-        """`durable_backend.accepts`, remembered by the patterns' shape: their text with every
-        digit written 9, so the patterns of a rule that reads `as_of`, which differ from date to
-        date only in the dates they compare with, are tried in a throwaway ruleset once."""
-        shape = _DIGITS.sub("9", f"{kind}\0{patterns!r}")  # hoisted fields' keys too
-        verdict = self._accepted.get(shape)
-        if verdict is None:
-            if len(self._accepted) >= RULES_KEPT:
-                self._accepted.clear()
-            verdict = self._accepted[shape] = accepts(kind, patterns)
-        return verdict
+def date_slots(rule: LoadedRule) -> tuple[tuple[Expr, str], ...]:
+    """A rule's date slots: the largest parts of its trees that read `as_of` and only
+    parameters and constants besides (`as_of - years(param.lookback)`; never a sum with
+    working days, `linked` or a presence test), each named by its text (`slot_key`)."""
+    found: list[Expr] = []
+    trees = [rule.condition, *(e for e, _t in rule.values.values())]
+    for tree in trees + [p.expr for p in (*rule.reason, *rule.remediation) if p.expr is not None]:
+        if _scan(tree, frozenset(rule.values), found) == (True, True):
+            found.append(tree)
+    digest = hashlib.blake2b
+    return tuple((n, SLOT + digest(render(n).encode(), digest_size=8).hexdigest()) for n in found)
 
 
-_DIGITS = re.compile(r"(?<=h_)[0-9a-f]{20}|[0-9]")
+def _scan(node: Expr, bound: frozenset[str], found: list[Expr]) -> tuple[bool, bool]:
+    """Whether `node` may be part of a date slot and whether it reads `as_of`; the slots below
+    a node that may not be one are added to `found`."""
+    if isinstance(node, Path):
+        return (dated := node.parts == ("as_of",) and "as_of" not in bound), dated
+    inner = bound | {node.var} if isinstance(node, Quantifier) else bound
+    kids = [
+        (c, _scan(c, bound if c is getattr(node, "source", None) else inner, found))
+        for c in children(node)
+    ]
+    right = getattr(node, "right", None)
+    able = (
+        not isinstance(node, Quantifier | Presence)
+        and not (isinstance(node, Call) and node.name == "linked")
+        and "working_days"
+        not in (getattr(right, "name", ""), getattr(getattr(right, "value", 0), "unit", ""))
+        and all(a for _c, (a, _d) in kids)
+    )
+    if not able:
+        found.extend(c for c, got in kids if got == (True, True))
+    return able, any(d for _c, (_a, d) in kids)
 
 
-def _reads_as_of(node: Expr) -> bool:
-    if isinstance(node, Path) and node.parts[0] == "as_of":
-        return True
-    return any(_reads_as_of(c) for c in children(node))
+def slot_key(
+    slots: tuple[tuple[Expr, str], ...],
+    params: dict[str, ResolvedParam],
+    as_of: date,
+    values: dict[str, Any],
+) -> tuple[tuple[Any, ...], dict[int, str]]:
+    """What a rule compiled on `as_of` depends on through its date slots, and the slots it
+    takes as arguments. A slot that folds to a whole number (a date, a time) is an argument:
+    its value goes into `values`, read as a parameter (`fold`'s `args`). Another constant is
+    folded as before and keys the form (LIC-01's `as_of > param.act_2026_date + months(6)`:
+    one form before the transition's end, one after); a slot that does not fold keys the date."""
+    key: list[Any] = []
+    args: dict[int, str] = {}
+    for node, name in slots:
+        got = None if name in values else fold(node, params, as_of)  # the same text: known
+        if got is None or (
+            isinstance(got, Const) and type(got.value) is int and abs(got.value) < 2**53
+        ):
+            if got is not None:
+                values[name] = got.value
+            args[id(node)] = name
+        key.append(None if id(node) in args else got if isinstance(got, Const) else as_of)
+    return tuple(key), args
 
 
 def compile_pack(pack: LoadedPack, as_of: date, cache: CompileCache | None = None) -> CompiledPack:
@@ -445,16 +486,15 @@ def compile_pack(pack: LoadedPack, as_of: date, cache: CompileCache | None = Non
     calendar = cache.calendar(params, list(holiday_names))
     plans: dict[str, KindPlan] = {}
     compiled: list[CompiledRule] = []
+    slots: dict[str, Any] = {}
     for rule in in_force:
         reads, dated = cache.reads(rule)
-        key = (
-            rule.key or rule.id,
-            tuple(id(params.get(name)) for name in reads),
-            as_of if dated else None,
-        )
+        own = {name: params[name] for name in reads if name in params}
+        shape, args = slot_key(dated, own, as_of, slots) if dated else ((), {})
+        key = (rule.key or rule.id, tuple(id(own.get(name)) for name in reads), shape)
         done = cache.rule(key)
         if done is None:
-            done = compile_rule(rule, params, as_of, cache)
+            done = compile_rule(rule, params, as_of, cache, args)
             cache.keep_rule(key, done)
         compiled.append(done)
         plan = plans.setdefault(rule.kind, KindPlan())
@@ -467,7 +507,7 @@ def compile_pack(pack: LoadedPack, as_of: date, cache: CompileCache | None = Non
         )
     fx_spec = pack.params.get(FX_PARAMETER)
     fx = cache.fx(pack, as_of, value_on(fx_spec, as_of) if fx_spec is not None else None)
-    return CompiledPack(as_of, compiled, params, fx, calendar, plans)
+    return CompiledPack(as_of, compiled, params, fx, calendar, plans, slots, cache)
 
 
 def compile_rule(
@@ -475,24 +515,26 @@ def compile_rule(
     params: dict[str, ResolvedParam],
     as_of: date,
     cache: CompileCache | None = None,
+    args: dict[int, str] | None = None,
 ) -> CompiledRule:
     """A rule's folded trees, patterns and closures on `as_of`: a function of the rule, the
-    values of the parameters it reads and, only if it reads it, `as_of`."""
+    values of the parameters it reads and what its date slots fold to (`slot_key`; `args`:
+    the slots compiled as parameters)."""
     cache = cache or CompileCache()
     params = {name: params[name] for name in rule.params if name in params}  # what it reads
     lowerer = Lowerer(KINDS[rule.kind])
     bound = frozenset(rule.values)
-    condition = fold(rule.condition, params, as_of, rule.condition_types, bound)
+    condition = fold(rule.condition, params, as_of, rule.condition_types, bound, args)
     lowered = lowerer.lower(condition)
     native = [_native(p) for p in (lowered.true, lowered.unknown) if p is not FALSE]
-    if not cache.accepts(rule.kind, native):
+    if not accepts(rule.kind, native):
         lowered = lowerer.lower(condition, whole=True)
     values = {
-        name: fold(expr, params, as_of, rule.value_types.get(name), bound)
+        name: fold(expr, params, as_of, rule.value_types.get(name), bound, args)
         for name, (expr, _t) in rule.values.items()
     }
-    reason = _fold_template(rule.reason, params, as_of, bound)
-    remediation = _fold_template(rule.remediation, params, as_of, bound)
+    reason = _fold_template(rule.reason, params, as_of, bound, args)
+    remediation = _fold_template(rule.remediation, params, as_of, bound, args)
     key = rule.key or rule.id
     root = KINDS[rule.kind]
     # what a finding evaluates, in order: the condition, the values, the texts' holes
@@ -503,12 +545,9 @@ def compile_rule(
     program = RuleProgram(
         Later(partial(compile_result, root=root), condition, bound),
         Later(partial(compile_effects, root=root, shared=shared), condition, bound),
-        tuple(
-            (name, cache.recorder(f"{key}|values.{name}", expr, bound, rule.kind, shared))
-            for name, expr in values.items()
-        ),
-        _compile_template(reason, f"{key}|reason", cache, bound, rule.kind, shared),
-        _compile_template(remediation, f"{key}|remediation", cache, bound, rule.kind, shared),
+        tuple((name, _recording(expr, bound, rule.kind, shared)) for name, expr in values.items()),
+        _compile_template(reason, bound, rule.kind, shared),
+        _compile_template(remediation, bound, rule.kind, shared),
         Citation(**rule.spec.citation.model_dump()),
     )
     match_rules = tuple(
@@ -521,18 +560,18 @@ def compile_rule(
     return CompiledRule(rule, condition, values, reason, remediation, lowered, program, match_rules)
 
 
+def _recording(expr: Expr, outer: frozenset[str], kind: str, shared: frozenset[Expr]) -> Later:
+    """`compile_recording` of one part of a rule, compiled for its first finding."""
+    return Later(partial(compile_recording, root=KINDS[kind], shared=shared), expr, outer)
+
+
 def _compile_template(
-    parts: list[TemplatePart],
-    where: str,
-    cache: CompileCache,
-    outer: frozenset[str],
-    kind: str,
-    shared: frozenset[Expr],
+    parts: list[TemplatePart], outer: frozenset[str], kind: str, shared: frozenset[Expr]
 ) -> Template:
     """A template's parts: text, and holes with their generated functions; a hole folded to a
-    constant (a parameter, `as_of`) is written into the text once."""
+    constant (a parameter) is written into the text once."""
     out: list[tuple[str, RecordFn | None, str, str | None]] = []
-    for i, p in enumerate(parts):
+    for p in parts:
         expr = p.expr
         if expr is None:
             out.append((p.text, None, p.type_name, None))
@@ -545,16 +584,20 @@ def _compile_template(
                 if isinstance(expr, Path) and len(expr.parts) == 1 and expr.parts[0] in outer
                 else None
             )
-            fn = cache.recorder(f"{where}.{i}", expr, outer, kind, shared)
+            fn = _recording(expr, outer, kind, shared)
             out.append((p.text, fn, p.type_name, name))
     return tuple(out)
 
 
 def _fold_template(
-    parts: list[TemplatePart], params: dict[str, ResolvedParam], as_of: date, bound: frozenset[str]
+    parts: list[TemplatePart],
+    params: dict[str, ResolvedParam],
+    as_of: date,
+    bound: frozenset[str],
+    args: dict[int, str] | None,
 ) -> list[TemplatePart]:
     return [
-        TemplatePart(p.text, fold(p.expr, params, as_of, None, bound), p.type_name)
+        TemplatePart(p.text, fold(p.expr, params, as_of, None, bound, args), p.type_name)
         if p.expr is not None
         else p
         for p in parts

@@ -33,23 +33,25 @@ def fold(
     as_of: date,
     types: Mapping[int, str] | None = None,
     bound: frozenset[str] = frozenset(),
+    args: Mapping[int, str] | None = None,
 ) -> Expr:
     """Replace parameters and as_of by constants and fold constant sub-expressions.
 
     `bound` holds the quantifier variables in scope: a path starting with one is not constant.
     `types` maps id(node) of the original tree to its type name, for the constants' types.
+    `args` maps id(node) of the original tree to a name: that node, once folded to a constant,
+    becomes `param.NAME` instead, its value an argument of the compiled code (a date slot:
+    compile.date_slots).
     """
-    folder = _Folder(params, as_of, types or {})
-    return folder.fold(node, bound)
+    return _Folder(params, as_of, types or {}, args or {}).fold(node, bound)
 
 
 class _Folder:
     def __init__(
-        self, params: Mapping[str, ResolvedParam], as_of: date, types: Mapping[int, str]
-    ) -> None:
-        self.params = params
-        self.as_of = as_of
-        self.types = types
+        self, params: Mapping[str, ResolvedParam], as_of: date, types: Mapping[int, str],
+        args: Mapping[int, str],
+    ) -> None:  # fmt: skip
+        self.params, self.as_of, self.types, self.args = params, as_of, types, args
         ctx = Context(
             document=None,
             as_of=as_of,
@@ -59,7 +61,8 @@ class _Folder:
 
     def fold(self, node: Expr, bound: frozenset[str]) -> Expr:
         out = self._fold(node, bound)
-        return out
+        name = self.args.get(id(node))
+        return Param(name) if name is not None and isinstance(out, Const) else out
 
     def _const(self, original: Expr, value: Any, type_name: str) -> Const:
         return Const(value, type_name, render(original), getattr(original, "pos", 0))
@@ -69,29 +72,29 @@ class _Folder:
         if isinstance(node, Path) and node.parts == ("as_of",) and "as_of" not in bound:
             return self._const(node, self.as_of.toordinal(), "date")
         if isinstance(node, Param):
-            key = self._fold(node.key, bound) if node.key is not None else None
+            key = self.fold(node.key, bound) if node.key is not None else None
             if key is None or isinstance(key, Const | Literal):
                 value = self.evaluator.evaluate(Param(node.name, key))
                 if value.value is not UNKNOWN:
                     return self._const(node, value.value, tname)
             return Param(node.name, key, node.pos)
         if isinstance(node, Unary):
-            inner = self._fold(node.operand, bound)
+            inner = self.fold(node.operand, bound)
             out: Expr = Unary(node.op, inner, node.pos)
             return self._maybe_const(node, out, [inner], tname)
         if isinstance(node, Binary):
-            left = self._fold(node.left, bound)
-            right = self._fold(node.right, bound)
+            left = self.fold(node.left, bound)
+            right = self.fold(node.right, bound)
             out = Binary(node.op, left, right, node.pos)
             if node.op in ("and", "or"):
                 return self._logic(node.op, left, right, out)
             return self._maybe_const(node, out, [left, right], tname)
         if isinstance(node, Call):
-            args = tuple(self._fold(a, bound) for a in node.args)
+            args = tuple(self.fold(a, bound) for a in node.args)
             out = Call(node.name, args, node.pos)
             return self._maybe_const(node, out, list(args), tname)
         if isinstance(node, ListLiteral):
-            items = tuple(self._fold(i, bound) for i in node.items)
+            items = tuple(self.fold(i, bound) for i in node.items)
             out = ListLiteral(items, node.pos)
             return self._maybe_const(node, out, list(items), tname)
         if isinstance(node, Quantifier):
@@ -99,9 +102,9 @@ class _Folder:
             return Quantifier(
                 node.kind,
                 node.var,
-                self._fold(node.source, bound),
-                self._fold(node.where, inner_bound) if node.where is not None else None,
-                self._fold(node.body, inner_bound) if node.body is not None else None,
+                self.fold(node.source, bound),
+                self.fold(node.where, inner_bound) if node.where is not None else None,
+                self.fold(node.body, inner_bound) if node.body is not None else None,
                 node.pos,
             )
         if isinstance(node, Presence):

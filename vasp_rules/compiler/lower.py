@@ -30,6 +30,7 @@ from ..lang.ast import (
     Expr,
     ListLiteral,
     Literal,
+    Param,
     Path,
     Presence,
     Unary,
@@ -78,6 +79,11 @@ def field_key(path: str) -> str:
     return "f_" + path.replace(".", "__")
 
 
+#: how the parameters that hold a date slot's value begin (compile.date_slots); compared with
+#: a field, one is a derived field of the fact, never absent
+SLOT = "as_of~"
+
+
 def and_(*parts: dict[str, Any]) -> dict[str, Any]:
     items: list[dict[str, Any]] = []
     for p in parts:
@@ -110,11 +116,6 @@ def ex(key: str) -> dict[str, Any]:
 
 def nex(key: str) -> dict[str, Any]:
     return {"$nex": {key: 1}}
-
-
-def depth(pattern: Any) -> int:
-    """Nesting depth of $and/$or in a pattern."""
-    return _measure(pattern, {})[0]
 
 
 def _measure(node: Any, seen: dict[int, tuple[int, int, int, int]]) -> tuple[int, int, int, int]:
@@ -203,11 +204,6 @@ def _field_keys(pattern: Any) -> set[str]:
         elif isinstance(node, list):
             stack.extend(node)
     return found
-
-
-def widest(pattern: Any) -> int:
-    """The largest number of tests in one $and/$or of a pattern."""
-    return _measure(pattern, {})[3]
 
 
 class Lowerer:
@@ -311,9 +307,7 @@ class Lowerer:
             unknown,
         )
 
-    def _shift_ranges(
-        self, node: Expr
-    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]] | None:
+    def _shift_ranges(self, node: Expr) -> tuple[list[dict[str, Any]], list[dict[str, Any]]] | None:
         """For each `field + days(c)` / `field - hours(c)` of a comparison (before terms are
         moved), the native tests that the shifted value is representable, and their negations:
         the reference makes an out-of-range shift unknown, so the patterns must too. None when a
@@ -363,6 +357,10 @@ class Lowerer:
         """A native durable operand (literal, `$m` reference or arithmetic), or None."""
         if isinstance(node, Const | Literal):
             return _literal(node.value)
+        if isinstance(node, Param) and node.name.startswith(SLOT):  # a whole number, bounded
+            keys.append(slot := self._hoist(node))
+            self._always.add(slot)
+            return {"$m": slot}
         if isinstance(node, Path):
             key = self._plain_field(node)
             # durable-rules holds numbers in 64 bits, clamping larger ones: a field compared

@@ -21,7 +21,8 @@ because the Host starts self-re-arming timer threads that lose results and crash
 - facts are asserted, not posted (a posted event is consumed by the first rule that fires);
 - rules are spread over rulesets of at most RULES_PER_RULESET, far below the 512-way fan-out
   that hangs the matcher and the 4,096-rule cap;
-- rulesets are deleted when their compiled pack is dropped (creating without deleting leaks).
+- rulesets are deleted when the last compiled date that uses them is dropped (creating without
+  deleting leaks).
 """
 
 from __future__ import annotations
@@ -88,27 +89,10 @@ def to_json(value: Any) -> str:
     if isinstance(value, str):
         return _text(value)
     if isinstance(value, Mapping):
-        return "{" + ",".join(f"{_key_json(k)}:{to_json(v)}" for k, v in value.items()) + "}"
+        return "{" + ",".join(f"{json.dumps(str(k))}:{to_json(v)}" for k, v in value.items()) + "}"
     if isinstance(value, list | tuple):
         return "[" + ",".join(to_json(v) for v in value) + "]"
     raise EngineError(f"cannot send {type(value).__name__} to durable-rules")
-
-
-_KEYS: dict[str, str] = {}  # a mapping's key -> its JSON text: a pattern's keys are few
-_KEYS_KEPT = 4096
-
-
-def _key_json(key: Any) -> str:
-    """`json.dumps(str(key))`, remembered for text keys (a new date writes its rules'
-    patterns again)."""
-    if type(key) is not str:
-        return json.dumps(str(key))
-    text = _KEYS.get(key)
-    if text is None:
-        text = json.dumps(key)
-        if len(_KEYS) < _KEYS_KEPT:
-            _KEYS[key] = text
-    return text
 
 
 @dataclass(frozen=True)
