@@ -495,7 +495,7 @@ def test_working_days_model_matches_the_engine(pk: RulePack, day: date, steps: i
     doc = SymDoc("customer", 1, compiled.fx)
     x = z3.Int("x")
     result = Encoder(doc, compiled, alone=True).working_days(x, steps)
-    want = add_working_days(day.toordinal(), steps, compiled.holidays)
+    want = add_working_days(day.toordinal(), steps, compiled.calendar.holidays)
     s = z3.Solver()
     s.add(*doc.axioms, x == day.toordinal(), result != want)
     assert s.check() == z3.unsat

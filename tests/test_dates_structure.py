@@ -1,13 +1,15 @@
-"""Dates share what they compile by structure (issue 22): a rule that does not read `as_of` is
-compiled once for every date with the same parameter values, and a decision never depends on
-which dates the pack compiled before."""
+"""Dates share what they compile by structure (issue 22): dates are arguments, so a rule is
+compiled once for every date with the same parameter values (one that reads `as_of` too), and
+a decision never depends on which dates the pack compiled before."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.packs import make_pack, rule_yaml
 from support.repo import AS_OF, example
 
 from vasp_rules import RulePack
@@ -65,6 +67,25 @@ def test_a_slot_that_folds_to_a_truth_value_compiles_one_form_per_value(pk: Rule
         assert pk.evaluate(doc, day).to_json() == RulePack.load("pk").evaluate(doc, day).to_json()
     ids = [{f.rule_id for f in pk.evaluate(doc, day).findings} for day in (max(early), min(late))]
     assert "LIC-01" not in ids[0] and "LIC-01" in ids[1]
+
+
+def test_a_slot_out_of_range_on_a_date_compiles_for_that_date_alone(tmp_path: Path) -> None:
+    """`as_of + days(30)` has no value in the last days of 9999: there the slot does not fold,
+    and the rule compiles as before for that date alone (the sum stays in the code and is
+    unknown); elsewhere one form serves every date. Decisions equal the reference's."""
+    when = "submitted_on < as_of + days(30)"
+    root = make_pack(tmp_path, "rules:\n" + rule_yaml("T-01", "licence_application", when))
+    pack = RulePack.load(root)
+    days = [date(2026, 6, 1), date(2026, 6, 2), date(9999, 12, 20), date(9999, 12, 21)]
+    forms = [[r for r in pack.compiled(day).rules if r.id == "T-01"][0] for day in days]
+    assert forms[0] is forms[1] and len({id(f) for f in forms}) == 3
+    assert SLOT in repr(forms[0].condition) and SLOT not in repr(forms[2].condition)
+    doc = example("licence_application")
+    for day in days:
+        decision = pack.evaluate(doc, day)
+        assert decision.to_json() == pack.evaluate(doc, day, engine="reference").to_json()
+        outcomes = {f.rule_id: f.outcome.value for f in decision.findings}
+        assert outcomes["T-01"] == ("REJECT" if day.year < 9999 else "REQUIRE_DOCUMENTS")
 
 
 @settings(max_examples=6, deadline=None)

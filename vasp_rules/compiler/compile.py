@@ -4,7 +4,6 @@ by every evaluation on that date."""
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -16,7 +15,7 @@ from typing import Any, NamedTuple
 
 from ..engine.durable_backend import Matcher, MatchRule, accepts, rule_json
 from ..entities.registry import KINDS
-from ..lang.ast import Call, Const, Expr, Literal, Path, Presence, Quantifier, children, render
+from ..lang.ast import Const, Expr, Literal, Param, Path
 from ..lang.dates import Calendar, calendar_of
 from ..lang.values import PLAIN_ENGINE, Scope, format_value
 from ..model.decision import Citation
@@ -36,7 +35,7 @@ from .codegen import (
     literal_value,
     worth_keeping,
 )
-from .fold import fold
+from .fold import date_slots, fold, slot_key
 from .lower import FALSE, SLOT, TRUE, Lowered, Lowerer
 
 TRUE_SUFFIX = "|T"
@@ -234,11 +233,6 @@ class CompiledPack:
     _param_values: dict[str, Any] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    @property
-    def holidays(self) -> frozenset[int]:
-        """The working-day calendar's holidays (day numbers)."""
-        return self.calendar.holidays
-
     def rules_for(self, kind: str) -> list[CompiledRule]:
         by_kind = self._by_kind
         if by_kind is None:
@@ -318,7 +312,9 @@ class CompileCache:
         key = rule.key or rule.id
         found = self._reads.get(key)
         if found is None:
-            found = self._reads[key] = (tuple(sorted(rule.params)), date_slots(rule))
+            trees = [rule.condition, *(e for e, _t in rule.values.values())]
+            trees += [p.expr for p in (*rule.reason, *rule.remediation) if p.expr is not None]
+            found = self._reads[key] = (tuple(sorted(rule.params)), date_slots(trees, rule.values))
         return found
 
     def matcher(self, rules: list[MatchRule]) -> Matcher:
@@ -334,26 +330,25 @@ class CompileCache:
 
     def release(self, matcher: Matcher) -> None:
         with self._lock:
-            for key, held in self._matchers.items():
-                if held[0] is matcher:
-                    held[1] -= 1
-                    if held[1] == 0:
-                        del self._matchers[key]
-                        matcher.close()
-                    return
+            key, held = next((k, h) for k, h in self._matchers.items() if h[0] is matcher)
+            held[1] -= 1
+            if held[1] == 0:
+                del self._matchers[key]
+                matcher.close()
 
-    def rule(self, key: tuple[Any, ...]) -> CompiledRule | None:
+    def rule(self, key: tuple[Any, ...], make: Callable[[], CompiledRule]) -> CompiledRule:
+        """The compiled rule kept under `key`, or `make()`'s, kept (least recently used first
+        dropped). Two threads may both make it: the same rule."""
         with self._lock:
-            hit = self._rules.get(key)
-            if hit is not None:
+            if (hit := self._rules.get(key)) is not None:
                 self._rules.move_to_end(key)
-            return hit
-
-    def keep_rule(self, key: tuple[Any, ...], compiled: CompiledRule) -> None:
+                return hit
+        made = make()
         with self._lock:
-            self._rules[key] = compiled
+            self._rules[key] = made
             while len(self._rules) > RULES_KEPT:
                 self._rules.popitem(last=False)
+        return made
 
     def resolve(self, pack: LoadedPack, names: set[str], as_of: date) -> dict[str, ResolvedParam]:
         """`params.resolve`, each parameter converted once per dated entry (and rates)."""
@@ -405,67 +400,6 @@ class CompileCache:
         return got
 
 
-def date_slots(rule: LoadedRule) -> tuple[tuple[Expr, str], ...]:
-    """A rule's date slots: the largest parts of its trees that read `as_of` and only
-    parameters and constants besides (`as_of - years(param.lookback)`; never a sum with
-    working days, `linked` or a presence test), each named by its text (`slot_key`)."""
-    found: list[Expr] = []
-    trees = [rule.condition, *(e for e, _t in rule.values.values())]
-    for tree in trees + [p.expr for p in (*rule.reason, *rule.remediation) if p.expr is not None]:
-        if _scan(tree, frozenset(rule.values), found) == (True, True):
-            found.append(tree)
-    digest = hashlib.blake2b
-    return tuple((n, SLOT + digest(render(n).encode(), digest_size=8).hexdigest()) for n in found)
-
-
-def _scan(node: Expr, bound: frozenset[str], found: list[Expr]) -> tuple[bool, bool]:
-    """Whether `node` may be part of a date slot and whether it reads `as_of`; the slots below
-    a node that may not be one are added to `found`."""
-    if isinstance(node, Path):
-        return (dated := node.parts == ("as_of",) and "as_of" not in bound), dated
-    inner = bound | {node.var} if isinstance(node, Quantifier) else bound
-    kids = [
-        (c, _scan(c, bound if c is getattr(node, "source", None) else inner, found))
-        for c in children(node)
-    ]
-    right = getattr(node, "right", None)
-    able = (
-        not isinstance(node, Quantifier | Presence)
-        and not (isinstance(node, Call) and node.name == "linked")
-        and "working_days"
-        not in (getattr(right, "name", ""), getattr(getattr(right, "value", 0), "unit", ""))
-        and all(a for _c, (a, _d) in kids)
-    )
-    if not able:
-        found.extend(c for c, got in kids if got == (True, True))
-    return able, any(d for _c, (_a, d) in kids)
-
-
-def slot_key(
-    slots: tuple[tuple[Expr, str], ...],
-    params: dict[str, ResolvedParam],
-    as_of: date,
-    values: dict[str, Any],
-) -> tuple[tuple[Any, ...], dict[int, str]]:
-    """What a rule compiled on `as_of` depends on through its date slots, and the slots it
-    takes as arguments. A slot that folds to a whole number (a date, a time) is an argument:
-    its value goes into `values`, read as a parameter (`fold`'s `args`). Another constant is
-    folded as before and keys the form (LIC-01's `as_of > param.act_2026_date + months(6)`:
-    one form before the transition's end, one after); a slot that does not fold keys the date."""
-    key: list[Any] = []
-    args: dict[int, str] = {}
-    for node, name in slots:
-        got = None if name in values else fold(node, params, as_of)  # the same text: known
-        if got is None or (
-            isinstance(got, Const) and type(got.value) is int and abs(got.value) < 2**53
-        ):
-            if got is not None:
-                values[name] = got.value
-            args[id(node)] = name
-        key.append(None if id(node) in args else got if isinstance(got, Const) else as_of)
-    return tuple(key), args
-
-
 def compile_pack(pack: LoadedPack, as_of: date, cache: CompileCache | None = None) -> CompiledPack:
     """Compile the rules of `pack` in force on `as_of`. A condition whose patterns durable-rules
     would refuse (measured limits, or a probe ruleset that fails) is hoisted whole instead.
@@ -492,10 +426,7 @@ def compile_pack(pack: LoadedPack, as_of: date, cache: CompileCache | None = Non
         own = {name: params[name] for name in reads if name in params}
         shape, args = slot_key(dated, own, as_of, slots) if dated else ((), {})
         key = (rule.key or rule.id, tuple(id(own.get(name)) for name in reads), shape)
-        done = cache.rule(key)
-        if done is None:
-            done = compile_rule(rule, params, as_of, cache, args)
-            cache.keep_rule(key, done)
+        done = cache.rule(key, partial(compile_rule, rule, params, as_of, cache, args))
         compiled.append(done)
         plan = plans.setdefault(rule.kind, KindPlan())
         plan.fields.update(done.lowered.fields)
@@ -578,6 +509,8 @@ def _compile_template(
         elif isinstance(expr, Const | Literal):
             value = expr.value if isinstance(expr, Const) else literal_value(expr)
             out.append((p.text + hole_text(value, p.type_name), None, "", None))
+        elif isinstance(expr, Param) and expr.name.startswith(SLOT):  # written once a date
+            out.append((p.text, partial(_slot_text, expr.name, p.type_name, {}), "", None))
         else:
             name = (
                 expr.parts[0]
@@ -587,6 +520,16 @@ def _compile_template(
             fn = _recording(expr, outer, kind, shared)
             out.append((p.text, fn, p.type_name, name))
     return tuple(out)
+
+
+def _slot_text(name: str, kind: str, texts: dict[Any, str], env: Any, ev: Any, _s: Any) -> str:
+    """A date slot's hole: the text of its value on the finding's date (remembered)."""
+    value = env.ctx.params[name]
+    if (text := texts.get(value)) is None:
+        if len(texts) >= 4096:  # dates seen: bounded
+            texts.clear()
+        text = texts[value] = hole_text(value, kind)
+    return text
 
 
 def _fold_template(

@@ -1,9 +1,11 @@
 """Specialise a checked condition for one `as_of`: parameters and `as_of` become constants, and
-arithmetic on constants is computed once. The result is the intermediate form both matchers run."""
+arithmetic on constants is computed once. The result is the intermediate form both matchers run.
+A date slot whose value is a whole number becomes a parameter instead (`date_slots`), so that
+the form serves every date."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
@@ -20,11 +22,13 @@ from ..lang.ast import (
     Presence,
     Quantifier,
     Unary,
+    children,
     render,
 )
 from ..lang.semantics import decisive
 from ..lang.values import UNKNOWN
 from ..pack.params import ResolvedParam
+from .lower import SLOT
 
 
 def fold(
@@ -133,3 +137,60 @@ class _Folder:
 
 def _working_days(node: Expr) -> bool:
     return isinstance(node, Const | Literal) and getattr(node.value, "unit", "") == "working_days"
+
+
+def date_slots(trees: list[Expr], names: Iterable[str]) -> tuple[tuple[Expr, str], ...]:
+    """A rule's date slots: the largest parts of its trees that read `as_of` and only
+    parameters and constants besides (`as_of - years(param.lookback)`; never a sum with
+    working days, `linked` or a presence test), each named by its text (`slot_key`)."""
+    found: list[Expr] = []
+    for tree in trees:  # a rule's condition, values and text holes (`names`: its values')
+        if _scan(tree, frozenset(names), found) == (True, True):
+            found.append(tree)
+    return tuple((node, SLOT + render(node)) for node in found)
+
+
+def _scan(node: Expr, bound: frozenset[str], found: list[Expr]) -> tuple[bool, bool]:
+    """Whether `node` may be part of a date slot and whether it reads `as_of`; the slots below
+    a node that may not be one are added to `found`."""
+    if isinstance(node, Path):
+        return (dated := node.parts == ("as_of",) and "as_of" not in bound), dated
+    inner = bound | {node.var} if isinstance(node, Quantifier) else bound
+    kids = [
+        (c, _scan(c, bound if c is getattr(node, "source", None) else inner, found))
+        for c in children(node)
+    ]
+    right = getattr(node, "right", None)
+    able = (
+        not isinstance(node, Quantifier | Presence)
+        and not (isinstance(node, Call) and node.name == "linked")
+        and "working_days"
+        not in (getattr(right, "name", ""), getattr(getattr(right, "value", 0), "unit", ""))
+        and all(a for _c, (a, _d) in kids)
+    )
+    if not able:
+        found.extend(c for c, got in kids if got == (True, True))
+    return able, any(d for _c, (_a, d) in kids)
+
+
+def slot_key(
+    slots: tuple[tuple[Expr, str], ...],
+    params: dict[str, ResolvedParam],
+    as_of: date,
+    values: dict[str, Any],
+) -> tuple[tuple[Any, ...], dict[int, str]]:
+    """What a rule compiled on `as_of` depends on through its date slots, and the slots it takes
+    as arguments (a whole number: its value goes into `values`). Another constant keys the form
+    (LIC-01: one before the transition's end, one after); a slot that does not fold, the date."""
+    key: list[Any] = []
+    args: dict[int, str] = {}
+    for node, name in slots:
+        got = None if name in values else fold(node, params, as_of)  # the same text: known
+        if got is None or (
+            isinstance(got, Const) and type(got.value) is int and abs(got.value) < 2**53
+        ):
+            if got is not None:
+                values[name] = got.value
+            args[id(node)] = name
+        key.append(None if id(node) in args else got if isinstance(got, Const) else as_of)
+    return tuple(key), args

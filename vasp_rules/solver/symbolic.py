@@ -780,7 +780,7 @@ class Encoder:
         working days after `day` up to it (or before `day` from it, going back)."""
         if steps == 0:
             return day
-        holidays = sorted(self.compiled.holidays)
+        holidays = sorted(self.compiled.calendar.holidays)
         key = (z3.simplify(day).sexpr(), steps, tuple(holidays))
         if key in self.doc.working:  # the same day in both packs: one variable, one answer
             return self.doc.working[key]
