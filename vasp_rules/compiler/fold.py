@@ -44,8 +44,8 @@ def fold(
     `bound` holds the quantifier variables in scope: a path starting with one is not constant.
     `types` maps id(node) of the original tree to its type name, for the constants' types.
     `args` maps id(node) of the original tree to a name: that node, once folded to a constant,
-    becomes `param.NAME` instead, its value an argument of the compiled code (a date slot:
-    compile.date_slots).
+    becomes `param.NAME` instead, its value an argument of the compiled code (a date slot,
+    `date_slots`).
     """
     return _Folder(params, as_of, types or {}, args or {}).fold(node, bound)
 

@@ -79,7 +79,7 @@ def field_key(path: str) -> str:
     return "f_" + path.replace(".", "__")
 
 
-#: how the parameters that hold a date slot's value begin (compile.date_slots); compared with
+#: how the parameters that hold a date slot's value begin (fold.date_slots); compared with
 #: a field, one is a derived field of the fact, never absent
 SLOT = "as_of~"
 
