@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from support.packs import make_pack, rule_yaml
@@ -130,3 +131,38 @@ def test_parameter_values_key_the_compiled_rules(pk: RulePack) -> None:
     for rule in b.rules:
         if rule.rule.params & moved and rule.key in by_key:
             assert by_key[rule.key] is not rule
+
+
+#: date slots of unusual shapes: a truth value inside `or`, a list of dates, a slot inside a
+#: quantifier's body, month arithmetic, holes in the texts, a slot beside working days
+ODD_SLOTS = "rules:\n" + "".join(
+    rule_yaml(rule_id, "licence_application", when, **extra)
+    for rule_id, when, extra in [
+        ("T-01", 'submitted_on < as_of - days(30) or as_of > date("2026-07-01")', {}),
+        ("T-02", "submitted_on in [as_of, as_of - days(1), as_of + days(1)]", {}),
+        ("T-03", "any(d in documents: d.received_on > as_of - months(2))",
+         {"reason": "received after {as_of - months(2)}, on or before {as_of}"}),
+        ("T-04", "submitted_on + working_days(3) < as_of", {"on_missing": "skip"}),
+    ]
+)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    offsets=st.lists(st.integers(-500, 500), min_size=2, max_size=6),
+    submitted=st.integers(-60, 60),
+)
+def test_slots_of_any_shape_decide_as_the_reference_and_as_a_fresh_compile(
+    tmp_path_factory: pytest.TempPathFactory, offsets: list[int], submitted: int
+) -> None:
+    """Whatever a slot folds to (a date, a truth value, a list), a pack that compiled other
+    dates first decides as the reference interpreter and as a pack compiling the date alone."""
+    root = make_pack(tmp_path_factory.mktemp("odd"), ODD_SLOTS)
+    warm = RulePack.load(root)
+    doc = example("licence_application")
+    for offset in offsets:
+        day = date(2026, 6, 1) + timedelta(days=offset)
+        doc["submitted_on"] = str(day + timedelta(days=submitted))
+        got = warm.evaluate(doc, day).to_json()
+        assert got == warm.evaluate(doc, day, engine="reference").to_json()
+        assert got == RulePack.load(root).evaluate(doc, day).to_json()
