@@ -135,7 +135,10 @@ class _Folder:
         return out
 
 
-def _working_days(node: Expr) -> bool:
+def _working_days(node: Expr | None) -> bool:
+    """A number of working days: the constant, or the call that makes one (unfolded)."""
+    if isinstance(node, Call):
+        return node.name == "working_days"
     return isinstance(node, Const | Literal) and getattr(node.value, "unit", "") == "working_days"
 
 
@@ -160,12 +163,10 @@ def _scan(node: Expr, bound: frozenset[str], found: list[Expr]) -> tuple[bool, b
         (c, _scan(c, bound if c is getattr(node, "source", None) else inner, found))
         for c in children(node)
     ]
-    right = getattr(node, "right", None)
     able = (
         not isinstance(node, Quantifier | Presence)
         and not (isinstance(node, Call) and node.name == "linked")
-        and "working_days"
-        not in (getattr(right, "name", ""), getattr(getattr(right, "value", 0), "unit", ""))
+        and not _working_days(getattr(node, "right", None))
         and all(a for _c, (a, _d) in kids)
     )
     if not able:
