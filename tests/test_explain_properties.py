@@ -205,3 +205,11 @@ def test_batch_explanations_agree_and_clear(docs: list[dict[str, Any]], as_of: d
                     validated[index], [parse_assignment(a) for a in s.set_arguments]
                 )
                 assert s.rule_id not in pack.evaluate_many(batch, as_of)[index].fired
+
+
+def test_same_value_compares_text_that_reads_as_a_decimal_nan_as_text() -> None:
+    """Found by hypothesis in a fresh clone: a custodian named "NAN" read back unchanged failed
+    the value check, because Decimal("NAN") equals nothing, itself included."""
+    assert same_value({"custodian_name": "NAN"}, {"custodian_name": "NAN"})
+    assert same_value("sNaN", "sNaN") and same_value("5", "5.00")
+    assert not same_value("NAN", "nan") and not same_value("NAN", "5")

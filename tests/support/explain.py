@@ -534,10 +534,12 @@ def same_value(a: Any, b: Any) -> bool:
             return datetime.fromisoformat(a) == datetime.fromisoformat(b)
         except ValueError:
             return a == b
+    if a == b:  # equal JSON: text such as "NAN" reads as a decimal that equals nothing
+        return True
     try:
         return Decimal(str(a)) == Decimal(str(b))
     except ArithmeticError:
-        return bool(a == b)
+        return False
 
 
 def document_value(document: dict[str, Any], path: str) -> Any:
