@@ -80,12 +80,25 @@ def project(
 ) -> dict[str, Any]:
     """The flat fact durable-rules matches: plain fields and derived (hoisted) fields, each
     present only when known. `env`: the document's Env, if one was made already."""
-    plan = compiled.plans.get(item.kind)
+    return project_all(compiled, item.kind, [Env(ctx) if env is None else env])[0]
+
+
+def project_all(compiled: CompiledPack, kind: str, envs: Sequence[Env]) -> list[dict[str, Any]]:
+    """`project` of several documents of one kind (their Envs), field by field: each field's
+    generated function runs over every document in turn, so it stays in the CPU's caches
+    (pk transfers, 300 alone in micro-batches: 7.3 -> 5.9 µs a document)."""
+    plan = compiled.plans.get(kind)
     if plan is None:
-        return {}
-    if env is None:
-        env = Env(ctx)
-    return {key: value for key, get in plan.getters if (value := get(env)) is not UNKNOWN}
+        return [{} for _ in envs]
+    if len(envs) == 1:  # a document alone: no loop to set up per field
+        env = envs[0]
+        return [{key: value for key, get in plan.getters if (value := get(env)) is not UNKNOWN}]
+    facts: list[dict[str, Any]] = [{} for _ in envs]
+    for key, get in plan.getters:
+        for fact, env in zip(facts, envs, strict=True):
+            if (value := get(env)) is not UNKNOWN:
+                fact[key] = value
+    return facts
 
 
 def fired_rules(
@@ -121,31 +134,33 @@ def findings_for_many(
         fired = [
             fired_rules(compiled, item, ctx, engine) for item, ctx in zip(items, ctxs, strict=True)
         ]
-    else:
-        by_kind: dict[str, list[int]] = {}
-        for i, item in enumerate(items):
-            if compiled.rules_for(item.kind):
-                by_kind.setdefault(item.kind, []).append(i)
-        names: list[set[str]] = [set() for _ in items]
-        matcher = compiled.matcher() if by_kind else None
-        for kind, positions in by_kind.items():
-            assert matcher is not None
-            facts = [project(compiled, items[i], ctxs[i], envs[i]) for i in positions]
-            for i, found in zip(positions, matcher.match_many(kind, facts), strict=True):
-                names[i] = found
-        fired = [
-            _outcomes(compiled.match_names(item.kind), found)
-            for item, found in zip(items, names, strict=True)
-        ]
-    if engine == "reference":
         return [
             _unique_sorted([reference_finding_for(rule, held, ctx) for rule, held in pairs])
             for pairs, ctx in zip(fired, ctxs, strict=True)
         ]
-    return [
-        _unique_sorted([finding_for(rule, held, ctx, env) for rule, held in pairs])
-        for pairs, ctx, env in zip(fired, ctxs, envs, strict=True)
-    ]
+    by_kind: dict[str, list[int]] = {}
+    for i, item in enumerate(items):
+        if compiled.rules_for(item.kind):
+            by_kind.setdefault(item.kind, []).append(i)
+    found: list[list[Finding]] = [[] for _ in items]
+    matcher = compiled.matcher() if by_kind else None
+    for kind, positions in by_kind.items():
+        assert matcher is not None
+        facts = project_all(compiled, kind, [envs[i] for i in positions])
+        named = compiled.match_names(kind)
+        jobs = [
+            (i, rule, held)
+            for i, names in zip(positions, matcher.match_many(kind, facts), strict=True)
+            for rule, held in _outcomes(named, names)
+        ]
+        if len(positions) > 1:  # rule by rule (each document's findings stay in rule order):
+            # a rule's generated code stays in the CPU's caches over the documents it fired
+            # for (pk licence applications, 200 alone: findings 31.1 -> 26.3 µs a document)
+            order = {id(rule): n for n, (rule, _, _) in enumerate(named)}
+            jobs.sort(key=lambda job: (order[id(job[1])], job[0]))
+        for i, rule, held in jobs:
+            found[i].append(finding_for(rule, held, ctxs[i], envs[i]))
+    return [_unique_sorted(findings) for findings in found]
 
 
 def _unique_sorted(findings: list[Finding]) -> list[Finding]:
