@@ -108,20 +108,43 @@ def _odd_matcher() -> Matcher:
     return Matcher([durable_backend.MatchRule("odd|T", "k", {"f_odd": True})])
 
 
-def test_a_session_keeps_no_fact_after_its_call() -> None:
-    """Facts are retracted once their rules ran: the session holds only its marker after any
-    number of calls (else facts, and memory, would pile up in it)."""
+def test_a_session_holds_at_most_session_facts_and_is_then_replaced(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Facts stay in their session after their rules ran (cheaper than retracting them) until
+    it holds SESSION_FACTS: then it is deleted and a new one begun, so neither facts nor
+    memory pile up. A fact left there never fires again or with a later call's facts, and
+    every session made is deleted once (the last one on close)."""
+    monkeypatch.setattr(durable_backend, "SESSION_FACTS", 10)
+    deleted: list[str] = []
+    real_delete = durable_backend._engine.delete_state
+
+    def delete_state(handle: int, sid: str) -> None:
+        deleted.append(sid)
+        real_delete(handle, sid)
+
+    monkeypatch.setattr(durable_backend._engine, "delete_state", delete_state)
     matcher = _odd_matcher()
+    (handle,) = matcher._shards_of("k")
+    seen: list[str] = []
     try:
         for n in range(300):
             facts = [{"f_odd": i % 2 == 1, "f_i": i} for i in range(n % 7)]
             fired = matcher.match_many("k", facts)
             assert fired == [{"odd|T"} if i % 2 else set() for i in range(n % 7)]
-        (handle,) = matcher._shards_of("k")
-        held = json.loads(durable_backend._engine.get_facts(handle, matcher._sessions[handle]))
-        assert [f["kind"] for f in held] == [durable_backend.SENTINEL]
+            if not facts and not seen:
+                continue  # no call yet: no session
+            sid, count = matcher._sessions[handle]
+            if sid not in seen:
+                seen.append(sid)
+            held = json.loads(durable_backend._engine.get_facts(handle, sid))
+            # its marker and at most the facts counted (one that matched no rule is not kept)
+            assert [f["kind"] for f in held].count(durable_backend.SENTINEL) == 1
+            assert len(held) <= count + 1 <= 11
+        assert len(seen) > 100 and deleted == seen[:-1]
     finally:
         matcher.close()
+    assert deleted == seen
 
 
 def test_a_failed_call_deletes_the_session_and_the_next_call_makes_a_new_one(
@@ -404,7 +427,7 @@ def test_a_compiled_date_creates_only_the_rulesets_it_matches(
         assert decision.rules_evaluated
         assert len(created) == 1 and '{"kind":"customer"}' in created[0]
         matcher.create_all()
-        assert len(created) == len(matcher.kinds())
+        assert len(created) == len(matcher._by_kind)  # one ruleset a kind
         handles = list(matcher._handles)
     compiled.close()
     assert set(handles) <= set(deleted)
