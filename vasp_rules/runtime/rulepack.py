@@ -413,8 +413,11 @@ class RulePack:
         if explain:
             return self.evaluate_many([document], as_of, engine=engine, explain=True)[0]
         item = _item(document, None)  # what evaluate_many does for one document, directly
-        with self.using(as_of) as compiled:
-            return self._decide(compiled, item, None, engine)
+        entry = self._acquire(as_of)  # `using`, without a generator's cost on every call
+        try:
+            return self._decide(entry.pack, item, None, engine)
+        finally:
+            self._release(entry)
 
     def evaluate_many(
         self,
