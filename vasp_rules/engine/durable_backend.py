@@ -9,7 +9,7 @@ because the Host starts self-re-arming timer threads that lose results and crash
 - every fact gets a unique `id` (content-derived ids collide); each ruleset has one session,
   whose facts stay after their rules ran until it holds SESSION_FACTS, when it is deleted and
   begun again (on any failure at once), so the live-session cap of 1,024 per ruleset is never
-  reached and memory stays flat (200,000 facts: no growth);
+  reached and memory stays flat (100,000 facts one a call, 20,000 in batches: no growth);
 - a session begins with a marker fact alone, which a sentinel rule of every ruleset matches, so
   an action has run before any `delete_state` (which segfaults on a session where none ran);
 - many facts share a session (one per document, each with its own id); every rule is a
